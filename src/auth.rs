@@ -1,0 +1,216 @@
+//! Credentials, challenges and random tokens.
+//!
+//! Two kinds of stored credential per account:
+//! * MD5 login (MSNP2-7) needs MD5(challenge + password) to be checkable without the plaintext, so
+//!   the challenge we send *is* a per-user random salt and we store MD5(salt + password). The
+//!   response is therefore the same at every login (replayable by someone who sniffed it once), a
+//!   weakness of the protocol documented in SECURITY.md.
+//! * Password logins over HTTP (MSNP8+) use Argon2id with a random salt.
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use md5::{Digest, Md5};
+
+/// Argon2id parameters: 8 MiB, 3 passes, 1 lane. About 30 ms on a desktop core and 150-250 ms on a
+/// Raspberry Pi 3; memory stays bounded because at most `HASH_CONCURRENCY` run at once.
+pub const ARGON2_M_KIB: u32 = 8 * 1024;
+pub const ARGON2_T: u32 = 3;
+pub const ARGON2_P: u32 = 1;
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None).expect("valid argon2 params");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Everything stored about a password.
+pub struct Credential {
+    pub md5_salt: String,
+    pub md5_hash: String,
+    pub phc: String,
+}
+
+impl Credential {
+    pub fn new(password: &str) -> Credential {
+        let md5_salt = md5_challenge();
+        let md5_hash = md5_hex(format!("{md5_salt}{password}").as_bytes());
+        let mut salt = [0u8; 16];
+        fill_random(&mut salt);
+        let phc = argon2()
+            .hash_password_with_salt(password.as_bytes(), &salt)
+            .expect("argon2 hashing cannot fail with valid params")
+            .to_string();
+        Credential { md5_salt, md5_hash, phc }
+    }
+}
+
+/// Checks a password against an Argon2 PHC string. Slow on purpose: call it off the executor.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    argon2().verify_password(password.as_bytes(), phc).is_ok()
+}
+
+/// Lower-case hex MD5.
+pub fn md5_hex(data: &[u8]) -> String {
+    hex(&Md5::digest(data))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// Constant-time comparison of two ASCII strings, case-insensitive (hex digests).
+pub fn digest_eq(a: &str, b: &str) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.bytes()
+        .zip(b.bytes())
+        .fold(0u8, |acc, (x, y)| acc | (x.to_ascii_lowercase() ^ y.to_ascii_lowercase()))
+        == 0
+}
+
+pub fn fill_random(buf: &mut [u8]) {
+    getrandom::fill(buf).expect("the operating system's random source failed");
+}
+
+pub fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    fill_random(&mut b);
+    u64::from_le_bytes(b)
+}
+
+/// A challenge in the shape official servers used: `1013928519.693957190`.
+pub fn md5_challenge() -> String {
+    format!("{:010}.{:09}", random_u64() % 10_000_000_000, random_u64() % 1_000_000_000)
+}
+
+/// A random token of `len` characters from `[A-Za-z0-9]` (cookies, tickets).
+pub fn token(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut raw = vec![0u8; len];
+    fill_random(&mut raw);
+    // 62 does not divide 256; the bias (4/256 on four letters) is irrelevant for 128+ bits of token.
+    raw.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect()
+}
+
+/// A random version-4 GUID in its lower-case text form.
+pub fn guid() -> String {
+    let mut b = [0u8; 16];
+    fill_random(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex(&b);
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+/// A decimal `CHL` challenge (20 digits, as the official servers sent).
+pub fn chl_challenge() -> String {
+    format!("{:010}{:010}", random_u64() % 10_000_000_000, random_u64() % 10_000_000_000)
+}
+
+/// Known client product ids and keys: (id, key, true for the MSNP11 algorithm).
+pub const PRODUCT_KEYS: &[(&str, &str, bool)] = &[
+    ("msmsgs@msnmsgr.com", "Q1P7W2E4J9R8U3S5", false),
+    ("PROD0038W!61ZTF9", "VT6PX?UQTM4WM%YR", false),
+    ("PROD0058#7IL2{QD", "QHDCY@7R1TB6W?5B", false),
+    ("PROD0061VRRZH@4F", "JXQ6J@TUOGYV@N0M", false),
+    ("PROD00504RLUG%WL", "I2EBK%PYNLZL5_J4", false),
+    ("PROD0076ENE8*@AW", "CEQJ8}OE0!WTSWII", false),
+    ("PROD0090YUAUV{2B", "YMM8C_H7KCQ2S_KL", true),
+    ("PROD0101{0RM?UBW", "CFHUR$52U_{VIX5T", true),
+    ("PROD00974#MT*RC2", "LMCVO*18PQJ3H!K3", true),
+    ("PROD0104U6VVM{UJ", "VK67B}379XYM5}$T", true),
+    ("PROD0113H11T8$X_", "RG@XY*28Q5QHS%Q5", true),
+];
+
+/// What a correct `QRY` answer to `challenge` is for `product_id`, if we know that product.
+/// `msnp11` selects the algorithm family the dialect uses.
+pub fn expected_qry(challenge: &str, product_id: &str, msnp11: bool) -> Option<String> {
+    let &(id, key, is11) = PRODUCT_KEYS.iter().find(|(id, _, _)| *id == product_id)?;
+    if is11 != msnp11 {
+        return None;
+    }
+    Some(if is11 {
+        msnp11_response(challenge, id, key)
+    } else {
+        md5_hex(format!("{challenge}{key}").as_bytes())
+    })
+}
+
+/// The MSNP11 challenge algorithm (NS.md 4.10).
+pub fn msnp11_response(challenge: &str, product_id: &str, key: &str) -> String {
+    const M: u64 = 0x7FFF_FFFF;
+    let h = Md5::digest(format!("{challenge}{key}").as_bytes());
+    let orig: Vec<u32> =
+        (0..4).map(|i| u32::from_le_bytes([h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]])).collect();
+    let k: Vec<u64> = orig.iter().map(|&o| (o & 0x7FFF_FFFF) as u64).collect();
+    let mut s = format!("{challenge}{product_id}").into_bytes();
+    while s.len() % 8 != 0 {
+        s.push(b'0');
+    }
+    let p: Vec<u64> = s
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as u64)
+        .collect();
+    let (mut high, mut low) = (0u64, 0u64);
+    for j in (0..p.len()).step_by(2) {
+        let mut t = (p[j] * 0x0E79_A9C1) % M;
+        t += high;
+        t = (k[0] * t + k[1]) % M;
+        high = (p[j + 1] + t) % M;
+        high = (k[2] * high + k[3]) % M;
+        low += high + t;
+    }
+    high = (high + k[1]) % M;
+    low = (low + k[3]) % M;
+    let (high, low) = (high as u32, low as u32);
+    let mut out = Vec::with_capacity(16);
+    for (o, x) in orig.iter().zip([high, low, high, low]) {
+        out.extend_from_slice(&(o ^ x).to_le_bytes());
+    }
+    hex(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn md5_login_known_answer() {
+        assert_eq!(
+            md5_hex(b"1234567890.123456789password"),
+            "f59af8f2fa91d38aff7c870c17f99903"
+        );
+    }
+
+    #[test]
+    fn md5_challenge_known_answers() {
+        let q = |c| expected_qry(c, "msmsgs@msnmsgr.com", false).unwrap();
+        assert_eq!(q("11111111111111111111"), "3b6666b60157322b6fc6e41a115968f5");
+        assert_eq!(q("12345678901234567890"), "8ba1bb9d6dbf624fee31a2053af5fdd0");
+    }
+
+    #[test]
+    fn msnp11_challenge_known_answers() {
+        let q = |c, id| expected_qry(c, id, true).unwrap();
+        assert_eq!(q("22210219642164014968", "PROD0090YUAUV{2B"), "85ecb0db8f32113df79ce0892b9a102c");
+        assert_eq!(q("13038318816579321232", "PROD0090YUAUV{2B"), "b01c13020e374d4fa20abfad6981b7a9");
+        assert_eq!(q("11533365622852247127", "PROD0113H11T8$X_"), "f086d1ded067186deca8dba2231602cf");
+        assert!(expected_qry("1", "PROD0090YUAUV{2B", false).is_none());
+    }
+
+    #[test]
+    fn credentials_verify() {
+        let c = Credential::new("s3cret");
+        assert!(verify_password("s3cret", &c.phc));
+        assert!(!verify_password("wrong", &c.phc));
+        assert_eq!(c.md5_hash, md5_hex(format!("{}s3cret", c.md5_salt).as_bytes()));
+        assert!(digest_eq("ABCdef", "abcDEF") && !digest_eq("abc", "abd"));
+        assert_eq!(guid().len(), 36);
+        assert_eq!(chl_challenge().len(), 20);
+    }
+}

@@ -1,0 +1,301 @@
+//! The `msnpd` command line.
+
+use argh::FromArgs;
+use msnpd::auth::Credential;
+use msnpd::protocol::names::normalize_handle;
+use msnpd::storage::{Db, DbError};
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// msnpd: an MSN Messenger server (MSNP2-MSNP12) in one binary.
+/// Logging is controlled with RUST_LOG (error, warn, info, debug, trace); the default is info.
+#[derive(FromArgs)]
+struct Cli {
+    #[argh(subcommand)]
+    command: Command,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum Command {
+    Serve(Serve),
+    User(User),
+}
+
+/// Run the server (dispatch, notification, switchboard and HTTP).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "serve")]
+struct Serve {
+    /// database file (default: msnpd.db, or $STATE_DIRECTORY/msnpd.db under systemd)
+    #[argh(option)]
+    db: Option<PathBuf>,
+    /// dispatch/notification address (default 0.0.0.0:1863)
+    #[argh(option, default = "\"0.0.0.0:1863\".parse().unwrap()")]
+    listen: SocketAddr,
+    /// switchboard address (default 0.0.0.0:1864)
+    #[argh(option, default = "\"0.0.0.0:1864\".parse().unwrap()")]
+    sb_listen: SocketAddr,
+    /// HTTP address for Passport login (default 0.0.0.0:8080)
+    #[argh(option, default = "\"0.0.0.0:8080\".parse().unwrap()")]
+    http_listen: SocketAddr,
+    /// host name or address written into redirects (default: the address the client connected to)
+    #[argh(option)]
+    public_host: Option<String>,
+    /// seconds between CHL challenges for MSNP6+ clients; 0 disables them (default 600)
+    #[argh(option, default = "600")]
+    chl_interval: u64,
+    /// accept QRY answers from client ids whose key is unknown
+    #[argh(switch)]
+    allow_unknown_clients: bool,
+    /// executor threads (default: number of CPUs)
+    #[argh(option)]
+    threads: Option<usize>,
+}
+
+/// Manage accounts in the database (works while the server runs).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "user")]
+struct User {
+    #[argh(subcommand)]
+    action: UserAction,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum UserAction {
+    Add(UserAdd),
+    Passwd(UserPasswd),
+    Del(UserDel),
+    List(UserList),
+    Import(UserImport),
+}
+
+/// Create an account. Without --password, reads it from stdin (prompting on a terminal).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "add")]
+struct UserAdd {
+    /// the account's e-mail address
+    #[argh(positional)]
+    email: String,
+    /// the password (visible in the process list; prefer stdin)
+    #[argh(option)]
+    password: Option<String>,
+    /// database file
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+/// Change an account's password (read from stdin, or --password).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "passwd")]
+struct UserPasswd {
+    #[argh(positional)]
+    email: String,
+    /// the new password
+    #[argh(option)]
+    password: Option<String>,
+    /// database file
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+/// Delete an account and remove it from everyone's lists.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "del")]
+struct UserDel {
+    #[argh(positional)]
+    email: String,
+    /// database file
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+/// List accounts.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "list")]
+struct UserList {
+    /// database file
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+/// Create many accounts from a file of `email password` lines, all or none.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "import")]
+struct UserImport {
+    /// file with one `email password` pair per line (# starts a comment)
+    #[argh(positional)]
+    file: PathBuf,
+    /// database file
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+fn default_db(db: Option<PathBuf>) -> PathBuf {
+    db.unwrap_or_else(|| match std::env::var_os("STATE_DIRECTORY") {
+        // systemd may pass several directories separated by ':'; use the first.
+        Some(dir) => {
+            let dir = dir.to_string_lossy().split(':').next().unwrap_or(".").to_string();
+            Path::new(&dir).join("msnpd.db")
+        }
+        None => PathBuf::from("msnpd.db"),
+    })
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli: Cli = argh::from_env();
+    let result = match cli.command {
+        Command::Serve(s) => serve(s),
+        Command::User(u) => user(u.action),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("msnpd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(s: Serve) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = msnpd::Config::new(default_db(s.db));
+    config.listen = s.listen;
+    config.sb_listen = s.sb_listen;
+    config.http_listen = s.http_listen;
+    config.public_host = s.public_host;
+    config.chl_interval = (s.chl_interval > 0).then(|| std::time::Duration::from_secs(s.chl_interval));
+    config.allow_unknown_clients = s.allow_unknown_clients;
+    if let Some(t) = s.threads {
+        config.threads = t.max(1);
+    }
+    let signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])?;
+    let server = msnpd::Server::start(config)?;
+    let mut signals = signals;
+    if let Some(sig) = signals.forever().next() {
+        log::info!("signal {sig} received");
+    }
+    server.shutdown();
+    log::info!("stopped");
+    Ok(())
+}
+
+fn read_password(given: Option<String>) -> Result<String, Box<dyn std::error::Error>> {
+    if let Some(p) = given {
+        return Ok(p);
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password: ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let pw = line.trim_end_matches(['\r', '\n']).to_string();
+    if pw.is_empty() {
+        return Err("empty password".into());
+    }
+    Ok(pw)
+}
+
+fn handle(email: &str) -> Result<String, Box<dyn std::error::Error>> {
+    normalize_handle(email).ok_or_else(|| format!("invalid e-mail address: {email}").into())
+}
+
+fn user(action: UserAction) -> Result<(), Box<dyn std::error::Error>> {
+    match action {
+        UserAction::Add(a) => {
+            let h = handle(&a.email)?;
+            let pw = read_password(a.password)?;
+            // `user add` may create the database: it is how a new installation starts.
+            let mut db = Db::open(&default_db(a.db))?;
+            db.migrate()?;
+            match db.create_user(&h, &Credential::new(&pw)) {
+                Ok(_) => println!("created {h}"),
+                Err(DbError::Exists) => return Err(format!("account {h} already exists").into()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        UserAction::Passwd(p) => {
+            let h = handle(&p.email)?;
+            let mut db = Db::open_existing(&default_db(p.db))?;
+            let pw = read_password(p.password)?;
+            match db.set_password(&h, &Credential::new(&pw)) {
+                Ok(()) => println!("password changed for {h}"),
+                Err(DbError::NotFound) => return Err(format!("no account {h}").into()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        UserAction::Del(d) => {
+            let h = handle(&d.email)?;
+            let mut db = Db::open_existing(&default_db(d.db))?;
+            match db.delete_user(&h) {
+                Ok(_) => println!("deleted {h}"),
+                Err(DbError::NotFound) => return Err(format!("no account {h}").into()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        UserAction::List(l) => {
+            let db = Db::open_existing(&default_db(l.db))?;
+            for (h, name) in db.list_users()? {
+                println!("{h}\t{name}");
+            }
+        }
+        UserAction::Import(i) => {
+            let text = std::fs::read_to_string(&i.file)
+                .map_err(|e| format!("cannot read {}: {e}", i.file.display()))?;
+            let mut users = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let mut parts = line.split_whitespace();
+                let (Some(email), Some(pw), None) = (parts.next(), parts.next(), parts.next()) else {
+                    return Err(format!("{}:{}: expected `email password`", i.file.display(), n + 1).into());
+                };
+                let Some(h) = normalize_handle(email) else {
+                    return Err(format!("{}:{}: invalid e-mail address {email}", i.file.display(), n + 1).into());
+                };
+                if !seen.insert(h.clone()) {
+                    return Err(format!("{}:{}: {h} appears twice", i.file.display(), n + 1).into());
+                }
+                users.push((h, pw.to_string()));
+            }
+            // Hashing is the slow part: spread it over the CPUs.
+            let creds = hash_all(&users);
+            let mut db = Db::open(&default_db(i.db))?;
+            db.migrate()?;
+            match db.import_users(&creds) {
+                Ok(n) => println!("imported {n} accounts"),
+                Err(DbError::Exists) => {
+                    return Err("an account in the file already exists; nothing was imported".into());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn hash_all(users: &[(String, String)]) -> Vec<(String, Credential)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+    let chunk = users.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = users
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter().map(|(h, pw)| (h.clone(), Credential::new(pw))).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("hashing thread")).collect()
+    })
+}

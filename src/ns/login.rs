@@ -1,0 +1,235 @@
+//! VER, INF, CVR and USR: version negotiation, the dispatch redirect and authentication.
+//!
+//! Dispatch and notification share one listener. The first `USR ... I` from a client is answered
+//! with `XFR trid NS host:port` pointing back at this listener, and the redirect is remembered for
+//! (client address, handle); when the client comes back and sends `USR ... I` again, the remembered
+//! redirect is consumed and the connection is served as the notification server.
+
+use super::{NsSession, Phase};
+use crate::auth;
+use crate::dialect::{Auth, Challenge, Dialect, Profile, UsrOk, XfrNs};
+use crate::protocol::names::normalize_handle;
+use crate::protocol::timestamp::unix_now;
+use crate::protocol::write::Enc;
+use crate::protocol::Command;
+use crate::server::hub::OnlineUser;
+use crate::server::session::{Disconnect, Handled};
+use crate::storage::DbError;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub async fn ver(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
+    let trid = cmd.trid.unwrap_or(0);
+    match Dialect::negotiate(cmd.args.iter().copied()) {
+        Some(d) => {
+            s.dialect = Some(d);
+            s.phase = Phase::Hello;
+            s.reply(&format!("VER {trid} MSNP{}", d.version)).await
+        }
+        None => {
+            s.reply(&format!("VER {trid} 0")).await?;
+            Err(Disconnect::new(format!("no common protocol version in {:?}", cmd.args)))
+        }
+    }
+}
+
+pub async fn inf(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
+    s.reply(&format!("INF {} MD5", cmd.trid.unwrap_or(0))).await
+}
+
+/// We never force an upgrade: recommend and require the client's own version.
+pub async fn cvr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
+    let trid = cmd.trid.unwrap_or(0);
+    let ver = cmd.args.get(5).copied().unwrap_or("1.0.0000");
+    s.reply(&format!(
+        "CVR {trid} {ver} {ver} {ver} http://messenger.msn.com http://messenger.msn.com"
+    ))
+    .await
+}
+
+pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
+    let trid = cmd.trid.unwrap_or(0);
+    let dialect = s.dialect();
+    let scheme = match (cmd.args.first().copied(), dialect.auth) {
+        (Some("MD5"), Auth::Md5) => Auth::Md5,
+        (Some("TWN"), Auth::Twn) => Auth::Twn,
+        _ => return Err(Disconnect::new(format!("USR with unsupported scheme {:?}", cmd.args))),
+    };
+    let (Some(&stage), Some(&value)) = (cmd.args.get(1), cmd.args.get(2)) else {
+        return Err(Disconnect::new("USR with missing arguments"));
+    };
+    match (stage, &s.phase) {
+        ("I", Phase::Hello) => initial(s, trid, scheme, value).await,
+        ("S", Phase::Challenged { .. }) => {
+            let Phase::Challenged { handle, credentials, challenge } =
+                std::mem::replace(&mut s.phase, Phase::Hello)
+            else {
+                unreachable!("matched above")
+            };
+            let ok = match (scheme, &credentials) {
+                (Auth::Md5, Some(c)) => {
+                    // The challenge we sent was the account's salt (see auth.rs).
+                    debug_assert_eq!(challenge, c.md5_salt);
+                    auth::digest_eq(value, &c.md5_hash)
+                }
+                (Auth::Twn, _) => s.hub.tickets.redeem(value, &handle).is_some(),
+                _ => false,
+            };
+            let id = match (ok, scheme, credentials) {
+                (true, Auth::Md5, Some(c)) => Some(c.id),
+                (true, Auth::Twn, _) => match s.hub.storage.run({
+                    let h = handle.clone();
+                    move |db| db.lookup(&h)
+                }).await? {
+                    Ok(Some((id, _))) => Some(id),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match id {
+                Some(id) => complete(s, trid, id).await,
+                None => {
+                    s.error(911, trid).await?;
+                    Err(Disconnect::new(format!("authentication failed for {handle}")))
+                }
+            }
+        }
+        _ => Err(Disconnect::new(format!("USR {stage} out of sequence"))),
+    }
+}
+
+async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Handled {
+    let Some(handle) = normalize_handle(handle) else {
+        s.error(911, trid).await?;
+        return Err(Disconnect::new("USR I with an invalid handle"));
+    };
+    let ip = s.conn.peer.ip();
+    if !s.hub.take_redirect(ip, &handle) {
+        // This is the dispatch step.
+        s.hub.remember_redirect(ip, &handle);
+        let ns = s.hub.ns_address(s.conn.local);
+        let line = match s.dialect().xfr_ns {
+            XfrNs::Bare => format!("XFR {trid} NS {ns}"),
+            XfrNs::Zero => format!("XFR {trid} NS {ns} 0"),
+            XfrNs::ZeroCurrent => format!("XFR {trid} NS {ns} 0 {ns}"),
+        };
+        log::debug!("ns {}: redirecting {handle} to {ns}", s.conn.peer);
+        return s.reply(&line).await;
+    }
+    let credentials = {
+        let h = handle.clone();
+        s.hub.storage.run(move |db| db.credentials(&h)).await?
+    }
+    .map_err(|e| Disconnect::new(format!("credentials lookup: {e}")))?;
+    let challenge = match scheme {
+        Auth::Md5 => {
+            let c = credentials.as_ref().map_or_else(auth::md5_challenge, |c| c.md5_salt.clone());
+            s.reply(&format!("USR {trid} MD5 S {c}")).await?;
+            c
+        }
+        Auth::Twn => {
+            let c = "ct=1,rver=1,wp=FS_40SEC_0_COMPACT,lc=1,id=1".to_string();
+            s.reply(&format!("USR {trid} TWN S {c}")).await?;
+            c
+        }
+    };
+    s.phase = Phase::Challenged { handle, credentials, challenge };
+    Ok(())
+}
+
+/// Loads the account, takes over from an older session, and sends USR OK and the profile.
+async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Handled {
+    let dialect = s.dialect();
+    let outbox = s.conn.outbox.clone();
+    let session = s.hub.next_session_id();
+    let hub = s.hub.clone();
+    let local = s.conn.local;
+    // Loading and registering happen in one storage job so no list change can fall between them.
+    let loaded = s
+        .hub
+        .storage
+        .run(move |db| -> Result<_, DbError> {
+            let account = db.load_account(id)?;
+            let user = Arc::new(OnlineUser::new(account, dialect, outbox, session, local));
+            let previous = hub.register(user.clone());
+            Ok((user, previous))
+        })
+        .await?;
+    let (user, previous) = loaded.map_err(|e| Disconnect::new(format!("loading account: {e}")))?;
+    if let Some(p) = previous {
+        log::info!("{}: signed in again elsewhere; closing the old session", p.handle);
+        let _ = p.outbox.push(&[b"OUT OTH\r\n"]);
+        p.outbox.close();
+    }
+    let (handle, friendly) = {
+        let st = user.state();
+        (st.account.handle.clone(), st.account.friendly.clone())
+    };
+    log::info!("ns {}: {handle} logged in with MSNP{}", s.conn.peer, dialect.version);
+    s.phase = Phase::LoggedIn(user);
+    let name = Enc(&friendly);
+    let line = match dialect.usr_ok {
+        UsrOk::Name => format!("USR {trid} OK {handle} {name}"),
+        UsrOk::NameVerified => format!("USR {trid} OK {handle} {name} 1"),
+        UsrOk::NameVerifiedRestricted => format!("USR {trid} OK {handle} {name} 1 0"),
+        UsrOk::VerifiedRestricted => format!("USR {trid} OK {handle} 1 0"),
+    };
+    s.reply(&line).await?;
+    if dialect.sbs {
+        s.reply("SBS 0 null").await?;
+    }
+    let profile = profile(dialect, id, s.conn.peer);
+    s.reply_payload(&format!("MSG Hotmail Hotmail {}", profile.len()), profile.as_bytes()).await?;
+    if dialect.challenge != Challenge::None {
+        s.next_challenge = s.hub.config.chl_interval.map(|i| Instant::now() + i);
+    }
+    Ok(())
+}
+
+/// The `text/x-msmsgsprofile` message sent right after login.
+pub fn profile(dialect: &Dialect, id: crate::model::UserId, peer: std::net::SocketAddr) -> String {
+    let mut p = format!(
+        "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsprofile; charset=UTF-8\r\nLoginTime: {}\r\n",
+        unix_now()
+    );
+    if dialect.profile >= Profile::Passport {
+        p.push_str(&format!(
+            "EmailEnabled: 0\r\nMemberIdHigh: {}\r\nMemberIdLow: {}\r\nlang_preference: 1033\r\n\
+             preferredEmail: \r\ncountry: \r\nPostalCode: \r\nGender: \r\nKid: 0\r\nAge: \r\n\
+             BDayPre: \r\nBirthday: \r\nWallet: \r\nFlags: 1027\r\nsid: 507\r\nkv: 11\r\n\
+             MSPAuth: {}\r\n",
+            (id >> 32) as u32,
+            id as u32 as i32,
+            auth::token(24)
+        ));
+    }
+    if dialect.profile >= Profile::ClientAddress {
+        let port = peer.port();
+        // Clients expect the port byte-swapped (NS.md 2.9).
+        let swapped = port.rotate_left(8);
+        let ip = match peer.ip() {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(v6.to_string(), |v4| v4.to_string()),
+            ip => ip.to_string(),
+        };
+        p.push_str(&format!("ClientIP: {ip}\r\nClientPort: {swapped}\r\n"));
+    }
+    if dialect.profile >= Profile::Abch {
+        p.push_str("ABCHMigrated: 1\r\n");
+    }
+    p.push_str("\r\n");
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn msnp2_profile_is_three_fields() {
+        let d = crate::dialect::Dialect::get(2).unwrap();
+        let p = super::profile(d, 1, "127.0.0.1:1863".parse().unwrap());
+        assert_eq!(p.lines().count(), 4);
+        let d = crate::dialect::Dialect::get(8).unwrap();
+        let p = super::profile(d, 1, "192.168.1.111:1863".parse().unwrap());
+        assert!(p.contains("ClientIP: 192.168.1.111\r\nClientPort: 18183\r\n"));
+        assert!(p.ends_with("\r\n\r\n"));
+    }
+}

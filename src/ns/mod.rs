@@ -1,0 +1,252 @@
+//! The dispatch and notification roles (they share a listener, see `login.rs`).
+//!
+//! One file per command family:
+//! `login` VER INF CVR USR (and the DS redirect) · `sync` SYN LST LSG · `lists` ADD ADC REM BLP GTC ·
+//! `groups` ADG RMG REG · `presence` CHG ILN NLN FLN REA PRP SBP UUX UBX · `misc` URL SND SDC FND
+//! IMS PNG CHL QRY GCF OUT · `xfr` XFR SB and RNG.
+
+mod groups;
+mod lists;
+mod login;
+mod misc;
+pub mod presence;
+mod sync;
+mod xfr;
+
+use crate::dialect::{Availability, Dialect};
+use crate::limits::{FIRST_COMMAND_TIMEOUT, LOGIN_TIMEOUT, NS_IDLE_TIMEOUT};
+use crate::protocol::{Command, Role};
+use crate::server::connection::Connection;
+use crate::server::hub::{Hub, OnlineUser};
+use crate::server::session::{Disconnect, Handled, Session, drive};
+use crate::storage::Credentials;
+use smol::Async;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Where a connection is in its life.
+enum Phase {
+    /// Waiting for VER.
+    Version,
+    /// Version agreed; waiting for USR I.
+    Hello,
+    /// Challenge sent; waiting for USR S. `credentials` is `None` for unknown accounts (we still
+    /// send a challenge, so a handle's existence is not revealed before the password check).
+    Challenged { handle: String, credentials: Option<Credentials>, challenge: String },
+    LoggedIn(Arc<OnlineUser>),
+}
+
+pub struct NsSession {
+    hub: Arc<Hub>,
+    conn: Connection,
+    dialect: Option<&'static Dialect>,
+    phase: Phase,
+    started: Instant,
+    got_command: bool,
+    last_activity: Instant,
+    synced: bool,
+    /// The first CHG after login triggers ILN.
+    announced: bool,
+    /// Next challenge to send, and the outstanding one with its deadline.
+    next_challenge: Option<Instant>,
+    pending_challenge: Option<(String, Instant)>,
+}
+
+pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
+    let conn = match Connection::new(stream) {
+        Ok(c) => c,
+        Err(e) => {
+            log::debug!("ns {peer}: dropped before setup: {e}");
+            return;
+        }
+    };
+    let tracked = hub.track(conn.outbox.clone(), true);
+    let now = Instant::now();
+    let mut s = NsSession {
+        hub,
+        conn,
+        dialect: None,
+        phase: Phase::Version,
+        started: now,
+        got_command: false,
+        last_activity: now,
+        synced: false,
+        announced: false,
+        next_challenge: None,
+        pending_challenge: None,
+    };
+    log::debug!("ns {peer}: connected");
+    let why = drive(&mut s).await;
+    s.end(why).await;
+    drop(tracked);
+}
+
+impl NsSession {
+    fn dialect(&self) -> &'static Dialect {
+        self.dialect.expect("dialect is set before any handler that needs it runs")
+    }
+
+    fn user(&self) -> Option<&Arc<OnlineUser>> {
+        match &self.phase {
+            Phase::LoggedIn(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// Who this connection is, for log lines.
+    fn who(&self) -> String {
+        match &self.phase {
+            Phase::LoggedIn(u) => format!("ns {} ({})", self.conn.peer, u.handle),
+            _ => format!("ns {}", self.conn.peer),
+        }
+    }
+
+    async fn reply(&mut self, line: &str) -> Handled {
+        self.conn.send(&[line.as_bytes(), b"\r\n"]).await?;
+        Ok(())
+    }
+
+    async fn reply_payload(&mut self, line: &str, payload: &[u8]) -> Handled {
+        self.conn.send(&[line.as_bytes(), b"\r\n", payload]).await?;
+        Ok(())
+    }
+
+    async fn error(&mut self, code: u16, trid: u32) -> Handled {
+        log::debug!("{}: error {code} for trid {trid}", self.who());
+        self.reply(&format!("{code} {trid}")).await
+    }
+
+    /// A command the real service answered by hanging up.
+    fn close(&self, why: &str, cmd: &Command<'_>) -> Handled {
+        Err(Disconnect::new(format!("{why}: {}", cmd.verb)))
+    }
+
+    async fn end(mut self, why: Disconnect) {
+        log::info!("{}: disconnected: {}", self.who(), why.0);
+        if let Phase::LoggedIn(user) = std::mem::replace(&mut self.phase, Phase::Version) {
+            presence::sign_out(&self.hub, &user);
+        }
+        self.conn.finish().await;
+    }
+}
+
+impl Session for NsSession {
+    const ROLE: Role = Role::Notification;
+
+    fn conn(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    fn deadline(&self) -> Instant {
+        let mut d = match self.phase {
+            Phase::LoggedIn(_) => self.last_activity + NS_IDLE_TIMEOUT,
+            _ if !self.got_command => self.started + FIRST_COMMAND_TIMEOUT,
+            _ => self.started + LOGIN_TIMEOUT,
+        };
+        if let Some(t) = self.next_challenge {
+            d = d.min(t);
+        }
+        if let Some((_, t)) = &self.pending_challenge {
+            d = d.min(*t);
+        }
+        d
+    }
+
+    async fn on_deadline(&mut self) -> Handled {
+        let now = Instant::now();
+        match self.phase {
+            Phase::LoggedIn(_) => {
+                if now >= self.last_activity + NS_IDLE_TIMEOUT {
+                    return Err(Disconnect::new("idle timeout"));
+                }
+            }
+            _ if !self.got_command => return Err(Disconnect::new("no command within the time limit")),
+            _ => {
+                if now >= self.started + LOGIN_TIMEOUT {
+                    return Err(Disconnect::new("login not completed within the time limit"));
+                }
+            }
+        }
+        if self.pending_challenge.as_ref().is_some_and(|(_, t)| now >= *t) {
+            return Err(Disconnect::new("challenge (CHL) not answered in time"));
+        }
+        if self.next_challenge.is_some_and(|t| now >= t) {
+            self.send_challenge().await?;
+        }
+        Ok(())
+    }
+
+    async fn handle(&mut self, cmd: Command<'_>) -> Handled {
+        self.got_command = true;
+        self.last_activity = Instant::now();
+        let trid = cmd.trid.unwrap_or(0);
+        log::trace!("{}: <- {} {:?}", self.who(), cmd.verb, cmd.args);
+
+        let Some(dialect) = self.dialect else {
+            return match cmd.verb {
+                "VER" => login::ver(self, &cmd).await,
+                // Clients probe with CVR0-era commands only after VER.
+                _ => self.close("command before VER", &cmd),
+            };
+        };
+        match dialect.ns_command(cmd.verb) {
+            Availability::Removed => {
+                log::warn!("{}: {} does not exist in MSNP{}", self.who(), cmd.verb, dialect.version);
+                return self.close("unknown or out-of-version command", &cmd);
+            }
+            Availability::Disabled => return self.error(502, trid).await,
+            Availability::Yes => {}
+        }
+        // Before login only the login sequence, pings and OUT are meaningful.
+        if self.user().is_none() {
+            return match cmd.verb {
+                "VER" => login::ver(self, &cmd).await,
+                "INF" => login::inf(self, &cmd).await,
+                "CVR" => login::cvr(self, &cmd).await,
+                "USR" => login::usr(self, &cmd).await,
+                "PNG" => misc::png(self).await,
+                "OUT" => misc::out(self).await,
+                _ => {
+                    log::info!("{}: {} before login", self.who(), cmd.verb);
+                    self.error(302, trid).await
+                }
+            };
+        }
+        match cmd.verb {
+            "VER" | "INF" => self.close("repeated login handshake", &cmd),
+            "CVR" => login::cvr(self, &cmd).await,
+            "USR" => self.error(207, trid).await,
+            "SYN" => sync::syn(self, &cmd).await,
+            "LST" => sync::lst(self, &cmd).await,
+            "LSG" => sync::lsg(self, &cmd).await,
+            "ADD" => lists::add(self, &cmd).await,
+            "ADC" => lists::adc(self, &cmd).await,
+            "REM" => lists::rem(self, &cmd).await,
+            "BLP" => lists::blp(self, &cmd).await,
+            "GTC" => lists::gtc(self, &cmd).await,
+            "ADG" => groups::adg(self, &cmd).await,
+            "RMG" => groups::rmg(self, &cmd).await,
+            "REG" => groups::reg(self, &cmd).await,
+            "CHG" => presence::chg(self, &cmd).await,
+            "REA" => presence::rea(self, &cmd).await,
+            "PRP" => presence::prp(self, &cmd).await,
+            "SBP" => presence::sbp(self, &cmd).await,
+            "UUX" => presence::uux(self, &cmd).await,
+            "XFR" => xfr::xfr(self, &cmd).await,
+            "URL" => misc::url(self, &cmd).await,
+            "SND" => misc::snd(self, &cmd).await,
+            "SDC" => misc::sdc(self, &cmd).await,
+            "IMS" => misc::ims(self, &cmd).await,
+            "PNG" => misc::png(self).await,
+            "QRY" => misc::qry(self, &cmd).await,
+            "GCF" => misc::gcf(self, &cmd).await,
+            "OUT" => misc::out(self).await,
+            other => {
+                // The dialect table said yes but nothing handles it: a bug, not the client's fault.
+                log::error!("{}: no handler for {other}", self.who());
+                self.error(502, trid).await
+            }
+        }
+    }
+}

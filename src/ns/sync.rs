@@ -1,0 +1,309 @@
+//! SYN (the contact list dump) and the MSNP2-8 client LST/LSG requests. Layouts: NS.md 3.3.
+
+use super::NsSession;
+use crate::dialect::SynFormat;
+use crate::model::{Account, Contact, Phones, list};
+use crate::protocol::Command;
+use crate::protocol::timestamp;
+use crate::protocol::write::Enc;
+use crate::server::session::{Disconnect, Handled};
+
+fn yn(b: bool) -> &'static str {
+    if b { "Y" } else { "N" }
+}
+
+/// The own-phone PRP fields in SYN order, with values (empty = unset).
+fn phone_fields(p: &Phones) -> [(&'static str, String); 5] {
+    [
+        ("PHH", p.home.clone()),
+        ("PHW", p.work.clone()),
+        ("PHM", p.mobile.clone()),
+        ("MOB", yn(p.mob).into()),
+        ("MBE", yn(p.mbe).into()),
+    ]
+}
+
+/// `groups` bitmask as the MSNP7-9 comma list ("0" when in none).
+pub fn group_ids(mask: u32) -> String {
+    if mask == 0 {
+        return "0".into();
+    }
+    (0..32).filter(|n| mask & (1 << n) != 0).map(|n| n.to_string()).collect::<Vec<_>>().join(",")
+}
+
+fn value(v: &str) -> String {
+    if v.is_empty() { String::new() } else { format!(" {}", Enc(v)) }
+}
+
+pub async fn syn(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
+    let trid = cmd.trid.unwrap_or(0);
+    if s.synced {
+        return s.error(715, trid).await;
+    }
+    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let dialect = s.dialect();
+    // Snapshot the account so the lock is not held while writing.
+    let account: Account = user.state().account.clone();
+    s.synced = true;
+    let serial = account.serial;
+    let lines = if dialect.list_serials {
+        let theirs = cmd.args.first().and_then(|v| v.parse::<u32>().ok());
+        if theirs == Some(serial) {
+            vec![format!("SYN {trid} {serial}")]
+        } else if dialect.syn <= SynFormat::ListsGroups {
+            dump_classic(&account, trid, dialect.syn)
+        } else {
+            dump_bitmask(&account, trid)
+        }
+    } else {
+        let ts = timestamp::from_serial(serial);
+        if cmd.args.first() == Some(&ts.as_str()) && cmd.args.get(1) == Some(&ts.as_str()) {
+            vec![format!("SYN {trid} {ts} {ts}")]
+        } else {
+            dump_guid(&account, trid, &ts, dialect.syn == SynFormat::GuidNetwork)
+        }
+    };
+    for l in lines {
+        s.reply(&l).await?;
+    }
+    Ok(())
+}
+
+/// MSNP2-7: every line carries the trid and the serial; LST has index and total.
+fn dump_classic(a: &Account, trid: u32, syn: SynFormat) -> Vec<String> {
+    let ser = a.serial;
+    let mut out = vec![
+        format!("SYN {trid} {ser}"),
+        format!("GTC {trid} {ser} {}", if a.gtc_prompt { "A" } else { "N" }),
+        format!("BLP {trid} {ser} {}", a.blp.code()),
+    ];
+    let phones = syn >= SynFormat::ListsPhones;
+    if phones {
+        for (k, v) in phone_fields(&a.phones) {
+            out.push(format!("PRP {trid} {ser} {k}{}", value(&v)));
+        }
+    }
+    if syn >= SynFormat::ListsGroups {
+        let total = a.groups.len();
+        for (i, (num, g)) in a.groups.iter().enumerate() {
+            out.push(format!("LSG {trid} {ser} {} {total} {num} {} 0", i + 1, Enc(&g.name)));
+        }
+    }
+    for bit in [list::FL, list::AL, list::BL, list::RL] {
+        out.extend(classic_list(a, trid, bit, syn >= SynFormat::ListsGroups, phones));
+    }
+    out
+}
+
+/// One list in the MSNP2-7 shape (also the answer to a client `LST` request).
+fn classic_list(a: &Account, trid: u32, bit: u8, groups: bool, phones: bool) -> Vec<String> {
+    let ser = a.serial;
+    let name = list::name(bit);
+    let members: Vec<&Contact> = a.contacts.values().filter(|c| c.lists & bit != 0).collect();
+    if members.is_empty() {
+        return vec![format!("LST {trid} {name} {ser} 0 0")];
+    }
+    let total = members.len();
+    let mut out = Vec::with_capacity(total);
+    for (i, c) in members.into_iter().enumerate() {
+        let g = if groups && bit == list::FL { format!(" {}", group_ids(c.groups)) } else { String::new() };
+        out.push(format!("LST {trid} {name} {ser} {} {total} {} {}{g}", i + 1, c.handle, Enc(&c.name)));
+        if phones && bit == list::FL {
+            for (k, v) in phone_fields(&c.phones).into_iter().take(4) {
+                out.push(format!("BPR {ser} {} {k}{}", c.handle, value(&v)));
+            }
+        }
+    }
+    out
+}
+
+/// Set phone fields only, as MSNP8+ sends them (PRP for me, BPR for contacts).
+fn set_phones(p: &Phones, with_mbe: bool) -> Vec<(&'static str, String)> {
+    phone_fields(p)
+        .into_iter()
+        .filter(|(k, v)| (with_mbe || *k != "MBE") && !v.is_empty() && v != "N")
+        .collect()
+}
+
+/// MSNP8-9: counts on SYN, one LST per contact with a list bitmask.
+fn dump_bitmask(a: &Account, trid: u32) -> Vec<String> {
+    let mask = list::FL | list::AL | list::BL | list::RL;
+    let contacts: Vec<&Contact> = a.contacts.values().filter(|c| c.lists & mask != 0).collect();
+    let mut out = vec![
+        format!("SYN {trid} {} {} {}", a.serial, contacts.len(), a.groups.len()),
+        format!("GTC {}", if a.gtc_prompt { "A" } else { "N" }),
+        format!("BLP {}", a.blp.code()),
+    ];
+    for (k, v) in set_phones(&a.phones, true) {
+        out.push(format!("PRP {k} {}", Enc(&v)));
+    }
+    for (num, g) in &a.groups {
+        out.push(format!("LSG {num} {} 0", Enc(&g.name)));
+    }
+    for c in contacts {
+        let bits = c.lists & mask;
+        let g = if bits & list::FL != 0 { format!(" {}", group_ids(c.groups)) } else { String::new() };
+        out.push(format!("LST {} {} {bits}{g}", c.handle, Enc(&c.name)));
+        for (k, v) in set_phones(&c.phones, false) {
+            out.push(format!("BPR {k} {}", Enc(&v)));
+        }
+    }
+    out
+}
+
+/// GUIDs of the user groups a contact is in (group 0 is "no group" from MSNP10 on).
+pub fn group_guids(a: &Account, mask: u32) -> Vec<&str> {
+    a.groups
+        .iter()
+        .filter(|(num, _)| **num != 0 && mask & (1 << **num) != 0)
+        .map(|(_, g)| g.guid.as_str())
+        .collect()
+}
+
+/// MSNP10-12: timestamps, N=/F=/C=, GUID groups, no group 0; MSNP12 adds the network id.
+fn dump_guid(a: &Account, trid: u32, ts: &str, network: bool) -> Vec<String> {
+    let groups: Vec<_> = a.groups.iter().filter(|(n, _)| **n != 0).collect();
+    let contacts: Vec<&Contact> = a.contacts.values().filter(|c| c.lists != 0).collect();
+    let mut out = vec![
+        format!("SYN {trid} {ts} {ts} {} {}", contacts.len(), groups.len()),
+        format!("GTC {}", if a.gtc_prompt { "A" } else { "N" }),
+        format!("BLP {}", a.blp.code()),
+        format!("PRP MFN {}", Enc(&a.friendly)),
+    ];
+    for (k, v) in set_phones(&a.phones, true) {
+        out.push(format!("PRP {k} {}", Enc(&v)));
+    }
+    for (_, g) in &groups {
+        out.push(format!("LSG {} {}", Enc(&g.name), g.guid));
+    }
+    let net = if network { " 1" } else { "" };
+    for c in contacts {
+        if c.lists & list::FL != 0 {
+            let gg = group_guids(a, c.groups);
+            let g = if gg.is_empty() { String::new() } else { format!(" {}", gg.join(",")) };
+            out.push(format!(
+                "LST N={} F={} C={} {}{net}{g}",
+                c.handle,
+                Enc(&c.name),
+                c.guid,
+                c.lists
+            ));
+        } else {
+            out.push(format!("LST N={} F={} {}{net}", c.handle, Enc(&c.name), c.lists));
+        }
+        for (k, v) in set_phones(&c.phones, false) {
+            out.push(format!("BPR {k} {}", Enc(&v)));
+        }
+    }
+    out
+}
+
+/// Client `LST trid XL` (MSNP2-8).
+pub async fn lst(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
+    let trid = cmd.trid.unwrap_or(0);
+    let Some(bit) = cmd.args.first().and_then(|l| list::parse(l)).filter(|b| *b != list::PL) else {
+        return Err(Disconnect::new("LST with an unknown list"));
+    };
+    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let groups = s.dialect().syn >= SynFormat::ListsGroups;
+    let lines = classic_list(&user.state().account, trid, bit, groups, false);
+    for l in lines {
+        s.reply(&l).await?;
+    }
+    Ok(())
+}
+
+/// Client `LSG trid` (MSNP7-8).
+pub async fn lsg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
+    let trid = cmd.trid.unwrap_or(0);
+    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let lines: Vec<String> = {
+        let st = user.state();
+        let a = &st.account;
+        let total = a.groups.len();
+        a.groups
+            .iter()
+            .enumerate()
+            .map(|(i, (num, g))| {
+                format!("LSG {trid} {} {} {total} {num} {} 0", a.serial, i + 1, Enc(&g.name))
+            })
+            .collect()
+    };
+    for l in lines {
+        s.reply(&l).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Blp, Group};
+    use std::collections::BTreeMap;
+
+    fn account() -> Account {
+        let mut groups = BTreeMap::new();
+        groups.insert(0, Group { name: "Other Contacts".into(), guid: "g0".into() });
+        groups.insert(1, Group { name: "Friends".into(), guid: "g1".into() });
+        let mut contacts = BTreeMap::new();
+        contacts.insert(
+            2,
+            Contact {
+                handle: "b@x.com".into(),
+                name: "Bee B".into(),
+                guid: "c2".into(),
+                lists: list::FL | list::AL | list::RL,
+                groups: 0b11,
+                phones: Phones::default(),
+            },
+        );
+        contacts.insert(
+            3,
+            Contact {
+                handle: "c@x.com".into(),
+                name: "c@x.com".into(),
+                guid: "c3".into(),
+                lists: list::RL,
+                groups: 0,
+                phones: Phones::default(),
+            },
+        );
+        Account {
+            id: 1,
+            handle: "a@x.com".into(),
+            friendly: "A".into(),
+            blp: Blp::Allow,
+            gtc_prompt: true,
+            serial: 9,
+            phones: Phones { home: "123 4".into(), ..Default::default() },
+            groups,
+            contacts,
+        }
+    }
+
+    #[test]
+    fn msnp7_dump() {
+        let l = dump_classic(&account(), 8, SynFormat::ListsGroups);
+        assert_eq!(l[0], "SYN 8 9");
+        assert_eq!(l[3], "PRP 8 9 PHH 123%204");
+        assert_eq!(l[4], "PRP 8 9 PHW");
+        assert_eq!(l[8], "LSG 8 9 1 2 0 Other%20Contacts 0");
+        assert_eq!(l[10], "LST 8 FL 9 1 1 b@x.com Bee%20B 0,1");
+        assert_eq!(l[11], "BPR 9 b@x.com PHH");
+        assert!(l.contains(&"LST 8 BL 9 0 0".to_string()));
+        assert!(l.contains(&"LST 8 RL 9 2 2 c@x.com c@x.com".to_string()));
+    }
+
+    #[test]
+    fn msnp8_and_msnp12_dumps() {
+        let l = dump_bitmask(&account(), 5);
+        assert_eq!(l[0], "SYN 5 9 2 2");
+        assert!(l.contains(&"LST b@x.com Bee%20B 11 0,1".to_string()));
+        assert!(l.contains(&"LST c@x.com c@x.com 8".to_string()));
+        let l = dump_guid(&account(), 5, "T", true);
+        assert_eq!(l[0], "SYN 5 T T 2 1");
+        assert!(l.contains(&"LSG Friends g1".to_string()));
+        assert!(l.contains(&"LST N=b@x.com F=Bee%20B C=c2 11 1 g1".to_string()));
+        assert!(l.contains(&"LST N=c@x.com F=c@x.com 8 1".to_string()));
+    }
+}

@@ -1,0 +1,332 @@
+//! The switchboard role: USR/ANS to enter, CAL to invite, MSG relay with ACK/NAK, OUT/BYE.
+//!
+//! There is no VER on a switchboard: the user and dialect come from the cookie's owner, who must
+//! be signed in on the notification server. Lines to each participant use that participant's
+//! dialect. MSG relay formats the header once and copies header and payload into each recipient's
+//! outbox: no allocation per message.
+
+pub mod registry;
+
+use crate::limits::{FIRST_COMMAND_TIMEOUT, LOGIN_TIMEOUT, MAX_SB_PARTICIPANTS, SB_IDLE_TIMEOUT};
+use crate::protocol::names::normalize_handle;
+use crate::protocol::write::{Enc, LineBuf};
+use crate::protocol::{Command, Role};
+use crate::server::connection::Connection;
+use crate::server::hub::Hub;
+use crate::server::session::{Disconnect, Handled, Session, drive};
+use registry::{Participant, Switchboard};
+use smol::Async;
+use std::fmt::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct SbSession {
+    hub: Arc<Hub>,
+    conn: Connection,
+    id: u64,
+    started: Instant,
+    got_command: bool,
+    last_activity: Instant,
+    /// Set once USR or ANS succeeded.
+    joined: Option<Joined>,
+    /// Consecutive failed CALs, for the 713 rate limit.
+    failed_calls: u32,
+}
+
+struct Joined {
+    sb: Arc<Switchboard>,
+    user: crate::model::UserId,
+    handle: String,
+}
+
+pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
+    let conn = match Connection::new(stream) {
+        Ok(c) => c,
+        Err(e) => {
+            log::debug!("sb {peer}: dropped before setup: {e}");
+            return;
+        }
+    };
+    let tracked = hub.track(conn.outbox.clone(), false);
+    let now = Instant::now();
+    let mut s = SbSession {
+        hub,
+        conn,
+        id: tracked.id,
+        started: now,
+        got_command: false,
+        last_activity: now,
+        joined: None,
+        failed_calls: 0,
+    };
+    let why = drive(&mut s).await;
+    s.end(why).await;
+    drop(tracked);
+}
+
+/// Whether an SB payload is a P2P message and, if it names one, its destination handle.
+fn p2p_dest(payload: &[u8]) -> Option<&str> {
+    let head_end = payload.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(payload.len());
+    let head = std::str::from_utf8(&payload[..head_end]).ok()?;
+    if !head.contains("application/x-msnmsgrp2p") {
+        return None;
+    }
+    head.split("\r\n").find_map(|l| l.strip_prefix("P2P-Dest:")).map(str::trim)
+}
+
+impl SbSession {
+    fn who(&self) -> String {
+        match &self.joined {
+            Some(j) => format!("sb {} ({})", self.conn.peer, j.handle),
+            None => format!("sb {}", self.conn.peer),
+        }
+    }
+
+    async fn reply(&mut self, line: &str) -> Handled {
+        self.conn.send(&[line.as_bytes(), b"\r\n"]).await?;
+        Ok(())
+    }
+
+    async fn error(&mut self, code: u16, trid: u32) -> Handled {
+        self.reply(&format!("{code} {trid}")).await
+    }
+
+    /// Admits the cookie's owner: returns the participant record for them.
+    fn participant(&self, user: crate::model::UserId) -> Option<Participant> {
+        let u = self.hub.get(user)?;
+        let st = u.state();
+        Some(Participant {
+            user,
+            handle: u.handle.clone(),
+            name: Enc(&st.account.friendly).to_string(),
+            caps: st.presence.caps,
+            dialect: u.dialect,
+            outbox: self.conn.outbox.clone(),
+            conn: self.id,
+        })
+    }
+
+    async fn usr(&mut self, cmd: &Command<'_>) -> Handled {
+        let trid = cmd.trid.unwrap_or(0);
+        let (Some(&handle), Some(&cookie)) = (cmd.args.first(), cmd.args.get(1)) else {
+            return Err(Disconnect::new("USR with missing arguments"));
+        };
+        let handle = handle.to_ascii_lowercase();
+        let grant = self.hub.switchboards.redeem(cookie, &handle).filter(|g| g.join.is_none());
+        let Some(me) = grant.and_then(|g| self.participant(g.user)) else {
+            self.error(911, trid).await?;
+            return Err(Disconnect::new(format!("bad switchboard cookie for {handle}")));
+        };
+        let sb = self.hub.switchboards.create();
+        let line = format!("USR {trid} OK {} {}", me.handle, me.name);
+        self.joined = Some(Joined { sb: sb.clone(), user: me.user, handle: me.handle.clone() });
+        sb.state().participants.push(me);
+        log::debug!("{}: opened switchboard {}", self.who(), sb.id);
+        self.reply(&line).await
+    }
+
+    async fn ans(&mut self, cmd: &Command<'_>) -> Handled {
+        let trid = cmd.trid.unwrap_or(0);
+        let (Some(&handle), Some(&cookie), Some(&sessid)) =
+            (cmd.args.first(), cmd.args.get(1), cmd.args.get(2))
+        else {
+            return Err(Disconnect::new("ANS with missing arguments"));
+        };
+        let handle = handle.to_ascii_lowercase();
+        let sessid: Option<u32> = sessid.parse().ok();
+        let grant = self.hub.switchboards.redeem(cookie, &handle).filter(|g| g.join.is_some() && g.join == sessid);
+        let sb = grant.as_ref().and_then(|g| self.hub.switchboards.get(g.join?));
+        let me = grant.as_ref().and_then(|g| self.participant(g.user));
+        let (Some(sb), Some(me)) = (sb, me) else {
+            self.error(911, trid).await?;
+            return Err(Disconnect::new(format!("bad switchboard answer from {handle}")));
+        };
+        let my_dialect = me.dialect;
+        let mut iro = Vec::new();
+        let refused = {
+            let mut st = sb.state();
+            st.invited.retain(|u| *u != me.user);
+            st.participants.len() >= MAX_SB_PARTICIPANTS || st.participants.iter().any(|p| p.user == me.user)
+        };
+        if refused {
+            self.error(713, trid).await?;
+            return Err(Disconnect::new("switchboard full or already joined"));
+        }
+        {
+            let mut st = sb.state();
+            let n = st.participants.len();
+            for (i, p) in st.participants.iter().enumerate() {
+                let caps = if my_dialect.sb_caps { format!(" {}", p.caps) } else { String::new() };
+                iro.push(format!("IRO {trid} {} {n} {} {}{caps}", i + 1, p.handle, p.name));
+                let joi = if p.dialect.sb_caps {
+                    format!("JOI {} {} {}\r\n", me.handle, me.name, me.caps)
+                } else {
+                    format!("JOI {} {}\r\n", me.handle, me.name)
+                };
+                let _ = p.outbox.push(&[joi.as_bytes()]);
+            }
+            self.joined = Some(Joined { sb: sb.clone(), user: me.user, handle: me.handle.clone() });
+            st.participants.push(me);
+        }
+        for l in iro {
+            self.reply(&l).await?;
+        }
+        self.reply(&format!("ANS {trid} OK")).await
+    }
+
+    async fn cal(&mut self, cmd: &Command<'_>) -> Handled {
+        let trid = cmd.trid.unwrap_or(0);
+        let Some(&raw) = cmd.args.first() else {
+            return Err(Disconnect::new("CAL without a handle"));
+        };
+        let joined = self.joined.as_ref().expect("checked by handle()");
+        let (sb, me_id, me_handle) = (joined.sb.clone(), joined.user, joined.handle.clone());
+        let Some(handle) = normalize_handle(raw) else { return self.error(208, trid).await };
+        if self.failed_calls >= 5 {
+            return self.error(713, trid).await;
+        }
+        let target = self.hub.get_by_handle(&handle);
+        let (already, full) = {
+            let st = sb.state();
+            let already = handle == me_handle
+                || st.participants.iter().any(|p| p.handle == handle)
+                || target.as_ref().is_some_and(|t| st.invited.contains(&t.id));
+            (already, st.participants.len() >= MAX_SB_PARTICIPANTS)
+        };
+        if already {
+            return self.error(215, trid).await;
+        }
+        if full {
+            return self.error(713, trid).await;
+        }
+        // Offline, hidden, blocking me, or not accepting IMs all look the same to the caller.
+        let reachable = target.filter(|t| {
+            let st = t.state();
+            st.seen_by(me_id).is_some() && !st.presence.ims_off
+        });
+        let Some(target) = reachable else {
+            self.failed_calls += 1;
+            return self.error(217, trid).await;
+        };
+        self.failed_calls = 0;
+        let (my_handle, my_name) = {
+            let Some(me) = self.hub.get(me_id) else { return self.error(217, trid).await };
+            let name = me.state().account.friendly.clone();
+            (me.handle.clone(), name)
+        };
+        let cookie = self.hub.switchboards.grant(target.id, &target.handle, Some(sb.id));
+        let addr = self.hub.sb_address(target.ns_local);
+        let rng = format!("RNG {} {addr} CKI {cookie} {my_handle} {}\r\n", sb.id, Enc(&my_name));
+        if target.outbox.push(&[rng.as_bytes()]).is_err() {
+            return self.error(217, trid).await;
+        }
+        sb.state().invited.push(target.id);
+        self.reply(&format!("CAL {trid} RINGING {}", sb.id)).await
+    }
+
+    async fn msg(&mut self, cmd: &Command<'_>) -> Handled {
+        let trid = cmd.trid.unwrap_or(0);
+        let ack = match cmd.args.first().copied() {
+            Some(a @ ("U" | "N" | "A" | "D" | "S")) => a,
+            other => return Err(Disconnect::new(format!("MSG with ack type {other:?}"))),
+        };
+        let payload = cmd.payload;
+        if ack == "D" && !payload.windows(4).any(|w| w == b"\r\n\r\n") {
+            return self.error(282, trid).await;
+        }
+        let joined = self.joined.as_ref().expect("checked by handle()");
+        let dest = p2p_dest(payload);
+        let (mut delivered, mut failed) = (0u32, 0u32);
+        {
+            let st = joined.sb.state();
+            let me = st.participants.iter().find(|p| p.conn == self.id);
+            let (handle, name) = me.map_or((joined.handle.as_str(), ""), |p| (p.handle.as_str(), p.name.as_str()));
+            let mut head = LineBuf::<640>::new();
+            let _ = write!(head, "MSG {handle} {name} {}\r\n", payload.len());
+            // A P2P message naming a participant goes to that participant only.
+            let routed = dest.is_some_and(|d| st.participants.iter().any(|p| p.handle.eq_ignore_ascii_case(d)));
+            for p in st.participants.iter().filter(|p| p.conn != self.id) {
+                if routed && !dest.is_some_and(|d| p.handle.eq_ignore_ascii_case(d)) {
+                    continue;
+                }
+                match p.outbox.push(&[head.as_bytes(), payload]) {
+                    Ok(()) => delivered += 1,
+                    Err(_) => failed += 1,
+                }
+            }
+        }
+        let ok = delivered > 0 && failed == 0;
+        let mut reply = LineBuf::<32>::new();
+        let _ = match (ack, ok) {
+            ("A" | "D" | "S", true) => write!(reply, "ACK {trid}\r\n"),
+            ("A" | "N", false) => write!(reply, "NAK {trid}\r\n"),
+            _ => Ok(()),
+        };
+        if !reply.as_bytes().is_empty() {
+            self.conn.send(&[reply.as_bytes()]).await?;
+        }
+        Ok(())
+    }
+
+    async fn end(mut self, why: Disconnect) {
+        log::debug!("{}: disconnected: {}", self.who(), why.0);
+        if let Some(j) = self.joined.take() {
+            // Removed by the server (idle, kicked, shutdown) rather than leaving by choice.
+            let forced = why.0.contains("idle") || why.0.contains("closed by the server");
+            let bye = if forced {
+                format!("BYE {} 1\r\n", j.handle)
+            } else {
+                format!("BYE {}\r\n", j.handle)
+            };
+            {
+                let mut st = j.sb.state();
+                st.participants.retain(|p| p.conn != self.id);
+                for p in &st.participants {
+                    let _ = p.outbox.push(&[bye.as_bytes()]);
+                }
+            }
+            self.hub.switchboards.remove_if_empty(&j.sb);
+        }
+        self.conn.finish().await;
+    }
+}
+
+impl Session for SbSession {
+    const ROLE: Role = Role::Switchboard;
+
+    fn conn(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    fn deadline(&self) -> Instant {
+        match self.joined {
+            Some(_) => self.last_activity + SB_IDLE_TIMEOUT,
+            None if !self.got_command => self.started + FIRST_COMMAND_TIMEOUT,
+            None => self.started + LOGIN_TIMEOUT,
+        }
+    }
+
+    async fn on_deadline(&mut self) -> Handled {
+        Err(Disconnect::new(match self.joined {
+            Some(_) => "idle timeout",
+            None => "did not join a session in time",
+        }))
+    }
+
+    async fn handle(&mut self, cmd: Command<'_>) -> Handled {
+        self.got_command = true;
+        self.last_activity = Instant::now();
+        match (cmd.verb, self.joined.is_some()) {
+            ("USR", false) => self.usr(&cmd).await,
+            ("ANS", false) => self.ans(&cmd).await,
+            ("CAL", true) => self.cal(&cmd).await,
+            ("MSG", true) => self.msg(&cmd).await,
+            ("OUT", _) => Err(Disconnect::new("left (OUT)")),
+            (verb, joined) => {
+                log::warn!("{}: unexpected {verb} (joined: {joined})", self.who());
+                Err(Disconnect::new(format!("unexpected command {verb}")))
+            }
+        }
+    }
+}

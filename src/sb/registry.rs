@@ -1,0 +1,153 @@
+//! Switchboard sessions and the cookies that admit users to them.
+//!
+//! A cookie is random, single use, bound to the user it was issued to, and expires after
+//! `COOKIE_TTL`. `XFR SB` cookies create a new session; `RNG` cookies join one named session.
+
+use crate::dialect::Dialect;
+use crate::limits::COOKIE_TTL;
+use crate::model::UserId;
+use crate::server::outbox::Outbox;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub user: UserId,
+    pub handle: String,
+    /// `None`: create a session (XFR SB). `Some(id)`: join session `id` (RNG).
+    pub join: Option<u32>,
+    expires: Instant,
+}
+
+/// Someone in a switchboard session.
+pub struct Participant {
+    pub user: UserId,
+    pub handle: String,
+    /// URL-encoded friendly name at join time, ready to copy into MSG/JOI/IRO lines.
+    pub name: String,
+    pub caps: u32,
+    pub dialect: &'static Dialect,
+    pub outbox: Arc<Outbox>,
+    /// Identifies the connection (one user may be in a session once).
+    pub conn: u64,
+}
+
+#[derive(Default)]
+pub struct SbState {
+    pub participants: Vec<Participant>,
+    /// Users invited (RNG sent) who have not answered yet.
+    pub invited: Vec<UserId>,
+}
+
+pub struct Switchboard {
+    pub id: u32,
+    state: Mutex<SbState>,
+}
+
+impl Switchboard {
+    pub fn state(&self) -> MutexGuard<'_, SbState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    sessions: HashMap<u32, Arc<Switchboard>>,
+    cookies: HashMap<String, Grant>,
+}
+
+#[derive(Default)]
+pub struct Switchboards {
+    inner: Mutex<Inner>,
+}
+
+impl Switchboards {
+    pub fn new() -> Switchboards {
+        Switchboards::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn grant(&self, user: UserId, handle: &str, join: Option<u32>) -> String {
+        let cookie = format!("{}.{}", crate::auth::token(20), crate::auth::random_u64() % 1_000_000);
+        let mut inner = self.lock();
+        if inner.cookies.len() > 50_000 {
+            let now = Instant::now();
+            inner.cookies.retain(|_, g| g.expires > now);
+        }
+        inner.cookies.insert(
+            cookie.clone(),
+            Grant { user, handle: handle.to_owned(), join, expires: Instant::now() + COOKIE_TTL },
+        );
+        cookie
+    }
+
+    /// Consumes a cookie. It must be unexpired and presented by the user it was issued to; a
+    /// cookie presented by anyone else is burnt all the same.
+    pub fn redeem(&self, cookie: &str, handle: &str) -> Option<Grant> {
+        let g = self.lock().cookies.remove(cookie)?;
+        (g.handle == handle && Instant::now() < g.expires).then_some(g)
+    }
+
+    pub fn create(&self) -> Arc<Switchboard> {
+        let mut inner = self.lock();
+        loop {
+            let id = (crate::auth::random_u64() % 99_999_999 + 1) as u32;
+            if !inner.sessions.contains_key(&id) {
+                let sb = Arc::new(Switchboard { id, state: Mutex::new(SbState::default()) });
+                inner.sessions.insert(id, sb.clone());
+                return sb;
+            }
+        }
+    }
+
+    pub fn get(&self, id: u32) -> Option<Arc<Switchboard>> {
+        self.lock().sessions.get(&id).cloned()
+    }
+
+    /// Forgets a session once its last participant left.
+    pub fn remove_if_empty(&self, sb: &Switchboard) {
+        let mut inner = self.lock();
+        if sb.state().participants.is_empty() {
+            inner.sessions.remove(&sb.id);
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.lock().sessions.len()
+    }
+
+    pub fn expire(&self) {
+        let now = Instant::now();
+        self.lock().cookies.retain(|_, g| g.expires > now);
+    }
+
+    /// Closes a user's switchboard connections when their notification session ends.
+    pub fn sign_out(&self, user: UserId) {
+        let sessions: Vec<Arc<Switchboard>> = self.lock().sessions.values().cloned().collect();
+        for sb in sessions {
+            for p in sb.state().participants.iter().filter(|p| p.user == user) {
+                p.outbox.close();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_single_use_and_bound() {
+        let s = Switchboards::new();
+        let c = s.grant(1, "a@x.com", None);
+        assert!(s.redeem(&c, "b@x.com").is_none());
+        assert!(s.redeem(&c, "a@x.com").is_none());
+        let c = s.grant(1, "a@x.com", Some(7));
+        assert_eq!(s.redeem(&c, "a@x.com").unwrap().join, Some(7));
+        assert!(s.redeem(&c, "a@x.com").is_none());
+    }
+}

@@ -1,0 +1,227 @@
+//! One client socket: borrowed read buffer, outbound queue, deadlines.
+//!
+//! The connection's task is the only writer of its socket. It sleeps until the socket is readable,
+//! its outbox has data (or the socket becomes writable again), or its deadline passes.
+
+use super::outbox::{Outbox, OutboxState, PushError};
+use super::pool::{self, Chunk, ReadBuf};
+use crate::limits::{READ_BUF, WRITE_STALL_TIMEOUT};
+use smol::{Async, Timer};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Why the task woke up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    Readable,
+    /// Outbox has data or changed state, or a blocked write may continue.
+    Output,
+    Deadline,
+}
+
+/// Result of a non-blocking read.
+pub enum ReadResult {
+    /// Some bytes arrived (or nothing yet; the buffer may still be empty).
+    Data,
+    /// The peer closed the connection.
+    Eof,
+}
+
+pub struct Connection {
+    stream: Async<TcpStream>,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub outbox: Arc<Outbox>,
+    /// The chunk currently being written and how much of it went out.
+    writing: Option<(Chunk, usize)>,
+    /// The read buffer, present only while a command is incomplete.
+    read: Option<ReadBuf>,
+    timer: Timer,
+    timer_at: Option<Instant>,
+    /// When the socket started refusing our data, if it is refusing now.
+    stalled_since: Option<Instant>,
+}
+
+impl Connection {
+    pub fn new(stream: Async<TcpStream>) -> io::Result<Connection> {
+        let peer = stream.get_ref().peer_addr()?;
+        let local = stream.get_ref().local_addr()?;
+        // Latency matters more than segment count: every reply is a small line.
+        stream.get_ref().set_nodelay(true)?;
+        Ok(Connection {
+            stream,
+            peer,
+            local,
+            outbox: Arc::new(Outbox::new()),
+            writing: None,
+            read: None,
+            timer: Timer::never(),
+            timer_at: None,
+            stalled_since: None,
+        })
+    }
+
+    /// Waits for the next reason to act. `deadline` is the earliest timer of the session.
+    pub async fn wait(&mut self, deadline: Instant) -> Wake {
+        if self.timer_at != Some(deadline) {
+            self.timer.set_at(deadline);
+            self.timer_at = Some(deadline);
+        }
+        let stream = &self.stream;
+        let outbox = &self.outbox;
+        let timer = &mut self.timer;
+        let blocked = self.writing.is_some();
+        let read = async {
+            let _ = stream.readable().await;
+            Wake::Readable
+        };
+        let output = async {
+            if blocked {
+                let _ = stream.writable().await;
+            } else {
+                std::future::poll_fn(|cx| outbox.poll_ready(cx)).await;
+            }
+            Wake::Output
+        };
+        let timer = async {
+            timer.await;
+            Wake::Deadline
+        };
+        smol::future::or(output, smol::future::or(read, timer)).await
+    }
+
+    /// Borrows the read buffer (from the pool if the connection holds none).
+    pub fn take_read_buf(&mut self) -> ReadBuf {
+        self.read.take().unwrap_or_else(ReadBuf::take)
+    }
+
+    /// Hands the read buffer back; an empty one goes to the pool so idle sessions hold none.
+    pub fn put_read_buf(&mut self, buf: ReadBuf) {
+        if buf.len == 0 {
+            buf.give();
+        } else {
+            self.read = Some(buf);
+        }
+    }
+
+    /// Reads what is available without blocking.
+    pub fn read_into(&mut self, buf: &mut ReadBuf) -> io::Result<ReadResult> {
+        if buf.len == READ_BUF {
+            return Ok(ReadResult::Data);
+        }
+        match (&*self.stream.get_ref()).read(&mut buf.data[buf.len..]) {
+            Ok(0) => Ok(ReadResult::Eof),
+            Ok(n) => {
+                buf.len += n;
+                Ok(ReadResult::Data)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(ReadResult::Data),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(ReadResult::Data),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes queued output until the socket would block. `Ok(true)` when everything went out.
+    pub fn write_some(&mut self) -> io::Result<bool> {
+        loop {
+            if self.writing.is_none() {
+                match self.outbox.take() {
+                    Some(c) => self.writing = Some((c, 0)),
+                    None => {
+                        self.stalled_since = None;
+                        return Ok(true);
+                    }
+                }
+            }
+            let (chunk, pos) = self.writing.as_mut().expect("set above");
+            match (&*self.stream.get_ref()).write(&chunk[*pos..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    *pos += n;
+                    self.stalled_since = None;
+                    if *pos == chunk.len() {
+                        let (c, _) = self.writing.take().expect("set above");
+                        pool::give_chunk(c);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.stalled_since.get_or_insert_with(Instant::now);
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Since when the peer has not accepted our data, if it is not accepting it now.
+    pub fn stalled_since(&self) -> Option<Instant> {
+        self.stalled_since
+    }
+
+    /// Writes everything queued, waiting for the socket as needed (bounded by the stall timeout).
+    pub async fn flush(&mut self) -> io::Result<()> {
+        loop {
+            if self.write_some()? {
+                return Ok(());
+            }
+            let stall = smol::future::or(
+                async {
+                    let _ = self.stream.writable().await;
+                    false
+                },
+                async {
+                    Timer::after(WRITE_STALL_TIMEOUT).await;
+                    true
+                },
+            );
+            if stall.await {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+        }
+    }
+
+    /// Queues a reply of our own, flushing first if the queue is full.
+    pub async fn send(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        match self.outbox.push_own(parts) {
+            Ok(()) => Ok(()),
+            Err(PushError::Full) => {
+                self.flush().await?;
+                self.outbox.push_own(parts).map_err(|_| io::ErrorKind::OutOfMemory.into())
+            }
+            Err(PushError::Closed) => Err(io::ErrorKind::BrokenPipe.into()),
+        }
+    }
+
+    /// Convenience for a single formatted line.
+    pub async fn send_line(&mut self, line: &str) -> io::Result<()> {
+        self.send(&[line.as_bytes()]).await
+    }
+
+    pub fn outbox_state(&self) -> OutboxState {
+        self.outbox.state()
+    }
+
+    /// Writes what can still go out (a closing line) and releases all buffers.
+    pub async fn finish(mut self) {
+        let _ = smol::future::or(
+            async {
+                let _ = self.flush().await;
+            },
+            async {
+                Timer::after(std::time::Duration::from_millis(500)).await;
+            },
+        )
+        .await;
+        self.outbox.discard();
+        if let Some((c, _)) = self.writing.take() {
+            pool::give_chunk(c);
+        }
+        if let Some(b) = self.read.take() {
+            b.give();
+        }
+        let _ = self.stream.get_ref().shutdown(std::net::Shutdown::Both);
+    }
+}

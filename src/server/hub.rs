@@ -1,0 +1,295 @@
+//! The directory of who is online, shared by every connection.
+//!
+//! Lock order, to stay deadlock-free: at most one `OnlineUser::state` at a time; the `users` map may
+//! be locked while holding a user's state; outboxes are leaves. Never lock a user's state while
+//! holding the `users` map.
+
+use super::outbox::Outbox;
+use crate::config::Config;
+use crate::dialect::Dialect;
+use crate::model::{Account, Status, UserId};
+use crate::sb::registry::Switchboards;
+use crate::storage::Storage;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Instant;
+
+/// What others can see of me, besides my lists.
+#[derive(Clone, Debug, Default)]
+pub struct Presence {
+    /// `None` until the first CHG after login.
+    pub status: Option<Status>,
+    pub caps: u32,
+    /// URL-encoded MSNObject exactly as the client sent it.
+    pub msnobj: Option<String>,
+    /// Personal message `<Data>` XML (MSNP11+), as sent.
+    pub psm: Option<Vec<u8>>,
+    /// `IMS OFF`: not accepting switchboard invitations.
+    pub ims_off: bool,
+}
+
+impl Presence {
+    /// Online and not hidden.
+    pub fn visible_status(&self) -> Option<Status> {
+        self.status.filter(|s| *s != Status::Hidden)
+    }
+}
+
+pub struct UserState {
+    pub account: Account,
+    pub presence: Presence,
+}
+
+impl UserState {
+    /// The status `viewer` sees for me, if any.
+    pub fn seen_by(&self, viewer: UserId) -> Option<Status> {
+        self.presence.visible_status().filter(|_| self.account.allows(viewer))
+    }
+}
+
+/// A logged-in notification session.
+pub struct OnlineUser {
+    pub id: UserId,
+    pub handle: String,
+    pub dialect: &'static Dialect,
+    pub outbox: Arc<Outbox>,
+    /// Distinguishes this login from a later one of the same account.
+    pub session: u64,
+    /// Set when a newer login replaced this one: its end must not announce FLN.
+    pub replaced: AtomicBool,
+    /// Our address as this client reached it (where to point it for the switchboard).
+    pub ns_local: std::net::SocketAddr,
+    state: Mutex<UserState>,
+}
+
+impl OnlineUser {
+    pub fn new(
+        account: Account,
+        dialect: &'static Dialect,
+        outbox: Arc<Outbox>,
+        session: u64,
+        ns_local: std::net::SocketAddr,
+    ) -> OnlineUser {
+        OnlineUser {
+            id: account.id,
+            handle: account.handle.clone(),
+            dialect,
+            outbox,
+            session,
+            replaced: AtomicBool::new(false),
+            ns_local,
+            state: Mutex::new(UserState { account, presence: Presence::default() }),
+        }
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, UserState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Online sessions by account id and by handle.
+#[derive(Default)]
+struct Directory {
+    by_id: HashMap<UserId, Arc<OnlineUser>>,
+    by_handle: HashMap<String, UserId>,
+}
+
+pub struct Hub {
+    pub config: Config,
+    pub storage: Storage,
+    pub switchboards: Switchboards,
+    pub tickets: super::tickets::Tickets,
+    users: RwLock<Directory>,
+    /// DS redirects not yet followed: (client address, handle) -> when.
+    redirects: Mutex<HashMap<(IpAddr, String), Instant>>,
+    next_session: AtomicU64,
+    sb_port: AtomicU16,
+    shutting_down: AtomicBool,
+    shutdown: event_listener::Event,
+    /// Every open client connection, for shutdown: id -> (outbox, is a notification connection).
+    connections: Mutex<HashMap<u64, (Arc<Outbox>, bool)>>,
+}
+
+/// Removes a connection from the hub's table when the connection task ends, however it ends.
+pub struct Tracked {
+    hub: Arc<Hub>,
+    pub id: u64,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.hub.connections.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+    }
+}
+
+impl Hub {
+    pub fn new(config: Config, storage: Storage) -> Hub {
+        Hub {
+            config,
+            storage,
+            switchboards: Switchboards::new(),
+            tickets: Default::default(),
+            users: RwLock::new(Directory::default()),
+            redirects: Mutex::new(HashMap::new()),
+            next_session: AtomicU64::new(1),
+            sb_port: AtomicU16::new(0),
+            shutting_down: AtomicBool::new(false),
+            shutdown: event_listener::Event::new(),
+            connections: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Registers an open connection so shutdown can reach it.
+    pub fn track(self: &Arc<Self>, outbox: Arc<Outbox>, notification: bool) -> Tracked {
+        let id = self.next_session_id();
+        self.connections.lock().unwrap_or_else(|e| e.into_inner()).insert(id, (outbox, notification));
+        Tracked { hub: self.clone(), id }
+    }
+
+    pub fn live_connections(&self) -> usize {
+        self.connections.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Sends `OUT SSD` to every notification connection and closes every connection.
+    pub fn close_all_connections(&self) {
+        let all: Vec<(Arc<Outbox>, bool)> =
+            self.connections.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        for (outbox, notification) in all {
+            if notification {
+                let _ = outbox.push(&[b"OUT SSD\r\n"]);
+            }
+            outbox.close();
+        }
+    }
+
+    pub fn next_session_id(&self) -> u64 {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn set_sb_port(&self, port: u16) {
+        self.sb_port.store(port, Ordering::Relaxed);
+    }
+
+    /// `host:port` of the switchboard as a client that reached us at `local` should dial it.
+    pub fn sb_address(&self, local: std::net::SocketAddr) -> String {
+        let port = self.sb_port.load(Ordering::Relaxed);
+        match &self.config.public_host {
+            Some(h) => format!("{h}:{port}"),
+            None => format!("{}:{port}", local.ip()),
+        }
+    }
+
+    /// `host:port` of the notification server for a client connected at `local`.
+    pub fn ns_address(&self, local: std::net::SocketAddr) -> String {
+        match &self.config.public_host {
+            Some(h) => format!("{h}:{}", local.port()),
+            None => local.to_string(),
+        }
+    }
+
+    fn users_read(&self) -> std::sync::RwLockReadGuard<'_, Directory> {
+        self.users.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn get(&self, id: UserId) -> Option<Arc<OnlineUser>> {
+        self.users_read().by_id.get(&id).cloned()
+    }
+
+    pub fn get_by_handle(&self, handle: &str) -> Option<Arc<OnlineUser>> {
+        let d = self.users_read();
+        d.by_handle.get(handle).and_then(|id| d.by_id.get(id)).cloned()
+    }
+
+    /// Calls `f` with the online session of `id` without cloning the `Arc` (hot fan-out path).
+    pub fn with<R>(&self, id: UserId, f: impl FnOnce(&OnlineUser) -> R) -> Option<R> {
+        self.users_read().by_id.get(&id).map(|u| f(u))
+    }
+
+    pub fn online_count(&self) -> usize {
+        self.users_read().by_id.len()
+    }
+
+    /// Makes `user` the account's online session; returns the session it replaces.
+    /// Called on the storage thread right after the account was loaded, so no list change can
+    /// slip between the load and the registration.
+    pub fn register(&self, user: Arc<OnlineUser>) -> Option<Arc<OnlineUser>> {
+        let previous = {
+            let mut d = self.users.write().unwrap_or_else(|e| e.into_inner());
+            d.by_handle.insert(user.handle.clone(), user.id);
+            d.by_id.insert(user.id, user)
+        };
+        if let Some(p) = &previous {
+            p.replaced.store(true, Ordering::Release);
+        }
+        previous
+    }
+
+    /// Removes the session if it is still the registered one for its account.
+    pub fn unregister(&self, user: &OnlineUser) -> bool {
+        let mut d = self.users.write().unwrap_or_else(|e| e.into_inner());
+        match d.by_id.get(&user.id) {
+            Some(u) if u.session == user.session => {
+                d.by_id.remove(&user.id);
+                d.by_handle.remove(&user.handle);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Every online session (for shutdown).
+    pub fn all_online(&self) -> Vec<Arc<OnlineUser>> {
+        self.users_read().by_id.values().cloned().collect()
+    }
+
+    /// Applies `f` to the account mirror of `id` if that user is online. Runs on the storage
+    /// thread after a commit, so mirrors follow the database in commit order.
+    pub fn mirror(&self, id: UserId, f: impl FnOnce(&mut Account)) {
+        if let Some(u) = self.get(id) {
+            f(&mut u.state().account);
+        }
+    }
+
+    pub fn remember_redirect(&self, ip: IpAddr, handle: &str) {
+        let mut r = self.redirects.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if r.len() > 10_000 {
+            r.retain(|_, at| now.duration_since(*at) < crate::limits::REDIRECT_TTL);
+        }
+        r.insert((ip, handle.to_owned()), now);
+    }
+
+    /// Whether this client was just redirected here by the DS (and forgets it: single use).
+    pub fn take_redirect(&self, ip: IpAddr, handle: &str) -> bool {
+        let mut r = self.redirects.lock().unwrap_or_else(|e| e.into_inner());
+        match r.remove(&(ip, handle.to_owned())) {
+            Some(at) => at.elapsed() < crate::limits::REDIRECT_TTL,
+            None => false,
+        }
+    }
+
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+        self.shutdown.notify(usize::MAX);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// Resolves when shutdown begins.
+    pub async fn shutdown_signal(&self) {
+        loop {
+            if self.is_shutting_down() {
+                return;
+            }
+            let l = self.shutdown.listen();
+            if self.is_shutting_down() {
+                return;
+            }
+            l.await;
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Listeners, connection tasks and shutdown.
+
+pub mod connection;
+pub mod hub;
+pub mod outbox;
+pub mod pool;
+pub mod session;
+pub mod tickets;
+
+use crate::config::Config;
+use crate::storage::Storage;
+use hub::Hub;
+use smol::Async;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Addresses the server actually bound (ports may have been 0).
+#[derive(Clone, Copy, Debug)]
+pub struct Bound {
+    pub ns: SocketAddr,
+    pub sb: SocketAddr,
+    pub http: SocketAddr,
+}
+
+/// A running server: its hub, bound addresses and the threads to join on shutdown.
+pub struct Server {
+    pub hub: Arc<Hub>,
+    pub bound: Bound,
+    executor: Arc<smol::Executor<'static>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    storage_thread: Option<std::thread::JoinHandle<()>>,
+    stop: smol::channel::Sender<()>,
+}
+
+fn bind(addr: SocketAddr, what: &str) -> std::io::Result<Async<TcpListener>> {
+    Async::<TcpListener>::bind(addr)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen for {what} on {addr}: {e}")))
+}
+
+impl Server {
+    /// Opens the database, binds every listener and starts serving on background threads.
+    pub fn start(config: Config) -> Result<Server, Box<dyn std::error::Error>> {
+        let (storage, storage_thread) = Storage::start(&config.db)?;
+        log::info!("database: {}", config.db.display());
+        let ns = bind(config.listen, "dispatch/notification")?;
+        let sb = bind(config.sb_listen, "switchboard")?;
+        let http = bind(config.http_listen, "HTTP")?;
+        let bound = Bound {
+            ns: ns.get_ref().local_addr()?,
+            sb: sb.get_ref().local_addr()?,
+            http: http.get_ref().local_addr()?,
+        };
+        let threads_wanted = config.threads.max(1);
+        let hub = Arc::new(Hub::new(config, storage));
+        hub.set_sb_port(bound.sb.port());
+        log::info!("dispatch/notification listening on {}", bound.ns);
+        log::info!("switchboard listening on {}", bound.sb);
+        log::info!("http listening on {}", bound.http);
+
+        let executor = Arc::new(smol::Executor::new());
+        let (stop, stop_rx) = smol::channel::bounded::<()>(1);
+        executor.spawn(accept_loop(hub.clone(), ns, executor.clone(), Kind::Notification)).detach();
+        executor.spawn(accept_loop(hub.clone(), sb, executor.clone(), Kind::Switchboard)).detach();
+        executor.spawn(accept_loop(hub.clone(), http, executor.clone(), Kind::Http)).detach();
+        executor.spawn(housekeeping(hub.clone())).detach();
+        let threads = (0..threads_wanted)
+            .map(|i| {
+                let ex = executor.clone();
+                let rx = stop_rx.clone();
+                std::thread::Builder::new()
+                    .name(format!("worker-{i}"))
+                    .spawn(move || smol::block_on(ex.run(async { let _ = rx.recv().await; })))
+                    .expect("spawn worker thread")
+            })
+            .collect();
+        Ok(Server { hub, bound, executor, threads, storage_thread: Some(storage_thread), stop })
+    }
+
+    /// Tells every client the server is going down (`OUT SSD`), closes connections, stops the
+    /// executor and closes the database. Returns within about two seconds.
+    pub fn shutdown(mut self) {
+        log::info!("shutting down: {} users online", self.hub.online_count());
+        self.hub.begin_shutdown();
+        self.hub.close_all_connections();
+        let deadline = std::time::Instant::now() + Duration::from_millis(1500);
+        while self.hub.live_connections() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.stop.close();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        let _ = &self.executor;
+        self.hub.storage.close();
+        // The storage thread exits once the last handle is gone; the hub holds one.
+        let hub = self.hub;
+        drop(hub);
+        if let Some(t) = self.storage_thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Notification,
+    Switchboard,
+    Http,
+}
+
+async fn accept_loop(
+    hub: Arc<Hub>,
+    listener: Async<TcpListener>,
+    ex: Arc<smol::Executor<'static>>,
+    kind: Kind,
+) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                // Out of file descriptors and similar: back off instead of spinning.
+                log::warn!("accept failed: {e}");
+                smol::Timer::after(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if hub.is_shutting_down() {
+            continue;
+        }
+        let hub = hub.clone();
+        match kind {
+            Kind::Notification => ex.spawn(crate::ns::serve(hub, stream, peer)).detach(),
+            Kind::Switchboard => ex.spawn(crate::sb::serve(hub, stream, peer)).detach(),
+            Kind::Http => ex.spawn(crate::http::serve(hub, stream, peer)).detach(),
+        }
+    }
+}
+
+/// Periodic clean-up of expired cookies and tickets.
+async fn housekeeping(hub: Arc<Hub>) {
+    loop {
+        smol::Timer::after(Duration::from_secs(30)).await;
+        hub.switchboards.expire();
+        hub.tickets.expire();
+    }
+}

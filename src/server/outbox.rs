@@ -1,0 +1,174 @@
+//! The bounded outbound queue of one connection.
+//!
+//! Anyone may push whole frames (a command line and its payload) into a connection's outbox; only the
+//! connection's own task writes them to the socket. The queue is one pooled chunk of `OUTBOX_CHUNK`
+//! bytes being filled plus the one being written, so a client that stops reading can pin at most two
+//! chunks. When a push from another session does not fit, the outbox is marked overflowed and its
+//! owner disconnects the slow client; the pusher is never blocked.
+
+use super::pool::{self, Chunk};
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PushError {
+    /// The frame does not fit in what is left of the queue.
+    Full,
+    /// The connection is closing or closed.
+    Closed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxState {
+    Open,
+    /// Someone else's frame did not fit: the reader is too slow. Close now.
+    Overflowed,
+    /// Asked to close (replaced by a newer login, server shutdown): flush, then close.
+    Closing,
+}
+
+pub struct Outbox {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    pending: Option<Chunk>,
+    waker: Option<Waker>,
+    state: OutboxState,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Outbox {
+    pub fn new() -> Outbox {
+        Outbox { inner: Mutex::new(Inner { pending: None, waker: None, state: OutboxState::Open }) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues one frame made of `parts` from another session. Never waits.
+    pub fn push(&self, parts: &[&[u8]]) -> Result<(), PushError> {
+        self.push_inner(parts, true)
+    }
+
+    /// Queues one frame from the owning connection; `Full` leaves the state alone so the owner can
+    /// flush and retry.
+    pub fn push_own(&self, parts: &[&[u8]]) -> Result<(), PushError> {
+        self.push_inner(parts, false)
+    }
+
+    fn push_inner(&self, parts: &[&[u8]], overflow_closes: bool) -> Result<(), PushError> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let mut inner = self.lock();
+        if inner.state != OutboxState::Open {
+            return Err(PushError::Closed);
+        }
+        let chunk = inner.pending.get_or_insert_with(pool::chunk);
+        if chunk.capacity() - chunk.len() < total {
+            if overflow_closes {
+                inner.state = OutboxState::Overflowed;
+                if let Some(w) = inner.waker.take() {
+                    w.wake();
+                }
+            }
+            return Err(PushError::Full);
+        }
+        let was_empty = chunk.is_empty();
+        for p in parts {
+            // Capacity was checked above for the whole frame.
+            let _ = chunk.extend_from_slice(p);
+        }
+        if was_empty {
+            if let Some(w) = inner.waker.take() {
+                w.wake();
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes everything queued so far, for the owner to write.
+    pub fn take(&self) -> Option<Chunk> {
+        let mut inner = self.lock();
+        match inner.pending.take() {
+            Some(c) if c.is_empty() => {
+                inner.pending = Some(c);
+                None
+            }
+            other => other,
+        }
+    }
+
+    pub fn state(&self) -> OutboxState {
+        self.lock().state
+    }
+
+    /// Asks the owner to flush what is queued and close. Later pushes fail.
+    pub fn close(&self) {
+        let mut inner = self.lock();
+        if inner.state == OutboxState::Open {
+            inner.state = OutboxState::Closing;
+        }
+        if let Some(w) = inner.waker.take() {
+            w.wake();
+        }
+    }
+
+    /// Ready when there is something to write or the state is no longer `Open`.
+    pub fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut inner = self.lock();
+        let has_data = inner.pending.as_ref().is_some_and(|c| !c.is_empty());
+        if has_data || inner.state != OutboxState::Open {
+            return Poll::Ready(());
+        }
+        match &inner.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => inner.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Frees the pending chunk (the connection is gone).
+    pub fn discard(&self) {
+        let mut inner = self.lock();
+        inner.state = OutboxState::Closing;
+        inner.waker = None;
+        if let Some(c) = inner.pending.take() {
+            pool::give_chunk(c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::OUTBOX_CHUNK;
+
+    #[test]
+    fn overflow_from_others_marks_the_outbox() {
+        let o = Outbox::new();
+        let big = vec![b'x'; OUTBOX_CHUNK - 10];
+        o.push(&[&big]).unwrap();
+        assert_eq!(o.push_own(&[b"0123456789ab"]), Err(PushError::Full));
+        assert_eq!(o.state(), OutboxState::Open);
+        assert_eq!(o.push(&[b"0123456789ab"]), Err(PushError::Full));
+        assert_eq!(o.state(), OutboxState::Overflowed);
+        assert_eq!(o.take().unwrap().len(), OUTBOX_CHUNK - 10);
+    }
+
+    #[test]
+    fn frames_stay_whole() {
+        let o = Outbox::new();
+        o.push(&[b"MSG a b 2\r\n", b"hi"]).unwrap();
+        o.push_own(&[b"ACK 1\r\n"]).unwrap();
+        assert_eq!(&o.take().unwrap()[..], b"MSG a b 2\r\nhiACK 1\r\n");
+        assert!(o.take().is_none());
+        o.close();
+        assert_eq!(o.push(&[b"x"]), Err(PushError::Closed));
+    }
+}

@@ -1,0 +1,60 @@
+//! Fixed-capacity buffers shared by all connections.
+//!
+//! An idle connection holds no buffer. It borrows a read buffer while a command is incomplete or
+//! being handled, and an outbound chunk while it has bytes queued; both go back here afterwards.
+//! The pools keep at most `POOL_KEEP` spare buffers so a burst does not pin memory forever.
+
+use crate::limits::{OUTBOX_CHUNK, POOL_KEEP, READ_BUF};
+use std::sync::Mutex;
+
+/// One outbound chunk: frames are appended whole, never split across chunks.
+pub type Chunk = Box<heapless::Vec<u8, OUTBOX_CHUNK>>;
+
+static CHUNKS: Mutex<Vec<Chunk>> = Mutex::new(Vec::new());
+static READ_BUFS: Mutex<Vec<Box<[u8; READ_BUF]>>> = Mutex::new(Vec::new());
+
+pub fn chunk() -> Chunk {
+    let spare = CHUNKS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    spare.unwrap_or_else(|| Box::new(heapless::Vec::new()))
+}
+
+pub fn give_chunk(mut c: Chunk) {
+    c.clear();
+    let mut free = CHUNKS.lock().unwrap_or_else(|e| e.into_inner());
+    if free.len() < POOL_KEEP {
+        free.push(c);
+    }
+}
+
+/// A read buffer with a fill level.
+pub struct ReadBuf {
+    pub data: Box<[u8; READ_BUF]>,
+    pub len: usize,
+}
+
+impl ReadBuf {
+    pub fn take() -> ReadBuf {
+        let spare = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let data = spare.unwrap_or_else(|| {
+            vec![0u8; READ_BUF].into_boxed_slice().try_into().expect("exact length")
+        });
+        ReadBuf { data, len: 0 }
+    }
+
+    pub fn give(self) {
+        let mut free = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < POOL_KEEP {
+            free.push(self.data);
+        }
+    }
+
+    pub fn filled(&self) -> &[u8] {
+        &self.data[..self.len]
+    }
+
+    /// Drops the first `n` bytes, keeping the unparsed rest at the front.
+    pub fn consume(&mut self, n: usize) {
+        self.data.copy_within(n..self.len, 0);
+        self.len -= n;
+    }
+}

@@ -1,0 +1,122 @@
+//! The loop every connection runs: read, parse, dispatch, write, watch deadlines.
+
+use super::connection::{Connection, ReadResult, Wake};
+use super::outbox::OutboxState;
+use crate::limits::{READ_BUF, WRITE_STALL_TIMEOUT};
+use crate::protocol::{Command, Role, parse_frame};
+use std::time::Instant;
+
+/// Why a connection is being closed; logged once when it ends.
+#[derive(Debug)]
+pub struct Disconnect(pub String);
+
+impl Disconnect {
+    pub fn new(reason: impl Into<String>) -> Disconnect {
+        Disconnect(reason.into())
+    }
+}
+
+impl From<std::io::Error> for Disconnect {
+    fn from(e: std::io::Error) -> Self {
+        Disconnect(format!("i/o: {e}"))
+    }
+}
+
+impl From<crate::storage::StorageGone> for Disconnect {
+    fn from(_: crate::storage::StorageGone) -> Self {
+        Disconnect("storage unavailable (shutting down)".into())
+    }
+}
+
+pub type Handled = Result<(), Disconnect>;
+
+/// A protocol role driven by `drive`.
+#[allow(async_fn_in_trait)] // only implemented and driven inside this crate
+pub trait Session {
+    const ROLE: Role;
+    fn conn(&mut self) -> &mut Connection;
+    /// The earliest moment `on_deadline` must run.
+    fn deadline(&self) -> Instant;
+    async fn handle(&mut self, cmd: Command<'_>) -> Handled;
+    async fn on_deadline(&mut self) -> Handled;
+}
+
+/// Runs a session until it ends, returning why.
+pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
+    let mut batches = 0u32;
+    loop {
+        if let Err(e) = s.conn().write_some() {
+            return e.into();
+        }
+        match s.conn().outbox_state() {
+            OutboxState::Open => {}
+            OutboxState::Overflowed => {
+                return Disconnect::new("outbound queue full: client is not reading");
+            }
+            OutboxState::Closing => {
+                let _ = s.conn().flush().await;
+                return Disconnect::new("closed by the server");
+            }
+        }
+        if s.conn().stalled_since().is_some_and(|t| t.elapsed() >= WRITE_STALL_TIMEOUT) {
+            return Disconnect::new("client stopped reading");
+        }
+        let deadline = s.deadline();
+        match s.conn().wait(deadline).await {
+            Wake::Output => {}
+            Wake::Deadline => {
+                if Instant::now() >= deadline {
+                    if let Err(d) = s.on_deadline().await {
+                        return d;
+                    }
+                }
+            }
+            Wake::Readable => {
+                let mut buf = s.conn().take_read_buf();
+                match s.conn().read_into(&mut buf) {
+                    Err(e) => {
+                        buf.give();
+                        return e.into();
+                    }
+                    Ok(ReadResult::Eof) => {
+                        buf.give();
+                        return Disconnect::new("connection closed by client");
+                    }
+                    Ok(ReadResult::Data) => {}
+                }
+                let full = buf.len == READ_BUF;
+                let mut pos = 0;
+                let mut outcome = Ok(());
+                while pos < buf.len {
+                    match parse_frame(&buf.data[pos..buf.len], S::ROLE) {
+                        Ok(Some((cmd, used))) => {
+                            pos += used;
+                            if cmd.verb.is_empty() {
+                                continue;
+                            }
+                            if let Err(d) = s.handle(cmd).await {
+                                outcome = Err(d);
+                                break;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            outcome = Err(Disconnect::new(format!("protocol error: {e}")));
+                            break;
+                        }
+                    }
+                }
+                buf.consume(pos);
+                s.conn().put_read_buf(buf);
+                if let Err(d) = outcome {
+                    return d;
+                }
+                // A client that keeps our buffer full must not monopolise an executor thread.
+                batches += 1;
+                if full || batches % 64 == 0 {
+                    smol::future::yield_now().await;
+                }
+            }
+        }
+    }
+}

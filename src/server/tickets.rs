@@ -1,0 +1,57 @@
+//! Passport tickets issued by the HTTP login and redeemed by `USR TWN S`: random, single use,
+//! bound to one account, short-lived.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const TICKET_TTL: Duration = Duration::from_secs(300);
+
+#[derive(Default)]
+pub struct Tickets {
+    map: Mutex<HashMap<String, (String, Instant)>>,
+}
+
+impl Tickets {
+    /// A new ticket for `handle`; the value to put in `from-PP='...'`.
+    pub fn issue(&self, handle: &str) -> String {
+        let t = crate::auth::token(40);
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            let now = Instant::now();
+            map.retain(|_, (_, exp)| *exp > now);
+        }
+        map.insert(t.clone(), (handle.to_owned(), Instant::now() + TICKET_TTL));
+        format!("t={t}&p={}", crate::auth::token(16))
+    }
+
+    /// Consumes the ticket in `param` (`t=...&p=...`, or the bare `t` value) if it was issued to
+    /// `handle` and has not expired. A ticket presented for the wrong account is burnt too.
+    pub fn redeem(&self, param: &str, handle: &str) -> Option<()> {
+        let t = param.strip_prefix("t=").unwrap_or(param);
+        let t = t.split(['&', ',']).next().unwrap_or("");
+        let (owner, expires) = self.map.lock().unwrap_or_else(|e| e.into_inner()).remove(t)?;
+        (owner == handle && Instant::now() < expires).then_some(())
+    }
+
+    pub fn expire(&self) {
+        let now = Instant::now();
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, (_, exp)| *exp > now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_use_and_bound() {
+        let t = Tickets::default();
+        let a = t.issue("a@x.com");
+        assert!(t.redeem(&a, "b@x.com").is_none());
+        assert!(t.redeem(&a, "a@x.com").is_none(), "burnt by the wrong account");
+        let a = t.issue("a@x.com");
+        assert!(t.redeem(&format!("{a},ru=http://x"), "a@x.com").is_some());
+        assert!(t.redeem(&a, "a@x.com").is_none(), "single use");
+    }
+}

@@ -1,0 +1,42 @@
+//! Numbered schema migrations. `PRAGMA user_version` holds the number applied last; each entry runs
+//! once, in order, inside one transaction. Never edit a released entry: add a new one.
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: accounts, contact lists and groups for every protocol version.
+    r#"
+    CREATE TABLE users (
+        id          INTEGER PRIMARY KEY,
+        handle      TEXT NOT NULL UNIQUE,
+        friendly    TEXT NOT NULL,
+        md5_salt    TEXT NOT NULL,
+        md5_hash    TEXT NOT NULL,
+        password    TEXT NOT NULL,          -- Argon2id PHC string
+        blp_block   INTEGER NOT NULL DEFAULT 0,
+        gtc_prompt  INTEGER NOT NULL DEFAULT 1,
+        serial      INTEGER NOT NULL DEFAULT 0,
+        phone_home  TEXT NOT NULL DEFAULT '',
+        phone_work  TEXT NOT NULL DEFAULT '',
+        phone_mobile TEXT NOT NULL DEFAULT '',
+        mob         INTEGER NOT NULL DEFAULT 0,
+        mbe         INTEGER NOT NULL DEFAULT 0,
+        created     INTEGER NOT NULL
+    );
+    CREATE TABLE groups (
+        user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        num         INTEGER NOT NULL,       -- 0..29, the MSNP7-9 id; 0 is "Other Contacts"
+        guid        TEXT NOT NULL,          -- the MSNP10+ id
+        name        TEXT NOT NULL,
+        PRIMARY KEY (user_id, num)
+    ) WITHOUT ROWID;
+    CREATE TABLE contacts (
+        user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        contact_id  INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        lists       INTEGER NOT NULL,       -- FL=1 AL=2 BL=4 RL=8 PL=16
+        name        TEXT NOT NULL,
+        guid        TEXT NOT NULL,
+        groups      INTEGER NOT NULL DEFAULT 0,  -- bit n = member of group n
+        PRIMARY KEY (user_id, contact_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX contacts_by_contact ON contacts(contact_id);
+    "#,
+];
