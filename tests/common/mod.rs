@@ -1,0 +1,387 @@
+//! Test harness: starts the real `msnpd` binary on ephemeral loopback ports with a temporary
+//! database and talks MSNP to it over TCP, byte for byte.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_msnpd");
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("msnpd-test-{}-{n}-{}", std::process::id(), nanos()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+/// Runs `msnpd` with `args`; returns (exit code, stdout, stderr).
+pub fn msnpd(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run msnpd");
+    {
+        let mut si = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            si.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub struct TestServer {
+    pub dir: TempDir,
+    pub db: PathBuf,
+    pub ns: SocketAddr,
+    pub sb: SocketAddr,
+    pub http: SocketAddr,
+    pub child: Child,
+    /// Everything the server logged so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+impl TestServer {
+    /// Starts a server with these accounts (`(email, password)`) and extra `serve` flags.
+    pub fn start_with(users: &[(&str, &str)], extra: &[&str]) -> TestServer {
+        let dir = TempDir::new();
+        let db = dir.path().join("msnpd.db");
+        if !users.is_empty() {
+            let list: String = users.iter().map(|(h, p)| format!("{h} {p}\n")).collect();
+            let file = dir.path().join("users.txt");
+            std::fs::write(&file, list).unwrap();
+            let (code, _, err) = msnpd(&["user", "import", file.to_str().unwrap(), "--db", db.to_str().unwrap()], None);
+            assert_eq!(code, 0, "user import failed: {err}");
+        }
+        Self::start_on(dir, db, extra)
+    }
+
+    pub fn start(users: &[(&str, &str)]) -> TestServer {
+        Self::start_with(users, &["--chl-interval", "0"])
+    }
+
+    /// Starts (or restarts) a server on an existing database.
+    pub fn start_on(dir: TempDir, db: PathBuf, extra: &[&str]) -> TestServer {
+        let mut args = vec![
+            "serve",
+            "--db",
+            db.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--sb-listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+            "--threads",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .env("RUST_LOG", std::env::var("MSNPD_TEST_LOG").unwrap_or_else(|_| "debug".into()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start msnpd serve");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+                log2.lock().unwrap().push(line);
+            }
+        });
+        let mut addrs = Vec::new();
+        while addrs.len() < 3 {
+            match rx.recv_timeout(TIMEOUT) {
+                Ok(a) => addrs.push(a.parse::<SocketAddr>().unwrap()),
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("server did not start: {:?}", log.lock().unwrap());
+                }
+            }
+        }
+        TestServer { dir, db, ns: addrs[0], sb: addrs[1], http: addrs[2], child, log }
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Stops the server with SIGTERM and waits; returns the exit code and how long it took.
+    pub fn terminate(&mut self) -> (Option<i32>, Duration) {
+        let t = Instant::now();
+        unsafe_kill(self.child.id(), "TERM");
+        let status = wait_timeout(&mut self.child, Duration::from_secs(5));
+        (status, t.elapsed())
+    }
+
+    /// Restarts on the same database (after `terminate` or a kill).
+    pub fn restart(self) -> TestServer {
+        let mut me = self;
+        let _ = me.child.kill();
+        let _ = me.child.wait();
+        let dir = std::mem::replace(&mut me.dir, TempDir(PathBuf::new()));
+        let db = me.db.clone();
+        std::mem::forget(me);
+        TestServer::start_on(dir, db, &["--chl-interval", "0"])
+    }
+
+    pub fn connect(&self) -> Client {
+        Client::connect(self.ns)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn unsafe_kill(pid: u32, sig: &str) {
+    let _ = Command::new("kill").args([&format!("-{sig}"), &pid.to_string()]).status();
+}
+
+pub fn wait_timeout(child: &mut Child, d: Duration) -> Option<i32> {
+    let end = Instant::now() + d;
+    while Instant::now() < end {
+        if let Ok(Some(s)) = child.try_wait() {
+            return s.code();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// A raw MSNP connection.
+pub struct Client {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+    pub trid: u32,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Client { stream, buf: Vec::new(), trid: 0 }
+    }
+
+    /// Next transaction id.
+    pub fn t(&mut self) -> u32 {
+        self.trid += 1;
+        self.trid
+    }
+
+    pub fn send(&mut self, line: &str) {
+        self.stream.write_all(format!("{line}\r\n").as_bytes()).expect("send");
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send");
+    }
+
+    pub fn send_payload(&mut self, line: &str, payload: &[u8]) {
+        let mut v = format!("{line}\r\n").into_bytes();
+        v.extend_from_slice(payload);
+        self.stream.write_all(&v).expect("send");
+    }
+
+    fn fill(&mut self) -> bool {
+        let mut tmp = [0u8; 4096];
+        match self.stream.read(&mut tmp) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&tmp[..n]);
+                true
+            }
+            Err(e) => panic!("read failed (buffered: {:?}): {e}", String::from_utf8_lossy(&self.buf)),
+        }
+    }
+
+    /// The next line, without CRLF. Panics on timeout or close.
+    pub fn line(&mut self) -> String {
+        loop {
+            if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let l = String::from_utf8(self.buf[..i].to_vec()).unwrap();
+                self.buf.drain(..i + 2);
+                return l;
+            }
+            assert!(self.fill(), "connection closed (buffered: {:?})", String::from_utf8_lossy(&self.buf));
+        }
+    }
+
+    /// Exactly `n` payload bytes.
+    pub fn payload(&mut self, n: usize) -> Vec<u8> {
+        while self.buf.len() < n {
+            assert!(self.fill(), "connection closed while reading a payload");
+        }
+        self.buf.drain(..n).collect()
+    }
+
+    /// The next line, which must start with `prefix`.
+    pub fn expect(&mut self, prefix: &str) -> String {
+        let l = self.line();
+        assert!(l.starts_with(prefix), "expected `{prefix}...`, got `{l}`");
+        l
+    }
+
+    /// Reads lines until one starts with `prefix`; returns it and the skipped lines.
+    pub fn until(&mut self, prefix: &str) -> (String, Vec<String>) {
+        let mut skipped = Vec::new();
+        loop {
+            let l = self.line();
+            if l.starts_with(prefix) {
+                return (l, skipped);
+            }
+            // Payload commands: skip their payload too.
+            if let Some(n) = payload_len(&l) {
+                self.payload(n);
+            }
+            skipped.push(l);
+        }
+    }
+
+    /// Reads a payload command line and its payload.
+    pub fn expect_payload(&mut self, prefix: &str) -> (String, Vec<u8>) {
+        let l = self.expect(prefix);
+        let n = payload_len(&l).expect("payload length");
+        let p = self.payload(n);
+        (l, p)
+    }
+
+    /// Asserts that the server closes the connection (after any pending lines).
+    pub fn expect_closed(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        self.stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        loop {
+            if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                lines.push(String::from_utf8_lossy(&self.buf[..i]).into_owned());
+                self.buf.drain(..i + 2);
+                continue;
+            }
+            let mut tmp = [0u8; 4096];
+            match self.stream.read(&mut tmp) {
+                Ok(0) => return lines,
+                Ok(n) => self.buf.extend_from_slice(&tmp[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return lines,
+                Err(e) => panic!("expected close, got {e} after {lines:?}"),
+            }
+        }
+    }
+
+    /// Asserts nothing arrives for `d`.
+    pub fn expect_silence(&mut self, d: Duration) {
+        self.stream.set_read_timeout(Some(d)).unwrap();
+        let mut tmp = [0u8; 1024];
+        let r = self.stream.read(&mut tmp);
+        self.stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        match r {
+            Ok(0) => panic!("connection closed"),
+            Ok(n) => panic!("unexpected data: {:?}", String::from_utf8_lossy(&tmp[..n])),
+            Err(_) => {}
+        }
+        assert!(self.buf.is_empty(), "unexpected buffered data: {:?}", String::from_utf8_lossy(&self.buf));
+    }
+}
+
+/// The payload length of a server line that carries one (MSG, GCF, UBX, QRY...).
+pub fn payload_len(line: &str) -> Option<usize> {
+    let verb = line.split(' ').next()?;
+    if matches!(verb, "MSG" | "GCF" | "UBX" | "NOT" | "IPG") {
+        line.rsplit(' ').next()?.parse().ok()
+    } else {
+        None
+    }
+}
+
+pub fn md5_hex(s: &str) -> String {
+    msnpd::auth::md5_hex(s.as_bytes())
+}
+
+/// Logs in with MD5 (MSNP2-7), following the dispatch redirect. Returns the connection after the
+/// profile message, and the USR OK line.
+pub fn login_md5(server: &TestServer, version: u8, handle: &str, password: &str) -> (Client, String) {
+    // Dispatch.
+    let mut ds = server.connect();
+    let t = ds.t();
+    ds.send(&format!("VER {t} MSNP{version} CVR0"));
+    ds.expect(&format!("VER {t} MSNP{version}"));
+    let t = ds.t();
+    ds.send(&format!("INF {t}"));
+    ds.expect(&format!("INF {t} MD5"));
+    let t = ds.t();
+    ds.send(&format!("USR {t} MD5 I {handle}"));
+    let xfr = ds.expect(&format!("XFR {t} NS "));
+    let addr: SocketAddr = xfr.split(' ').nth(3).unwrap().parse().unwrap();
+    drop(ds);
+    // Notification.
+    let mut ns = Client::connect(addr);
+    let t = ns.t();
+    ns.send(&format!("VER {t} MSNP{version} CVR0"));
+    ns.expect(&format!("VER {t} MSNP{version}"));
+    let t = ns.t();
+    ns.send(&format!("INF {t}"));
+    ns.expect(&format!("INF {t} MD5"));
+    let t = ns.t();
+    ns.send(&format!("USR {t} MD5 I {handle}"));
+    let s = ns.expect(&format!("USR {t} MD5 S "));
+    let challenge = s.rsplit(' ').next().unwrap().to_string();
+    let t = ns.t();
+    ns.send(&format!("USR {t} MD5 S {}", md5_hex(&format!("{challenge}{password}"))));
+    let ok = ns.expect(&format!("USR {t} OK {handle}"));
+    let (_, profile) = ns.expect_payload("MSG Hotmail Hotmail ");
+    assert!(String::from_utf8_lossy(&profile).contains("text/x-msmsgsprofile"));
+    (ns, ok)
+}
+
+/// Logs in and completes the usual start: SYN (returns its lines) and CHG NLN.
+pub fn online(server: &TestServer, version: u8, handle: &str, password: &str) -> Client {
+    let (mut c, _) = login_md5(server, version, handle, password);
+    let t = c.t();
+    c.send(&format!("SYN {t} 0"));
+    c.expect(&format!("SYN {t} "));
+    let t = c.t();
+    c.send(&format!("CHG {t} NLN"));
+    c.until(&format!("CHG {t} NLN"));
+    c
+}
