@@ -47,6 +47,13 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     argon2().verify_password(password.as_bytes(), phc).is_ok()
 }
 
+/// A valid hash of a random password, checked against when an account does not exist so that a
+/// failed login costs the same time either way.
+pub fn dummy_phc() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| Credential::new(&token(16)).phc)
+}
+
 /// Lower-case hex MD5.
 pub fn md5_hex(data: &[u8]) -> String {
     hex(&Md5::digest(data))

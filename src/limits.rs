@@ -57,5 +57,7 @@ pub const REDIRECT_TTL: Duration = Duration::from_secs(60);
 pub const CHALLENGE_TIMEOUT: Duration = Duration::from_secs(50);
 /// Default interval between challenges (MSNP6+); `--chl-interval` overrides it.
 pub const CHALLENGE_INTERVAL: Duration = Duration::from_secs(600);
+/// Password hashes (Argon2, several MiB each) computed at the same time; more logins wait.
+pub const HASH_CONCURRENCY: usize = 2;
 /// Pending requests to the storage thread; senders wait when it is full.
 pub const STORAGE_QUEUE: usize = 1024;

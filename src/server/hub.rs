@@ -101,6 +101,8 @@ pub struct Hub {
     pub storage: Storage,
     pub switchboards: Switchboards,
     pub tickets: super::tickets::Tickets,
+    /// Bounds concurrent password hashing (memory and CPU on small boards).
+    pub hash_slots: smol::lock::Semaphore,
     users: RwLock<Directory>,
     /// DS redirects not yet followed: (client address, handle) -> when.
     redirects: Mutex<HashMap<(IpAddr, String), Instant>>,
@@ -131,6 +133,7 @@ impl Hub {
             storage,
             switchboards: Switchboards::new(),
             tickets: Default::default(),
+            hash_slots: smol::lock::Semaphore::new(crate::limits::HASH_CONCURRENCY),
             users: RwLock::new(Directory::default()),
             redirects: Mutex::new(HashMap::new()),
             next_session: AtomicU64::new(1),

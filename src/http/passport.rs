@@ -1,0 +1,220 @@
+//! Passport endpoints: nexus, Passport 1.4 login, RST SOAP login, MsgrConfig.
+
+use super::{Request, Response};
+use crate::auth;
+use crate::protocol::names::normalize_handle;
+use crate::server::hub::Hub;
+use std::sync::Arc;
+
+/// Where this server's login endpoint is, as the client reached us.
+fn login_url(req: &Request) -> String {
+    let host = req.header("host").unwrap_or("localhost").trim();
+    let tls = req.header("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    if tls {
+        // As the official service wrote it; clients add https:// themselves.
+        format!("{host}/login2.srf")
+    } else {
+        format!("http://{host}/login2.srf")
+    }
+}
+
+/// `GET /rdr/pprdr.asp`. Only `DALogin=` is sent: msnp11-sdk treats the whole value as the URL.
+pub fn nexus(req: &Request) -> Response {
+    Response::new("200 OK")
+        .header("PassportURLs", format!("DALogin={}", login_url(req)))
+        .body("text/html", "")
+}
+
+/// Percent-decoding that leaves malformed escapes as they are (the SDK does not encode at all).
+fn lenient_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+            if let Some(v) = hex {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Keys that may follow `sign-in`/`pwd` in the Authorization header; a comma followed by anything
+/// else belongs to the value (the SDK sends passwords unescaped).
+const KNOWN_KEYS: &[&str] = &[
+    "OrgVerb", "OrgURL", "sign-in", "pwd", "elapsed-time", "ct", "rver", "wp", "lc", "id", "tw", "fs",
+    "ru", "kpp", "kv", "ver", "tpf", "cbid",
+];
+
+/// Extracts `sign-in` and `pwd` from `Passport1.4 OrgVerb=GET,...,sign-in=...,pwd=...,...`.
+pub fn parse_authorization(value: &str) -> Option<(String, String)> {
+    let rest = value.trim().strip_prefix("Passport1.4")?.trim_start();
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for part in rest.split(',') {
+        let key = part.split_once('=').map(|(k, _)| k.trim());
+        match key {
+            Some(k) if KNOWN_KEYS.contains(&k) => {
+                let (k, v) = part.split_once('=').expect("has =");
+                fields.push((k.trim().to_string(), v.to_string()));
+            }
+            _ => match fields.last_mut() {
+                Some((_, v)) => {
+                    v.push(',');
+                    v.push_str(part);
+                }
+                None => return None,
+            },
+        }
+    }
+    let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| lenient_decode(v));
+    Some((get("sign-in")?, get("pwd")?))
+}
+
+/// Checks a password with the slow hash, off the executor and at most `HASH_CONCURRENCY` at once.
+/// Returns the normalised handle on success.
+pub async fn check_password(hub: &Arc<Hub>, handle: &str, password: &str) -> Option<String> {
+    let handle = normalize_handle(handle)?;
+    let h = handle.clone();
+    let creds = hub.storage.run(move |db| db.credentials(&h)).await.ok()?.ok()?;
+    let _slot = hub.hash_slots.acquire().await;
+    let password = password.to_string();
+    let ok = match creds {
+        Some(c) => smol::unblock(move || auth::verify_password(&password, &c.phc)).await,
+        None => {
+            // Spend the same time for unknown accounts so timing does not reveal which exist.
+            smol::unblock(move || auth::verify_password(&password, auth::dummy_phc())).await;
+            false
+        }
+    };
+    ok.then_some(handle)
+}
+
+/// `GET /login2.srf` with `Authorization: Passport1.4 ...`.
+pub async fn login(hub: &Arc<Hub>, req: &Request) -> Response {
+    let creds = req.header("authorization").and_then(parse_authorization);
+    let handle = match &creds {
+        Some((user, pw)) => check_password(hub, user, pw).await,
+        None => None,
+    };
+    match handle {
+        Some(h) => {
+            log::info!("http {}: passport login for {h}", req.peer);
+            let ticket = hub.tickets.issue(&h);
+            // from-PP must come last: msnp11-sdk keeps everything after it.
+            Response::new("200 OK")
+                .header("Authentication-Info", format!("Passport1.4 da-status=success,from-PP='{ticket}'"))
+                .body("text/html", "")
+        }
+        None => {
+            log::info!(
+                "http {}: passport login failed for {}",
+                req.peer,
+                creds.as_ref().map_or("(no credentials)", |(u, _)| u.as_str())
+            );
+            Response::new("401 Unauthorized")
+                .header("WWW-Authenticate", "Passport1.4 da-status=failed,srealm=Passport.NET,ts=-1,prompt")
+                .body("text/html", "")
+        }
+    }
+}
+
+fn xml_text<'a>(doc: &'a str, tag: &str) -> Option<&'a str> {
+    let plain = format!("<{tag}>");
+    let attrs = format!("<{tag} ");
+    let start = doc.find(&plain).or_else(|| doc.find(&attrs))?;
+    let open_end = doc[start..].find('>')? + start + 1;
+    let close = doc[open_end..].find(&format!("</{tag}>"))? + open_end;
+    Some(&doc[open_end..close])
+}
+
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn iso(t: u64) -> String {
+    // Reuse the serial formatter's calendar code through a fixed base offset.
+    let base = 1_104_537_600u64; // 2005-01-01
+    let ts = crate::protocol::timestamp::from_serial(t.saturating_sub(base) as u32);
+    format!("{}Z", &ts[..19])
+}
+
+/// `POST /RST.srf`: the SOAP login of MSN 7.5.
+pub async fn rst(hub: &Arc<Hub>, req: &Request) -> Response {
+    let body = String::from_utf8_lossy(&req.body);
+    let user = xml_text(&body, "wsse:Username").map(xml_unescape);
+    let pass = xml_text(&body, "wsse:Password").map(xml_unescape);
+    let handle = match (&user, &pass) {
+        (Some(u), Some(p)) => check_password(hub, u, p).await,
+        _ => None,
+    };
+    let Some(handle) = handle else {
+        log::info!("http {}: RST login failed for {}", req.peer, user.as_deref().unwrap_or("(none)"));
+        let fault = format!(
+            r#"<?xml version="1.0" encoding="utf-8"?><S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:psf="http://schemas.microsoft.com/Passport/SoapServices/SOAPFault"><S:Header><psf:pp><psf:serverVersion>1</psf:serverVersion><psf:authstate>0x80048800</psf:authstate><psf:reqstatus>0x80048823</psf:reqstatus></psf:pp></S:Header><S:Fault><faultcode>wsse:FailedAuthentication</faultcode><faultstring>Authentication Failure</faultstring></S:Fault></S:Envelope>"#
+        );
+        return Response::new("200 OK").body("text/xml; charset=utf-8", fault);
+    };
+    log::info!("http {}: RST login for {handle}", req.peer);
+    let ticket = hub.tickets.issue(&handle);
+    let now = crate::protocol::timestamp::unix_now();
+    let (created, expires) = (iso(now), iso(now + 86_400));
+    let mut secret = [0u8; 24];
+    auth::fill_random(&mut secret);
+    use base64::Engine;
+    let secret = base64::engine::general_purpose::STANDARD.encode(secret);
+    let body = format!(
+        r##"<?xml version="1.0" encoding="utf-8"?><S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Header><psf:pp xmlns:psf="http://schemas.microsoft.com/Passport/SoapServices/SOAPFault"><psf:serverVersion>1</psf:serverVersion><psf:PUID>0000000000000000</psf:PUID><psf:configVersion>3.0.869.0</psf:configVersion><psf:uiVersion>3.0.869.0</psf:uiVersion><psf:authstate>0x48803</psf:authstate><psf:reqstatus>0x0</psf:reqstatus><psf:serverInfo Path="Live1" RollingUpgradeState="ExclusiveNew" LocVersion="0" ServerTime="{created}">msnpd</psf:serverInfo><psf:cookies/><psf:response/></psf:pp></S:Header><S:Body><wst:RequestSecurityTokenResponseCollection xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy" xmlns:psf="http://schemas.microsoft.com/Passport/SoapServices/SOAPFault"><wst:RequestSecurityTokenResponse><wst:TokenType>urn:passport:legacy</wst:TokenType><wsp:AppliesTo xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing"><wsa:EndpointReference><wsa:Address>http://Passport.NET/tb</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wst:LifeTime><wsu:Created>{created}</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wst:LifeTime><wst:RequestedSecurityToken><EncryptedData xmlns="http://www.w3.org/2001/04/xmlenc#" Id="BinaryDAToken0" Type="http://www.w3.org/2001/04/xmlenc#Element"><EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#tripledes-cbc"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:KeyName>http://Passport.NET/STS</ds:KeyName></ds:KeyInfo><CipherData><CipherValue>{secret}</CipherValue></CipherData></EncryptedData></wst:RequestedSecurityToken><wst:RequestedTokenReference><wsse:KeyIdentifier ValueType="urn:passport"/><wsse:Reference URI="#BinaryDAToken0"/></wst:RequestedTokenReference><wst:RequestedProofToken><wst:BinarySecret>{secret}</wst:BinarySecret></wst:RequestedProofToken></wst:RequestSecurityTokenResponse><wst:RequestSecurityTokenResponse><wst:TokenType>urn:passport:compact</wst:TokenType><wsp:AppliesTo xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing"><wsa:EndpointReference><wsa:Address>messenger.msn.com</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wst:LifeTime><wsu:Created>{created}</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wst:LifeTime><wst:RequestedSecurityToken><wsse:BinarySecurityToken Id="Compact1">{ticket}</wsse:BinarySecurityToken></wst:RequestedSecurityToken><wst:RequestedTokenReference><wsse:KeyIdentifier ValueType="urn:passport:compact"/><wsse:Reference URI="#Compact1"/></wst:RequestedTokenReference></wst:RequestSecurityTokenResponse></wst:RequestSecurityTokenResponseCollection></S:Body></S:Envelope>"##,
+        ticket = xml_escape(&ticket)
+    );
+    Response::new("200 OK").body("text/xml; charset=utf-8", body)
+}
+
+const MSGR_CONFIG: &str = "<MsgrConfig><Simple><Config><ExpiresInDays>0</ExpiresInDays></Config></Simple><TabConfig><msntabdata><tab><type>page</type><contenturl>http://localhost/</contenturl><hiturl>http://localhost/</hiturl><image>http://localhost/tab.png</image><name>msnpd</name><tooltip>msnpd</tooltip><siteid>0</siteid><notificationid>0</notificationid></tab></msntabdata></TabConfig><LocalizedConfig Market=\"en-US\"><MsnTodayConfig><MsnTodaySiteID>0</MsnTodaySiteID><MsnTodayURL>http://localhost/</MsnTodayURL></MsnTodayConfig></LocalizedConfig></MsgrConfig>";
+
+/// `Config/MsgrConfig.asmx`: a minimal valid configuration so MSN 6-7.5 stop retrying.
+pub fn msgr_config(req: &Request) -> Response {
+    if req.method == "GET" {
+        return Response::new("200 OK").body("text/xml; charset=utf-8", MSGR_CONFIG);
+    }
+    let body = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Body><GetClientConfigResponse xmlns="http://www.msn.com/webservices/Messenger/Client"><GetClientConfigResult><![CDATA[{MSGR_CONFIG}]]></GetClientConfigResult></GetClientConfigResponse></soap:Body></soap:Envelope>"#
+    );
+    Response::new("200 OK").body("text/xml; charset=utf-8", body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_header_forms() {
+        let official = "Passport1.4 OrgVerb=GET,OrgURL=http%3A%2F%2Fmessenger%2Emsn%2Ecom,sign-in=alice%40example.com,pwd=p%40ss%2Cword,ct=1,rver=1,wp=FS_40SEC_0_COMPACT,lc=1,id=1";
+        assert_eq!(
+            parse_authorization(official),
+            Some(("alice@example.com".into(), "p@ss,word".into()))
+        );
+        // msnp11-sdk sends both unescaped; a comma in the password stays in the password.
+        let sdk = "Passport1.4 OrgVerb=GET,OrgURL=x,sign-in=bob@example.com,pwd=a,b=c,ct=1,rver=1";
+        assert_eq!(parse_authorization(sdk), Some(("bob@example.com".into(), "a,b=c".into())));
+        assert_eq!(parse_authorization("Basic abc"), None);
+        assert_eq!(parse_authorization("Passport1.4 sign-in=a@b.com"), None);
+    }
+
+    #[test]
+    fn soap_fields() {
+        let doc = "<wsse:UsernameToken Id=\"user\"><wsse:Username>a@b.com</wsse:Username><wsse:Password>x&amp;y</wsse:Password></wsse:UsernameToken>";
+        assert_eq!(xml_text(doc, "wsse:Username"), Some("a@b.com"));
+        assert_eq!(xml_unescape(xml_text(doc, "wsse:Password").unwrap()), "x&y");
+        assert!(iso(1_104_537_600).starts_with("2005-01-01T00:00:00Z"));
+    }
+}
