@@ -385,3 +385,101 @@ pub fn online(server: &TestServer, version: u8, handle: &str, password: &str) ->
     c.until(&format!("CHG {t} NLN"));
     c
 }
+
+/// A minimal HTTP/1.1 exchange: returns (status code, headers, body).
+pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    s.write_all(&bytes).unwrap();
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    let split = resp.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");
+    let head = String::from_utf8_lossy(&resp[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let hs = lines
+        .filter_map(|l| l.split_once(": ").map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    (status, hs, resp[split + 4..].to_vec())
+}
+
+pub fn header<'a>(hs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    hs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// The Passport 1.4 dance: nexus, then login2.srf. Returns the from-PP ticket, or None on 401.
+pub fn passport_ticket(server: &TestServer, handle: &str, password: &str, challenge: &str) -> Option<String> {
+    let (status, hs, _) = http(server.http, "GET", "/rdr/pprdr.asp", &[], b"");
+    assert_eq!(status, 200);
+    let urls = header(&hs, "PassportURLs").expect("PassportURLs header, exact case");
+    let login = urls.strip_prefix("DALogin=").expect("DALogin=");
+    let path = login.strip_prefix(&format!("http://{}", server.http)).expect("DALogin points at us over http");
+    let auth = format!(
+        "Passport1.4 OrgVerb=GET,OrgURL=http%3A%2F%2Fmessenger%2Emsn%2Ecom,sign-in={},pwd={},{challenge}",
+        handle.replace('@', "%40"),
+        password
+    );
+    let (status, hs, _) = http(server.http, "GET", path, &[("Authorization", &auth)], b"");
+    if status == 401 {
+        assert!(header(&hs, "WWW-Authenticate").unwrap().contains("da-status=failed"));
+        return None;
+    }
+    assert_eq!(status, 200);
+    let info = header(&hs, "Authentication-Info").expect("Authentication-Info");
+    assert!(info.starts_with("Passport1.4 da-status=success,"), "{info}");
+    let t = info.split("from-PP='").nth(1).unwrap().trim_end_matches('\'');
+    Some(t.to_string())
+}
+
+/// Tweener login (MSNP8+) with the dispatch redirect. Returns the NS connection after the
+/// profile, the USR OK line and the profile text.
+pub fn login_twn(server: &TestServer, version: u8, handle: &str, password: &str) -> (Client, String, String) {
+    let mut ds = server.connect();
+    ds.send(&format!("VER 1 MSNP{version} CVR0"));
+    ds.expect(&format!("VER 1 MSNP{version}"));
+    ds.send(&format!("CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 7.0.0777 MSMSGS {handle}"));
+    ds.expect("CVR 2 ");
+    ds.send(&format!("USR 3 TWN I {handle}"));
+    let xfr = ds.expect("XFR 3 NS ");
+    let addr: SocketAddr = xfr.split(' ').nth(3).unwrap().parse().unwrap();
+    let mut ns = Client::connect(addr);
+    ns.send(&format!("VER 1 MSNP{version} CVR0"));
+    ns.expect(&format!("VER 1 MSNP{version}"));
+    ns.send(&format!("CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 7.0.0777 MSMSGS {handle}"));
+    ns.expect("CVR 2 ");
+    ns.send(&format!("USR 3 TWN I {handle}"));
+    let s = ns.expect("USR 3 TWN S ");
+    let challenge = s.rsplit(' ').next().unwrap().to_string();
+    let ticket = passport_ticket(server, handle, password, &challenge).expect("login accepted");
+    ns.send(&format!("USR 4 TWN S {ticket}"));
+    let ok = ns.expect("USR 4 OK ");
+    if version >= 11 {
+        ns.expect("SBS 0 null");
+    }
+    let (_, profile) = ns.expect_payload("MSG Hotmail Hotmail ");
+    ns.trid = 4;
+    (ns, ok, String::from_utf8(profile).unwrap())
+}
+
+/// Any version: MD5 for 2-7, Tweener for 8+. Then SYN and CHG NLN.
+pub fn online_any(server: &TestServer, version: u8, handle: &str, password: &str) -> Client {
+    let mut c = if version >= 8 { login_twn(server, version, handle, password).0 } else { login_md5(server, version, handle, password).0 };
+    let t = c.t();
+    if version >= 10 {
+        c.send(&format!("SYN {t} 0 0"));
+    } else {
+        c.send(&format!("SYN {t} 0"));
+    }
+    c.expect(&format!("SYN {t} "));
+    let t = c.t();
+    c.send(&format!("CHG {t} NLN 0"));
+    c.until(&format!("CHG {t} NLN"));
+    c
+}
