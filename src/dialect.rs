@@ -128,6 +128,9 @@ pub struct Dialect {
     pub url_site_id: bool,
     /// Pending list PL and `ADC RL` acknowledgements (MSNP10+).
     pub pending_list: bool,
+    /// AL and BL exclude each other (`219`). MSNP10+ clients block with `ADC BL` before `REM AL`,
+    /// so there a handle may briefly be on both (BL wins).
+    pub al_bl_exclusive: bool,
 }
 
 const fn row(version: u8) -> Dialect {
@@ -177,12 +180,17 @@ const fn row(version: u8) -> Dialect {
         personal_message: version >= 11,
         sbs: version >= 11,
         sb_caps: version >= 12,
-        list_commands: if version >= 10 { ListCommands::Adc } else { ListCommands::Add },
+        list_commands: if version >= 10 {
+            ListCommands::Adc
+        } else {
+            ListCommands::Add
+        },
         rea: version <= 9,
         phones: version >= 5,
         client_lst: version <= 8,
         url_site_id: version >= 3,
         pending_list: version >= 10,
+        al_bl_exclusive: version <= 9,
     }
 }
 
@@ -224,8 +232,8 @@ impl Dialect {
         let v = self.version;
         let yes = |cond: bool| if cond { Yes } else { Removed };
         match verb {
-            "VER" | "CVR" | "USR" | "XFR" | "SYN" | "GTC" | "BLP" | "REM" | "CHG" | "URL" | "OUT"
-            | "PNG" | "SND" => Yes,
+            "VER" | "CVR" | "USR" | "XFR" | "SYN" | "GTC" | "BLP" | "REM" | "CHG" | "URL"
+            | "OUT" | "PNG" | "SND" => Yes,
             "INF" => yes(self.inf),
             "ADD" => yes(self.list_commands == ListCommands::Add),
             "ADC" | "SBP" => yes(self.list_commands == ListCommands::Adc),
@@ -287,10 +295,25 @@ mod tests {
         for (i, d) in Dialect::all().enumerate() {
             assert_eq!(d.version as usize, i + OLDEST as usize);
         }
-        assert_eq!(Dialect::get(7).unwrap().ns_command("ADG"), Availability::Yes);
-        assert_eq!(Dialect::get(6).unwrap().ns_command("ADG"), Availability::Removed);
-        assert_eq!(Dialect::get(10).unwrap().ns_command("ADD"), Availability::Removed);
-        assert_eq!(Dialect::get(5).unwrap().ns_command("FND"), Availability::Disabled);
-        assert_eq!(Dialect::get(9).unwrap().ns_command("FND"), Availability::Removed);
+        assert_eq!(
+            Dialect::get(7).unwrap().ns_command("ADG"),
+            Availability::Yes
+        );
+        assert_eq!(
+            Dialect::get(6).unwrap().ns_command("ADG"),
+            Availability::Removed
+        );
+        assert_eq!(
+            Dialect::get(10).unwrap().ns_command("ADD"),
+            Availability::Removed
+        );
+        assert_eq!(
+            Dialect::get(5).unwrap().ns_command("FND"),
+            Availability::Disabled
+        );
+        assert_eq!(
+            Dialect::get(9).unwrap().ns_command("FND"),
+            Availability::Removed
+        );
     }
 }

@@ -27,29 +27,50 @@ fn group_name(raw: &str, limit: usize) -> Result<Option<String>, Disconnect> {
 
 pub async fn adg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let d = s.dialect();
-    let Some(&raw) = cmd.args.first() else { return Err(Disconnect::new("ADG without a name")) };
-    let Some(name) = group_name(raw, MAX_GROUP_NAME_ADG)? else { return s.error(229, trid).await };
+    let Some(&raw) = cmd.args.first() else {
+        return Err(Disconnect::new("ADG without a name"));
+    };
+    let Some(name) = group_name(raw, MAX_GROUP_NAME_ADG)? else {
+        return s.error(229, trid).await;
+    };
     let (duplicate, num) = {
         let st = user.state();
         let a = &st.account;
-        (a.groups.values().any(|g| g.name == name), (1..MAX_GROUPS).find(|n| !a.groups.contains_key(n)))
+        (
+            a.groups.values().any(|g| g.name == name),
+            (1..MAX_GROUPS).find(|n| !a.groups.contains_key(n)),
+        )
     };
     if duplicate {
         return s.error(228, trid).await;
     }
-    let Some(num) = num else { return s.error(223, trid).await };
-    let group = Group { name, guid: crate::auth::guid() };
+    let Some(num) = num else {
+        return s.error(223, trid).await;
+    };
+    let group = Group {
+        name,
+        guid: crate::auth::guid(),
+    };
     let serial = save_group(s, user.id, num, Some(group.clone())).await?;
     match d.groups {
         Groups::Guid => s.reply(&format!("ADG {trid} 1 {raw} {}", group.guid)).await,
-        _ => s.reply(&format!("ADG {trid} {serial} {} {num} 0", Enc(&group.name))).await,
+        _ => {
+            s.reply(&format!("ADG {trid} {serial} {} {num} 0", Enc(&group.name)))
+                .await
+        }
     }
 }
 
 /// Resolves a group reference of the dialect: numeric id or GUID.
-fn resolve(s: &NsSession, user: &crate::server::hub::OnlineUser, raw: &str) -> Result<Option<u8>, Disconnect> {
+fn resolve(
+    s: &NsSession,
+    user: &crate::server::hub::OnlineUser,
+    raw: &str,
+) -> Result<Option<u8>, Disconnect> {
     let st = user.state();
     match s.dialect().groups {
         Groups::Guid => Ok(st.account.group_by_guid(raw).filter(|n| *n != 0)),
@@ -66,9 +87,15 @@ fn resolve(s: &NsSession, user: &crate::server::hub::OnlineUser, raw: &str) -> R
 
 pub async fn rmg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
-    let Some(&raw) = cmd.args.first() else { return Err(Disconnect::new("RMG without a group")) };
-    let Some(num) = resolve(s, &user, raw)? else { return s.error(224, trid).await };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
+    let Some(&raw) = cmd.args.first() else {
+        return Err(Disconnect::new("RMG without a group"));
+    };
+    let Some(num) = resolve(s, &user, raw)? else {
+        return s.error(224, trid).await;
+    };
     if num == 0 {
         return s.error(230, trid).await;
     }
@@ -79,13 +106,24 @@ pub async fn rmg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         .contacts
         .iter()
         .filter(|(_, c)| c.groups & (1 << num) != 0)
-        .map(|(id, c)| (*id, c.groups & !(1 << num) & !1 == 0 && s.dialect().groups == Groups::Numeric))
+        .map(|(id, c)| {
+            (
+                *id,
+                c.groups & !(1 << num) == 0 && s.dialect().groups == Groups::Numeric,
+            )
+        })
         .collect();
     for (cid, only_here) in members {
         let edit = if only_here {
-            Edit { clear: crate::model::list::FL, ..Default::default() }
+            Edit {
+                clear: crate::model::list::FL,
+                ..Default::default()
+            }
         } else {
-            Edit { remove_groups: 1 << num, ..Default::default() }
+            Edit {
+                remove_groups: 1 << num,
+                ..Default::default()
+            }
         };
         change(s, &user, cid, edit).await?;
     }
@@ -98,16 +136,33 @@ pub async fn rmg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 
 pub async fn reg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let (Some(&gref), Some(&raw)) = (cmd.args.first(), cmd.args.get(1)) else {
         return Err(Disconnect::new("REG with missing arguments"));
     };
-    let Some(num) = resolve(s, &user, gref)? else { return s.error(224, trid).await };
-    let Some(name) = group_name(raw, MAX_GROUP_NAME_REG)? else { return s.error(229, trid).await };
+    let Some(num) = resolve(s, &user, gref)? else {
+        return s.error(224, trid).await;
+    };
+    let Some(name) = group_name(raw, MAX_GROUP_NAME_REG)? else {
+        return s.error(229, trid).await;
+    };
     let (duplicate, mut group) = {
         let st = user.state();
-        let dup = st.account.groups.iter().any(|(n, g)| *n != num && g.name == name);
-        (dup, st.account.groups.get(&num).cloned().expect("resolved above"))
+        let dup = st
+            .account
+            .groups
+            .iter()
+            .any(|(n, g)| *n != num && g.name == name);
+        (
+            dup,
+            st.account
+                .groups
+                .get(&num)
+                .cloned()
+                .expect("resolved above"),
+        )
     };
     if duplicate {
         return s.error(228, trid).await;
@@ -116,12 +171,20 @@ pub async fn reg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let serial = save_group(s, user.id, num, Some(group.clone())).await?;
     match s.dialect().groups {
         Groups::Guid => s.reply(&format!("REG {trid} 1 {raw} {}", group.guid)).await,
-        _ => s.reply(&format!("REG {trid} {serial} {num} {} 0", Enc(&group.name))).await,
+        _ => {
+            s.reply(&format!("REG {trid} {serial} {num} {} 0", Enc(&group.name)))
+                .await
+        }
     }
 }
 
 /// Creates, renames (`Some`) or deletes (`None`) a group; returns the new serial.
-async fn save_group(s: &NsSession, id: UserId, num: u8, group: Option<Group>) -> Result<u32, Disconnect> {
+async fn save_group(
+    s: &NsSession,
+    id: UserId,
+    num: u8,
+    group: Option<Group>,
+) -> Result<u32, Disconnect> {
     let hub = s.hub.clone();
     s.hub
         .storage

@@ -35,7 +35,12 @@ pub struct Edited {
 
 /// Applies `e` to `owner`'s row for `target` and the reverse list on the other side, in one
 /// transaction, then updates the mirrors of whoever is online.
-pub async fn apply(hub: &Arc<Hub>, owner: UserId, target: UserId, e: Edit) -> Result<Edited, Disconnect> {
+pub async fn apply(
+    hub: &Arc<Hub>,
+    owner: UserId,
+    target: UserId,
+    e: Edit,
+) -> Result<Edited, Disconnect> {
     let h = hub.clone();
     let result = hub
         .storage
@@ -126,7 +131,9 @@ pub async fn apply(hub: &Arc<Hub>, owner: UserId, target: UserId, e: Edit) -> Re
 
 /// Tells the other side that I added or removed them (`ADD/ADC 0 RL`, `REM 0 RL`).
 fn notify_reverse(hub: &Hub, me: &OnlineUser, target: UserId, edited: &Edited) {
-    let Some((added, their_serial, my_name)) = &edited.reverse else { return };
+    let Some((added, their_serial, my_name)) = &edited.reverse else {
+        return;
+    };
     hub.with(target, |t| {
         let line = match (t.dialect.list_commands, added) {
             (ListCommands::Add, true) => {
@@ -141,7 +148,12 @@ fn notify_reverse(hub: &Hub, me: &OnlineUser, target: UserId, edited: &Edited) {
 }
 
 /// Runs an edit and everything that follows from it: mirrors, RL notices, presence changes.
-pub async fn change(s: &mut NsSession, user: &Arc<OnlineUser>, target: UserId, e: Edit) -> Result<Edited, Disconnect> {
+pub async fn change(
+    s: &mut NsSession,
+    user: &Arc<OnlineUser>,
+    target: UserId,
+    e: Edit,
+) -> Result<Edited, Disconnect> {
     let saw = presence::sees(user, target);
     let edited = apply(&s.hub, user.id, target, e).await?;
     notify_reverse(&s.hub, user, target, &edited);
@@ -164,13 +176,17 @@ async fn check_add(
     group: Option<u8>,
     unknown_code: u16,
 ) -> Result<Check, Disconnect> {
-    let Some(handle) = normalize_handle(handle) else { return Ok(Check::Error(201)) };
+    let Some(handle) = normalize_handle(handle) else {
+        return Ok(Check::Error(201));
+    };
     let target = {
         let h = handle.clone();
         s.hub.storage.run(move |db| db.lookup(&h)).await?
     }
     .map_err(|e| Disconnect::new(format!("lookup: {e}")))?;
-    let Some((tid, _)) = target else { return Ok(Check::Error(unknown_code)) };
+    let Some((tid, _)) = target else {
+        return Ok(Check::Error(unknown_code));
+    };
     let st = user.state();
     let a = &st.account;
     let bits = a.lists_of(tid);
@@ -180,7 +196,11 @@ async fn check_add(
         }
     }
     if bits & bit != 0 {
-        let in_group = group.is_some_and(|g| a.contacts.get(&tid).is_some_and(|c| c.groups & (1 << g) != 0));
+        let in_group = group.is_some_and(|g| {
+            a.contacts
+                .get(&tid)
+                .is_some_and(|c| c.groups & (1 << g) != 0)
+        });
         if bit != list::FL || group.is_none() || in_group {
             return Ok(Check::Error(215));
         }
@@ -190,7 +210,7 @@ async fn check_add(
         list::BL => list::AL,
         _ => 0,
     };
-    if bits & opposite != 0 {
+    if bits & opposite != 0 && s.dialect().al_bl_exclusive {
         return Ok(Check::Error(219));
     }
     if bits & bit == 0 && a.count(bit) >= MAX_LIST_ENTRIES {
@@ -209,7 +229,9 @@ fn editable_list(name: Option<&&str>) -> Result<u8, Disconnect> {
 
 fn decode_name(raw: &str) -> Result<Option<String>, Disconnect> {
     if raw.len() > MAX_FRIENDLY_ENCODED {
-        return Err(Disconnect::new("contact name longer than 387 encoded bytes"));
+        return Err(Disconnect::new(
+            "contact name longer than 387 encoded bytes",
+        ));
     }
     Ok(names::decode(raw).ok())
 }
@@ -224,13 +246,17 @@ fn parse_group_id(raw: &str) -> Result<u8, Disconnect> {
 /// `ADD trid FL|AL|BL handle name [group]` (MSNP2-9).
 pub async fn add(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let d = s.dialect();
     let bit = editable_list(cmd.args.first())?;
     let (Some(&handle), Some(&raw_name)) = (cmd.args.get(1), cmd.args.get(2)) else {
         return Err(Disconnect::new("ADD with missing arguments"));
     };
-    let Some(name) = decode_name(raw_name)? else { return s.error(201, trid).await };
+    let Some(name) = decode_name(raw_name)? else {
+        return s.error(201, trid).await;
+    };
     let numeric_groups = d.groups == Groups::Numeric && bit == list::FL;
     let group = match cmd.args.get(3) {
         Some(g) if numeric_groups => Some(parse_group_id(g)?),
@@ -242,16 +268,24 @@ pub async fn add(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         Check::Error(code) => return s.error(code, trid).await,
     };
     let handle = handle.to_ascii_lowercase();
+    // One stored name per contact: an AL/BL add (clients send the handle) must not replace the
+    // custom name of an FL contact.
+    let on_fl = user.state().account.lists_of(tid) & list::FL != 0;
     let edit = Edit {
         set: bit,
-        name: Some(name.clone()),
+        name: Some(name.clone()).filter(|_| bit == list::FL || !on_fl),
         add_groups: group.map_or(0, |g| 1 << g),
         ..Default::default()
     };
     let edited = change(s, &user, tid, edit).await?;
     let g = group.map_or(String::new(), |g| format!(" {g}"));
-    s.reply(&format!("ADD {trid} {} {} {handle} {}{g}", list::name(bit), edited.serial, Enc(&name)))
-        .await?;
+    s.reply(&format!(
+        "ADD {trid} {} {} {handle} {}{g}",
+        list::name(bit),
+        edited.serial,
+        Enc(&name)
+    ))
+    .await?;
     if bit == list::FL {
         for l in presence::initial_presence(&s.hub, &user, trid, Some(tid)) {
             s.conn.send(&[&l]).await?;
@@ -263,7 +297,9 @@ pub async fn add(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 /// `ADC trid FL N=handle F=name [group]`, `ADC trid FL C=guid group`, `ADC trid AL|BL|RL N=handle`.
 pub async fn adc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let Some(&list_name) = cmd.args.first() else {
         return Err(Disconnect::new("ADC without a list"));
     };
@@ -299,8 +335,14 @@ pub async fn adc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     match (bit, n, c) {
         // Put an existing FL contact into a group.
         (list::FL, None, Some(guid)) => {
-            let Some(num) = group else { return s.error(201, trid).await };
-            let found = user.state().account.find_by_guid(guid).map(|(id, c)| (id, c.lists, c.groups));
+            let Some(num) = group else {
+                return s.error(201, trid).await;
+            };
+            let found = user
+                .state()
+                .account
+                .find_by_guid(guid)
+                .map(|(id, c)| (id, c.lists, c.groups));
             let Some((tid, lists, groups)) = found.filter(|(_, l, _)| l & list::FL != 0) else {
                 return s.error(216, trid).await;
             };
@@ -308,8 +350,21 @@ pub async fn adc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             if groups & (1 << num) != 0 {
                 return s.error(215, trid).await;
             }
-            change(s, &user, tid, Edit { add_groups: 1 << num, ..Default::default() }).await?;
-            s.reply(&format!("ADC {trid} FL C={guid} {}", group_guid.unwrap_or(""))).await
+            change(
+                s,
+                &user,
+                tid,
+                Edit {
+                    add_groups: 1 << num,
+                    ..Default::default()
+                },
+            )
+            .await?;
+            s.reply(&format!(
+                "ADC {trid} FL C={guid} {}",
+                group_guid.unwrap_or("")
+            ))
+            .await
         }
         (_, Some(handle), None) => {
             if handle.starts_with("tel:") {
@@ -324,16 +379,38 @@ pub async fn adc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             };
             if bit == list::RL {
                 // Acknowledging the "added you" prompt: drop the pending mark.
-                let found = user.state().account.find_by_handle(&handle.to_ascii_lowercase()).map(|(id, c)| (id, c.lists));
+                let found = user
+                    .state()
+                    .account
+                    .find_by_handle(&handle.to_ascii_lowercase())
+                    .map(|(id, c)| (id, c.lists));
                 return match found {
                     Some((tid, l)) if l & list::RL != 0 => {
-                        change(s, &user, tid, Edit { clear: list::PL, ..Default::default() }).await?;
+                        change(
+                            s,
+                            &user,
+                            tid,
+                            Edit {
+                                clear: list::PL,
+                                ..Default::default()
+                            },
+                        )
+                        .await?;
                         s.reply(&format!("ADC {trid} RL N={handle}")).await
                     }
                     _ => s.error(216, trid).await,
                 };
             }
-            let tid = match check_add(s, &user, handle, bit, group.filter(|_| bit == list::FL), 208).await? {
+            let tid = match check_add(
+                s,
+                &user,
+                handle,
+                bit,
+                group.filter(|_| bit == list::FL),
+                208,
+            )
+            .await?
+            {
                 Check::Ok(t) => t,
                 Check::Error(code) => return s.error(code, trid).await,
             };
@@ -345,10 +422,17 @@ pub async fn adc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             };
             change(s, &user, tid, edit).await?;
             if bit == list::FL {
-                let guid = user.state().account.contacts.get(&tid).map(|c| c.guid.clone()).unwrap_or_default();
+                let guid = user
+                    .state()
+                    .account
+                    .contacts
+                    .get(&tid)
+                    .map(|c| c.guid.clone())
+                    .unwrap_or_default();
                 let fpart = f.map_or(String::new(), |f| format!(" F={f}"));
                 let gpart = group_guid.map_or(String::new(), |g| format!(" {g}"));
-                s.reply(&format!("ADC {trid} FL N={handle}{fpart} C={guid}{gpart}")).await?;
+                s.reply(&format!("ADC {trid} FL N={handle}{fpart} C={guid}{gpart}"))
+                    .await?;
                 for l in presence::initial_presence(&s.hub, &user, trid, Some(tid)) {
                     s.conn.send(&[&l]).await?;
                 }
@@ -364,7 +448,9 @@ pub async fn adc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 /// `REM trid LIST handle|guid [group]`.
 pub async fn rem(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let d = s.dialect();
     let Some(&list_name) = cmd.args.first() else {
         return Err(Disconnect::new("REM without a list"));
@@ -384,7 +470,8 @@ pub async fn rem(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         let st = user.state();
         let a = &st.account;
         let hit = if bit == list::FL && guid_mode {
-            a.find_by_guid(who).or_else(|| a.find_by_handle(&who.to_ascii_lowercase()))
+            a.find_by_guid(who)
+                .or_else(|| a.find_by_handle(&who.to_ascii_lowercase()))
         } else {
             a.find_by_handle(&who.to_ascii_lowercase())
         };
@@ -416,18 +503,35 @@ pub async fn rem(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let edit = match group {
         Some(num) => {
             // MSNP7-9: a contact in no group is shown in group 0.
-            let effective = if groups == 0 && d.groups == Groups::Numeric { 1 } else { groups };
+            let effective = if groups == 0 && d.groups == Groups::Numeric {
+                1
+            } else {
+                groups
+            };
             if effective & (1 << num) == 0 {
                 return s.error(225, trid).await;
             }
-            Edit { remove_groups: 1 << num, ..Default::default() }
+            Edit {
+                remove_groups: 1 << num,
+                ..Default::default()
+            }
         }
-        None => Edit { clear: bit, ..Default::default() },
+        None => Edit {
+            clear: bit,
+            ..Default::default()
+        },
     };
     let edited = change(s, &user, tid, edit).await?;
-    let g = group_arg.filter(|_| group.is_some()).map_or(String::new(), |g| format!(" {g}"));
+    let g = group_arg
+        .filter(|_| group.is_some())
+        .map_or(String::new(), |g| format!(" {g}"));
     if d.list_serials {
-        s.reply(&format!("REM {trid} {list_name} {} {}{g}", edited.serial, who.to_ascii_lowercase())).await
+        s.reply(&format!(
+            "REM {trid} {list_name} {} {}{g}",
+            edited.serial,
+            who.to_ascii_lowercase()
+        ))
+        .await
     } else {
         s.reply(&format!("REM {trid} {list_name} {who}{g}")).await
     }
@@ -436,7 +540,9 @@ pub async fn rem(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 /// `BLP trid AL|BL`: who sees me by default. Re-evaluates every watcher.
 pub async fn blp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let blp = match cmd.args.first().copied() {
         Some("AL") => Blp::Allow,
         Some("BL") => Blp::Block,
@@ -487,7 +593,9 @@ pub async fn blp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 /// `GTC trid A|N`: whether the client prompts when someone adds me.
 pub async fn gtc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let prompt = match cmd.args.first().copied() {
         Some("A") => true,
         Some("N") => false,

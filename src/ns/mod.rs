@@ -33,7 +33,11 @@ enum Phase {
     Hello,
     /// Challenge sent; waiting for USR S. `credentials` is `None` for unknown accounts (we still
     /// send a challenge, so a handle's existence is not revealed before the password check).
-    Challenged { handle: String, credentials: Option<Credentials>, challenge: String },
+    Challenged {
+        handle: String,
+        credentials: Option<Credentials>,
+        challenge: String,
+    },
     LoggedIn(Arc<OnlineUser>),
 }
 
@@ -84,7 +88,8 @@ pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
 
 impl NsSession {
     fn dialect(&self) -> &'static Dialect {
-        self.dialect.expect("dialect is set before any handler that needs it runs")
+        self.dialect
+            .expect("dialect is set before any handler that needs it runs")
     }
 
     fn user(&self) -> Option<&Arc<OnlineUser>> {
@@ -131,6 +136,15 @@ impl NsSession {
     }
 }
 
+/// If a handler panics, the session still signs out, so nobody stays "online" forever.
+impl Drop for NsSession {
+    fn drop(&mut self) {
+        if let Phase::LoggedIn(user) = std::mem::replace(&mut self.phase, Phase::Version) {
+            presence::sign_out(&self.hub, &user);
+        }
+    }
+}
+
 impl Session for NsSession {
     const ROLE: Role = Role::Notification;
 
@@ -161,14 +175,20 @@ impl Session for NsSession {
                     return Err(Disconnect::new("idle timeout"));
                 }
             }
-            _ if !self.got_command => return Err(Disconnect::new("no command within the time limit")),
+            _ if !self.got_command => {
+                return Err(Disconnect::new("no command within the time limit"));
+            }
             _ => {
                 if now >= self.started + LOGIN_TIMEOUT {
                     return Err(Disconnect::new("login not completed within the time limit"));
                 }
             }
         }
-        if self.pending_challenge.as_ref().is_some_and(|(_, t)| now >= *t) {
+        if self
+            .pending_challenge
+            .as_ref()
+            .is_some_and(|(_, t)| now >= *t)
+        {
             return Err(Disconnect::new("challenge (CHL) not answered in time"));
         }
         if self.next_challenge.is_some_and(|t| now >= t) {
@@ -192,7 +212,12 @@ impl Session for NsSession {
         };
         match dialect.ns_command(cmd.verb) {
             Availability::Removed => {
-                log::warn!("{}: {} does not exist in MSNP{}", self.who(), cmd.verb, dialect.version);
+                log::warn!(
+                    "{}: {} does not exist in MSNP{}",
+                    self.who(),
+                    cmd.verb,
+                    dialect.version
+                );
                 return self.close("unknown or out-of-version command", &cmd);
             }
             Availability::Disabled => return self.error(502, trid).await,

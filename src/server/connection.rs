@@ -189,7 +189,9 @@ impl Connection {
             Ok(()) => Ok(()),
             Err(PushError::Full) => {
                 self.flush().await?;
-                self.outbox.push_own(parts).map_err(|_| io::ErrorKind::OutOfMemory.into())
+                self.outbox
+                    .push_own(parts)
+                    .map_err(|_| io::ErrorKind::OutOfMemory.into())
             }
             Err(PushError::Closed) => Err(io::ErrorKind::BrokenPipe.into()),
         }
@@ -205,7 +207,7 @@ impl Connection {
     }
 
     /// Writes what can still go out (a closing line) and releases all buffers.
-    pub async fn finish(mut self) {
+    pub async fn finish(&mut self) {
         let _ = smol::future::or(
             async {
                 let _ = self.flush().await;

@@ -34,8 +34,9 @@ pub struct Server {
 }
 
 fn bind(addr: SocketAddr, what: &str) -> std::io::Result<Async<TcpListener>> {
-    Async::<TcpListener>::bind(addr)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen for {what} on {addr}: {e}")))
+    Async::<TcpListener>::bind(addr).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen for {what} on {addr}: {e}"))
+    })
 }
 
 impl Server {
@@ -60,9 +61,25 @@ impl Server {
 
         let executor = Arc::new(smol::Executor::new());
         let (stop, stop_rx) = smol::channel::bounded::<()>(1);
-        executor.spawn(accept_loop(hub.clone(), ns, executor.clone(), Kind::Notification)).detach();
-        executor.spawn(accept_loop(hub.clone(), sb, executor.clone(), Kind::Switchboard)).detach();
-        executor.spawn(accept_loop(hub.clone(), http, executor.clone(), Kind::Http)).detach();
+        executor
+            .spawn(accept_loop(
+                hub.clone(),
+                ns,
+                executor.clone(),
+                Kind::Notification,
+            ))
+            .detach();
+        executor
+            .spawn(accept_loop(
+                hub.clone(),
+                sb,
+                executor.clone(),
+                Kind::Switchboard,
+            ))
+            .detach();
+        executor
+            .spawn(accept_loop(hub.clone(), http, executor.clone(), Kind::Http))
+            .detach();
         executor.spawn(housekeeping(hub.clone())).detach();
         let threads = (0..threads_wanted)
             .map(|i| {
@@ -70,11 +87,22 @@ impl Server {
                 let rx = stop_rx.clone();
                 std::thread::Builder::new()
                     .name(format!("worker-{i}"))
-                    .spawn(move || smol::block_on(ex.run(async { let _ = rx.recv().await; })))
+                    .spawn(move || {
+                        smol::block_on(ex.run(async {
+                            let _ = rx.recv().await;
+                        }))
+                    })
                     .expect("spawn worker thread")
             })
             .collect();
-        Ok(Server { hub, bound, executor, threads, storage_thread: Some(storage_thread), stop })
+        Ok(Server {
+            hub,
+            bound,
+            executor,
+            threads,
+            storage_thread: Some(storage_thread),
+            stop,
+        })
     }
 
     /// Tells every client the server is going down (`OUT SSD`), closes connections, stops the
@@ -130,10 +158,19 @@ async fn accept_loop(
         }
         let hub = hub.clone();
         match kind {
-            Kind::Notification => ex.spawn(crate::ns::serve(hub, stream, peer)).detach(),
-            Kind::Switchboard => ex.spawn(crate::sb::serve(hub, stream, peer)).detach(),
-            Kind::Http => ex.spawn(crate::http::serve(hub, stream, peer)).detach(),
+            Kind::Notification => ex.spawn(isolated(crate::ns::serve(hub, stream, peer), peer)).detach(),
+            Kind::Switchboard => ex.spawn(isolated(crate::sb::serve(hub, stream, peer), peer)).detach(),
+            Kind::Http => ex.spawn(isolated(crate::http::serve(hub, stream, peer), peer)).detach(),
         }
+    }
+}
+
+/// Runs a connection so that a bug that panics ends that connection only: the worker thread and
+/// every other client carry on.
+async fn isolated(conn: impl std::future::Future<Output = ()>, peer: SocketAddr) {
+    use smol::future::FutureExt;
+    if std::panic::AssertUnwindSafe(conn).catch_unwind().await.is_err() {
+        log::error!("{peer}: connection handler panicked; connection dropped");
     }
 }
 

@@ -38,9 +38,24 @@ fn nanos() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
 }
 
+/// The binary under test: this build's `msnpd`, or `$MSNPD_BIN` run through `$MSNPD_RUNNER`
+/// (e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu` for the ARM leg).
+pub fn command() -> Command {
+    let bin = std::env::var("MSNPD_BIN").unwrap_or_else(|_| BIN.to_string());
+    match std::env::var("MSNPD_RUNNER") {
+        Ok(runner) if !runner.trim().is_empty() => {
+            let mut parts = runner.split_whitespace();
+            let mut c = Command::new(parts.next().unwrap());
+            c.args(parts).arg(bin);
+            c
+        }
+        _ => Command::new(bin),
+    }
+}
+
 /// Runs `msnpd` with `args`; returns (exit code, stdout, stderr).
 pub fn msnpd(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
-    let mut child = Command::new(BIN)
+    let mut child = command()
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -107,7 +122,7 @@ impl TestServer {
             "2",
         ];
         args.extend_from_slice(extra);
-        let mut child = Command::new(BIN)
+        let mut child = command()
             .args(&args)
             .env("RUST_LOG", std::env::var("MSNPD_TEST_LOG").unwrap_or_else(|_| "debug".into()))
             .stdin(Stdio::null())

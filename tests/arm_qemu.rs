@@ -1,0 +1,49 @@
+//! The ARM leg: `make test-arm` builds the aarch64 binary and runs these against it under
+//! qemu-aarch64 (`MSNPD_BIN`, `MSNPD_RUNNER`). Ignored in the normal suite, which tests the host
+//! build with the same code paths.
+mod common;
+use common::*;
+
+fn require_arm() {
+    let bin = std::env::var("MSNPD_BIN").expect("run through `make test-arm` (MSNPD_BIN unset)");
+    let info = std::process::Command::new("file").arg(&bin).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    if let Ok(info) = info {
+        assert!(info.contains("aarch64") || info.contains("ARM"), "not an ARM binary: {info}");
+    }
+}
+
+#[test]
+#[ignore = "needs the aarch64 build and qemu-user: make test-arm"]
+fn arm_binary_serves_md5_tweener_and_switchboard() {
+    require_arm();
+    // Accounts are created by the ARM binary itself.
+    let server = TestServer::start(&[("alice@example.com", "pw-a"), ("bob@example.com", "pw-b")]);
+    let (code, out, _) = msnpd(&["user", "list", "--db", server.db.to_str().unwrap()], None);
+    assert_eq!(code, 0);
+    assert!(out.contains("alice@example.com") && out.contains("bob@example.com"), "{out}");
+    // MD5 login (MSNP7) and Tweener login (MSNP12) against the ARM server.
+    let mut alice = online(&server, 7, "alice@example.com", "pw-a");
+    let mut bob = online_any(&server, 12, "bob@example.com", "pw-b");
+    // A switchboard message from alice to bob.
+    let t = alice.t();
+    alice.send(&format!("XFR {t} SB"));
+    let x = alice.expect(&format!("XFR {t} SB "));
+    let p: Vec<&str> = x.split(' ').collect();
+    let mut sa = Client::connect(p[3].parse().unwrap());
+    sa.send(&format!("USR 1 alice@example.com {}", p[5]));
+    sa.expect("USR 1 OK alice@example.com");
+    sa.send("CAL 2 bob@example.com");
+    let ring = sa.expect("CAL 2 RINGING ");
+    let sessid = ring.rsplit(' ').next().unwrap().to_string();
+    let (rng, _) = bob.until("RNG ");
+    let r: Vec<&str> = rng.split(' ').collect();
+    let mut sb = Client::connect(r[2].parse().unwrap());
+    sb.send(&format!("ANS 1 bob@example.com {} {sessid}", r[4]));
+    sb.until("ANS 1 OK");
+    sa.expect("JOI bob@example.com");
+    let msg = b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nhello from ARM";
+    sa.send_payload(&format!("MSG 3 A {}", msg.len()), msg);
+    sa.expect("ACK 3");
+    let (_, body) = sb.expect_payload("MSG alice@example.com ");
+    assert_eq!(body, msg);
+}
