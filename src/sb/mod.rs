@@ -146,7 +146,7 @@ impl SbSession {
         let mut iro = Vec::new();
         let refused = {
             let mut st = sb.state();
-            st.invited.retain(|u| *u != me.user);
+            st.invited.retain(|(u, _)| *u != me.user);
             st.participants.len() >= MAX_SB_PARTICIPANTS || st.participants.iter().any(|p| p.user == me.user)
         };
         if refused {
@@ -191,7 +191,7 @@ impl SbSession {
             let st = sb.state();
             let already = handle == me_handle
                 || st.participants.iter().any(|p| p.handle == handle)
-                || target.as_ref().is_some_and(|t| st.invited.contains(&t.id));
+                || target.as_ref().is_some_and(|t| st.is_invited(t.id));
             (already, st.participants.len() >= MAX_SB_PARTICIPANTS)
         };
         if already {
@@ -221,7 +221,7 @@ impl SbSession {
         if target.outbox.push(&[rng.as_bytes()]).is_err() {
             return self.error(217, trid).await;
         }
-        sb.state().invited.push(target.id);
+        sb.state().invite(target.id);
         self.reply(&format!("CAL {trid} RINGING {}", sb.id)).await
     }
 

@@ -36,13 +36,27 @@ pub struct Participant {
 #[derive(Default)]
 pub struct SbState {
     pub participants: Vec<Participant>,
-    /// Users invited (RNG sent) who have not answered yet.
-    pub invited: Vec<UserId>,
+    /// Users invited (RNG sent) who have not answered yet, until their RNG cookie expires.
+    pub invited: Vec<(UserId, Instant)>,
 }
 
 pub struct Switchboard {
     pub id: u32,
     state: Mutex<SbState>,
+}
+
+impl SbState {
+    /// Whether `user` has an unexpired invitation they have not answered.
+    pub fn is_invited(&self, user: UserId) -> bool {
+        let now = Instant::now();
+        self.invited.iter().any(|(u, until)| *u == user && *until > now)
+    }
+
+    /// Records an invitation, valid as long as the RNG cookie.
+    pub fn invite(&mut self, user: UserId) {
+        self.invited.retain(|(u, _)| *u != user);
+        self.invited.push((user, Instant::now() + COOKIE_TTL));
+    }
 }
 
 impl Switchboard {
@@ -129,7 +143,10 @@ impl Switchboards {
     pub fn sign_out(&self, user: UserId) {
         let sessions: Vec<Arc<Switchboard>> = self.lock().sessions.values().cloned().collect();
         for sb in sessions {
-            for p in sb.state().participants.iter().filter(|p| p.user == user) {
+            let mut st = sb.state();
+            // An invitation they did not answer in this login is void.
+            st.invited.retain(|(u, _)| *u != user);
+            for p in st.participants.iter().filter(|p| p.user == user) {
                 p.outbox.close();
             }
         }

@@ -2,6 +2,7 @@
 
 pub mod connection;
 pub mod hub;
+pub mod lan;
 pub mod outbox;
 pub mod pool;
 pub mod session;
@@ -58,6 +59,14 @@ impl Server {
         log::info!("dispatch/notification listening on {}", bound.ns);
         log::info!("switchboard listening on {}", bound.sb);
         log::info!("http listening on {}", bound.http);
+        for host in lan::client_hosts(bound.ns, hub.config.public_host.as_deref()) {
+            log::info!(
+                "clients connect to {host}:{} (MSN 1.0-7.5 via hosts file for messenger.hotmail.com); \
+                 MSN 5.0+ and msnp11-sdk apps log in via http://{host}:{}/rdr/pprdr.asp",
+                bound.ns.port(),
+                bound.http.port()
+            );
+        }
 
         let executor = Arc::new(smol::Executor::new());
         let (stop, stop_rx) = smol::channel::bounded::<()>(1);

@@ -1,0 +1,56 @@
+//! The addresses a client on the network should use, printed at start so that a LAN party host
+//! knows what to type into the clients' hosts files.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// Non-loopback IPv4 addresses of this machine's interfaces.
+pub fn local_ipv4() -> Vec<Ipv4Addr> {
+    let mut out = Vec::new();
+    // SAFETY: getifaddrs fills a linked list we only read and then free with freeifaddrs.
+    unsafe {
+        let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+        if libc::getifaddrs(&mut head) != 0 {
+            return out;
+        }
+        let mut cur = head;
+        while !cur.is_null() {
+            let ifa = &*cur;
+            if !ifa.ifa_addr.is_null() && (*ifa.ifa_addr).sa_family as i32 == libc::AF_INET {
+                let sin = &*(ifa.ifa_addr as *const libc::sockaddr_in);
+                let ip = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
+                if !ip.is_loopback() && !out.contains(&ip) {
+                    out.push(ip);
+                }
+            }
+            cur = ifa.ifa_next;
+        }
+        libc::freeifaddrs(head);
+    }
+    out
+}
+
+/// The hosts clients should be pointed at for a listener bound to `bound`.
+pub fn client_hosts(bound: SocketAddr, public_host: Option<&str>) -> Vec<String> {
+    if let Some(h) = public_host {
+        return vec![h.to_string()];
+    }
+    match bound.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => {
+            let ips = local_ipv4();
+            if ips.is_empty() { vec!["127.0.0.1".into()] } else { ips.iter().map(|i| i.to_string()).collect() }
+        }
+        ip => vec![ip.to_string()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn specific_binds_are_reported_as_is() {
+        let h = super::client_hosts("10.1.2.3:1863".parse().unwrap(), None);
+        assert_eq!(h, ["10.1.2.3"]);
+        let h = super::client_hosts("0.0.0.0:1863".parse().unwrap(), Some("chat.example.org"));
+        assert_eq!(h, ["chat.example.org"]);
+        assert!(super::local_ipv4().iter().all(|ip| !ip.is_loopback()));
+    }
+}
