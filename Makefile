@@ -24,7 +24,7 @@ release:
 
 # The whole suite: unit tests and integration tests against the real server on loopback.
 test:
-	$(CARGO) test --all-targets -- --test-threads=4
+	NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost $(CARGO) test --all-targets -- --test-threads=4
 
 aarch64: target/aarch64-unknown-linux-gnu/release/msnpd
 armv7: target/armv7-unknown-linux-gnueabihf/release/msnpd

@@ -38,7 +38,11 @@ impl Credential {
             .hash_password_with_salt(password.as_bytes(), &salt)
             .expect("argon2 hashing cannot fail with valid params")
             .to_string();
-        Credential { md5_salt, md5_hash, phc }
+        Credential {
+            md5_salt,
+            md5_hash,
+            phc,
+        }
     }
 }
 
@@ -74,10 +78,9 @@ pub fn digest_eq(a: &str, b: &str) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    a.bytes()
-        .zip(b.bytes())
-        .fold(0u8, |acc, (x, y)| acc | (x.to_ascii_lowercase() ^ y.to_ascii_lowercase()))
-        == 0
+    a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| {
+        acc | (x.to_ascii_lowercase() ^ y.to_ascii_lowercase())
+    }) == 0
 }
 
 pub fn fill_random(buf: &mut [u8]) {
@@ -92,7 +95,11 @@ pub fn random_u64() -> u64 {
 
 /// A challenge in the shape official servers used: `1013928519.693957190`.
 pub fn md5_challenge() -> String {
-    format!("{:010}.{:09}", random_u64() % 10_000_000_000, random_u64() % 1_000_000_000)
+    format!(
+        "{:010}.{:09}",
+        random_u64() % 10_000_000_000,
+        random_u64() % 1_000_000_000
+    )
 }
 
 /// A random token of `len` characters from `[A-Za-z0-9]` (cookies, tickets).
@@ -101,7 +108,9 @@ pub fn token(len: usize) -> String {
     let mut raw = vec![0u8; len];
     fill_random(&mut raw);
     // 62 does not divide 256; the bias (4/256 on four letters) is irrelevant for 128+ bits of token.
-    raw.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect()
+    raw.iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect()
 }
 
 /// A random version-4 GUID in its lower-case text form.
@@ -111,12 +120,23 @@ pub fn guid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex(&b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 /// A decimal `CHL` challenge (20 digits, as the official servers sent).
 pub fn chl_challenge() -> String {
-    format!("{:010}{:010}", random_u64() % 10_000_000_000, random_u64() % 10_000_000_000)
+    format!(
+        "{:010}{:010}",
+        random_u64() % 10_000_000_000,
+        random_u64() % 10_000_000_000
+    )
 }
 
 /// Known client product ids and keys: (id, key, true for the MSNP11 algorithm).
@@ -152,8 +172,9 @@ pub fn expected_qry(challenge: &str, product_id: &str, msnp11: bool) -> Option<S
 pub fn msnp11_response(challenge: &str, product_id: &str, key: &str) -> String {
     const M: u64 = 0x7FFF_FFFF;
     let h = Md5::digest(format!("{challenge}{key}").as_bytes());
-    let orig: Vec<u32> =
-        (0..4).map(|i| u32::from_le_bytes([h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]])).collect();
+    let orig: Vec<u32> = (0..4)
+        .map(|i| u32::from_le_bytes([h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]]))
+        .collect();
     let k: Vec<u64> = orig.iter().map(|&o| (o & 0x7FFF_FFFF) as u64).collect();
     let mut s = format!("{challenge}{product_id}").into_bytes();
     while s.len() % 8 != 0 {
@@ -197,16 +218,31 @@ mod tests {
     #[test]
     fn md5_challenge_known_answers() {
         let q = |c| expected_qry(c, "msmsgs@msnmsgr.com", false).unwrap();
-        assert_eq!(q("11111111111111111111"), "3b6666b60157322b6fc6e41a115968f5");
-        assert_eq!(q("12345678901234567890"), "8ba1bb9d6dbf624fee31a2053af5fdd0");
+        assert_eq!(
+            q("11111111111111111111"),
+            "3b6666b60157322b6fc6e41a115968f5"
+        );
+        assert_eq!(
+            q("12345678901234567890"),
+            "8ba1bb9d6dbf624fee31a2053af5fdd0"
+        );
     }
 
     #[test]
     fn msnp11_challenge_known_answers() {
         let q = |c, id| expected_qry(c, id, true).unwrap();
-        assert_eq!(q("22210219642164014968", "PROD0090YUAUV{2B"), "85ecb0db8f32113df79ce0892b9a102c");
-        assert_eq!(q("13038318816579321232", "PROD0090YUAUV{2B"), "b01c13020e374d4fa20abfad6981b7a9");
-        assert_eq!(q("11533365622852247127", "PROD0113H11T8$X_"), "f086d1ded067186deca8dba2231602cf");
+        assert_eq!(
+            q("22210219642164014968", "PROD0090YUAUV{2B"),
+            "85ecb0db8f32113df79ce0892b9a102c"
+        );
+        assert_eq!(
+            q("13038318816579321232", "PROD0090YUAUV{2B"),
+            "b01c13020e374d4fa20abfad6981b7a9"
+        );
+        assert_eq!(
+            q("11533365622852247127", "PROD0113H11T8$X_"),
+            "f086d1ded067186deca8dba2231602cf"
+        );
         assert!(expected_qry("1", "PROD0090YUAUV{2B", false).is_none());
     }
 
@@ -215,7 +251,10 @@ mod tests {
         let c = Credential::new("s3cret");
         assert!(verify_password("s3cret", &c.phc));
         assert!(!verify_password("wrong", &c.phc));
-        assert_eq!(c.md5_hash, md5_hex(format!("{}s3cret", c.md5_salt).as_bytes()));
+        assert_eq!(
+            c.md5_hash,
+            md5_hex(format!("{}s3cret", c.md5_salt).as_bytes())
+        );
         assert!(digest_eq("ABCdef", "abcDEF") && !digest_eq("abc", "abd"));
         assert_eq!(guid().len(), 36);
         assert_eq!(chl_challenge().len(), 20);

@@ -137,7 +137,12 @@ fn default_db(db: Option<PathBuf>) -> PathBuf {
     db.unwrap_or_else(|| match std::env::var_os("STATE_DIRECTORY") {
         // systemd may pass several directories separated by ':'; use the first.
         Some(dir) => {
-            let dir = dir.to_string_lossy().split(':').next().unwrap_or(".").to_string();
+            let dir = dir
+                .to_string_lossy()
+                .split(':')
+                .next()
+                .unwrap_or(".")
+                .to_string();
             Path::new(&dir).join("msnpd.db")
         }
         None => PathBuf::from("msnpd.db"),
@@ -166,7 +171,8 @@ fn serve(s: Serve) -> Result<(), Box<dyn std::error::Error>> {
     config.sb_listen = s.sb_listen;
     config.http_listen = s.http_listen;
     config.public_host = s.public_host;
-    config.chl_interval = (s.chl_interval > 0).then(|| std::time::Duration::from_secs(s.chl_interval));
+    config.chl_interval =
+        (s.chl_interval > 0).then(|| std::time::Duration::from_secs(s.chl_interval));
     config.allow_unknown_clients = s.allow_unknown_clients;
     if let Some(t) = s.threads {
         config.threads = t.max(1);
@@ -257,11 +263,22 @@ fn user(action: UserAction) -> Result<(), Box<dyn std::error::Error>> {
                     continue;
                 }
                 let mut parts = line.split_whitespace();
-                let (Some(email), Some(pw), None) = (parts.next(), parts.next(), parts.next()) else {
-                    return Err(format!("{}:{}: expected `email password`", i.file.display(), n + 1).into());
+                let (Some(email), Some(pw), None) = (parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(format!(
+                        "{}:{}: expected `email password`",
+                        i.file.display(),
+                        n + 1
+                    )
+                    .into());
                 };
                 let Some(h) = normalize_handle(email) else {
-                    return Err(format!("{}:{}: invalid e-mail address {email}", i.file.display(), n + 1).into());
+                    return Err(format!(
+                        "{}:{}: invalid e-mail address {email}",
+                        i.file.display(),
+                        n + 1
+                    )
+                    .into());
                 };
                 if !seen.insert(h.clone()) {
                     return Err(format!("{}:{}: {h} appears twice", i.file.display(), n + 1).into());
@@ -275,7 +292,9 @@ fn user(action: UserAction) -> Result<(), Box<dyn std::error::Error>> {
             match db.import_users(&creds) {
                 Ok(n) => println!("imported {n} accounts"),
                 Err(DbError::Exists) => {
-                    return Err("an account in the file already exists; nothing was imported".into());
+                    return Err(
+                        "an account in the file already exists; nothing was imported".into(),
+                    );
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -285,17 +304,24 @@ fn user(action: UserAction) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn hash_all(users: &[(String, String)]) -> Vec<(String, Credential)> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .max(1);
     let chunk = users.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = users
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
-                    part.iter().map(|(h, pw)| (h.clone(), Credential::new(pw))).collect::<Vec<_>>()
+                    part.iter()
+                        .map(|(h, pw)| (h.clone(), Credential::new(pw)))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("hashing thread")).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("hashing thread"))
+            .collect()
     })
 }

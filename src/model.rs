@@ -150,18 +150,30 @@ impl Account {
     }
 
     pub fn count(&self, bit: u8) -> usize {
-        self.contacts.values().filter(|c| c.lists & bit != 0).count()
+        self.contacts
+            .values()
+            .filter(|c| c.lists & bit != 0)
+            .count()
     }
 
     pub fn find_by_handle(&self, handle: &str) -> Option<(UserId, &Contact)> {
-        self.contacts.iter().find(|(_, c)| c.handle == handle).map(|(id, c)| (*id, c))
+        self.contacts
+            .iter()
+            .find(|(_, c)| c.handle == handle)
+            .map(|(id, c)| (*id, c))
     }
 
     pub fn find_by_guid(&self, guid: &str) -> Option<(UserId, &Contact)> {
-        self.contacts.iter().find(|(_, c)| c.guid.eq_ignore_ascii_case(guid)).map(|(id, c)| (*id, c))
+        self.contacts
+            .iter()
+            .find(|(_, c)| c.guid.eq_ignore_ascii_case(guid))
+            .map(|(id, c)| (*id, c))
     }
 
     pub fn group_by_guid(&self, guid: &str) -> Option<u8> {
-        self.groups.iter().find(|(_, g)| g.guid.eq_ignore_ascii_case(guid)).map(|(n, _)| *n)
+        self.groups
+            .iter()
+            .find(|(_, g)| g.guid.eq_ignore_ascii_case(guid))
+            .map(|(n, _)| *n)
     }
 }

@@ -6,9 +6,15 @@ use common::*;
 
 fn require_arm() {
     let bin = std::env::var("MSNPD_BIN").expect("run through `make test-arm` (MSNPD_BIN unset)");
-    let info = std::process::Command::new("file").arg(&bin).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let info = std::process::Command::new("file")
+        .arg(&bin)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
     if let Ok(info) = info {
-        assert!(info.contains("aarch64") || info.contains("ARM"), "not an ARM binary: {info}");
+        assert!(
+            info.contains("aarch64") || info.contains("ARM"),
+            "not an ARM binary: {info}"
+        );
     }
 }
 
@@ -20,7 +26,10 @@ fn arm_binary_serves_md5_tweener_and_switchboard() {
     let server = TestServer::start(&[("alice@example.com", "pw-a"), ("bob@example.com", "pw-b")]);
     let (code, out, _) = msnpd(&["user", "list", "--db", server.db.to_str().unwrap()], None);
     assert_eq!(code, 0);
-    assert!(out.contains("alice@example.com") && out.contains("bob@example.com"), "{out}");
+    assert!(
+        out.contains("alice@example.com") && out.contains("bob@example.com"),
+        "{out}"
+    );
     // MD5 login (MSNP7) and Tweener login (MSNP12) against the ARM server.
     let mut alice = online(&server, 7, "alice@example.com", "pw-a");
     let mut bob = online_any(&server, 12, "bob@example.com", "pw-b");

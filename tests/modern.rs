@@ -18,7 +18,10 @@ fn syn_lines(c: &mut Client, version: u8) -> Vec<String> {
     }
     let head = c.expect(&format!("SYN {t} "));
     let parts: Vec<&str> = head.split(' ').collect();
-    let (contacts, groups): (usize, usize) = (parts[parts.len() - 2].parse().unwrap(), parts[parts.len() - 1].parse().unwrap());
+    let (contacts, groups): (usize, usize) = (
+        parts[parts.len() - 2].parse().unwrap(),
+        parts[parts.len() - 1].parse().unwrap(),
+    );
     let mut lines = vec![head.clone()];
     let mut lst = 0;
     let mut lsg = 0;
@@ -63,7 +66,9 @@ fn adc_with_guids_and_groups_msnp11() {
     a.send(&format!("ADC {t} FL C={guid} {g}"));
     a.expect(&format!("ADC {t} FL C={guid} {g}"));
     let t = a.t();
-    a.send(&format!("ADC {t} FL C={guid} 00000000-0000-0000-0000-000000000000"));
+    a.send(&format!(
+        "ADC {t} FL C={guid} 00000000-0000-0000-0000-000000000000"
+    ));
     a.expect(&format!("224 {t}"));
     let t = a.t();
     a.send(&format!("REG {t} {g} Best%20Friends"));
@@ -73,9 +78,18 @@ fn adc_with_guids_and_groups_msnp11() {
     a.expect_closed();
     let (mut a, _, _) = login_twn(&server, 11, "alice@example.com", "pw-a");
     let lines = syn_lines(&mut a, 11);
-    assert!(lines.contains(&format!("LSG Best%20Friends {g}")), "{lines:?}");
-    assert!(lines.contains(&format!("LST N=bob@example.com F=Bobby C={guid} 1 {g}")), "{lines:?}");
-    assert!(lines.contains(&"PRP MFN alice@example.com".to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&format!("LSG Best%20Friends {g}")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&format!("LST N=bob@example.com F=Bobby C={guid} 1 {g}")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"PRP MFN alice@example.com".to_string()),
+        "{lines:?}"
+    );
     // Remove from the group, then from FL by GUID.
     let t = a.t();
     a.send(&format!("REM {t} FL {guid} {g}"));
@@ -107,7 +121,10 @@ fn rl_notice_and_pending_list_msnp12() {
     b.expect_closed();
     let (mut b, _, _) = login_twn(&server, 12, "bob@example.com", "pw-b");
     let lines = syn_lines(&mut b, 12);
-    assert!(lines.contains(&"LST N=alice@example.com F=alice@example.com 24 1".to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&"LST N=alice@example.com F=alice@example.com 24 1".to_string()),
+        "{lines:?}"
+    );
     // Acknowledging by allowing her clears PL.
     let t = b.t();
     b.send(&format!("ADC {t} AL N=alice@example.com"));
@@ -116,12 +133,25 @@ fn rl_notice_and_pending_list_msnp12() {
     b.expect_closed();
     let (mut b, _, _) = login_twn(&server, 12, "bob@example.com", "pw-b");
     let lines = syn_lines(&mut b, 12);
-    assert!(lines.contains(&"LST N=alice@example.com F=alice@example.com 10 1".to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&"LST N=alice@example.com F=alice@example.com 10 1".to_string()),
+        "{lines:?}"
+    );
     // Removing bob from alice's FL tells bob.
     let (mut a2, _, _) = login_twn(&server, 12, "alice@example.com", "pw-a");
     a.expect_closed(); // OUT OTH to the old session
     let lines = syn_lines(&mut a2, 12);
-    let guid = lines.iter().find(|l| l.starts_with("LST N=bob@")).unwrap().split("C=").nth(1).unwrap().split(' ').next().unwrap().to_string();
+    let guid = lines
+        .iter()
+        .find(|l| l.starts_with("LST N=bob@"))
+        .unwrap()
+        .split("C=")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
     let t = a2.t();
     a2.send(&format!("REM {t} FL {guid}"));
     a2.expect(&format!("REM {t} FL {guid}"));
@@ -145,7 +175,10 @@ fn msnp8_and_9_syn_and_presence_shapes() {
     let t = b.t();
     b.send(&format!("CHG {t} AWY 268435500"));
     b.expect(&format!("CHG {t} AWY 268435500"));
-    assert_eq!(a.line(), "NLN AWY bob@example.com bob@example.com 268435500");
+    assert_eq!(
+        a.line(),
+        "NLN AWY bob@example.com bob@example.com 268435500"
+    );
     // MSNP9 MSNObject is relayed verbatim to MSNP9 watchers.
     let obj = "%3Cmsnobj%20Creator%3D%22a%22%2F%3E";
     let t = a.t();
@@ -157,7 +190,10 @@ fn msnp8_and_9_syn_and_presence_shapes() {
     let (mut a, _, _) = login_twn(&server, 9, "alice@example.com", "pw-a");
     let lines = syn_lines(&mut a, 9);
     assert_eq!(lines[0], "SYN 5 2 1 1");
-    assert_eq!(&lines[1..4], &["GTC A", "BLP AL", "LSG 0 Other%20Contacts 0"]);
+    assert_eq!(
+        &lines[1..4],
+        &["GTC A", "BLP AL", "LSG 0 Other%20Contacts 0"]
+    );
     assert_eq!(lines[4], "LST bob@example.com Bob 3 0");
     // Same serial: nothing else.
     let t = a.t();
@@ -201,7 +237,11 @@ fn personal_message_uux_ubx() {
 #[test]
 fn msnp11_challenge_right_and_wrong() {
     let server = TestServer::start_with(USERS, &["--chl-interval", "1"]);
-    for (right, product) in [(true, "PROD0090YUAUV{2B"), (false, "PROD0090YUAUV{2B"), (false, "PRODUNKNOWN00000")] {
+    for (right, product) in [
+        (true, "PROD0090YUAUV{2B"),
+        (false, "PROD0090YUAUV{2B"),
+        (false, "PRODUNKNOWN00000"),
+    ] {
         let (mut a, _, _) = login_twn(&server, 11, "alice@example.com", "pw-a");
         let (chl, _) = a.until("CHL 0 ");
         let challenge = chl.rsplit(' ').next().unwrap();
@@ -243,9 +283,13 @@ fn msnp2_and_msnp12_see_each_other_and_chat() {
     let (rl, _) = new.until("ADC 0 RL ");
     assert_eq!(rl, "ADC 0 RL N=alice@example.com F=alice@example.com");
     let t = new.t();
-    new.send(&format!("ADC {t} FL N=alice@example.com F=alice@example.com"));
+    new.send(&format!(
+        "ADC {t} FL N=alice@example.com F=alice@example.com"
+    ));
     new.expect(&format!("ADC {t} FL "));
-    new.expect(&format!("ILN {t} NLN alice@example.com alice@example.com 0"));
+    new.expect(&format!(
+        "ILN {t} NLN alice@example.com alice@example.com 0"
+    ));
     // Status change shows in each dialect.
     let t = new.t();
     new.send(&format!("CHG {t} BSY 1342554172"));
@@ -277,7 +321,10 @@ fn msnp2_and_msnp12_see_each_other_and_chat() {
     sb_new.send_payload(&format!("MSG 3 A {}", text.len()), text);
     sb_new.expect("ACK 3");
     let (l, p) = sb_old.expect_payload("MSG bob@example.com bob@example.com ");
-    assert_eq!(l, format!("MSG bob@example.com bob@example.com {}", text.len()));
+    assert_eq!(
+        l,
+        format!("MSG bob@example.com bob@example.com {}", text.len())
+    );
     assert_eq!(p, text);
     let text = b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nhi from 1999";
     sb_old.send_payload(&format!("MSG 2 N {}", text.len()), text);
@@ -303,10 +350,20 @@ fn same_account_across_msnp7_and_msnp12() {
     a7.expect_closed();
     let (mut a12, _, _) = login_twn(&server, 12, "alice@example.com", "pw-a");
     let lines = syn_lines(&mut a12, 12);
-    assert!(lines.contains(&"PRP MFN Alice%20A".to_string()), "{lines:?}");
-    let lsg = lines.iter().find(|l| l.starts_with("LSG Family ")).expect("group").clone();
+    assert!(
+        lines.contains(&"PRP MFN Alice%20A".to_string()),
+        "{lines:?}"
+    );
+    let lsg = lines
+        .iter()
+        .find(|l| l.starts_with("LSG Family "))
+        .expect("group")
+        .clone();
     let gguid = lsg.rsplit(' ').next().unwrap();
-    let lst = lines.iter().find(|l| l.starts_with("LST N=bob@example.com")).expect("contact");
+    let lst = lines
+        .iter()
+        .find(|l| l.starts_with("LST N=bob@example.com"))
+        .expect("contact");
     assert!(lst.starts_with("LST N=bob@example.com F=Bobby C="), "{lst}");
     assert!(lst.ends_with(&format!(" 1 1 {gguid}")), "{lst}");
     // A rename in MSNP12 shows in MSNP7.

@@ -32,7 +32,11 @@ fn tap_sb(sb: &Switchboard) -> UnboundedReceiver<Event> {
     rx
 }
 
-async fn wait_for<F: Fn(&Event) -> bool>(rx: &mut UnboundedReceiver<Event>, what: &str, pred: F) -> Event {
+async fn wait_for<F: Fn(&Event) -> bool>(
+    rx: &mut UnboundedReceiver<Event>,
+    what: &str,
+    pred: F,
+) -> Event {
     timeout(T, async {
         loop {
             match rx.recv().await {
@@ -47,33 +51,58 @@ async fn wait_for<F: Fn(&Event) -> bool>(rx: &mut UnboundedReceiver<Event>, what
 }
 
 /// Logs in through our dispatch redirect and nexus, as an app built on the SDK would.
-async fn login(server: &TestServer, email: &str, password: &str) -> (Client, UnboundedReceiver<Event>) {
+async fn login(
+    server: &TestServer,
+    email: &str,
+    password: &str,
+) -> (Client, UnboundedReceiver<Event>) {
     let nexus = format!("http://{}/rdr/pprdr.asp", server.http);
-    let ds = timeout(T, Client::new("127.0.0.1", server.ns.port())).await.unwrap().unwrap();
-    let first = timeout(T, ds.login(email.to_string(), password, &nexus, "msnp11-sdk", "0.13.0"))
+    let ds = timeout(T, Client::new("127.0.0.1", server.ns.port()))
         .await
-        .expect("dispatch login timed out")
-        .expect("dispatch login failed");
-    let Event::RedirectedTo { server: host, port } = first else { panic!("expected a redirect, got {first:?}") };
+        .unwrap()
+        .unwrap();
+    let first = timeout(
+        T,
+        ds.login(email.to_string(), password, &nexus, "msnp11-sdk", "0.13.0"),
+    )
+    .await
+    .expect("dispatch login timed out")
+    .expect("dispatch login failed");
+    let Event::RedirectedTo { server: host, port } = first else {
+        panic!("expected a redirect, got {first:?}")
+    };
     assert_eq!(port, server.ns.port());
     let client = timeout(T, Client::new(&host, port)).await.unwrap().unwrap();
     let rx = tap_client(&client);
-    let ev = timeout(T, client.login(email.to_string(), password, &nexus, "msnp11-sdk", "0.13.0"))
-        .await
-        .expect("login timed out")
-        .expect("login failed");
+    let ev = timeout(
+        T,
+        client.login(email.to_string(), password, &nexus, "msnp11-sdk", "0.13.0"),
+    )
+    .await
+    .expect("login timed out")
+    .expect("login failed");
     assert!(matches!(ev, Event::Authenticated), "{ev:?}");
     (client, rx)
 }
 
 fn text(t: &str) -> PlainText {
-    PlainText { bold: false, italic: false, underline: false, strikethrough: false, color: "0".into(), text: t.into() }
+    PlainText {
+        bold: false,
+        italic: false,
+        underline: false,
+        strikethrough: false,
+        color: "0".into(),
+        text: t.into(),
+    }
 }
 
 #[test]
 fn sdk_clients_login_add_presence_psm_and_chat() {
     let server = TestServer::start(&[("alice@example.com", "pw123"), ("bob@example.com", "pw456")]);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let (alice, mut a_ev) = login(&server, "alice@example.com", "pw123").await;
         let (bob, mut b_ev) = login(&server, "bob@example.com", "pw456").await;
@@ -151,34 +180,90 @@ fn sdk_clients_login_add_presence_psm_and_chat() {
 #[test]
 fn sdk_groups_and_contact_removal() {
     let server = TestServer::start(&[("alice@example.com", "pw123"), ("bob@example.com", "pw456")]);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let (alice, _a_ev) = login(&server, "alice@example.com", "pw123").await;
-        let added = timeout(T, alice.add_contact("bob@example.com", "Bob", MsnpList::ForwardList)).await.unwrap().unwrap();
-        let Event::ContactInForwardList { guid: contact_guid, .. } = added else { panic!("{added:?}") };
-        timeout(T, alice.create_group("Friends")).await.unwrap().unwrap();
+        let added = timeout(
+            T,
+            alice.add_contact("bob@example.com", "Bob", MsnpList::ForwardList),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let Event::ContactInForwardList {
+            guid: contact_guid, ..
+        } = added
+        else {
+            panic!("{added:?}")
+        };
+        timeout(T, alice.create_group("Friends"))
+            .await
+            .unwrap()
+            .unwrap();
         timeout(T, alice.disconnect()).await.unwrap().unwrap();
 
         // The group's GUID arrives in the next login's SYN.
         let (alice, mut a_ev) = login(&server, "alice@example.com", "pw123").await;
-        let group = wait_for(&mut a_ev, "LSG", |e| matches!(e, Event::Group { name, .. } if name == "Friends")).await;
-        let Event::Group { guid: group_guid, .. } = group else { unreachable!() };
-        timeout(T, alice.add_contact_to_group(&contact_guid, &group_guid)).await.unwrap().unwrap();
-        timeout(T, alice.rename_group(&group_guid, "Best Friends")).await.unwrap().unwrap();
-        timeout(T, alice.remove_contact_from_group(&contact_guid, &group_guid)).await.unwrap().unwrap();
-        timeout(T, alice.delete_group(&group_guid)).await.unwrap().unwrap();
-        timeout(T, alice.remove_contact_from_forward_list(&contact_guid)).await.unwrap().unwrap();
+        let group = wait_for(
+            &mut a_ev,
+            "LSG",
+            |e| matches!(e, Event::Group { name, .. } if name == "Friends"),
+        )
+        .await;
+        let Event::Group {
+            guid: group_guid, ..
+        } = group
+        else {
+            unreachable!()
+        };
+        timeout(T, alice.add_contact_to_group(&contact_guid, &group_guid))
+            .await
+            .unwrap()
+            .unwrap();
+        timeout(T, alice.rename_group(&group_guid, "Best Friends"))
+            .await
+            .unwrap()
+            .unwrap();
+        timeout(
+            T,
+            alice.remove_contact_from_group(&contact_guid, &group_guid),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        timeout(T, alice.delete_group(&group_guid))
+            .await
+            .unwrap()
+            .unwrap();
+        timeout(T, alice.remove_contact_from_forward_list(&contact_guid))
+            .await
+            .unwrap()
+            .unwrap();
         timeout(T, alice.disconnect()).await.unwrap().unwrap();
 
         // Everything is gone on the next login; bob is not on alice's FL any more.
         let (alice, mut a_ev) = login(&server, "alice@example.com", "pw123").await;
-        timeout(T, alice.set_presence(MsnpStatus::Online)).await.unwrap().unwrap();
+        timeout(T, alice.set_presence(MsnpStatus::Online))
+            .await
+            .unwrap()
+            .unwrap();
         let mut seen = Vec::new();
         while let Ok(Some(e)) = timeout(Duration::from_millis(300), a_ev.recv()).await {
             seen.push(e);
         }
-        assert!(!seen.iter().any(|e| matches!(e, Event::Group { .. })), "{seen:?}");
-        assert!(!seen.iter().any(|e| matches!(e, Event::ContactInForwardList { .. })), "{seen:?}");
+        assert!(
+            !seen.iter().any(|e| matches!(e, Event::Group { .. })),
+            "{seen:?}"
+        );
+        assert!(
+            !seen
+                .iter()
+                .any(|e| matches!(e, Event::ContactInForwardList { .. })),
+            "{seen:?}"
+        );
         let _ = alice.disconnect().await;
     });
 }

@@ -2,7 +2,10 @@
 mod common;
 use common::*;
 
-const USERS: &[(&str, &str)] = &[("alice@example.com", "secret"), ("bob@example.com", "hunter2")];
+const USERS: &[(&str, &str)] = &[
+    ("alice@example.com", "secret"),
+    ("bob@example.com", "hunter2"),
+];
 
 #[test]
 fn tweener_login_for_msnp8_to_12_with_client_address() {
@@ -14,9 +17,15 @@ fn tweener_login_for_msnp8_to_12_with_client_address() {
             _ => assert_eq!(ok, "USR 4 OK alice@example.com 1 0"),
         }
         let local = ns.stream.local_addr().unwrap();
-        assert!(profile.contains(&format!("ClientIP: {}\r\n", local.ip())), "{profile}");
+        assert!(
+            profile.contains(&format!("ClientIP: {}\r\n", local.ip())),
+            "{profile}"
+        );
         let swapped = local.port().rotate_left(8);
-        assert!(profile.contains(&format!("ClientPort: {swapped}\r\n")), "{profile}");
+        assert!(
+            profile.contains(&format!("ClientPort: {swapped}\r\n")),
+            "{profile}"
+        );
         assert_eq!(profile.contains("ABCHMigrated: 1"), v >= 10);
     }
 }
@@ -79,14 +88,36 @@ fn rst_soap_login_for_msn75() {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Envelope><Header><wsse:Security><wsse:UsernameToken Id=\"user\"><wsse:Username>alice@example.com</wsse:Username><wsse:Password>{pw}</wsse:Password></wsse:UsernameToken></wsse:Security></Header><Body/></Envelope>"
         )
     };
-    let (status, _, resp) = http(server.http, "POST", "/RST.srf", &[("Content-Type", "text/xml")], body("secret").as_bytes());
+    let (status, _, resp) = http(
+        server.http,
+        "POST",
+        "/RST.srf",
+        &[("Content-Type", "text/xml")],
+        body("secret").as_bytes(),
+    );
     assert_eq!(status, 200);
     let resp = String::from_utf8(resp).unwrap();
-    let token = resp.split("<wsse:BinarySecurityToken Id=\"Compact1\">").nth(1).unwrap().split('<').next().unwrap();
+    let token = resp
+        .split("<wsse:BinarySecurityToken Id=\"Compact1\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
     let ticket = token.replace("&amp;", "&");
     assert!(ticket.starts_with("t="));
-    let (_, _, fault) = http(server.http, "POST", "/RST.srf", &[], body("nope").as_bytes());
-    assert!(String::from_utf8(fault).unwrap().contains("wsse:FailedAuthentication"));
+    let (_, _, fault) = http(
+        server.http,
+        "POST",
+        "/RST.srf",
+        &[],
+        body("nope").as_bytes(),
+    );
+    assert!(
+        String::from_utf8(fault)
+            .unwrap()
+            .contains("wsse:FailedAuthentication")
+    );
     // The RST ticket works on the NS.
     let mut c = server.connect();
     c.send("VER 1 MSNP12 CVR0");
@@ -107,16 +138,41 @@ fn http_side_is_bounded() {
     let server = TestServer::start(USERS);
     let (status, _, _) = http(server.http, "GET", "/nope", &[], b"");
     assert_eq!(status, 404);
-    let (status, _, body) = http(server.http, "GET", "/Config/MsgrConfig.asmx?op=GetClientConfig", &[], b"");
+    let (status, _, body) = http(
+        server.http,
+        "GET",
+        "/Config/MsgrConfig.asmx?op=GetClientConfig",
+        &[],
+        b"",
+    );
     assert_eq!(status, 200);
     assert!(String::from_utf8(body).unwrap().starts_with("<MsgrConfig>"));
-    let (status, _, body) = http(server.http, "POST", "/Config/MsgrConfig.asmx", &[], b"<soap/>");
+    let (status, _, body) = http(
+        server.http,
+        "POST",
+        "/Config/MsgrConfig.asmx",
+        &[],
+        b"<soap/>",
+    );
     assert_eq!(status, 200);
-    assert!(String::from_utf8(body).unwrap().contains("GetClientConfigResult"));
+    assert!(
+        String::from_utf8(body)
+            .unwrap()
+            .contains("GetClientConfigResult")
+    );
     let huge = "x".repeat(20_000);
     let (status, _, _) = http(server.http, "POST", "/RST.srf", &[], huge.as_bytes());
     assert_eq!(status, 400);
     // Behind a TLS proxy the nexus writes host/path without a scheme, as the official one did.
-    let (_, hs, _) = http(server.http, "GET", "/rdr/pprdr.asp", &[("X-Forwarded-Proto", "https")], b"");
-    assert_eq!(header(&hs, "PassportURLs"), Some(format!("DALogin={}/login2.srf", server.http).as_str()));
+    let (_, hs, _) = http(
+        server.http,
+        "GET",
+        "/rdr/pprdr.asp",
+        &[("X-Forwarded-Proto", "https")],
+        b"",
+    );
+    assert_eq!(
+        header(&hs, "PassportURLs"),
+        Some(format!("DALogin={}/login2.srf", server.http).as_str())
+    );
 }

@@ -35,7 +35,10 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -48,14 +51,19 @@ pub struct Response {
 
 impl Response {
     pub fn new(status: &'static str) -> Response {
-        Response { status, headers: Vec::new(), body: Vec::new() }
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Response {
         self.headers.push((name, value.into()));
         self
     }
     pub fn body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
-        self.headers.push(("Content-Type", content_type.to_string()));
+        self.headers
+            .push(("Content-Type", content_type.to_string()));
         self.body = body.into();
         self
     }
@@ -87,7 +95,11 @@ fn parse(buf: &[u8], peer: SocketAddr) -> Parsed {
     let head_len = match req.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
-            return if buf.len() >= MAX_HEAD { Parsed::Bad("request head too large") } else { Parsed::Partial };
+            return if buf.len() >= MAX_HEAD {
+                Parsed::Bad("request head too large")
+            } else {
+                Parsed::Partial
+            };
         }
         Err(_) => return Parsed::Bad("malformed request"),
     };
@@ -132,7 +144,9 @@ async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
     let path = req.path.to_ascii_lowercase();
     match (req.method.as_str(), path.as_str()) {
         ("GET", "/rdr/pprdr.asp") => passport::nexus(req),
-        ("GET", "/login2.srf" | "/login.srf" | "/ppsecure/login2.srf") => passport::login(hub, req).await,
+        ("GET", "/login2.srf" | "/login.srf" | "/ppsecure/login2.srf") => {
+            passport::login(hub, req).await
+        }
         ("POST", "/rst.srf" | "/ppsecure/rst.srf") => passport::rst(hub, req).await,
         ("GET" | "POST", "/config/msgrconfig.asmx") => passport::msgr_config(req),
         _ => Response::new("404 Not Found").body("text/plain", "not found\n"),
@@ -171,9 +185,16 @@ pub async fn serve(hub: Arc<Hub>, mut stream: Async<TcpStream>, peer: SocketAddr
         };
         let Some(req) = req else { return };
         let resp = route(&hub, &req).await;
-        log::debug!("http {peer}: {} {} -> {}", req.method, req.path, resp.status);
+        log::debug!(
+            "http {peer}: {} {} -> {}",
+            req.method,
+            req.path,
+            resp.status
+        );
         let close = served + 1 == MAX_REQUESTS
-            || req.header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
+            || req
+                .header("connection")
+                .is_some_and(|c| c.eq_ignore_ascii_case("close"));
         if stream.write_all(&resp.to_bytes(close)).await.is_err() || close {
             return;
         }
@@ -187,13 +208,25 @@ mod tests {
     #[test]
     fn parser_bounds() {
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
-        assert!(matches!(parse(b"GET / HTTP/1.1\r\nHost: x\r\n", peer), Parsed::Partial));
+        assert!(matches!(
+            parse(b"GET / HTTP/1.1\r\nHost: x\r\n", peer),
+            Parsed::Partial
+        ));
         assert!(matches!(parse(b"GARBAGE\r\n\r\n", peer), Parsed::Bad(_)));
-        let big = format!("POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n", MAX_BODY + 1);
+        let big = format!(
+            "POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY + 1
+        );
         assert!(matches!(parse(big.as_bytes(), peer), Parsed::Bad(_)));
-        match parse(b"GET /rdr/pprdr.asp?x=1 HTTP/1.1\r\nHost: h\r\n\r\nGET", peer) {
+        match parse(
+            b"GET /rdr/pprdr.asp?x=1 HTTP/1.1\r\nHost: h\r\n\r\nGET",
+            peer,
+        ) {
             Parsed::Complete(r, used) => {
-                assert_eq!((r.path.as_str(), r.query.as_str(), r.header("HOST")), ("/rdr/pprdr.asp", "x=1", Some("h")));
+                assert_eq!(
+                    (r.path.as_str(), r.query.as_str(), r.header("HOST")),
+                    ("/rdr/pprdr.asp", "x=1", Some("h"))
+                );
                 assert_eq!(used, 44);
             }
             _ => panic!("complete request not parsed"),

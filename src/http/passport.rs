@@ -9,7 +9,9 @@ use std::sync::Arc;
 /// Where this server's login endpoint is, as the client reached us.
 fn login_url(req: &Request) -> String {
     let host = req.header("host").unwrap_or("localhost").trim();
-    let tls = req.header("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let tls = req
+        .header("x-forwarded-proto")
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
     if tls {
         // As the official service wrote it; clients add https:// themselves.
         format!("{host}/login2.srf")
@@ -32,7 +34,9 @@ fn lenient_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+            let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
             if let Some(v) = hex {
                 out.push(v);
                 i += 3;
@@ -48,8 +52,24 @@ fn lenient_decode(s: &str) -> String {
 /// Keys that may follow `sign-in`/`pwd` in the Authorization header; a comma followed by anything
 /// else belongs to the value (the SDK sends passwords unescaped).
 const KNOWN_KEYS: &[&str] = &[
-    "OrgVerb", "OrgURL", "sign-in", "pwd", "elapsed-time", "ct", "rver", "wp", "lc", "id", "tw", "fs",
-    "ru", "kpp", "kv", "ver", "tpf", "cbid",
+    "OrgVerb",
+    "OrgURL",
+    "sign-in",
+    "pwd",
+    "elapsed-time",
+    "ct",
+    "rver",
+    "wp",
+    "lc",
+    "id",
+    "tw",
+    "fs",
+    "ru",
+    "kpp",
+    "kv",
+    "ver",
+    "tpf",
+    "cbid",
 ];
 
 /// Extracts `sign-in` and `pwd` from `Passport1.4 OrgVerb=GET,...,sign-in=...,pwd=...,...`.
@@ -72,7 +92,12 @@ pub fn parse_authorization(value: &str) -> Option<(String, String)> {
             },
         }
     }
-    let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| lenient_decode(v));
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| lenient_decode(v))
+    };
     Some((get("sign-in")?, get("pwd")?))
 }
 
@@ -81,7 +106,12 @@ pub fn parse_authorization(value: &str) -> Option<(String, String)> {
 pub async fn check_password(hub: &Arc<Hub>, handle: &str, password: &str) -> Option<String> {
     let handle = normalize_handle(handle)?;
     let h = handle.clone();
-    let creds = hub.storage.run(move |db| db.credentials(&h)).await.ok()?.ok()?;
+    let creds = hub
+        .storage
+        .run(move |db| db.credentials(&h))
+        .await
+        .ok()?
+        .ok()?;
     let _slot = hub.hash_slots.acquire().await;
     let password = password.to_string();
     let ok = match creds {
@@ -108,17 +138,25 @@ pub async fn login(hub: &Arc<Hub>, req: &Request) -> Response {
             let ticket = hub.tickets.issue(&h);
             // from-PP must come last: msnp11-sdk keeps everything after it.
             Response::new("200 OK")
-                .header("Authentication-Info", format!("Passport1.4 da-status=success,from-PP='{ticket}'"))
+                .header(
+                    "Authentication-Info",
+                    format!("Passport1.4 da-status=success,from-PP='{ticket}'"),
+                )
                 .body("text/html", "")
         }
         None => {
             log::info!(
                 "http {}: passport login failed for {}",
                 req.peer,
-                creds.as_ref().map_or("(no credentials)", |(u, _)| u.as_str())
+                creds
+                    .as_ref()
+                    .map_or("(no credentials)", |(u, _)| u.as_str())
             );
             Response::new("401 Unauthorized")
-                .header("WWW-Authenticate", "Passport1.4 da-status=failed,srealm=Passport.NET,ts=-1,prompt")
+                .header(
+                    "WWW-Authenticate",
+                    "Passport1.4 da-status=failed,srealm=Passport.NET,ts=-1,prompt",
+                )
                 .body("text/html", "")
         }
     }
@@ -134,11 +172,18 @@ fn xml_text<'a>(doc: &'a str, tag: &str) -> Option<&'a str> {
 }
 
 fn xml_unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn iso(t: u64) -> String {
@@ -158,7 +203,11 @@ pub async fn rst(hub: &Arc<Hub>, req: &Request) -> Response {
         _ => None,
     };
     let Some(handle) = handle else {
-        log::info!("http {}: RST login failed for {}", req.peer, user.as_deref().unwrap_or("(none)"));
+        log::info!(
+            "http {}: RST login failed for {}",
+            req.peer,
+            user.as_deref().unwrap_or("(none)")
+        );
         let fault = format!(
             r#"<?xml version="1.0" encoding="utf-8"?><S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:psf="http://schemas.microsoft.com/Passport/SoapServices/SOAPFault"><S:Header><psf:pp><psf:serverVersion>1</psf:serverVersion><psf:authstate>0x80048800</psf:authstate><psf:reqstatus>0x80048823</psf:reqstatus></psf:pp></S:Header><S:Fault><faultcode>wsse:FailedAuthentication</faultcode><faultstring>Authentication Failure</faultstring></S:Fault></S:Envelope>"#
         );
@@ -205,7 +254,10 @@ mod tests {
         );
         // msnp11-sdk sends both unescaped; a comma in the password stays in the password.
         let sdk = "Passport1.4 OrgVerb=GET,OrgURL=x,sign-in=bob@example.com,pwd=a,b=c,ct=1,rver=1";
-        assert_eq!(parse_authorization(sdk), Some(("bob@example.com".into(), "a,b=c".into())));
+        assert_eq!(
+            parse_authorization(sdk),
+            Some(("bob@example.com".into(), "a,b=c".into()))
+        );
         assert_eq!(parse_authorization("Basic abc"), None);
         assert_eq!(parse_authorization("Passport1.4 sign-in=a@b.com"), None);
     }

@@ -8,10 +8,10 @@
 use super::{NsSession, Phase};
 use crate::auth;
 use crate::dialect::{Auth, Challenge, Dialect, Profile, UsrOk, XfrNs};
+use crate::protocol::Command;
 use crate::protocol::names::normalize_handle;
 use crate::protocol::timestamp::unix_now;
 use crate::protocol::write::Enc;
-use crate::protocol::Command;
 use crate::server::hub::OnlineUser;
 use crate::server::session::{Disconnect, Handled};
 use crate::storage::DbError;
@@ -28,7 +28,10 @@ pub async fn ver(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         }
         None => {
             s.reply(&format!("VER {trid} 0")).await?;
-            Err(Disconnect::new(format!("no common protocol version in {:?}", cmd.args)))
+            Err(Disconnect::new(format!(
+                "no common protocol version in {:?}",
+                cmd.args
+            )))
         }
     }
 }
@@ -53,7 +56,12 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let scheme = match (cmd.args.first().copied(), dialect.auth) {
         (Some("MD5"), Auth::Md5) => Auth::Md5,
         (Some("TWN"), Auth::Twn) => Auth::Twn,
-        _ => return Err(Disconnect::new(format!("USR with unsupported scheme {:?}", cmd.args))),
+        _ => {
+            return Err(Disconnect::new(format!(
+                "USR with unsupported scheme {:?}",
+                cmd.args
+            )));
+        }
     };
     let (Some(&stage), Some(&value)) = (cmd.args.get(1), cmd.args.get(2)) else {
         return Err(Disconnect::new("USR with missing arguments"));
@@ -61,8 +69,11 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     match (stage, &s.phase) {
         ("I", Phase::Hello) => initial(s, trid, scheme, value).await,
         ("S", Phase::Challenged { .. }) => {
-            let Phase::Challenged { handle, credentials, challenge } =
-                std::mem::replace(&mut s.phase, Phase::Hello)
+            let Phase::Challenged {
+                handle,
+                credentials,
+                challenge,
+            } = std::mem::replace(&mut s.phase, Phase::Hello)
             else {
                 unreachable!("matched above")
             };
@@ -77,10 +88,15 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             };
             let id = match (ok, scheme, credentials) {
                 (true, Auth::Md5, Some(c)) => Some(c.id),
-                (true, Auth::Twn, _) => match s.hub.storage.run({
-                    let h = handle.clone();
-                    move |db| db.lookup(&h)
-                }).await? {
+                (true, Auth::Twn, _) => match s
+                    .hub
+                    .storage
+                    .run({
+                        let h = handle.clone();
+                        move |db| db.lookup(&h)
+                    })
+                    .await?
+                {
                     Ok(Some((id, _))) => Some(id),
                     _ => None,
                 },
@@ -90,7 +106,9 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
                 Some(id) => complete(s, trid, id).await,
                 None => {
                     s.error(911, trid).await?;
-                    Err(Disconnect::new(format!("authentication failed for {handle}")))
+                    Err(Disconnect::new(format!(
+                        "authentication failed for {handle}"
+                    )))
                 }
             }
         }
@@ -123,7 +141,9 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
     .map_err(|e| Disconnect::new(format!("credentials lookup: {e}")))?;
     let challenge = match scheme {
         Auth::Md5 => {
-            let c = credentials.as_ref().map_or_else(auth::md5_challenge, |c| c.md5_salt.clone());
+            let c = credentials
+                .as_ref()
+                .map_or_else(auth::md5_challenge, |c| c.md5_salt.clone());
             s.reply(&format!("USR {trid} MD5 S {c}")).await?;
             c
         }
@@ -133,7 +153,11 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
             c
         }
     };
-    s.phase = Phase::Challenged { handle, credentials, challenge };
+    s.phase = Phase::Challenged {
+        handle,
+        credentials,
+        challenge,
+    };
     Ok(())
 }
 
@@ -157,7 +181,10 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
         .await?;
     let (user, previous) = loaded.map_err(|e| Disconnect::new(format!("loading account: {e}")))?;
     if let Some(p) = previous {
-        log::info!("{}: signed in again elsewhere; closing the old session", p.handle);
+        log::info!(
+            "{}: signed in again elsewhere; closing the old session",
+            p.handle
+        );
         let _ = p.outbox.push(&[b"OUT OTH\r\n"]);
         p.outbox.close();
     }
@@ -165,7 +192,11 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
         let st = user.state();
         (st.account.handle.clone(), st.account.friendly.clone())
     };
-    log::info!("ns {}: {handle} logged in with MSNP{}", s.conn.peer, dialect.version);
+    log::info!(
+        "ns {}: {handle} logged in with MSNP{}",
+        s.conn.peer,
+        dialect.version
+    );
     s.phase = Phase::LoggedIn(user);
     let name = Enc(&friendly);
     let line = match dialect.usr_ok {
@@ -179,7 +210,11 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
         s.reply("SBS 0 null").await?;
     }
     let profile = profile(dialect, id, s.conn.peer);
-    s.reply_payload(&format!("MSG Hotmail Hotmail {}", profile.len()), profile.as_bytes()).await?;
+    s.reply_payload(
+        &format!("MSG Hotmail Hotmail {}", profile.len()),
+        profile.as_bytes(),
+    )
+    .await?;
     if dialect.challenge != Challenge::None {
         s.next_challenge = s.hub.config.chl_interval.map(|i| Instant::now() + i);
     }
@@ -208,7 +243,9 @@ pub fn profile(dialect: &Dialect, id: crate::model::UserId, peer: std::net::Sock
         // Clients expect the port byte-swapped (NS.md 2.9).
         let swapped = port.rotate_left(8);
         let ip = match peer.ip() {
-            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(v6.to_string(), |v4| v4.to_string()),
+            std::net::IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map_or(v6.to_string(), |v4| v4.to_string()),
             ip => ip.to_string(),
         };
         p.push_str(&format!("ClientIP: {ip}\r\nClientPort: {swapped}\r\n"));

@@ -15,9 +15,11 @@ pub async fn url(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         return Err(Disconnect::new("URL without a service"));
     }
     if s.dialect().url_site_id {
-        s.reply(&format!("URL {trid} /unused http://messenger.msn.com 2")).await
+        s.reply(&format!("URL {trid} /unused http://messenger.msn.com 2"))
+            .await
     } else {
-        s.reply(&format!("URL {trid} /unused http://messenger.msn.com")).await
+        s.reply(&format!("URL {trid} /unused http://messenger.msn.com"))
+            .await
     }
 }
 
@@ -41,7 +43,8 @@ pub async fn ims(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     if let Some(u) = s.user() {
         u.state().presence.ims_off = off;
     }
-    s.reply(&format!("IMS {trid} 0 {}", if off { "OFF" } else { "ON" })).await
+    s.reply(&format!("IMS {trid} 0 {}", if off { "OFF" } else { "ON" }))
+        .await
 }
 
 pub async fn png(s: &mut NsSession) -> Handled {
@@ -62,7 +65,11 @@ pub async fn gcf(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     const SHIELDS: &str = "<?xml version=\"1.0\" encoding=\"utf-8\" ?><config><shield><cli maj=\"7\" min=\"0\" minbld=\"0\" maxbld=\"9999\" deny=\" \" /></shield><block></block></config>";
     let trid = cmd.trid.unwrap_or(0);
     let file = cmd.args.first().copied().unwrap_or("Shields.xml");
-    s.reply_payload(&format!("GCF {trid} {file} {}", SHIELDS.len()), SHIELDS.as_bytes()).await
+    s.reply_payload(
+        &format!("GCF {trid} {file} {}", SHIELDS.len()),
+        SHIELDS.as_bytes(),
+    )
+    .await
 }
 
 impl NsSession {
@@ -93,6 +100,8 @@ pub async fn qry(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         s.reply(&format!("QRY {trid}")).await
     } else {
         s.error(540, trid).await?;
-        Err(Disconnect::new(format!("wrong challenge answer for client id {product}")))
+        Err(Disconnect::new(format!(
+            "wrong challenge answer for client id {product}"
+        )))
     }
 }

@@ -42,7 +42,12 @@ fn write_presence(
         Some(t) => write!(out, "{verb} {t} "),
         None => write!(out, "{verb} "),
     };
-    let _ = write!(out, "{} {handle} {}", status.code(), Enc(&st.account.friendly));
+    let _ = write!(
+        out,
+        "{} {handle} {}",
+        status.code(),
+        Enc(&st.account.friendly)
+    );
     if shape >= 1 {
         let _ = write!(out, " {}", st.presence.caps);
     }
@@ -57,7 +62,9 @@ fn write_presence(
 /// Sends `user`'s current presence to every watcher allowed to see it: NLN if visible.
 pub fn broadcast(hub: &Hub, user: &OnlineUser) {
     let st = user.state();
-    let Some(status) = st.presence.visible_status() else { return };
+    let Some(status) = st.presence.visible_status() else {
+        return;
+    };
     let mut lines: [Option<LineBuf<PRESENCE_LINE>>; 3] = [None, None, None];
     for (&wid, c) in &st.account.contacts {
         if c.lists & list::RL == 0 || !st.account.allows(wid) {
@@ -100,7 +107,14 @@ pub fn refresh_for(hub: &Hub, user: &OnlineUser, viewer: UserId, saw_before: boo
         if sees {
             let mut b = LineBuf::<PRESENCE_LINE>::new();
             let status = st.presence.visible_status().expect("sees implies visible");
-            write_presence(&mut b, ("NLN", None), status, &user.handle, &st, shape(w.dialect));
+            write_presence(
+                &mut b,
+                ("NLN", None),
+                status,
+                &user.handle,
+                &st,
+                shape(w.dialect),
+            );
             let _ = w.outbox.push(&[b.as_bytes()]);
         } else {
             let mut b = LineBuf::<256>::new();
@@ -129,7 +143,12 @@ pub fn sign_out(hub: &Hub, user: &Arc<OnlineUser>) {
 }
 
 /// The ILN (and MSNP11+ UBX) lines for `viewer`'s online contacts, with `trid`.
-pub fn initial_presence(hub: &Hub, viewer: &OnlineUser, trid: u32, only: Option<UserId>) -> Vec<Vec<u8>> {
+pub fn initial_presence(
+    hub: &Hub,
+    viewer: &OnlineUser,
+    trid: u32,
+    only: Option<UserId>,
+) -> Vec<Vec<u8>> {
     let fl: Vec<UserId> = {
         let st = viewer.state();
         st.account
@@ -144,7 +163,9 @@ pub fn initial_presence(hub: &Hub, viewer: &OnlineUser, trid: u32, only: Option<
     for cid in fl {
         let Some(c) = hub.get(cid) else { continue };
         let st = c.state();
-        let Some(status) = st.seen_by(viewer.id) else { continue };
+        let Some(status) = st.seen_by(viewer.id) else {
+            continue;
+        };
         let mut b = LineBuf::<PRESENCE_LINE>::new();
         write_presence(&mut b, ("ILN", Some(trid)), status, &c.handle, &st, sh);
         out.push(b.as_bytes().to_vec());
@@ -161,7 +182,9 @@ pub fn initial_presence(hub: &Hub, viewer: &OnlineUser, trid: u32, only: Option<
 
 pub async fn chg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let d = s.dialect();
     let Some(status) = cmd.args.first().and_then(|a| Status::parse(a)) else {
         // Includes `CHG trid FLN`: clients cannot set themselves offline that way.
@@ -174,7 +197,11 @@ pub async fn chg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             Err(_) => return s.error(201, trid).await,
         },
     };
-    let msnobj = cmd.args.get(2).filter(|_| d.presence_msnobj).map(|o| o.to_string());
+    let msnobj = cmd
+        .args
+        .get(2)
+        .filter(|_| d.presence_msnobj)
+        .map(|o| o.to_string());
     let was_visible = {
         let mut st = user.state();
         let was = st.presence.visible_status().is_some();
@@ -216,14 +243,22 @@ pub async fn chg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 
 /// Decodes a friendly name and applies the length rule (over the limit: the service disconnected).
 fn friendly(raw: &str) -> Result<Option<String>, Disconnect> {
-    if raw.len() > MAX_FRIENDLY_ENCODED || encoded_len(&names::decode(raw).unwrap_or_default()) > MAX_FRIENDLY_ENCODED {
-        return Err(Disconnect::new("friendly name longer than 387 encoded bytes"));
+    if raw.len() > MAX_FRIENDLY_ENCODED
+        || encoded_len(&names::decode(raw).unwrap_or_default()) > MAX_FRIENDLY_ENCODED
+    {
+        return Err(Disconnect::new(
+            "friendly name longer than 387 encoded bytes",
+        ));
     }
     Ok(names::decode(raw).ok().filter(|n| !n.is_empty()))
 }
 
 /// Stores a new own friendly name and announces it.
-async fn set_own_name(s: &mut NsSession, user: &Arc<OnlineUser>, name: String) -> Result<u32, Disconnect> {
+async fn set_own_name(
+    s: &mut NsSession,
+    user: &Arc<OnlineUser>,
+    name: String,
+) -> Result<u32, Disconnect> {
     let hub = s.hub.clone();
     let id = user.id;
     let serial = s
@@ -259,7 +294,9 @@ async fn set_contact_name(
         .storage
         .run(move |db| {
             let (serial, row) = db.write(|w| {
-                let mut row = w.contact(id, contact)?.ok_or(crate::storage::DbError::NotFound)?;
+                let mut row = w
+                    .contact(id, contact)?
+                    .ok_or(crate::storage::DbError::NotFound)?;
                 row.name = name;
                 w.put_contact(id, contact, &row)?;
                 Ok((w.bump_serial(id)?, row))
@@ -276,28 +313,40 @@ async fn set_contact_name(
 
 pub async fn rea(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let (Some(&handle), Some(&raw)) = (cmd.args.first(), cmd.args.get(1)) else {
         return Err(Disconnect::new("REA with missing arguments"));
     };
-    let Some(name) = friendly(raw)? else { return s.error(209, trid).await };
+    let Some(name) = friendly(raw)? else {
+        return s.error(209, trid).await;
+    };
     let handle = handle.to_ascii_lowercase();
     let serial = if handle == user.handle {
         set_own_name(s, &user, name).await?
     } else {
-        let found = user.state().account.find_by_handle(&handle).map(|(id, _)| id);
+        let found = user
+            .state()
+            .account
+            .find_by_handle(&handle)
+            .map(|(id, _)| id);
         match found {
             Some(cid) => set_contact_name(s, &user, cid, name).await?,
             None => return s.error(216, trid).await,
         }
     };
-    s.reply(&format!("REA {trid} {serial} {handle} {raw}")).await
+    s.reply(&format!("REA {trid} {serial} {handle} {raw}"))
+        .await
 }
 
 pub async fn sbp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
-    let (Some(&guid), Some(&kind), Some(&raw)) = (cmd.args.first(), cmd.args.get(1), cmd.args.get(2))
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
+    let (Some(&guid), Some(&kind), Some(&raw)) =
+        (cmd.args.first(), cmd.args.get(1), cmd.args.get(2))
     else {
         return Err(Disconnect::new("SBP with missing arguments"));
     };
@@ -305,7 +354,9 @@ pub async fn sbp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         // Phone numbers of contacts are not stored server-side; acknowledge as the service did.
         return s.reply(&format!("SBP {trid} {guid} {kind} {raw}")).await;
     }
-    let Some(name) = friendly(raw)? else { return s.error(209, trid).await };
+    let Some(name) = friendly(raw)? else {
+        return s.error(209, trid).await;
+    };
     let found = user.state().account.find_by_guid(guid).map(|(id, _)| id);
     match found {
         Some(cid) => {
@@ -318,7 +369,9 @@ pub async fn sbp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 
 pub async fn prp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let d = s.dialect();
     let Some(&kind) = cmd.args.first() else {
         return Err(Disconnect::new("PRP without a type"));
@@ -330,17 +383,25 @@ pub async fn prp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     if raw.len() > MAX_PRP_VALUE && kind != "MFN" {
         return Err(Disconnect::new("PRP value longer than allowed"));
     }
-    let echo = if raw.is_empty() { String::new() } else { format!(" {raw}") };
+    let echo = if raw.is_empty() {
+        String::new()
+    } else {
+        format!(" {raw}")
+    };
     if kind == "MFN" {
         if d.rea {
             return s.error(715, trid).await;
         }
-        let Some(name) = friendly(raw)? else { return s.error(209, trid).await };
+        let Some(name) = friendly(raw)? else {
+            return s.error(209, trid).await;
+        };
         set_own_name(s, &user, name).await?;
         return s.reply(&format!("PRP {trid} MFN {raw}")).await;
     }
     let mut phones = user.state().account.phones.clone();
-    let Ok(value) = names::decode(raw) else { return s.error(201, trid).await };
+    let Ok(value) = names::decode(raw) else {
+        return s.error(201, trid).await;
+    };
     match kind {
         "PHH" => phones.home = value,
         "PHW" => phones.work = value,
@@ -351,7 +412,11 @@ pub async fn prp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
                 "N" | "" => false,
                 _ => return s.error(201, trid).await,
             };
-            if kind == "MOB" { phones.mob = flag } else { phones.mbe = flag }
+            if kind == "MOB" {
+                phones.mob = flag
+            } else {
+                phones.mbe = flag
+            }
         }
         _ => return s.error(715, trid).await,
     }
@@ -386,16 +451,23 @@ pub async fn prp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 /// MSNP11 personal message: stored in memory, relayed as UBX to watchers who speak MSNP11+.
 pub async fn uux(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let body = cmd.payload;
-    let text = std::str::from_utf8(body).map_err(|_| Disconnect::new("UUX payload is not UTF-8"))?;
+    let text =
+        std::str::from_utf8(body).map_err(|_| Disconnect::new("UUX payload is not UTF-8"))?;
     let t = text.trim();
     if !t.is_empty() && !(t.starts_with("<Data>") && t.ends_with("</Data>")) {
         return Err(Disconnect::new("UUX payload is not a <Data> document"));
     }
     {
         let mut st = user.state();
-        st.presence.psm = if body.is_empty() { None } else { Some(body.to_vec()) };
+        st.presence.psm = if body.is_empty() {
+            None
+        } else {
+            Some(body.to_vec())
+        };
         if st.presence.visible_status().is_some() {
             let mut head = LineBuf::<256>::new();
             let _ = write!(head, "UBX {} {}\r\n", user.handle, body.len());

@@ -28,11 +28,19 @@ pub fn group_ids(mask: u32) -> String {
     if mask == 0 {
         return "0".into();
     }
-    (0..32).filter(|n| mask & (1 << n) != 0).map(|n| n.to_string()).collect::<Vec<_>>().join(",")
+    (0..32)
+        .filter(|n| mask & (1 << n) != 0)
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn value(v: &str) -> String {
-    if v.is_empty() { String::new() } else { format!(" {}", Enc(v)) }
+    if v.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", Enc(v))
+    }
 }
 
 pub async fn syn(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
@@ -40,7 +48,9 @@ pub async fn syn(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     if s.synced {
         return s.error(715, trid).await;
     }
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let dialect = s.dialect();
     // Snapshot the account so the lock is not held while writing.
     let account: Account = user.state().account.clone();
@@ -86,11 +96,21 @@ fn dump_classic(a: &Account, trid: u32, syn: SynFormat) -> Vec<String> {
     if syn >= SynFormat::ListsGroups {
         let total = a.groups.len();
         for (i, (num, g)) in a.groups.iter().enumerate() {
-            out.push(format!("LSG {trid} {ser} {} {total} {num} {} 0", i + 1, Enc(&g.name)));
+            out.push(format!(
+                "LSG {trid} {ser} {} {total} {num} {} 0",
+                i + 1,
+                Enc(&g.name)
+            ));
         }
     }
     for bit in [list::FL, list::AL, list::BL, list::RL] {
-        out.extend(classic_list(a, trid, bit, syn >= SynFormat::ListsGroups, phones));
+        out.extend(classic_list(
+            a,
+            trid,
+            bit,
+            syn >= SynFormat::ListsGroups,
+            phones,
+        ));
     }
     out
 }
@@ -106,8 +126,17 @@ fn classic_list(a: &Account, trid: u32, bit: u8, groups: bool, phones: bool) -> 
     let total = members.len();
     let mut out = Vec::with_capacity(total);
     for (i, c) in members.into_iter().enumerate() {
-        let g = if groups && bit == list::FL { format!(" {}", group_ids(c.groups)) } else { String::new() };
-        out.push(format!("LST {trid} {name} {ser} {} {total} {} {}{g}", i + 1, c.handle, Enc(&c.name)));
+        let g = if groups && bit == list::FL {
+            format!(" {}", group_ids(c.groups))
+        } else {
+            String::new()
+        };
+        out.push(format!(
+            "LST {trid} {name} {ser} {} {total} {} {}{g}",
+            i + 1,
+            c.handle,
+            Enc(&c.name)
+        ));
         if phones && bit == list::FL {
             for (k, v) in phone_fields(&c.phones).into_iter().take(4) {
                 out.push(format!("BPR {ser} {} {k}{}", c.handle, value(&v)));
@@ -128,9 +157,18 @@ fn set_phones(p: &Phones, with_mbe: bool) -> Vec<(&'static str, String)> {
 /// MSNP8-9: counts on SYN, one LST per contact with a list bitmask.
 fn dump_bitmask(a: &Account, trid: u32) -> Vec<String> {
     let mask = list::FL | list::AL | list::BL | list::RL;
-    let contacts: Vec<&Contact> = a.contacts.values().filter(|c| c.lists & mask != 0).collect();
+    let contacts: Vec<&Contact> = a
+        .contacts
+        .values()
+        .filter(|c| c.lists & mask != 0)
+        .collect();
     let mut out = vec![
-        format!("SYN {trid} {} {} {}", a.serial, contacts.len(), a.groups.len()),
+        format!(
+            "SYN {trid} {} {} {}",
+            a.serial,
+            contacts.len(),
+            a.groups.len()
+        ),
         format!("GTC {}", if a.gtc_prompt { "A" } else { "N" }),
         format!("BLP {}", a.blp.code()),
     ];
@@ -142,7 +180,11 @@ fn dump_bitmask(a: &Account, trid: u32) -> Vec<String> {
     }
     for c in contacts {
         let bits = c.lists & mask;
-        let g = if bits & list::FL != 0 { format!(" {}", group_ids(c.groups)) } else { String::new() };
+        let g = if bits & list::FL != 0 {
+            format!(" {}", group_ids(c.groups))
+        } else {
+            String::new()
+        };
         out.push(format!("LST {} {} {bits}{g}", c.handle, Enc(&c.name)));
         for (k, v) in set_phones(&c.phones, false) {
             out.push(format!("BPR {k} {}", Enc(&v)));
@@ -180,7 +222,11 @@ fn dump_guid(a: &Account, trid: u32, ts: &str, network: bool) -> Vec<String> {
     for c in contacts {
         if c.lists & list::FL != 0 {
             let gg = group_guids(a, c.groups);
-            let g = if gg.is_empty() { String::new() } else { format!(" {}", gg.join(",")) };
+            let g = if gg.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", gg.join(","))
+            };
             out.push(format!(
                 "LST N={} F={} C={} {}{net}{g}",
                 c.handle,
@@ -189,7 +235,12 @@ fn dump_guid(a: &Account, trid: u32, ts: &str, network: bool) -> Vec<String> {
                 c.lists
             ));
         } else {
-            out.push(format!("LST N={} F={} {}{net}", c.handle, Enc(&c.name), c.lists));
+            out.push(format!(
+                "LST N={} F={} {}{net}",
+                c.handle,
+                Enc(&c.name),
+                c.lists
+            ));
         }
         for (k, v) in set_phones(&c.phones, false) {
             out.push(format!("BPR {k} {}", Enc(&v)));
@@ -201,10 +252,17 @@ fn dump_guid(a: &Account, trid: u32, ts: &str, network: bool) -> Vec<String> {
 /// Client `LST trid XL` (MSNP2-8).
 pub async fn lst(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(bit) = cmd.args.first().and_then(|l| list::parse(l)).filter(|b| *b != list::PL) else {
+    let Some(bit) = cmd
+        .args
+        .first()
+        .and_then(|l| list::parse(l))
+        .filter(|b| *b != list::PL)
+    else {
         return Err(Disconnect::new("LST with an unknown list"));
     };
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let groups = s.dialect().syn >= SynFormat::ListsGroups;
     let lines = classic_list(&user.state().account, trid, bit, groups, false);
     for l in lines {
@@ -216,7 +274,9 @@ pub async fn lst(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 /// Client `LSG trid` (MSNP7-8).
 pub async fn lsg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     let lines: Vec<String> = {
         let st = user.state();
         let a = &st.account;
@@ -225,7 +285,12 @@ pub async fn lsg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             .iter()
             .enumerate()
             .map(|(i, (num, g))| {
-                format!("LSG {trid} {} {} {total} {num} {} 0", a.serial, i + 1, Enc(&g.name))
+                format!(
+                    "LSG {trid} {} {} {total} {num} {} 0",
+                    a.serial,
+                    i + 1,
+                    Enc(&g.name)
+                )
             })
             .collect()
     };
@@ -243,8 +308,20 @@ mod tests {
 
     fn account() -> Account {
         let mut groups = BTreeMap::new();
-        groups.insert(0, Group { name: "Other Contacts".into(), guid: "g0".into() });
-        groups.insert(1, Group { name: "Friends".into(), guid: "g1".into() });
+        groups.insert(
+            0,
+            Group {
+                name: "Other Contacts".into(),
+                guid: "g0".into(),
+            },
+        );
+        groups.insert(
+            1,
+            Group {
+                name: "Friends".into(),
+                guid: "g1".into(),
+            },
+        );
         let mut contacts = BTreeMap::new();
         contacts.insert(
             2,
@@ -275,7 +352,10 @@ mod tests {
             blp: Blp::Allow,
             gtc_prompt: true,
             serial: 9,
-            phones: Phones { home: "123 4".into(), ..Default::default() },
+            phones: Phones {
+                home: "123 4".into(),
+                ..Default::default()
+            },
             groups,
             contacts,
         }

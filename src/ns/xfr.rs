@@ -6,7 +6,9 @@ use crate::server::session::{Disconnect, Handled};
 
 pub async fn xfr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else { return Ok(()) };
+    let Some(user) = s.user().cloned() else {
+        return Ok(());
+    };
     if cmd.args.first().copied() != Some("SB") {
         return Err(Disconnect::new(format!("XFR to {:?}", cmd.args.first())));
     }

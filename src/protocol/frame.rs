@@ -84,7 +84,11 @@ fn has_trid(verb: &str) -> bool {
 pub fn parse_frame(buf: &[u8], role: Role) -> Result<Option<(Command<'_>, usize)>, ParseError> {
     let window = &buf[..buf.len().min(MAX_LINE)];
     let Some(nl) = window.iter().position(|&b| b == b'\n') else {
-        return if buf.len() >= MAX_LINE { Err(ParseError::LineTooLong) } else { Ok(None) };
+        return if buf.len() >= MAX_LINE {
+            Err(ParseError::LineTooLong)
+        } else {
+            Ok(None)
+        };
     };
     let mut line = &buf[..nl];
     while let [rest @ .., last] = line {
@@ -101,12 +105,21 @@ pub fn parse_frame(buf: &[u8], role: Role) -> Result<Option<(Command<'_>, usize)
         // Blank line: consume it and let the caller look again.
         None => {
             return Ok(Some((
-                Command { verb: "", trid: None, args: heapless::Vec::new(), payload: &[] },
+                Command {
+                    verb: "",
+                    trid: None,
+                    args: heapless::Vec::new(),
+                    payload: &[],
+                },
                 nl + 1,
             )));
         }
     };
-    if verb.len() != 3 || !verb.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+    if verb.len() != 3
+        || !verb
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
         return Err(ParseError::BadVerb);
     }
     let trid = if has_trid(verb) {
@@ -122,7 +135,10 @@ pub fn parse_frame(buf: &[u8], role: Role) -> Result<Option<(Command<'_>, usize)
     let mut used = nl + 1;
     let mut payload: &[u8] = &[];
     if role.has_payload(verb) {
-        let len = args.last().and_then(|l| parse_u32(l)).ok_or(ParseError::BadLength)? as usize;
+        let len = args
+            .last()
+            .and_then(|l| parse_u32(l))
+            .ok_or(ParseError::BadLength)? as usize;
         if len > role.max_payload() {
             return Err(ParseError::PayloadTooLarge);
         }
@@ -132,7 +148,15 @@ pub fn parse_frame(buf: &[u8], role: Role) -> Result<Option<(Command<'_>, usize)
         payload = &buf[used..used + len];
         used += len;
     }
-    Ok(Some((Command { verb, trid, args, payload }, used)))
+    Ok(Some((
+        Command {
+            verb,
+            trid,
+            args,
+            payload,
+        },
+        used,
+    )))
 }
 
 /// Strict decimal u32: digits only, no sign, no overflow.
@@ -170,7 +194,11 @@ mod tests {
     #[test]
     fn payload_and_partial() {
         let msg = b"MSG 5 A 5\r\nhello";
-        assert!(parse_frame(&msg[..13], Role::Switchboard).unwrap().is_none());
+        assert!(
+            parse_frame(&msg[..13], Role::Switchboard)
+                .unwrap()
+                .is_none()
+        );
         let (_, t, a, p, used) = one(msg, Role::Switchboard);
         assert_eq!(t, Some(5));
         assert_eq!(a, ["A", "5"]);
@@ -190,15 +218,33 @@ mod tests {
     #[test]
     fn errors() {
         let e = |b: &[u8], r| parse_frame(b, r).unwrap_err();
-        assert_eq!(e(b"VER x MSNP7\r\n", Role::Notification), ParseError::BadTrid);
+        assert_eq!(
+            e(b"VER x MSNP7\r\n", Role::Notification),
+            ParseError::BadTrid
+        );
         assert_eq!(e(b"VER\r\n", Role::Notification), ParseError::BadTrid);
         assert_eq!(e(b"VER -1\r\n", Role::Notification), ParseError::BadTrid);
-        assert_eq!(e(b"VER 99999999999\r\n", Role::Notification), ParseError::BadTrid);
+        assert_eq!(
+            e(b"VER 99999999999\r\n", Role::Notification),
+            ParseError::BadTrid
+        );
         assert_eq!(e(b"verb 1\r\n", Role::Notification), ParseError::BadVerb);
-        assert_eq!(e(b"MSG 1 A x\r\n", Role::Switchboard), ParseError::BadLength);
-        assert_eq!(e(b"MSG 1 A 1665\r\n", Role::Switchboard), ParseError::PayloadTooLarge);
-        assert_eq!(e(b"USR 1 \xff\xfe\r\n", Role::Notification), ParseError::NotUtf8);
-        assert_eq!(e(&[b'A'; MAX_LINE], Role::Notification), ParseError::LineTooLong);
+        assert_eq!(
+            e(b"MSG 1 A x\r\n", Role::Switchboard),
+            ParseError::BadLength
+        );
+        assert_eq!(
+            e(b"MSG 1 A 1665\r\n", Role::Switchboard),
+            ParseError::PayloadTooLarge
+        );
+        assert_eq!(
+            e(b"USR 1 \xff\xfe\r\n", Role::Notification),
+            ParseError::NotUtf8
+        );
+        assert_eq!(
+            e(&[b'A'; MAX_LINE], Role::Notification),
+            ParseError::LineTooLong
+        );
         let many = b"CHG 1 a b c d e f g h i j k l m n\r\n";
         assert_eq!(e(many, Role::Notification), ParseError::TooManyArgs);
     }

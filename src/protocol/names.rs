@@ -77,14 +77,18 @@ pub fn normalize_handle(h: &str) -> Option<String> {
     }
     let (local, domain) = h.split_once('@')?;
     let ok_char = |c: char| c.is_ascii_alphanumeric() || "._-+".contains(c);
-    if local.is_empty() || !local.chars().all(|c| ok_char(c) || "!#$&'*/=?^`{|}~".contains(c)) {
+    if local.is_empty()
+        || !local
+            .chars()
+            .all(|c| ok_char(c) || "!#$&'*/=?^`{|}~".contains(c))
+    {
         return None;
     }
     let labels: Vec<&str> = domain.split('.').collect();
     if labels.len() < 2
-        || labels.iter().any(|l| {
-            l.is_empty() || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
+        || labels
+            .iter()
+            .any(|l| l.is_empty() || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
     {
         return None;
     }
@@ -111,8 +115,20 @@ mod tests {
 
     #[test]
     fn handles() {
-        assert_eq!(normalize_handle("Alice@Example.com").as_deref(), Some("alice@example.com"));
-        for bad in ["alice", "a@b", "@x.com", "a@.com", "a@x..com", "a b@x.com", "a@x.c om", ""] {
+        assert_eq!(
+            normalize_handle("Alice@Example.com").as_deref(),
+            Some("alice@example.com")
+        );
+        for bad in [
+            "alice",
+            "a@b",
+            "@x.com",
+            "a@.com",
+            "a@x..com",
+            "a b@x.com",
+            "a@x.c om",
+            "",
+        ] {
             assert!(normalize_handle(bad).is_none(), "{bad}");
         }
         let long = format!("{}@example.com", "a".repeat(120));

@@ -42,6 +42,9 @@ mod tests {
     #[test]
     fn serial_timestamps() {
         assert_eq!(super::from_serial(0), "2005-01-01T00:00:00.0000000-00:00");
-        assert_eq!(super::from_serial(86_400 * 59 + 3661), "2005-03-01T01:01:01.0000000-00:00");
+        assert_eq!(
+            super::from_serial(86_400 * 59 + 3661),
+            "2005-03-01T01:01:01.0000000-00:00"
+        );
     }
 }

@@ -25,7 +25,9 @@ impl<const N: usize> Default for LineBuf<N> {
 
 impl<const N: usize> fmt::Write for LineBuf<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.extend_from_slice(s.as_bytes()).map_err(|_| fmt::Error)
+        self.0
+            .extend_from_slice(s.as_bytes())
+            .map_err(|_| fmt::Error)
     }
 }
 
@@ -62,6 +64,9 @@ mod tests {
         assert_eq!(b.as_bytes(), b"NLN NLN a@b.com A%20B\r\n");
         let mut small = LineBuf::<4>::new();
         assert!(write!(small, "too long").is_err());
-        assert_eq!(Enc("Jü%").to_string(), crate::protocol::names::encode("Jü%"));
+        assert_eq!(
+            Enc("Jü%").to_string(),
+            crate::protocol::names::encode("Jü%")
+        );
     }
 }

@@ -67,12 +67,17 @@ pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
 
 /// Whether an SB payload is a P2P message and, if it names one, its destination handle.
 fn p2p_dest(payload: &[u8]) -> Option<&str> {
-    let head_end = payload.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(payload.len());
+    let head_end = payload
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(payload.len());
     let head = std::str::from_utf8(&payload[..head_end]).ok()?;
     if !head.contains("application/x-msnmsgrp2p") {
         return None;
     }
-    head.split("\r\n").find_map(|l| l.strip_prefix("P2P-Dest:")).map(str::trim)
+    head.split("\r\n")
+        .find_map(|l| l.strip_prefix("P2P-Dest:"))
+        .map(str::trim)
 }
 
 impl SbSession {
@@ -113,14 +118,24 @@ impl SbSession {
             return Err(Disconnect::new("USR with missing arguments"));
         };
         let handle = handle.to_ascii_lowercase();
-        let grant = self.hub.switchboards.redeem(cookie, &handle).filter(|g| g.join.is_none());
+        let grant = self
+            .hub
+            .switchboards
+            .redeem(cookie, &handle)
+            .filter(|g| g.join.is_none());
         let Some(me) = grant.and_then(|g| self.participant(g.user)) else {
             self.error(911, trid).await?;
-            return Err(Disconnect::new(format!("bad switchboard cookie for {handle}")));
+            return Err(Disconnect::new(format!(
+                "bad switchboard cookie for {handle}"
+            )));
         };
         let sb = self.hub.switchboards.create();
         let line = format!("USR {trid} OK {} {}", me.handle, me.name);
-        self.joined = Some(Joined { sb: sb.clone(), user: me.user, handle: me.handle.clone() });
+        self.joined = Some(Joined {
+            sb: sb.clone(),
+            user: me.user,
+            handle: me.handle.clone(),
+        });
         sb.state().participants.push(me);
         log::debug!("{}: opened switchboard {}", self.who(), sb.id);
         self.reply(&line).await
@@ -135,19 +150,28 @@ impl SbSession {
         };
         let handle = handle.to_ascii_lowercase();
         let sessid: Option<u32> = sessid.parse().ok();
-        let grant = self.hub.switchboards.redeem(cookie, &handle).filter(|g| g.join.is_some() && g.join == sessid);
-        let sb = grant.as_ref().and_then(|g| self.hub.switchboards.get(g.join?));
+        let grant = self
+            .hub
+            .switchboards
+            .redeem(cookie, &handle)
+            .filter(|g| g.join.is_some() && g.join == sessid);
+        let sb = grant
+            .as_ref()
+            .and_then(|g| self.hub.switchboards.get(g.join?));
         let me = grant.as_ref().and_then(|g| self.participant(g.user));
         let (Some(sb), Some(me)) = (sb, me) else {
             self.error(911, trid).await?;
-            return Err(Disconnect::new(format!("bad switchboard answer from {handle}")));
+            return Err(Disconnect::new(format!(
+                "bad switchboard answer from {handle}"
+            )));
         };
         let my_dialect = me.dialect;
         let mut iro = Vec::new();
         let refused = {
             let mut st = sb.state();
             st.invited.retain(|(u, _)| *u != me.user);
-            st.participants.len() >= MAX_SB_PARTICIPANTS || st.participants.iter().any(|p| p.user == me.user)
+            st.participants.len() >= MAX_SB_PARTICIPANTS
+                || st.participants.iter().any(|p| p.user == me.user)
         };
         if refused {
             self.error(713, trid).await?;
@@ -157,8 +181,17 @@ impl SbSession {
             let mut st = sb.state();
             let n = st.participants.len();
             for (i, p) in st.participants.iter().enumerate() {
-                let caps = if my_dialect.sb_caps { format!(" {}", p.caps) } else { String::new() };
-                iro.push(format!("IRO {trid} {} {n} {} {}{caps}", i + 1, p.handle, p.name));
+                let caps = if my_dialect.sb_caps {
+                    format!(" {}", p.caps)
+                } else {
+                    String::new()
+                };
+                iro.push(format!(
+                    "IRO {trid} {} {n} {} {}{caps}",
+                    i + 1,
+                    p.handle,
+                    p.name
+                ));
                 let joi = if p.dialect.sb_caps {
                     format!("JOI {} {} {}\r\n", me.handle, me.name, me.caps)
                 } else {
@@ -166,7 +199,11 @@ impl SbSession {
                 };
                 let _ = p.outbox.push(&[joi.as_bytes()]);
             }
-            self.joined = Some(Joined { sb: sb.clone(), user: me.user, handle: me.handle.clone() });
+            self.joined = Some(Joined {
+                sb: sb.clone(),
+                user: me.user,
+                handle: me.handle.clone(),
+            });
             st.participants.push(me);
         }
         for l in iro {
@@ -182,7 +219,9 @@ impl SbSession {
         };
         let joined = self.joined.as_ref().expect("checked by handle()");
         let (sb, me_id, me_handle) = (joined.sb.clone(), joined.user, joined.handle.clone());
-        let Some(handle) = normalize_handle(raw) else { return self.error(208, trid).await };
+        let Some(handle) = normalize_handle(raw) else {
+            return self.error(208, trid).await;
+        };
         if self.failed_calls >= 5 {
             return self.error(713, trid).await;
         }
@@ -211,13 +250,22 @@ impl SbSession {
         };
         self.failed_calls = 0;
         let (my_handle, my_name) = {
-            let Some(me) = self.hub.get(me_id) else { return self.error(217, trid).await };
+            let Some(me) = self.hub.get(me_id) else {
+                return self.error(217, trid).await;
+            };
             let name = me.state().account.friendly.clone();
             (me.handle.clone(), name)
         };
-        let cookie = self.hub.switchboards.grant(target.id, &target.handle, Some(sb.id));
+        let cookie = self
+            .hub
+            .switchboards
+            .grant(target.id, &target.handle, Some(sb.id));
         let addr = self.hub.sb_address(target.ns_local);
-        let rng = format!("RNG {} {addr} CKI {cookie} {my_handle} {}\r\n", sb.id, Enc(&my_name));
+        let rng = format!(
+            "RNG {} {addr} CKI {cookie} {my_handle} {}\r\n",
+            sb.id,
+            Enc(&my_name)
+        );
         if target.outbox.push(&[rng.as_bytes()]).is_err() {
             return self.error(217, trid).await;
         }
@@ -241,11 +289,17 @@ impl SbSession {
         {
             let st = joined.sb.state();
             let me = st.participants.iter().find(|p| p.conn == self.id);
-            let (handle, name) = me.map_or((joined.handle.as_str(), ""), |p| (p.handle.as_str(), p.name.as_str()));
+            let (handle, name) = me.map_or((joined.handle.as_str(), ""), |p| {
+                (p.handle.as_str(), p.name.as_str())
+            });
             let mut head = LineBuf::<640>::new();
             let _ = write!(head, "MSG {handle} {name} {}\r\n", payload.len());
             // A P2P message naming a participant goes to that participant only.
-            let routed = dest.is_some_and(|d| st.participants.iter().any(|p| p.handle.eq_ignore_ascii_case(d)));
+            let routed = dest.is_some_and(|d| {
+                st.participants
+                    .iter()
+                    .any(|p| p.handle.eq_ignore_ascii_case(d))
+            });
             for p in st.participants.iter().filter(|p| p.conn != self.id) {
                 if routed && !dest.is_some_and(|d| p.handle.eq_ignore_ascii_case(d)) {
                     continue;

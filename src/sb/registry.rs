@@ -49,7 +49,9 @@ impl SbState {
     /// Whether `user` has an unexpired invitation they have not answered.
     pub fn is_invited(&self, user: UserId) -> bool {
         let now = Instant::now();
-        self.invited.iter().any(|(u, until)| *u == user && *until > now)
+        self.invited
+            .iter()
+            .any(|(u, until)| *u == user && *until > now)
     }
 
     /// Records an invitation, valid as long as the RNG cookie.
@@ -86,7 +88,11 @@ impl Switchboards {
     }
 
     pub fn grant(&self, user: UserId, handle: &str, join: Option<u32>) -> String {
-        let cookie = format!("{}.{}", crate::auth::token(20), crate::auth::random_u64() % 1_000_000);
+        let cookie = format!(
+            "{}.{}",
+            crate::auth::token(20),
+            crate::auth::random_u64() % 1_000_000
+        );
         let mut inner = self.lock();
         if inner.cookies.len() > 50_000 {
             let now = Instant::now();
@@ -94,7 +100,12 @@ impl Switchboards {
         }
         inner.cookies.insert(
             cookie.clone(),
-            Grant { user, handle: handle.to_owned(), join, expires: Instant::now() + COOKIE_TTL },
+            Grant {
+                user,
+                handle: handle.to_owned(),
+                join,
+                expires: Instant::now() + COOKIE_TTL,
+            },
         );
         cookie
     }
@@ -111,7 +122,10 @@ impl Switchboards {
         loop {
             let id = (crate::auth::random_u64() % 99_999_999 + 1) as u32;
             if !inner.sessions.contains_key(&id) {
-                let sb = Arc::new(Switchboard { id, state: Mutex::new(SbState::default()) });
+                let sb = Arc::new(Switchboard {
+                    id,
+                    state: Mutex::new(SbState::default()),
+                });
                 inner.sessions.insert(id, sb.clone());
                 return sb;
             }

@@ -45,7 +45,9 @@ pub struct UserState {
 impl UserState {
     /// The status `viewer` sees for me, if any.
     pub fn seen_by(&self, viewer: UserId) -> Option<Status> {
-        self.presence.visible_status().filter(|_| self.account.allows(viewer))
+        self.presence
+            .visible_status()
+            .filter(|_| self.account.allows(viewer))
     }
 }
 
@@ -80,7 +82,10 @@ impl OnlineUser {
             session,
             replaced: AtomicBool::new(false),
             ns_local,
-            state: Mutex::new(UserState { account, presence: Presence::default() }),
+            state: Mutex::new(UserState {
+                account,
+                presence: Presence::default(),
+            }),
         }
     }
 
@@ -122,7 +127,11 @@ pub struct Tracked {
 
 impl Drop for Tracked {
     fn drop(&mut self) {
-        self.hub.connections.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+        self.hub
+            .connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
     }
 }
 
@@ -147,18 +156,32 @@ impl Hub {
     /// Registers an open connection so shutdown can reach it.
     pub fn track(self: &Arc<Self>, outbox: Arc<Outbox>, notification: bool) -> Tracked {
         let id = self.next_session_id();
-        self.connections.lock().unwrap_or_else(|e| e.into_inner()).insert(id, (outbox, notification));
-        Tracked { hub: self.clone(), id }
+        self.connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, (outbox, notification));
+        Tracked {
+            hub: self.clone(),
+            id,
+        }
     }
 
     pub fn live_connections(&self) -> usize {
-        self.connections.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
     /// Sends `OUT SSD` to every notification connection and closes every connection.
     pub fn close_all_connections(&self) {
-        let all: Vec<(Arc<Outbox>, bool)> =
-            self.connections.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let all: Vec<(Arc<Outbox>, bool)> = self
+            .connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
         for (outbox, notification) in all {
             if notification {
                 let _ = outbox.push(&[b"OUT SSD\r\n"]);
@@ -202,7 +225,10 @@ impl Hub {
 
     pub fn get_by_handle(&self, handle: &str) -> Option<Arc<OnlineUser>> {
         let d = self.users_read();
-        d.by_handle.get(handle).and_then(|id| d.by_id.get(id)).cloned()
+        d.by_handle
+            .get(handle)
+            .and_then(|id| d.by_id.get(id))
+            .cloned()
     }
 
     /// Calls `f` with the online session of `id` without cloning the `Arc` (hot fan-out path).

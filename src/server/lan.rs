@@ -37,7 +37,11 @@ pub fn client_hosts(bound: SocketAddr, public_host: Option<&str>) -> Vec<String>
     match bound.ip() {
         IpAddr::V4(v4) if v4.is_unspecified() => {
             let ips = local_ipv4();
-            if ips.is_empty() { vec!["127.0.0.1".into()] } else { ips.iter().map(|i| i.to_string()).collect() }
+            if ips.is_empty() {
+                vec!["127.0.0.1".into()]
+            } else {
+                ips.iter().map(|i| i.to_string()).collect()
+            }
         }
         ip => vec![ip.to_string()],
     }

@@ -167,9 +167,15 @@ async fn accept_loop(
         }
         let hub = hub.clone();
         match kind {
-            Kind::Notification => ex.spawn(isolated(crate::ns::serve(hub, stream, peer), peer)).detach(),
-            Kind::Switchboard => ex.spawn(isolated(crate::sb::serve(hub, stream, peer), peer)).detach(),
-            Kind::Http => ex.spawn(isolated(crate::http::serve(hub, stream, peer), peer)).detach(),
+            Kind::Notification => ex
+                .spawn(isolated(crate::ns::serve(hub, stream, peer), peer))
+                .detach(),
+            Kind::Switchboard => ex
+                .spawn(isolated(crate::sb::serve(hub, stream, peer), peer))
+                .detach(),
+            Kind::Http => ex
+                .spawn(isolated(crate::http::serve(hub, stream, peer), peer))
+                .detach(),
         }
     }
 }
@@ -178,7 +184,11 @@ async fn accept_loop(
 /// every other client carry on.
 async fn isolated(conn: impl std::future::Future<Output = ()>, peer: SocketAddr) {
     use smol::future::FutureExt;
-    if std::panic::AssertUnwindSafe(conn).catch_unwind().await.is_err() {
+    if std::panic::AssertUnwindSafe(conn)
+        .catch_unwind()
+        .await
+        .is_err()
+    {
         log::error!("{peer}: connection handler panicked; connection dropped");
     }
 }

@@ -45,7 +45,13 @@ impl Default for Outbox {
 
 impl Outbox {
     pub fn new() -> Outbox {
-        Outbox { inner: Mutex::new(Inner { pending: None, waker: None, state: OutboxState::Open }) }
+        Outbox {
+            inner: Mutex::new(Inner {
+                pending: None,
+                waker: None,
+                state: OutboxState::Open,
+            }),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

@@ -36,7 +36,10 @@ impl ReadBuf {
     pub fn take() -> ReadBuf {
         let spare = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let data = spare.unwrap_or_else(|| {
-            vec![0u8; READ_BUF].into_boxed_slice().try_into().expect("exact length")
+            vec![0u8; READ_BUF]
+                .into_boxed_slice()
+                .try_into()
+                .expect("exact length")
         });
         ReadBuf { data, len: 0 }
     }

@@ -58,7 +58,10 @@ pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
                 return Disconnect::new("closed by the server");
             }
         }
-        if s.conn().stalled_since().is_some_and(|t| t.elapsed() >= WRITE_STALL_TIMEOUT) {
+        if s.conn()
+            .stalled_since()
+            .is_some_and(|t| t.elapsed() >= WRITE_STALL_TIMEOUT)
+        {
             return Disconnect::new("client stopped reading");
         }
         let deadline = s.deadline();

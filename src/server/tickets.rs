@@ -30,13 +30,20 @@ impl Tickets {
     pub fn redeem(&self, param: &str, handle: &str) -> Option<()> {
         let t = param.strip_prefix("t=").unwrap_or(param);
         let t = t.split(['&', ',']).next().unwrap_or("");
-        let (owner, expires) = self.map.lock().unwrap_or_else(|e| e.into_inner()).remove(t)?;
+        let (owner, expires) = self
+            .map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(t)?;
         (owner == handle && Instant::now() < expires).then_some(())
     }
 
     pub fn expire(&self) {
         let now = Instant::now();
-        self.map.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, (_, exp)| *exp > now);
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (_, exp)| *exp > now);
     }
 }
 
@@ -49,7 +56,10 @@ mod tests {
         let t = Tickets::default();
         let a = t.issue("a@x.com");
         assert!(t.redeem(&a, "b@x.com").is_none());
-        assert!(t.redeem(&a, "a@x.com").is_none(), "burnt by the wrong account");
+        assert!(
+            t.redeem(&a, "a@x.com").is_none(),
+            "burnt by the wrong account"
+        );
         let a = t.issue("a@x.com");
         assert!(t.redeem(&format!("{a},ru=http://x"), "a@x.com").is_some());
         assert!(t.redeem(&a, "a@x.com").is_none(), "single use");

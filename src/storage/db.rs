@@ -75,7 +75,10 @@ impl Db {
     /// Opens an existing database only (the `user` commands must not create one by accident).
     pub fn open_existing(path: &Path) -> Result<Db> {
         if !path.exists() {
-            return Err(DbError::Sql(format!("database {} does not exist", path.display())));
+            return Err(DbError::Sql(format!(
+                "database {} does not exist",
+                path.display()
+            )));
         }
         let mut db = Db::open(path)?;
         db.migrate()?;
@@ -83,7 +86,9 @@ impl Db {
     }
 
     pub fn migrate(&mut self) -> Result<()> {
-        let current: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let current: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
@@ -100,7 +105,9 @@ impl Db {
     }
 
     pub fn integrity_check(&self) -> Result<String> {
-        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
     // ---- accounts ----
@@ -127,23 +134,32 @@ impl Db {
             "UPDATE users SET md5_salt = ?2, md5_hash = ?3, password = ?4 WHERE handle = ?1",
             params![handle, cred.md5_salt, cred.md5_hash, cred.phc],
         )?;
-        if n == 0 { Err(DbError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(DbError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Deletes an account and removes it from every list it is on. Returns its id and the ids of
     /// the accounts whose lists changed.
     pub fn delete_user(&mut self, handle: &str) -> Result<(UserId, Vec<UserId>)> {
         let tx = self.conn.transaction()?;
-        let id: UserId =
-            tx.query_row("SELECT id FROM users WHERE handle = ?1", [handle], |r| r.get(0))?;
+        let id: UserId = tx.query_row("SELECT id FROM users WHERE handle = ?1", [handle], |r| {
+            r.get(0)
+        })?;
         let affected: Vec<UserId> = {
             let mut st = tx.prepare("SELECT user_id FROM contacts WHERE contact_id = ?1")?;
-            st.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+            st.query_map([id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
         };
         for a in &affected {
             tx.execute("UPDATE users SET serial = serial + 1 WHERE id = ?1", [a])?;
         }
-        tx.execute("DELETE FROM contacts WHERE contact_id = ?1 OR user_id = ?1", [id])?;
+        tx.execute(
+            "DELETE FROM contacts WHERE contact_id = ?1 OR user_id = ?1",
+            [id],
+        )?;
         tx.execute("DELETE FROM groups WHERE user_id = ?1", [id])?;
         tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
         tx.commit()?;
@@ -151,7 +167,9 @@ impl Db {
     }
 
     pub fn list_users(&self) -> Result<Vec<(String, String)>> {
-        let mut st = self.conn.prepare("SELECT handle, friendly FROM users ORDER BY handle")?;
+        let mut st = self
+            .conn
+            .prepare("SELECT handle, friendly FROM users ORDER BY handle")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -175,8 +193,12 @@ impl Db {
 
     /// Id and friendly name of an account by handle.
     pub fn lookup(&self, handle: &str) -> Result<Option<(UserId, String)>> {
-        let mut st = self.conn.prepare_cached("SELECT id, friendly FROM users WHERE handle = ?1")?;
-        Ok(st.query_row([handle], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, friendly FROM users WHERE handle = ?1")?;
+        Ok(st
+            .query_row([handle], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
     }
 
     /// Everything about one account, read in one transaction with cached statements.
@@ -192,7 +214,11 @@ impl Db {
                     id,
                     handle: r.get(0)?,
                     friendly: r.get(1)?,
-                    blp: if r.get::<_, bool>(2)? { Blp::Block } else { Blp::Allow },
+                    blp: if r.get::<_, bool>(2)? {
+                        Blp::Block
+                    } else {
+                        Blp::Allow
+                    },
                     gtc_prompt: r.get(3)?,
                     serial: r.get(4)?,
                     phones: Phones {
@@ -208,10 +234,17 @@ impl Db {
             })?
         };
         {
-            let mut st =
-                tx.prepare_cached("SELECT num, guid, name FROM groups WHERE user_id = ?1 ORDER BY num")?;
+            let mut st = tx.prepare_cached(
+                "SELECT num, guid, name FROM groups WHERE user_id = ?1 ORDER BY num",
+            )?;
             let rows = st.query_map([id], |r| {
-                Ok((r.get::<_, u8>(0)?, Group { guid: r.get(1)?, name: r.get(2)? }))
+                Ok((
+                    r.get::<_, u8>(0)?,
+                    Group {
+                        guid: r.get(1)?,
+                        name: r.get(2)?,
+                    },
+                ))
             })?;
             for row in rows {
                 let (num, g) = row?;
@@ -284,9 +317,9 @@ pub struct Writer<'a> {
 impl Writer<'_> {
     /// Increments an account's list serial and returns the new value.
     pub fn bump_serial(&mut self, id: UserId) -> Result<u32> {
-        let mut st = self
-            .tx
-            .prepare_cached("UPDATE users SET serial = serial + 1 WHERE id = ?1 RETURNING serial")?;
+        let mut st = self.tx.prepare_cached(
+            "UPDATE users SET serial = serial + 1 WHERE id = ?1 RETURNING serial",
+        )?;
         Ok(st.query_row([id], |r| r.get(0))?)
     }
 
@@ -320,7 +353,9 @@ impl Writer<'_> {
 
     /// Handle and friendly name of an account.
     pub fn user_names(&mut self, id: UserId) -> Result<(String, String)> {
-        let mut st = self.tx.prepare_cached("SELECT handle, friendly FROM users WHERE id = ?1")?;
+        let mut st = self
+            .tx
+            .prepare_cached("SELECT handle, friendly FROM users WHERE id = ?1")?;
         Ok(st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?)
     }
 
@@ -353,23 +388,34 @@ impl Writer<'_> {
     }
 
     pub fn delete_group(&mut self, owner: UserId, num: u8) -> Result<()> {
-        self.tx.execute("DELETE FROM groups WHERE user_id = ?1 AND num = ?2", params![owner, num])?;
+        self.tx.execute(
+            "DELETE FROM groups WHERE user_id = ?1 AND num = ?2",
+            params![owner, num],
+        )?;
         Ok(())
     }
 
     pub fn set_friendly(&mut self, id: UserId, name: &str) -> Result<()> {
-        self.tx.execute("UPDATE users SET friendly = ?2 WHERE id = ?1", params![id, name])?;
+        self.tx.execute(
+            "UPDATE users SET friendly = ?2 WHERE id = ?1",
+            params![id, name],
+        )?;
         Ok(())
     }
 
     pub fn set_blp(&mut self, id: UserId, blp: Blp) -> Result<()> {
-        self.tx
-            .execute("UPDATE users SET blp_block = ?2 WHERE id = ?1", params![id, blp == Blp::Block])?;
+        self.tx.execute(
+            "UPDATE users SET blp_block = ?2 WHERE id = ?1",
+            params![id, blp == Blp::Block],
+        )?;
         Ok(())
     }
 
     pub fn set_gtc(&mut self, id: UserId, prompt: bool) -> Result<()> {
-        self.tx.execute("UPDATE users SET gtc_prompt = ?2 WHERE id = ?1", params![id, prompt])?;
+        self.tx.execute(
+            "UPDATE users SET gtc_prompt = ?2 WHERE id = ?1",
+            params![id, prompt],
+        )?;
         Ok(())
     }
 

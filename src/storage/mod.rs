@@ -44,7 +44,9 @@ impl Storage {
                 while let Ok(job) = rx.recv_blocking() {
                     // A bug in one job must not take the database away from everyone else; the
                     // transaction it held rolls back when it unwinds.
-                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut db))).is_err() {
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut db)))
+                        .is_err()
+                    {
                         log::error!("storage job panicked; its transaction was rolled back");
                     }
                 }

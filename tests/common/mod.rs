@@ -19,7 +19,8 @@ impl TempDir {
     pub fn new() -> TempDir {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("msnpd-test-{}-{n}-{}", std::process::id(), nanos()));
+        let p =
+            std::env::temp_dir().join(format!("msnpd-test-{}-{n}-{}", std::process::id(), nanos()));
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
     }
@@ -35,7 +36,10 @@ impl Drop for TempDir {
 }
 
 fn nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 /// The binary under test: this build's `msnpd`, or `$MSNPD_BIN` run through `$MSNPD_RUNNER`
@@ -96,7 +100,16 @@ impl TestServer {
             let list: String = users.iter().map(|(h, p)| format!("{h} {p}\n")).collect();
             let file = dir.path().join("users.txt");
             std::fs::write(&file, list).unwrap();
-            let (code, _, err) = msnpd(&["user", "import", file.to_str().unwrap(), "--db", db.to_str().unwrap()], None);
+            let (code, _, err) = msnpd(
+                &[
+                    "user",
+                    "import",
+                    file.to_str().unwrap(),
+                    "--db",
+                    db.to_str().unwrap(),
+                ],
+                None,
+            );
             assert_eq!(code, 0, "user import failed: {err}");
         }
         Self::start_on(dir, db, extra)
@@ -124,7 +137,10 @@ impl TestServer {
         args.extend_from_slice(extra);
         let mut child = command()
             .args(&args)
-            .env("RUST_LOG", std::env::var("MSNPD_TEST_LOG").unwrap_or_else(|_| "debug".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("MSNPD_TEST_LOG").unwrap_or_else(|_| "debug".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -153,7 +169,15 @@ impl TestServer {
                 }
             }
         }
-        TestServer { dir, db, ns: addrs[0], sb: addrs[1], http: addrs[2], child, log }
+        TestServer {
+            dir,
+            db,
+            ns: addrs[0],
+            sb: addrs[1],
+            http: addrs[2],
+            child,
+            log,
+        }
     }
 
     pub fn log_text(&self) -> String {
@@ -192,7 +216,9 @@ impl Drop for TestServer {
 }
 
 pub fn unsafe_kill(pid: u32, sig: &str) {
-    let _ = Command::new("kill").args([&format!("-{sig}"), &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status();
 }
 
 pub fn wait_timeout(child: &mut Child, d: Duration) -> Option<i32> {
@@ -218,7 +244,11 @@ impl Client {
         let stream = TcpStream::connect(addr).expect("connect");
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();
-        Client { stream, buf: Vec::new(), trid: 0 }
+        Client {
+            stream,
+            buf: Vec::new(),
+            trid: 0,
+        }
     }
 
     /// Next transaction id.
@@ -228,7 +258,9 @@ impl Client {
     }
 
     pub fn send(&mut self, line: &str) {
-        self.stream.write_all(format!("{line}\r\n").as_bytes()).expect("send");
+        self.stream
+            .write_all(format!("{line}\r\n").as_bytes())
+            .expect("send");
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) {
@@ -249,7 +281,10 @@ impl Client {
                 self.buf.extend_from_slice(&tmp[..n]);
                 true
             }
-            Err(e) => panic!("read failed (buffered: {:?}): {e}", String::from_utf8_lossy(&self.buf)),
+            Err(e) => panic!(
+                "read failed (buffered: {:?}): {e}",
+                String::from_utf8_lossy(&self.buf)
+            ),
         }
     }
 
@@ -261,7 +296,11 @@ impl Client {
                 self.buf.drain(..i + 2);
                 return l;
             }
-            assert!(self.fill(), "connection closed (buffered: {:?})", String::from_utf8_lossy(&self.buf));
+            assert!(
+                self.fill(),
+                "connection closed (buffered: {:?})",
+                String::from_utf8_lossy(&self.buf)
+            );
         }
     }
 
@@ -335,7 +374,11 @@ impl Client {
             Ok(n) => panic!("unexpected data: {:?}", String::from_utf8_lossy(&tmp[..n])),
             Err(_) => {}
         }
-        assert!(self.buf.is_empty(), "unexpected buffered data: {:?}", String::from_utf8_lossy(&self.buf));
+        assert!(
+            self.buf.is_empty(),
+            "unexpected buffered data: {:?}",
+            String::from_utf8_lossy(&self.buf)
+        );
     }
 }
 
@@ -355,7 +398,12 @@ pub fn md5_hex(s: &str) -> String {
 
 /// Logs in with MD5 (MSNP2-7), following the dispatch redirect. Returns the connection after the
 /// profile message, and the USR OK line.
-pub fn login_md5(server: &TestServer, version: u8, handle: &str, password: &str) -> (Client, String) {
+pub fn login_md5(
+    server: &TestServer,
+    version: u8,
+    handle: &str,
+    password: &str,
+) -> (Client, String) {
     // Dispatch.
     let mut ds = server.connect();
     let t = ds.t();
@@ -382,7 +430,10 @@ pub fn login_md5(server: &TestServer, version: u8, handle: &str, password: &str)
     let s = ns.expect(&format!("USR {t} MD5 S "));
     let challenge = s.rsplit(' ').next().unwrap().to_string();
     let t = ns.t();
-    ns.send(&format!("USR {t} MD5 S {}", md5_hex(&format!("{challenge}{password}"))));
+    ns.send(&format!(
+        "USR {t} MD5 S {}",
+        md5_hex(&format!("{challenge}{password}"))
+    ));
     let ok = ns.expect(&format!("USR {t} OK {handle}"));
     let (_, profile) = ns.expect_payload("MSG Hotmail Hotmail ");
     assert!(String::from_utf8_lossy(&profile).contains("text/x-msmsgsprofile"));
@@ -402,10 +453,19 @@ pub fn online(server: &TestServer, version: u8, handle: &str, password: &str) ->
 }
 
 /// A minimal HTTP/1.1 exchange: returns (status code, headers, body).
-pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(TIMEOUT)).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -415,12 +475,25 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]
     s.write_all(&bytes).unwrap();
     let mut resp = Vec::new();
     let _ = s.read_to_end(&mut resp);
-    let split = resp.windows(4).position(|w| w == b"\r\n\r\n").expect("response head");
+    let split = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("response head");
     let head = String::from_utf8_lossy(&resp[..split]).into_owned();
     let mut lines = head.split("\r\n");
-    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let hs = lines
-        .filter_map(|l| l.split_once(": ").map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|l| {
+            l.split_once(": ")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect();
     (status, hs, resp[split + 4..].to_vec())
 }
@@ -430,12 +503,19 @@ pub fn header<'a>(hs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// The Passport 1.4 dance: nexus, then login2.srf. Returns the from-PP ticket, or None on 401.
-pub fn passport_ticket(server: &TestServer, handle: &str, password: &str, challenge: &str) -> Option<String> {
+pub fn passport_ticket(
+    server: &TestServer,
+    handle: &str,
+    password: &str,
+    challenge: &str,
+) -> Option<String> {
     let (status, hs, _) = http(server.http, "GET", "/rdr/pprdr.asp", &[], b"");
     assert_eq!(status, 200);
     let urls = header(&hs, "PassportURLs").expect("PassportURLs header, exact case");
     let login = urls.strip_prefix("DALogin=").expect("DALogin=");
-    let path = login.strip_prefix(&format!("http://{}", server.http)).expect("DALogin points at us over http");
+    let path = login
+        .strip_prefix(&format!("http://{}", server.http))
+        .expect("DALogin points at us over http");
     let auth = format!(
         "Passport1.4 OrgVerb=GET,OrgURL=http%3A%2F%2Fmessenger%2Emsn%2Ecom,sign-in={},pwd={},{challenge}",
         handle.replace('@', "%40"),
@@ -443,23 +523,38 @@ pub fn passport_ticket(server: &TestServer, handle: &str, password: &str, challe
     );
     let (status, hs, _) = http(server.http, "GET", path, &[("Authorization", &auth)], b"");
     if status == 401 {
-        assert!(header(&hs, "WWW-Authenticate").unwrap().contains("da-status=failed"));
+        assert!(
+            header(&hs, "WWW-Authenticate")
+                .unwrap()
+                .contains("da-status=failed")
+        );
         return None;
     }
     assert_eq!(status, 200);
     let info = header(&hs, "Authentication-Info").expect("Authentication-Info");
     assert!(info.starts_with("Passport1.4 da-status=success,"), "{info}");
-    let t = info.split("from-PP='").nth(1).unwrap().trim_end_matches('\'');
+    let t = info
+        .split("from-PP='")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('\'');
     Some(t.to_string())
 }
 
 /// Tweener login (MSNP8+) with the dispatch redirect. Returns the NS connection after the
 /// profile, the USR OK line and the profile text.
-pub fn login_twn(server: &TestServer, version: u8, handle: &str, password: &str) -> (Client, String, String) {
+pub fn login_twn(
+    server: &TestServer,
+    version: u8,
+    handle: &str,
+    password: &str,
+) -> (Client, String, String) {
     let mut ds = server.connect();
     ds.send(&format!("VER 1 MSNP{version} CVR0"));
     ds.expect(&format!("VER 1 MSNP{version}"));
-    ds.send(&format!("CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 7.0.0777 MSMSGS {handle}"));
+    ds.send(&format!(
+        "CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 7.0.0777 MSMSGS {handle}"
+    ));
     ds.expect("CVR 2 ");
     ds.send(&format!("USR 3 TWN I {handle}"));
     let xfr = ds.expect("XFR 3 NS ");
@@ -467,7 +562,9 @@ pub fn login_twn(server: &TestServer, version: u8, handle: &str, password: &str)
     let mut ns = Client::connect(addr);
     ns.send(&format!("VER 1 MSNP{version} CVR0"));
     ns.expect(&format!("VER 1 MSNP{version}"));
-    ns.send(&format!("CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 7.0.0777 MSMSGS {handle}"));
+    ns.send(&format!(
+        "CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 7.0.0777 MSMSGS {handle}"
+    ));
     ns.expect("CVR 2 ");
     ns.send(&format!("USR 3 TWN I {handle}"));
     let s = ns.expect("USR 3 TWN S ");
@@ -485,7 +582,11 @@ pub fn login_twn(server: &TestServer, version: u8, handle: &str, password: &str)
 
 /// Any version: MD5 for 2-7, Tweener for 8+. Then SYN and CHG NLN.
 pub fn online_any(server: &TestServer, version: u8, handle: &str, password: &str) -> Client {
-    let mut c = if version >= 8 { login_twn(server, version, handle, password).0 } else { login_md5(server, version, handle, password).0 };
+    let mut c = if version >= 8 {
+        login_twn(server, version, handle, password).0
+    } else {
+        login_md5(server, version, handle, password).0
+    };
     let t = c.t();
     if version >= 10 {
         c.send(&format!("SYN {t} 0 0"));
