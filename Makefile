@@ -12,7 +12,7 @@ GCC_armv7-unknown-linux-gnueabihf   := arm-linux-gnueabihf-gcc
 SYSROOT_aarch64-unknown-linux-gnu     := /usr/aarch64-linux-gnu
 SYSROOT_armv7-unknown-linux-gnueabihf := /usr/arm-linux-gnueabihf
 
-.PHONY: all build release test test-arm aarch64 armv7 dist install clean bench
+.PHONY: all build release test test-arm aarch64 armv7 dist install clean bench check-unit
 
 all: build
 
@@ -79,3 +79,11 @@ install: release
 clean:
 	$(CARGO) clean
 	rm -rf dist
+
+# The systemd unit: `systemd-analyze verify` must pass and `security` must rate it OK or better.
+check-unit: release
+	@command -v systemd-analyze >/dev/null 2>&1 || { echo "systemd-analyze missing (package systemd)"; exit 1; }
+	@tmp=$$(mktemp -d); sed "s|/usr/local/bin/msnpd|$(CURDIR)/target/release/msnpd|" systemd/msnpd.service > $$tmp/msnpd.service; \
+	systemd-analyze verify $$tmp/msnpd.service && echo "systemd-analyze verify: ok"; \
+	systemd-analyze security --offline=yes $$tmp/msnpd.service | tail -n 1 | tee $$tmp/score; \
+	grep -Eq 'level for msnpd.service: [0-9.]+ (OK|SAFE)' $$tmp/score; rc=$$?; rm -rf $$tmp; exit $$rc
