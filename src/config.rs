@@ -19,6 +19,35 @@ pub struct Config {
     pub allow_unknown_clients: bool,
     /// Executor threads.
     pub threads: usize,
+    pub timeouts: Timeouts,
+    /// Open client connections at most (all listeners together), and per client address.
+    pub max_connections: usize,
+    pub max_per_ip: usize,
+    /// Failed logins from one address for one account (and 4x that from one address for any
+    /// account) before further attempts are refused for `auth_backoff`.
+    pub auth_failures: u32,
+    pub auth_backoff: Duration,
+}
+
+/// Deadlines for slow or silent clients.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub first_command: Duration,
+    pub login: Duration,
+    pub ns_idle: Duration,
+    pub sb_idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        use crate::limits::*;
+        Timeouts {
+            first_command: FIRST_COMMAND_TIMEOUT,
+            login: LOGIN_TIMEOUT,
+            ns_idle: NS_IDLE_TIMEOUT,
+            sb_idle: SB_IDLE_TIMEOUT,
+        }
+    }
 }
 
 impl Config {
@@ -32,6 +61,11 @@ impl Config {
             chl_interval: Some(crate::limits::CHALLENGE_INTERVAL),
             allow_unknown_clients: false,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            timeouts: Timeouts::default(),
+            max_connections: crate::limits::MAX_CONNECTIONS,
+            max_per_ip: crate::limits::MAX_CONNECTIONS_PER_IP,
+            auth_failures: crate::limits::AUTH_FAILURES,
+            auth_backoff: crate::limits::AUTH_BACKOFF,
         }
     }
 }

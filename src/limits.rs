@@ -18,8 +18,10 @@ pub const MAX_SB_PAYLOAD: usize = 1664;
 pub const READ_BUF: usize = 8192;
 /// Size of one outbound chunk. A frame never spans two chunks, so a frame must fit in one.
 pub const OUTBOX_CHUNK: usize = 16 * 1024;
+/// Chunks one connection may have queued: 256 KiB. Past that the client is too slow and is cut.
+pub const OUTBOX_CHUNKS: usize = 16;
 /// Read buffers and outbound chunks kept for reuse; more are freed when returned.
-pub const POOL_KEEP: usize = 256;
+pub const POOL_KEEP: usize = 64;
 
 /// Friendly names: the limit is on the URL-encoded form (each %XX counts three bytes).
 pub const MAX_FRIENDLY_ENCODED: usize = 387;
@@ -59,5 +61,14 @@ pub const CHALLENGE_TIMEOUT: Duration = Duration::from_secs(50);
 pub const CHALLENGE_INTERVAL: Duration = Duration::from_secs(600);
 /// Password hashes (Argon2, several MiB each) computed at the same time; more logins wait.
 pub const HASH_CONCURRENCY: usize = 2;
+/// Open client connections, all listeners together, and from one client address. A LAN party has
+/// one address per PC; many users behind one NAT share one, hence the generous default.
+pub const MAX_CONNECTIONS: usize = 20_000;
+pub const MAX_CONNECTIONS_PER_IP: usize = 256;
+/// Failed logins for one account from one address before that pair is refused for
+/// `AUTH_BACKOFF`; four times as many from one address for any accounts block the address.
+/// The block is per address, so an attacker cannot lock a real user out from elsewhere.
+pub const AUTH_FAILURES: u32 = 5;
+pub const AUTH_BACKOFF: Duration = Duration::from_secs(60);
 /// Pending requests to the storage thread; senders wait when it is full.
 pub const STORAGE_QUEUE: usize = 1024;

@@ -52,6 +52,26 @@ struct Serve {
     /// executor threads (default: number of CPUs)
     #[argh(option)]
     threads: Option<usize>,
+    /// seconds a new connection has to log in or join a switchboard (default 60; the first command
+    /// must come within half of it, at most 30 s)
+    #[argh(option, default = "60")]
+    login_timeout: u64,
+    /// seconds of silence after which a notification connection is dropped (default 300)
+    #[argh(option, default = "300")]
+    idle_timeout: u64,
+    /// seconds without a command after which a switchboard connection is dropped (default 600)
+    #[argh(option, default = "600")]
+    sb_idle_timeout: u64,
+    /// open connections at most, all listeners together (default 20000)
+    #[argh(option, default = "20000")]
+    max_connections: usize,
+    /// open connections at most from one client address (default 256)
+    #[argh(option, default = "256")]
+    max_per_ip: usize,
+    /// seconds an address is refused after 5 failed logins for one account (or 20 for any)
+    /// (default 60)
+    #[argh(option, default = "60")]
+    auth_backoff: u64,
 }
 
 /// Manage accounts in the database (works while the server runs).
@@ -177,6 +197,14 @@ fn serve(s: Serve) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(t) = s.threads {
         config.threads = t.max(1);
     }
+    let secs = |n: u64| std::time::Duration::from_secs(n.max(1));
+    config.timeouts.login = secs(s.login_timeout);
+    config.timeouts.first_command = secs((s.login_timeout / 2).clamp(1, 30));
+    config.timeouts.ns_idle = secs(s.idle_timeout);
+    config.timeouts.sb_idle = secs(s.sb_idle_timeout);
+    config.max_connections = s.max_connections.max(1);
+    config.max_per_ip = s.max_per_ip.max(1);
+    config.auth_backoff = secs(s.auth_backoff);
     let signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGINT,

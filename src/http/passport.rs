@@ -103,8 +103,18 @@ pub fn parse_authorization(value: &str) -> Option<(String, String)> {
 
 /// Checks a password with the slow hash, off the executor and at most `HASH_CONCURRENCY` at once.
 /// Returns the normalised handle on success.
-pub async fn check_password(hub: &Arc<Hub>, handle: &str, password: &str) -> Option<String> {
+pub async fn check_password(
+    hub: &Arc<Hub>,
+    ip: std::net::IpAddr,
+    handle: &str,
+    password: &str,
+) -> Option<String> {
     let handle = normalize_handle(handle)?;
+    let cfg = &hub.config;
+    if !hub.throttle.allowed(ip, &handle, cfg.auth_failures, cfg.auth_backoff) {
+        log::warn!("http {ip}: login for {handle} refused: too many failures");
+        return None;
+    }
     let h = handle.clone();
     let creds = hub
         .storage
@@ -122,14 +132,20 @@ pub async fn check_password(hub: &Arc<Hub>, handle: &str, password: &str) -> Opt
             false
         }
     };
-    ok.then_some(handle)
+    if ok {
+        hub.throttle.succeeded(ip, &handle);
+        Some(handle)
+    } else {
+        hub.throttle.failed(ip, &handle, cfg.auth_backoff);
+        None
+    }
 }
 
 /// `GET /login2.srf` with `Authorization: Passport1.4 ...`.
 pub async fn login(hub: &Arc<Hub>, req: &Request) -> Response {
     let creds = req.header("authorization").and_then(parse_authorization);
     let handle = match &creds {
-        Some((user, pw)) => check_password(hub, user, pw).await,
+        Some((user, pw)) => check_password(hub, req.peer.ip(), user, pw).await,
         None => None,
     };
     match handle {
@@ -199,7 +215,7 @@ pub async fn rst(hub: &Arc<Hub>, req: &Request) -> Response {
     let user = xml_text(&body, "wsse:Username").map(xml_unescape);
     let pass = xml_text(&body, "wsse:Password").map(xml_unescape);
     let handle = match (&user, &pass) {
-        (Some(u), Some(p)) => check_password(hub, u, p).await,
+        (Some(u), Some(p)) => check_password(hub, req.peer.ip(), u, p).await,
         _ => None,
     };
     let Some(handle) = handle else {

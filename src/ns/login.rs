@@ -77,6 +77,12 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             else {
                 unreachable!("matched above")
             };
+            let ip = s.conn.peer.ip();
+            let cfg = &s.hub.config;
+            if !s.hub.throttle.allowed(ip, &handle, cfg.auth_failures, cfg.auth_backoff) {
+                s.error(911, trid).await?;
+                return Err(Disconnect::new(format!("login for {handle} refused: too many failures")));
+            }
             let ok = match (scheme, &credentials) {
                 (Auth::Md5, Some(c)) => {
                     // The challenge we sent was the account's salt (see auth.rs).
@@ -103,8 +109,12 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
                 _ => None,
             };
             match id {
-                Some(id) => complete(s, trid, id).await,
+                Some(id) => {
+                    s.hub.throttle.succeeded(ip, &handle);
+                    complete(s, trid, id).await
+                }
                 None => {
+                    s.hub.throttle.failed(ip, &handle, s.hub.config.auth_backoff);
                     s.error(911, trid).await?;
                     Err(Disconnect::new(format!(
                         "authentication failed for {handle}"

@@ -14,7 +14,6 @@ mod sync;
 mod xfr;
 
 use crate::dialect::{Availability, Dialect};
-use crate::limits::{FIRST_COMMAND_TIMEOUT, LOGIN_TIMEOUT, NS_IDLE_TIMEOUT};
 use crate::protocol::{Command, Role};
 use crate::server::connection::Connection;
 use crate::server::hub::{Hub, OnlineUser};
@@ -154,9 +153,9 @@ impl Session for NsSession {
 
     fn deadline(&self) -> Instant {
         let mut d = match self.phase {
-            Phase::LoggedIn(_) => self.last_activity + NS_IDLE_TIMEOUT,
-            _ if !self.got_command => self.started + FIRST_COMMAND_TIMEOUT,
-            _ => self.started + LOGIN_TIMEOUT,
+            Phase::LoggedIn(_) => self.last_activity + self.hub.config.timeouts.ns_idle,
+            _ if !self.got_command => self.started + self.hub.config.timeouts.first_command,
+            _ => self.started + self.hub.config.timeouts.login,
         };
         if let Some(t) = self.next_challenge {
             d = d.min(t);
@@ -171,7 +170,7 @@ impl Session for NsSession {
         let now = Instant::now();
         match self.phase {
             Phase::LoggedIn(_) => {
-                if now >= self.last_activity + NS_IDLE_TIMEOUT {
+                if now >= self.last_activity + self.hub.config.timeouts.ns_idle {
                     return Err(Disconnect::new("idle timeout"));
                 }
             }
@@ -179,7 +178,7 @@ impl Session for NsSession {
                 return Err(Disconnect::new("no command within the time limit"));
             }
             _ => {
-                if now >= self.started + LOGIN_TIMEOUT {
+                if now >= self.started + self.hub.config.timeouts.login {
                     return Err(Disconnect::new("login not completed within the time limit"));
                 }
             }
@@ -201,7 +200,9 @@ impl Session for NsSession {
         self.got_command = true;
         self.last_activity = Instant::now();
         let trid = cmd.trid.unwrap_or(0);
-        log::trace!("{}: <- {} {:?}", self.who(), cmd.verb, cmd.args);
+        // USR carries hashes and tickets: never log its credentials.
+        let shown = if cmd.verb == "USR" { &cmd.args[..cmd.args.len().min(2)] } else { &cmd.args[..] };
+        log::trace!("{}: <- {} {:?}", self.who(), cmd.verb, shown);
 
         let Some(dialect) = self.dialect else {
             return match cmd.verb {

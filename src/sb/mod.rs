@@ -7,7 +7,7 @@
 
 pub mod registry;
 
-use crate::limits::{FIRST_COMMAND_TIMEOUT, LOGIN_TIMEOUT, MAX_SB_PARTICIPANTS, SB_IDLE_TIMEOUT};
+use crate::limits::MAX_SB_PARTICIPANTS;
 use crate::protocol::names::normalize_handle;
 use crate::protocol::write::{Enc, LineBuf};
 use crate::protocol::{Command, Role};
@@ -327,7 +327,7 @@ impl SbSession {
         log::debug!("{}: disconnected: {}", self.who(), why.0);
         if let Some(j) = self.joined.take() {
             // Removed by the server (idle, kicked, shutdown) rather than leaving by choice.
-            let forced = why.0.contains("idle") || why.0.contains("closed by the server");
+            let forced = why.1;
             let bye = if forced {
                 format!("BYE {} 1\r\n", j.handle)
             } else {
@@ -355,14 +355,14 @@ impl Session for SbSession {
 
     fn deadline(&self) -> Instant {
         match self.joined {
-            Some(_) => self.last_activity + SB_IDLE_TIMEOUT,
-            None if !self.got_command => self.started + FIRST_COMMAND_TIMEOUT,
-            None => self.started + LOGIN_TIMEOUT,
+            Some(_) => self.last_activity + self.hub.config.timeouts.sb_idle,
+            None if !self.got_command => self.started + self.hub.config.timeouts.first_command,
+            None => self.started + self.hub.config.timeouts.login,
         }
     }
 
     async fn on_deadline(&mut self) -> Handled {
-        Err(Disconnect::new(match self.joined {
+        Err(Disconnect::by_server(match self.joined {
             Some(_) => "idle timeout",
             None => "did not join a session in time",
         }))

@@ -65,7 +65,10 @@ impl Connection {
 
     /// Waits for the next reason to act. `deadline` is the earliest timer of the session.
     pub async fn wait(&mut self, deadline: Instant) -> Wake {
-        if self.timer_at != Some(deadline) {
+        // Deadlines mostly move later (every command pushes the idle deadline). Re-arming the
+        // reactor's timer on every command would cost a timer-queue operation per message, so
+        // only an earlier deadline re-arms; a timer that fires early is simply re-armed.
+        if self.timer_at.is_none_or(|t| deadline < t) {
             self.timer.set_at(deadline);
             self.timer_at = Some(deadline);
         }
@@ -79,7 +82,14 @@ impl Connection {
         };
         let output = async {
             if blocked {
-                let _ = stream.writable().await;
+                // Waiting for the peer to take data, but a slow peer may be cut off meanwhile.
+                smol::future::or(
+                    async {
+                        let _ = stream.writable().await;
+                    },
+                    std::future::poll_fn(|cx| outbox.poll_not_open(cx)),
+                )
+                .await;
             } else {
                 std::future::poll_fn(|cx| outbox.poll_ready(cx)).await;
             }
@@ -89,7 +99,11 @@ impl Connection {
             timer.await;
             Wake::Deadline
         };
-        smol::future::or(output, smol::future::or(read, timer)).await
+        let wake = smol::future::or(output, smol::future::or(read, timer)).await;
+        if wake == Wake::Deadline {
+            self.timer_at = None;
+        }
+        wake
     }
 
     /// Borrows the read buffer (from the pool if the connection holds none).

@@ -117,6 +117,27 @@ pub struct Hub {
     shutdown: event_listener::Event,
     /// Every open client connection, for shutdown: id -> (outbox, is a notification connection).
     connections: Mutex<HashMap<u64, (Arc<Outbox>, bool)>>,
+    /// Open sockets per client address (all listeners), for the connection caps.
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    pub throttle: super::throttle::Throttle,
+}
+
+/// A socket counted against the connection caps; uncounted when dropped.
+pub struct Admission {
+    hub: Arc<Hub>,
+    ip: IpAddr,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let mut m = self.hub.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+    }
 }
 
 /// Removes a connection from the hub's table when the connection task ends, however it ends.
@@ -150,7 +171,24 @@ impl Hub {
             shutting_down: AtomicBool::new(false),
             shutdown: event_listener::Event::new(),
             connections: Mutex::new(HashMap::new()),
+            per_ip: Mutex::new(HashMap::new()),
+            throttle: Default::default(),
         }
+    }
+
+    /// Counts a new socket from `ip`, or refuses it when a cap is reached.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admission, &'static str> {
+        let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let total: usize = m.values().sum();
+        if total >= self.config.max_connections {
+            return Err("server connection limit reached");
+        }
+        let n = m.entry(ip).or_insert(0);
+        if *n >= self.config.max_per_ip {
+            return Err("per-address connection limit reached");
+        }
+        *n += 1;
+        Ok(Admission { hub: self.clone(), ip })
     }
 
     /// Registers an open connection so shutdown can reach it.

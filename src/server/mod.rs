@@ -6,6 +6,7 @@ pub mod lan;
 pub mod outbox;
 pub mod pool;
 pub mod session;
+pub mod throttle;
 pub mod tickets;
 
 use crate::config::Config;
@@ -165,16 +166,23 @@ async fn accept_loop(
         if hub.is_shutting_down() {
             continue;
         }
+        let admission = match hub.admit(peer.ip()) {
+            Ok(a) => a,
+            Err(why) => {
+                log::warn!("{peer}: refused: {why}");
+                continue;
+            }
+        };
         let hub = hub.clone();
         match kind {
             Kind::Notification => ex
-                .spawn(isolated(crate::ns::serve(hub, stream, peer), peer))
+                .spawn(isolated(crate::ns::serve(hub, stream, peer), peer, admission))
                 .detach(),
             Kind::Switchboard => ex
-                .spawn(isolated(crate::sb::serve(hub, stream, peer), peer))
+                .spawn(isolated(crate::sb::serve(hub, stream, peer), peer, admission))
                 .detach(),
             Kind::Http => ex
-                .spawn(isolated(crate::http::serve(hub, stream, peer), peer))
+                .spawn(isolated(crate::http::serve(hub, stream, peer), peer, admission))
                 .detach(),
         }
     }
@@ -182,8 +190,9 @@ async fn accept_loop(
 
 /// Runs a connection so that a bug that panics ends that connection only: the worker thread and
 /// every other client carry on.
-async fn isolated(conn: impl std::future::Future<Output = ()>, peer: SocketAddr) {
+async fn isolated(conn: impl std::future::Future<Output = ()>, peer: SocketAddr, admission: hub::Admission) {
     use smol::future::FutureExt;
+    let _counted = admission;
     if std::panic::AssertUnwindSafe(conn)
         .catch_unwind()
         .await

@@ -1,12 +1,15 @@
 //! The bounded outbound queue of one connection.
 //!
 //! Anyone may push whole frames (a command line and its payload) into a connection's outbox; only the
-//! connection's own task writes them to the socket. The queue is one pooled chunk of `OUTBOX_CHUNK`
-//! bytes being filled plus the one being written, so a client that stops reading can pin at most two
-//! chunks. When a push from another session does not fit, the outbox is marked overflowed and its
-//! owner disconnects the slow client; the pusher is never blocked.
+//! connection's own task writes them to the socket. The queue is a chain of at most
+//! `OUTBOX_CHUNKS` pooled chunks of `OUTBOX_CHUNK` bytes (plus the one being written), taken from
+//! the pool only while there is something to send: an idle connection holds none, a client that
+//! stops reading pins at most that much. The chain gives a healthy reader room to absorb a burst
+//! while its task waits for a CPU. When a push from another session does not fit, the outbox is
+//! marked overflowed and its owner disconnects the slow client; the pusher is never blocked.
 
 use super::pool::{self, Chunk};
+use crate::limits::OUTBOX_CHUNKS;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
@@ -32,7 +35,8 @@ pub struct Outbox {
 }
 
 struct Inner {
-    pending: Option<Chunk>,
+    /// Oldest first; frames are appended to the last chunk.
+    pending: heapless::Deque<Chunk, OUTBOX_CHUNKS>,
     waker: Option<Waker>,
     state: OutboxState,
 }
@@ -47,7 +51,7 @@ impl Outbox {
     pub fn new() -> Outbox {
         Outbox {
             inner: Mutex::new(Inner {
-                pending: None,
+                pending: heapless::Deque::new(),
                 waker: None,
                 state: OutboxState::Open,
             }),
@@ -75,17 +79,21 @@ impl Outbox {
         if inner.state != OutboxState::Open {
             return Err(PushError::Closed);
         }
-        let chunk = inner.pending.get_or_insert_with(pool::chunk);
-        if chunk.capacity() - chunk.len() < total {
-            if overflow_closes {
-                inner.state = OutboxState::Overflowed;
-                if let Some(w) = inner.waker.take() {
-                    w.wake();
+        let fits = |c: &Chunk| c.capacity() - c.len() >= total;
+        if !inner.pending.back().is_some_and(fits) {
+            if inner.pending.is_full() || total > crate::limits::OUTBOX_CHUNK {
+                if overflow_closes {
+                    inner.state = OutboxState::Overflowed;
+                    if let Some(w) = inner.waker.take() {
+                        w.wake();
+                    }
                 }
+                return Err(PushError::Full);
             }
-            return Err(PushError::Full);
+            let _ = inner.pending.push_back(pool::chunk());
         }
-        let was_empty = chunk.is_empty();
+        let was_empty = inner.pending.len() == 1 && inner.pending.back().is_some_and(|c| c.is_empty());
+        let chunk = inner.pending.back_mut().expect("ensured above");
         for p in parts {
             // Capacity was checked above for the whole frame.
             let _ = chunk.extend_from_slice(p);
@@ -98,12 +106,12 @@ impl Outbox {
         Ok(())
     }
 
-    /// Takes everything queued so far, for the owner to write.
+    /// Takes the oldest queued chunk, for the owner to write.
     pub fn take(&self) -> Option<Chunk> {
         let mut inner = self.lock();
-        match inner.pending.take() {
+        match inner.pending.pop_front() {
             Some(c) if c.is_empty() => {
-                inner.pending = Some(c);
+                pool::give_chunk(c);
                 None
             }
             other => other,
@@ -128,8 +136,22 @@ impl Outbox {
     /// Ready when there is something to write or the state is no longer `Open`.
     pub fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut inner = self.lock();
-        let has_data = inner.pending.as_ref().is_some_and(|c| !c.is_empty());
+        let has_data = inner.pending.front().is_some_and(|c| !c.is_empty());
         if has_data || inner.state != OutboxState::Open {
+            return Poll::Ready(());
+        }
+        match &inner.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => inner.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Ready when the state is no longer `Open` (overflowed or asked to close): the owner must
+    /// notice even while it waits for its socket to accept data.
+    pub fn poll_not_open(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut inner = self.lock();
+        if inner.state != OutboxState::Open {
             return Poll::Ready(());
         }
         match &inner.waker {
@@ -144,7 +166,7 @@ impl Outbox {
         let mut inner = self.lock();
         inner.state = OutboxState::Closing;
         inner.waker = None;
-        if let Some(c) = inner.pending.take() {
+        while let Some(c) = inner.pending.pop_front() {
             pool::give_chunk(c);
         }
     }
@@ -153,13 +175,15 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::OUTBOX_CHUNK;
+    use crate::limits::{OUTBOX_CHUNK, OUTBOX_CHUNKS};
 
     #[test]
     fn overflow_from_others_marks_the_outbox() {
         let o = Outbox::new();
         let big = vec![b'x'; OUTBOX_CHUNK - 10];
-        o.push(&[&big]).unwrap();
+        for _ in 0..OUTBOX_CHUNKS {
+            o.push(&[&big]).unwrap();
+        }
         assert_eq!(o.push_own(&[b"0123456789ab"]), Err(PushError::Full));
         assert_eq!(o.state(), OutboxState::Open);
         assert_eq!(o.push(&[b"0123456789ab"]), Err(PushError::Full));

@@ -6,25 +6,31 @@ use crate::limits::{READ_BUF, WRITE_STALL_TIMEOUT};
 use crate::protocol::{Command, Role, parse_frame};
 use std::time::Instant;
 
-/// Why a connection is being closed; logged once when it ends.
+/// Why a connection is being closed; logged once when it ends. The flag is set when the server
+/// removed the client (idle, too slow, kicked, shutdown) rather than the client leaving or erring:
+/// switchboard peers then get `BYE handle 1`.
 #[derive(Debug)]
-pub struct Disconnect(pub String);
+pub struct Disconnect(pub String, pub bool);
 
 impl Disconnect {
     pub fn new(reason: impl Into<String>) -> Disconnect {
-        Disconnect(reason.into())
+        Disconnect(reason.into(), false)
+    }
+
+    pub fn by_server(reason: impl Into<String>) -> Disconnect {
+        Disconnect(reason.into(), true)
     }
 }
 
 impl From<std::io::Error> for Disconnect {
     fn from(e: std::io::Error) -> Self {
-        Disconnect(format!("i/o: {e}"))
+        Disconnect(format!("i/o: {e}"), false)
     }
 }
 
 impl From<crate::storage::StorageGone> for Disconnect {
     fn from(_: crate::storage::StorageGone) -> Self {
-        Disconnect("storage unavailable (shutting down)".into())
+        Disconnect("storage unavailable (shutting down)".into(), true)
     }
 }
 
@@ -51,18 +57,18 @@ pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
         match s.conn().outbox_state() {
             OutboxState::Open => {}
             OutboxState::Overflowed => {
-                return Disconnect::new("outbound queue full: client is not reading");
+                return Disconnect::by_server("outbound queue full: client is not reading");
             }
             OutboxState::Closing => {
                 let _ = s.conn().flush().await;
-                return Disconnect::new("closed by the server");
+                return Disconnect::by_server("closed by the server");
             }
         }
         if s.conn()
             .stalled_since()
             .is_some_and(|t| t.elapsed() >= WRITE_STALL_TIMEOUT)
         {
-            return Disconnect::new("client stopped reading");
+            return Disconnect::by_server("client stopped reading");
         }
         let deadline = s.deadline();
         match s.conn().wait(deadline).await {

@@ -94,6 +94,12 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server with these accounts (`(email, password)`) and extra `serve` flags.
     pub fn start_with(users: &[(&str, &str)], extra: &[&str]) -> TestServer {
+        let level = std::env::var("MSNPD_TEST_LOG").unwrap_or_else(|_| "debug".into());
+        Self::start_with_log(users, extra, &level)
+    }
+
+    /// Creates the accounts and starts a server with `extra` flags and log level `level`.
+    pub fn start_with_log(users: &[(&str, &str)], extra: &[&str], level: &str) -> TestServer {
         let dir = TempDir::new();
         let db = dir.path().join("msnpd.db");
         if !users.is_empty() {
@@ -101,18 +107,22 @@ impl TestServer {
             let file = dir.path().join("users.txt");
             std::fs::write(&file, list).unwrap();
             let (code, _, err) = msnpd(
-                &[
-                    "user",
-                    "import",
-                    file.to_str().unwrap(),
-                    "--db",
-                    db.to_str().unwrap(),
-                ],
+                &["user", "import", file.to_str().unwrap(), "--db", db.to_str().unwrap()],
                 None,
             );
             assert_eq!(code, 0, "user import failed: {err}");
         }
-        Self::start_on(dir, db, extra)
+        Self::start_logged(dir, db, extra, level)
+    }
+
+    /// The server's resident memory in KiB (VmRSS).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
     }
 
     pub fn start(users: &[(&str, &str)]) -> TestServer {
@@ -121,6 +131,11 @@ impl TestServer {
 
     /// Starts (or restarts) a server on an existing database.
     pub fn start_on(dir: TempDir, db: PathBuf, extra: &[&str]) -> TestServer {
+        Self::start_logged(dir, db, extra, &std::env::var("MSNPD_TEST_LOG").unwrap_or_else(|_| "debug".into()))
+    }
+
+    /// As `start_on`, with `RUST_LOG` set to `level`.
+    pub fn start_logged(dir: TempDir, db: PathBuf, extra: &[&str], level: &str) -> TestServer {
         let mut args = vec![
             "serve",
             "--db",
@@ -137,10 +152,7 @@ impl TestServer {
         args.extend_from_slice(extra);
         let mut child = command()
             .args(&args)
-            .env(
-                "RUST_LOG",
-                std::env::var("MSNPD_TEST_LOG").unwrap_or_else(|_| "debug".into()),
-            )
+            .env("RUST_LOG", level)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
