@@ -36,7 +36,10 @@ fn malformed_input_closes_only_that_connection() {
         ("overlong line", vec![b'A'; 5000]),
         ("non-numeric trid", b"VER abc MSNP7\r\n".to_vec()),
         ("negative trid", b"VER -1 MSNP7\r\n".to_vec()),
-        ("too many arguments", format!("VER 1 {}\r\n", "MSNP7 ".repeat(40)).into_bytes()),
+        (
+            "too many arguments",
+            format!("VER 1 {}\r\n", "MSNP7 ".repeat(40)).into_bytes(),
+        ),
         ("invalid UTF-8", b"VER 1 MSNP7 \xff\xfe\r\n".to_vec()),
         ("lower-case verb", b"ver 1 MSNP7\r\n".to_vec()),
         ("binary garbage", (0u8..=255).collect()),
@@ -92,14 +95,21 @@ fn silent_and_slow_logins_are_cut_off() {
     let t = Instant::now();
     let mut silent = server.connect();
     silent.expect_closed();
-    assert!(t.elapsed() < Duration::from_secs(3), "first-command deadline took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "first-command deadline took {:?}",
+        t.elapsed()
+    );
     let t = Instant::now();
     let mut slow = server.connect();
     slow.send("VER 1 MSNP7 CVR0");
     slow.expect("VER 1 MSNP7");
     slow.expect_closed();
     let e = t.elapsed();
-    assert!(e >= Duration::from_millis(1500) && e < Duration::from_secs(4), "login deadline took {e:?}");
+    assert!(
+        e >= Duration::from_millis(1500) && e < Duration::from_secs(4),
+        "login deadline took {e:?}"
+    );
     // A truncated payload does not hang the server: the idle deadline applies.
     let server = TestServer::start_with(USERS, &["--chl-interval", "0", "--idle-timeout", "1"]);
     let mut c = online_any(&server, 11, "alice@example.com", "pw-a");
@@ -137,7 +147,10 @@ fn md5_attempt(server: &TestServer, handle: &str, password: &str) -> Vec<String>
     ns.send(&format!("USR 2 MD5 I {handle}"));
     let s = ns.expect("USR 2 MD5 S ");
     let challenge = s.rsplit(' ').next().unwrap();
-    ns.send(&format!("USR 3 MD5 S {}", md5_hex(&format!("{challenge}{password}"))));
+    ns.send(&format!(
+        "USR 3 MD5 S {}",
+        md5_hex(&format!("{challenge}{password}"))
+    ));
     let first = ns.line();
     let mut lines = vec![first];
     ns.stream.shutdown(std::net::Shutdown::Both).ok();
@@ -149,7 +162,10 @@ fn md5_attempt(server: &TestServer, handle: &str, password: &str) -> Vec<String>
 fn password_guessing_is_throttled_without_permanent_lockout() {
     let server = TestServer::start_with(USERS, &["--chl-interval", "0", "--auth-backoff", "2"]);
     for _ in 0..5 {
-        assert_eq!(md5_attempt(&server, "alice@example.com", "guess"), ["911 3"]);
+        assert_eq!(
+            md5_attempt(&server, "alice@example.com", "guess"),
+            ["911 3"]
+        );
     }
     // The right password is refused while the block lasts (MD5 and HTTP alike)...
     assert_eq!(md5_attempt(&server, "alice@example.com", "pw-a"), ["911 3"]);
@@ -206,7 +222,11 @@ fn a_client_that_stops_reading_is_cut_off_and_memory_stays_flat() {
     let server = TestServer::start(USERS);
     let (mut sbs, _ns) = switchboard(
         &server,
-        &[("alice@example.com", "pw-a"), ("bob@example.com", "pw-b"), ("carol@example.com", "pw-c")],
+        &[
+            ("alice@example.com", "pw-a"),
+            ("bob@example.com", "pw-b"),
+            ("carol@example.com", "pw-c"),
+        ],
     );
     let mut carol = sbs.pop().unwrap(); // never reads from here on
     // Loopback autotuning lets a receive buffer grow to tens of MB; pin carol's small so her
@@ -234,7 +254,9 @@ fn a_client_that_stops_reading_is_cut_off_and_memory_stays_flat() {
     let reader = std::thread::spawn(move || {
         let mut total = 0usize;
         let mut buf = [0u8; 65536];
-        bob_stream.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        bob_stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
         while let Ok(n) = std::io::Read::read(&mut bob_stream, &mut buf) {
             if n == 0 {
                 break;
@@ -259,11 +281,23 @@ fn a_client_that_stops_reading_is_cut_off_and_memory_stays_flat() {
     assert_eq!(bye, "BYE carol@example.com 1", "a server-side removal");
     wait_log(&server, "client is not reading");
     let received = reader.join().unwrap();
-    let expected_line = format!("MSG alice@example.com alice@example.com {}\r\n", payload.len()).len() + payload.len();
+    let expected_line = format!(
+        "MSG alice@example.com alice@example.com {}\r\n",
+        payload.len()
+    )
+    .len()
+        + payload.len();
     let bye_line = "BYE carol@example.com 1\r\n".len();
-    assert_eq!(received, 16_000 * expected_line + bye_line, "bob got every message, then the BYE");
+    assert_eq!(
+        received,
+        16_000 * expected_line + bye_line,
+        "bob got every message, then the BYE"
+    );
     let rss_after = server.rss_kib();
-    assert!(rss_after < rss_before + 8 * 1024, "RSS grew from {rss_before} KiB to {rss_after} KiB");
+    assert!(
+        rss_after < rss_before + 8 * 1024,
+        "RSS grew from {rss_before} KiB to {rss_after} KiB"
+    );
     let _ = carol.stream.shutdown(std::net::Shutdown::Both);
     let _ = bob;
 }
@@ -271,13 +305,19 @@ fn a_client_that_stops_reading_is_cut_off_and_memory_stays_flat() {
 #[test]
 fn idle_switchboard_members_are_removed() {
     let server = TestServer::start_with(USERS, &["--chl-interval", "0", "--sb-idle-timeout", "1"]);
-    let (mut sbs, _ns) = switchboard(&server, &[("alice@example.com", "pw-a"), ("bob@example.com", "pw-b")]);
+    let (mut sbs, _ns) = switchboard(
+        &server,
+        &[("alice@example.com", "pw-a"), ("bob@example.com", "pw-b")],
+    );
     // Bob keeps talking; alice says nothing and is removed with `BYE alice 1`.
     let t = Instant::now();
     let mut got_bye = false;
     while t.elapsed() < Duration::from_secs(4) && !got_bye {
         sbs[1].send_payload("MSG 5 U 2", b"hi");
-        sbs[1].stream.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        sbs[1]
+            .stream
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
         let mut buf = [0u8; 256];
         if let Ok(n) = std::io::Read::read(&mut sbs[1].stream, &mut buf) {
             got_bye = String::from_utf8_lossy(&buf[..n]).contains("BYE alice@example.com 1");
@@ -307,29 +347,44 @@ fn acknowledged_changes_survive_sigkill() {
         unsafe_kill(pid, "KILL");
     });
     'churn: for i in 0..10_000u32 {
-        for (c, acked, other) in [(&mut a, &mut acked_a, "carol"), (&mut b, &mut acked_b, "dave")] {
+        for (c, acked, other) in [
+            (&mut a, &mut acked_a, "carol"),
+            (&mut b, &mut acked_b, "dave"),
+        ] {
             let t = 100 + i;
             let g = format!("Group{i}");
-            let cmd = if i % 2 == 0 { format!("ADG {t} {g} 0") } else { format!("RMG {t} {}", 1) };
+            let cmd = if i % 2 == 0 {
+                format!("ADG {t} {g} 0")
+            } else {
+                format!("RMG {t} {}", 1)
+            };
             let _ = other;
             if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.send(&cmd))).is_err() {
                 break 'churn;
             }
             let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.line()));
             match reply {
-                Ok(line) if line.starts_with("ADG ") || line.starts_with("RMG ") => acked.push(line),
+                Ok(line) if line.starts_with("ADG ") || line.starts_with("RMG ") => {
+                    acked.push(line)
+                }
                 Ok(line) => panic!("unexpected {line}"),
                 Err(_) => break 'churn,
             }
         }
     }
     killer.join().unwrap();
-    assert!(!acked_a.is_empty() && !acked_b.is_empty(), "the churn did not run");
+    assert!(
+        !acked_a.is_empty() && !acked_b.is_empty(),
+        "the churn did not run"
+    );
     pid = 0;
     let _ = pid;
     // Every acknowledged change is there after a restart, and the database is intact.
     let server = server.restart();
-    for (who, pw, acked) in [("alice@example.com", "pw-a", &acked_a), ("bob@example.com", "pw-b", &acked_b)] {
+    for (who, pw, acked) in [
+        ("alice@example.com", "pw-a", &acked_a),
+        ("bob@example.com", "pw-b", &acked_b),
+    ] {
         let last = acked.last().unwrap();
         // ADG trid serial name id 0 / RMG trid serial id: the serial is the third field.
         let acked_serial: u32 = last.split(' ').nth(2).unwrap().parse().unwrap();
@@ -339,11 +394,19 @@ fn acknowledged_changes_survive_sigkill() {
         let serial: u32 = syn.rsplit(' ').next().unwrap().parse().unwrap();
         // The change after the last acknowledged one may have committed before the kill (its
         // reply was lost); nothing acknowledged may be missing.
-        assert!(serial == acked_serial || serial == acked_serial + 1, "{who}: acknowledged serial {acked_serial}, found {serial}");
+        assert!(
+            serial == acked_serial || serial == acked_serial + 1,
+            "{who}: acknowledged serial {acked_serial}, found {serial}"
+        );
         let (_, dump) = c.until("LST 1 FL");
-        let group_present = dump.iter().any(|l| l.starts_with("LSG 1 ") && l.contains(" 1 Group"));
+        let group_present = dump
+            .iter()
+            .any(|l| l.starts_with("LSG 1 ") && l.contains(" 1 Group"));
         let expect_present = last.starts_with("ADG ") == (serial == acked_serial);
-        assert_eq!(group_present, expect_present, "{who}: {dump:?} after {last}");
+        assert_eq!(
+            group_present, expect_present,
+            "{who}: {dump:?} after {last}"
+        );
     }
     let db = msnpd::storage::Db::open(&server.db).unwrap();
     assert_eq!(db.integrity_check().unwrap(), "ok");
@@ -390,7 +453,12 @@ fn hidden_users_never_leak_in_any_dialect() {
         // Only the RL notice from the ADD may have arrived; no presence of alice at all.
         w.send("PNG");
         let (_, skipped) = w.until("QNG");
-        assert!(skipped.iter().all(|l| !l.contains("alice@example.com") || l.contains(" RL ")), "{skipped:?}");
+        assert!(
+            skipped
+                .iter()
+                .all(|l| !l.contains("alice@example.com") || l.contains(" RL ")),
+            "{skipped:?}"
+        );
     }
 }
 
@@ -412,13 +480,19 @@ fn nobody_can_put_themselves_on_someone_elses_lists() {
     let (mut alice, _) = login_md5(&server, 7, "alice@example.com", "pw-a");
     alice.send("SYN 1 0");
     let (_, lines) = alice.until("LST 1 RL");
-    assert!(lines.iter().all(|l| !l.contains("bob@example.com")), "{lines:?}");
+    assert!(
+        lines.iter().all(|l| !l.contains("bob@example.com")),
+        "{lines:?}"
+    );
 }
 
 #[test]
 fn passwords_and_tickets_never_reach_the_log() {
     let server = TestServer::start_with_log(
-        &[("alice@example.com", "Zebra-Pass-1"), ("bob@example.com", "Quokka-Pass-2")],
+        &[
+            ("alice@example.com", "Zebra-Pass-1"),
+            ("bob@example.com", "Quokka-Pass-2"),
+        ],
         &["--chl-interval", "0"],
         "trace",
     );
@@ -429,8 +503,16 @@ fn passwords_and_tickets_never_reach_the_log() {
     let _ = md5_attempt(&server, "alice@example.com", "Wrong-Guess-4");
     std::thread::sleep(Duration::from_millis(200));
     let log = server.log_text();
-    assert!(log.contains("passport login for bob@example.com"), "trace log captured");
-    for secret in ["Zebra-Pass-1", "Quokka-Pass-2", "Wrong-Guess-3", "Wrong-Guess-4"] {
+    assert!(
+        log.contains("passport login for bob@example.com"),
+        "trace log captured"
+    );
+    for secret in [
+        "Zebra-Pass-1",
+        "Quokka-Pass-2",
+        "Wrong-Guess-3",
+        "Wrong-Guess-4",
+    ] {
         assert!(!log.contains(secret), "{secret} appears in the log");
     }
     let t = ticket.trim_start_matches("t=").split('&').next().unwrap();
