@@ -111,7 +111,10 @@ pub async fn check_password(
 ) -> Option<String> {
     let handle = normalize_handle(handle)?;
     let cfg = &hub.config;
-    if !hub.throttle.allowed(ip, &handle, cfg.auth_failures, cfg.auth_backoff) {
+    if !hub
+        .throttle
+        .allowed(ip, &handle, cfg.auth_failures, cfg.auth_backoff)
+    {
         log::warn!("http {ip}: login for {handle} refused: too many failures");
         return None;
     }

@@ -79,9 +79,15 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             };
             let ip = s.conn.peer.ip();
             let cfg = &s.hub.config;
-            if !s.hub.throttle.allowed(ip, &handle, cfg.auth_failures, cfg.auth_backoff) {
+            if !s
+                .hub
+                .throttle
+                .allowed(ip, &handle, cfg.auth_failures, cfg.auth_backoff)
+            {
                 s.error(911, trid).await?;
-                return Err(Disconnect::new(format!("login for {handle} refused: too many failures")));
+                return Err(Disconnect::new(format!(
+                    "login for {handle} refused: too many failures"
+                )));
             }
             let ok = match (scheme, &credentials) {
                 (Auth::Md5, Some(c)) => {
@@ -114,7 +120,9 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
                     complete(s, trid, id).await
                 }
                 None => {
-                    s.hub.throttle.failed(ip, &handle, s.hub.config.auth_backoff);
+                    s.hub
+                        .throttle
+                        .failed(ip, &handle, s.hub.config.auth_backoff);
                     s.error(911, trid).await?;
                     Err(Disconnect::new(format!(
                         "authentication failed for {handle}"

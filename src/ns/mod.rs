@@ -201,7 +201,11 @@ impl Session for NsSession {
         self.last_activity = Instant::now();
         let trid = cmd.trid.unwrap_or(0);
         // USR carries hashes and tickets: never log its credentials.
-        let shown = if cmd.verb == "USR" { &cmd.args[..cmd.args.len().min(2)] } else { &cmd.args[..] };
+        let shown = if cmd.verb == "USR" {
+            &cmd.args[..cmd.args.len().min(2)]
+        } else {
+            &cmd.args[..]
+        };
         log::trace!("{}: <- {} {:?}", self.who(), cmd.verb, shown);
 
         let Some(dialect) = self.dialect else {

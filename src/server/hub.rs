@@ -188,7 +188,10 @@ impl Hub {
             return Err("per-address connection limit reached");
         }
         *n += 1;
-        Ok(Admission { hub: self.clone(), ip })
+        Ok(Admission {
+            hub: self.clone(),
+            ip,
+        })
     }
 
     /// Registers an open connection so shutdown can reach it.

@@ -176,13 +176,25 @@ async fn accept_loop(
         let hub = hub.clone();
         match kind {
             Kind::Notification => ex
-                .spawn(isolated(crate::ns::serve(hub, stream, peer), peer, admission))
+                .spawn(isolated(
+                    crate::ns::serve(hub, stream, peer),
+                    peer,
+                    admission,
+                ))
                 .detach(),
             Kind::Switchboard => ex
-                .spawn(isolated(crate::sb::serve(hub, stream, peer), peer, admission))
+                .spawn(isolated(
+                    crate::sb::serve(hub, stream, peer),
+                    peer,
+                    admission,
+                ))
                 .detach(),
             Kind::Http => ex
-                .spawn(isolated(crate::http::serve(hub, stream, peer), peer, admission))
+                .spawn(isolated(
+                    crate::http::serve(hub, stream, peer),
+                    peer,
+                    admission,
+                ))
                 .detach(),
         }
     }
@@ -190,7 +202,11 @@ async fn accept_loop(
 
 /// Runs a connection so that a bug that panics ends that connection only: the worker thread and
 /// every other client carry on.
-async fn isolated(conn: impl std::future::Future<Output = ()>, peer: SocketAddr, admission: hub::Admission) {
+async fn isolated(
+    conn: impl std::future::Future<Output = ()>,
+    peer: SocketAddr,
+    admission: hub::Admission,
+) {
     use smol::future::FutureExt;
     let _counted = admission;
     if std::panic::AssertUnwindSafe(conn)

@@ -92,7 +92,8 @@ impl Outbox {
             }
             let _ = inner.pending.push_back(pool::chunk());
         }
-        let was_empty = inner.pending.len() == 1 && inner.pending.back().is_some_and(|c| c.is_empty());
+        let was_empty =
+            inner.pending.len() == 1 && inner.pending.back().is_some_and(|c| c.is_empty());
         let chunk = inner.pending.back_mut().expect("ensured above");
         for p in parts {
             // Capacity was checked above for the whole frame.

@@ -21,7 +21,8 @@ impl Throttle {
     pub fn allowed(&self, ip: IpAddr, account: &str, limit: u32, backoff: Duration) -> bool {
         let m = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let blocked = |key: &str, lim: u32| {
-            m.get(&(ip, key.to_string())).is_some_and(|(n, last)| *n >= lim && last.elapsed() < backoff)
+            m.get(&(ip, key.to_string()))
+                .is_some_and(|(n, last)| *n >= lim && last.elapsed() < backoff)
         };
         !blocked(account, limit) && !blocked(ANY, limit * 4)
     }
@@ -32,7 +33,9 @@ impl Throttle {
             m.retain(|_, (_, last)| last.elapsed() < backoff);
         }
         for key in [account, ANY] {
-            let e = m.entry((ip, key.to_string())).or_insert((0, Instant::now()));
+            let e = m
+                .entry((ip, key.to_string()))
+                .or_insert((0, Instant::now()));
             // A block that has run out starts the count afresh.
             if e.1.elapsed() >= backoff {
                 e.0 = 0;
@@ -43,7 +46,10 @@ impl Throttle {
     }
 
     pub fn succeeded(&self, ip: IpAddr, account: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(&(ip, account.to_string()));
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(ip, account.to_string()));
     }
 }
 
@@ -62,12 +68,18 @@ mod tests {
             t.failed(ip, "a@x.com", b);
         }
         assert!(!t.allowed(ip, "a@x.com", 5, b));
-        assert!(t.allowed(other, "a@x.com", 5, b), "other addresses are not locked out");
+        assert!(
+            t.allowed(other, "a@x.com", 5, b),
+            "other addresses are not locked out"
+        );
         assert!(t.allowed(ip, "b@x.com", 5, b));
         for i in 0..15 {
             t.failed(ip, &format!("u{i}@x.com"), b);
         }
-        assert!(!t.allowed(ip, "b@x.com", 5, b), "the address itself is blocked after 20");
+        assert!(
+            !t.allowed(ip, "b@x.com", 5, b),
+            "the address itself is blocked after 20"
+        );
         std::thread::sleep(b);
         assert!(t.allowed(ip, "a@x.com", 5, b));
     }

@@ -107,7 +107,13 @@ impl TestServer {
             let file = dir.path().join("users.txt");
             std::fs::write(&file, list).unwrap();
             let (code, _, err) = msnpd(
-                &["user", "import", file.to_str().unwrap(), "--db", db.to_str().unwrap()],
+                &[
+                    "user",
+                    "import",
+                    file.to_str().unwrap(),
+                    "--db",
+                    db.to_str().unwrap(),
+                ],
                 None,
             );
             assert_eq!(code, 0, "user import failed: {err}");
@@ -131,7 +137,12 @@ impl TestServer {
 
     /// Starts (or restarts) a server on an existing database.
     pub fn start_on(dir: TempDir, db: PathBuf, extra: &[&str]) -> TestServer {
-        Self::start_logged(dir, db, extra, &std::env::var("MSNPD_TEST_LOG").unwrap_or_else(|_| "debug".into()))
+        Self::start_logged(
+            dir,
+            db,
+            extra,
+            &std::env::var("MSNPD_TEST_LOG").unwrap_or_else(|_| "debug".into()),
+        )
     }
 
     /// As `start_on`, with `RUST_LOG` set to `level`.
