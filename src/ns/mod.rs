@@ -81,7 +81,7 @@ pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
     };
     log::debug!("ns {peer}: connected");
     let why = drive(&mut s).await;
-    s.end(why).await;
+    Box::pin(s.end(why)).await;
     drop(tracked);
 }
 
@@ -196,7 +196,16 @@ impl Session for NsSession {
         Ok(())
     }
 
-    async fn handle(&mut self, cmd: Command<'_>) -> Handled {
+    async fn handle(&mut self, cmd: &Command<'_>) -> Handled {
+        // Handlers' futures are large (many awaits on storage); boxing them keeps the state of
+        // an idle session, which waits outside any handler, to a few hundred bytes. Notification
+        // commands allocate for their replies anyway; the switchboard's MSG path is not boxed.
+        Box::pin(self.dispatch(cmd)).await
+    }
+}
+
+impl NsSession {
+    async fn dispatch(&mut self, cmd: &Command<'_>) -> Handled {
         self.got_command = true;
         self.last_activity = Instant::now();
         let trid = cmd.trid.unwrap_or(0);
@@ -210,9 +219,9 @@ impl Session for NsSession {
 
         let Some(dialect) = self.dialect else {
             return match cmd.verb {
-                "VER" => login::ver(self, &cmd).await,
+                "VER" => login::ver(self, cmd).await,
                 // Clients probe with CVR0-era commands only after VER.
-                _ => self.close("command before VER", &cmd),
+                _ => self.close("command before VER", cmd),
             };
         };
         match dialect.ns_command(cmd.verb) {
@@ -223,7 +232,7 @@ impl Session for NsSession {
                     cmd.verb,
                     dialect.version
                 );
-                return self.close("unknown or out-of-version command", &cmd);
+                return self.close("unknown or out-of-version command", cmd);
             }
             Availability::Disabled => return self.error(502, trid).await,
             Availability::Yes => {}
@@ -231,10 +240,10 @@ impl Session for NsSession {
         // Before login only the login sequence, pings and OUT are meaningful.
         if self.user().is_none() {
             return match cmd.verb {
-                "VER" => login::ver(self, &cmd).await,
-                "INF" => login::inf(self, &cmd).await,
-                "CVR" => login::cvr(self, &cmd).await,
-                "USR" => login::usr(self, &cmd).await,
+                "VER" => login::ver(self, cmd).await,
+                "INF" => login::inf(self, cmd).await,
+                "CVR" => login::cvr(self, cmd).await,
+                "USR" => login::usr(self, cmd).await,
                 "PNG" => misc::png(self).await,
                 "OUT" => misc::out(self).await,
                 _ => {
@@ -244,33 +253,33 @@ impl Session for NsSession {
             };
         }
         match cmd.verb {
-            "VER" | "INF" => self.close("repeated login handshake", &cmd),
-            "CVR" => login::cvr(self, &cmd).await,
+            "VER" | "INF" => self.close("repeated login handshake", cmd),
+            "CVR" => login::cvr(self, cmd).await,
             "USR" => self.error(207, trid).await,
-            "SYN" => sync::syn(self, &cmd).await,
-            "LST" => sync::lst(self, &cmd).await,
-            "LSG" => sync::lsg(self, &cmd).await,
-            "ADD" => lists::add(self, &cmd).await,
-            "ADC" => lists::adc(self, &cmd).await,
-            "REM" => lists::rem(self, &cmd).await,
-            "BLP" => lists::blp(self, &cmd).await,
-            "GTC" => lists::gtc(self, &cmd).await,
-            "ADG" => groups::adg(self, &cmd).await,
-            "RMG" => groups::rmg(self, &cmd).await,
-            "REG" => groups::reg(self, &cmd).await,
-            "CHG" => presence::chg(self, &cmd).await,
-            "REA" => presence::rea(self, &cmd).await,
-            "PRP" => presence::prp(self, &cmd).await,
-            "SBP" => presence::sbp(self, &cmd).await,
-            "UUX" => presence::uux(self, &cmd).await,
-            "XFR" => xfr::xfr(self, &cmd).await,
-            "URL" => misc::url(self, &cmd).await,
-            "SND" => misc::snd(self, &cmd).await,
-            "SDC" => misc::sdc(self, &cmd).await,
-            "IMS" => misc::ims(self, &cmd).await,
+            "SYN" => sync::syn(self, cmd).await,
+            "LST" => sync::lst(self, cmd).await,
+            "LSG" => sync::lsg(self, cmd).await,
+            "ADD" => lists::add(self, cmd).await,
+            "ADC" => lists::adc(self, cmd).await,
+            "REM" => lists::rem(self, cmd).await,
+            "BLP" => lists::blp(self, cmd).await,
+            "GTC" => lists::gtc(self, cmd).await,
+            "ADG" => groups::adg(self, cmd).await,
+            "RMG" => groups::rmg(self, cmd).await,
+            "REG" => groups::reg(self, cmd).await,
+            "CHG" => presence::chg(self, cmd).await,
+            "REA" => presence::rea(self, cmd).await,
+            "PRP" => presence::prp(self, cmd).await,
+            "SBP" => presence::sbp(self, cmd).await,
+            "UUX" => presence::uux(self, cmd).await,
+            "XFR" => xfr::xfr(self, cmd).await,
+            "URL" => misc::url(self, cmd).await,
+            "SND" => misc::snd(self, cmd).await,
+            "SDC" => misc::sdc(self, cmd).await,
+            "IMS" => misc::ims(self, cmd).await,
             "PNG" => misc::png(self).await,
-            "QRY" => misc::qry(self, &cmd).await,
-            "GCF" => misc::gcf(self, &cmd).await,
+            "QRY" => misc::qry(self, cmd).await,
+            "GCF" => misc::gcf(self, cmd).await,
             "OUT" => misc::out(self).await,
             other => {
                 // The dialect table said yes but nothing handles it: a bug, not the client's fault.
@@ -279,4 +288,10 @@ impl Session for NsSession {
             }
         }
     }
+}
+
+/// Size of the session state, for the memory regression test.
+#[doc(hidden)]
+pub fn session_size() -> usize {
+    std::mem::size_of::<NsSession>()
 }

@@ -61,7 +61,7 @@ pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
         failed_calls: 0,
     };
     let why = drive(&mut s).await;
-    s.end(why).await;
+    Box::pin(s.end(why)).await;
     drop(tracked);
 }
 
@@ -368,14 +368,15 @@ impl Session for SbSession {
         }))
     }
 
-    async fn handle(&mut self, cmd: Command<'_>) -> Handled {
+    async fn handle(&mut self, cmd: &Command<'_>) -> Handled {
         self.got_command = true;
         self.last_activity = Instant::now();
         match (cmd.verb, self.joined.is_some()) {
-            ("USR", false) => self.usr(&cmd).await,
-            ("ANS", false) => self.ans(&cmd).await,
-            ("CAL", true) => self.cal(&cmd).await,
-            ("MSG", true) => self.msg(&cmd).await,
+            // Rare commands are boxed so the idle session's future stays small (see ns::handle).
+            ("USR", false) => Box::pin(self.usr(cmd)).await,
+            ("ANS", false) => Box::pin(self.ans(cmd)).await,
+            ("CAL", true) => Box::pin(self.cal(cmd)).await,
+            ("MSG", true) => self.msg(cmd).await,
             ("OUT", _) => Err(Disconnect::new("left (OUT)")),
             (verb, joined) => {
                 log::warn!("{}: unexpected {verb} (joined: {joined})", self.who());

@@ -43,7 +43,7 @@ pub trait Session {
     fn conn(&mut self) -> &mut Connection;
     /// The earliest moment `on_deadline` must run.
     fn deadline(&self) -> Instant;
-    async fn handle(&mut self, cmd: Command<'_>) -> Handled;
+    async fn handle(&mut self, cmd: &Command<'_>) -> Handled;
     async fn on_deadline(&mut self) -> Handled;
 }
 
@@ -60,7 +60,7 @@ pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
                 return Disconnect::by_server("outbound queue full: client is not reading");
             }
             OutboxState::Closing => {
-                let _ = s.conn().flush().await;
+                let _ = Box::pin(s.conn().flush()).await;
                 return Disconnect::by_server("closed by the server");
             }
         }
@@ -75,7 +75,7 @@ pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
             Wake::Output => {}
             Wake::Deadline => {
                 if Instant::now() >= deadline {
-                    if let Err(d) = s.on_deadline().await {
+                    if let Err(d) = Box::pin(s.on_deadline()).await {
                         return d;
                     }
                 }
@@ -103,7 +103,7 @@ pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
                             if cmd.verb.is_empty() {
                                 continue;
                             }
-                            if let Err(d) = s.handle(cmd).await {
+                            if let Err(d) = s.handle(&cmd).await {
                                 outcome = Err(d);
                                 break;
                             }
