@@ -3,7 +3,7 @@
 //! `httparse`, headers and bodies have fixed caps, idle keep-alive connections time out, and
 //! anything else gets 404.
 
-mod passport;
+pub mod passport;
 
 use crate::server::hub::Hub;
 use smol::Async;
@@ -83,10 +83,20 @@ impl Response {
     }
 }
 
-enum Parsed {
+/// Outcome of parsing the front of a connection's read buffer.
+pub enum Parsed {
+    /// One whole request and the number of bytes it used (head plus body).
     Complete(Request, usize),
+    /// More bytes are needed.
     Partial,
+    /// The request is refused (answered with 400 and the connection closed).
     Bad(&'static str),
+}
+
+/// Parses one request from the front of `buf`, as `serve` does (the peer is left unspecified).
+/// Public for the fuzz targets in `fuzz/` and for tests.
+pub fn parse_request(buf: &[u8]) -> Parsed {
+    parse(buf, SocketAddr::from(([0, 0, 0, 0], 0)))
 }
 
 fn parse(buf: &[u8], peer: SocketAddr) -> Parsed {
@@ -107,11 +117,18 @@ fn parse(buf: &[u8], peer: SocketAddr) -> Parsed {
         return Parsed::Bad("request head too large");
     }
     let mut content_length = 0usize;
+    let mut seen_length = false;
     let mut hs = Vec::with_capacity(req.headers.len());
     for h in req.headers.iter() {
         let v = String::from_utf8_lossy(h.value).into_owned();
         if h.name.eq_ignore_ascii_case("content-length") {
-            match v.trim().parse::<usize>() {
+            // Digits only, and only once: anything else invites request smuggling behind a proxy.
+            let t = v.trim();
+            if seen_length || t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                return Parsed::Bad("bad content-length");
+            }
+            seen_length = true;
+            match t.parse::<usize>() {
                 Ok(n) if n <= MAX_BODY => content_length = n,
                 Ok(_) => return Parsed::Bad("request body too large"),
                 Err(_) => return Parsed::Bad("bad content-length"),
@@ -233,5 +250,124 @@ mod tests {
         }
         let long = vec![b'a'; MAX_HEAD + 10];
         assert!(matches!(parse(&long, peer), Parsed::Bad(_)));
+    }
+
+    /// Oversize, chunked and malformed heads are refused; bodies up to the cap are accepted.
+    #[test]
+    fn parser_limits_table() {
+        let filler = "a".repeat(MAX_HEAD);
+        let many: String = (0..=MAX_HEADERS).map(|i| format!("X-{i}: v\r\n")).collect();
+        let body = vec![b'x'; MAX_BODY];
+        let mut full =
+            format!("POST /RST.srf HTTP/1.1\r\nContent-Length: {MAX_BODY}\r\n\r\n").into_bytes();
+        full.extend_from_slice(&body);
+        let big_header = format!("GET / HTTP/1.1\r\nX: {filler}\r\n\r\n");
+        let big_partial = format!("GET / HTTP/1.1\r\nX: {filler}");
+        let too_many = format!("GET / HTTP/1.1\r\n{many}\r\n");
+        let bad: &[&[u8]] = &[
+            big_header.as_bytes(),
+            big_partial.as_bytes(),
+            too_many.as_bytes(),
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+            b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+            b"\x00\x01\x02\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello",
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 0\r\n\r\nhello",
+        ];
+        for b in bad {
+            assert!(
+                matches!(parse_request(b), Parsed::Bad(_)),
+                "not refused: {:?}",
+                String::from_utf8_lossy(&b[..b.len().min(60)])
+            );
+        }
+        match parse_request(&full) {
+            Parsed::Complete(r, used) => assert_eq!((r.body.len(), used), (MAX_BODY, full.len())),
+            _ => panic!("body of exactly MAX_BODY refused"),
+        }
+        assert!(matches!(
+            parse_request(&full[..full.len() - 1]),
+            Parsed::Partial
+        ));
+    }
+
+    /// Random, mutated and truncated input never panics, never consumes more than it was given,
+    /// and "need more" only happens while the buffer is below the head and body caps. Every strict
+    /// prefix of a complete request is "need more" (bytes may arrive in any split).
+    #[test]
+    fn fuzzish_requests_are_bounded() {
+        let seeds: &[&[u8]] = &[
+            b"GET /rdr/pprdr.asp HTTP/1.1\r\nHost: nexus.passport.com\r\n\r\n",
+            b"GET /login2.srf HTTP/1.1\r\nAuthorization: Passport1.4 OrgVerb=GET,OrgURL=x,sign-in=a%40b.com,pwd=p%2Cw,ct=1\r\nHost: h\r\nConnection: Keep-Alive\r\n\r\n",
+            b"POST /RST.srf HTTP/1.1\r\nContent-Type: text/xml\r\nContent-Length: 70\r\n\r\n<wsse:Username>a@b.com</wsse:Username><wsse:Password>x</wsse:Password>",
+            b"GET /rdr/pprdr.asp HTTP/1.1\r\nHost: x\r\n\r\nPOST /Config/MsgrConfig.asmx HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+        ];
+        for seed in seeds {
+            let Parsed::Complete(_, used) = parse_request(seed) else {
+                panic!("seed not complete: {:?}", String::from_utf8_lossy(seed));
+            };
+            for cut in 0..used {
+                assert!(
+                    matches!(parse_request(&seed[..cut]), Parsed::Partial),
+                    "prefix {cut}"
+                );
+            }
+        }
+        let mut x: u64 = 0x9E3779B97F4A7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let check = |buf: &[u8]| {
+            let mut pos = 0;
+            // Keep-alive: parse consecutive requests like `serve`.
+            for _ in 0..MAX_REQUESTS {
+                match parse_request(&buf[pos..]) {
+                    Parsed::Complete(r, used) => {
+                        assert!(used >= 1 && pos + used <= buf.len());
+                        assert!(r.body.len() <= MAX_BODY && used - r.body.len() <= MAX_HEAD);
+                        if let Some(a) = r.header("authorization") {
+                            let _ = passport::parse_authorization(a);
+                        }
+                        pos += used;
+                    }
+                    Parsed::Partial => {
+                        assert!(buf.len() - pos < MAX_HEAD + MAX_BODY);
+                        break;
+                    }
+                    Parsed::Bad(_) => break,
+                }
+            }
+        };
+        for round in 0..20_000 {
+            let mut buf = if round % 8 == 7 {
+                // Plain random bytes.
+                (0..next() % 256).map(|_| next() as u8).collect()
+            } else {
+                seeds[round % seeds.len()].to_vec()
+            };
+            for _ in 0..(next() % 4) {
+                if buf.is_empty() {
+                    break;
+                }
+                let i = (next() as usize) % buf.len();
+                buf[i] = next() as u8;
+            }
+            let cut = (next() as usize) % (buf.len() + 1);
+            check(&buf[..cut]);
+        }
+        // Oversize heads: refused however they end.
+        let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+        while head.len() < MAX_HEAD + 100 {
+            head.extend_from_slice(b"X-Pad: 0123456789\r\n");
+        }
+        assert!(matches!(parse_request(&head), Parsed::Bad(_)));
+        head.extend_from_slice(b"\r\n");
+        assert!(matches!(parse_request(&head), Parsed::Bad(_)));
     }
 }
