@@ -87,3 +87,8 @@ check-unit: release
 	systemd-analyze verify $$tmp/msnpd.service && echo "systemd-analyze verify: ok"; \
 	systemd-analyze security --offline=yes $$tmp/msnpd.service | tail -n 1 | tee $$tmp/score; \
 	grep -Eq 'level for msnpd.service: [0-9.]+ (OK|SAFE)' $$tmp/score; rc=$$?; rm -rf $$tmp; exit $$rc
+
+# Load benchmarks with msnpd-load (not part of `make test`): every scenario against a fresh
+# release server pinned to CPU 0, generator on CPU 1; writes BENCHMARKS.md. See bench/run.sh.
+bench: release
+	bench/run.sh

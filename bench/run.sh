@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# Runs every msnpd-load scenario against a freshly started release server and writes
+# BENCHMARKS.md. The server runs on one CPU (taskset -c $SERVER_CPU, --threads 1) and the load
+# generator on another (taskset -c $GEN_CPU). Used by `make bench`; not part of `make test`.
+#
+# Environment: BENCH_ACCOUNTS (10000), BENCH_DURATION (seconds per streaming run, 5),
+# BENCH_SERVER_CPU (0), BENCH_GEN_CPU (1), BENCH_OUT (BENCHMARKS.md), BENCH_LOG (server RUST_LOG,
+# info), BENCH_FRESH=1 (re-create the cached account database).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=target/release/msnpd
+LOAD=target/release/msnpd-load
+N=${BENCH_ACCOUNTS:-10000}
+DUR=${BENCH_DURATION:-5}
+SCPU=${BENCH_SERVER_CPU:-0}
+GCPU=${BENCH_GEN_CPU:-1}
+OUT=${BENCH_OUT:-BENCHMARKS.md}
+WORK=target/bench
+mkdir -p "$WORK"
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+[ -x "$BIN" ] && [ -x "$LOAD" ] || { echo "build first: cargo build --release"; exit 1; }
+
+# 10,000 sessions need 10,000 descriptors on each side: soft limit up to the hard one.
+ulimit -n "$(ulimit -Hn)"
+NOFILE=$(ulimit -n)
+if [ "$NOFILE" -lt $((N + 500)) ]; then
+    echo "warning: ulimit -n is $NOFILE; the idle scenario needs about $((N + 500))" >&2
+fi
+if pgrep -f 'cargo fuzz|fuzz/target' >/dev/null; then
+    echo "warning: a fuzzer is running; figures will be low" >&2
+fi
+
+# Accounts user1..userN@example.com / password, imported once (Argon2 makes this take minutes)
+# and copied for every server start.
+DB="$WORK/accounts-$N.db"
+if [ -n "${BENCH_FRESH:-}" ] || [ ! -s "$DB" ]; then
+    echo "creating $N accounts in $DB (once)..." >&2
+    rm -f "$DB" "$DB".tmp*
+    seq 1 "$N" | awk '{print "user" $1 "@example.com password"}' > "$WORK/users.txt"
+    RUST_LOG=warn "$BIN" user import "$WORK/users.txt" --db "$DB.tmp" >&2
+    mv "$DB.tmp" "$DB"
+fi
+
+# Server options this build understands (limits must not get in the way of 10,000 sessions).
+EXTRA=()
+HELP=$("$BIN" serve --help 2>&1 || true)
+grep -q -- '--max-per-ip' <<<"$HELP" && EXTRA+=(--max-per-ip 100000)
+grep -q -- '--max-connections' <<<"$HELP" && EXTRA+=(--max-connections 100000)
+
+SPID=""
+RUN=""
+start_server() {
+    RUN=$(mktemp -d "$WORK/run.XXXXXX")
+    cp "$DB" "$RUN/msnpd.db"
+    RUST_LOG=${BENCH_LOG:-info} taskset -c "$SCPU" "$BIN" serve --db "$RUN/msnpd.db" \
+        --listen 127.0.0.1:0 --sb-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+        --threads 1 "${EXTRA[@]}" "$@" 2>"$RUN/server.log" &
+    SPID=$!
+    for _ in $(seq 100); do
+        [ "$(grep -c 'listening on' "$RUN/server.log" || true)" -ge 3 ] && break
+        sleep 0.1
+    done
+    NS=$(sed -n 's/.*notification listening on //p' "$RUN/server.log" | head -n1)
+    HTTP=$(sed -n 's/.*http listening on //p' "$RUN/server.log" | head -n1)
+    [ -n "$NS" ] && [ -n "$HTTP" ] || { cat "$RUN/server.log" >&2; echo "server did not start" >&2; exit 1; }
+    sleep 0.5   # let it settle before RSS readings
+}
+stop_server() {
+    kill -TERM "$SPID" 2>/dev/null || true
+    wait "$SPID" 2>/dev/null || true
+    rm -rf "$RUN"
+}
+trap 'stop_server' EXIT
+
+# run NAME ARGS...: generator on its CPU against the current server; keeps the RESULT line.
+declare -A RES CMD
+ORDER=()
+run() {
+    local name=$1; shift
+    local shown="taskset -c $GCPU msnpd-load $*"
+    echo "== $name: $shown" >&2
+    local out
+    out=$(taskset -c "$GCPU" "$LOAD" "$@" | grep '^RESULT' | tail -n1) || true
+    [ -n "$out" ] || out="RESULT scenario=$name error=failed"
+    echo "$out" >&2
+    RES[$name]=$out
+    CMD[$name]=$shown
+    ORDER+=("$name")
+}
+# val NAME KEY: one value from a RESULT line.
+val() { tr ' ' '\n' <<<"${RES[$1]}" | sed -n "s/^$2=//p" | head -n1; }
+fresh() { stop_server; start_server "$@"; }
+
+start_server
+run relay-n     --server "$NS" relay --pairs 20 --window 8 --size 100 --ack N --duration "$DUR" --server-pid "$SPID"
+fresh; run relay-a     --server "$NS" relay --pairs 20 --window 8 --size 100 --ack A --duration "$DUR" --server-pid "$SPID"
+fresh; run relay-1664  --server "$NS" relay --pairs 20 --window 8 --size 1664 --ack N --duration "$DUR" --server-pid "$SPID"
+HALF=$(awk -v r="$(val relay-n msgs_per_s)" 'BEGIN { printf "%d", (r > 0 ? r : 100000) / 2 }')
+fresh; run relay-half  --server "$NS" relay --pairs 20 --window 8 --size 100 --ack N --duration "$DUR" --rate "$HALF" --server-pid "$SPID"
+run raw-relay          raw-relay --pairs 20 --window 8 --size 100 --duration "$DUR" --relay-cpu "$SCPU"
+run raw-relay-1664     raw-relay --pairs 20 --window 8 --size 1664 --duration "$DUR" --relay-cpu "$SCPU"
+fresh; run fanout      --server "$NS" fanout --watchers 200 --rounds 500 --first 1
+fresh; run idle        --server "$NS" idle --sessions "$N" --concurrency 50 --hold 5 --ping 30 --server-pid "$SPID"
+fresh; run login-md5   --server "$NS" login --concurrency 20 --duration "$DUR" --accounts 1000 --server-pid "$SPID"
+fresh; run login-burst --server "$NS" login --concurrency 1000 --count 1000 --accounts 1000 --server-pid "$SPID"
+fresh; run login-twn   --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 1 --count 20 --server-pid "$SPID"
+fresh; run login-twn-c2 --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 2 --count 40
+stop_server
+
+# ---------------------------------------------------------------- report
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a + 0 >= b + 0) }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a + 0 <= b + 0) }'; }
+mark() { if "$@"; then echo "met"; else echo "**missed**"; fi; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b; else print "n/a" }'; }
+kib2mib() { awk -v k="$1" 'BEGIN { if (k != "") printf "%.2f", k / 1024; else print "n/a" }'; }
+
+RN=$(val relay-n msgs_per_s); RAW=$(val raw-relay msgs_per_s)
+RA=$(val relay-a msgs_per_s); RL=$(val relay-1664 msgs_per_s); RAWL=$(val raw-relay-1664 msgs_per_s)
+HP99=$(val relay-half p99_us); HP50=$(val relay-half p50_us); HRATE=$(val relay-half msgs_per_s)
+FP99=$(val fanout all_p99_us); FP50=$(val fanout all_p50_us); FLOST=$(val fanout lost)
+IKIB=$(val idle kib_per_session); IBEFORE=$(val idle rss_before_kib); IAFTER=$(val idle rss_after_kib)
+IALIVE=$(val idle alive)
+BAFTER=$(val login-burst rss_after_kib); BHWM=$(val login-burst rss_hwm_kib)
+LRATE=$(val login-md5 logins_per_s)
+TOVER=$(val login-twn p50_minus_hash_ms); THASH=$(val login-twn local_hash_ms); TP50=$(val login-twn p50_ms)
+fan_ok() { [ "$FLOST" = 0 ] && le "$FP99" 2000; }
+idle_ok() { [ "$IALIVE" = "$N" ] && le "$IKIB" 2; }
+PCT=$(ratio "$RN" "$RAW"); PCTL=$(ratio "$RL" "$RAWL")
+
+{
+cat <<'EOF'
+# Benchmarks
+
+Generated by `make bench` (`bench/run.sh`) with `msnpd-load`, the load generator shipped in this
+repository (`target/release/msnpd-load`, built by `cargo build --release`). It speaks MSNP to any
+MSN server; every scenario ends with one `RESULT key=value ...` line. Do not edit the figures by
+hand: rerun `make bench`.
+
+## How to run
+
+Accounts are `user1@example.com` ... `userN@example.com`, all with the password `password`
+(`--prefix`, `--domain`, `--password` change the scheme; `--first` the first number). Create them
+once with:
+
+```sh
+seq 1 10000 | awk '{print "user" $1 "@example.com password"}' > users.txt && msnpd user import users.txt --db msnpd.db
+```
+
+Then, with the server running (`msnpd serve --threads 1 --max-per-ip 100000` for many sessions from
+one address), for example:
+
+```sh
+msnpd-load --server 127.0.0.1:1863 relay --pairs 20 --window 8 --size 100 --ack N --duration 5
+msnpd-load --server 127.0.0.1:1863 relay --pairs 20 --window 8 --size 100 --duration 5 --rate 200000
+msnpd-load raw-relay --pairs 20 --window 8 --size 100 --duration 5 --relay-cpu 0
+msnpd-load --server 127.0.0.1:1863 fanout --watchers 200 --rounds 500
+msnpd-load --server 127.0.0.1:1863 idle --sessions 10000 --server-pid $(pidof msnpd)
+msnpd-load --server 127.0.0.1:1863 login --concurrency 20 --duration 5 --accounts 1000
+msnpd-load --server 127.0.0.1:1863 --version 11 --nexus http://127.0.0.1:8080/rdr/pprdr.asp login --concurrency 1 --count 20
+```
+
+`msnpd-load --help` and `msnpd-load SCENARIO --help` list every option. What each scenario does:
+
+- `login`: full logins (dispatch, `XFR NS` redirect, MD5 for MSNP2-7 or Tweener via nexus and
+  login2.srf for MSNP8-12, `SYN`, `CHG NLN`, `OUT`); latency is connect to `CHG` answer. For
+  Tweener it also reports the time of one local Argon2 check with msnpd's parameters
+  (`local_hash_ms`) and `p50_minus_hash_ms`, the login cost beyond the password hash.
+- `idle`: N sessions logged in and kept alive (`PNG`; `CHL` answered with `QRY`); server VmRSS
+  before and after, per session.
+- `relay`: P switchboard pairs (XFR SB, USR, CAL, RNG, ANS); A streams `MSG` to B with W messages in
+  flight (ack N: until B has them; ack A: until ACKed). Payloads carry a send timestamp and a
+  sequence number: B computes the latency and checks order and loss. `--rate` paces the total.
+- `raw-relay`: the same bytes through a minimal TCP relay built into the tool (a child process,
+  pinned like the server): the physical limit of this machine's loopback and syscalls.
+- `fanout`: one user, K watchers with it on FL (added with `ADD FL`/`ADC FL`); the user changes
+  status repeatedly; time until all K received the `NLN`, and updates lost.
+
+The generator runs all clients on one thread: logins and setup as smol tasks, the relay streaming
+phase as a level-triggered epoll loop (each pair's free window in one write, one read per wake-up,
+128 KiB read buffers). Relay results carry `gen_cpu_pct` and `server_cpu_pct` (CPU time over wall
+time): a generator near 100% means the figure is the generator's limit, not the server's.
+
+EOF
+echo "## Last run"
+echo
+echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit: $(git rev-parse --short HEAD 2>/dev/null || echo n/a)$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (with uncommitted changes)')"
+echo "- machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1); $(uname -sr)"
+echo "- load average before the run: $LOADAVG_START"
+echo "- server: \`taskset -c $SCPU target/release/msnpd serve --db COPY --listen 127.0.0.1:0 --sb-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --threads 1 ${EXTRA[*]}\` (RUST_LOG=${BENCH_LOG:-info}), fresh for each group; generator on CPU $GCPU; \`ulimit -n\` $NOFILE"
+echo "- accounts: $N"
+echo
+echo "## Targets"
+echo
+echo "| target | measured | |"
+echo "|---|---|---|"
+echo "| relay >= 400k msg/s (20 pairs x window 8 x 100 B, ack N) | $RN msg/s | $(mark ge "$RN" 400000) |"
+echo "| relay >= 60% of raw-relay | $PCT% ($RN / $RAW) | $(mark ge "$PCT" 60) |"
+echo "| ack A >= 280k msg/s | $RA msg/s | $(mark ge "$RA" 280000) |"
+echo "| 1664-byte >= 150k msg/s | $RL msg/s ($PCTL% of raw-relay's $RAWL) | $(mark ge "$RL" 150000) |"
+echo "| p99 <= 1 ms at half load | p99 $HP99 us, p50 $HP50 us at $HRATE msg/s | $(mark le "$HP99" 1000) |"
+echo "| fanout to 200: p99 <= 2 ms, none lost | p99 $FP99 us, p50 $FP50 us, lost $FLOST | $(mark fan_ok) |"
+echo "| <= 2 KiB per idle session at $N sessions | $IKIB KiB ($IALIVE alive) | $(mark idle_ok) |"
+echo "| idle server RSS <= 4 MiB | $(kib2mib "$IBEFORE") MiB | $(mark le "$IBEFORE" 4096) |"
+echo "| RSS < 16 MiB after 1,000 concurrent logins | $(kib2mib "$BAFTER") MiB (peak $(kib2mib "$BHWM") MiB) | $(mark le "$BAFTER" 16383) |"
+echo "| >= 2,000 MSNP7 logins/s | $LRATE/s | $(mark ge "$LRATE" 2000) |"
+echo "| Tweener login = password hash + <= 1 ms | p50 $TP50 ms; local Argon2 check $THASH ms; difference $TOVER ms | $(mark le "$TOVER" 1) |"
+RAWCPU=$(val raw-relay server_cpu_pct); RAWGEN=$(val raw-relay gen_busy_pct)
+if [ -n "$RAWCPU" ] && ! ge "$RAWCPU" 90; then
+    echo
+    echo "raw-relay was limited by the generator (busy $RAWGEN%), not by the relay process (CPU $RAWCPU%):"
+    echo "the physical limit is higher than $RAW msg/s, so the relay/raw-relay ratio is an upper bound."
+fi
+echo
+echo "## Results"
+echo
+for n in "${ORDER[@]}"; do
+    echo "### $n"
+    echo
+    echo '```'
+    echo "${CMD[$n]}"
+    echo "${RES[$n]}"
+    echo '```'
+    echo
+done
+} > "$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo "wrote $OUT" >&2

@@ -1,0 +1,425 @@
+//! The `login`, `idle` and `fanout` scenarios.
+
+use crate::msnp::{Session, Target, local_hash_cost, login};
+use crate::net::{Error, R, io_timeout};
+use crate::stats::{Report, Samples, cpu_secs, rss_kib};
+use smol::LocalExecutor;
+use smol::io::AsyncWriteExt;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+pub type Ex = &'static LocalExecutor<'static>;
+
+/// Runs `f(i)` for i in 0..n with at most `c` running at once; returns the errors.
+pub async fn concurrent<F, Fut>(ex: Ex, n: usize, c: usize, f: F) -> Vec<Error>
+where
+    F: Fn(usize) -> Fut + 'static,
+    Fut: Future<Output = R<()>> + 'static,
+{
+    let f = Rc::new(f);
+    let next = Rc::new(Cell::new(0usize));
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let tasks: Vec<_> = (0..c.max(1).min(n.max(1)))
+        .map(|_| {
+            let (f, next, errors) = (f.clone(), next.clone(), errors.clone());
+            ex.spawn(async move {
+                loop {
+                    let i = next.get();
+                    if i >= n {
+                        break;
+                    }
+                    next.set(i + 1);
+                    if let Err(e) = f(i).await {
+                        errors.borrow_mut().push(e);
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await;
+    }
+    Rc::try_unwrap(errors)
+        .map(|e| e.into_inner())
+        .unwrap_or_default()
+}
+
+fn first_error(errors: &[Error]) -> R<()> {
+    match errors.first() {
+        Some(e) => Err(format!("{} failures, first: {e}", errors.len()).into()),
+        None => Ok(()),
+    }
+}
+
+pub struct LoginArgs {
+    pub concurrency: usize,
+    pub count: Option<u64>,
+    pub duration: Option<f64>,
+    pub first: usize,
+    pub accounts: usize,
+    pub server_pid: Option<u32>,
+}
+
+pub async fn login_scenario(ex: Ex, t: Rc<Target>, a: LoginArgs) -> R<()> {
+    let c = a.concurrency.max(1);
+    let accounts = a.accounts.max(c);
+    let slots = accounts / c;
+    let rss0 = a.server_pid.and_then(rss_kib);
+    let hash = (t.version >= 8).then(local_hash_cost);
+    let count = a.count.unwrap_or(u64::MAX);
+    let deadline = a
+        .duration
+        .map(|d| Instant::now() + Duration::from_secs_f64(d));
+    if a.count.is_none() && deadline.is_none() {
+        return Err("login: give --count or --duration".into());
+    }
+    let started_n = Rc::new(Cell::new(0u64));
+    let lat = Rc::new(RefCell::new(Samples::default()));
+    let pp = Rc::new(RefCell::new(Samples::default()));
+    let failed = Rc::new(RefCell::new(Vec::<Error>::new()));
+    let cpu0 = (cpu_secs(None), a.server_pid.and_then(|p| cpu_secs(Some(p))));
+    let t0 = Instant::now();
+    let workers: Vec<_> = (0..c)
+        .map(|w| {
+            let (t, started_n, lat, pp, failed) = (
+                t.clone(),
+                started_n.clone(),
+                lat.clone(),
+                pp.clone(),
+                failed.clone(),
+            );
+            ex.spawn(async move {
+                let mut round = 0usize;
+                loop {
+                    if started_n.get() >= count || deadline.is_some_and(|d| Instant::now() >= d) {
+                        break;
+                    }
+                    started_n.set(started_n.get() + 1);
+                    let n = a.first + w + c * (round % slots);
+                    round += 1;
+                    let s = Instant::now();
+                    let r: R<()> = async {
+                        let (mut sess, times) = login(&t, n).await?;
+                        sess.online("NLN").await?;
+                        let total = s.elapsed();
+                        lat.borrow_mut().push_d(total);
+                        if t.version >= 8 {
+                            pp.borrow_mut().push_d(times.passport);
+                        }
+                        sess.out().await
+                    }
+                    .await;
+                    if let Err(e) = r {
+                        failed
+                            .borrow_mut()
+                            .push(format!("{}: {e}", t.handle(n)).into());
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let cpu1 = (cpu_secs(None), a.server_pid.and_then(|p| cpu_secs(Some(p))));
+    let mut lat = lat.take();
+    let ok = lat.0.len();
+    let failed = failed.take();
+    if let Some(e) = failed.first() {
+        eprintln!("login: {} failed, first: {e}", failed.len());
+    }
+    let mut r = Report::new("login");
+    r.kv("version", t.version)
+        .kv("concurrency", c)
+        .kv("logins", ok)
+        .kv("failed", failed.len())
+        .kv("secs", format!("{secs:.3}"))
+        .kv("logins_per_s", format!("{:.1}", ok as f64 / secs))
+        .kv("p50_ms", lat.ms(50.0))
+        .kv("p99_ms", lat.ms(99.0));
+    if let (Some(x), Some(y)) = (cpu0.0, cpu1.0) {
+        r.kv("gen_cpu_pct", format!("{:.0}", 100.0 * (y - x) / secs));
+    }
+    if let (Some(x), Some(y)) = (cpu0.1, cpu1.1) {
+        r.kv("server_cpu_pct", format!("{:.0}", 100.0 * (y - x) / secs));
+    }
+    if let Some(h) = hash {
+        let mut pp = pp.take();
+        let p50 = lat.pct(50.0) as f64 / 1e6;
+        let h = h.as_secs_f64() * 1e3;
+        r.kv("passport_p50_ms", pp.ms(50.0))
+            .kv("local_hash_ms", format!("{h:.3}"))
+            .kv("p50_minus_hash_ms", format!("{:.3}", p50 - h));
+    }
+    if let (Some(pid), Some((b, _))) = (a.server_pid, rss0) {
+        smol::Timer::after(Duration::from_millis(500)).await;
+        if let Some((after, hwm)) = rss_kib(pid) {
+            r.kv("rss_before_kib", b)
+                .kv("rss_after_kib", after)
+                .kv("rss_hwm_kib", hwm);
+        }
+    }
+    r.print();
+    if ok == 0 {
+        return Err("no login succeeded".into());
+    }
+    Ok(())
+}
+
+pub struct IdleArgs {
+    pub sessions: usize,
+    pub concurrency: usize,
+    pub first: usize,
+    pub hold: f64,
+    pub ping: f64,
+    pub server_pid: Option<u32>,
+}
+
+pub async fn idle_scenario(ex: Ex, t: Rc<Target>, a: IdleArgs) -> R<()> {
+    let rss0 = a.server_pid.and_then(rss_kib);
+    let alive = Rc::new(Cell::new(0usize));
+    let pongs = Rc::new(Cell::new(0u64));
+    let chl = Rc::new(Cell::new(0u64));
+    let t0 = Instant::now();
+    let errors = {
+        let (t, alive, pongs, chl) = (t.clone(), alive.clone(), pongs.clone(), chl.clone());
+        let ping = Duration::from_secs_f64(a.ping.max(0.05));
+        concurrent(ex, a.sessions, a.concurrency, move |i| {
+            let (t, alive, pongs, chl) = (t.clone(), alive.clone(), pongs.clone(), chl.clone());
+            async move {
+                let (mut s, _) = login(&t, a.first + i).await?;
+                s.online("NLN").await?;
+                alive.set(alive.get() + 1);
+                let stream = s.ns.stream.clone();
+                // Pinger: PNG every `ping`; the reader counts QNG and answers CHL.
+                ex.spawn(async move {
+                    loop {
+                        smol::Timer::after(ping).await;
+                        if (&*stream).write_all(b"PNG\r\n").await.is_err() {
+                            break;
+                        }
+                    }
+                })
+                .detach();
+                ex.spawn(async move {
+                    let mut answered = s.ns.chl_answered;
+                    loop {
+                        match s.ns.next_no_timeout().await {
+                            Ok(f) if f.starts("QNG") => pongs.set(pongs.get() + 1),
+                            Ok(_) => {}
+                            Err(_) => break,
+                        }
+                        chl.set(chl.get() + (s.ns.chl_answered - answered) as u64);
+                        answered = s.ns.chl_answered;
+                    }
+                    alive.set(alive.get() - 1);
+                })
+                .detach();
+                Ok(())
+            }
+        })
+        .await
+    };
+    let login_secs = t0.elapsed().as_secs_f64();
+    if let Some(e) = errors.first() {
+        eprintln!("idle: {} logins failed, first: {e}", errors.len());
+    }
+    eprintln!(
+        "idle: {} sessions online after {login_secs:.1} s; holding {} s",
+        alive.get(),
+        a.hold
+    );
+    smol::Timer::after(Duration::from_secs_f64(a.hold)).await;
+    let mut r = Report::new("idle");
+    r.kv("version", t.version)
+        .kv("sessions", a.sessions)
+        .kv("alive", alive.get())
+        .kv("failed", errors.len())
+        .kv("login_secs", format!("{login_secs:.2}"))
+        .kv("hold_secs", a.hold)
+        .kv("pongs", pongs.get())
+        .kv("chl_answered", chl.get());
+    if let (Some(pid), Some((before, _))) = (a.server_pid, rss0) {
+        let (after, hwm) = rss_kib(pid).ok_or("cannot read the server's /proc status")?;
+        let per = (after as f64 - before as f64) / a.sessions.max(1) as f64;
+        r.kv("rss_before_kib", before)
+            .kv("rss_after_kib", after)
+            .kv("rss_hwm_kib", hwm)
+            .kv("kib_per_session", format!("{per:.2}"));
+    }
+    r.print();
+    first_error(&errors)
+}
+
+pub struct FanoutArgs {
+    pub watchers: usize,
+    pub rounds: usize,
+    pub first: usize,
+    pub concurrency: usize,
+    pub interval_ms: u64,
+}
+
+struct FanState {
+    round: Cell<usize>,
+    status: RefCell<&'static str>,
+    t0: Cell<Instant>,
+    got: Cell<usize>,
+    seen: RefCell<Vec<usize>>,
+    lat: RefCell<Samples>,
+    wrong: Cell<u64>,
+    ev: event_listener::Event,
+}
+
+pub async fn fanout_scenario(ex: Ex, t: Rc<Target>, a: FanoutArgs) -> R<()> {
+    let k = a.watchers;
+    let target = t.handle(a.first);
+    let st = Rc::new(FanState {
+        round: Cell::new(0),
+        status: RefCell::new("NLN"),
+        t0: Cell::new(Instant::now()),
+        got: Cell::new(0),
+        seen: RefCell::new(vec![usize::MAX; k]),
+        lat: RefCell::new(Samples::default()),
+        wrong: Cell::new(0),
+        ev: event_listener::Event::new(),
+    });
+    // Watchers: log in, put the target on FL, go online.
+    let sessions = Rc::new(RefCell::new(Vec::new()));
+    let errors = {
+        let (t, sessions, target) = (t.clone(), sessions.clone(), target.clone());
+        concurrent(ex, k, a.concurrency, move |i| {
+            let (t, sessions, target) = (t.clone(), sessions.clone(), target.clone());
+            async move {
+                let (mut s, _) = login(&t, a.first + 1 + i).await?;
+                s.online("NLN").await?;
+                s.add_fl(&target).await?;
+                sessions.borrow_mut().push((i, s));
+                Ok(())
+            }
+        })
+        .await
+    };
+    first_error(&errors)?;
+    for (i, mut s) in sessions.take() {
+        let st = st.clone();
+        let target = target.clone();
+        ex.spawn(async move {
+            while let Ok(f) = s.ns.next_no_timeout().await {
+                // NLN status handle name ... (ILN/FLN are not status changes we asked for).
+                if !f.starts("NLN ") || f.arg(2) != target {
+                    continue;
+                }
+                let r = st.round.get();
+                if f.arg(1) != *st.status.borrow() {
+                    st.wrong.set(st.wrong.get() + 1);
+                    continue;
+                }
+                let mut seen = st.seen.borrow_mut();
+                if seen[i] == r {
+                    continue;
+                }
+                seen[i] = r;
+                if r > 0 {
+                    st.lat.borrow_mut().push_d(st.t0.get().elapsed());
+                }
+                st.got.set(st.got.get() + 1);
+                if st.got.get() == k {
+                    st.ev.notify(usize::MAX);
+                }
+            }
+        })
+        .detach();
+    }
+    // Round 0: the target signs in (everyone sees NLN NLN).
+    let wait_all = |st: Rc<FanState>| async move {
+        let end = Instant::now() + io_timeout().min(Duration::from_secs(5));
+        loop {
+            if st.got.get() >= k {
+                return true;
+            }
+            let l = st.ev.listen();
+            if st.got.get() >= k {
+                return true;
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            if smol::future::or(
+                async {
+                    l.await;
+                    true
+                },
+                async {
+                    smol::Timer::after(left).await;
+                    false
+                },
+            )
+            .await
+            {
+                continue;
+            }
+        }
+    };
+    let (mut u, _) = login(&t, a.first).await?;
+    u.online("NLN").await?;
+    if !wait_all(st.clone()).await {
+        return Err(format!("only {} of {k} watchers saw {target} sign in", st.got.get()).into());
+    }
+    // The target's own answers (CHG) are read by a task of its own.
+    let stream = u.ns.stream.clone();
+    let version = u.version;
+    ex.spawn(async move { while u.ns.next_no_timeout().await.is_ok() {} })
+        .detach();
+    const CYCLE: [&str; 4] = ["BSY", "AWY", "BRB", "NLN"];
+    let mut all = Samples::default();
+    let mut lost = 0u64;
+    let t_start = Instant::now();
+    for r in 1..=a.rounds {
+        let status = CYCLE[(r - 1) % CYCLE.len()];
+        st.round.set(r);
+        *st.status.borrow_mut() = status;
+        st.got.set(0);
+        let line = if version >= 8 {
+            format!("CHG {} {status} 0\r\n", 1000 + r)
+        } else {
+            format!("CHG {} {status}\r\n", 1000 + r)
+        };
+        st.t0.set(Instant::now());
+        (&*stream).write_all(line.as_bytes()).await?;
+        if wait_all(st.clone()).await {
+            all.push_d(st.t0.get().elapsed());
+        } else {
+            lost += (k - st.got.get()) as u64;
+        }
+        if a.interval_ms > 0 {
+            smol::Timer::after(Duration::from_millis(a.interval_ms)).await;
+        }
+    }
+    let secs = t_start.elapsed().as_secs_f64();
+    let mut lat = st.lat.take();
+    let mut rep = Report::new("fanout");
+    rep.kv("version", t.version)
+        .kv("watchers", k)
+        .kv("rounds", a.rounds)
+        .kv("delivered", lat.0.len())
+        .kv("lost", lost)
+        .kv("wrong", st.wrong.get())
+        .kv("secs", format!("{secs:.3}"))
+        .kv("all_p50_us", all.us(50.0))
+        .kv("all_p99_us", all.us(99.0))
+        .kv("p50_us", lat.us(50.0))
+        .kv("p99_us", lat.us(99.0));
+    rep.print();
+    Ok(())
+}
+
+/// Helper used by relay: logs in and goes online.
+pub async fn online(t: &Target, n: usize) -> R<Session> {
+    let (mut s, _) = login(t, n).await?;
+    s.online("NLN").await?;
+    Ok(s)
+}

@@ -1,0 +1,75 @@
+//! Percentiles, server memory and the RESULT line.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+/// Latency samples in nanoseconds.
+#[derive(Default)]
+pub struct Samples(pub Vec<u64>);
+
+impl Samples {
+    pub fn push(&mut self, ns: u64) {
+        self.0.push(ns);
+    }
+    pub fn push_d(&mut self, d: Duration) {
+        self.0.push(d.as_nanos() as u64);
+    }
+    /// The `p`-th percentile (0-100), nearest rank; 0 when empty.
+    pub fn pct(&mut self, p: f64) -> u64 {
+        if self.0.is_empty() {
+            return 0;
+        }
+        self.0.sort_unstable();
+        let rank = ((p / 100.0) * self.0.len() as f64).ceil() as usize;
+        self.0[rank.clamp(1, self.0.len()) - 1]
+    }
+    pub fn us(&mut self, p: f64) -> String {
+        format!("{:.1}", self.pct(p) as f64 / 1e3)
+    }
+    pub fn ms(&mut self, p: f64) -> String {
+        format!("{:.3}", self.pct(p) as f64 / 1e6)
+    }
+}
+
+/// `VmRSS` and `VmHWM` of a process, in KiB.
+pub fn rss_kib(pid: u32) -> Option<(u64, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        s.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// CPU seconds (user + system) used so far by a process (`None`: this one).
+pub fn cpu_secs(pid: Option<u32>) -> Option<f64> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/stat"),
+        None => "/proc/self/stat".to_string(),
+    };
+    let s = std::fs::read_to_string(path).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(ticks / hz.max(1.0))
+}
+
+/// The one machine-readable line: `RESULT key=value ...`.
+pub struct Report(String);
+
+impl Report {
+    pub fn new(scenario: &str) -> Report {
+        Report(format!("RESULT scenario={scenario}"))
+    }
+    pub fn kv(&mut self, k: &str, v: impl std::fmt::Display) -> &mut Report {
+        let _ = write!(self.0, " {k}={v}");
+        self
+    }
+    pub fn print(&self) {
+        println!("{}", self.0);
+    }
+}
