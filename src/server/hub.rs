@@ -231,6 +231,11 @@ impl Hub {
         }
     }
 
+    /// How many connections and sessions were ever started (a cheap activity counter).
+    pub fn sessions_started(&self) -> u64 {
+        self.next_session.load(Ordering::Relaxed)
+    }
+
     pub fn next_session_id(&self) -> u64 {
         self.next_session.fetch_add(1, Ordering::Relaxed)
     }

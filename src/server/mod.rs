@@ -35,10 +35,24 @@ pub struct Server {
     stop: smol::channel::Sender<()>,
 }
 
+/// Pending connections the kernel queues per listener. The standard library uses 128, which makes
+/// a burst of logins (a LAN party starting, a restart with everyone reconnecting) wait for SYN
+/// retransmits, about a second each.
+const LISTEN_BACKLOG: i32 = 1024;
+
 fn bind(addr: SocketAddr, what: &str) -> std::io::Result<Async<TcpListener>> {
-    Async::<TcpListener>::bind(addr).map_err(|e| {
+    let l = Async::<TcpListener>::bind(addr).map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot listen for {what} on {addr}: {e}"))
-    })
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: calling listen() again on a listening socket only changes its backlog.
+        unsafe {
+            libc::listen(l.get_ref().as_raw_fd(), LISTEN_BACKLOG);
+        }
+    }
+    Ok(l)
 }
 
 impl Server {
@@ -220,10 +234,34 @@ async fn isolated(
 
 /// Periodic clean-up of expired cookies and tickets.
 async fn housekeeping(hub: Arc<Hub>) {
+    let mut tick = 0u32;
+    let mut last_connections = 0;
+    let mut last_seen_sessions = 0;
     loop {
-        smol::Timer::after(Duration::from_secs(30)).await;
-        hub.switchboards.expire();
-        hub.tickets.expire();
+        smol::Timer::after(Duration::from_secs(2)).await;
+        tick += 1;
+        if tick % 15 == 0 {
+            hub.switchboards.expire();
+            hub.tickets.expire();
+        }
+        // After a burst of connections has gone, hand the freed heap pages back to the system:
+        // glibc only returns the top of the heap on its own, so a Pi's RSS would stay at its peak.
+        // A burst may come and go between two ticks, so look at connections opened too.
+        let now = hub.live_connections();
+        let opened = hub.sessions_started();
+        if now < last_connections || (opened != last_seen_sessions && now <= last_connections) {
+            release_free_memory();
+        }
+        last_connections = now;
+        last_seen_sessions = opened;
+    }
+}
+
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns unused pages to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -244,7 +282,10 @@ mod tests {
         let stream = || Async::new(std::net::TcpStream::connect(peer).unwrap()).unwrap();
         let ns = std::mem::size_of_val(&crate::ns::serve(hub.clone(), stream(), peer));
         let sb = std::mem::size_of_val(&crate::sb::serve(hub.clone(), stream(), peer));
-        eprintln!("future sizes: ns {ns} B, sb {sb} B; ns session state {} B", crate::ns::session_size());
+        eprintln!(
+            "future sizes: ns {ns} B, sb {sb} B; ns session state {} B",
+            crate::ns::session_size()
+        );
         // Measured 1,424 B (NS) and 1,584 B (SB) with handler futures boxed; this guards against
         // a handler's large future creeping back into every idle session.
         assert!(ns <= 1536, "notification session future is {ns} bytes");
