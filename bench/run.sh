@@ -223,6 +223,7 @@ for n in "${ORDER[@]}"; do
     echo '```'
     echo
 done
+[ -f "$(dirname "$0")/analysis.md" ] && cat "$(dirname "$0")/analysis.md"
 } > "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "wrote $OUT" >&2
