@@ -19,17 +19,11 @@ fn login(s: &TestServer, v: u8, h: &str) -> Client {
     login_md5(s, v, h, "pw").0
 }
 
-/// Sends PNG and returns every line that arrived before its QNG.
-fn drain(c: &mut Client) -> Vec<String> {
-    c.send("PNG");
-    c.until("QNG").1
-}
-
 /// `SYN trid ser`; returns the whole reply (every line up to the PNG marker).
 fn syn(c: &mut Client, ser: u32) -> (u32, Vec<String>) {
     let t = c.t();
     c.send(&format!("SYN {t} {ser}"));
-    (t, drain(c))
+    (t, c.drain())
 }
 
 /// Logged in, synchronised and online (NLN), with everything pending read.
@@ -39,31 +33,8 @@ fn on(s: &TestServer, v: u8, h: &str) -> Client {
     let t = c.t();
     c.send(&format!("CHG {t} NLN"));
     c.expect(&format!("CHG {t} NLN"));
-    drain(&mut c);
+    c.drain();
     c
-}
-
-/// Sends `VERB trid args` and returns (trid, first reply line).
-fn call(c: &mut Client, verb: &str, args: &str) -> (u32, String) {
-    let t = c.t();
-    c.send(&format!("{verb} {t} {args}"));
-    (t, c.line())
-}
-
-/// Asserts the reply is exactly `VERB trid expected`.
-fn ok(c: &mut Client, verb: &str, args: &str, expected: &str) {
-    let (t, l) = call(c, verb, args);
-    assert_eq!(
-        l,
-        format!("{verb} {t} {expected}"),
-        "reply to `{verb} {t} {args}`"
-    );
-}
-
-/// Asserts the reply is exactly `code trid`.
-fn err(c: &mut Client, verb: &str, args: &str, code: u16) {
-    let (t, l) = call(c, verb, args);
-    assert_eq!(l, format!("{code} {t}"), "reply to `{verb} {t} {args}`");
 }
 
 fn bye(mut c: Client) {
@@ -130,13 +101,12 @@ fn expected_dump(v: u8, t: u32) -> Vec<String> {
 /// Leaves alice's serial at 7. Checks every reply on the way.
 fn build_alice(s: &TestServer) {
     let mut b = on(s, 5, B);
-    ok(
-        &mut b,
+    b.ok(
         "ADD",
         "FL alice@example.com alice@example.com",
         "FL 1 alice@example.com alice@example.com",
     );
-    ok(&mut b, "PRP", "PHH 555%201234", "2 PHH 555%201234");
+    b.ok("PRP", "PHH 555%201234", "2 PHH 555%201234");
     bye(b);
 
     let mut a = login(s, 7, A);
@@ -162,32 +132,28 @@ fn build_alice(s: &TestServer) {
             ]
         )
     );
-    ok(&mut a, "ADG", "Friends 0", "2 Friends 1 0");
-    ok(
-        &mut a,
+    a.ok("ADG", "Friends 0", "2 Friends 1 0");
+    a.ok(
         "ADD",
         "FL bob@example.com Bobby 1",
         "FL 3 bob@example.com Bobby 1",
     );
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "FL carol@example.com carol@example.com",
         "FL 4 carol@example.com carol@example.com 0",
     );
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "AL carol@example.com carol@example.com",
         "AL 5 carol@example.com carol@example.com",
     );
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "BL dave@example.com dave@example.com",
         "BL 6 dave@example.com dave@example.com",
     );
-    ok(&mut a, "PRP", "PHW 12%203", "7 PHW 12%203");
+    a.ok("PRP", "PHW 12%203", "7 PHW 12%203");
     bye(a);
 }
 
@@ -228,39 +194,36 @@ fn second_syn_in_a_session_is_refused() {
     let s = server();
     let mut a = login(&s, 7, A);
     syn(&mut a, 0);
-    err(&mut a, "SYN", "0", 715);
+    a.err("SYN", "0", 715);
 }
 
 #[test]
 fn serial_increases_on_every_change() {
     let s = server();
     let mut a = on(&s, 7, A);
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "FL bob@example.com bob@example.com",
         "FL 1 bob@example.com bob@example.com 0",
     );
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "AL bob@example.com bob@example.com",
         "AL 2 bob@example.com bob@example.com",
     );
-    ok(&mut a, "GTC", "N", "3 N");
-    ok(&mut a, "BLP", "BL", "4 BL");
-    ok(
-        &mut a,
+    a.ok("GTC", "N", "3 N");
+    a.ok("BLP", "BL", "4 BL");
+    a.ok(
         "REA",
         "alice@example.com Alice",
         "5 alice@example.com Alice",
     );
-    ok(&mut a, "PRP", "PHM 1", "6 PHM 1");
-    ok(&mut a, "ADG", "G 0", "7 G 1 0");
-    ok(&mut a, "REG", "1 H 0", "8 1 H 0");
-    ok(&mut a, "RMG", "1", "9 1");
-    ok(&mut a, "REM", "AL bob@example.com", "AL 10 bob@example.com");
-    ok(&mut a, "REM", "FL bob@example.com", "FL 11 bob@example.com");
+    a.ok("PRP", "PHM 1", "6 PHM 1");
+    a.ok("ADG", "G 0", "7 G 1 0");
+    a.ok("REG", "1 H 0", "8 1 H 0");
+    a.ok("RMG", "1", "9 1");
+    a.ok("REM", "AL bob@example.com", "AL 10 bob@example.com");
+    a.ok("REM", "FL bob@example.com", "FL 11 bob@example.com");
     bye(a);
     let mut a = login(&s, 7, A);
     let (t, dump) = syn(&mut a, 11);
@@ -275,18 +238,17 @@ fn add_and_rem_replies_and_reverse_list_notices() {
     let mut c = on(&s, 5, C);
 
     // alice adds bob (online, visible): ADD reply, then ILN with the ADD's trid.
-    let (t, l) = call(&mut a, "ADD", "FL bob@example.com Bob%20B");
+    let (t, l) = a.call("ADD", "FL bob@example.com Bob%20B");
     assert_eq!(l, format!("ADD {t} FL 1 bob@example.com Bob%20B 0"));
     assert_eq!(
-        drain(&mut a),
+        a.drain(),
         vec![format!("ILN {t} NLN bob@example.com bob@example.com")]
     );
     // bob is told he is on alice's RL, with his own serial.
     assert_eq!(b.line(), "ADD 0 RL 1 alice@example.com alice@example.com");
 
     // alice adds carol to AL and BL-less lists: no RL notice for carol.
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "AL carol@example.com carol@example.com",
         "AL 2 carol@example.com carol@example.com",
@@ -294,47 +256,31 @@ fn add_and_rem_replies_and_reverse_list_notices() {
     c.expect_silence(Duration::from_millis(150));
 
     // Presence of bob now reaches alice.
-    ok(&mut b, "CHG", "BSY", "BSY");
+    b.ok("CHG", "BSY", "BSY");
     assert_eq!(a.line(), "NLN BSY bob@example.com bob@example.com");
 
     // Removing bob: REM reply, bob gets REM 0 RL, and alice stops getting bob's presence.
-    ok(&mut a, "REM", "FL bob@example.com", "FL 3 bob@example.com");
+    a.ok("REM", "FL bob@example.com", "FL 3 bob@example.com");
     assert_eq!(b.line(), "REM 0 RL 2 alice@example.com");
-    ok(&mut b, "CHG", "AWY", "AWY");
-    assert_eq!(drain(&mut a), Vec::<String>::new());
+    b.ok("CHG", "AWY", "AWY");
+    assert_eq!(a.drain(), Vec::<String>::new());
 
     // AL removal in MSNP2 form and an MSNP2 client's own ADD/REM replies (no group field).
-    ok(
-        &mut a,
-        "REM",
-        "AL carol@example.com",
-        "AL 4 carol@example.com",
-    );
-    let (t, l) = call(&mut b, "ADD", "FL carol@example.com C");
+    a.ok("REM", "AL carol@example.com", "AL 4 carol@example.com");
+    let (t, l) = b.call("ADD", "FL carol@example.com C");
     assert_eq!(l, format!("ADD {t} FL 3 carol@example.com C"));
     assert_eq!(
-        drain(&mut b),
+        b.drain(),
         vec![format!("ILN {t} NLN carol@example.com carol@example.com")]
     );
     assert_eq!(c.line(), "ADD 0 RL 1 bob@example.com bob@example.com");
-    ok(
-        &mut b,
+    b.ok(
         "ADD",
         "BL dave@example.com dave@example.com",
         "BL 4 dave@example.com dave@example.com",
     );
-    ok(
-        &mut b,
-        "REM",
-        "BL dave@example.com",
-        "BL 5 dave@example.com",
-    );
-    ok(
-        &mut b,
-        "REM",
-        "FL carol@example.com",
-        "FL 6 carol@example.com",
-    );
+    b.ok("REM", "BL dave@example.com", "BL 5 dave@example.com");
+    b.ok("REM", "FL carol@example.com", "FL 6 carol@example.com");
     assert_eq!(c.line(), "REM 0 RL 2 bob@example.com");
 }
 
@@ -342,14 +288,13 @@ fn add_and_rem_replies_and_reverse_list_notices() {
 fn offline_contact_finds_reverse_list_entry_on_next_syn() {
     let s = server();
     let mut a = on(&s, 7, A);
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "FL bob@example.com Bob",
         "FL 1 bob@example.com Bob 0",
     );
     // bob is offline: no ILN.
-    assert_eq!(drain(&mut a), Vec::<String>::new());
+    assert_eq!(a.drain(), Vec::<String>::new());
     let mut b = login(&s, 2, B);
     let (t, dump) = syn(&mut b, 0);
     assert_eq!(
@@ -373,51 +318,38 @@ fn offline_contact_finds_reverse_list_entry_on_next_syn() {
 fn list_errors_msnp7() {
     let s = server();
     let mut a = on(&s, 7, A);
-    err(&mut a, "ADD", "FL notanaddress notanaddress", 201);
-    err(&mut a, "ADD", "FL a@b a@b", 201);
-    err(
-        &mut a,
-        "ADD",
-        "FL nobody@example.com nobody@example.com",
-        205,
-    );
+    a.err("ADD", "FL notanaddress notanaddress", 201);
+    a.err("ADD", "FL a@b a@b", 201);
+    a.err("ADD", "FL nobody@example.com nobody@example.com", 205);
     // 201/205 take priority over a bad group.
-    err(
-        &mut a,
-        "ADD",
-        "FL nobody@example.com nobody@example.com 5",
-        205,
-    );
-    err(&mut a, "ADD", "FL bad bad 5", 201);
-    err(&mut a, "ADD", "FL bob@example.com bob@example.com 5", 224);
-    ok(
-        &mut a,
+    a.err("ADD", "FL nobody@example.com nobody@example.com 5", 205);
+    a.err("ADD", "FL bad bad 5", 201);
+    a.err("ADD", "FL bob@example.com bob@example.com 5", 224);
+    a.ok(
         "ADD",
         "FL bob@example.com bob@example.com",
         "FL 1 bob@example.com bob@example.com 0",
     );
-    err(&mut a, "ADD", "FL bob@example.com bob@example.com", 215);
-    err(&mut a, "ADD", "FL bob@example.com bob@example.com 0", 215);
-    ok(
-        &mut a,
+    a.err("ADD", "FL bob@example.com bob@example.com", 215);
+    a.err("ADD", "FL bob@example.com bob@example.com 0", 215);
+    a.ok(
         "ADD",
         "AL carol@example.com carol@example.com",
         "AL 2 carol@example.com carol@example.com",
     );
-    err(&mut a, "ADD", "AL carol@example.com carol@example.com", 215);
-    err(&mut a, "ADD", "BL carol@example.com carol@example.com", 219);
-    ok(
-        &mut a,
+    a.err("ADD", "AL carol@example.com carol@example.com", 215);
+    a.err("ADD", "BL carol@example.com carol@example.com", 219);
+    a.ok(
         "ADD",
         "BL dave@example.com dave@example.com",
         "BL 3 dave@example.com dave@example.com",
     );
-    err(&mut a, "ADD", "AL dave@example.com dave@example.com", 219);
-    err(&mut a, "REM", "FL eve@example.com", 216);
-    err(&mut a, "REM", "AL dave@example.com", 216);
-    err(&mut a, "REM", "BL carol@example.com", 216);
-    err(&mut a, "REM", "FL bob@example.com 7", 224);
-    err(&mut a, "REA", "eve@example.com Eve", 216);
+    a.err("ADD", "AL dave@example.com dave@example.com", 219);
+    a.err("REM", "FL eve@example.com", 216);
+    a.err("REM", "AL dave@example.com", 216);
+    a.err("REM", "BL carol@example.com", 216);
+    a.err("REM", "FL bob@example.com 7", 224);
+    a.err("REA", "eve@example.com Eve", 216);
     // None of the errors changed anything: the serial is still 3.
     bye(a);
     let mut a = login(&s, 7, A);
@@ -429,28 +361,21 @@ fn list_errors_msnp7() {
 fn list_errors_msnp2() {
     let s = server();
     let mut a = on(&s, 2, A);
-    err(&mut a, "ADD", "FL nobody nobody", 201);
-    err(
-        &mut a,
-        "ADD",
-        "FL nobody@example.com nobody@example.com",
-        205,
-    );
-    ok(
-        &mut a,
+    a.err("ADD", "FL nobody nobody", 201);
+    a.err("ADD", "FL nobody@example.com nobody@example.com", 205);
+    a.ok(
         "ADD",
         "FL bob@example.com bob@example.com",
         "FL 1 bob@example.com bob@example.com",
     );
-    err(&mut a, "ADD", "FL bob@example.com bob@example.com", 215);
-    ok(
-        &mut a,
+    a.err("ADD", "FL bob@example.com bob@example.com", 215);
+    a.ok(
         "ADD",
         "BL bob@example.com bob@example.com",
         "BL 2 bob@example.com bob@example.com",
     );
-    err(&mut a, "ADD", "AL bob@example.com bob@example.com", 219);
-    err(&mut a, "REM", "AL bob@example.com", 216);
+    a.err("ADD", "AL bob@example.com bob@example.com", 219);
+    a.err("REM", "AL bob@example.com", 216);
 }
 
 #[test]
@@ -458,13 +383,13 @@ fn add_or_rem_on_reverse_list_disconnects() {
     let s = server();
     let mut a = on(&s, 7, A);
     let mut b = on(&s, 2, B);
-    let (t, l) = call(&mut b, "ADD", "FL alice@example.com alice@example.com");
+    let (t, l) = b.call("ADD", "FL alice@example.com alice@example.com");
     assert_eq!(
         l,
         format!("ADD {t} FL 1 alice@example.com alice@example.com")
     );
     assert_eq!(
-        drain(&mut b),
+        b.drain(),
         vec![format!("ILN {t} NLN alice@example.com alice@example.com")]
     );
     assert_eq!(a.line(), "ADD 0 RL 1 bob@example.com bob@example.com");
@@ -477,7 +402,7 @@ fn add_or_rem_on_reverse_list_disconnects() {
     assert_eq!(a.expect_closed(), Vec::<String>::new());
     // bob is unaffected and saw alice go offline, online and offline again.
     assert_eq!(
-        drain(&mut b),
+        b.drain(),
         vec![
             "FLN alice@example.com",
             "NLN NLN alice@example.com alice@example.com",
@@ -491,60 +416,47 @@ fn groups_adg_rmg_reg_msnp7() {
     let s = server();
     let mut a = on(&s, 7, A);
     let mut b = on(&s, 2, B);
-    ok(&mut a, "ADG", "Friends 0", "1 Friends 1 0");
-    ok(&mut a, "ADG", "Work%20Mates 0", "2 Work%20Mates 2 0");
-    err(&mut a, "ADG", "Friends 0", 228);
-    err(&mut a, "ADG", "Other%20Contacts 0", 228);
-    ok(&mut a, "REG", "1 Buddies 0", "3 1 Buddies 0");
-    err(&mut a, "REG", "2 Buddies 0", 228);
-    err(&mut a, "REG", "9 Nope 0", 224);
-    err(&mut a, "RMG", "9", 224);
-    err(&mut a, "RMG", "0", 230);
+    a.ok("ADG", "Friends 0", "1 Friends 1 0");
+    a.ok("ADG", "Work%20Mates 0", "2 Work%20Mates 2 0");
+    a.err("ADG", "Friends 0", 228);
+    a.err("ADG", "Other%20Contacts 0", 228);
+    a.ok("REG", "1 Buddies 0", "3 1 Buddies 0");
+    a.err("REG", "2 Buddies 0", 228);
+    a.err("REG", "9 Nope 0", 224);
+    a.err("RMG", "9", 224);
+    a.err("RMG", "0", 230);
     // Group 0 can be renamed.
-    ok(&mut a, "REG", "0 Others 0", "4 0 Others 0");
+    a.ok("REG", "0 Others 0", "4 0 Others 0");
 
     // bob only in group 2; carol in groups 1 and 2 (a second ADD adds a membership).
-    let (t, l) = call(&mut a, "ADD", "FL bob@example.com bob@example.com 2");
+    let (t, l) = a.call("ADD", "FL bob@example.com bob@example.com 2");
     assert_eq!(l, format!("ADD {t} FL 5 bob@example.com bob@example.com 2"));
     assert_eq!(
-        drain(&mut a),
+        a.drain(),
         vec![format!("ILN {t} NLN bob@example.com bob@example.com")]
     );
     assert_eq!(b.line(), "ADD 0 RL 1 alice@example.com alice@example.com");
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "FL carol@example.com carol@example.com 1",
         "FL 6 carol@example.com carol@example.com 1",
     );
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "FL carol@example.com carol@example.com 2",
         "FL 7 carol@example.com carol@example.com 2",
     );
-    err(
-        &mut a,
-        "ADD",
-        "FL carol@example.com carol@example.com 2",
-        215,
-    );
+    a.err("ADD", "FL carol@example.com carol@example.com 2", 215);
     // Removing one membership keeps carol on FL.
-    ok(
-        &mut a,
-        "REM",
-        "FL carol@example.com 1",
-        "FL 8 carol@example.com 1",
-    );
-    ok(
-        &mut a,
+    a.ok("REM", "FL carol@example.com 1", "FL 8 carol@example.com 1");
+    a.ok(
         "ADD",
         "FL carol@example.com carol@example.com 1",
         "FL 9 carol@example.com carol@example.com 1",
     );
 
     // Deleting group 2: bob (only there) leaves the FL and gets REM 0 RL; carol stays in group 1.
-    let (t, l) = call(&mut a, "RMG", "2");
+    let (t, l) = a.call("RMG", "2");
     let parts: Vec<&str> = l.split(' ').collect();
     assert_eq!(parts.len(), 4, "{l}");
     assert_eq!(
@@ -597,12 +509,12 @@ fn group_commands_do_not_exist_before_msnp7() {
 fn blp_and_gtc_set_and_218_for_same_value() {
     let s = server();
     let mut a = on(&s, 2, A);
-    err(&mut a, "BLP", "AL", 218);
-    err(&mut a, "GTC", "A", 218);
-    ok(&mut a, "BLP", "BL", "1 BL");
-    err(&mut a, "BLP", "BL", 218);
-    ok(&mut a, "GTC", "N", "2 N");
-    err(&mut a, "GTC", "N", 218);
+    a.err("BLP", "AL", 218);
+    a.err("GTC", "A", 218);
+    a.ok("BLP", "BL", "1 BL");
+    a.err("BLP", "BL", 218);
+    a.ok("GTC", "N", "2 N");
+    a.err("GTC", "N", 218);
     bye(a);
     let mut a = login(&s, 5, A);
     let (t, dump) = syn(&mut a, 0);
@@ -610,8 +522,8 @@ fn blp_and_gtc_set_and_218_for_same_value() {
         &dump[..3],
         &lines(t, &["SYN {t} 2", "GTC {t} 2 N", "BLP {t} 2 BL"])[..]
     );
-    ok(&mut a, "BLP", "AL", "3 AL");
-    ok(&mut a, "GTC", "A", "4 A");
+    a.ok("BLP", "AL", "3 AL");
+    a.ok("GTC", "A", "4 A");
     // An invalid value is a disconnect.
     let t = a.t();
     a.send(&format!("GTC {t} X"));
@@ -622,8 +534,7 @@ fn blp_and_gtc_set_and_218_for_same_value() {
 fn rea_own_name_is_persisted_and_announced() {
     let s = server();
     let mut b = on(&s, 2, B);
-    ok(
-        &mut b,
+    b.ok(
         "ADD",
         "FL alice@example.com alice@example.com",
         "FL 1 alice@example.com alice@example.com",
@@ -631,20 +542,14 @@ fn rea_own_name_is_persisted_and_announced() {
     let mut a = on(&s, 7, A);
     // alice went online: bob, who has her on FL, is told.
     assert_eq!(b.line(), "NLN NLN alice@example.com alice@example.com");
-    ok(
-        &mut a,
+    a.ok(
         "REA",
         "alice@example.com Alice%20A",
         "2 alice@example.com Alice%20A",
     );
     assert_eq!(b.line(), "NLN NLN alice@example.com Alice%20A");
     // Contact rename (bob on alice's RL only: the stored name changes).
-    ok(
-        &mut b,
-        "REA",
-        "alice@example.com Ally",
-        "2 alice@example.com Ally",
-    );
+    b.ok("REA", "alice@example.com Ally", "2 alice@example.com Ally");
     a.expect_silence(Duration::from_millis(100));
     bye(a);
     assert_eq!(b.line(), "FLN alice@example.com");
@@ -660,7 +565,7 @@ fn rea_own_name_is_persisted_and_announced() {
     let mut b = login(&s, 2, B);
     let (t, dump) = syn(&mut b, 0);
     assert_eq!(dump[3], format!("LST {t} FL 2 1 1 alice@example.com Ally"));
-    err(&mut b, "REA", "carol@example.com Carol", 216);
+    b.err("REA", "carol@example.com Carol", 216);
 }
 
 #[test]
@@ -668,9 +573,9 @@ fn lists_identical_after_restart() {
     let s = server();
     build_alice(&s);
     let mut a = login(&s, 7, A);
-    ok(&mut a, "ADG", "Later 0", "8 Later 2 0");
-    ok(&mut a, "GTC", "N", "9 N");
-    ok(&mut a, "BLP", "BL", "10 BL");
+    a.ok("ADG", "Later 0", "8 Later 2 0");
+    a.ok("GTC", "N", "9 N");
+    a.ok("BLP", "BL", "10 BL");
     bye(a);
     let mut a = login(&s, 7, A);
     let (t1, before) = syn(&mut a, 0);
@@ -691,20 +596,18 @@ fn lists_identical_after_restart() {
 fn rmg_keeps_contacts_that_are_also_in_group_0() {
     let s = server();
     let mut a = on(&s, 7, A);
-    ok(&mut a, "ADG", "Temp 0", "1 Temp 1 0");
-    ok(
-        &mut a,
+    a.ok("ADG", "Temp 0", "1 Temp 1 0");
+    a.ok(
         "ADD",
         "FL bob@example.com bob@example.com",
         "FL 2 bob@example.com bob@example.com 0",
     );
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "FL bob@example.com bob@example.com 1",
         "FL 3 bob@example.com bob@example.com 1",
     );
-    let (t, l) = call(&mut a, "RMG", "1");
+    let (t, l) = a.call("RMG", "1");
     assert!(
         l.starts_with(&format!("RMG {t} ")) && l.ends_with(" 1"),
         "{l}"
@@ -727,15 +630,13 @@ fn rmg_keeps_contacts_that_are_also_in_group_0() {
 fn allowing_a_contact_keeps_its_fl_custom_name() {
     let s = server();
     let mut a = on(&s, 2, A);
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "FL bob@example.com Bobby",
         "FL 1 bob@example.com Bobby",
     );
     // Clients send the handle as the name for AL/BL.
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "AL bob@example.com bob@example.com",
         "AL 2 bob@example.com bob@example.com",
@@ -765,8 +666,7 @@ fn overlong_names_disconnect() {
     // Exactly 387 encoded bytes is fine.
     let mut a = on(&s, 7, A);
     let ok_name = "%20".repeat(129);
-    ok(
-        &mut a,
+    a.ok(
         "REA",
         &format!("alice@example.com {ok_name}"),
         &format!("1 alice@example.com {ok_name}"),

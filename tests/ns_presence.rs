@@ -23,17 +23,11 @@ fn login(s: &TestServer, v: u8, h: &str) -> Client {
     login_md5(s, v, h, "pw").0
 }
 
-/// Sends PNG and returns every line that arrived before its QNG.
-fn drain(c: &mut Client) -> Vec<String> {
-    c.send("PNG");
-    c.until("QNG").1
-}
-
 fn synced(s: &TestServer, v: u8, h: &str) -> Client {
     let mut c = login(s, v, h);
     let t = c.t();
     c.send(&format!("SYN {t} 0"));
-    drain(&mut c);
+    c.drain();
     c
 }
 
@@ -43,7 +37,7 @@ fn on_with(s: &TestServer, v: u8, h: &str, status: &str) -> (Client, u32, Vec<St
     let t = c.t();
     c.send(&format!("CHG {t} {status}"));
     c.expect(&format!("CHG {t} {status}"));
-    let iln = drain(&mut c);
+    let iln = c.drain();
     (c, t, iln)
 }
 
@@ -51,31 +45,11 @@ fn on(s: &TestServer, v: u8, h: &str) -> Client {
     on_with(s, v, h, "NLN").0
 }
 
-fn call(c: &mut Client, verb: &str, args: &str) -> (u32, String) {
-    let t = c.t();
-    c.send(&format!("{verb} {t} {args}"));
-    (t, c.line())
-}
-
-fn ok(c: &mut Client, verb: &str, args: &str, expected: &str) {
-    let (t, l) = call(c, verb, args);
-    assert_eq!(
-        l,
-        format!("{verb} {t} {expected}"),
-        "reply to `{verb} {t} {args}`"
-    );
-}
-
-fn err(c: &mut Client, verb: &str, args: &str, code: u16) {
-    let (t, l) = call(c, verb, args);
-    assert_eq!(l, format!("{code} {t}"), "reply to `{verb} {t} {args}`");
-}
-
 /// `who` adds each of `contacts` to FL (all offline or the caller drains), then signs out.
 fn add_all(s: &TestServer, who: &str, contacts: &[&str]) {
     let mut c = synced(s, 7, who);
     for h in contacts {
-        let (t, l) = call(&mut c, "ADD", &format!("FL {h} {h}"));
+        let (t, l) = c.call("ADD", &format!("FL {h} {h}"));
         assert!(l.starts_with(&format!("ADD {t} FL ")), "{l}");
     }
     c.send("OUT");
@@ -95,26 +69,26 @@ fn chg_every_status_reaches_watchers() {
     let mut a = on(&s, 7, A);
     assert_eq!(b.line(), "NLN NLN alice@example.com alice@example.com");
     for st in ["BSY", "IDL", "BRB", "AWY", "PHN", "LUN", "NLN"] {
-        ok(&mut a, "CHG", st, st);
+        a.ok("CHG", st, st);
         assert_eq!(
             b.line(),
             format!("NLN {st} alice@example.com alice@example.com")
         );
     }
-    err(&mut a, "CHG", "FLN", 201);
-    err(&mut a, "CHG", "XYZ", 201);
-    assert_eq!(drain(&mut b), Vec::<String>::new());
+    a.err("CHG", "FLN", 201);
+    a.err("CHG", "XYZ", 201);
+    assert_eq!(b.drain(), Vec::<String>::new());
     // A later CHG brings no ILN, even with an online FL contact.
     add_rel(&mut a, B);
-    ok(&mut a, "CHG", "BSY", "BSY");
-    assert_eq!(drain(&mut a), Vec::<String>::new());
+    a.ok("CHG", "BSY", "BSY");
+    assert_eq!(a.drain(), Vec::<String>::new());
 }
 
 /// `ADD FL h` on a live client; drains the ILN that may follow.
 fn add_rel(c: &mut Client, h: &str) -> Vec<String> {
-    let (t, l) = call(c, "ADD", &format!("FL {h} {h}"));
+    let (t, l) = c.call("ADD", &format!("FL {h} {h}"));
     assert!(l.starts_with(&format!("ADD {t} FL ")), "{l}");
-    drain(c)
+    c.drain()
 }
 
 #[test]
@@ -128,15 +102,15 @@ fn iln_follows_first_chg_with_its_trid() {
     a.send("CHG 4000000000 NLN");
     assert_eq!(a.line(), "CHG 4000000000 NLN");
     assert_eq!(
-        drain(&mut a),
+        a.drain(),
         v(&[
             "ILN 4000000000 BSY bob@example.com bob@example.com",
             "ILN 4000000000 AWY carol@example.com carol@example.com",
         ])
     );
     // Second CHG: no ILN.
-    ok(&mut a, "CHG", "IDL", "IDL");
-    assert_eq!(drain(&mut a), Vec::<String>::new());
+    a.ok("CHG", "IDL", "IDL");
+    assert_eq!(a.drain(), Vec::<String>::new());
     // bob and carol do not have alice on FL: they hear nothing.
     b.expect_silence(QUIET);
     c.expect_silence(QUIET);
@@ -164,23 +138,22 @@ fn nln_fln_only_to_allowed_fl_watchers() {
     let mut d = on(&s, 3, D);
     // carol has bob nowhere; dave has bob on FL but bob blocks dave.
     let mut b = synced(&s, 7, B);
-    ok(
-        &mut b,
+    b.ok(
         "ADD",
         "BL dave@example.com dave@example.com",
         "BL 3 dave@example.com dave@example.com",
     );
-    ok(&mut b, "CHG", "NLN", "NLN");
-    assert_eq!(drain(&mut b), Vec::<String>::new());
+    b.ok("CHG", "NLN", "NLN");
+    assert_eq!(b.drain(), Vec::<String>::new());
     assert_eq!(a.line(), "NLN NLN bob@example.com bob@example.com");
-    ok(&mut b, "CHG", "BRB", "BRB");
+    b.ok("CHG", "BRB", "BRB");
     assert_eq!(a.line(), "NLN BRB bob@example.com bob@example.com");
     b.send("OUT");
     b.expect("OUT");
     b.expect_closed();
     assert_eq!(a.line(), "FLN bob@example.com");
-    assert_eq!(drain(&mut c), Vec::<String>::new());
-    assert_eq!(drain(&mut d), Vec::<String>::new());
+    assert_eq!(c.drain(), Vec::<String>::new());
+    assert_eq!(d.drain(), Vec::<String>::new());
 }
 
 #[test]
@@ -192,14 +165,13 @@ fn msnp2_watcher_sees_msnp7_user_without_extra_fields() {
     let _ = t;
     let mut b = on(&s, 7, B);
     assert_eq!(a.line(), "NLN NLN bob@example.com bob@example.com");
-    ok(
-        &mut b,
+    b.ok(
         "REA",
         "bob@example.com Bob%20the%20Builder",
         "2 bob@example.com Bob%20the%20Builder",
     );
     assert_eq!(a.line(), "NLN NLN bob@example.com Bob%20the%20Builder");
-    ok(&mut b, "CHG", "PHN", "PHN");
+    b.ok("CHG", "PHN", "PHN");
     assert_eq!(a.line(), "NLN PHN bob@example.com Bob%20the%20Builder");
 }
 
@@ -210,43 +182,38 @@ fn hidden_is_indistinguishable_from_offline() {
     let mut a = on(&s, 7, A);
     let mut b = on(&s, 7, B);
     assert_eq!(a.line(), "NLN NLN bob@example.com bob@example.com");
-    ok(&mut b, "CHG", "HDN", "HDN");
+    b.ok("CHG", "HDN", "HDN");
     assert_eq!(a.line(), "FLN bob@example.com");
     // Status changes while hidden and name changes are invisible.
-    ok(&mut b, "CHG", "HDN", "HDN");
-    ok(
-        &mut b,
-        "REA",
-        "bob@example.com Secret",
-        "2 bob@example.com Secret",
-    );
-    err(&mut b, "XFR", "SB", 913);
-    assert_eq!(drain(&mut a), Vec::<String>::new());
+    b.ok("CHG", "HDN", "HDN");
+    b.ok("REA", "bob@example.com Secret", "2 bob@example.com Secret");
+    b.err("XFR", "SB", 913);
+    assert_eq!(a.drain(), Vec::<String>::new());
     // A new alice session gets no ILN for hidden bob.
     let (mut a, _, iln) = on_with(&s, 5, A, "NLN");
     assert_eq!(iln, Vec::<String>::new());
     // Coming back: NLN with the new name; then XFR SB works.
-    ok(&mut b, "CHG", "NLN", "NLN");
+    b.ok("CHG", "NLN", "NLN");
     assert_eq!(a.line(), "NLN NLN bob@example.com Secret");
-    let (t, l) = call(&mut b, "XFR", "SB");
+    let (t, l) = b.call("XFR", "SB");
     assert!(
         l.starts_with(&format!("XFR {t} SB ")) && l.contains(" CKI "),
         "{l}"
     );
     // Hidden then signing out: no second FLN.
-    ok(&mut b, "CHG", "HDN", "HDN");
+    b.ok("CHG", "HDN", "HDN");
     assert_eq!(a.line(), "FLN bob@example.com");
     b.send("OUT");
     b.expect("OUT");
     b.expect_closed();
-    assert_eq!(drain(&mut a), Vec::<String>::new());
+    assert_eq!(a.drain(), Vec::<String>::new());
 }
 
 #[test]
 fn xfr_sb_before_first_chg_is_913() {
     let s = server();
     let mut a = synced(&s, 7, A);
-    err(&mut a, "XFR", "SB", 913);
+    a.err("XFR", "SB", 913);
 }
 
 #[test]
@@ -260,30 +227,28 @@ fn block_list_and_blp_privacy() {
     assert_eq!(b.line(), "NLN NLN alice@example.com alice@example.com");
     assert_eq!(c.line(), "NLN NLN alice@example.com alice@example.com");
     // Blocking bob: he sees alice go offline; carol sees nothing.
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "BL bob@example.com bob@example.com",
         "BL 3 bob@example.com bob@example.com",
     );
     assert_eq!(b.line(), "FLN alice@example.com");
-    ok(&mut a, "CHG", "BSY", "BSY");
+    a.ok("CHG", "BSY", "BSY");
     assert_eq!(c.line(), "NLN BSY alice@example.com alice@example.com");
-    assert_eq!(drain(&mut b), Vec::<String>::new());
+    assert_eq!(b.drain(), Vec::<String>::new());
     // Unblocking: NLN with the current status.
-    ok(&mut a, "REM", "BL bob@example.com", "BL 4 bob@example.com");
+    a.ok("REM", "BL bob@example.com", "BL 4 bob@example.com");
     assert_eq!(b.line(), "NLN BSY alice@example.com alice@example.com");
-    assert_eq!(drain(&mut c), Vec::<String>::new());
+    assert_eq!(c.drain(), Vec::<String>::new());
     // BLP BL: only AL members (carol) still see alice.
-    ok(
-        &mut a,
+    a.ok(
         "ADD",
         "AL carol@example.com carol@example.com",
         "AL 5 carol@example.com carol@example.com",
     );
-    ok(&mut a, "BLP", "BL", "6 BL");
+    a.ok("BLP", "BL", "6 BL");
     assert_eq!(b.line(), "FLN alice@example.com");
-    assert_eq!(drain(&mut c), Vec::<String>::new());
+    assert_eq!(c.drain(), Vec::<String>::new());
     // A fresh bob session gets no ILN for alice; carol's does.
     let (mut b, _, iln) = on_with(&s, 7, B, "NLN");
     assert!(iln.is_empty(), "{iln:?}");
@@ -293,9 +258,9 @@ fn block_list_and_blp_privacy() {
         vec![format!("ILN {t} BSY alice@example.com alice@example.com")]
     );
     // Back to BLP AL: bob sees alice again.
-    ok(&mut a, "BLP", "AL", "7 AL");
+    a.ok("BLP", "AL", "7 AL");
     assert_eq!(b.line(), "NLN BSY alice@example.com alice@example.com");
-    assert_eq!(drain(&mut c), Vec::<String>::new());
+    assert_eq!(c.drain(), Vec::<String>::new());
 }
 
 #[test]
@@ -307,11 +272,11 @@ fn second_login_kicks_the_first_with_out_oth_and_no_fln() {
     assert_eq!(b.line(), "NLN NLN alice@example.com alice@example.com");
     let mut a2 = login(&s, 5, A);
     assert_eq!(a1.expect_closed(), v(&["OUT OTH"]));
-    assert_eq!(drain(&mut b), Vec::<String>::new());
+    assert_eq!(b.drain(), Vec::<String>::new());
     let t = a2.t();
     a2.send(&format!("SYN {t} 0"));
-    drain(&mut a2);
-    ok(&mut a2, "CHG", "AWY", "AWY");
+    a2.drain();
+    a2.ok("CHG", "AWY", "AWY");
     assert_eq!(b.line(), "NLN AWY alice@example.com alice@example.com");
 }
 
@@ -408,8 +373,8 @@ fn unknown_and_out_of_version_commands_close_only_that_connection() {
         assert_eq!(a.expect_closed(), Vec::<String>::new(), "MSNP{ver} {bad}");
         // bob is unaffected: he sees alice leave and still gets answers.
         assert_eq!(b.line(), "FLN alice@example.com", "{bad}");
-        ok(&mut b, "CHG", "NLN", "NLN");
-        assert_eq!(drain(&mut b), Vec::<String>::new());
+        b.ok("CHG", "NLN", "NLN");
+        assert_eq!(b.drain(), Vec::<String>::new());
     }
 }
 
@@ -437,39 +402,24 @@ fn commands_before_login_get_302() {
 fn url_snd_fnd_ims_replies() {
     let s = server();
     let mut a2 = on(&s, 2, A);
-    let (t, l) = call(&mut a2, "URL", "INBOX");
+    let (t, l) = a2.call("URL", "INBOX");
     let f: Vec<&str> = l.split(' ').collect();
     assert_eq!(f.len(), 4, "MSNP2 URL has no site id: {l}");
     assert_eq!((f[0], f[1]), ("URL", &*t.to_string()));
-    ok(&mut a2, "SND", "friend@example.net", "OK");
-    err(
-        &mut a2,
-        "FND",
-        "fname=a lname=b city=* state=* country=US",
-        502,
-    );
+    a2.ok("SND", "friend@example.net", "OK");
+    a2.err("FND", "fname=a lname=b city=* state=* country=US", 502);
     drop(a2);
 
     let mut a = on(&s, 7, A);
-    let (t, l) = call(&mut a, "URL", "COMPOSE bob@example.com");
+    let (t, l) = a.call("URL", "COMPOSE bob@example.com");
     let f: Vec<&str> = l.split(' ').collect();
     assert_eq!(f.len(), 5, "MSNP3+ URL has a site id: {l}");
     assert_eq!((f[0], f[1]), ("URL", &*t.to_string()));
     assert!(f[4].parse::<u32>().is_ok(), "{l}");
-    ok(
-        &mut a,
-        "SND",
-        "friend@example.net 0x0409 MSMSGS MSMSGS",
-        "OK",
-    );
-    err(
-        &mut a,
-        "FND",
-        "fname=a lname=b city=* state=* country=US",
-        502,
-    );
-    ok(&mut a, "IMS", "OFF", "0 OFF");
-    ok(&mut a, "IMS", "ON", "0 ON");
+    a.ok("SND", "friend@example.net 0x0409 MSMSGS MSMSGS", "OK");
+    a.err("FND", "fname=a lname=b city=* state=* country=US", 502);
+    a.ok("IMS", "OFF", "0 OFF");
+    a.ok("IMS", "ON", "0 ON");
     // Still fine afterwards.
-    ok(&mut a, "CHG", "BSY", "BSY");
+    a.ok("CHG", "BSY", "BSY");
 }

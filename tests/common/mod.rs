@@ -622,3 +622,35 @@ pub fn online_any(server: &TestServer, version: u8, handle: &str, password: &str
     c.until(&format!("CHG {t} NLN"));
     c
 }
+
+/// Helpers shared by the notification-server test files.
+impl Client {
+    /// Sends PNG and returns every line that arrived before its QNG.
+    pub fn drain(&mut self) -> Vec<String> {
+        self.send("PNG");
+        self.until("QNG").1
+    }
+
+    /// Sends `VERB trid args` with the next trid; returns the trid and the first reply line.
+    pub fn call(&mut self, verb: &str, args: &str) -> (u32, String) {
+        let t = self.t();
+        self.send(&format!("{verb} {t} {args}"));
+        (t, self.line())
+    }
+
+    /// Asserts the reply is exactly `VERB trid expected`.
+    pub fn ok(&mut self, verb: &str, args: &str, expected: &str) {
+        let (t, l) = self.call(verb, args);
+        assert_eq!(
+            l,
+            format!("{verb} {t} {expected}"),
+            "reply to `{verb} {t} {args}`"
+        );
+    }
+
+    /// Asserts the reply is exactly `code trid`.
+    pub fn err(&mut self, verb: &str, args: &str, code: u16) {
+        let (t, l) = self.call(verb, args);
+        assert_eq!(l, format!("{code} {t}"), "reply to `{verb} {t} {args}`");
+    }
+}
