@@ -7,6 +7,22 @@ const USERS: &[(&str, &str)] = &[
     ("bob@example.com", "hunter2"),
 ];
 
+/// Follows the dispatch redirect and stops at `USR 2 TWN S <challenge>` on the notification
+/// server, ready for `USR 3 TWN S <ticket>`.
+fn twn_challenged(server: &TestServer, version: u8, handle: &str) -> Client {
+    let mut c = server.connect();
+    c.send(&format!("VER 1 MSNP{version} CVR0"));
+    c.expect(&format!("VER 1 MSNP{version}"));
+    c.send(&format!("USR 2 TWN I {handle}"));
+    let xfr = c.expect("XFR 2 NS ");
+    let mut c = Client::connect(xfr.split(' ').nth(3).unwrap().parse().unwrap());
+    c.send(&format!("VER 1 MSNP{version} CVR0"));
+    c.expect(&format!("VER 1 MSNP{version}"));
+    c.send(&format!("USR 2 TWN I {handle}"));
+    c.expect("USR 2 TWN S ");
+    c
+}
+
 #[test]
 fn tweener_login_for_msnp8_to_12_with_client_address() {
     let server = TestServer::start(USERS);
@@ -37,16 +53,7 @@ fn wrong_password_at_http_and_bad_ticket_at_usr() {
     assert!(passport_ticket(&server, "nobody@example.com", "x", "ct=1").is_none());
     // A ticket issued to bob cannot log alice in, and is burnt.
     let bobs = passport_ticket(&server, "bob@example.com", "hunter2", "ct=1").unwrap();
-    let mut ns = server.connect();
-    ns.send("VER 1 MSNP11 CVR0");
-    ns.expect("VER 1 MSNP11");
-    ns.send("USR 2 TWN I alice@example.com");
-    let xfr = ns.expect("XFR 2 NS ");
-    let mut ns = Client::connect(xfr.split(' ').nth(3).unwrap().parse().unwrap());
-    ns.send("VER 1 MSNP11 CVR0");
-    ns.expect("VER 1 MSNP11");
-    ns.send("USR 2 TWN I alice@example.com");
-    ns.expect("USR 2 TWN S ");
+    let mut ns = twn_challenged(&server, 11, "alice@example.com");
     ns.send(&format!("USR 3 TWN S {bobs}"));
     assert_eq!(ns.expect_closed(), vec!["911 3"]);
 }
@@ -59,16 +66,7 @@ fn tickets_are_single_use() {
     ns.expect_closed();
     let t = passport_ticket(&server, "alice@example.com", "secret", "ct=1").unwrap();
     for expect_ok in [true, false] {
-        let mut c = server.connect();
-        c.send("VER 1 MSNP12 CVR0");
-        c.expect("VER 1 MSNP12");
-        c.send("USR 2 TWN I alice@example.com");
-        let xfr = c.expect("XFR 2 NS ");
-        let mut c = Client::connect(xfr.split(' ').nth(3).unwrap().parse().unwrap());
-        c.send("VER 1 MSNP12 CVR0");
-        c.expect("VER 1 MSNP12");
-        c.send("USR 2 TWN I alice@example.com");
-        c.expect("USR 2 TWN S ");
+        let mut c = twn_challenged(&server, 12, "alice@example.com");
         c.send(&format!("USR 3 TWN S {t}"));
         if expect_ok {
             c.expect("USR 3 OK alice@example.com 1 0");
@@ -119,16 +117,7 @@ fn rst_soap_login_for_msn75() {
             .contains("wsse:FailedAuthentication")
     );
     // The RST ticket works on the NS.
-    let mut c = server.connect();
-    c.send("VER 1 MSNP12 CVR0");
-    c.expect("VER 1 MSNP12");
-    c.send("USR 2 TWN I alice@example.com");
-    let xfr = c.expect("XFR 2 NS ");
-    let mut c = Client::connect(xfr.split(' ').nth(3).unwrap().parse().unwrap());
-    c.send("VER 1 MSNP12 CVR0");
-    c.expect("VER 1 MSNP12");
-    c.send("USR 2 TWN I alice@example.com");
-    c.expect("USR 2 TWN S ");
+    let mut c = twn_challenged(&server, 12, "alice@example.com");
     c.send(&format!("USR 3 TWN S {ticket}"));
     c.expect("USR 3 OK alice@example.com 1 0");
 }
