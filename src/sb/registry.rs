@@ -88,6 +88,17 @@ impl Switchboards {
     }
 
     pub fn grant(&self, user: UserId, handle: &str, join: Option<u32>) -> String {
+        self.grant_for(user, handle, join, COOKIE_TTL)
+    }
+
+    /// As `grant`, valid for `ttl`.
+    pub fn grant_for(
+        &self,
+        user: UserId,
+        handle: &str,
+        join: Option<u32>,
+        ttl: std::time::Duration,
+    ) -> String {
         let cookie = format!(
             "{}.{}",
             crate::auth::token(20),
@@ -104,7 +115,7 @@ impl Switchboards {
                 user,
                 handle: handle.to_owned(),
                 join,
-                expires: Instant::now() + COOKIE_TTL,
+                expires: Instant::now() + ttl,
             },
         );
         cookie
@@ -179,6 +190,14 @@ mod tests {
         assert!(s.redeem(&c, "a@x.com").is_none());
         let c = s.grant(1, "a@x.com", Some(7));
         assert_eq!(s.redeem(&c, "a@x.com").unwrap().join, Some(7));
+        assert!(s.redeem(&c, "a@x.com").is_none());
+    }
+
+    #[test]
+    fn expired_cookies_are_refused() {
+        let s = Switchboards::new();
+        let c = s.grant_for(1, "a@x.com", None, std::time::Duration::from_millis(30));
+        std::thread::sleep(std::time::Duration::from_millis(40));
         assert!(s.redeem(&c, "a@x.com").is_none());
     }
 }

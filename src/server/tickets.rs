@@ -15,13 +15,18 @@ pub struct Tickets {
 impl Tickets {
     /// A new ticket for `handle`; the value to put in `from-PP='...'`.
     pub fn issue(&self, handle: &str) -> String {
+        self.issue_for(handle, TICKET_TTL)
+    }
+
+    /// As `issue`, valid for `ttl`.
+    pub fn issue_for(&self, handle: &str, ttl: Duration) -> String {
         let t = crate::auth::token(40);
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > 10_000 {
             let now = Instant::now();
             map.retain(|_, (_, exp)| *exp > now);
         }
-        map.insert(t.clone(), (handle.to_owned(), Instant::now() + TICKET_TTL));
+        map.insert(t.clone(), (handle.to_owned(), Instant::now() + ttl));
         format!("t={t}&p={}", crate::auth::token(16))
     }
 
@@ -63,5 +68,13 @@ mod tests {
         let a = t.issue("a@x.com");
         assert!(t.redeem(&format!("{a},ru=http://x"), "a@x.com").is_some());
         assert!(t.redeem(&a, "a@x.com").is_none(), "single use");
+    }
+
+    #[test]
+    fn expired_tickets_are_refused() {
+        let t = Tickets::default();
+        let a = t.issue_for("a@x.com", Duration::from_millis(30));
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(t.redeem(&a, "a@x.com").is_none());
     }
 }
