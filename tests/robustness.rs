@@ -228,7 +228,7 @@ fn a_client_that_stops_reading_is_cut_off_and_memory_stays_flat() {
             ("carol@example.com", "pw-c"),
         ],
     );
-    let mut carol = sbs.pop().unwrap(); // never reads from here on
+    let carol = sbs.pop().unwrap(); // never reads from here on
     // Loopback autotuning lets a receive buffer grow to tens of MB; pin carol's small so her
     // unread data backs up into the server, as a stalled client on a real network does.
     {
@@ -246,7 +246,7 @@ fn a_client_that_stops_reading_is_cut_off_and_memory_stays_flat() {
         };
         assert_eq!(rc, 0);
     }
-    let mut bob = sbs.pop().unwrap();
+    let bob = sbs.pop().unwrap();
     let mut alice = sbs.pop().unwrap();
     let rss_before = server.rss_kib();
     // Bob reads everything in the background.
@@ -299,7 +299,6 @@ fn a_client_that_stops_reading_is_cut_off_and_memory_stays_flat() {
         "RSS grew from {rss_before} KiB to {rss_after} KiB"
     );
     let _ = carol.stream.shutdown(std::net::Shutdown::Both);
-    let _ = bob;
 }
 
 #[test]
@@ -341,16 +340,13 @@ fn acknowledged_changes_survive_sigkill() {
     // Two clients churn list changes; every acknowledged one is remembered.
     let mut acked_a = Vec::new();
     let mut acked_b = Vec::new();
-    let mut pid = server.child.id();
+    let pid = server.child.id();
     let killer = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(300));
         unsafe_kill(pid, "KILL");
     });
     'churn: for i in 0..10_000u32 {
-        for (c, acked, other) in [
-            (&mut a, &mut acked_a, "carol"),
-            (&mut b, &mut acked_b, "dave"),
-        ] {
+        for (c, acked) in [(&mut a, &mut acked_a), (&mut b, &mut acked_b)] {
             let t = 100 + i;
             let g = format!("Group{i}");
             let cmd = if i % 2 == 0 {
@@ -358,7 +354,6 @@ fn acknowledged_changes_survive_sigkill() {
             } else {
                 format!("RMG {t} {}", 1)
             };
-            let _ = other;
             if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.send(&cmd))).is_err() {
                 break 'churn;
             }
@@ -377,8 +372,6 @@ fn acknowledged_changes_survive_sigkill() {
         !acked_a.is_empty() && !acked_b.is_empty(),
         "the churn did not run"
     );
-    pid = 0;
-    let _ = pid;
     // Every acknowledged change is there after a restart, and the database is intact.
     let server = server.restart();
     for (who, pw, acked) in [

@@ -342,11 +342,11 @@ pub async fn adc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
                 .state()
                 .account
                 .find_by_guid(guid)
-                .map(|(id, c)| (id, c.lists, c.groups));
-            let Some((tid, lists, groups)) = found.filter(|(_, l, _)| l & list::FL != 0) else {
+                .filter(|(_, c)| c.lists & list::FL != 0)
+                .map(|(id, c)| (id, c.groups));
+            let Some((tid, groups)) = found else {
                 return s.error(216, trid).await;
             };
-            let _ = lists;
             if groups & (1 << num) != 0 {
                 return s.error(215, trid).await;
             }
@@ -475,9 +475,10 @@ pub async fn rem(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         } else {
             a.find_by_handle(&who.to_ascii_lowercase())
         };
-        hit.map(|(id, c)| (id, c.lists, c.groups))
+        hit.filter(|(_, c)| c.lists & bit != 0)
+            .map(|(id, c)| (id, c.groups))
     };
-    let Some((tid, lists, groups)) = found.filter(|(_, l, _)| l & bit != 0) else {
+    let Some((tid, groups)) = found else {
         return s.error(216, trid).await;
     };
     // A group argument removes only that group membership.
@@ -499,7 +500,6 @@ pub async fn rem(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         }
         _ => None,
     };
-    let _ = lists;
     let edit = match group {
         Some(num) => {
             // MSNP7-9: a contact in no group is shown in group 0.

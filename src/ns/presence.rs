@@ -202,7 +202,7 @@ pub async fn chg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         .get(2)
         .filter(|_| d.presence_msnobj)
         .map(|o| o.to_string());
-    let was_visible = {
+    {
         let mut st = user.state();
         let was = st.presence.visible_status().is_some();
         st.presence.status = Some(status);
@@ -212,17 +212,14 @@ pub async fn chg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         if d.presence_msnobj {
             st.presence.msnobj = msnobj.clone();
         }
-        if !was && status == Status::Hidden {
-            // Nothing changes for anyone.
-        } else if was && status == Status::Hidden {
+        // Going hidden looks like signing out to whoever could see us.
+        if was && status == Status::Hidden {
             broadcast_offline(&s.hub, &user, &st);
         }
-        was
-    };
+    }
     if status != Status::Hidden {
         broadcast(&s.hub, &user);
     }
-    let _ = was_visible;
     let mut line = format!("CHG {trid} {}", status.code());
     if d.presence_caps {
         line.push_str(&format!(" {caps}"));
