@@ -36,6 +36,8 @@ pub struct Timeouts {
     pub login: Duration,
     pub ns_idle: Duration,
     pub sb_idle: Duration,
+    /// A client that leaves our data unread this long is cut off.
+    pub write_stall: Duration,
 }
 
 impl Default for Timeouts {
@@ -46,6 +48,7 @@ impl Default for Timeouts {
             login: LOGIN_TIMEOUT,
             ns_idle: NS_IDLE_TIMEOUT,
             sb_idle: SB_IDLE_TIMEOUT,
+            write_stall: WRITE_STALL_TIMEOUT,
         }
     }
 }

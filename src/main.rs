@@ -62,6 +62,10 @@ struct Serve {
     /// seconds without a command after which a switchboard connection is dropped (default 600)
     #[argh(option, default = "600")]
     sb_idle_timeout: u64,
+    /// seconds a client may leave data we sent it unread before it is disconnected; meanwhile
+    /// switchboard senders to it are held back (default 30)
+    #[argh(option, default = "30")]
+    stall_timeout: u64,
     /// open connections at most, all listeners together (default 20000)
     #[argh(option, default = "20000")]
     max_connections: usize,
@@ -216,6 +220,7 @@ fn serve(s: Serve) -> Result<(), Box<dyn std::error::Error>> {
     config.timeouts.first_command = secs((s.login_timeout / 2).clamp(1, 30));
     config.timeouts.ns_idle = secs(s.idle_timeout);
     config.timeouts.sb_idle = secs(s.sb_idle_timeout);
+    config.timeouts.write_stall = secs(s.stall_timeout);
     config.max_connections = s.max_connections.max(1);
     config.max_per_ip = s.max_per_ip.max(1);
     config.auth_backoff = secs(s.auth_backoff);

@@ -217,9 +217,12 @@ fn switchboard(server: &TestServer, who: &[(&str, &str)]) -> (Vec<Client>, Vec<C
     (sbs, ns)
 }
 
+/// Carol stops reading in a switchboard where alice floods; bob reads, but slowly. Alice is
+/// held back to the pace of the readers, carol is cut off once she has left data unread for the
+/// stall timeout, bob loses nothing and is never cut, and the server's memory stays flat.
 #[test]
 fn a_client_that_stops_reading_is_cut_off_and_memory_stays_flat() {
-    let server = TestServer::start(USERS);
+    let server = TestServer::start_with(USERS, &["--stall-timeout", "2"]);
     let (mut sbs, _ns) = switchboard(
         &server,
         &[
@@ -249,38 +252,9 @@ fn a_client_that_stops_reading_is_cut_off_and_memory_stays_flat() {
     let bob = sbs.pop().unwrap();
     let mut alice = sbs.pop().unwrap();
     let rss_before = server.rss_kib();
-    // Bob reads everything in the background.
-    let mut bob_stream = bob.stream.try_clone().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut total = 0usize;
-        let mut buf = [0u8; 65536];
-        bob_stream
-            .set_read_timeout(Some(Duration::from_secs(3)))
-            .unwrap();
-        while let Ok(n) = std::io::Read::read(&mut bob_stream, &mut buf) {
-            if n == 0 {
-                break;
-            }
-            total += n;
-        }
-        total
-    });
+    const BATCHES: usize = 60;
+    const PER_BATCH: usize = 100;
     let payload = vec![b'x'; 1500];
-    let mut frame = format!("MSG 1 U {}\r\n", payload.len()).into_bytes();
-    frame.extend_from_slice(&payload);
-    let mut batch = Vec::new();
-    for _ in 0..100 {
-        batch.extend_from_slice(&frame);
-    }
-    // 160 x 100 x 1.5 KB = 24 MB: far more than carol's socket buffers (loopback autotuning
-    // allows several MB) and her 256 KiB outbox hold.
-    for _ in 0..160 {
-        alice.stream.write_all(&batch).unwrap();
-    }
-    let (bye, _) = alice.until("BYE carol@example.com");
-    assert_eq!(bye, "BYE carol@example.com 1", "a server-side removal");
-    wait_log(&server, "client is not reading");
-    let received = reader.join().unwrap();
     let expected_line = format!(
         "MSG alice@example.com alice@example.com {}\r\n",
         payload.len()
@@ -288,10 +262,49 @@ fn a_client_that_stops_reading_is_cut_off_and_memory_stays_flat() {
     .len()
         + payload.len();
     let bye_line = "BYE carol@example.com 1\r\n".len();
-    assert_eq!(
-        received,
-        16_000 * expected_line + bye_line,
-        "bob got every message, then the BYE"
+    let expected = BATCHES * PER_BATCH * expected_line + bye_line;
+    // Bob reads everything, pausing between reads like a busy old PC: far slower than alice
+    // writes, so he would be cut off too if the server did not hold alice back.
+    let mut bob_stream = bob.stream.try_clone().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut total = 0usize;
+        let mut buf = [0u8; 16384];
+        bob_stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        while total < expected {
+            match std::io::Read::read(&mut bob_stream, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        total
+    });
+    let mut frame = format!("MSG 1 U {}\r\n", payload.len()).into_bytes();
+    frame.extend_from_slice(&payload);
+    let mut batch = Vec::new();
+    for _ in 0..PER_BATCH {
+        batch.extend_from_slice(&frame);
+    }
+    // 60 x 100 x 1.5 KB = 9 MB: more than carol's socket buffers and her 256 KiB outbox hold.
+    let started = Instant::now();
+    for _ in 0..BATCHES {
+        alice.stream.write_all(&batch).unwrap();
+    }
+    let (bye, _) = alice.until("BYE carol@example.com");
+    assert_eq!(bye, "BYE carol@example.com 1", "a server-side removal");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "carol was cut only after the stall timeout"
+    );
+    wait_log(&server, "client stopped reading");
+    let received = reader.join().unwrap();
+    assert_eq!(received, expected, "bob got every message, then the BYE");
+    assert!(
+        !server.log_text().contains("outbound queue full"),
+        "no one was cut for a full queue:\n{}",
+        server.log_text()
     );
     let rss_after = server.rss_kib();
     assert!(

@@ -151,6 +151,10 @@ impl Session for NsSession {
         &mut self.conn
     }
 
+    fn stall_timeout(&self) -> std::time::Duration {
+        self.hub.config.timeouts.write_stall
+    }
+
     fn deadline(&self) -> Instant {
         let mut d = match self.phase {
             Phase::LoggedIn(_) => self.last_activity + self.hub.config.timeouts.ns_idle,

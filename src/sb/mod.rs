@@ -13,6 +13,7 @@ use crate::protocol::write::{Enc, LineBuf};
 use crate::protocol::{Command, Role};
 use crate::server::connection::Connection;
 use crate::server::hub::Hub;
+use crate::server::outbox::Outbox;
 use crate::server::session::{Disconnect, Handled, Session, drive};
 use registry::{Participant, Switchboard};
 use smol::Async;
@@ -32,6 +33,8 @@ pub struct SbSession {
     joined: Option<Joined>,
     /// Consecutive failed CALs, for the 713 rate limit.
     failed_calls: u32,
+    /// A recipient the last MSG filled past its high-water mark (see `Session::take_hold`).
+    hold: Option<Arc<Outbox>>,
 }
 
 struct Joined {
@@ -59,6 +62,7 @@ pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
         last_activity: now,
         joined: None,
         failed_calls: 0,
+        hold: None,
     };
     let why = drive(&mut s).await;
     Box::pin(s.end(why)).await;
@@ -304,8 +308,13 @@ impl SbSession {
                 if routed && !dest.is_some_and(|d| p.handle.eq_ignore_ascii_case(d)) {
                     continue;
                 }
-                match p.outbox.push(&[head.as_bytes(), payload]) {
-                    Ok(()) => delivered += 1,
+                match p.outbox.push_relay(&[head.as_bytes(), payload]) {
+                    Ok(congested) => {
+                        delivered += 1;
+                        if congested && self.hold.is_none() {
+                            self.hold = Some(p.outbox.clone());
+                        }
+                    }
                     Err(_) => failed += 1,
                 }
             }
@@ -351,6 +360,14 @@ impl Session for SbSession {
 
     fn conn(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+
+    fn stall_timeout(&self) -> std::time::Duration {
+        self.hub.config.timeouts.write_stall
+    }
+
+    fn take_hold(&mut self) -> Option<Arc<Outbox>> {
+        self.hold.take()
     }
 
     fn deadline(&self) -> Instant {

@@ -64,7 +64,8 @@ impl Connection {
     }
 
     /// Waits for the next reason to act. `deadline` is the earliest timer of the session.
-    pub async fn wait(&mut self, deadline: Instant) -> Wake {
+    /// While `hold` is set, the socket is not read: the wait ends when `hold` has room instead.
+    pub async fn wait(&mut self, deadline: Instant, hold: Option<&Outbox>) -> Wake {
         // Deadlines mostly move later (every command pushes the idle deadline). Re-arming the
         // reactor's timer on every command would cost a timer-queue operation per message, so
         // only an earlier deadline re-arms; a timer that fires early is simply re-armed.
@@ -77,8 +78,16 @@ impl Connection {
         let timer = &mut self.timer;
         let blocked = self.writing.is_some();
         let read = async {
-            let _ = stream.readable().await;
-            Wake::Readable
+            match hold {
+                Some(o) => {
+                    o.wait_for_room().await;
+                    Wake::Output
+                }
+                None => {
+                    let _ = stream.readable().await;
+                    Wake::Readable
+                }
+            }
         };
         let output = async {
             if blocked {

@@ -7,9 +7,16 @@
 //! stops reading pins at most that much. The chain gives a healthy reader room to absorb a burst
 //! while its task waits for a CPU. When a push from another session does not fit, the outbox is
 //! marked overflowed and its owner disconnects the slow client; the pusher is never blocked.
+//!
+//! A switchboard sender that fills a recipient past the high-water mark stops reading its own
+//! socket until the recipient drains to the low-water mark (`wait_for_room`): a flood then moves
+//! at the pace of the slowest reader that is still reading, so a fast sender cannot push a slow
+//! but healthy reader over the edge. A reader that stops altogether is cut by its own task after
+//! the write-stall timeout, which releases the sender.
 
 use super::pool::{self, Chunk};
 use crate::limits::OUTBOX_CHUNKS;
+use event_listener::Event;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
@@ -30,8 +37,14 @@ pub enum OutboxState {
     Closing,
 }
 
+/// Queued chunks at which a relaying sender is held back, and at which it may go on.
+const HIGH_WATER: usize = OUTBOX_CHUNKS / 2;
+const LOW_WATER: usize = OUTBOX_CHUNKS / 4;
+
 pub struct Outbox {
     inner: Mutex<Inner>,
+    /// Senders held back by this outbox wait here; notified at the low-water mark and on close.
+    room: Event,
 }
 
 struct Inner {
@@ -55,6 +68,7 @@ impl Outbox {
                 waker: None,
                 state: OutboxState::Open,
             }),
+            room: Event::new(),
         }
     }
 
@@ -64,16 +78,23 @@ impl Outbox {
 
     /// Queues one frame made of `parts` from another session. Never waits.
     pub fn push(&self, parts: &[&[u8]]) -> Result<(), PushError> {
+        self.push_inner(parts, true).map(|_| ())
+    }
+
+    /// Queues a relayed frame from another session; `Ok(true)` means the queue is past its
+    /// high-water mark and the sender should hold back (see `wait_for_room`).
+    pub fn push_relay(&self, parts: &[&[u8]]) -> Result<bool, PushError> {
         self.push_inner(parts, true)
     }
 
     /// Queues one frame from the owning connection; `Full` leaves the state alone so the owner can
     /// flush and retry.
     pub fn push_own(&self, parts: &[&[u8]]) -> Result<(), PushError> {
-        self.push_inner(parts, false)
+        self.push_inner(parts, false).map(|_| ())
     }
 
-    fn push_inner(&self, parts: &[&[u8]], overflow_closes: bool) -> Result<(), PushError> {
+    /// Returns whether the queue is now at or past the high-water mark.
+    fn push_inner(&self, parts: &[&[u8]], overflow_closes: bool) -> Result<bool, PushError> {
         let total: usize = parts.iter().map(|p| p.len()).sum();
         let mut inner = self.lock();
         if inner.state != OutboxState::Open {
@@ -87,6 +108,8 @@ impl Outbox {
                     if let Some(w) = inner.waker.take() {
                         w.wake();
                     }
+                    drop(inner);
+                    self.room.notify(usize::MAX);
                 }
                 return Err(PushError::Full);
             }
@@ -104,18 +127,46 @@ impl Outbox {
                 w.wake();
             }
         }
-        Ok(())
+        Ok(inner.pending.len() >= HIGH_WATER)
     }
 
     /// Takes the oldest queued chunk, for the owner to write.
     pub fn take(&self) -> Option<Chunk> {
         let mut inner = self.lock();
-        match inner.pending.pop_front() {
+        let taken = match inner.pending.pop_front() {
             Some(c) if c.is_empty() => {
                 pool::give_chunk(c);
                 None
             }
             other => other,
+        };
+        if inner.pending.len() == LOW_WATER {
+            drop(inner);
+            // Cheap when nobody listens: one atomic load.
+            self.room.notify(usize::MAX);
+        }
+        taken
+    }
+
+    /// Whether a held-back sender may go on: the queue drained to the low-water mark, or the
+    /// connection is closing (its data no longer matters to the sender).
+    pub fn has_room(&self) -> bool {
+        let inner = self.lock();
+        inner.state != OutboxState::Open || inner.pending.len() <= LOW_WATER
+    }
+
+    /// Waits until `has_room`. The owner's task drains the queue or cuts the client off after
+    /// the write-stall timeout, so this ends.
+    pub async fn wait_for_room(&self) {
+        loop {
+            if self.has_room() {
+                return;
+            }
+            let listener = self.room.listen();
+            if self.has_room() {
+                return;
+            }
+            listener.await;
         }
     }
 
@@ -132,6 +183,8 @@ impl Outbox {
         if let Some(w) = inner.waker.take() {
             w.wake();
         }
+        drop(inner);
+        self.room.notify(usize::MAX);
     }
 
     /// Ready when there is something to write or the state is no longer `Open`.
@@ -170,6 +223,8 @@ impl Outbox {
         while let Some(c) = inner.pending.pop_front() {
             pool::give_chunk(c);
         }
+        drop(inner);
+        self.room.notify(usize::MAX);
     }
 }
 
@@ -190,6 +245,31 @@ mod tests {
         assert_eq!(o.push(&[b"0123456789ab"]), Err(PushError::Full));
         assert_eq!(o.state(), OutboxState::Overflowed);
         assert_eq!(o.take().unwrap().len(), OUTBOX_CHUNK - 10);
+    }
+
+    #[test]
+    fn relaying_senders_are_held_between_high_and_low_water() {
+        let o = std::sync::Arc::new(Outbox::new());
+        let big = vec![b'x'; OUTBOX_CHUNK - 10];
+        for i in 1..=HIGH_WATER {
+            assert_eq!(o.push_relay(&[&big]), Ok(i == HIGH_WATER));
+        }
+        assert!(!o.has_room());
+        let waiter = {
+            let o = o.clone();
+            std::thread::spawn(move || smol::block_on(o.wait_for_room()))
+        };
+        while o.take().is_some_and(|_| !o.has_room()) {}
+        assert!(o.has_room());
+        waiter.join().unwrap();
+        // A closed connection releases its senders too.
+        for _ in 0..HIGH_WATER {
+            let _ = o.push_relay(&[&big]);
+        }
+        assert!(!o.has_room());
+        o.close();
+        assert!(o.has_room());
+        smol::block_on(o.wait_for_room());
     }
 
     #[test]

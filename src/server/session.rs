@@ -1,10 +1,11 @@
 //! The loop every connection runs: read, parse, dispatch, write, watch deadlines.
 
 use super::connection::{Connection, ReadResult, Wake};
-use super::outbox::OutboxState;
-use crate::limits::{READ_BUF, WRITE_STALL_TIMEOUT};
+use super::outbox::{Outbox, OutboxState};
+use crate::limits::READ_BUF;
 use crate::protocol::{Command, Role, parse_frame};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Why a connection is being closed; logged once when it ends. The flag is set when the server
 /// removed the client (idle, too slow, kicked, shutdown) rather than the client leaving or erring:
@@ -43,6 +44,13 @@ pub trait Session {
     fn conn(&mut self) -> &mut Connection;
     /// The earliest moment `on_deadline` must run.
     fn deadline(&self) -> Instant;
+    /// How long the client may leave our data unread before it is cut off.
+    fn stall_timeout(&self) -> Duration;
+    /// A recipient's outbox the last command filled past its high-water mark: stop reading from
+    /// this client until it drains (see `Outbox::wait_for_room`).
+    fn take_hold(&mut self) -> Option<Arc<Outbox>> {
+        None
+    }
     async fn handle(&mut self, cmd: &Command<'_>) -> Handled;
     async fn on_deadline(&mut self) -> Handled;
 }
@@ -50,6 +58,9 @@ pub trait Session {
 /// Runs a session until it ends, returning why.
 pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
     let mut batches = 0u32;
+    // Set while a recipient is congested; `unparsed` when complete commands wait in the buffer.
+    let mut held: Option<Arc<Outbox>> = None;
+    let mut unparsed = false;
     loop {
         if let Err(e) = s.conn().write_some() {
             return e.into();
@@ -64,17 +75,26 @@ pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
                 return Disconnect::by_server("closed by the server");
             }
         }
-        if s.conn()
-            .stalled_since()
-            .is_some_and(|t| t.elapsed() >= WRITE_STALL_TIMEOUT)
-        {
+        let stall_timeout = s.stall_timeout();
+        let stalled = s.conn().stalled_since();
+        if stalled.is_some_and(|t| t.elapsed() >= stall_timeout) {
             return Disconnect::by_server("client stopped reading");
         }
-        let deadline = s.deadline();
-        match s.conn().wait(deadline).await {
+        if held.as_ref().is_some_and(|o| o.has_room()) {
+            held = None;
+        }
+        let own_deadline = s.deadline();
+        let deadline = stalled.map_or(own_deadline, |t| own_deadline.min(t + stall_timeout));
+        let wake = if unparsed && held.is_none() {
+            unparsed = false;
+            Wake::Readable
+        } else {
+            s.conn().wait(deadline, held.as_deref()).await
+        };
+        match wake {
             Wake::Output => {}
             Wake::Deadline => {
-                if Instant::now() >= deadline {
+                if Instant::now() >= own_deadline {
                     if let Err(d) = Box::pin(s.on_deadline()).await {
                         return d;
                     }
@@ -105,6 +125,11 @@ pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
                             }
                             if let Err(d) = s.handle(&cmd).await {
                                 outcome = Err(d);
+                                break;
+                            }
+                            if let Some(o) = s.take_hold() {
+                                held = Some(o);
+                                unparsed = pos < buf.len;
                                 break;
                             }
                         }
