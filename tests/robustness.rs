@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// Waits (up to 2 s) for a log line containing `needle`.
 fn wait_log(server: &TestServer, needle: &str) {
-    let end = Instant::now() + Duration::from_secs(2);
+    let end = Instant::now() + Duration::from_secs(10);
     while !server.log_text().contains(needle) {
         assert!(Instant::now() < end, "no log line with {needle:?}");
         std::thread::sleep(Duration::from_millis(20));
@@ -96,7 +96,7 @@ fn silent_and_slow_logins_are_cut_off() {
     let mut silent = server.connect();
     silent.expect_closed();
     assert!(
-        t.elapsed() < Duration::from_secs(3),
+        t.elapsed() < Duration::from_secs(5),
         "first-command deadline took {:?}",
         t.elapsed()
     );
@@ -107,7 +107,7 @@ fn silent_and_slow_logins_are_cut_off() {
     slow.expect_closed();
     let e = t.elapsed();
     assert!(
-        e >= Duration::from_millis(1500) && e < Duration::from_secs(4),
+        e >= Duration::from_millis(1500) && e < Duration::from_secs(6),
         "login deadline took {e:?}"
     );
     // A truncated payload does not hang the server: the idle deadline applies.
