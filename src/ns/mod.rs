@@ -20,6 +20,7 @@ use crate::server::hub::{Hub, OnlineUser};
 use crate::server::session::{Disconnect, Handled, Session, drive};
 use crate::storage::Credentials;
 use smol::Async;
+use std::future::Future;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Instant;
@@ -56,33 +57,49 @@ pub struct NsSession {
     pending_challenge: Option<(String, Instant)>,
 }
 
-pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
-    let conn = match Connection::new(stream) {
-        Ok(c) => c,
+/// The connection's task. The session is built before the `async` block and used in place: an
+/// async fn would keep its arguments and the session assembled from them side by side in every
+/// idle session's state.
+pub fn serve(
+    hub: Arc<Hub>,
+    stream: Async<TcpStream>,
+    peer: SocketAddr,
+) -> impl Future<Output = ()> + Send {
+    let mut session = match Connection::new(stream) {
+        Ok(conn) => {
+            let tracked = hub.track(conn.outbox.clone(), true);
+            let now = Instant::now();
+            let s = NsSession {
+                hub,
+                conn,
+                dialect: None,
+                phase: Phase::Version,
+                started: now,
+                got_command: false,
+                last_activity: now,
+                synced: false,
+                announced: false,
+                next_challenge: None,
+                pending_challenge: None,
+            };
+            Some((s, tracked))
+        }
         Err(e) => {
             log::debug!("ns {peer}: dropped before setup: {e}");
-            return;
+            None
         }
     };
-    let tracked = hub.track(conn.outbox.clone(), true);
-    let now = Instant::now();
-    let mut s = NsSession {
-        hub,
-        conn,
-        dialect: None,
-        phase: Phase::Version,
-        started: now,
-        got_command: false,
-        last_activity: now,
-        synced: false,
-        announced: false,
-        next_challenge: None,
-        pending_challenge: None,
-    };
-    log::debug!("ns {peer}: connected");
-    let why = drive(&mut s).await;
-    Box::pin(s.end(why)).await;
-    drop(tracked);
+    async move {
+        let Some((s, _)) = &mut session else {
+            return;
+        };
+        log::debug!("ns {}: connected", s.conn.peer);
+        let why = drive(s).await;
+        if let Some((s, tracked)) = session.take() {
+            Box::pin(s.end(why)).await;
+            drop(tracked);
+        }
+    }
 }
 
 impl NsSession {
@@ -196,16 +213,18 @@ impl Session for NsSession {
         Ok(())
     }
 
-    async fn handle(&mut self, cmd: &Command<'_>) -> Handled {
-        // Handlers' futures are large (many awaits on storage); boxing them keeps the state of
-        // an idle session, which waits outside any handler, to a few hundred bytes. Notification
-        // commands allocate for their replies anyway; the switchboard's MSG path is not boxed.
-        Box::pin(self.dispatch(cmd)).await
+    fn handle(&mut self, cmd: Command<'_>) -> impl Future<Output = Handled> {
+        // Handlers' futures are large (many awaits on storage); boxing them, with the command,
+        // keeps the state of an idle session, which waits outside any handler, to a few hundred
+        // bytes. Notification commands allocate for their replies anyway; the switchboard's MSG
+        // path is not boxed.
+        Box::pin(self.dispatch(cmd))
     }
 }
 
 impl NsSession {
-    async fn dispatch(&mut self, cmd: &Command<'_>) -> Handled {
+    async fn dispatch(&mut self, cmd: Command<'_>) -> Handled {
+        let cmd = &cmd;
         self.got_command = true;
         self.last_activity = Instant::now();
         let trid = cmd.trid.unwrap_or(0);

@@ -13,8 +13,11 @@ use crate::config::Config;
 use crate::storage::Storage;
 use hub::Hub;
 use smol::Async;
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// Addresses the server actually bound (ports may have been 0).
@@ -215,20 +218,46 @@ async fn accept_loop(
 }
 
 /// Runs a connection so that a bug that panics ends that connection only: the worker thread and
-/// every other client carry on.
-async fn isolated(
-    conn: impl std::future::Future<Output = ()>,
+/// every other client carry on. Also holds the connection's admission until it ends.
+///
+/// A hand-written future rather than an `async fn`: an async wrapper keeps its argument (the whole
+/// connection future) in its own state next to the one it awaits, doubling every task's size.
+fn isolated<F: Future<Output = ()>>(
+    conn: F,
     peer: SocketAddr,
     admission: hub::Admission,
-) {
-    use smol::future::FutureExt;
-    let _counted = admission;
-    if std::panic::AssertUnwindSafe(conn)
-        .catch_unwind()
-        .await
-        .is_err()
-    {
-        log::error!("{peer}: connection handler panicked; connection dropped");
+) -> Isolated<F> {
+    Isolated {
+        conn,
+        peer,
+        _admission: admission,
+    }
+}
+
+struct Isolated<F> {
+    conn: F,
+    peer: SocketAddr,
+    _admission: hub::Admission,
+}
+
+impl<F: Future<Output = ()>> Future for Isolated<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `conn` is never moved out of `self` (structural pinning); the other fields are
+        // never pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let conn = unsafe { Pin::new_unchecked(&mut this.conn) };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.poll(cx))) {
+            Ok(poll) => poll,
+            Err(_) => {
+                log::error!(
+                    "{}: connection handler panicked; connection dropped",
+                    this.peer
+                );
+                Poll::Ready(())
+            }
+        }
     }
 }
 

@@ -43,7 +43,9 @@ pub trait Session {
     fn conn(&mut self) -> &mut Connection;
     /// The earliest moment `on_deadline` must run.
     fn deadline(&self) -> Instant;
-    async fn handle(&mut self, cmd: &Command<'_>) -> Handled;
+    /// Takes the command by value so a session that boxes its handlers keeps it out of its own
+    /// future.
+    async fn handle(&mut self, cmd: Command<'_>) -> Handled;
     async fn on_deadline(&mut self) -> Handled;
 }
 
@@ -97,22 +99,23 @@ pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
                 let mut pos = 0;
                 let mut outcome = Ok(());
                 while pos < buf.len {
-                    match parse_frame(&buf.data[pos..buf.len], S::ROLE) {
-                        Ok(Some((cmd, used))) => {
-                            pos += used;
-                            if cmd.verb.is_empty() {
-                                continue;
-                            }
-                            if let Err(d) = s.handle(&cmd).await {
-                                outcome = Err(d);
-                                break;
-                            }
-                        }
+                    // Bound by `let` so the parse result is gone before the await: a temporary
+                    // held across it would add its size to every session's future.
+                    let (cmd, used) = match parse_frame(&buf.data[pos..buf.len], S::ROLE) {
+                        Ok(Some(parsed)) => parsed,
                         Ok(None) => break,
                         Err(e) => {
                             outcome = Err(Disconnect::new(format!("protocol error: {e}")));
                             break;
                         }
+                    };
+                    pos += used;
+                    if cmd.verb.is_empty() {
+                        continue;
+                    }
+                    if let Err(d) = s.handle(cmd).await {
+                        outcome = Err(d);
+                        break;
                     }
                 }
                 buf.consume(pos);
