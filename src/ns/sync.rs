@@ -303,11 +303,10 @@ pub async fn lsg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Blp, Group};
-    use std::collections::BTreeMap;
+    use crate::model::{Blp, Group, SortedMap};
 
     fn account() -> Account {
-        let mut groups = BTreeMap::new();
+        let mut groups = SortedMap::new();
         groups.insert(
             0,
             Group {
@@ -322,7 +321,7 @@ mod tests {
                 guid: "g1".into(),
             },
         );
-        let mut contacts = BTreeMap::new();
+        let mut contacts = SortedMap::new();
         contacts.insert(
             2,
             Contact {

@@ -1,8 +1,7 @@
 use super::migrations::MIGRATIONS;
 use crate::auth::Credential;
-use crate::model::{Account, Blp, Contact, Group, Phones, UserId};
+use crate::model::{Account, Blp, Contact, Group, Phones, SortedMap, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,8 +227,8 @@ impl Db {
                         mob: r.get(8)?,
                         mbe: r.get(9)?,
                     },
-                    groups: BTreeMap::new(),
-                    contacts: BTreeMap::new(),
+                    groups: SortedMap::new(),
+                    contacts: SortedMap::new(),
                 })
             })?
         };
@@ -246,10 +245,7 @@ impl Db {
                     },
                 ))
             })?;
-            for row in rows {
-                let (num, g) = row?;
-                account.groups.insert(num, g);
-            }
+            account.groups = rows.collect::<rusqlite::Result<_>>()?;
         }
         {
             let mut st = tx.prepare_cached(
@@ -276,10 +272,7 @@ impl Db {
                     },
                 ))
             })?;
-            for row in rows {
-                let (cid, c) = row?;
-                account.contacts.insert(cid, c);
-            }
+            account.contacts = rows.collect::<rusqlite::Result<_>>()?;
         }
         tx.commit()?;
         Ok(account)
