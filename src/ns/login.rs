@@ -5,7 +5,7 @@
 //! (client address, handle); when the client comes back and sends `USR ... I` again, the remembered
 //! redirect is consumed and the connection is served as the notification server.
 
-use super::{NsSession, Phase};
+use super::{Challenged, NsSession, Phase};
 use crate::auth;
 use crate::dialect::{Auth, Challenge, Dialect, Profile, UsrOk, XfrNs};
 use crate::protocol::Command;
@@ -68,15 +68,15 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     };
     match (stage, &s.phase) {
         ("I", Phase::Hello) => initial(s, trid, scheme, value).await,
-        ("S", Phase::Challenged { .. }) => {
-            let Phase::Challenged {
+        ("S", Phase::Challenged(_)) => {
+            let Phase::Challenged(pending) = std::mem::replace(&mut s.phase, Phase::Hello) else {
+                unreachable!("matched above")
+            };
+            let Challenged {
                 handle,
                 credentials,
                 challenge,
-            } = std::mem::replace(&mut s.phase, Phase::Hello)
-            else {
-                unreachable!("matched above")
-            };
+            } = *pending;
             let ip = s.conn.peer.ip();
             let cfg = &s.hub.config;
             if !s
@@ -171,11 +171,11 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
             c
         }
     };
-    s.phase = Phase::Challenged {
+    s.phase = Phase::Challenged(Box::new(Challenged {
         handle,
         credentials,
         challenge,
-    };
+    }));
     Ok(())
 }
 

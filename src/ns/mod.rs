@@ -31,14 +31,17 @@ enum Phase {
     Version,
     /// Version agreed; waiting for USR I.
     Hello,
-    /// Challenge sent; waiting for USR S. `credentials` is `None` for unknown accounts (we still
-    /// send a challenge, so a handle's existence is not revealed before the password check).
-    Challenged {
-        handle: String,
-        credentials: Option<Credentials>,
-        challenge: String,
-    },
+    /// Challenge sent; waiting for USR S. Boxed: a logged-in session no longer needs the room.
+    Challenged(Box<Challenged>),
     LoggedIn(Arc<OnlineUser>),
+}
+
+/// A login between `USR I` and `USR S`. `credentials` is `None` for unknown accounts (we still
+/// send a challenge, so a handle's existence is not revealed before the password check).
+struct Challenged {
+    handle: String,
+    credentials: Option<Credentials>,
+    challenge: String,
 }
 
 pub struct NsSession {
@@ -95,10 +98,12 @@ pub fn serve(
         };
         log::debug!("ns {}: connected", s.conn.peer);
         let why = drive(s).await;
-        if let Some((s, tracked)) = session.take() {
-            Box::pin(s.end(why)).await;
-            drop(tracked);
-        }
+        // Taken with `let` so no temporary copy of the session lives across the await below.
+        let Some((s, tracked)) = session.take() else {
+            return;
+        };
+        Box::pin(s.end(why)).await;
+        drop(tracked);
     }
 }
 
