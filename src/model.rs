@@ -130,12 +130,34 @@ pub struct Account {
     /// `GTC A` (prompt when someone adds me) when true.
     pub gtc_prompt: bool,
     pub serial: u32,
-    pub phones: Phones,
+    /// `None` when none is set, as for most accounts (see `phones()` and `Phones::boxed`).
+    pub phones: Option<Box<Phones>>,
     pub groups: SortedMap<u8, Group>,
     pub contacts: SortedMap<UserId, Contact>,
 }
 
+impl Phones {
+    /// Boxed only when something is set: every online account carries its own numbers, and an
+    /// empty set is three empty strings (74 bytes) kept for nothing.
+    pub fn boxed(self) -> Option<Box<Phones>> {
+        (self != Phones::default()).then(|| Box::new(self))
+    }
+}
+
+static NO_PHONES: Phones = Phones {
+    home: String::new(),
+    work: String::new(),
+    mobile: String::new(),
+    mob: false,
+    mbe: false,
+};
+
 impl Account {
+    /// My own phone numbers and mobile settings (empty when none is set).
+    pub fn phones(&self) -> &Phones {
+        self.phones.as_deref().unwrap_or(&NO_PHONES)
+    }
+
     pub fn lists_of(&self, other: UserId) -> u8 {
         self.contacts.get(&other).map_or(0, |c| c.lists)
     }

@@ -57,7 +57,8 @@ pub struct NsSession {
     announced: bool,
     /// Next challenge to send, and the outstanding one with its deadline.
     next_challenge: Option<Instant>,
-    pending_challenge: Option<(String, Instant)>,
+    /// Boxed: outstanding only for the seconds a client takes to answer.
+    pending_challenge: Option<Box<(String, Instant)>>,
 }
 
 /// The connection's task. The session is built before the `async` block and used in place: an
@@ -182,8 +183,8 @@ impl Session for NsSession {
         if let Some(t) = self.next_challenge {
             d = d.min(t);
         }
-        if let Some((_, t)) = &self.pending_challenge {
-            d = d.min(*t);
+        if let Some(pending) = &self.pending_challenge {
+            d = d.min(pending.1);
         }
         d
     }
@@ -208,7 +209,7 @@ impl Session for NsSession {
         if self
             .pending_challenge
             .as_ref()
-            .is_some_and(|(_, t)| now >= *t)
+            .is_some_and(|pending| now >= pending.1)
         {
             return Err(Disconnect::new("challenge (CHL) not answered in time"));
         }

@@ -395,7 +395,7 @@ pub async fn prp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         set_own_name(s, &user, name).await?;
         return s.reply(&format!("PRP {trid} MFN {raw}")).await;
     }
-    let mut phones = user.state().account.phones.clone();
+    let mut phones = user.state().account.phones().clone();
     let Ok(value) = names::decode(raw) else {
         return s.error(201, trid).await;
     };
@@ -431,7 +431,7 @@ pub async fn prp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
                 w.bump_serial(id)
             })?;
             hub.mirror(id, |a| {
-                a.phones = phones;
+                a.phones = phones.boxed();
                 a.serial = serial;
             });
             Ok::<_, crate::storage::DbError>(serial)

@@ -89,7 +89,7 @@ fn dump_classic(a: &Account, trid: u32, syn: SynFormat) -> Vec<String> {
     ];
     let phones = syn >= SynFormat::ListsPhones;
     if phones {
-        for (k, v) in phone_fields(&a.phones) {
+        for (k, v) in phone_fields(a.phones()) {
             out.push(format!("PRP {trid} {ser} {k}{}", value(&v)));
         }
     }
@@ -172,7 +172,7 @@ fn dump_bitmask(a: &Account, trid: u32) -> Vec<String> {
         format!("GTC {}", if a.gtc_prompt { "A" } else { "N" }),
         format!("BLP {}", a.blp.code()),
     ];
-    for (k, v) in set_phones(&a.phones, true) {
+    for (k, v) in set_phones(a.phones(), true) {
         out.push(format!("PRP {k} {}", Enc(&v)));
     }
     for (num, g) in &a.groups {
@@ -212,7 +212,7 @@ fn dump_guid(a: &Account, trid: u32, ts: &str, network: bool) -> Vec<String> {
         format!("BLP {}", a.blp.code()),
         format!("PRP MFN {}", Enc(&a.friendly)),
     ];
-    for (k, v) in set_phones(&a.phones, true) {
+    for (k, v) in set_phones(a.phones(), true) {
         out.push(format!("PRP {k} {}", Enc(&v)));
     }
     for (_, g) in &groups {
@@ -354,7 +354,8 @@ mod tests {
             phones: Phones {
                 home: "123 4".into(),
                 ..Default::default()
-            },
+            }
+            .boxed(),
             groups,
             contacts,
         }

@@ -278,7 +278,14 @@ async fn housekeeping(hub: Arc<Hub>) {
         // A burst may come and go between two ticks, so look at connections opened too.
         let now = hub.live_connections();
         let opened = hub.sessions_started();
-        if now < last_connections || (opened != last_seen_sessions && now <= last_connections) {
+        let quiet = opened == last_seen_sessions;
+        let mut trim = now < last_connections || (!quiet && now <= last_connections);
+        // Buffers pooled during a burst (of logins, say) stay while it lasts; once nothing new
+        // has connected for a tick, the pools go back to a few spares.
+        if quiet && pool::release_spares(crate::limits::POOL_IDLE_KEEP) > 0 {
+            trim = true;
+        }
+        if trim {
             release_free_memory();
         }
         last_connections = now;

@@ -230,7 +230,8 @@ impl Db {
                         mobile: r.get(7)?,
                         mob: r.get(8)?,
                         mbe: r.get(9)?,
-                    },
+                    }
+                    .boxed(),
                     groups: SortedMap::new(),
                     contacts: SortedMap::new(),
                 })
