@@ -185,7 +185,7 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
     let outbox = s.conn.outbox.clone();
     let session = s.hub.next_session_id();
     let hub = s.hub.clone();
-    let local = s.conn.local;
+    let local = s.conn.local.ip();
     // Loading and registering happen in one storage job so no list change can fall between them.
     let loaded = s
         .hub

@@ -210,7 +210,7 @@ pub async fn chg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             st.presence.caps = caps;
         }
         if d.presence_msnobj {
-            st.presence.msnobj = msnobj.clone();
+            st.presence.msnobj = msnobj.as_deref().map(Box::from);
         }
         // Going hidden looks like signing out to whoever could see us.
         if was && status == Status::Hidden {
@@ -463,7 +463,7 @@ pub async fn uux(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         st.presence.psm = if body.is_empty() {
             None
         } else {
-            Some(body.to_vec())
+            Some(Box::from(body))
         };
         if st.presence.visible_status().is_some() {
             let mut head = LineBuf::<256>::new();

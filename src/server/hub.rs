@@ -23,9 +23,9 @@ pub struct Presence {
     pub status: Option<Status>,
     pub caps: u32,
     /// URL-encoded MSNObject exactly as the client sent it.
-    pub msnobj: Option<String>,
+    pub msnobj: Option<Box<str>>,
     /// Personal message `<Data>` XML (MSNP11+), as sent.
-    pub psm: Option<Vec<u8>>,
+    pub psm: Option<Box<[u8]>>,
     /// `IMS OFF`: not accepting switchboard invitations.
     pub ims_off: bool,
 }
@@ -62,7 +62,7 @@ pub struct OnlineUser {
     /// Set when a newer login replaced this one: its end must not announce FLN.
     pub replaced: AtomicBool,
     /// Our address as this client reached it (where to point it for the switchboard).
-    pub ns_local: std::net::SocketAddr,
+    pub ns_local: IpAddr,
     state: Mutex<UserState>,
 }
 
@@ -72,7 +72,7 @@ impl OnlineUser {
         dialect: &'static Dialect,
         outbox: Arc<Outbox>,
         session: u64,
-        ns_local: std::net::SocketAddr,
+        ns_local: IpAddr,
     ) -> OnlineUser {
         OnlineUser {
             id: account.id,
@@ -151,6 +151,13 @@ pub struct Hub {
 pub struct Admission {
     hub: Arc<Hub>,
     ip: IpAddr,
+}
+
+impl Admission {
+    /// The client address counted.
+    pub fn ip(&self) -> IpAddr {
+        self.ip
+    }
 }
 
 impl Drop for Admission {
@@ -270,11 +277,11 @@ impl Hub {
     }
 
     /// `host:port` of the switchboard as a client that reached us at `local` should dial it.
-    pub fn sb_address(&self, local: std::net::SocketAddr) -> String {
+    pub fn sb_address(&self, local: IpAddr) -> String {
         let port = self.sb_port.load(Ordering::Relaxed);
         match &self.config.public_host {
             Some(h) => format!("{h}:{port}"),
-            None => format!("{}:{port}", local.ip()),
+            None => format!("{local}:{port}"),
         }
     }
 

@@ -193,25 +193,13 @@ async fn accept_loop(
         let hub = hub.clone();
         match kind {
             Kind::Notification => ex
-                .spawn(isolated(
-                    crate::ns::serve(hub, stream, peer),
-                    peer,
-                    admission,
-                ))
+                .spawn(isolated(crate::ns::serve(hub, stream, peer), admission))
                 .detach(),
             Kind::Switchboard => ex
-                .spawn(isolated(
-                    crate::sb::serve(hub, stream, peer),
-                    peer,
-                    admission,
-                ))
+                .spawn(isolated(crate::sb::serve(hub, stream, peer), admission))
                 .detach(),
             Kind::Http => ex
-                .spawn(isolated(
-                    crate::http::serve(hub, stream, peer),
-                    peer,
-                    admission,
-                ))
+                .spawn(isolated(crate::http::serve(hub, stream, peer), admission))
                 .detach(),
         }
     }
@@ -222,30 +210,21 @@ async fn accept_loop(
 ///
 /// A hand-written future rather than an `async fn`: an async wrapper keeps its argument (the whole
 /// connection future) in its own state next to the one it awaits, doubling every task's size.
-fn isolated<F: Future<Output = ()>>(
-    conn: F,
-    peer: SocketAddr,
-    admission: hub::Admission,
-) -> Isolated<F> {
-    Isolated {
-        conn,
-        peer,
-        _admission: admission,
-    }
+fn isolated<F: Future<Output = ()>>(conn: F, admission: hub::Admission) -> Isolated<F> {
+    Isolated { conn, admission }
 }
 
 struct Isolated<F> {
     conn: F,
-    peer: SocketAddr,
-    _admission: hub::Admission,
+    admission: hub::Admission,
 }
 
 impl<F: Future<Output = ()>> Future for Isolated<F> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        // SAFETY: `conn` is never moved out of `self` (structural pinning); the other fields are
-        // never pinned.
+        // SAFETY: `conn` is never moved out of `self` (structural pinning); `admission` is never
+        // pinned.
         let this = unsafe { self.get_unchecked_mut() };
         let conn = unsafe { Pin::new_unchecked(&mut this.conn) };
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.poll(cx))) {
@@ -253,7 +232,7 @@ impl<F: Future<Output = ()>> Future for Isolated<F> {
             Err(_) => {
                 log::error!(
                     "{}: connection handler panicked; connection dropped",
-                    this.peer
+                    this.admission.ip()
                 );
                 Poll::Ready(())
             }
@@ -321,7 +300,6 @@ mod tests {
         let admission = hub.admit(peer.ip()).unwrap();
         let task = std::mem::size_of_val(&isolated(
             crate::ns::serve(hub.clone(), stream(), peer),
-            peer,
             admission,
         ));
         eprintln!(

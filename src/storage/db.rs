@@ -70,8 +70,8 @@ impl Db {
         conn.set_prepared_statement_cache_capacity(64);
         // SQLite's default page cache grows to 2 MiB, most of it copies of pages the kernel
         // caches anyway; logins read a few pages each, and a miss costs one pread of a page the
-        // OS already holds. 512 KiB keeps the B-tree interiors hot.
-        conn.pragma_update(None, "cache_size", -512)?;
+        // OS already holds. 256 KiB keeps the B-tree interiors hot.
+        conn.pragma_update(None, "cache_size", -256)?;
         Ok(Db { conn })
     }
 
