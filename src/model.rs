@@ -124,7 +124,7 @@ pub struct Phones {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
     pub id: UserId,
-    pub handle: String,
+    // No handle: the online record keeps the one copy (`OnlineUser::handle`).
     pub friendly: String,
     pub blp: Blp,
     /// `GTC A` (prompt when someone adds me) when true.

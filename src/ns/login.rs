@@ -191,8 +191,10 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
         .hub
         .storage
         .run(move |db| -> Result<_, DbError> {
-            let account = db.load_account(id)?;
-            let user = Arc::new(OnlineUser::new(account, dialect, outbox, session, local));
+            let (handle, account) = db.load_account(id)?;
+            let user = Arc::new(OnlineUser::new(
+                handle, account, dialect, outbox, session, local,
+            ));
             let previous = hub.register(user.clone());
             Ok((user, previous))
         })
@@ -206,10 +208,8 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
         let _ = p.outbox.push(&[b"OUT OTH\r\n"]);
         p.outbox.close();
     }
-    let (handle, friendly) = {
-        let st = user.state();
-        (st.account.handle.clone(), st.account.friendly.clone())
-    };
+    let handle = user.handle.clone();
+    let friendly = user.state().account.friendly.clone();
     log::info!(
         "ns {}: {handle} logged in with MSNP{}",
         s.conn.peer,

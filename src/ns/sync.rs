@@ -346,7 +346,6 @@ mod tests {
         );
         Account {
             id: 1,
-            handle: "a@x.com".into(),
             friendly: "A".into(),
             blp: Blp::Allow,
             gtc_prompt: true,

@@ -68,6 +68,7 @@ pub struct OnlineUser {
 
 impl OnlineUser {
     pub fn new(
+        handle: String,
         account: Account,
         dialect: &'static Dialect,
         outbox: Arc<Outbox>,
@@ -76,7 +77,7 @@ impl OnlineUser {
     ) -> OnlineUser {
         OnlineUser {
             id: account.id,
-            handle: account.handle.clone(),
+            handle,
             dialect,
             outbox,
             session,

@@ -204,18 +204,18 @@ impl Db {
             .optional()?)
     }
 
-    /// Everything about one account, read in one transaction with cached statements.
-    pub fn load_account(&mut self, id: UserId) -> Result<Account> {
+    /// Everything about one account, and its handle, read in one transaction with cached
+    /// statements.
+    pub fn load_account(&mut self, id: UserId) -> Result<(String, Account)> {
         let tx = self.conn.transaction()?;
-        let mut account = {
+        let (handle, mut account) = {
             let mut st = tx.prepare_cached(
                 "SELECT handle, friendly, blp_block, gtc_prompt, serial, phone_home, phone_work,
                         phone_mobile, mob, mbe FROM users WHERE id = ?1",
             )?;
             st.query_row([id], |r| {
-                Ok(Account {
+                let account = Account {
                     id,
-                    handle: r.get(0)?,
                     friendly: r.get(1)?,
                     blp: if r.get::<_, bool>(2)? {
                         Blp::Block
@@ -234,7 +234,8 @@ impl Db {
                     .boxed(),
                     groups: SortedMap::new(),
                     contacts: SortedMap::new(),
-                })
+                };
+                Ok((r.get(0)?, account))
             })?
         };
         {
@@ -280,7 +281,7 @@ impl Db {
             account.contacts = rows.collect::<rusqlite::Result<_>>()?;
         }
         tx.commit()?;
-        Ok(account)
+        Ok((handle, account))
     }
 
     /// Runs `f` in one write transaction; commits only if it returns `Ok`.
@@ -463,12 +464,13 @@ mod tests {
             })
             .unwrap();
         assert_eq!(serial, 1);
-        let acc = db.load_account(a).unwrap();
+        let (handle, acc) = db.load_account(a).unwrap();
+        assert_eq!(handle, "a@x.com");
         assert_eq!(acc.contacts.get(&b), Some(&contact));
         assert_eq!(acc.groups.get(&0).unwrap().name, "Other Contacts");
         let (id, affected) = db.delete_user("b@x.com").unwrap();
         assert_eq!((id, affected), (b, vec![a]));
-        assert!(db.load_account(a).unwrap().contacts.is_empty());
+        assert!(db.load_account(a).unwrap().1.contacts.is_empty());
         assert_eq!(db.integrity_check().unwrap(), "ok");
         std::fs::remove_dir_all(dir).unwrap();
     }
