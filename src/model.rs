@@ -1,5 +1,7 @@
 //! What an account is, independent of storage and wire format.
 
+use std::borrow::Cow;
+
 pub type UserId = i64;
 
 /// List membership bits, as MSNP8+ writes them in LST.
@@ -107,8 +109,24 @@ pub struct Contact {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
-    pub name: String,
+    /// Borrowed when it is the default name every account's group 0 starts with (see
+    /// `Group::name_from`): one allocation less per online user.
+    pub name: Cow<'static, str>,
     pub guid: String,
+}
+
+/// The name of group 0, which every account has from its creation.
+pub const OTHER_CONTACTS: &str = "Other Contacts";
+
+impl Group {
+    /// A stored group name, sharing the default one instead of copying it.
+    pub fn name_from(stored: String) -> Cow<'static, str> {
+        if stored == OTHER_CONTACTS {
+            Cow::Borrowed(OTHER_CONTACTS)
+        } else {
+            Cow::Owned(stored)
+        }
+    }
 }
 
 /// Phone numbers and mobile settings (PRP): PHH, PHW, PHM as text, MOB and MBE as flags.

@@ -1,6 +1,6 @@
 use super::migrations::MIGRATIONS;
 use crate::auth::Credential;
-use crate::model::{Account, Blp, Contact, Group, Phones, SortedMap, UserId};
+use crate::model::{Account, Blp, Contact, Group, OTHER_CONTACTS, Phones, SortedMap, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
@@ -55,8 +55,6 @@ pub struct Credentials {
 pub struct Db {
     conn: Connection,
 }
-
-const OTHER_CONTACTS: &str = "Other Contacts";
 
 impl Db {
     pub fn open(path: &Path) -> Result<Db> {
@@ -247,7 +245,7 @@ impl Db {
                     r.get::<_, u8>(0)?,
                     Group {
                         guid: r.get(1)?,
-                        name: r.get(2)?,
+                        name: Group::name_from(r.get(2)?),
                     },
                 ))
             })?;
