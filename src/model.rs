@@ -141,8 +141,7 @@ pub struct Phones {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
-    pub id: UserId,
-    // No handle: the online record keeps the one copy (`OnlineUser::handle`).
+    // No id or handle: the online record keeps the one copy (`OnlineUser::id`, `::handle`).
     pub friendly: String,
     pub blp: Blp,
     /// `GTC A` (prompt when someone adds me) when true.

@@ -193,7 +193,7 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
         .run(move |db| -> Result<_, DbError> {
             let (handle, account) = db.load_account(id)?;
             let user = Arc::new(OnlineUser::new(
-                handle, account, dialect, outbox, session, local,
+                id, handle, account, dialect, outbox, session, local,
             ));
             let previous = hub.register(user.clone());
             Ok((user, previous))

@@ -345,7 +345,6 @@ mod tests {
             },
         );
         Account {
-            id: 1,
             friendly: "A".into(),
             blp: Blp::Allow,
             gtc_prompt: true,

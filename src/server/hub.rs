@@ -68,6 +68,7 @@ pub struct OnlineUser {
 
 impl OnlineUser {
     pub fn new(
+        id: UserId,
         handle: String,
         account: Account,
         dialect: &'static Dialect,
@@ -76,7 +77,7 @@ impl OnlineUser {
         ns_local: IpAddr,
     ) -> OnlineUser {
         OnlineUser {
-            id: account.id,
+            id,
             handle,
             dialect,
             outbox,

@@ -213,7 +213,6 @@ impl Db {
             )?;
             st.query_row([id], |r| {
                 let account = Account {
-                    id,
                     friendly: r.get(1)?,
                     blp: if r.get::<_, bool>(2)? {
                         Blp::Block
