@@ -216,6 +216,8 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
         dialect.version
     );
     s.phase = Phase::LoggedIn(user);
+    // From now on `since` is the last activity: this command.
+    s.since = Instant::now();
     let name = Enc(&friendly);
     let line = match dialect.usr_ok {
         UsrOk::Name => format!("USR {trid} OK {handle} {name}"),

@@ -49,9 +49,11 @@ pub struct NsSession {
     conn: Connection,
     dialect: Option<&'static Dialect>,
     phase: Phase,
-    started: Instant,
+    /// When the connection opened until it is logged in (the login deadlines count from there),
+    /// then when the client last sent a command (the idle deadline). One field serves both so
+    /// every idle session's task is 16 bytes smaller.
+    since: Instant,
     got_command: bool,
-    last_activity: Instant,
     synced: bool,
     /// The first CHG after login triggers ILN.
     announced: bool,
@@ -72,15 +74,13 @@ pub fn serve(
     let mut session = match Connection::new(stream) {
         Ok(conn) => {
             let tracked = hub.track(conn.outbox.clone(), true);
-            let now = Instant::now();
             let s = NsSession {
                 hub,
                 conn,
                 dialect: None,
                 phase: Phase::Version,
-                started: now,
+                since: Instant::now(),
                 got_command: false,
-                last_activity: now,
                 synced: false,
                 announced: false,
                 next_challenge: None,
@@ -176,9 +176,9 @@ impl Session for NsSession {
 
     fn deadline(&self) -> Instant {
         let mut d = match self.phase {
-            Phase::LoggedIn(_) => self.last_activity + self.hub.config.timeouts.ns_idle,
-            _ if !self.got_command => self.started + self.hub.config.timeouts.first_command,
-            _ => self.started + self.hub.config.timeouts.login,
+            Phase::LoggedIn(_) => self.since + self.hub.config.timeouts.ns_idle,
+            _ if !self.got_command => self.since + self.hub.config.timeouts.first_command,
+            _ => self.since + self.hub.config.timeouts.login,
         };
         if let Some(t) = self.next_challenge {
             d = d.min(t);
@@ -193,7 +193,7 @@ impl Session for NsSession {
         let now = Instant::now();
         match self.phase {
             Phase::LoggedIn(_) => {
-                if now >= self.last_activity + self.hub.config.timeouts.ns_idle {
+                if now >= self.since + self.hub.config.timeouts.ns_idle {
                     return Err(Disconnect::new("idle timeout"));
                 }
             }
@@ -201,7 +201,7 @@ impl Session for NsSession {
                 return Err(Disconnect::new("no command within the time limit"));
             }
             _ => {
-                if now >= self.started + self.hub.config.timeouts.login {
+                if now >= self.since + self.hub.config.timeouts.login {
                     return Err(Disconnect::new("login not completed within the time limit"));
                 }
             }
@@ -232,7 +232,9 @@ impl NsSession {
     async fn dispatch(&mut self, cmd: Command<'_>) -> Handled {
         let cmd = &cmd;
         self.got_command = true;
-        self.last_activity = Instant::now();
+        if self.user().is_some() {
+            self.since = Instant::now();
+        }
         let trid = cmd.trid.unwrap_or(0);
         // USR carries hashes and tickets: never log its credentials.
         let shown = if cmd.verb == "USR" {

@@ -306,11 +306,11 @@ mod tests {
             "future sizes: ns {ns} B (task {task} B), sb {sb} B; ns session state {} B",
             crate::ns::session_size()
         );
-        // Measured 728 B (NS) and 1,568 B (SB) with handler futures and commands boxed; this
+        // Measured 680 B (NS) and 1,568 B (SB) with handler futures and commands boxed; this
         // guards against a handler's large future, or a copy of the session, creeping back into
         // every idle session. The panic guard around it must not hold a second copy.
-        assert!(ns <= 800, "notification session future is {ns} bytes");
-        assert!(task <= ns + 96, "notification task future is {task} bytes");
+        assert!(ns <= 736, "notification session future is {ns} bytes");
+        assert!(task <= ns + 64, "notification task future is {task} bytes");
         assert!(sb <= 2048, "switchboard session future is {sb} bytes");
         hub.storage.close();
         let _ = std::fs::remove_dir_all(dir);
