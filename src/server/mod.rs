@@ -248,7 +248,7 @@ async fn housekeeping(hub: Arc<Hub>) {
     loop {
         smol::Timer::after(Duration::from_secs(2)).await;
         tick += 1;
-        if tick % 15 == 0 {
+        if tick.is_multiple_of(15) {
             hub.switchboards.expire();
             hub.tickets.expire();
         }
