@@ -19,15 +19,13 @@ unsafe impl GlobalAlloc for Counting {
         if !IN.with(|i| i.get()) {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
-        if TRACE.load(Ordering::Relaxed) {
-            if !IN.with(|i| i.replace(true)) {
-                let bt = std::backtrace::Backtrace::force_capture().to_string();
-                SAMPLES
-                    .lock()
-                    .unwrap()
-                    .push(format!("size {}:\n{bt}", l.size()));
-                IN.with(|i| i.set(false));
-            }
+        if TRACE.load(Ordering::Relaxed) && !IN.with(|i| i.replace(true)) {
+            let bt = std::backtrace::Backtrace::force_capture().to_string();
+            SAMPLES
+                .lock()
+                .unwrap()
+                .push(format!("size {}:\n{bt}", l.size()));
+            IN.with(|i| i.set(false));
         }
         unsafe { System.alloc(l) }
     }

@@ -195,7 +195,7 @@ fn invalid_handles_are_refused_with_one_line() {
         None,
     );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(list(&db), [max.clone()]);
+    assert_eq!(list(&db), std::slice::from_ref(&max));
     for cmd in [["user", "passwd"], ["user", "del"]] {
         let mut args = cmd.to_vec();
         args.extend_from_slice(&["not-an-email", "--password", "pw", "--db", s(&db)]);

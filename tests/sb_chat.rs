@@ -624,9 +624,7 @@ fn p2p_message_goes_only_to_its_destination() {
     expect_relay(&mut csb, A, A, &m);
 
     // P2P-Dest naming someone outside the session: broadcast like any message.
-    let mut other = format!(
-        "MIME-Version: 1.0\r\nContent-Type: application/x-msnmsgrp2p\r\nP2P-Dest: zed@example.com\r\n\r\n"
-    )
+    let mut other = "MIME-Version: 1.0\r\nContent-Type: application/x-msnmsgrp2p\r\nP2P-Dest: zed@example.com\r\n\r\n".to_string()
     .into_bytes();
     other.extend_from_slice(&[1u8; 52]);
     let t = send_msg(&mut asb, "D", &other);

@@ -52,7 +52,7 @@ pub async fn adg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         return s.error(223, trid).await;
     };
     let group = Group {
-        name,
+        name: name.into(),
         guid: crate::auth::guid(),
     };
     let serial = save_group(s, user.id, num, Some(group.clone())).await?;
@@ -167,7 +167,7 @@ pub async fn reg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     if duplicate {
         return s.error(228, trid).await;
     }
-    group.name = name;
+    group.name = name.into();
     let serial = save_group(s, user.id, num, Some(group.clone())).await?;
     match s.dialect().groups {
         Groups::Guid => s.reply(&format!("REG {trid} 1 {raw} {}", group.guid)).await,

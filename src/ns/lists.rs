@@ -190,10 +190,10 @@ async fn check_add(
     let st = user.state();
     let a = &st.account;
     let bits = a.lists_of(tid);
-    if let Some(g) = group {
-        if !a.groups.contains_key(&g) {
-            return Ok(Check::Error(224));
-        }
+    if let Some(g) = group
+        && !a.groups.contains_key(&g)
+    {
+        return Ok(Check::Error(224));
     }
     if bits & bit != 0 {
         let in_group = group.is_some_and(|g| {

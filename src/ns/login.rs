@@ -5,7 +5,7 @@
 //! (client address, handle); when the client comes back and sends `USR ... I` again, the remembered
 //! redirect is consumed and the connection is served as the notification server.
 
-use super::{NsSession, Phase};
+use super::{Challenged, NsSession, Phase};
 use crate::auth;
 use crate::dialect::{Auth, Challenge, Dialect, Profile, UsrOk, XfrNs};
 use crate::protocol::Command;
@@ -68,15 +68,15 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     };
     match (stage, &s.phase) {
         ("I", Phase::Hello) => initial(s, trid, scheme, value).await,
-        ("S", Phase::Challenged { .. }) => {
-            let Phase::Challenged {
+        ("S", Phase::Challenged(_)) => {
+            let Phase::Challenged(pending) = std::mem::replace(&mut s.phase, Phase::Hello) else {
+                unreachable!("matched above")
+            };
+            let Challenged {
                 handle,
                 credentials,
                 challenge,
-            } = std::mem::replace(&mut s.phase, Phase::Hello)
-            else {
-                unreachable!("matched above")
-            };
+            } = *pending;
             let ip = s.conn.peer.ip();
             let cfg = &s.hub.config;
             if !s
@@ -171,11 +171,11 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
             c
         }
     };
-    s.phase = Phase::Challenged {
+    s.phase = Phase::Challenged(Box::new(Challenged {
         handle,
         credentials,
         challenge,
-    };
+    }));
     Ok(())
 }
 
@@ -185,14 +185,16 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
     let outbox = s.conn.outbox.clone();
     let session = s.hub.next_session_id();
     let hub = s.hub.clone();
-    let local = s.conn.local;
+    let local = s.conn.local.ip();
     // Loading and registering happen in one storage job so no list change can fall between them.
     let loaded = s
         .hub
         .storage
         .run(move |db| -> Result<_, DbError> {
-            let account = db.load_account(id)?;
-            let user = Arc::new(OnlineUser::new(account, dialect, outbox, session, local));
+            let (handle, account) = db.load_account(id)?;
+            let user = Arc::new(OnlineUser::new(
+                id, handle, account, dialect, outbox, session, local,
+            ));
             let previous = hub.register(user.clone());
             Ok((user, previous))
         })
@@ -206,16 +208,16 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
         let _ = p.outbox.push(&[b"OUT OTH\r\n"]);
         p.outbox.close();
     }
-    let (handle, friendly) = {
-        let st = user.state();
-        (st.account.handle.clone(), st.account.friendly.clone())
-    };
+    let handle = user.handle.clone();
+    let friendly = user.state().account.friendly.clone();
     log::info!(
         "ns {}: {handle} logged in with MSNP{}",
         s.conn.peer,
         dialect.version
     );
     s.phase = Phase::LoggedIn(user);
+    // From now on `since` is the last activity: this command.
+    s.since = Instant::now();
     let name = Enc(&friendly);
     let line = match dialect.usr_ok {
         UsrOk::Name => format!("USR {trid} OK {handle} {name}"),

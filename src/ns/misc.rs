@@ -76,7 +76,7 @@ impl NsSession {
     pub(super) async fn send_challenge(&mut self) -> Handled {
         let c = auth::chl_challenge();
         self.reply(&format!("CHL 0 {c}")).await?;
-        self.pending_challenge = Some((c, Instant::now() + CHALLENGE_TIMEOUT));
+        self.pending_challenge = Some(Box::new((c, Instant::now() + CHALLENGE_TIMEOUT)));
         self.next_challenge = self.hub.config.chl_interval.map(|i| Instant::now() + i);
         Ok(())
     }
@@ -85,10 +85,11 @@ impl NsSession {
 /// `QRY trid product-id 32` + 32 hex digits answering the last CHL.
 pub async fn qry(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
-    let Some((challenge, _)) = s.pending_challenge.take() else {
+    let Some(pending) = s.pending_challenge.take() else {
         s.error(540, trid).await?;
         return Err(Disconnect::new("QRY without an outstanding challenge"));
     };
+    let (challenge, _) = *pending;
     let product = cmd.args.first().copied().unwrap_or("");
     let answer = std::str::from_utf8(cmd.payload).unwrap_or("");
     let msnp11 = s.dialect().challenge == Challenge::Msnp11;

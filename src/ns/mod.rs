@@ -20,6 +20,7 @@ use crate::server::hub::{Hub, OnlineUser};
 use crate::server::session::{Disconnect, Handled, Session, drive};
 use crate::storage::Credentials;
 use smol::Async;
+use std::future::Future;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,14 +31,17 @@ enum Phase {
     Version,
     /// Version agreed; waiting for USR I.
     Hello,
-    /// Challenge sent; waiting for USR S. `credentials` is `None` for unknown accounts (we still
-    /// send a challenge, so a handle's existence is not revealed before the password check).
-    Challenged {
-        handle: String,
-        credentials: Option<Credentials>,
-        challenge: String,
-    },
+    /// Challenge sent; waiting for USR S. Boxed: a logged-in session no longer needs the room.
+    Challenged(Box<Challenged>),
     LoggedIn(Arc<OnlineUser>),
+}
+
+/// A login between `USR I` and `USR S`. `credentials` is `None` for unknown accounts (we still
+/// send a challenge, so a handle's existence is not revealed before the password check).
+struct Challenged {
+    handle: String,
+    credentials: Option<Credentials>,
+    challenge: String,
 }
 
 pub struct NsSession {
@@ -45,44 +49,63 @@ pub struct NsSession {
     conn: Connection,
     dialect: Option<&'static Dialect>,
     phase: Phase,
-    started: Instant,
+    /// When the connection opened until it is logged in (the login deadlines count from there),
+    /// then when the client last sent a command (the idle deadline). One field serves both so
+    /// every idle session's task is 16 bytes smaller.
+    since: Instant,
     got_command: bool,
-    last_activity: Instant,
     synced: bool,
     /// The first CHG after login triggers ILN.
     announced: bool,
     /// Next challenge to send, and the outstanding one with its deadline.
     next_challenge: Option<Instant>,
-    pending_challenge: Option<(String, Instant)>,
+    /// Boxed: outstanding only for the seconds a client takes to answer.
+    pending_challenge: Option<Box<(String, Instant)>>,
 }
 
-pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
-    let conn = match Connection::new(stream) {
-        Ok(c) => c,
+/// The connection's task. The session is built before the `async` block and used in place: an
+/// async fn would keep its arguments and the session assembled from them side by side in every
+/// idle session's state.
+pub fn serve(
+    hub: Arc<Hub>,
+    stream: Async<TcpStream>,
+    peer: SocketAddr,
+) -> impl Future<Output = ()> + Send {
+    let mut session = match Connection::new(stream) {
+        Ok(conn) => {
+            let tracked = hub.track(conn.outbox.clone(), true);
+            let s = NsSession {
+                hub,
+                conn,
+                dialect: None,
+                phase: Phase::Version,
+                since: Instant::now(),
+                got_command: false,
+                synced: false,
+                announced: false,
+                next_challenge: None,
+                pending_challenge: None,
+            };
+            Some((s, tracked))
+        }
         Err(e) => {
             log::debug!("ns {peer}: dropped before setup: {e}");
-            return;
+            None
         }
     };
-    let tracked = hub.track(conn.outbox.clone(), true);
-    let now = Instant::now();
-    let mut s = NsSession {
-        hub,
-        conn,
-        dialect: None,
-        phase: Phase::Version,
-        started: now,
-        got_command: false,
-        last_activity: now,
-        synced: false,
-        announced: false,
-        next_challenge: None,
-        pending_challenge: None,
-    };
-    log::debug!("ns {peer}: connected");
-    let why = drive(&mut s).await;
-    Box::pin(s.end(why)).await;
-    drop(tracked);
+    async move {
+        let Some((s, _)) = &mut session else {
+            return;
+        };
+        log::debug!("ns {}: connected", s.conn.peer);
+        let why = drive(s).await;
+        // Taken with `let` so no temporary copy of the session lives across the await below.
+        let Some((s, tracked)) = session.take() else {
+            return;
+        };
+        Box::pin(s.end(why)).await;
+        drop(tracked);
+    }
 }
 
 impl NsSession {
@@ -157,15 +180,15 @@ impl Session for NsSession {
 
     fn deadline(&self) -> Instant {
         let mut d = match self.phase {
-            Phase::LoggedIn(_) => self.last_activity + self.hub.config.timeouts.ns_idle,
-            _ if !self.got_command => self.started + self.hub.config.timeouts.first_command,
-            _ => self.started + self.hub.config.timeouts.login,
+            Phase::LoggedIn(_) => self.since + self.hub.config.timeouts.ns_idle,
+            _ if !self.got_command => self.since + self.hub.config.timeouts.first_command,
+            _ => self.since + self.hub.config.timeouts.login,
         };
         if let Some(t) = self.next_challenge {
             d = d.min(t);
         }
-        if let Some((_, t)) = &self.pending_challenge {
-            d = d.min(*t);
+        if let Some(pending) = &self.pending_challenge {
+            d = d.min(pending.1);
         }
         d
     }
@@ -174,7 +197,7 @@ impl Session for NsSession {
         let now = Instant::now();
         match self.phase {
             Phase::LoggedIn(_) => {
-                if now >= self.last_activity + self.hub.config.timeouts.ns_idle {
+                if now >= self.since + self.hub.config.timeouts.ns_idle {
                     return Err(Disconnect::new("idle timeout"));
                 }
             }
@@ -182,7 +205,7 @@ impl Session for NsSession {
                 return Err(Disconnect::new("no command within the time limit"));
             }
             _ => {
-                if now >= self.started + self.hub.config.timeouts.login {
+                if now >= self.since + self.hub.config.timeouts.login {
                     return Err(Disconnect::new("login not completed within the time limit"));
                 }
             }
@@ -190,7 +213,7 @@ impl Session for NsSession {
         if self
             .pending_challenge
             .as_ref()
-            .is_some_and(|(_, t)| now >= *t)
+            .is_some_and(|pending| now >= pending.1)
         {
             return Err(Disconnect::new("challenge (CHL) not answered in time"));
         }
@@ -200,18 +223,22 @@ impl Session for NsSession {
         Ok(())
     }
 
-    async fn handle(&mut self, cmd: &Command<'_>) -> Handled {
-        // Handlers' futures are large (many awaits on storage); boxing them keeps the state of
-        // an idle session, which waits outside any handler, to a few hundred bytes. Notification
-        // commands allocate for their replies anyway; the switchboard's MSG path is not boxed.
-        Box::pin(self.dispatch(cmd)).await
+    fn handle(&mut self, cmd: Command<'_>) -> impl Future<Output = Handled> {
+        // Handlers' futures are large (many awaits on storage); boxing them, with the command,
+        // keeps the state of an idle session, which waits outside any handler, to a few hundred
+        // bytes. Notification commands allocate for their replies anyway; the switchboard's MSG
+        // path is not boxed.
+        Box::pin(self.dispatch(cmd))
     }
 }
 
 impl NsSession {
-    async fn dispatch(&mut self, cmd: &Command<'_>) -> Handled {
+    async fn dispatch(&mut self, cmd: Command<'_>) -> Handled {
+        let cmd = &cmd;
         self.got_command = true;
-        self.last_activity = Instant::now();
+        if self.user().is_some() {
+            self.since = Instant::now();
+        }
         let trid = cmd.trid.unwrap_or(0);
         // USR carries hashes and tickets: never log its credentials.
         let shown = if cmd.verb == "USR" {

@@ -51,10 +51,10 @@ fn write_presence(
     if shape >= 1 {
         let _ = write!(out, " {}", st.presence.caps);
     }
-    if shape >= 2 {
-        if let Some(o) = &st.presence.msnobj {
-            let _ = write!(out, " {o}");
-        }
+    if shape >= 2
+        && let Some(o) = &st.presence.msnobj
+    {
+        let _ = write!(out, " {o}");
     }
     let _ = out.write_str("\r\n");
 }
@@ -169,12 +169,12 @@ pub fn initial_presence(
         let mut b = LineBuf::<PRESENCE_LINE>::new();
         write_presence(&mut b, ("ILN", Some(trid)), status, &c.handle, &st, sh);
         out.push(b.as_bytes().to_vec());
-        if viewer.dialect.personal_message {
-            if let Some(psm) = &st.presence.psm {
-                let mut l = format!("UBX {} {}\r\n", c.handle, psm.len()).into_bytes();
-                l.extend_from_slice(psm);
-                out.push(l);
-            }
+        if viewer.dialect.personal_message
+            && let Some(psm) = &st.presence.psm
+        {
+            let mut l = format!("UBX {} {}\r\n", c.handle, psm.len()).into_bytes();
+            l.extend_from_slice(psm);
+            out.push(l);
         }
     }
     out
@@ -210,7 +210,7 @@ pub async fn chg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             st.presence.caps = caps;
         }
         if d.presence_msnobj {
-            st.presence.msnobj = msnobj.clone();
+            st.presence.msnobj = msnobj.as_deref().map(Box::from);
         }
         // Going hidden looks like signing out to whoever could see us.
         if was && status == Status::Hidden {
@@ -395,7 +395,7 @@ pub async fn prp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         set_own_name(s, &user, name).await?;
         return s.reply(&format!("PRP {trid} MFN {raw}")).await;
     }
-    let mut phones = user.state().account.phones.clone();
+    let mut phones = user.state().account.phones().clone();
     let Ok(value) = names::decode(raw) else {
         return s.error(201, trid).await;
     };
@@ -431,7 +431,7 @@ pub async fn prp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
                 w.bump_serial(id)
             })?;
             hub.mirror(id, |a| {
-                a.phones = phones;
+                a.phones = phones.boxed();
                 a.serial = serial;
             });
             Ok::<_, crate::storage::DbError>(serial)
@@ -455,7 +455,7 @@ pub async fn uux(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let text =
         std::str::from_utf8(body).map_err(|_| Disconnect::new("UUX payload is not UTF-8"))?;
     let t = text.trim();
-    if !t.is_empty() && !(t.starts_with("<Data>") && t.ends_with("</Data>")) {
+    if !(t.is_empty() || (t.starts_with("<Data>") && t.ends_with("</Data>"))) {
         return Err(Disconnect::new("UUX payload is not a <Data> document"));
     }
     {
@@ -463,7 +463,7 @@ pub async fn uux(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         st.presence.psm = if body.is_empty() {
             None
         } else {
-            Some(body.to_vec())
+            Some(Box::from(body))
         };
         if st.presence.visible_status().is_some() {
             let mut head = LineBuf::<256>::new();

@@ -89,7 +89,7 @@ fn dump_classic(a: &Account, trid: u32, syn: SynFormat) -> Vec<String> {
     ];
     let phones = syn >= SynFormat::ListsPhones;
     if phones {
-        for (k, v) in phone_fields(&a.phones) {
+        for (k, v) in phone_fields(a.phones()) {
             out.push(format!("PRP {trid} {ser} {k}{}", value(&v)));
         }
     }
@@ -172,7 +172,7 @@ fn dump_bitmask(a: &Account, trid: u32) -> Vec<String> {
         format!("GTC {}", if a.gtc_prompt { "A" } else { "N" }),
         format!("BLP {}", a.blp.code()),
     ];
-    for (k, v) in set_phones(&a.phones, true) {
+    for (k, v) in set_phones(a.phones(), true) {
         out.push(format!("PRP {k} {}", Enc(&v)));
     }
     for (num, g) in &a.groups {
@@ -212,7 +212,7 @@ fn dump_guid(a: &Account, trid: u32, ts: &str, network: bool) -> Vec<String> {
         format!("BLP {}", a.blp.code()),
         format!("PRP MFN {}", Enc(&a.friendly)),
     ];
-    for (k, v) in set_phones(&a.phones, true) {
+    for (k, v) in set_phones(a.phones(), true) {
         out.push(format!("PRP {k} {}", Enc(&v)));
     }
     for (_, g) in &groups {
@@ -303,11 +303,10 @@ pub async fn lsg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Blp, Group};
-    use std::collections::BTreeMap;
+    use crate::model::{Blp, Group, SortedMap};
 
     fn account() -> Account {
-        let mut groups = BTreeMap::new();
+        let mut groups = SortedMap::new();
         groups.insert(
             0,
             Group {
@@ -322,7 +321,7 @@ mod tests {
                 guid: "g1".into(),
             },
         );
-        let mut contacts = BTreeMap::new();
+        let mut contacts = SortedMap::new();
         contacts.insert(
             2,
             Contact {
@@ -346,8 +345,6 @@ mod tests {
             },
         );
         Account {
-            id: 1,
-            handle: "a@x.com".into(),
             friendly: "A".into(),
             blp: Blp::Allow,
             gtc_prompt: true,
@@ -355,7 +352,8 @@ mod tests {
             phones: Phones {
                 home: "123 4".into(),
                 ..Default::default()
-            },
+            }
+            .boxed(),
             groups,
             contacts,
         }

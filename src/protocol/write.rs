@@ -60,7 +60,7 @@ mod tests {
     #[test]
     fn formats_without_growth() {
         let mut b = LineBuf::<32>::new();
-        write!(b, "NLN NLN {} {}\r\n", "a@b.com", Enc("A B")).unwrap();
+        write!(b, "NLN NLN a@b.com {}\r\n", Enc("A B")).unwrap();
         assert_eq!(b.as_bytes(), b"NLN NLN a@b.com A%20B\r\n");
         let mut small = LineBuf::<4>::new();
         assert!(write!(small, "too long").is_err());

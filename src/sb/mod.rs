@@ -385,15 +385,15 @@ impl Session for SbSession {
         }))
     }
 
-    async fn handle(&mut self, cmd: &Command<'_>) -> Handled {
+    async fn handle(&mut self, cmd: Command<'_>) -> Handled {
         self.got_command = true;
         self.last_activity = Instant::now();
         match (cmd.verb, self.joined.is_some()) {
             // Rare commands are boxed so the idle session's future stays small (see ns::handle).
-            ("USR", false) => Box::pin(self.usr(cmd)).await,
-            ("ANS", false) => Box::pin(self.ans(cmd)).await,
-            ("CAL", true) => Box::pin(self.cal(cmd)).await,
-            ("MSG", true) => self.msg(cmd).await,
+            ("USR", false) => Box::pin(self.usr(&cmd)).await,
+            ("ANS", false) => Box::pin(self.ans(&cmd)).await,
+            ("CAL", true) => Box::pin(self.cal(&cmd)).await,
+            ("MSG", true) => self.msg(&cmd).await,
             ("OUT", _) => Err(Disconnect::new("left (OUT)")),
             (verb, joined) => {
                 log::warn!("{}: unexpected {verb} (joined: {joined})", self.who());

@@ -132,12 +132,12 @@ impl Switchboards {
         let mut inner = self.lock();
         loop {
             let id = (crate::auth::random_u64() % 99_999_999 + 1) as u32;
-            if !inner.sessions.contains_key(&id) {
+            if let std::collections::hash_map::Entry::Vacant(e) = inner.sessions.entry(id) {
                 let sb = Arc::new(Switchboard {
                     id,
                     state: Mutex::new(SbState::default()),
                 });
-                inner.sessions.insert(id, sb.clone());
+                e.insert(sb.clone());
                 return sb;
             }
         }

@@ -134,7 +134,7 @@ impl Connection {
         if buf.len == READ_BUF {
             return Ok(ReadResult::Data);
         }
-        match (&*self.stream.get_ref()).read(&mut buf.data[buf.len..]) {
+        match self.stream.get_ref().read(&mut buf.data[buf.len..]) {
             Ok(0) => Ok(ReadResult::Eof),
             Ok(n) => {
                 buf.len += n;
@@ -159,7 +159,7 @@ impl Connection {
                 }
             }
             let (chunk, pos) = self.writing.as_mut().expect("set above");
-            match (&*self.stream.get_ref()).write(&chunk[*pos..]) {
+            match self.stream.get_ref().write(&chunk[*pos..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     *pos += n;

@@ -10,7 +10,7 @@ use crate::dialect::Dialect;
 use crate::model::{Account, Status, UserId};
 use crate::sb::registry::Switchboards;
 use crate::storage::Storage;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -23,9 +23,9 @@ pub struct Presence {
     pub status: Option<Status>,
     pub caps: u32,
     /// URL-encoded MSNObject exactly as the client sent it.
-    pub msnobj: Option<String>,
+    pub msnobj: Option<Box<str>>,
     /// Personal message `<Data>` XML (MSNP11+), as sent.
-    pub psm: Option<Vec<u8>>,
+    pub psm: Option<Box<[u8]>>,
     /// `IMS OFF`: not accepting switchboard invitations.
     pub ims_off: bool,
 }
@@ -62,21 +62,23 @@ pub struct OnlineUser {
     /// Set when a newer login replaced this one: its end must not announce FLN.
     pub replaced: AtomicBool,
     /// Our address as this client reached it (where to point it for the switchboard).
-    pub ns_local: std::net::SocketAddr,
+    pub ns_local: IpAddr,
     state: Mutex<UserState>,
 }
 
 impl OnlineUser {
     pub fn new(
+        id: UserId,
+        handle: String,
         account: Account,
         dialect: &'static Dialect,
         outbox: Arc<Outbox>,
         session: u64,
-        ns_local: std::net::SocketAddr,
+        ns_local: IpAddr,
     ) -> OnlineUser {
         OnlineUser {
-            id: account.id,
-            handle: account.handle.clone(),
+            id,
+            handle,
             dialect,
             outbox,
             session,
@@ -98,7 +100,32 @@ impl OnlineUser {
 #[derive(Default)]
 struct Directory {
     by_id: HashMap<UserId, Arc<OnlineUser>>,
-    by_handle: HashMap<String, UserId>,
+    by_handle: HashSet<ByHandle>,
+}
+
+/// A session in the by-handle index, keyed by its own `handle`: no second copy of every online
+/// handle, and an 8-byte slot instead of a 32-byte one.
+struct ByHandle(Arc<OnlineUser>);
+
+impl std::hash::Hash for ByHandle {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Must hash exactly as the `str` it borrows as.
+        self.0.handle.as_str().hash(state);
+    }
+}
+
+impl PartialEq for ByHandle {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.handle == other.0.handle
+    }
+}
+
+impl Eq for ByHandle {}
+
+impl std::borrow::Borrow<str> for ByHandle {
+    fn borrow(&self) -> &str {
+        &self.0.handle
+    }
 }
 
 pub struct Hub {
@@ -126,6 +153,13 @@ pub struct Hub {
 pub struct Admission {
     hub: Arc<Hub>,
     ip: IpAddr,
+}
+
+impl Admission {
+    /// The client address counted.
+    pub fn ip(&self) -> IpAddr {
+        self.ip
+    }
 }
 
 impl Drop for Admission {
@@ -245,11 +279,11 @@ impl Hub {
     }
 
     /// `host:port` of the switchboard as a client that reached us at `local` should dial it.
-    pub fn sb_address(&self, local: std::net::SocketAddr) -> String {
+    pub fn sb_address(&self, local: IpAddr) -> String {
         let port = self.sb_port.load(Ordering::Relaxed);
         match &self.config.public_host {
             Some(h) => format!("{h}:{port}"),
-            None => format!("{}:{port}", local.ip()),
+            None => format!("{local}:{port}"),
         }
     }
 
@@ -270,11 +304,7 @@ impl Hub {
     }
 
     pub fn get_by_handle(&self, handle: &str) -> Option<Arc<OnlineUser>> {
-        let d = self.users_read();
-        d.by_handle
-            .get(handle)
-            .and_then(|id| d.by_id.get(id))
-            .cloned()
+        self.users_read().by_handle.get(handle).map(|u| u.0.clone())
     }
 
     /// Calls `f` with the online session of `id` without cloning the `Arc` (hot fan-out path).
@@ -292,7 +322,7 @@ impl Hub {
     pub fn register(&self, user: Arc<OnlineUser>) -> Option<Arc<OnlineUser>> {
         let previous = {
             let mut d = self.users.write().unwrap_or_else(|e| e.into_inner());
-            d.by_handle.insert(user.handle.clone(), user.id);
+            d.by_handle.replace(ByHandle(user.clone()));
             d.by_id.insert(user.id, user)
         };
         if let Some(p) = &previous {
@@ -307,7 +337,7 @@ impl Hub {
         match d.by_id.get(&user.id) {
             Some(u) if u.session == user.session => {
                 d.by_id.remove(&user.id);
-                d.by_handle.remove(&user.handle);
+                d.by_handle.remove(user.handle.as_str());
                 true
             }
             _ => false,

@@ -13,8 +13,11 @@ use crate::config::Config;
 use crate::storage::Storage;
 use hub::Hub;
 use smol::Async;
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// Addresses the server actually bound (ports may have been 0).
@@ -190,45 +193,50 @@ async fn accept_loop(
         let hub = hub.clone();
         match kind {
             Kind::Notification => ex
-                .spawn(isolated(
-                    crate::ns::serve(hub, stream, peer),
-                    peer,
-                    admission,
-                ))
+                .spawn(isolated(crate::ns::serve(hub, stream, peer), admission))
                 .detach(),
             Kind::Switchboard => ex
-                .spawn(isolated(
-                    crate::sb::serve(hub, stream, peer),
-                    peer,
-                    admission,
-                ))
+                .spawn(isolated(crate::sb::serve(hub, stream, peer), admission))
                 .detach(),
             Kind::Http => ex
-                .spawn(isolated(
-                    crate::http::serve(hub, stream, peer),
-                    peer,
-                    admission,
-                ))
+                .spawn(isolated(crate::http::serve(hub, stream, peer), admission))
                 .detach(),
         }
     }
 }
 
 /// Runs a connection so that a bug that panics ends that connection only: the worker thread and
-/// every other client carry on.
-async fn isolated(
-    conn: impl std::future::Future<Output = ()>,
-    peer: SocketAddr,
+/// every other client carry on. Also holds the connection's admission until it ends.
+///
+/// A hand-written future rather than an `async fn`: an async wrapper keeps its argument (the whole
+/// connection future) in its own state next to the one it awaits, doubling every task's size.
+fn isolated<F: Future<Output = ()>>(conn: F, admission: hub::Admission) -> Isolated<F> {
+    Isolated { conn, admission }
+}
+
+struct Isolated<F> {
+    conn: F,
     admission: hub::Admission,
-) {
-    use smol::future::FutureExt;
-    let _counted = admission;
-    if std::panic::AssertUnwindSafe(conn)
-        .catch_unwind()
-        .await
-        .is_err()
-    {
-        log::error!("{peer}: connection handler panicked; connection dropped");
+}
+
+impl<F: Future<Output = ()>> Future for Isolated<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `conn` is never moved out of `self` (structural pinning); `admission` is never
+        // pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let conn = unsafe { Pin::new_unchecked(&mut this.conn) };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.poll(cx))) {
+            Ok(poll) => poll,
+            Err(_) => {
+                log::error!(
+                    "{}: connection handler panicked; connection dropped",
+                    this.admission.ip()
+                );
+                Poll::Ready(())
+            }
+        }
     }
 }
 
@@ -240,7 +248,7 @@ async fn housekeeping(hub: Arc<Hub>) {
     loop {
         smol::Timer::after(Duration::from_secs(2)).await;
         tick += 1;
-        if tick % 15 == 0 {
+        if tick.is_multiple_of(15) {
             hub.switchboards.expire();
             hub.tickets.expire();
         }
@@ -249,7 +257,14 @@ async fn housekeeping(hub: Arc<Hub>) {
         // A burst may come and go between two ticks, so look at connections opened too.
         let now = hub.live_connections();
         let opened = hub.sessions_started();
-        if now < last_connections || (opened != last_seen_sessions && now <= last_connections) {
+        let quiet = opened == last_seen_sessions;
+        let mut trim = now < last_connections || (!quiet && now <= last_connections);
+        // Buffers pooled during a burst (of logins, say) stay while it lasts; once nothing new
+        // has connected for a tick, the pools go back to a few spares.
+        if quiet && pool::release_spares(crate::limits::POOL_IDLE_KEEP) > 0 {
+            trim = true;
+        }
+        if trim {
             release_free_memory();
         }
         last_connections = now;
@@ -282,13 +297,20 @@ mod tests {
         let stream = || Async::new(std::net::TcpStream::connect(peer).unwrap()).unwrap();
         let ns = std::mem::size_of_val(&crate::ns::serve(hub.clone(), stream(), peer));
         let sb = std::mem::size_of_val(&crate::sb::serve(hub.clone(), stream(), peer));
+        let admission = hub.admit(peer.ip()).unwrap();
+        let task = std::mem::size_of_val(&isolated(
+            crate::ns::serve(hub.clone(), stream(), peer),
+            admission,
+        ));
         eprintln!(
-            "future sizes: ns {ns} B, sb {sb} B; ns session state {} B",
+            "future sizes: ns {ns} B (task {task} B), sb {sb} B; ns session state {} B",
             crate::ns::session_size()
         );
-        // Measured 1,424 B (NS) and 1,584 B (SB) with handler futures boxed; this guards against
-        // a handler's large future creeping back into every idle session.
-        assert!(ns <= 1536, "notification session future is {ns} bytes");
+        // Measured 680 B (NS) and 1,568 B (SB) with handler futures and commands boxed; this
+        // guards against a handler's large future, or a copy of the session, creeping back into
+        // every idle session. The panic guard around it must not hold a second copy.
+        assert!(ns <= 736, "notification session future is {ns} bytes");
+        assert!(task <= ns + 64, "notification task future is {task} bytes");
         assert!(sb <= 2048, "switchboard session future is {sb} bytes");
         hub.storage.close();
         let _ = std::fs::remove_dir_all(dir);

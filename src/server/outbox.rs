@@ -122,10 +122,8 @@ impl Outbox {
             // Capacity was checked above for the whole frame.
             let _ = chunk.extend_from_slice(p);
         }
-        if was_empty {
-            if let Some(w) = inner.waker.take() {
-                w.wake();
-            }
+        if was_empty && let Some(w) = inner.waker.take() {
+            w.wake();
         }
         Ok(inner.pending.len() >= HIGH_WATER)
     }

@@ -2,7 +2,8 @@
 //!
 //! An idle connection holds no buffer. It borrows a read buffer while a command is incomplete or
 //! being handled, and an outbound chunk while it has bytes queued; both go back here afterwards.
-//! The pools keep at most `POOL_KEEP` spare buffers so a burst does not pin memory forever.
+//! The pools keep at most `POOL_KEEP` spare buffers so a burst does not pin memory forever, and
+//! only `POOL_IDLE_KEEP` once the server is quiet again.
 
 use crate::limits::{OUTBOX_CHUNK, POOL_KEEP, READ_BUF};
 use std::sync::Mutex;
@@ -24,6 +25,25 @@ pub fn give_chunk(mut c: Chunk) {
     if free.len() < POOL_KEEP {
         free.push(c);
     }
+}
+
+/// Frees pooled spares beyond `keep` of each kind (the server has gone quiet: what a burst left
+/// in the pools is not needed now). Returns the bytes handed back to the allocator.
+pub fn release_spares(keep: usize) -> usize {
+    let mut freed = 0;
+    {
+        let mut free = CHUNKS.lock().unwrap_or_else(|e| e.into_inner());
+        while free.len() > keep {
+            free.pop();
+            freed += OUTBOX_CHUNK;
+        }
+    }
+    let mut free = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner());
+    while free.len() > keep {
+        free.pop();
+        freed += READ_BUF;
+    }
+    freed
 }
 
 /// A read buffer with a fill level.

@@ -51,7 +51,9 @@ pub trait Session {
     fn take_hold(&mut self) -> Option<Arc<Outbox>> {
         None
     }
-    async fn handle(&mut self, cmd: &Command<'_>) -> Handled;
+    /// Takes the command by value so a session that boxes its handlers keeps it out of its own
+    /// future.
+    async fn handle(&mut self, cmd: Command<'_>) -> Handled;
     async fn on_deadline(&mut self) -> Handled;
 }
 
@@ -94,10 +96,10 @@ pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
         match wake {
             Wake::Output => {}
             Wake::Deadline => {
-                if Instant::now() >= own_deadline {
-                    if let Err(d) = Box::pin(s.on_deadline()).await {
-                        return d;
-                    }
+                if Instant::now() >= own_deadline
+                    && let Err(d) = Box::pin(s.on_deadline()).await
+                {
+                    return d;
                 }
             }
             Wake::Readable => {
@@ -117,27 +119,28 @@ pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
                 let mut pos = 0;
                 let mut outcome = Ok(());
                 while pos < buf.len {
-                    match parse_frame(&buf.data[pos..buf.len], S::ROLE) {
-                        Ok(Some((cmd, used))) => {
-                            pos += used;
-                            if cmd.verb.is_empty() {
-                                continue;
-                            }
-                            if let Err(d) = s.handle(&cmd).await {
-                                outcome = Err(d);
-                                break;
-                            }
-                            if let Some(o) = s.take_hold() {
-                                held = Some(o);
-                                unparsed = pos < buf.len;
-                                break;
-                            }
-                        }
+                    // Bound by `let` so the parse result is gone before the await: a temporary
+                    // held across it would add its size to every session's future.
+                    let (cmd, used) = match parse_frame(&buf.data[pos..buf.len], S::ROLE) {
+                        Ok(Some(parsed)) => parsed,
                         Ok(None) => break,
                         Err(e) => {
                             outcome = Err(Disconnect::new(format!("protocol error: {e}")));
                             break;
                         }
+                    };
+                    pos += used;
+                    if cmd.verb.is_empty() {
+                        continue;
+                    }
+                    if let Err(d) = s.handle(cmd).await {
+                        outcome = Err(d);
+                        break;
+                    }
+                    if let Some(o) = s.take_hold() {
+                        held = Some(o);
+                        unparsed = pos < buf.len;
+                        break;
                     }
                 }
                 buf.consume(pos);
@@ -147,7 +150,7 @@ pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
                 }
                 // A client that keeps our buffer full must not monopolise an executor thread.
                 batches += 1;
-                if full || batches % 64 == 0 {
+                if full || batches.is_multiple_of(64) {
                     smol::future::yield_now().await;
                 }
             }

@@ -1,8 +1,7 @@
 use super::migrations::MIGRATIONS;
 use crate::auth::Credential;
-use crate::model::{Account, Blp, Contact, Group, Phones, UserId};
+use crate::model::{Account, Blp, Contact, Group, OTHER_CONTACTS, Phones, SortedMap, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +56,6 @@ pub struct Db {
     conn: Connection,
 }
 
-const OTHER_CONTACTS: &str = "Other Contacts";
-
 impl Db {
     pub fn open(path: &Path) -> Result<Db> {
         let conn = Connection::open(path)?;
@@ -69,6 +66,10 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.set_prepared_statement_cache_capacity(64);
+        // SQLite's default page cache grows to 2 MiB, most of it copies of pages the kernel
+        // caches anyway; logins read a few pages each, and a miss costs one pread of a page the
+        // OS already holds. 256 KiB keeps the B-tree interiors hot.
+        conn.pragma_update(None, "cache_size", -256)?;
         Ok(Db { conn })
     }
 
@@ -201,18 +202,17 @@ impl Db {
             .optional()?)
     }
 
-    /// Everything about one account, read in one transaction with cached statements.
-    pub fn load_account(&mut self, id: UserId) -> Result<Account> {
+    /// Everything about one account, and its handle, read in one transaction with cached
+    /// statements.
+    pub fn load_account(&mut self, id: UserId) -> Result<(String, Account)> {
         let tx = self.conn.transaction()?;
-        let mut account = {
+        let (handle, mut account) = {
             let mut st = tx.prepare_cached(
                 "SELECT handle, friendly, blp_block, gtc_prompt, serial, phone_home, phone_work,
                         phone_mobile, mob, mbe FROM users WHERE id = ?1",
             )?;
             st.query_row([id], |r| {
-                Ok(Account {
-                    id,
-                    handle: r.get(0)?,
+                let account = Account {
                     friendly: r.get(1)?,
                     blp: if r.get::<_, bool>(2)? {
                         Blp::Block
@@ -227,10 +227,12 @@ impl Db {
                         mobile: r.get(7)?,
                         mob: r.get(8)?,
                         mbe: r.get(9)?,
-                    },
-                    groups: BTreeMap::new(),
-                    contacts: BTreeMap::new(),
-                })
+                    }
+                    .boxed(),
+                    groups: SortedMap::new(),
+                    contacts: SortedMap::new(),
+                };
+                Ok((r.get(0)?, account))
             })?
         };
         {
@@ -242,14 +244,11 @@ impl Db {
                     r.get::<_, u8>(0)?,
                     Group {
                         guid: r.get(1)?,
-                        name: r.get(2)?,
+                        name: Group::name_from(r.get(2)?),
                     },
                 ))
             })?;
-            for row in rows {
-                let (num, g) = row?;
-                account.groups.insert(num, g);
-            }
+            account.groups = rows.collect::<rusqlite::Result<_>>()?;
         }
         {
             let mut st = tx.prepare_cached(
@@ -276,13 +275,10 @@ impl Db {
                     },
                 ))
             })?;
-            for row in rows {
-                let (cid, c) = row?;
-                account.contacts.insert(cid, c);
-            }
+            account.contacts = rows.collect::<rusqlite::Result<_>>()?;
         }
         tx.commit()?;
-        Ok(account)
+        Ok((handle, account))
     }
 
     /// Runs `f` in one write transaction; commits only if it returns `Ok`.
@@ -465,12 +461,13 @@ mod tests {
             })
             .unwrap();
         assert_eq!(serial, 1);
-        let acc = db.load_account(a).unwrap();
+        let (handle, acc) = db.load_account(a).unwrap();
+        assert_eq!(handle, "a@x.com");
         assert_eq!(acc.contacts.get(&b), Some(&contact));
         assert_eq!(acc.groups.get(&0).unwrap().name, "Other Contacts");
         let (id, affected) = db.delete_user("b@x.com").unwrap();
         assert_eq!((id, affected), (b, vec![a]));
-        assert!(db.load_account(a).unwrap().contacts.is_empty());
+        assert!(db.load_account(a).unwrap().1.contacts.is_empty());
         assert_eq!(db.integrity_check().unwrap(), "ok");
         std::fs::remove_dir_all(dir).unwrap();
     }
