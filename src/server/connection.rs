@@ -10,6 +10,9 @@ use smol::{Async, Timer};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Instant;
 
 /// Why the task woke up.
@@ -73,42 +76,49 @@ impl Connection {
             self.timer.set_at(deadline);
             self.timer_at = Some(deadline);
         }
+        // One hand-written poll over the sources instead of nested futures: this wait is where
+        // every idle session sleeps, so its state is part of every idle session's memory. The
+        // socket's readiness is kept by async-io in the socket's own registration.
         let stream = &self.stream;
         let outbox = &self.outbox;
         let timer = &mut self.timer;
         let blocked = self.writing.is_some();
-        let read = async {
-            match hold {
-                Some(o) => {
-                    o.wait_for_room().await;
-                    Wake::Output
-                }
-                None => {
-                    let _ = stream.readable().await;
-                    Wake::Readable
-                }
-            }
-        };
-        let output = async {
-            if blocked {
+        let mut room: Option<event_listener::EventListener> = None;
+        let wake = std::future::poll_fn(|cx| {
+            let output = if blocked {
                 // Waiting for the peer to take data, but a slow peer may be cut off meanwhile.
-                smol::future::or(
-                    async {
-                        let _ = stream.writable().await;
-                    },
-                    std::future::poll_fn(|cx| outbox.poll_not_open(cx)),
-                )
-                .await;
+                stream.poll_writable(cx).is_ready() || outbox.poll_not_open(cx).is_ready()
             } else {
-                std::future::poll_fn(|cx| outbox.poll_ready(cx)).await;
+                outbox.poll_ready(cx).is_ready()
+            };
+            if output {
+                return Poll::Ready(Wake::Output);
             }
-            Wake::Output
-        };
-        let timer = async {
-            timer.await;
-            Wake::Deadline
-        };
-        let wake = smol::future::or(output, smol::future::or(read, timer)).await;
+            match hold {
+                None => {
+                    if stream.poll_readable(cx).is_ready() {
+                        return Poll::Ready(Wake::Readable);
+                    }
+                }
+                Some(o) => loop {
+                    if o.has_room() {
+                        return Poll::Ready(Wake::Output);
+                    }
+                    match room.as_mut() {
+                        None => room = Some(o.room_listener()),
+                        Some(l) => match Pin::new(l).poll(cx) {
+                            Poll::Ready(()) => room = None,
+                            Poll::Pending => break,
+                        },
+                    }
+                },
+            }
+            if Pin::new(&mut *timer).poll(cx).is_ready() {
+                return Poll::Ready(Wake::Deadline);
+            }
+            Poll::Pending
+        })
+        .await;
         if wake == Wake::Deadline {
             self.timer_at = None;
         }

@@ -306,10 +306,11 @@ mod tests {
             "future sizes: ns {ns} B (task {task} B), sb {sb} B; ns session state {} B",
             crate::ns::session_size()
         );
-        // Measured 680 B (NS) and 1,568 B (SB) with handler futures and commands boxed; this
+        // Measured 568 B (NS) and 1,600 B (SB) in release with handler futures and commands boxed
+        // and the socket wait written as one poll (debug builds are a little larger); this
         // guards against a handler's large future, or a copy of the session, creeping back into
         // every idle session. The panic guard around it must not hold a second copy.
-        assert!(ns <= 736, "notification session future is {ns} bytes");
+        assert!(ns <= 640, "notification session future is {ns} bytes");
         assert!(task <= ns + 64, "notification task future is {task} bytes");
         assert!(sb <= 2048, "switchboard session future is {sb} bytes");
         hub.storage.close();

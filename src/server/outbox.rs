@@ -153,6 +153,11 @@ impl Outbox {
         inner.state != OutboxState::Open || inner.pending.len() <= LOW_WATER
     }
 
+    /// A listener notified when `has_room` may have become true.
+    pub fn room_listener(&self) -> event_listener::EventListener {
+        self.room.listen()
+    }
+
     /// Waits until `has_room`. The owner's task drains the queue or cuts the client off after
     /// the write-stall timeout, so this ends.
     pub async fn wait_for_room(&self) {
