@@ -19,3 +19,17 @@ pub mod storage;
 
 pub use config::Config;
 pub use server::Server;
+
+/// glibc's allocator keeps per-thread arenas and raises its mmap threshold after large frees, so
+/// freed Argon2 buffers (8 MiB each) and login bursts would stay in the RSS. One arena and a fixed
+/// mmap threshold let large buffers go back to the system and keep fragmentation low.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only adjusts allocator parameters; the server calls it before any
+    // thread starts; it is also safe later (glibc takes its arena lock).
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 * 1024);
+    }
+}

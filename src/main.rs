@@ -173,21 +173,8 @@ fn default_db(db: Option<PathBuf>) -> PathBuf {
     })
 }
 
-/// glibc's allocator keeps per-thread arenas and raises its mmap threshold after large frees, so
-/// freed Argon2 buffers (8 MiB each) and login bursts would stay in the RSS. One arena and a fixed
-/// mmap threshold let large buffers go back to the system and keep fragmentation low.
-fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only adjusts allocator parameters; called before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 * 1024);
-    }
-}
-
 fn main() -> ExitCode {
-    tune_allocator();
+    msnpd::tune_allocator();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli: Cli = argh::from_env();
     let result = match cli.command {

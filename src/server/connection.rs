@@ -7,11 +7,11 @@ use super::outbox::{Outbox, OutboxState, PushError};
 use super::pool::{self, Chunk, ReadBuf};
 use crate::limits::{READ_BUF, WRITE_STALL_TIMEOUT};
 use smol::{Async, Timer};
+use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
-use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 

@@ -67,7 +67,7 @@ pub async fn login_scenario(ex: Ex, t: Rc<Target>, a: LoginArgs) -> R<()> {
     let accounts = a.accounts.max(c);
     let slots = accounts / c;
     let rss0 = a.server_pid.and_then(rss_kib);
-    let hash = (t.version >= 8).then(local_hash_cost);
+    let hash = (t.version >= 8).then(|| local_hash_cost(a.server_pid));
     let count = a.count.unwrap_or(u64::MAX);
     let deadline = a
         .duration
