@@ -100,18 +100,11 @@ impl Connection {
                         return Poll::Ready(Wake::Readable);
                     }
                 }
-                Some(o) => loop {
-                    if o.has_room() {
+                Some(o) => {
+                    if o.poll_room(&mut room, cx).is_ready() {
                         return Poll::Ready(Wake::Output);
                     }
-                    match room.as_mut() {
-                        None => room = Some(o.room_listener()),
-                        Some(l) => match Pin::new(l).poll(cx) {
-                            Poll::Ready(()) => room = None,
-                            Poll::Pending => break,
-                        },
-                    }
-                },
+                }
             }
             if Pin::new(&mut *timer).poll(cx).is_ready() {
                 return Poll::Ready(Wake::Deadline);

@@ -9,7 +9,7 @@
 //! marked overflowed and its owner disconnects the slow client; the pusher is never blocked.
 //!
 //! A switchboard sender that fills a recipient past the high-water mark stops reading its own
-//! socket until the recipient drains to the low-water mark (`wait_for_room`): a flood then moves
+//! socket until the recipient drains to the low-water mark (`poll_room`): a flood then moves
 //! at the pace of the slowest reader that is still reading, so a fast sender cannot push a slow
 //! but healthy reader over the edge. A reader that stops altogether is cut by its own task after
 //! the write-stall timeout, which releases the sender.
@@ -17,6 +17,7 @@
 use super::pool::{self, Chunk};
 use crate::limits::OUTBOX_CHUNKS;
 use event_listener::Event;
+use std::future::Future;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
@@ -82,7 +83,7 @@ impl Outbox {
     }
 
     /// Queues a relayed frame from another session; `Ok(true)` means the queue is past its
-    /// high-water mark and the sender should hold back (see `wait_for_room`).
+    /// high-water mark and the sender should hold back (see `poll_room`).
     pub fn push_relay(&self, parts: &[&[u8]]) -> Result<bool, PushError> {
         self.push_inner(parts, true)
     }
@@ -153,23 +154,27 @@ impl Outbox {
         inner.state != OutboxState::Open || inner.pending.len() <= LOW_WATER
     }
 
-    /// A listener notified when `has_room` may have become true.
-    pub fn room_listener(&self) -> event_listener::EventListener {
-        self.room.listen()
-    }
-
-    /// Waits until `has_room`. The owner's task drains the queue or cuts the client off after
-    /// the write-stall timeout, so this ends.
-    pub async fn wait_for_room(&self) {
+    /// Ready when `has_room`. `listener` is the caller's slot for the registration between
+    /// polls (empty at first): checking again after registering closes the race with a drain.
+    /// The owner's task drains the queue or cuts the client off after the write-stall timeout,
+    /// so this becomes ready.
+    pub fn poll_room(
+        &self,
+        listener: &mut Option<event_listener::EventListener>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
         loop {
             if self.has_room() {
-                return;
+                *listener = None;
+                return Poll::Ready(());
             }
-            let listener = self.room.listen();
-            if self.has_room() {
-                return;
+            match listener.as_mut() {
+                None => *listener = Some(self.room.listen()),
+                Some(l) => match std::pin::Pin::new(l).poll(cx) {
+                    Poll::Ready(()) => *listener = None,
+                    Poll::Pending => return Poll::Pending,
+                },
             }
-            listener.await;
         }
     }
 
@@ -250,6 +255,11 @@ mod tests {
         assert_eq!(o.take().unwrap().len(), OUTBOX_CHUNK - 10);
     }
 
+    async fn room(o: &Outbox) {
+        let mut listener = None;
+        std::future::poll_fn(|cx| o.poll_room(&mut listener, cx)).await
+    }
+
     #[test]
     fn relaying_senders_are_held_between_high_and_low_water() {
         let o = std::sync::Arc::new(Outbox::new());
@@ -260,7 +270,7 @@ mod tests {
         assert!(!o.has_room());
         let waiter = {
             let o = o.clone();
-            std::thread::spawn(move || smol::block_on(o.wait_for_room()))
+            std::thread::spawn(move || smol::block_on(room(&o)))
         };
         while o.take().is_some_and(|_| !o.has_room()) {}
         assert!(o.has_room());
@@ -272,7 +282,7 @@ mod tests {
         assert!(!o.has_room());
         o.close();
         assert!(o.has_room());
-        smol::block_on(o.wait_for_room());
+        smol::block_on(room(&o));
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub trait Session {
     /// How long the client may leave our data unread before it is cut off.
     fn stall_timeout(&self) -> Duration;
     /// A recipient's outbox the last command filled past its high-water mark: stop reading from
-    /// this client until it drains (see `Outbox::wait_for_room`).
+    /// this client until it drains (see `Outbox::poll_room`).
     fn take_hold(&mut self) -> Option<Arc<Outbox>> {
         None
     }
