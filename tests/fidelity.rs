@@ -406,6 +406,17 @@ fn phone_changes_reach_watchers_as_bpr() {
     a.send(&format!("PRP {t} MBE N"));
     a.until(&format!("PRP {t} "));
     c.expect_silence(QUIET);
+    // Someone Alice blocks hears nothing of her numbers; the others still do.
+    let t = a.t();
+    a.send(&format!("ADD {t} BL {B} {B}"));
+    a.until(&format!("ADD {t} BL "));
+    let t = a.t();
+    a.send(&format!("PRP {t} PHW 12"));
+    a.until(&format!("PRP {t} "));
+    let (bpr, _) = c.until("BPR ");
+    assert_eq!(bpr, format!("BPR {A} PHW 12"));
+    let seen = b.drain();
+    assert!(!seen.iter().any(|l| l.starts_with("BPR ")), "{seen:?}");
 }
 
 #[test]
