@@ -87,8 +87,96 @@ pub enum Availability {
     Yes,
     /// Known but answered with `502` (command disabled), as the real service did for FND.
     Disabled,
+    /// Known, and always answered with this error code (the service's answer when the feature
+    /// behind the command cannot succeed, e.g. a page with no pager gateway).
+    Refused(u16),
     /// Unknown, wrong direction or not in this version: the real service disconnected.
     Removed,
+}
+
+/// The answer to a `BLP` or `GTC` that names the mode already in force.
+///
+/// W blp.md and gtc.md ("Already in that mode") show `218`, in examples that carry a list version,
+/// i.e. MSNP2-9. But clients written against the live service of 2008-2012 (a libpurple MSNP12
+/// plug-in sends `BLP trid AL` after every sign-in, whatever the mode) treat every unexpected NS
+/// error as fatal, so the service of that era cannot have answered 218 there. We keep 218 where
+/// the clients are the ones the wiki's transcripts come from (MSNP2-7, MSN 1.0-4.x, which only
+/// send BLP/GTC when the user changes the setting) and echo the setting as a success, without a
+/// change and without a new list version, from MSNP8 on. GTC follows the same rule: the same
+/// clients resend it, and a success for a no-op is harmless to every client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SameMode {
+    /// `218 trid`.
+    Refuse,
+    /// `BLP trid {serial} AL`, as for a change, with the current serial.
+    Echo,
+}
+
+/// The initial e-mail message sent after the profile (NS.md 2.9).
+///
+/// W msnp11.md: MSNP11 replaced `text/x-msmsgsinitialemailnotification` by the XML
+/// `text/x-msmsgsinitialmdatanotification`. MSNP2 had `application/x-msmsgsemailnotification` and
+/// MSNP3-7 the same initialemailnotification type as MSNP8-10 (NS.md 2.9). H and N ("Notification -
+/// Messages") say the service sent it after the profile only to Hotmail accounts with unread mail;
+/// which accounts got one with zero counts is not documented. Clients of the MSNP8+ era written
+/// against the live service expect it after the profile (issue 10), and zero counts are what a
+/// client shows for an empty inbox, so MSNP8-12 get it; MSNP2-7 clients never needed it and keep
+/// the exact login sequence they were tested with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitialMail {
+    None,
+    /// `text/x-msmsgsinitialemailnotification` with Inbox-Unread/Folders-Unread 0 (MSNP8-10).
+    Email,
+    /// `text/x-msmsgsinitialmdatanotification` with an empty `Mail-Data` (MSNP11-12).
+    Mdata,
+}
+
+/// Shape of the `BPR` a watcher gets when a contact changes a phone number (outside SYN).
+///
+/// W bpr.md: `BPR {list-version} {user-handle} property value`, the handle dropped only inside
+/// SYN from MSNP8, the list version dropped from MSNP10 (`ABCHMigrated: 1`). Example:
+/// `BPR 256 anotheruser@hotmail.com PHH 1%20(444)%20222%203333`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AsyncBpr {
+    /// No phone numbers in this version (MSNP2-4).
+    None,
+    /// `BPR serial handle TYPE value` (MSNP5-9).
+    SerialHandle,
+    /// `BPR handle TYPE value` (MSNP10-12).
+    Handle,
+}
+
+/// Client libraries that read a reply shape of their own, recognised from what they send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Quirk {
+    #[default]
+    None,
+    /// `msnp11-sdk` (crates.io), written against one community server: it accepts `ADG`, `RMG`
+    /// and `REG` replies only with an extra `1` after the trid (`ADG trid 1 name guid`,
+    /// `RMG trid 1 guid`, `REG trid 1 name guid`). Recognised by its fixed `CVR` fields
+    /// `winnt 10 i386 ... msmsgs`: no official client reports OS version `10` with `i386`, and
+    /// they all send the codebase in capitals (`MSMSGS`).
+    Msnp11Sdk,
+}
+
+impl Quirk {
+    /// Recognises a client library from the arguments of its `CVR` (after the trid).
+    pub fn from_cvr(args: &[&str]) -> Quirk {
+        match args {
+            [_, "winnt", "10", "i386", _, _, "msmsgs", ..] => Quirk::Msnp11Sdk,
+            _ => Quirk::None,
+        }
+    }
+}
+
+/// Shape of the MSNP10-12 (GUID) `ADG`/`RMG`/`REG` replies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuidGroupReply {
+    /// W adg.md/rmg.md/reg.md "With group GUIDs": `ADG trid name guid`, `RMG trid guid`,
+    /// `REG trid guid name` (MSNPSharp and the official clients read these).
+    Documented,
+    /// `ADG trid 1 name guid`, `RMG trid 1 guid`, `REG trid 1 name guid` (see `Quirk::Msnp11Sdk`).
+    LeadingOne,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -131,6 +219,9 @@ pub struct Dialect {
     /// AL and BL exclude each other (`219`). MSNP10+ clients block with `ADC BL` before `REM AL`,
     /// so there a handle may briefly be on both (BL wins).
     pub al_bl_exclusive: bool,
+    pub same_mode: SameMode,
+    pub initial_mail: InitialMail,
+    pub async_bpr: AsyncBpr,
 }
 
 const fn row(version: u8) -> Dialect {
@@ -191,6 +282,21 @@ const fn row(version: u8) -> Dialect {
         url_site_id: version >= 3,
         pending_list: version >= 10,
         al_bl_exclusive: version <= 9,
+        same_mode: if version >= 8 {
+            SameMode::Echo
+        } else {
+            SameMode::Refuse
+        },
+        initial_mail: match version {
+            2..=7 => InitialMail::None,
+            8..=10 => InitialMail::Email,
+            _ => InitialMail::Mdata,
+        },
+        async_bpr: match version {
+            2..=4 => AsyncBpr::None,
+            5..=9 => AsyncBpr::SerialHandle,
+            _ => AsyncBpr::Handle,
+        },
     }
 }
 
@@ -245,28 +351,41 @@ impl Dialect {
             "IMS" => yes(v >= 3),
             "QRY" => yes(self.challenge != Challenge::None),
             "UUX" | "GCF" => yes(self.personal_message),
+            // W fnd.md: the directory search answered `FND trid 0 0` when nothing matched, and
+            // from April 2003 `502` in every version; 502 only exists from MSNP7 on (W fnd.md,
+            // "Known changes"), so older clients get the empty result instead (we keep no
+            // member directory). NS.md 0.1 lists FND as dead (502) in MSNP8 too.
             "FND" => {
-                if v <= 7 {
-                    Disabled
+                if v <= 6 {
+                    Yes
                 } else {
-                    Removed
+                    Disabled
                 }
             }
-            "PAG" => {
-                if (5..=8).contains(&v) {
-                    Disabled
-                } else {
-                    Removed
-                }
-            }
+            // W pag.md: no positive answer exists; a page that could not be sent got `800`
+            // (MSNP5-8), and from MSNP9 PAG itself got `715` (replaced by PGD). W pgd.md: a
+            // failed PGD got `800` too. We have no pager gateway, so every page fails.
+            "PAG" => match v {
+                5..=8 => Refused(800),
+                9.. => Refused(715),
+                _ => Removed,
+            },
             "PGD" => {
                 if v >= 9 {
-                    Disabled
+                    Refused(800)
                 } else {
                     Removed
                 }
             }
             _ => Removed,
+        }
+    }
+
+    /// Shape of the GUID group replies for a client with `quirk`.
+    pub fn guid_group_reply(&self, quirk: Quirk) -> GuidGroupReply {
+        match quirk {
+            Quirk::Msnp11Sdk => GuidGroupReply::LeadingOne,
+            Quirk::None => GuidGroupReply::Documented,
         }
     }
 
@@ -291,6 +410,22 @@ mod tests {
     }
 
     #[test]
+    fn msnp11_sdk_is_recognised_from_cvr() {
+        let sdk = "0x0409 winnt 10 i386 msnp11-sdk 0.13.0 msmsgs a@b.com";
+        let sdk: Vec<&str> = sdk.split(' ').collect();
+        assert_eq!(Quirk::from_cvr(&sdk), Quirk::Msnp11Sdk);
+        let official = "0x0409 winnt 5.1 i386 MSNMSGR 7.0.0777 MSMSGS a@b.com";
+        let official: Vec<&str> = official.split(' ').collect();
+        assert_eq!(Quirk::from_cvr(&official), Quirk::None);
+        let d = Dialect::get(11).unwrap();
+        assert_eq!(
+            d.guid_group_reply(Quirk::Msnp11Sdk),
+            GuidGroupReply::LeadingOne
+        );
+        assert_eq!(d.guid_group_reply(Quirk::None), GuidGroupReply::Documented);
+    }
+
+    #[test]
     fn table_rows_match_versions() {
         for (i, d) in Dialect::all().enumerate() {
             assert_eq!(d.version as usize, i + OLDEST as usize);
@@ -308,12 +443,20 @@ mod tests {
             Availability::Removed
         );
         assert_eq!(
-            Dialect::get(5).unwrap().ns_command("FND"),
+            Dialect::get(7).unwrap().ns_command("FND"),
             Availability::Disabled
         );
         assert_eq!(
             Dialect::get(9).unwrap().ns_command("FND"),
-            Availability::Removed
+            Availability::Disabled
+        );
+        assert_eq!(
+            Dialect::get(3).unwrap().ns_command("FND"),
+            Availability::Yes
+        );
+        assert_eq!(
+            Dialect::get(9).unwrap().ns_command("PAG"),
+            Availability::Refused(715)
         );
     }
 }

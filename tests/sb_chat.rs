@@ -31,7 +31,7 @@ fn typing(who: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Sets my friendly name on the NS (must happen before joining a switchboard to show there).
+/// Sets my friendly name on the NS (switchboards follow it: later MSG lines carry the new name).
 fn rename(ns: &mut Client, handle: &str, encoded: &str) {
     let t = ns.t();
     ns.send(&format!("REA {t} {handle} {encoded}"));

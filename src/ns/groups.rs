@@ -1,12 +1,15 @@
 //! ADG, RMG, REG: numeric ids for MSNP7-9, GUIDs for MSNP10-12.
 //!
-//! MSNP10+ replies keep the documented positions and, because msnp11-sdk reads the name and GUID at
-//! fixed later positions (the shape of the peer server it was written against), carry them where
-//! both readers find them: `ADG trid 1 name guid`, `REG trid 1 name guid`, `RMG trid 1 guid`.
+//! Replies (W adg.md, rmg.md, reg.md; NS.md 3.7): MSNP7-9 `ADG trid serial name id 0`,
+//! `RMG trid serial id`, `REG trid serial id name 0`; MSNP10-12 ("With group GUIDs")
+//! `ADG trid name guid`, `RMG trid guid`, `REG trid guid name`. The official clients, MSNPSharp
+//! and libpurple-era clients read those positions; an extra field shifts the name into the GUID's
+//! place and the client reports "Invalid group". Only `msnp11-sdk`, recognised from its CVR (see
+//! `dialect::Quirk`), gets the `1`-prefixed shape of the server it was written against.
 
 use super::NsSession;
 use super::lists::{Edit, change};
-use crate::dialect::Groups;
+use crate::dialect::{Groups, GuidGroupReply};
 use crate::limits::{MAX_GROUP_NAME_ADG, MAX_GROUP_NAME_REG, MAX_GROUPS};
 use crate::model::{Group, UserId};
 use crate::protocol::Command;
@@ -57,7 +60,13 @@ pub async fn adg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     };
     let serial = save_group(s, user.id, num, Some(group.clone())).await?;
     match d.groups {
-        Groups::Guid => s.reply(&format!("ADG {trid} 1 {raw} {}", group.guid)).await,
+        Groups::Guid => {
+            let line = match d.guid_group_reply(s.quirk) {
+                GuidGroupReply::Documented => format!("ADG {trid} {raw} {}", group.guid),
+                GuidGroupReply::LeadingOne => format!("ADG {trid} 1 {raw} {}", group.guid),
+            };
+            s.reply(&line).await
+        }
         _ => {
             s.reply(&format!("ADG {trid} {serial} {} {num} 0", Enc(&group.name)))
                 .await
@@ -129,7 +138,13 @@ pub async fn rmg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     }
     let serial = save_group(s, user.id, num, None).await?;
     match s.dialect().groups {
-        Groups::Guid => s.reply(&format!("RMG {trid} 1 {raw}")).await,
+        Groups::Guid => {
+            let line = match s.dialect().guid_group_reply(s.quirk) {
+                GuidGroupReply::Documented => format!("RMG {trid} {raw}"),
+                GuidGroupReply::LeadingOne => format!("RMG {trid} 1 {raw}"),
+            };
+            s.reply(&line).await
+        }
         _ => s.reply(&format!("RMG {trid} {serial} {num}")).await,
     }
 }
@@ -170,7 +185,13 @@ pub async fn reg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     group.name = name.into();
     let serial = save_group(s, user.id, num, Some(group.clone())).await?;
     match s.dialect().groups {
-        Groups::Guid => s.reply(&format!("REG {trid} 1 {raw} {}", group.guid)).await,
+        Groups::Guid => {
+            let line = match s.dialect().guid_group_reply(s.quirk) {
+                GuidGroupReply::Documented => format!("REG {trid} {} {raw}", group.guid),
+                GuidGroupReply::LeadingOne => format!("REG {trid} 1 {raw} {}", group.guid),
+            };
+            s.reply(&line).await
+        }
         _ => {
             s.reply(&format!("REG {trid} {serial} {num} {} 0", Enc(&group.name)))
                 .await

@@ -6,7 +6,7 @@
 
 use super::NsSession;
 use super::presence;
-use crate::dialect::{Groups, ListCommands};
+use crate::dialect::{Groups, ListCommands, SameMode};
 use crate::limits::{MAX_FRIENDLY_ENCODED, MAX_GROUPS, MAX_LIST_ENTRIES};
 use crate::model::{Blp, Contact, Phones, UserId, list};
 use crate::protocol::Command;
@@ -537,6 +537,19 @@ pub async fn rem(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     }
 }
 
+/// A `BLP`/`GTC` naming the mode already set: `218` or a success echo, per the dialect table
+/// (`dialect::SameMode` has the evidence). The echo changes nothing, so it carries the current
+/// list serial and no transaction runs.
+async fn same_mode(s: &mut NsSession, trid: u32, verb: &str, value: &str, serial: u32) -> Handled {
+    match s.dialect().same_mode {
+        SameMode::Refuse => s.error(218, trid).await,
+        SameMode::Echo if s.dialect().list_serials => {
+            s.reply(&format!("{verb} {trid} {serial} {value}")).await
+        }
+        SameMode::Echo => s.reply(&format!("{verb} {trid} {value}")).await,
+    }
+}
+
 /// `BLP trid AL|BL`: who sees me by default. Re-evaluates every watcher.
 pub async fn blp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
@@ -548,9 +561,12 @@ pub async fn blp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         Some("BL") => Blp::Block,
         other => return Err(Disconnect::new(format!("BLP with value {other:?}"))),
     };
-    let unchanged = user.state().account.blp == blp;
+    let (unchanged, current) = {
+        let st = user.state();
+        (st.account.blp == blp, st.account.serial)
+    };
     if unchanged {
-        return s.error(218, trid).await;
+        return same_mode(s, trid, "BLP", blp.code(), current).await;
     }
     let watchers: Vec<(UserId, bool)> = {
         let st = user.state();
@@ -601,9 +617,13 @@ pub async fn gtc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         Some("N") => false,
         other => return Err(Disconnect::new(format!("GTC with value {other:?}"))),
     };
-    let unchanged = user.state().account.gtc_prompt == prompt;
+    let (unchanged, current) = {
+        let st = user.state();
+        (st.account.gtc_prompt == prompt, st.account.serial)
+    };
     if unchanged {
-        return s.error(218, trid).await;
+        let v = if prompt { "A" } else { "N" };
+        return same_mode(s, trid, "GTC", v, current).await;
     }
     let hub = s.hub.clone();
     let id = user.id;

@@ -7,7 +7,7 @@
 
 use super::{Challenged, NsSession, Phase};
 use crate::auth;
-use crate::dialect::{Auth, Challenge, Dialect, Profile, UsrOk, XfrNs};
+use crate::dialect::{Auth, Challenge, Dialect, InitialMail, Profile, UsrOk, XfrNs};
 use crate::protocol::Command;
 use crate::protocol::names::normalize_handle;
 use crate::protocol::timestamp::unix_now;
@@ -26,6 +26,12 @@ pub async fn ver(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             s.phase = Phase::Hello;
             s.reply(&format!("VER {trid} MSNP{}", d.version)).await
         }
+        // W cvr0.md: when only the `CVR0` sub-protocol is in common the service agreed on it;
+        // the client then asks `CVQ` for the versions to upgrade to, and is disconnected.
+        None if cmd.args.contains(&"CVR0") => {
+            s.phase = Phase::UpgradeQuery;
+            s.reply(&format!("VER {trid} CVR0")).await
+        }
         None => {
             s.reply(&format!("VER {trid} 0")).await?;
             Err(Disconnect::new(format!(
@@ -43,12 +49,35 @@ pub async fn inf(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 /// We never force an upgrade: recommend and require the client's own version.
 pub async fn cvr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
+    s.quirk = crate::dialect::Quirk::from_cvr(&cmd.args);
     let ver = cmd.args.get(5).copied().unwrap_or("1.0.0000");
     s.reply(&format!(
         "CVR {trid} {ver} {ver} {ver} http://messenger.msn.com http://messenger.msn.com"
     ))
     .await
 }
+
+/// `CVQ trid lcid os osver arch library client-ver {codebase} {handle}` after `VER trid CVR0`:
+/// the client speaks no protocol version we serve. As in W cvr0.md the answer names the versions
+/// to upgrade to (`CVQ trid recommended recommended minimum download-url info-url`) and the server
+/// hangs up. We recommend the newest client we serve (7.5, MSNP12) and require the oldest (1.0):
+/// a pre-release client is told to upgrade, a newer one is left alone. We host no installer, so
+/// both URLs point at the product page, as our CVR answers do.
+pub async fn cvq(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
+    let trid = cmd.trid.unwrap_or(0);
+    s.reply(&format!(
+        "CVQ {trid} {NEWEST_CLIENT} {NEWEST_CLIENT} {OLDEST_CLIENT} http://messenger.msn.com http://messenger.msn.com"
+    ))
+    .await?;
+    Err(Disconnect::new(format!(
+        "client offered only CVR0 (version query from {:?})",
+        cmd.args.get(5)
+    )))
+}
+
+/// MSN Messenger 7.5 (MSNP12) and 1.0 (MSNP2) builds, for CVQ.
+const NEWEST_CLIENT: &str = "7.5.0324";
+const OLDEST_CLIENT: &str = "1.0.0863";
 
 pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let trid = cmd.trid.unwrap_or(0);
@@ -207,6 +236,10 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
         );
         let _ = p.outbox.push(&[b"OUT OTH\r\n"]);
         p.outbox.close();
+        // The replaced session's own sign-out skips everything once it is no longer the
+        // registered one, so its switchboard connections are closed here: a kicked session
+        // must not go on chatting (the others in those conversations get BYE).
+        s.hub.switchboards.sign_out(p.id);
     }
     let handle = user.handle.clone();
     let friendly = user.state().account.friendly.clone();
@@ -235,10 +268,37 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
         profile.as_bytes(),
     )
     .await?;
+    if let Some(mail) = initial_mail(dialect.initial_mail) {
+        s.reply_payload(
+            &format!("MSG Hotmail Hotmail {}", mail.len()),
+            mail.as_bytes(),
+        )
+        .await?;
+    }
     if dialect.challenge != Challenge::None {
         s.next_challenge = s.hub.config.chl_interval.map(|i| Instant::now() + i);
     }
     Ok(())
+}
+
+/// The initial e-mail message after the profile, with empty counts: we keep no mailbox.
+///
+/// MSNP8-10 fields and order as in NS.md 2.9 (after W/H; the real service's whole payload was 221
+/// bytes); MSNP11-12 the `Mail-Data` document of W msnp11.md with inbox and other-folder counts 0
+/// and the quota fields of that example.
+pub fn initial_mail(kind: InitialMail) -> Option<&'static str> {
+    match kind {
+        InitialMail::None => None,
+        InitialMail::Email => Some(
+            "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinitialemailnotification; charset=UTF-8\r\n\r\n\
+             Inbox-Unread: 0\r\nFolders-Unread: 0\r\nInbox-URL: /cgi-bin/HoTMaiL\r\n\
+             Folders-URL: /cgi-bin/folders\r\nPost-URL: http://www.hotmail.com\r\n\r\n",
+        ),
+        InitialMail::Mdata => Some(
+            "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinitialmdatanotification; charset=UTF-8\r\n\r\n\
+             Mail-Data: <MD><E><I>0</I><IU>0</IU><O>0</O><OU>0</OU></E><Q><QTM>409600</QTM><QNM>204800</QNM></Q></MD>\r\n\r\n",
+        ),
+    }
 }
 
 /// The `text/x-msmsgsprofile` message sent right after login.
@@ -288,5 +348,18 @@ mod tests {
         let p = super::profile(d, 1, "192.168.1.111:1863".parse().unwrap());
         assert!(p.contains("ClientIP: 192.168.1.111\r\nClientPort: 18183\r\n"));
         assert!(p.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn initial_email_message_is_the_documented_221_bytes() {
+        use crate::dialect::InitialMail;
+        let m = super::initial_mail(InitialMail::Email).unwrap();
+        assert_eq!(m.len(), 221);
+        assert!(super::initial_mail(InitialMail::None).is_none());
+        assert!(
+            super::initial_mail(InitialMail::Mdata)
+                .unwrap()
+                .contains("<IU>0</IU>")
+        );
     }
 }

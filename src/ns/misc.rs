@@ -28,6 +28,24 @@ pub async fn snd(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     s.reply(&format!("SND {} OK", cmd.trid.unwrap_or(0))).await
 }
 
+/// `FND trid fname=… lname=… city=… state=… country=…` (MSNP2-6; 7+ get 502 from the dialect
+/// table). We keep no member directory, so every search finds nobody: `FND trid 0 0`, the
+/// service's own "no users" answer (W fnd.md, N Commands/FND). First and last name may not be
+/// the `*` wildcard (`201`, same sources).
+pub async fn fnd(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
+    let trid = cmd.trid.unwrap_or(0);
+    let field = |key: &str| {
+        cmd.args
+            .iter()
+            .find_map(|a| a.strip_prefix(key)?.strip_prefix('='))
+    };
+    let named = |v: Option<&str>| v.is_some_and(|v| !v.is_empty() && v != "*");
+    if !named(field("fname")) || !named(field("lname")) {
+        return s.error(201, trid).await;
+    }
+    s.reply(&format!("FND {trid} 0 0")).await
+}
+
 pub async fn sdc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     s.reply(&format!("SDC {} OK", cmd.trid.unwrap_or(0))).await
 }

@@ -5,6 +5,7 @@
 //! `groups` ADG RMG REG · `presence` CHG ILN NLN FLN REA PRP SBP UUX UBX · `misc` URL SND SDC FND
 //! IMS PNG CHL QRY GCF OUT · `xfr` XFR SB and RNG.
 
+mod bpr;
 mod groups;
 mod lists;
 mod login;
@@ -13,7 +14,7 @@ pub mod presence;
 mod sync;
 mod xfr;
 
-use crate::dialect::{Availability, Dialect};
+use crate::dialect::{Availability, Dialect, Quirk};
 use crate::protocol::{Command, Role};
 use crate::server::connection::Connection;
 use crate::server::hub::{Hub, OnlineUser};
@@ -29,6 +30,8 @@ use std::time::Instant;
 enum Phase {
     /// Waiting for VER.
     Version,
+    /// Only `CVR0` was in common: waiting for `CVQ` (W cvr0.md).
+    UpgradeQuery,
     /// Version agreed; waiting for USR I.
     Hello,
     /// Challenge sent; waiting for USR S. Boxed: a logged-in session no longer needs the room.
@@ -48,6 +51,8 @@ pub struct NsSession {
     hub: Arc<Hub>,
     conn: Connection,
     dialect: Option<&'static Dialect>,
+    /// The client library, as far as its `CVR` tells (see `dialect::Quirk`).
+    quirk: Quirk,
     phase: Phase,
     /// When the connection opened until it is logged in (the login deadlines count from there),
     /// then when the client last sent a command (the idle deadline). One field serves both so
@@ -78,6 +83,7 @@ pub fn serve(
                 hub,
                 conn,
                 dialect: None,
+                quirk: Quirk::None,
                 phase: Phase::Version,
                 since: Instant::now(),
                 got_command: false,
@@ -249,8 +255,9 @@ impl NsSession {
         log::trace!("{}: <- {} {:?}", self.who(), cmd.verb, shown);
 
         let Some(dialect) = self.dialect else {
-            return match cmd.verb {
-                "VER" => login::ver(self, cmd).await,
+            return match (cmd.verb, &self.phase) {
+                ("CVQ", Phase::UpgradeQuery) => login::cvq(self, cmd).await,
+                ("VER", Phase::Version) => login::ver(self, cmd).await,
                 // Clients probe with CVR0-era commands only after VER.
                 _ => self.close("command before VER", cmd),
             };
@@ -266,6 +273,7 @@ impl NsSession {
                 return self.close("unknown or out-of-version command", cmd);
             }
             Availability::Disabled => return self.error(502, trid).await,
+            Availability::Refused(code) => return self.error(code, trid).await,
             Availability::Yes => {}
         }
         // Before login only the login sequence, pings and OUT are meaningful.
@@ -311,6 +319,7 @@ impl NsSession {
             "PNG" => misc::png(self).await,
             "QRY" => misc::qry(self, cmd).await,
             "GCF" => misc::gcf(self, cmd).await,
+            "FND" => misc::fnd(self, cmd).await,
             "OUT" => misc::out(self).await,
             other => {
                 // The dialect table said yes but nothing handles it: a bug, not the client's fault.

@@ -258,6 +258,7 @@ async fn set_own_name(
 ) -> Result<u32, Disconnect> {
     let hub = s.hub.clone();
     let id = user.id;
+    let encoded = Enc(&name).to_string();
     let serial = s
         .hub
         .storage
@@ -275,6 +276,7 @@ async fn set_own_name(
         .await?
         .map_err(|e| Disconnect::new(format!("saving friendly name: {e}")))?;
     broadcast(&s.hub, user);
+    s.hub.switchboards.rename(id, &encoded);
     Ok(serial)
 }
 
@@ -420,24 +422,48 @@ pub async fn prp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     if !phones.mbe {
         phones.mob = false;
     }
+    // Who has me on their FL sees my numbers (SYN BPR); they hear of a change at once, unless
+    // I block them.
+    let (kinds, watchers): (Vec<&'static str>, Vec<UserId>) = {
+        let st = user.state();
+        let kinds = super::bpr::changed(st.account.phones(), &phones);
+        let watchers = if kinds.is_empty() {
+            Vec::new()
+        } else {
+            st.account
+                .contacts
+                .iter()
+                .filter(|(_, c)| c.lists & list::RL != 0 && c.lists & list::BL == 0)
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        (kinds, watchers)
+    };
     let hub = s.hub.clone();
     let id = user.id;
-    let serial = s
+    let saved = phones.clone();
+    let (serial, bumped) = s
         .hub
         .storage
         .run(move |db| {
-            let serial = db.write(|w| {
+            let (serial, bumped) = db.write(|w| {
                 w.set_phones(id, &phones)?;
-                w.bump_serial(id)
+                let serial = w.bump_serial(id)?;
+                let mut bumped = Vec::with_capacity(watchers.len());
+                for wid in watchers {
+                    bumped.push((wid, w.bump_serial(wid)?));
+                }
+                Ok((serial, bumped))
             })?;
             hub.mirror(id, |a| {
                 a.phones = phones.boxed();
                 a.serial = serial;
             });
-            Ok::<_, crate::storage::DbError>(serial)
+            Ok::<_, crate::storage::DbError>((serial, bumped))
         })
         .await?
         .map_err(|e| Disconnect::new(format!("saving phone numbers: {e}")))?;
+    super::bpr::announce(&s.hub, id, &user.handle, &saved, &kinds, &bumped);
     if d.list_serials {
         s.reply(&format!("PRP {trid} {serial} {kind}{echo}")).await
     } else {

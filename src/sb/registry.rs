@@ -24,7 +24,9 @@ pub struct Grant {
 pub struct Participant {
     pub user: UserId,
     pub handle: String,
-    /// URL-encoded friendly name at join time, ready to copy into MSG/JOI/IRO lines.
+    /// URL-encoded current friendly name, ready to copy into MSG/JOI/IRO lines: set at join,
+    /// replaced by `Switchboards::rename` when the user changes it, so the relay reads it
+    /// without looking anything up.
     pub name: String,
     pub caps: u32,
     pub dialect: &'static Dialect,
@@ -164,9 +166,29 @@ impl Switchboards {
         self.lock().cookies.retain(|_, g| g.expires > now);
     }
 
-    /// Closes a user's switchboard connections when their notification session ends.
-    pub fn sign_out(&self, user: UserId) {
+    /// A user changed their friendly name: later MSG lines from them carry the new one. Names
+    /// change rarely (and the NS rate-limits REA/PRP), so walking every session is cheap here
+    /// and keeps the relay free of lookups.
+    pub fn rename(&self, user: UserId, encoded: &str) {
         let sessions: Vec<Arc<Switchboard>> = self.lock().sessions.values().cloned().collect();
+        for sb in sessions {
+            let mut st = sb.state();
+            for p in st.participants.iter_mut().filter(|p| p.user == user) {
+                p.name.clear();
+                p.name.push_str(encoded);
+            }
+        }
+    }
+
+    /// Closes a user's switchboard connections when their notification session ends.
+    /// Also burns the cookies issued to them: a session replaced by a newer login (`OUT OTH`)
+    /// must not enter a switchboard with a cookie it was given before.
+    pub fn sign_out(&self, user: UserId) {
+        let sessions: Vec<Arc<Switchboard>> = {
+            let mut inner = self.lock();
+            inner.cookies.retain(|_, g| g.user != user);
+            inner.sessions.values().cloned().collect()
+        };
         for sb in sessions {
             let mut st = sb.state();
             // An invitation they did not answer in this login is void.
