@@ -74,6 +74,7 @@ impl Server {
         let threads_wanted = config.threads.max(1);
         let hub = Arc::new(Hub::new(config, storage));
         hub.set_sb_port(bound.sb.port());
+        hub.web.set_bound(bound);
         log::info!("dispatch/notification listening on {}", bound.ns);
         log::info!("switchboard listening on {}", bound.sb);
         log::info!("http listening on {}", bound.http);
