@@ -258,7 +258,15 @@ fn read_password(given: Option<String>) -> Result<String, Box<dyn std::error::Er
 }
 
 fn handle(email: &str) -> Result<String, Box<dyn std::error::Error>> {
-    msnpd::accounts::new_handle(email).map_err(|e| format!("{e}: {email}").into())
+    use msnpd::accounts::Refused;
+    msnpd::accounts::new_handle(email).map_err(|e| match e {
+        Refused::HandleTooLong => format!(
+            "invalid e-mail address: {email} (longer than {} characters)",
+            msnpd::limits::MAX_HANDLE
+        )
+        .into(),
+        _ => format!("invalid e-mail address: {email}").into(),
+    })
 }
 
 fn user(action: UserAction) -> Result<(), Box<dyn std::error::Error>> {
