@@ -249,29 +249,25 @@ fn render_form(hub: &Hub, ip: IpAddr, v: &View<'_>) -> Vec<u8> {
     let mut o = String::with_capacity(4096);
     let name = hub.web.name();
     page_head(&format!("Create an account - {name}"), &mut o);
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<h1>{} <span>create an MSN Messenger account</span></h1>\n",
+        "<h1>{} <span>create an MSN Messenger account</span></h1>",
         esc(name)
     );
     if let Some(e) = &v.error {
-        let _ = write!(
-            o,
-            "<p class=\"error\"><b>Not created:</b> {}.</p>\n",
-            esc(e)
-        );
+        let _ = writeln!(o, "<p class=\"error\"><b>Not created:</b> {}.</p>", esc(e));
     }
-    let _ = write!(
+    let _ = writeln!(
         o,
         "<p>Your sign-in name is an e-mail address of your choice (it does not have to receive \
-mail on this server). Passwords need at least {} characters.</p>\n",
+mail on this server). Passwords need at least {} characters.</p>",
         crate::limits::MIN_WEB_PASSWORD
     );
     let token = hub.web.forms.issue(ip, unix_now());
     let _ = write!(
         o,
         "<form method=\"post\" action=\"/register\" accept-charset=\"utf-8\">\n\
-<input type=\"hidden\" name=\"token\" value=\"{}\">\n<table summary=\"form\">\n\
+<div><input type=\"hidden\" name=\"token\" value=\"{}\"></div>\n<table summary=\"form\">\n\
 <tr><td><label for=\"handle\">E-mail address</label></td>\
 <td><input class=\"text\" type=\"text\" id=\"handle\" name=\"handle\" value=\"{}\" maxlength=\"{}\"></td></tr>\n\
 <tr><td><label for=\"password\">Password</label></td>\
@@ -284,10 +280,10 @@ mail on this server). Passwords need at least {} characters.</p>\n",
         max_pw = crate::limits::MAX_PASSWORD
     );
     if v.mode == Registration::Invite {
-        let _ = write!(
+        let _ = writeln!(
             o,
             "<tr><td><label for=\"invite\">Invitation code</label></td>\
-<td><input class=\"text\" type=\"text\" id=\"invite\" name=\"invite\" value=\"{}\" maxlength=\"{MAX_INVITE_CODE}\"></td></tr>\n",
+<td><input class=\"text\" type=\"text\" id=\"invite\" name=\"invite\" value=\"{}\" maxlength=\"{MAX_INVITE_CODE}\"></td></tr>",
             esc(v.invite)
         );
     }

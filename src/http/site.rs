@@ -373,9 +373,9 @@ pub fn render_page(p: &PageInfo) -> String {
     page_head(&format!("{} - MSN Messenger server", p.name), &mut o);
     let host = esc(p.hosts.first().map_or("127.0.0.1", |h| h.as_str()));
     let ip = esc(&p.hosts_ip);
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<h1>{} <span>MSN Messenger server</span></h1>\n",
+        "<h1>{} <span>MSN Messenger server</span></h1>",
         esc(&p.name)
     );
 
@@ -385,7 +385,7 @@ pub fn render_page(p: &PageInfo) -> String {
     if let Some(names) = &p.names
         && !names.is_empty()
     {
-        o.push_str(" ");
+        o.push(' ');
         for (i, n) in names.iter().enumerate() {
             if i > 0 {
                 o.push_str(", ");
@@ -401,39 +401,39 @@ pub fn render_page(p: &PageInfo) -> String {
 
     // Addresses.
     o.push_str("<h2>Server addresses</h2>\n<table class=\"info\" summary=\"addresses\">\n");
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<tr><th>Messenger server (dispatch/notification)</th><td>{}</td></tr>\n",
+        "<tr><th>Messenger server (dispatch/notification)</th><td>{}</td></tr>",
         join_addrs(&p.hosts, p.ns_port)
     );
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<tr><th>Conversations (switchboard)</th><td>{}</td></tr>\n",
+        "<tr><th>Conversations (switchboard)</th><td>{}</td></tr>",
         join_addrs(&p.hosts, p.sb_port)
     );
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<tr><th>Passport login (HTTP)</th><td><span class=\"addr\">http://{host}:{}/rdr/pprdr.asp</span></td></tr>\n",
+        "<tr><th>Passport login (HTTP)</th><td><span class=\"addr\">http://{host}:{}/rdr/pprdr.asp</span></td></tr>",
         p.http_port
     );
     if let Some(port) = p.https_port {
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<tr><th>Passport login (HTTPS)</th><td><span class=\"addr\">{host}:{port}</span></td></tr>\n"
+            "<tr><th>Passport login (HTTPS)</th><td><span class=\"addr\">{host}:{port}</span></td></tr>"
         );
     }
     if let Some(ca) = &p.ca_url {
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<tr><th>CA certificate</th><td><a href=\"{}\">{}</a></td></tr>\n",
+            "<tr><th>CA certificate</th><td><a href=\"{}\">{}</a></td></tr>",
             esc(ca),
             esc(ca)
         );
     }
     if let Some(dns) = &p.dns {
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<tr><th>DNS server</th><td><span class=\"addr\">{}</span></td></tr>\n",
+            "<tr><th>DNS server</th><td><span class=\"addr\">{}</span></td></tr>",
             esc(dns)
         );
     }
@@ -479,11 +479,11 @@ the PC (95/98/ME).</p>\n",
         esc(&hosts_lines(&p.hosts_ip).replace("\r\n", "\n"))
     );
     if p.ns_port != 1863 {
-        let _ = write!(
+        let _ = writeln!(
             o,
             "<p class=\"note\">This server listens on port {} rather than 1863. Official clients \
 always connect to port 1863, so the hosts file alone will not work for them; third-party clients \
-below can be given the port.</p>\n",
+below can be given the port.</p>",
             p.ns_port
         );
     }

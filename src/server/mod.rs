@@ -87,6 +87,14 @@ impl Server {
             );
         }
 
+        if let Some(host) = lan::client_hosts(bound.ns, hub.config.public_host.as_deref()).first() {
+            log::info!(
+                "web page for users: http://{host}:{}/ (registration {})",
+                bound.http.port(),
+                hub.web.registration().as_str()
+            );
+        }
+
         let executor = Arc::new(smol::Executor::new());
         let (stop, stop_rx) = smol::channel::bounded::<()>(1);
         executor
