@@ -218,6 +218,9 @@ fn hosts_txt_favicon_healthz_and_status_codes() {
         ("PUT", "/healthz", "GET, HEAD"),
         ("POST", "/favicon.ico", "GET, HEAD"),
         ("DELETE", "/register", "GET, HEAD, POST"),
+        ("POST", "/rdr/pprdr.asp", "GET"),
+        ("GET", "/RST.srf", "POST"),
+        ("PUT", "/Config/MsgrConfig.asmx", "GET, POST"),
     ] {
         let (code, hs, _) = http(s.http, method, path, &[], b"");
         assert_eq!(code, 405, "{method} {path}");
