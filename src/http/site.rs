@@ -583,9 +583,9 @@ pub fn favicon() -> &'static [u8] {
         const N: i32 = 16;
         // (centre x, centre y, radius^2, colour) for heads and bodies; the later one wins.
         let shapes: [(i32, i32, i32, [u8; 3]); 4] = [
-            (10, 12, 20, [0x2e, 0x6c, 0xc8]), // blue body
-            (10, 6, 7, [0x2e, 0x6c, 0xc8]),   // blue head
-            (5, 13, 20, [0x3c, 0xa8, 0x2c]),  // green body
+            (11, 15, 30, [0x2e, 0x6c, 0xc8]), // blue body
+            (11, 5, 7, [0x2e, 0x6c, 0xc8]),   // blue head
+            (5, 16, 30, [0x3c, 0xa8, 0x2c]),  // green body
             (5, 6, 7, [0x3c, 0xa8, 0x2c]),    // green head
         ];
         let mut out = Vec::with_capacity(1150);
