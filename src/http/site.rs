@@ -385,7 +385,9 @@ input.text { width: 18em; }\n";
 pub fn render_page(p: &PageInfo) -> String {
     let mut o = String::with_capacity(16 * 1024);
     page_head(&format!("{} - MSN Messenger server", p.name), &mut o);
-    let host = esc(p.hosts.first().map_or("127.0.0.1", |h| h.as_str()));
+    let host = esc(&bracketed(
+        p.hosts.first().map_or("127.0.0.1", |h| h.as_str()),
+    ));
     let ip = esc(&p.hosts_ip);
     let _ = writeln!(
         o,
@@ -565,13 +567,26 @@ they are signed out after about a minute unless the operator starts the server w
     o
 }
 
+/// An IPv6 address in brackets, as it must be written before `:port` and in URLs.
+fn bracketed(host: &str) -> String {
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
 fn join_addrs(hosts: &[String], port: u16) -> String {
     let mut s = String::new();
     for (i, h) in hosts.iter().enumerate() {
         if i > 0 {
             s.push_str("<br>");
         }
-        let _ = write!(s, "<span class=\"addr\">{}:{port}</span>", esc(h));
+        let _ = write!(
+            s,
+            "<span class=\"addr\">{}:{port}</span>",
+            esc(&bracketed(h))
+        );
     }
     s
 }
@@ -669,6 +684,9 @@ mod tests {
         assert!(html.contains("<a href=\"http://192.168.1.20:8080/msnpd-ca.cer\">"));
         assert!(html.contains("set this PC's DNS server to <span class=\"addr\">192.168.1.20"));
         assert!(!html.contains("does not offer HTTPS"));
+        p.hosts = vec!["fd00::1".into()];
+        let html = render_page(&p);
+        assert!(html.contains("[fd00::1]:1863") && html.contains("http://[fd00::1]:8080/"));
     }
 
     #[test]
