@@ -27,6 +27,12 @@ pub struct Config {
     /// account) before further attempts are refused for `auth_backoff`.
     pub auth_failures: u32,
     pub auth_backoff: Duration,
+    /// Shown on the page at `/` (default: the host name).
+    pub name: Option<String>,
+    /// The page at `/` lists who is online by name, not just how many.
+    pub public_presence: bool,
+    /// Self-registration through `/register`.
+    pub registration: crate::accounts::Registration,
 }
 
 /// Deadlines for slow or silent clients.
@@ -69,6 +75,9 @@ impl Config {
             max_per_ip: crate::limits::MAX_CONNECTIONS_PER_IP,
             auth_failures: crate::limits::AUTH_FAILURES,
             auth_backoff: crate::limits::AUTH_BACKOFF,
+            name: None,
+            public_presence: false,
+            registration: crate::accounts::Registration::Closed,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! command family; `server` owns sockets, buffers and the shared directory (`hub`); `storage` is
 //! the only module that knows SQL; `limits` names every bound.
 
+pub mod accounts;
 pub mod auth;
 pub mod config;
 pub mod dialect;

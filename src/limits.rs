@@ -74,3 +74,22 @@ pub const AUTH_FAILURES: u32 = 5;
 pub const AUTH_BACKOFF: Duration = Duration::from_secs(60);
 /// Pending requests to the storage thread; senders wait when it is full.
 pub const STORAGE_QUEUE: usize = 1024;
+
+/// Passwords, in bytes (the form, `msnpd user`; old clients cut theirs at 16 characters).
+pub const MAX_PASSWORD: usize = 128;
+/// Shortest password the registration form accepts.
+pub const MIN_WEB_PASSWORD: usize = 6;
+/// Accounts one client address may create through the registration form per `REGISTER_WINDOW`,
+/// and form submissions it may make (failed ones included) in the same window.
+pub const REGISTRATIONS_PER_WINDOW: u32 = 5;
+pub const REGISTER_ATTEMPTS_PER_WINDOW: u32 = 30;
+pub const REGISTER_WINDOW: Duration = Duration::from_secs(3600);
+/// Client addresses the registration rate limit remembers; when full, new addresses are refused
+/// until old windows end.
+pub const REGISTER_TRACKED_ADDRESSES: usize = 4096;
+/// How long a registration form (its CSRF token) stays valid, and how many used tokens are
+/// remembered so that none is accepted twice.
+pub const REGISTER_TOKEN_TTL: Duration = Duration::from_secs(3600);
+pub const REGISTER_SPENT_TOKENS: usize = 8192;
+/// Online users listed by name on the page at `/` (with `--public-presence`).
+pub const PAGE_MAX_NAMES: usize = 200;

@@ -22,6 +22,7 @@ struct Cli {
 enum Command {
     Serve(Serve),
     User(User),
+    Invite(Invite),
 }
 
 /// Run the server (dispatch, notification, switchboard and HTTP).
@@ -76,6 +77,15 @@ struct Serve {
     /// (default 60)
     #[argh(option, default = "60")]
     auth_backoff: u64,
+    /// server name shown on the web page at / (default: the host name)
+    #[argh(option)]
+    name: Option<String>,
+    /// list who is online by name on the web page (default: only how many)
+    #[argh(switch)]
+    public_presence: bool,
+    /// self-registration on the web page: open, invite or closed (default closed)
+    #[argh(option, default = "msnpd::accounts::Registration::Closed")]
+    registration: msnpd::accounts::Registration,
 }
 
 /// Manage accounts in the database (works while the server runs).
@@ -180,6 +190,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(s) => serve(s),
         Command::User(u) => user(u.action),
+        Command::Invite(i) => invite(i.action),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -211,6 +222,9 @@ fn serve(s: Serve) -> Result<(), Box<dyn std::error::Error>> {
     config.max_connections = s.max_connections.max(1);
     config.max_per_ip = s.max_per_ip.max(1);
     config.auth_backoff = secs(s.auth_backoff);
+    config.name = s.name;
+    config.public_presence = s.public_presence;
+    config.registration = s.registration;
     let signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGINT,
@@ -244,7 +258,15 @@ fn read_password(given: Option<String>) -> Result<String, Box<dyn std::error::Er
 }
 
 fn handle(email: &str) -> Result<String, Box<dyn std::error::Error>> {
-    normalize_handle(email).ok_or_else(|| format!("invalid e-mail address: {email}").into())
+    use msnpd::accounts::Refused;
+    msnpd::accounts::new_handle(email).map_err(|e| match e {
+        Refused::HandleTooLong => format!(
+            "invalid e-mail address: {email} (longer than {} characters)",
+            msnpd::limits::MAX_HANDLE
+        )
+        .into(),
+        _ => format!("invalid e-mail address: {email}").into(),
+    })
 }
 
 fn user(action: UserAction) -> Result<(), Box<dyn std::error::Error>> {
@@ -330,6 +352,104 @@ fn user(action: UserAction) -> Result<(), Box<dyn std::error::Error>> {
                         "an account in the file already exists; nothing was imported".into(),
                     );
                 }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Invitation codes for `--registration invite`.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "invite")]
+struct Invite {
+    #[argh(subcommand)]
+    action: InviteAction,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum InviteAction {
+    Create(InviteCreate),
+    List(InviteList),
+    Revoke(InviteRevoke),
+}
+
+/// Create an invitation code; prints the code and a registration link.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "create")]
+struct InviteCreate {
+    /// how many accounts the code may create (default 1)
+    #[argh(option, default = "1")]
+    uses: u32,
+    /// days until the code expires (default: never)
+    #[argh(option)]
+    expires: Option<u32>,
+    /// start of the printed link (default: http://FIRST-LAN-ADDRESS:8080)
+    #[argh(option)]
+    url: Option<String>,
+    /// database file
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+/// List invitation codes with their uses and state.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "list")]
+struct InviteList {
+    /// database file
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+/// Revoke an invitation code.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "revoke")]
+struct InviteRevoke {
+    #[argh(positional)]
+    code: String,
+    /// database file
+    #[argh(option)]
+    db: Option<PathBuf>,
+}
+
+fn invite(action: InviteAction) -> Result<(), Box<dyn std::error::Error>> {
+    use msnpd::accounts::invites;
+    let now = invites::unix_now();
+    match action {
+        InviteAction::Create(c) => {
+            if c.uses == 0 {
+                return Err("--uses must be at least 1".into());
+            }
+            if c.expires == Some(0) {
+                return Err("--expires must be at least 1 day".into());
+            }
+            let expires = c.expires.map(|d| now + i64::from(d) * 86_400);
+            let mut db = Db::open(&default_db(c.db))?;
+            db.migrate()?;
+            let code = invites::new_code();
+            db.create_invite(&code, c.uses, expires, now)?;
+            let base = c.url.unwrap_or_else(invites::default_base_url);
+            println!("{code}");
+            println!("{}/register?invite={code}", base.trim_end_matches('/'));
+            eprintln!(
+                "uses: {}, expires: {}",
+                c.uses,
+                expires.map_or("never".to_string(), invites::date)
+            );
+        }
+        InviteAction::List(l) => {
+            let db = Db::open_existing(&default_db(l.db))?;
+            for i in db.list_invites()? {
+                println!("{}", invites::describe(&i, now));
+            }
+        }
+        InviteAction::Revoke(r) => {
+            let code = msnpd::http::register::normalize_invite(&r.code);
+            let mut db = Db::open_existing(&default_db(r.db))?;
+            match db.revoke_invite(&code) {
+                Ok(()) => println!("revoked {code}"),
+                Err(DbError::NotFound) => return Err(format!("no invitation code {code}").into()),
                 Err(e) => return Err(e.into()),
             }
         }

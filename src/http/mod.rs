@@ -4,6 +4,8 @@
 //! anything else gets 404.
 
 pub mod passport;
+pub mod register;
+pub mod site;
 
 use crate::server::hub::Hub;
 use smol::Async;
@@ -31,6 +33,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub peer: SocketAddr,
+    /// Our address as the client reached it (set by `serve`).
+    pub local: Option<SocketAddr>,
 }
 
 impl Request {
@@ -47,6 +51,8 @@ pub struct Response {
     /// Header names are written exactly as given: old clients match some case-sensitively.
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
+    /// Answer to HEAD: the headers (and Content-Length) of the body, without it.
+    head_only: bool,
 }
 
 impl Response {
@@ -55,7 +61,12 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            head_only: false,
         }
+    }
+    pub fn head_only(mut self, head_only: bool) -> Response {
+        self.head_only = head_only;
+        self
     }
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Response {
         self.headers.push((name, value.into()));
@@ -78,7 +89,9 @@ impl Response {
         }
         out.push_str("\r\n");
         let mut bytes = out.into_bytes();
-        bytes.extend_from_slice(&self.body);
+        if !self.head_only {
+            bytes.extend_from_slice(&self.body);
+        }
         bytes
     }
 }
@@ -152,6 +165,7 @@ fn parse(buf: &[u8], peer: SocketAddr) -> Parsed {
             headers: hs,
             body: buf[head_len..head_len + content_length].to_vec(),
             peer,
+            local: None,
         },
         head_len + content_length,
     )
@@ -166,12 +180,15 @@ async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
         }
         ("POST", "/rst.srf" | "/ppsecure/rst.srf") => passport::rst(hub, req).await,
         ("GET" | "POST", "/config/msgrconfig.asmx") => passport::msgr_config(req),
-        _ => Response::new("404 Not Found").body("text/plain", "not found\n"),
+        _ => site::route(hub, req, &path)
+            .await
+            .unwrap_or_else(|| Response::new("404 Not Found").body("text/plain", "not found\n")),
     }
 }
 
 pub async fn serve(hub: Arc<Hub>, mut stream: Async<TcpStream>, peer: SocketAddr) {
     let _ = stream.get_ref().set_nodelay(true);
+    let local = stream.get_ref().local_addr().ok();
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 2048];
     for served in 0..MAX_REQUESTS {
@@ -200,7 +217,8 @@ pub async fn serve(hub: Arc<Hub>, mut stream: Async<TcpStream>, peer: SocketAddr
                 _ => break None,
             }
         };
-        let Some(req) = req else { return };
+        let Some(mut req) = req else { return };
+        req.local = local;
         let resp = route(&hub, &req).await;
         log::debug!(
             "http {peer}: {} {} -> {}",

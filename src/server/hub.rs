@@ -129,6 +129,8 @@ impl std::borrow::Borrow<str> for ByHandle {
 }
 
 pub struct Hub {
+    /// The web page and registration form (`http::site`).
+    pub web: crate::http::site::Web,
     pub config: Config,
     pub storage: Storage,
     pub switchboards: Switchboards,
@@ -193,6 +195,7 @@ impl Drop for Tracked {
 impl Hub {
     pub fn new(config: Config, storage: Storage) -> Hub {
         Hub {
+            web: crate::http::site::Web::new(&config),
             config,
             storage,
             switchboards: Switchboards::new(),

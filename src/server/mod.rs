@@ -74,6 +74,7 @@ impl Server {
         let threads_wanted = config.threads.max(1);
         let hub = Arc::new(Hub::new(config, storage));
         hub.set_sb_port(bound.sb.port());
+        hub.web.set_bound(bound);
         log::info!("dispatch/notification listening on {}", bound.ns);
         log::info!("switchboard listening on {}", bound.sb);
         log::info!("http listening on {}", bound.http);
@@ -83,6 +84,14 @@ impl Server {
                  MSN 5.0+ and msnp11-sdk apps log in via http://{host}:{}/rdr/pprdr.asp",
                 bound.ns.port(),
                 bound.http.port()
+            );
+        }
+
+        if let Some(host) = lan::client_hosts(bound.ns, hub.config.public_host.as_deref()).first() {
+            log::info!(
+                "web page for users: http://{host}:{}/ (registration {})",
+                bound.http.port(),
+                hub.web.registration().as_str()
             );
         }
 

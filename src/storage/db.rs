@@ -53,7 +53,7 @@ pub struct Credentials {
 }
 
 pub struct Db {
-    conn: Connection,
+    pub(super) conn: Connection,
 }
 
 impl Db {
@@ -103,6 +103,11 @@ impl Db {
     pub fn close(self) -> Result<()> {
         let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
         self.conn.close().map_err(|(_, e)| e.into())
+    }
+
+    /// A trivial query: the database answers (`/healthz`).
+    pub fn ping(&self) -> Result<()> {
+        Ok(self.conn.query_row("SELECT 1", [], |_| Ok(()))?)
     }
 
     pub fn integrity_check(&self) -> Result<String> {
@@ -291,7 +296,11 @@ impl Db {
     }
 }
 
-fn insert_user(tx: &rusqlite::Transaction<'_>, handle: &str, cred: &Credential) -> Result<UserId> {
+pub(super) fn insert_user(
+    tx: &rusqlite::Transaction<'_>,
+    handle: &str,
+    cred: &Credential,
+) -> Result<UserId> {
     tx.execute(
         "INSERT INTO users (handle, friendly, md5_salt, md5_hash, password, created)
          VALUES (?1, ?1, ?2, ?3, ?4, strftime('%s','now'))",

@@ -39,4 +39,15 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX contacts_by_contact ON contacts(contact_id);
     "#,
+    // 2: invitation codes for self-registration (`msnpd invite`, `--registration invite`).
+    r#"
+    CREATE TABLE invites (
+        code        TEXT PRIMARY KEY,       -- upper case, as printed by `msnpd invite create`
+        max_uses    INTEGER NOT NULL,
+        uses        INTEGER NOT NULL DEFAULT 0,
+        expires     INTEGER,                -- unix seconds; NULL never expires
+        revoked     INTEGER NOT NULL DEFAULT 0,
+        created     INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];

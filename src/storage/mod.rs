@@ -7,9 +7,11 @@
 //! changes in exactly the order the database does.
 
 mod db;
+mod invites;
 mod migrations;
 
 pub use db::{Credentials, Db, DbError};
+pub use invites::{Invite, InviteRefused, Registered};
 
 use std::path::Path;
 use std::thread::JoinHandle;

@@ -1,0 +1,253 @@
+//! Rules for new accounts and passwords, shared by `msnpd user add` and the registration form so
+//! that both accept exactly the same handles.
+
+use crate::limits::{MAX_HANDLE, MAX_PASSWORD, MIN_WEB_PASSWORD};
+use crate::protocol::names::normalize_handle;
+
+/// Who may create an account through the registration form (`--registration`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Registration {
+    /// No form; accounts come from `msnpd user add` only.
+    #[default]
+    Closed,
+    /// Anyone who can reach the HTTP port.
+    Open,
+    /// Whoever has a code from `msnpd invite create`.
+    Invite,
+}
+
+impl Registration {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Registration::Closed => "closed",
+            Registration::Open => "open",
+            Registration::Invite => "invite",
+        }
+    }
+}
+
+impl std::str::FromStr for Registration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "closed" => Ok(Registration::Closed),
+            "open" => Ok(Registration::Open),
+            "invite" => Ok(Registration::Invite),
+            _ => Err(format!(
+                "registration must be open, invite or closed, not {s:?}"
+            )),
+        }
+    }
+}
+
+/// Why a handle or password is refused. `Display` is the message shown to the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    HandleEmpty,
+    HandleTooLong,
+    HandleInvalid,
+    PasswordEmpty,
+    PasswordTooLong,
+    /// Shorter than `MIN_WEB_PASSWORD`, or the handle (or its part before `@`) itself.
+    PasswordWeak,
+    PasswordControl,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::HandleEmpty => f.write_str("the e-mail address is empty"),
+            Refused::HandleTooLong => write!(
+                f,
+                "the e-mail address is too long (at most {MAX_HANDLE} characters)"
+            ),
+            Refused::HandleInvalid => f.write_str(
+                "that is not a valid e-mail address (name@domain.tld; letters, digits and . _ - + only)",
+            ),
+            Refused::PasswordEmpty => f.write_str("the password is empty"),
+            Refused::PasswordTooLong => write!(
+                f,
+                "the password is too long (at most {MAX_PASSWORD} bytes)"
+            ),
+            Refused::PasswordWeak => write!(
+                f,
+                "the password is too weak: use at least {MIN_WEB_PASSWORD} characters, and not your e-mail address"
+            ),
+            Refused::PasswordControl => f.write_str("the password contains control characters"),
+        }
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Checks and normalises (lower case) a new account's handle, the way every login will look it up.
+pub fn new_handle(input: &str) -> Result<String, Refused> {
+    let input = input.trim();
+    if input.is_empty() {
+        Err(Refused::HandleEmpty)
+    } else if input.len() > MAX_HANDLE {
+        Err(Refused::HandleTooLong)
+    } else {
+        normalize_handle(input).ok_or(Refused::HandleInvalid)
+    }
+}
+
+/// What every password must satisfy (the command line and the form): not empty, bounded, and no
+/// control characters (MSN clients cannot type them, and the Passport header cannot carry them).
+pub fn password_acceptable(password: &str) -> Result<(), Refused> {
+    if password.is_empty() {
+        Err(Refused::PasswordEmpty)
+    } else if password.len() > MAX_PASSWORD {
+        Err(Refused::PasswordTooLong)
+    } else if password.chars().any(char::is_control) {
+        Err(Refused::PasswordControl)
+    } else {
+        Ok(())
+    }
+}
+
+/// The stricter rule for self-registration, where nobody chose the password with the operator:
+/// acceptable, at least `MIN_WEB_PASSWORD` characters, and not the handle or its local part.
+pub fn password_strong_enough(handle: &str, password: &str) -> Result<(), Refused> {
+    password_acceptable(password)?;
+    let lower = password.to_lowercase();
+    let local = handle.split('@').next().unwrap_or(handle);
+    if password.chars().count() < MIN_WEB_PASSWORD || lower == handle || lower == local {
+        return Err(Refused::PasswordWeak);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles() {
+        assert_eq!(
+            new_handle(" Alice@Example.COM ").unwrap(),
+            "alice@example.com"
+        );
+        assert_eq!(new_handle(""), Err(Refused::HandleEmpty));
+        assert_eq!(new_handle("alice"), Err(Refused::HandleInvalid));
+        assert_eq!(new_handle("a b@example.com"), Err(Refused::HandleInvalid));
+        let long = format!("{}@example.com", "a".repeat(MAX_HANDLE));
+        assert_eq!(new_handle(&long), Err(Refused::HandleTooLong));
+    }
+
+    #[test]
+    fn passwords() {
+        assert_eq!(password_acceptable(""), Err(Refused::PasswordEmpty));
+        assert_eq!(password_acceptable("a\tb"), Err(Refused::PasswordControl));
+        assert!(password_acceptable("pw").is_ok());
+        let h = "alice@example.com";
+        assert_eq!(
+            password_strong_enough(h, "abc12"),
+            Err(Refused::PasswordWeak)
+        );
+        assert_eq!(
+            password_strong_enough(h, "ALICE"),
+            Err(Refused::PasswordWeak)
+        );
+        assert_eq!(
+            password_strong_enough(h, "Alice@Example.com"),
+            Err(Refused::PasswordWeak)
+        );
+        assert_eq!(
+            password_strong_enough(h, &"x".repeat(MAX_PASSWORD + 1)),
+            Err(Refused::PasswordTooLong)
+        );
+        assert!(password_strong_enough(h, "correct horse").is_ok());
+        assert!(password_strong_enough(h, "pässwörd").is_ok());
+    }
+}
+
+/// Invitation codes as the operator sees them (`msnpd invite`).
+pub mod invites {
+    use crate::storage::Invite;
+
+    /// Letters and digits that cannot be mistaken for one another when read aloud or typed.
+    const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+    pub fn unix_now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }
+
+    /// A new code like `K7MQ-X9PD-2TWA`: 12 symbols of 32, 60 bits.
+    pub fn new_code() -> String {
+        let mut raw = [0u8; 12];
+        crate::auth::fill_random(&mut raw);
+        let mut s = String::with_capacity(14);
+        for (i, b) in raw.iter().enumerate() {
+            if i > 0 && i % 4 == 0 {
+                s.push('-');
+            }
+            // 32 divides 256: no bias.
+            s.push(CODE_ALPHABET[(*b as usize) % CODE_ALPHABET.len()] as char);
+        }
+        s
+    }
+
+    /// `http://ADDRESS:8080` with this machine's first LAN address (the default HTTP port).
+    pub fn default_base_url() -> String {
+        let host = crate::server::lan::local_ipv4()
+            .first()
+            .map_or("127.0.0.1".to_string(), |ip| ip.to_string());
+        format!("http://{host}:8080")
+    }
+
+    /// `YYYY-MM-DD HH:MM UTC` of a unix time.
+    pub fn date(t: i64) -> String {
+        let days = t.div_euclid(86_400);
+        let secs = t.rem_euclid(86_400);
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        format!(
+            "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+            secs / 3600,
+            secs % 3600 / 60
+        )
+    }
+
+    /// One line of `msnpd invite list`: code, uses, expiry, state (tab-separated).
+    pub fn describe(i: &Invite, now: i64) -> String {
+        let state = match i.refused(now) {
+            None => "active",
+            Some(crate::storage::InviteRefused::Revoked) => "revoked",
+            Some(crate::storage::InviteRefused::Expired) => "expired",
+            Some(_) => "used up",
+        };
+        format!(
+            "{}\t{}/{} used\texpires {}\t{state}",
+            i.code,
+            i.uses,
+            i.max_uses,
+            i.expires.map_or("never".to_string(), date)
+        )
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn dates_and_codes() {
+            assert_eq!(super::date(0), "1970-01-01 00:00 UTC");
+            assert_eq!(super::date(951_782_400 + 3_660), "2000-02-29 01:01 UTC");
+            let c = super::new_code();
+            assert_eq!(c.len(), 14);
+            assert!(
+                c.bytes()
+                    .all(|b| b == b'-' || super::CODE_ALPHABET.contains(&b))
+            );
+        }
+    }
+}

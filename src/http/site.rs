@@ -1,0 +1,701 @@
+//! The page people open in a browser: `/` (what this server is, who is online, how to point each
+//! client at it), `/hosts.txt`, `/favicon.ico` and `/healthz`, plus the registration form
+//! (`register`).
+//!
+//! Server-rendered HTML 4.01 with a little CSS and no script, so that Internet Explorer 6 on the
+//! very PCs that run MSN Messenger shows it as well as a modern browser. Everything interpolated
+//! is HTML-escaped.
+
+use super::register;
+use super::{Request, Response};
+use crate::accounts::Registration;
+use crate::server::Bound;
+use crate::server::hub::Hub;
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// Host names the official clients use, in the order they need them.
+const MSN_HOSTS: &[(&str, &str)] = &[
+    (
+        "messenger.hotmail.com",
+        "all versions: dispatch server (TCP 1863)",
+    ),
+    ("nexus.passport.com", "MSN 5.0-7.5: Passport nexus (HTTPS)"),
+    ("login.passport.com", "MSN 5.0-7.5: Passport login (HTTPS)"),
+    (
+        "loginnet.passport.com",
+        "MSN 5.0-7.5: Passport login (HTTPS)",
+    ),
+    ("login.live.com", "MSN 7.5: RST login (HTTPS)"),
+    (
+        "config.messenger.msn.com",
+        "MSN 6.0+: MsgrConfig (optional)",
+    ),
+];
+
+/// What the integrator can add once other listeners exist (HTTPS with its own CA, a DNS server
+/// for the clients); each part is shown only when set.
+#[derive(Clone, Debug, Default)]
+pub struct Extras {
+    /// Port of the HTTPS listener that serves Passport for MSN 5.0-7.5.
+    pub https_port: Option<u16>,
+    /// Link to the CA certificate clients must trust (e.g. `/msnpd-ca.cer`).
+    pub ca_url: Option<String>,
+    /// Address of the DNS server that answers Microsoft's names with this server.
+    pub dns: Option<String>,
+}
+
+/// Everything the page shows, gathered per request.
+#[derive(Clone, Debug)]
+pub struct PageInfo {
+    pub name: String,
+    /// Addresses clients use, the most likely first (the one this browser reached, if listed).
+    pub hosts: Vec<String>,
+    /// An IPv4 address for hosts-file lines (hosts files take no names).
+    pub hosts_ip: String,
+    pub ns_port: u16,
+    pub sb_port: u16,
+    pub http_port: u16,
+    pub https_port: Option<u16>,
+    pub ca_url: Option<String>,
+    pub dns: Option<String>,
+    pub online: usize,
+    /// Friendly names of who is online (with `--public-presence` only).
+    pub names: Option<Vec<String>>,
+    pub registration: Registration,
+    /// The server sends `CHL` challenges (which msnp11-sdk apps do not answer).
+    pub challenges: bool,
+}
+
+/// The web side's state, one per server (held by the hub).
+pub struct Web {
+    name: String,
+    public_presence: bool,
+    registration: AtomicU8,
+    bound: OnceLock<Bound>,
+    extras: RwLock<Extras>,
+    pub(super) forms: register::Forms,
+}
+
+impl Web {
+    pub fn new(config: &crate::Config) -> Web {
+        let name = config
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(host_name);
+        let web = Web {
+            name,
+            public_presence: config.public_presence,
+            registration: AtomicU8::new(0),
+            bound: OnceLock::new(),
+            extras: RwLock::new(Extras::default()),
+            forms: register::Forms::new(),
+        };
+        web.set_registration(config.registration);
+        web
+    }
+
+    /// Called once the listeners are bound.
+    pub fn set_bound(&self, bound: Bound) {
+        let _ = self.bound.set(bound);
+    }
+
+    /// Adds what the page shows about HTTPS and DNS (the integrator calls this at start).
+    pub fn set_extras(&self, extras: Extras) {
+        *self.extras.write().unwrap_or_else(|e| e.into_inner()) = extras;
+    }
+
+    /// The registration mode; may change while running (a configuration reload).
+    pub fn registration(&self) -> Registration {
+        match self.registration.load(Ordering::Relaxed) {
+            1 => Registration::Open,
+            2 => Registration::Invite,
+            _ => Registration::Closed,
+        }
+    }
+
+    pub fn set_registration(&self, mode: Registration) {
+        let n = match mode {
+            Registration::Closed => 0,
+            Registration::Open => 1,
+            Registration::Invite => 2,
+        };
+        self.registration.store(n, Ordering::Relaxed);
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// This machine's host name, or "msnpd".
+fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `len` bytes into the buffer we own.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    match std::str::from_utf8(&buf[..len]) {
+        Ok(s) if rc == 0 && !s.is_empty() => s.to_string(),
+        _ => "msnpd".to_string(),
+    }
+}
+
+/// Gathers the page's data; `local` is our address as this browser reached it.
+pub async fn page_info(hub: &Arc<Hub>, local: Option<SocketAddr>) -> PageInfo {
+    let web = &hub.web;
+    let bound = web.bound.get().copied();
+    let ns = bound.map_or(hub.config.listen, |b| b.ns);
+    let mut hosts = crate::server::lan::client_hosts(ns, hub.config.public_host.as_deref());
+    // With no --public-host, the address this browser used is the best guess for its clients.
+    if let Some(ip) = local.map(|l| l.ip().to_string())
+        && hub.config.public_host.is_none()
+        && let Some(i) = hosts.iter().position(|h| *h == ip)
+    {
+        hosts[..=i].rotate_right(1);
+    }
+    let primary = hosts.first().cloned().unwrap_or_else(|| "127.0.0.1".into());
+    let hosts_ip = match primary.parse::<IpAddr>() {
+        Ok(_) => primary.clone(),
+        Err(_) => resolve_v4(&primary)
+            .await
+            .or_else(|| local.map(|l| l.ip().to_string()))
+            .unwrap_or_else(|| "SERVER-IP".into()),
+    };
+    let (online, names) = online(hub, web.public_presence);
+    let extras = web.extras.read().unwrap_or_else(|e| e.into_inner()).clone();
+    PageInfo {
+        name: web.name.clone(),
+        hosts,
+        hosts_ip,
+        ns_port: ns.port(),
+        sb_port: bound.map_or(hub.config.sb_listen.port(), |b| b.sb.port()),
+        http_port: bound.map_or(hub.config.http_listen.port(), |b| b.http.port()),
+        https_port: extras.https_port,
+        ca_url: extras.ca_url,
+        dns: extras.dns,
+        online,
+        names,
+        registration: web.registration(),
+        challenges: hub.config.chl_interval.is_some(),
+    }
+}
+
+/// The first IPv4 address of a host name (a `--public-host` given as a name), off the executor.
+async fn resolve_v4(host: &str) -> Option<String> {
+    let host = host.to_string();
+    smol::unblock(move || {
+        use std::net::ToSocketAddrs;
+        (host.as_str(), 0)
+            .to_socket_addrs()
+            .ok()?
+            .find(|a| a.is_ipv4())
+            .map(|a| a.ip().to_string())
+    })
+    .await
+}
+
+/// How many are online and visible (hidden users are not counted), and their names if public.
+fn online(hub: &Hub, public: bool) -> (usize, Option<Vec<String>>) {
+    let mut count = 0;
+    let mut names = Vec::new();
+    for u in hub.all_online() {
+        let st = u.state();
+        if st.presence.visible_status().is_none() {
+            continue;
+        }
+        count += 1;
+        if public && names.len() < crate::limits::PAGE_MAX_NAMES {
+            names.push(st.account.friendly.clone());
+        }
+    }
+    names.sort_by_key(|n| n.to_lowercase());
+    (count, public.then_some(names))
+}
+
+/// Methods of the Passport paths; `route` in `mod.rs` answers those before this module is
+/// asked, so a Passport path that reaches `route` here came with another method.
+fn passport_allow(path: &str) -> Option<&'static str> {
+    match path {
+        "/rdr/pprdr.asp" | "/login2.srf" | "/login.srf" | "/ppsecure/login2.srf" => Some("GET"),
+        "/rst.srf" | "/ppsecure/rst.srf" => Some("POST"),
+        "/config/msgrconfig.asmx" => Some("GET, POST"),
+        _ => None,
+    }
+}
+
+/// Routes the site's paths. `None`: not a site path (the caller answers 404).
+pub async fn route(hub: &Arc<Hub>, req: &Request, path: &str) -> Option<Response> {
+    if let Some(allow) = passport_allow(path) {
+        return Some(method_not_allowed(allow));
+    }
+    let allow = match path {
+        "/" | "/index.html" | "/hosts.txt" | "/favicon.ico" | "/healthz" => "GET, HEAD",
+        "/register" => "GET, HEAD, POST",
+        _ => return None,
+    };
+    let method = req.method.as_str();
+    if !allow.split(", ").any(|m| m == method) {
+        return Some(method_not_allowed(allow));
+    }
+    let resp = match (method, path) {
+        ("POST", "/register") => register::submit(hub, req).await,
+        (_, "/register") => register::form(hub, req).await,
+        (_, "/hosts.txt") => hosts_txt(&page_info(hub, req.local).await),
+        (_, "/favicon.ico") => Response::new("200 OK")
+            .header("Cache-Control", "max-age=86400")
+            .body("image/x-icon", favicon().to_vec()),
+        (_, "/healthz") => healthz(hub).await,
+        _ => html(
+            "200 OK",
+            render_page(&page_info(hub, req.local).await).into_bytes(),
+        ),
+    };
+    Some(resp.head_only(method == "HEAD"))
+}
+
+/// 405 for a known path, with the methods it takes.
+pub fn method_not_allowed(allow: &'static str) -> Response {
+    Response::new("405 Method Not Allowed")
+        .header("Allow", allow)
+        .body("text/plain", "method not allowed\n")
+}
+
+/// An HTML response with the headers every page gets.
+pub(super) fn html(status: &'static str, body: Vec<u8>) -> Response {
+    Response::new(status)
+        .header("Cache-Control", "no-store")
+        .header("X-Content-Type-Options", "nosniff")
+        .header("X-Frame-Options", "DENY")
+        .header("Referrer-Policy", "no-referrer")
+        .body("text/html; charset=utf-8", body)
+}
+
+async fn healthz(hub: &Arc<Hub>) -> Response {
+    match hub.storage.run(|db| db.ping()).await {
+        Ok(Ok(())) => Response::new("200 OK")
+            .header("Cache-Control", "no-store")
+            .body("text/plain", "ok\n"),
+        _ => Response::new("503 Service Unavailable")
+            .header("Cache-Control", "no-store")
+            .body("text/plain", "storage not answering\n"),
+    }
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The hosts-file lines, CRLF-terminated for Notepad on Windows 98.
+pub fn hosts_lines(ip: &str) -> String {
+    let mut s = String::new();
+    for (host, why) in MSN_HOSTS {
+        let _ = write!(s, "{ip:<15} {host:<26} # {why}\r\n");
+    }
+    s
+}
+
+fn hosts_txt(info: &PageInfo) -> Response {
+    let mut s = format!(
+        "# MSN Messenger server {name}: hosts file lines for this server.\r\n\
+         # Append them to C:\\WINDOWS\\HOSTS (Windows 95/98/ME) or\r\n\
+         # C:\\WINDOWS\\system32\\drivers\\etc\\hosts (Windows 2000/XP and later),\r\n\
+         # then run `ipconfig /flushdns` (2000/XP) or restart (95/98/ME).\r\n",
+        name = info.name.replace(['\r', '\n'], " ")
+    );
+    if info.ns_port != 1863 {
+        let _ = write!(
+            s,
+            "# NOTE: this server listens on port {} and not 1863, so official clients\r\n\
+             # cannot reach it through these lines; ask the operator.\r\n",
+            info.ns_port
+        );
+    }
+    s.push_str(&hosts_lines(&info.hosts_ip));
+    Response::new("200 OK")
+        .header("Cache-Control", "no-store")
+        .header("Content-Disposition", "attachment; filename=\"hosts.txt\"")
+        .body("text/plain; charset=us-ascii", s)
+}
+
+/// Page top shared with the registration form.
+pub(super) fn page_head(title: &str, out: &mut String) {
+    let _ = write!(
+        out,
+        "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n\
+<html lang=\"en\">\n<head>\n\
+<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\n\
+<title>{title}</title>\n\
+<link rel=\"icon\" href=\"/favicon.ico\" type=\"image/x-icon\">\n\
+<link rel=\"shortcut icon\" href=\"/favicon.ico\" type=\"image/x-icon\">\n\
+<style type=\"text/css\">\n{STYLE}</style>\n</head>\n<body>\n<div id=\"page\">\n",
+        title = esc(title)
+    );
+}
+
+pub(super) fn page_foot(out: &mut String) {
+    out.push_str(
+        "<p class=\"foot\">msnpd: an MSN Messenger server for MSN Messenger 1.0 to 7.5 \
+(MSNP2 to MSNP12).</p>\n</div>\n</body>\n</html>\n",
+    );
+}
+
+/// CSS 2.1 only: IE6 has no flexbox, grid, max-width or rgba, so the page must read fine without
+/// them; `max-width` merely narrows the column where supported.
+const STYLE: &str = "body { margin: 0; padding: 0; background: #dfe8f5; color: #1a1a1a; \
+font-family: Tahoma, Verdana, Arial, sans-serif; font-size: 13px; }\n\
+#page { margin: 0 auto; max-width: 52em; padding: 0 12px 16px 12px; background: #ffffff; \
+border-left: 1px solid #9fb4d6; border-right: 1px solid #9fb4d6; }\n\
+h1 { margin: 0 -12px 12px -12px; padding: 10px 12px; background: #3a6ea5; color: #ffffff; \
+font-size: 20px; font-weight: bold; }\n\
+h1 span { font-size: 13px; font-weight: normal; color: #e8f0fa; }\n\
+h2 { margin: 20px 0 6px 0; padding: 3px 6px; background: #e8eef7; border-left: 4px solid #3a6ea5; \
+font-size: 15px; color: #1f3f66; }\n\
+h3 { margin: 14px 0 4px 0; font-size: 13px; color: #1f3f66; }\n\
+table.info { border-collapse: collapse; margin: 4px 0; }\n\
+table.info th, table.info td { border: 1px solid #c5d3e6; padding: 3px 8px; text-align: left; \
+vertical-align: top; }\n\
+table.info th { background: #f1f5fb; font-weight: bold; }\n\
+pre, code, tt { font-family: 'Courier New', Courier, monospace; font-size: 12px; }\n\
+pre { background: #f6f6f0; border: 1px solid #d8d8c8; padding: 6px 8px; overflow: auto; }\n\
+.addr { font-family: 'Courier New', Courier, monospace; font-weight: bold; color: #0b3d91; }\n\
+.note { background: #fff8d6; border: 1px solid #e6d58a; padding: 5px 8px; margin: 6px 0; }\n\
+.error { background: #fde8e8; border: 1px solid #d98080; color: #8a1010; padding: 5px 8px; margin: 6px 0; }\n\
+.ok { background: #e6f6e6; border: 1px solid #8cc78c; padding: 5px 8px; margin: 6px 0; }\n\
+.expect { color: #444444; }\n\
+.foot { margin-top: 24px; color: #666666; font-size: 11px; border-top: 1px solid #c5d3e6; padding-top: 6px; }\n\
+form table td { padding: 3px 6px 3px 0; }\n\
+input.text { width: 18em; }\n";
+
+/// The page at `/`.
+pub fn render_page(p: &PageInfo) -> String {
+    let mut o = String::with_capacity(16 * 1024);
+    page_head(&format!("{} - MSN Messenger server", p.name), &mut o);
+    let host = esc(&bracketed(
+        p.hosts.first().map_or("127.0.0.1", |h| h.as_str()),
+    ));
+    let ip = esc(&p.hosts_ip);
+    let _ = writeln!(
+        o,
+        "<h1>{} <span>MSN Messenger server</span></h1>",
+        esc(&p.name)
+    );
+
+    // Who is online.
+    let people = if p.online == 1 { "person" } else { "people" };
+    let _ = write!(o, "<p><b>{} {people} online.</b>", p.online);
+    if let Some(names) = &p.names
+        && !names.is_empty()
+    {
+        o.push(' ');
+        for (i, n) in names.iter().enumerate() {
+            if i > 0 {
+                o.push_str(", ");
+            }
+            o.push_str(&esc(n));
+        }
+        if names.len() < p.online {
+            let _ = write!(o, " and {} more", p.online - names.len());
+        }
+        o.push('.');
+    }
+    o.push_str("</p>\n");
+
+    // Addresses.
+    o.push_str("<h2>Server addresses</h2>\n<table class=\"info\" summary=\"addresses\">\n");
+    let _ = writeln!(
+        o,
+        "<tr><th>Messenger server (dispatch/notification)</th><td>{}</td></tr>",
+        join_addrs(&p.hosts, p.ns_port)
+    );
+    let _ = writeln!(
+        o,
+        "<tr><th>Conversations (switchboard)</th><td>{}</td></tr>",
+        join_addrs(&p.hosts, p.sb_port)
+    );
+    let _ = writeln!(
+        o,
+        "<tr><th>Passport login (HTTP)</th><td><span class=\"addr\">http://{host}:{}/rdr/pprdr.asp</span></td></tr>",
+        p.http_port
+    );
+    if let Some(port) = p.https_port {
+        let _ = writeln!(
+            o,
+            "<tr><th>Passport login (HTTPS)</th><td><span class=\"addr\">{host}:{port}</span></td></tr>"
+        );
+    }
+    if let Some(ca) = &p.ca_url {
+        let _ = writeln!(
+            o,
+            "<tr><th>CA certificate</th><td><a href=\"{}\">{}</a></td></tr>",
+            esc(ca),
+            esc(ca)
+        );
+    }
+    if let Some(dns) = &p.dns {
+        let _ = writeln!(
+            o,
+            "<tr><th>DNS server</th><td><span class=\"addr\">{}</span></td></tr>",
+            esc(dns)
+        );
+    }
+    o.push_str("</table>\n");
+
+    // Accounts.
+    o.push_str("<h2>Get an account</h2>\n");
+    match p.registration {
+        Registration::Open => o.push_str(
+            "<p>Anyone may sign up here: <a href=\"/register\"><b>create an account</b></a>. \
+Your sign-in name is an e-mail address of your choice; it does not have to receive mail.</p>\n",
+        ),
+        Registration::Invite => o.push_str(
+            "<p>Sign-up needs an invitation code from the operator: \
+<a href=\"/register\"><b>create an account with an invitation</b></a>.</p>\n",
+        ),
+        Registration::Closed => o.push_str(
+            "<p>Accounts are created by the operator of this server; ask them for one.</p>\n",
+        ),
+    }
+
+    // Step 1: names.
+    o.push_str("<h2>Step 1: point Messenger at this server</h2>\n");
+    if let Some(dns) = &p.dns {
+        let _ = write!(
+            o,
+            "<p><b>Easiest:</b> set this PC's DNS server to <span class=\"addr\">{}</span> \
+(Windows 98: Control Panel, Network, TCP/IP, Properties, DNS Configuration; \
+Windows XP: Control Panel, Network Connections, your connection, Properties, \
+Internet Protocol (TCP/IP), Properties, &quot;Use the following DNS server addresses&quot;). \
+Then restart Messenger.</p>\n<p><b>Or</b> use the hosts file:</p>\n",
+            esc(dns)
+        );
+    }
+    let _ = write!(
+        o,
+        "<p>Add these lines to the <b>hosts file</b> (or <a href=\"/hosts.txt\">download them as hosts.txt</a>):</p>\n\
+<pre>{}</pre>\n\
+<p>The hosts file is <tt>C:\\WINDOWS\\HOSTS</tt> on Windows 95/98/ME (no extension; create it with \
+Notepad if it is missing) and <tt>C:\\WINDOWS\\system32\\drivers\\etc\\hosts</tt> on Windows 2000/XP \
+and later (edit it as Administrator). Afterwards run <tt>ipconfig /flushdns</tt> (2000/XP) or restart \
+the PC (95/98/ME).</p>\n",
+        esc(&hosts_lines(&p.hosts_ip).replace("\r\n", "\n"))
+    );
+    if p.ns_port != 1863 {
+        let _ = writeln!(
+            o,
+            "<p class=\"note\">This server listens on port {} rather than 1863. Official clients \
+always connect to port 1863, so the hosts file alone will not work for them; third-party clients \
+below can be given the port.</p>",
+            p.ns_port
+        );
+    }
+
+    // Step 2: per client.
+    o.push_str("<h2>Step 2: set up your Messenger</h2>\n");
+    let _ = write!(
+        o,
+        "<h3>MSN Messenger 1.0 - 4.7, Windows Messenger 4.0 - 4.6</h3>\n\
+<p>Only <tt>{ip} messenger.hotmail.com</tt> is needed. Sign in with your e-mail address and password.</p>\n\
+<p class=\"expect\">What to expect: sign-in takes a second; contacts, status and conversations work \
+over TCP ports {ns} and {sb}. If sign-in fails at once, check the hosts file.</p>\n",
+        ns = p.ns_port,
+        sb = p.sb_port
+    );
+    let https_steps = match (&p.https_port, &p.ca_url) {
+        (Some(_), Some(ca)) => format!(
+            "<p>These versions sign in through Passport over <b>HTTPS</b>, so the PC must trust this \
+server's certificate authority once: open <a href=\"{ca}\">{ca}</a> in Internet Explorer, choose \
+<i>Open</i>, <i>Install Certificate</i>, and place it in <i>Trusted Root Certification Authorities</i>. \
+Check that the PC's date is right.</p>\n",
+            ca = esc(ca)
+        ),
+        (Some(_), None) => "<p>These versions sign in through Passport over <b>HTTPS</b>; this \
+server offers it, with a certificate the PC must trust (ask the operator).</p>\n"
+            .to_string(),
+        _ => "<p class=\"note\">These versions sign in through Passport over <b>HTTPS</b> (port 443). \
+This server does not offer HTTPS itself: the operator must run a TLS front end on port 443, or \
+these clients stay at &quot;Signing in...&quot;.</p>\n"
+            .to_string(),
+    };
+    let _ = write!(
+        o,
+        "<h3>MSN Messenger 5.0 - 7.0, Windows Messenger 4.7 - 5.1</h3>\n\
+<p>Use all the lines above (messenger.hotmail.com and the three passport.com names).</p>\n{https_steps}\
+<p class=\"expect\">What to expect: &quot;Signing in...&quot; for a few seconds, then your contact list. \
+Messenger may complain that it cannot reach MSN Today or the Hotmail inbox: that is normal.</p>\n\
+<h3>MSN Messenger 7.5</h3>\n\
+<p>As 5.0 - 7.0, including the <tt>login.live.com</tt> line (7.5 signs in with a SOAP request there).</p>\n\
+<p class=\"expect\">What to expect: as above; display pictures and personal messages work between 7.x users.</p>\n"
+    );
+    let _ = write!(
+        o,
+        "<h3>Third-party clients (Pidgin with msn-pecan, aMSN, Miranda IM, ...)</h3>\n\
+<p>In the account settings set the server to <span class=\"addr\">{host}</span> and the port to \
+<span class=\"addr\">{ns}</span>; clients that ask for a Passport or nexus URL take \
+<span class=\"addr\">http://{host}:{http}/rdr/pprdr.asp</span>. Clients that insist on HTTPS for \
+Passport also need the hosts lines (and the certificate, when offered).</p>\n\
+<p class=\"expect\">What to expect: this server speaks MSNP2 to MSNP12. A client that only offers \
+MSNP13 or newer (Windows Live Messenger 8 and later, newer Pidgin builds) cannot sign in.</p>\n\
+<h3>Apps built on msnp11-sdk</h3>\n\
+<p>Server <span class=\"addr\">{host}</span>, port <span class=\"addr\">{ns}</span>, nexus URL \
+<span class=\"addr\">http://{host}:{http}/rdr/pprdr.asp</span> (plain HTTP works).</p>\n",
+        ns = p.ns_port,
+        http = p.http_port
+    );
+    if p.challenges {
+        o.push_str(
+            "<p class=\"note\">This server sends challenges (CHL) that msnp11-sdk apps do not answer: \
+they are signed out after about a minute unless the operator starts the server with \
+<tt>--chl-interval 0</tt>.</p>\n",
+        );
+    }
+    page_foot(&mut o);
+    o
+}
+
+/// An IPv6 address in brackets, as it must be written before `:port` and in URLs.
+fn bracketed(host: &str) -> String {
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+fn join_addrs(hosts: &[String], port: u16) -> String {
+    let mut s = String::new();
+    for (i, h) in hosts.iter().enumerate() {
+        if i > 0 {
+            s.push_str("<br>");
+        }
+        let _ = write!(
+            s,
+            "<span class=\"addr\">{}:{port}</span>",
+            esc(&bracketed(h))
+        );
+    }
+    s
+}
+
+/// A 16x16 32-bit icon: a two-figure "buddy" in MSN's green and blue, drawn once.
+pub fn favicon() -> &'static [u8] {
+    static ICON: OnceLock<Vec<u8>> = OnceLock::new();
+    ICON.get_or_init(|| {
+        const N: i32 = 16;
+        // (centre x, centre y, radius^2, colour) for heads and bodies; the later one wins.
+        let shapes: [(i32, i32, i32, [u8; 3]); 4] = [
+            (11, 15, 30, [0x2e, 0x6c, 0xc8]), // blue body
+            (11, 5, 7, [0x2e, 0x6c, 0xc8]),   // blue head
+            (5, 16, 30, [0x3c, 0xa8, 0x2c]),  // green body
+            (5, 6, 7, [0x3c, 0xa8, 0x2c]),    // green head
+        ];
+        let mut out = Vec::with_capacity(1150);
+        // ICONDIR and one ICONDIRENTRY.
+        out.extend_from_slice(&[0, 0, 1, 0, 1, 0]);
+        let image_len: u32 = 40 + (N * N * 4) as u32 + (N * 4) as u32;
+        out.extend_from_slice(&[16, 16, 0, 0, 1, 0, 32, 0]);
+        out.extend_from_slice(&image_len.to_le_bytes());
+        out.extend_from_slice(&22u32.to_le_bytes());
+        // BITMAPINFOHEADER: height counts the XOR and AND bitmaps together.
+        for v in [40u32, 16, 32] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&32u16.to_le_bytes());
+        for _ in 0..6 {
+            out.extend_from_slice(&0u32.to_le_bytes());
+        }
+        // Pixels, bottom row first, BGRA.
+        let mut mask = Vec::with_capacity((N * 4) as usize);
+        for row in (0..N).rev() {
+            let mut bits: u16 = 0;
+            for x in 0..N {
+                let px = shapes.iter().rev().find(|(cx, cy, r2, _)| {
+                    let (dx, dy) = (x - cx, row - cy);
+                    // Bodies are cut off at the bottom edge; heads are round.
+                    dx * dx + dy * dy <= *r2
+                });
+                match px {
+                    Some((_, _, _, [r, g, b])) => out.extend_from_slice(&[*b, *g, *r, 0xff]),
+                    None => {
+                        out.extend_from_slice(&[0, 0, 0, 0]);
+                        bits |= 0x8000 >> x;
+                    }
+                }
+            }
+            mask.extend_from_slice(&bits.to_be_bytes());
+            mask.extend_from_slice(&[0, 0]); // rows are padded to 32 bits
+        }
+        out.extend_from_slice(&mask);
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> PageInfo {
+        PageInfo {
+            name: "<Bob's> \"LAN\" & co".into(),
+            hosts: vec!["192.168.1.20".into(), "10.0.0.2".into()],
+            hosts_ip: "192.168.1.20".into(),
+            ns_port: 1863,
+            sb_port: 1864,
+            http_port: 8080,
+            https_port: None,
+            ca_url: None,
+            dns: None,
+            online: 2,
+            names: Some(vec!["<script>alert(1)</script>".into()]),
+            registration: Registration::Open,
+            challenges: true,
+        }
+    }
+
+    #[test]
+    fn page_escapes_and_shows_optional_parts_only_when_set() {
+        let mut p = info();
+        let html = render_page(&p);
+        assert!(html.contains("&lt;Bob&#39;s&gt; &quot;LAN&quot; &amp; co"));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; and 1 more"));
+        assert!(html.contains("192.168.1.20 "));
+        assert!(!html.contains("CA certificate") && !html.contains("DNS server"));
+        assert!(html.contains("does not offer HTTPS"));
+        p.https_port = Some(443);
+        p.ca_url = Some("http://192.168.1.20:8080/msnpd-ca.cer".into());
+        p.dns = Some("192.168.1.20".into());
+        let html = render_page(&p);
+        assert!(html.contains("<a href=\"http://192.168.1.20:8080/msnpd-ca.cer\">"));
+        assert!(html.contains("set this PC's DNS server to <span class=\"addr\">192.168.1.20"));
+        assert!(!html.contains("does not offer HTTPS"));
+        p.hosts = vec!["fd00::1".into()];
+        let html = render_page(&p);
+        assert!(html.contains("[fd00::1]:1863") && html.contains("http://[fd00::1]:8080/"));
+    }
+
+    #[test]
+    fn favicon_is_a_well_formed_ico() {
+        let ico = favicon();
+        assert_eq!(&ico[..6], &[0, 0, 1, 0, 1, 0]);
+        let len = u32::from_le_bytes(ico[14..18].try_into().unwrap()) as usize;
+        let off = u32::from_le_bytes(ico[18..22].try_into().unwrap()) as usize;
+        assert_eq!(off + len, ico.len());
+        assert_eq!(ico.len(), 22 + 40 + 1024 + 64);
+    }
+}
