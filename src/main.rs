@@ -76,6 +76,9 @@ struct Serve {
     /// (default 60)
     #[argh(option, default = "60")]
     auth_backoff: u64,
+    /// seconds an HTTP request (head and body) may take to arrive from its first byte (default 10)
+    #[argh(option, default = "10")]
+    http_head_timeout: u64,
 }
 
 /// Manage accounts in the database (works while the server runs).
@@ -208,6 +211,7 @@ fn serve(s: Serve) -> Result<(), Box<dyn std::error::Error>> {
     config.timeouts.ns_idle = secs(s.idle_timeout);
     config.timeouts.sb_idle = secs(s.sb_idle_timeout);
     config.timeouts.write_stall = secs(s.stall_timeout);
+    config.timeouts.http_request = secs(s.http_head_timeout);
     config.max_connections = s.max_connections.max(1);
     config.max_per_ip = s.max_per_ip.max(1);
     config.auth_backoff = secs(s.auth_backoff);

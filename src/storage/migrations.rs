@@ -39,4 +39,12 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX contacts_by_contact ON contacts(contact_id);
     "#,
+    // 2: secrets the server derives values from (the MD5 challenge of unknown handles), kept
+    // across restarts so those values stay stable.
+    r#"
+    CREATE TABLE server_secrets (
+        name        TEXT PRIMARY KEY,
+        value       BLOB NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];

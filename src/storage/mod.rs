@@ -8,6 +8,7 @@
 
 mod db;
 mod migrations;
+mod private;
 
 pub use db::{Credentials, Db, DbError};
 
