@@ -59,12 +59,14 @@ fn write_presence(
     let _ = out.write_str("\r\n");
 }
 
-/// Sends `user`'s current presence to every watcher allowed to see it: NLN if visible.
-pub fn broadcast(hub: &Hub, user: &OnlineUser) {
+/// Sends `user`'s current presence to every watcher allowed to see it: NLN if visible. Returns
+/// whether some watcher is backed up (its outbox past the high-water mark): see `pace.rs`.
+pub fn broadcast(hub: &Hub, user: &OnlineUser) -> bool {
     let st = user.state();
     let Some(status) = st.presence.visible_status() else {
-        return;
+        return false;
     };
+    let mut congested = false;
     let mut lines: [Option<LineBuf<PRESENCE_LINE>>; 3] = [None, None, None];
     for (&wid, c) in &st.account.contacts {
         if c.lists & list::RL == 0 || !st.account.allows(wid) {
@@ -77,17 +79,19 @@ pub fn broadcast(hub: &Hub, user: &OnlineUser) {
                 write_presence(&mut b, ("NLN", None), status, &user.handle, &st, sh);
                 b
             });
-            let _ = w.outbox.push(&[line.as_bytes()]);
+            congested |= w.outbox.push_relay(&[line.as_bytes()]).unwrap_or(false);
         });
     }
+    congested
 }
 
 /// Sends `user`'s personal message to every watcher allowed to see it who speaks MSNP11+.
-fn broadcast_psm(hub: &Hub, user: &OnlineUser) {
+fn broadcast_psm(hub: &Hub, user: &OnlineUser) -> bool {
     let st = user.state();
     if st.presence.visible_status().is_none() {
-        return;
+        return false;
     }
+    let mut congested = false;
     let body: &[u8] = st.presence.psm.as_deref().unwrap_or_default();
     let mut head = LineBuf::<256>::new();
     let _ = write!(head, "UBX {} {}\r\n", user.handle, body.len());
@@ -95,11 +99,15 @@ fn broadcast_psm(hub: &Hub, user: &OnlineUser) {
         if c.lists & list::RL != 0 && st.account.allows(wid) {
             hub.with(wid, |w| {
                 if w.dialect.personal_message {
-                    let _ = w.outbox.push(&[head.as_bytes(), body]);
+                    congested |= w
+                        .outbox
+                        .push_relay(&[head.as_bytes(), body])
+                        .unwrap_or(false);
                 }
             });
         }
     }
+    congested
 }
 
 /// Announces a change of this session's user (`pace::STATUS`, `pace::PSM`), or holds it back
@@ -114,10 +122,11 @@ pub(super) fn announce(s: &mut NsSession, what: u8) {
         return;
     }
     let what = what | std::mem::take(&mut s.pace.deferred);
+    let mut congested = false;
     if what & pace::STATUS != 0 {
         let visible = user.state().presence.visible_status().is_some();
         if visible {
-            broadcast(&s.hub, &user);
+            congested |= broadcast(&s.hub, &user);
         } else if s.pace.shown {
             // Going hidden looks like signing out to whoever could see us.
             broadcast_offline(&s.hub, &user, &user.state());
@@ -125,8 +134,9 @@ pub(super) fn announce(s: &mut NsSession, what: u8) {
         s.pace.shown = visible;
     }
     if what & pace::PSM != 0 {
-        broadcast_psm(&s.hub, &user);
+        congested |= broadcast_psm(&s.hub, &user);
     }
+    s.pace.congested = congested;
 }
 
 /// Tells every watcher that could see `user` that it went offline.
