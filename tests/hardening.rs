@@ -143,6 +143,43 @@ fn parallel_guesses_are_counted_before_hashing() {
     assert_eq!(login2_from(other, &server, A, "right-password"), 200);
 }
 
+/// Finding 1 over `RST.srf` (MSN 7.5's SOAP login): the same parallel burst.
+#[test]
+fn parallel_rst_guesses_are_counted_before_hashing() {
+    let server = TestServer::start(&[(A, "right-password")]);
+    let threads: Vec<_> = (0..40)
+        .map(|i| {
+            let addr = server.http;
+            std::thread::spawn(move || {
+                let body = format!(
+                    "<wsse:Username>{A}</wsse:Username><wsse:Password>wrong{i}</wsse:Password>"
+                );
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.set_read_timeout(Some(TIMEOUT)).unwrap();
+                let req = format!(
+                    "POST /RST.srf HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                s.write_all(req.as_bytes()).unwrap();
+                let mut resp = Vec::new();
+                let _ = s.read_to_end(&mut resp);
+                let text = String::from_utf8_lossy(&resp).into_owned();
+                assert!(!text.contains("BinarySecurityToken"), "a wrong password got a ticket");
+                text.contains("FailedAuthentication")
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for t in threads {
+        answered += t.join().unwrap() as usize;
+    }
+    wait_log(&server, "RST login failed for alice@example.com", answered);
+    let refused = count_log(&server, "refused: too many failures");
+    let hashed = answered - refused;
+    eprintln!("finding 1 (RST): {hashed} of 40 parallel guesses were hashed");
+    assert!(hashed <= 5, "{hashed} of 40 parallel guesses were hashed");
+}
+
 /// `USR MD5 I handle` at the NS (after the dispatch redirect); returns the challenge.
 fn md5_challenge(server: &TestServer, handle: &str) -> String {
     let mut ds = server.connect();
