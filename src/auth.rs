@@ -102,6 +102,20 @@ pub fn md5_challenge() -> String {
     )
 }
 
+/// The MD5 challenge for a handle that has no account: HMAC(server secret, handle) written in the
+/// shape of `md5_challenge`. Asking twice gives the same answer, as a real account's salt does, so
+/// the challenge does not tell which handles exist. HMAC-MD5 is a sound PRF here; nothing has to
+/// resist collisions.
+pub fn decoy_md5_challenge(key: &[u8], handle: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<Md5>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(handle.as_bytes());
+    let out = mac.finalize().into_bytes();
+    let a = u64::from_le_bytes(out[..8].try_into().expect("16-byte MAC"));
+    let b = u64::from_le_bytes(out[8..16].try_into().expect("16-byte MAC"));
+    format!("{:010}.{:09}", a % 10_000_000_000, b % 1_000_000_000)
+}
+
 /// A random token of `len` characters from `[A-Za-z0-9]` (cookies, tickets).
 pub fn token(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -244,6 +258,18 @@ mod tests {
             "f086d1ded067186deca8dba2231602cf"
         );
         assert!(expected_qry("1", "PROD0090YUAUV{2B", false).is_none());
+    }
+
+    #[test]
+    fn decoy_challenges_are_stable_and_salt_shaped() {
+        let a = decoy_md5_challenge(b"key one", "ghost@example.com");
+        assert_eq!(a, decoy_md5_challenge(b"key one", "ghost@example.com"));
+        assert_ne!(a, decoy_md5_challenge(b"key two", "ghost@example.com"));
+        assert_ne!(a, decoy_md5_challenge(b"key one", "other@example.com"));
+        let real = md5_challenge();
+        assert_eq!(a.len(), real.len());
+        assert_eq!(a.find('.'), real.find('.'));
+        assert!(a.bytes().all(|c| c.is_ascii_digit() || c == b'.'));
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct Timeouts {
     pub sb_idle: Duration,
     /// A client that leaves our data unread this long is cut off.
     pub write_stall: Duration,
+    /// An HTTP request must arrive whole this long after its first byte (`--http-head-timeout`).
+    pub http_request: Duration,
 }
 
 impl Default for Timeouts {
@@ -55,6 +57,7 @@ impl Default for Timeouts {
             ns_idle: NS_IDLE_TIMEOUT,
             sb_idle: SB_IDLE_TIMEOUT,
             write_stall: WRITE_STALL_TIMEOUT,
+            http_request: HTTP_REQUEST_TIMEOUT,
         }
     }
 }

@@ -53,8 +53,16 @@ pub const NS_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 pub const SB_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 /// Seconds announced in `QNG n` (MSNP9+).
 pub const QNG_SECONDS: u32 = 60;
+/// Presence announcements (CHG, UUX, own name) a session may make at once, then one per interval;
+/// faster changes are merged and the latest state goes out when the next one is due.
+pub const PRESENCE_BURST: u8 = 8;
+pub const PRESENCE_INTERVAL: Duration = Duration::from_millis(500);
 /// Lifetime of a switchboard cookie from XFR SB or RNG.
 pub const COOKIE_TTL: Duration = Duration::from_secs(120);
+/// Unused `XFR SB` cookies one user may hold (a real client asks for one per conversation it
+/// opens), and unused cookies of all kinds together; past either, `XFR SB` gets `800`.
+pub const MAX_COOKIES_PER_USER: u32 = 32;
+pub const MAX_COOKIES: usize = 100_000;
 /// How long a DS redirect is remembered so that the client's second connection is served as NS.
 pub const REDIRECT_TTL: Duration = Duration::from_secs(60);
 /// How long a client has to answer `CHL` with `QRY`.
@@ -67,11 +75,23 @@ pub const HASH_CONCURRENCY: usize = 2;
 /// one address per PC; many users behind one NAT share one, hence the generous default.
 pub const MAX_CONNECTIONS: usize = 20_000;
 pub const MAX_CONNECTIONS_PER_IP: usize = 256;
+/// HTTP connections (Passport logins, nexus, MsgrConfig), counted apart from the NS/SB ones so that
+/// a flood of HTTP sockets cannot use up the admission that MSNP logins need.
+pub const MAX_HTTP_CONNECTIONS: usize = 1024;
+pub const MAX_HTTP_CONNECTIONS_PER_IP: usize = 32;
+/// An HTTP request, head and body, must arrive whole this long after its first byte: one byte
+/// every few seconds no longer holds a socket (the idle timer restarts on every byte). Dividing
+/// the largest request (24 KiB) by it gives the minimum average rate, 2.4 KB/s.
+pub const HTTP_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Failed logins for one account from one address before that pair is refused for
 /// `AUTH_BACKOFF`; four times as many from one address for any accounts block the address.
 /// The block is per address, so an attacker cannot lock a real user out from elsewhere.
 pub const AUTH_FAILURES: u32 = 5;
 pub const AUTH_BACKOFF: Duration = Duration::from_secs(60);
+/// Password checks (HTTP logins) in flight at once for one account, from all addresses, and from
+/// one address for any accounts; more are refused at once, without hashing.
+pub const LOGIN_CHECKS_PER_ACCOUNT: u32 = 2;
+pub const LOGIN_CHECKS_PER_ADDRESS: u32 = 4;
 /// Pending requests to the storage thread; senders wait when it is full.
 pub const STORAGE_QUEUE: usize = 1024;
 

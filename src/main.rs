@@ -86,6 +86,9 @@ struct Serve {
     /// self-registration on the web page: open, invite or closed (default closed)
     #[argh(option, default = "msnpd::accounts::Registration::Closed")]
     registration: msnpd::accounts::Registration,
+    /// seconds an HTTP request (head and body) may take to arrive from its first byte (default 10)
+    #[argh(option, default = "10")]
+    http_head_timeout: u64,
 }
 
 /// Manage accounts in the database (works while the server runs).
@@ -219,6 +222,7 @@ fn serve(s: Serve) -> Result<(), Box<dyn std::error::Error>> {
     config.timeouts.ns_idle = secs(s.idle_timeout);
     config.timeouts.sb_idle = secs(s.sb_idle_timeout);
     config.timeouts.write_stall = secs(s.stall_timeout);
+    config.timeouts.http_request = secs(s.http_head_timeout);
     config.max_connections = s.max_connections.max(1);
     config.max_per_ip = s.max_per_ip.max(1);
     config.auth_backoff = secs(s.auth_backoff);

@@ -145,7 +145,12 @@ fn md5_attempt(server: &TestServer, handle: &str, password: &str) -> Vec<String>
     ns.send("VER 1 MSNP7 CVR0");
     ns.expect("VER 1 MSNP7");
     ns.send(&format!("USR 2 MD5 I {handle}"));
-    let s = ns.expect("USR 2 MD5 S ");
+    let s = ns.line();
+    if s == "911 2" {
+        // A blocked (address, account) is refused at the first step already (issue 11).
+        return vec![s];
+    }
+    assert!(s.starts_with("USR 2 MD5 S "), "{s}");
     let challenge = s.rsplit(' ').next().unwrap();
     ns.send(&format!(
         "USR 3 MD5 S {}",
@@ -168,7 +173,7 @@ fn password_guessing_is_throttled_without_permanent_lockout() {
         );
     }
     // The right password is refused while the block lasts (MD5 and HTTP alike)...
-    assert_eq!(md5_attempt(&server, "alice@example.com", "pw-a"), ["911 3"]);
+    assert_eq!(md5_attempt(&server, "alice@example.com", "pw-a"), ["911 2"]);
     assert!(passport_ticket(&server, "alice@example.com", "pw-a", "ct=1").is_none());
     // ...other accounts from the same address are not affected...
     assert!(md5_attempt(&server, "bob@example.com", "pw-b")[0].starts_with("USR 3 OK"));

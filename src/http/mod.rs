@@ -3,6 +3,7 @@
 //! `httparse`, headers and bodies have fixed caps, idle keep-alive connections time out, and
 //! anything else gets 404.
 
+mod host;
 pub mod passport;
 pub mod register;
 pub mod site;
@@ -12,7 +13,7 @@ use smol::Async;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Largest request head (request line and headers).
 pub const MAX_HEAD: usize = 8 * 1024;
@@ -33,8 +34,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub peer: SocketAddr,
-    /// Our address as the client reached it (set by `serve`).
-    pub local: Option<SocketAddr>,
+    /// Our address as the client reached it.
+    pub local: SocketAddr,
 }
 
 impl Request {
@@ -109,10 +110,11 @@ pub enum Parsed {
 /// Parses one request from the front of `buf`, as `serve` does (the peer is left unspecified).
 /// Public for the fuzz targets in `fuzz/` and for tests.
 pub fn parse_request(buf: &[u8]) -> Parsed {
-    parse(buf, SocketAddr::from(([0, 0, 0, 0], 0)))
+    let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+    parse(buf, unspecified, unspecified)
 }
 
-fn parse(buf: &[u8], peer: SocketAddr) -> Parsed {
+fn parse(buf: &[u8], peer: SocketAddr, local: SocketAddr) -> Parsed {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let head_len = match req.parse(buf) {
@@ -165,7 +167,7 @@ fn parse(buf: &[u8], peer: SocketAddr) -> Parsed {
             headers: hs,
             body: buf[head_len..head_len + content_length].to_vec(),
             peer,
-            local: None,
+            local,
         },
         head_len + content_length,
     )
@@ -174,7 +176,7 @@ fn parse(buf: &[u8], peer: SocketAddr) -> Parsed {
 async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
     let path = req.path.to_ascii_lowercase();
     match (req.method.as_str(), path.as_str()) {
-        ("GET", "/rdr/pprdr.asp") => passport::nexus(req),
+        ("GET", "/rdr/pprdr.asp") => passport::nexus(hub, req),
         ("GET", "/login2.srf" | "/login.srf" | "/ppsecure/login2.srf") => {
             passport::login(hub, req).await
         }
@@ -188,13 +190,20 @@ async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
 
 pub async fn serve(hub: Arc<Hub>, mut stream: Async<TcpStream>, peer: SocketAddr) {
     let _ = stream.get_ref().set_nodelay(true);
-    let local = stream.get_ref().local_addr().ok();
+    let local = stream
+        .get_ref()
+        .local_addr()
+        .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 2048];
     for served in 0..MAX_REQUESTS {
+        // Until a request's first byte the idle timer runs; from then on the whole request must
+        // arrive by one deadline that no trickle of bytes can push back.
+        let mut deadline =
+            (!buf.is_empty()).then(|| Instant::now() + hub.config.timeouts.http_request);
         // Read until one full request is buffered, or give up.
         let req = loop {
-            match parse(&buf, peer) {
+            match parse(&buf, peer, local) {
                 Parsed::Complete(r, used) => {
                     buf.drain(..used);
                     break Some(r);
@@ -207,18 +216,26 @@ pub async fn serve(hub: Arc<Hub>, mut stream: Async<TcpStream>, peer: SocketAddr
                 }
                 Parsed::Partial => {}
             }
+            let until = deadline.unwrap_or_else(|| Instant::now() + IDLE);
             let read = smol::future::or(async { Some(stream.read(&mut chunk).await) }, async {
-                smol::Timer::after(IDLE).await;
+                smol::Timer::at(until).await;
                 None
             })
             .await;
             match read {
-                Some(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+                Some(Ok(n)) if n > 0 => {
+                    deadline
+                        .get_or_insert_with(|| Instant::now() + hub.config.timeouts.http_request);
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                None if deadline.is_some() => {
+                    log::info!("http {peer}: request incomplete at its deadline; closed");
+                    break None;
+                }
                 _ => break None,
             }
         };
-        let Some(mut req) = req else { return };
-        req.local = local;
+        let Some(req) = req else { return };
         let resp = route(&hub, &req).await;
         log::debug!(
             "http {peer}: {} {} -> {}",
@@ -243,6 +260,7 @@ mod tests {
     #[test]
     fn parser_bounds() {
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let parse = |b: &[u8], p| super::parse(b, p, p);
         assert!(matches!(
             parse(b"GET / HTTP/1.1\r\nHost: x\r\n", peer),
             Parsed::Partial

@@ -6,12 +6,17 @@ use crate::protocol::names::normalize_handle;
 use crate::server::hub::Hub;
 use std::sync::Arc;
 
-/// Where this server's login endpoint is, as the client reached us.
-fn login_url(req: &Request) -> String {
-    let host = req.header("host").unwrap_or("localhost").trim();
+/// Where this server's login endpoint is (see `host.rs` for which host may be named).
+fn login_url(hub: &Hub, req: &Request) -> String {
     let tls = req
         .header("x-forwarded-proto")
         .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let host = super::host::login_host(
+        hub.config.public_host.as_deref(),
+        req.header("host"),
+        req.local,
+        tls,
+    );
     if tls {
         // As the official service wrote it; clients add https:// themselves.
         format!("{host}/login2.srf")
@@ -21,9 +26,9 @@ fn login_url(req: &Request) -> String {
 }
 
 /// `GET /rdr/pprdr.asp`. Only `DALogin=` is sent: msnp11-sdk treats the whole value as the URL.
-pub fn nexus(req: &Request) -> Response {
+pub fn nexus(hub: &Hub, req: &Request) -> Response {
     Response::new("200 OK")
-        .header("PassportURLs", format!("DALogin={}", login_url(req)))
+        .header("PassportURLs", format!("DALogin={}", login_url(hub, req)))
         .body("text/html", "")
 }
 
@@ -111,13 +116,15 @@ pub async fn check_password(
 ) -> Option<String> {
     let handle = normalize_handle(handle)?;
     let cfg = &hub.config;
-    if !hub
+    // Counted as a failure from here until the hash says otherwise, so parallel guesses cannot
+    // all slip past the check.
+    let Some(attempt) = hub
         .throttle
-        .allowed(ip, &handle, cfg.auth_failures, cfg.auth_backoff)
-    {
-        log::warn!("http {ip}: login for {handle} refused: too many failures");
+        .begin(ip, &handle, cfg.auth_failures, cfg.auth_backoff)
+    else {
+        log::warn!("http {ip}: login for {handle} refused: too many failures or checks at once");
         return None;
-    }
+    };
     let h = handle.clone();
     let creds = hub
         .storage
@@ -135,11 +142,12 @@ pub async fn check_password(
             false
         }
     };
+    log::debug!("http {ip}: password checked for {handle}");
     if ok {
-        hub.throttle.succeeded(ip, &handle);
+        attempt.succeeded();
         Some(handle)
     } else {
-        hub.throttle.failed(ip, &handle, cfg.auth_backoff);
+        attempt.failed();
         None
     }
 }

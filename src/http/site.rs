@@ -243,14 +243,14 @@ pub async fn route(hub: &Arc<Hub>, req: &Request, path: &str) -> Option<Response
     let resp = match (method, path) {
         ("POST", "/register") => register::submit(hub, req).await,
         (_, "/register") => register::form(hub, req).await,
-        (_, "/hosts.txt") => hosts_txt(&page_info(hub, req.local).await),
+        (_, "/hosts.txt") => hosts_txt(&page_info(hub, Some(req.local)).await),
         (_, "/favicon.ico") => Response::new("200 OK")
             .header("Cache-Control", "max-age=86400")
             .body("image/x-icon", favicon().to_vec()),
         (_, "/healthz") => healthz(hub).await,
         _ => html(
             "200 OK",
-            render_page(&page_info(hub, req.local).await).into_bytes(),
+            render_page(&page_info(hub, Some(req.local)).await).into_bytes(),
         ),
     };
     Some(resp.head_only(method == "HEAD"))

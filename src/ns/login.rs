@@ -181,6 +181,18 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
         log::debug!("ns {}: redirecting {handle} to {ns}", s.conn.peer);
         return s.reply(&line).await;
     }
+    // A blocked (address, account) is refused here already: no challenge, no account lookup.
+    let cfg = &s.hub.config;
+    if !s
+        .hub
+        .throttle
+        .allowed(ip, &handle, cfg.auth_failures, cfg.auth_backoff)
+    {
+        s.error(911, trid).await?;
+        return Err(Disconnect::new(format!(
+            "login for {handle} refused: too many failures"
+        )));
+    }
     let credentials = {
         let h = handle.clone();
         s.hub.storage.run(move |db| db.credentials(&h)).await?
@@ -190,7 +202,7 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
         Auth::Md5 => {
             let c = credentials
                 .as_ref()
-                .map_or_else(auth::md5_challenge, |c| c.md5_salt.clone());
+                .map_or_else(|| s.hub.decoy_challenge(&handle), |c| c.md5_salt.clone());
             s.reply(&format!("USR {trid} MD5 S {c}")).await?;
             c
         }

@@ -10,6 +10,7 @@ mod groups;
 mod lists;
 mod login;
 mod misc;
+mod pace;
 pub mod presence;
 mod sync;
 mod xfr;
@@ -66,6 +67,8 @@ pub struct NsSession {
     next_challenge: Option<Instant>,
     /// Boxed: outstanding only for the seconds a client takes to answer.
     pending_challenge: Option<Box<(String, Instant)>>,
+    /// Pacing of this user's presence announcements (see `pace.rs`).
+    pace: pace::Pace,
 }
 
 /// The connection's task. The session is built before the `async` block and used in place: an
@@ -91,6 +94,7 @@ pub fn serve(
                 announced: false,
                 next_challenge: None,
                 pending_challenge: None,
+                pace: pace::Pace::default(),
             };
             Some((s, tracked))
         }
@@ -196,6 +200,9 @@ impl Session for NsSession {
         if let Some(pending) = &self.pending_challenge {
             d = d.min(pending.1);
         }
+        if let Some(t) = self.pace.due() {
+            d = d.min(t);
+        }
         d
     }
 
@@ -225,6 +232,9 @@ impl Session for NsSession {
         }
         if self.next_challenge.is_some_and(|t| now >= t) {
             self.send_challenge().await?;
+        }
+        if self.pace.due().is_some_and(|t| now >= t) {
+            presence::announce(self, 0);
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! Fan-out formats each dialect's line once into a stack buffer and copies the bytes into every
 //! watcher's outbox: no heap allocation per watcher, and the work is linear in their number.
 
-use super::NsSession;
+use super::{NsSession, pace};
 use crate::dialect::Dialect;
 use crate::limits::{MAX_FRIENDLY_ENCODED, MAX_PRP_VALUE};
 use crate::model::{Status, UserId, list};
@@ -59,12 +59,14 @@ fn write_presence(
     let _ = out.write_str("\r\n");
 }
 
-/// Sends `user`'s current presence to every watcher allowed to see it: NLN if visible.
-pub fn broadcast(hub: &Hub, user: &OnlineUser) {
+/// Sends `user`'s current presence to every watcher allowed to see it: NLN if visible. Returns
+/// whether some watcher is backed up (its outbox past the high-water mark): see `pace.rs`.
+pub fn broadcast(hub: &Hub, user: &OnlineUser) -> bool {
     let st = user.state();
     let Some(status) = st.presence.visible_status() else {
-        return;
+        return false;
     };
+    let mut congested = false;
     let mut lines: [Option<LineBuf<PRESENCE_LINE>>; 3] = [None, None, None];
     for (&wid, c) in &st.account.contacts {
         if c.lists & list::RL == 0 || !st.account.allows(wid) {
@@ -77,9 +79,64 @@ pub fn broadcast(hub: &Hub, user: &OnlineUser) {
                 write_presence(&mut b, ("NLN", None), status, &user.handle, &st, sh);
                 b
             });
-            let _ = w.outbox.push(&[line.as_bytes()]);
+            congested |= w.outbox.push_relay(&[line.as_bytes()]).unwrap_or(false);
         });
     }
+    congested
+}
+
+/// Sends `user`'s personal message to every watcher allowed to see it who speaks MSNP11+.
+fn broadcast_psm(hub: &Hub, user: &OnlineUser) -> bool {
+    let st = user.state();
+    if st.presence.visible_status().is_none() {
+        return false;
+    }
+    let mut congested = false;
+    let body: &[u8] = st.presence.psm.as_deref().unwrap_or_default();
+    let mut head = LineBuf::<256>::new();
+    let _ = write!(head, "UBX {} {}\r\n", user.handle, body.len());
+    for (&wid, c) in &st.account.contacts {
+        if c.lists & list::RL != 0 && st.account.allows(wid) {
+            hub.with(wid, |w| {
+                if w.dialect.personal_message {
+                    congested |= w
+                        .outbox
+                        .push_relay(&[head.as_bytes(), body])
+                        .unwrap_or(false);
+                }
+            });
+        }
+    }
+    congested
+}
+
+/// Announces a change of this session's user (`pace::STATUS`, `pace::PSM`), or holds it back
+/// when the user changes faster than the pace allows; `0` sends what was held back. What goes
+/// out is always the current state, so held-back changes merge into one.
+pub(super) fn announce(s: &mut NsSession, what: u8) {
+    let Some(user) = s.user().cloned() else {
+        return;
+    };
+    let now = std::time::Instant::now();
+    if !s.pace.take(now, what) {
+        return;
+    }
+    let what = what | std::mem::take(&mut s.pace.deferred);
+    let mut congested = false;
+    if what & pace::STATUS != 0 {
+        let visible = user.state().presence.visible_status().is_some();
+        if visible {
+            congested |= broadcast(&s.hub, &user);
+        } else if s.pace.shown {
+            // Going hidden looks like signing out to whoever could see us.
+            broadcast_offline(&s.hub, &user, &user.state());
+        }
+        s.pace.shown = visible;
+    }
+    if what & pace::PSM != 0 {
+        congested |= broadcast_psm(&s.hub, &user);
+    }
+    s.pace.congested = congested;
 }
 
 /// Tells every watcher that could see `user` that it went offline.
@@ -204,7 +261,6 @@ pub async fn chg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         .map(|o| o.to_string());
     {
         let mut st = user.state();
-        let was = st.presence.visible_status().is_some();
         st.presence.status = Some(status);
         if d.presence_caps {
             st.presence.caps = caps;
@@ -212,14 +268,8 @@ pub async fn chg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         if d.presence_msnobj {
             st.presence.msnobj = msnobj.as_deref().map(Box::from);
         }
-        // Going hidden looks like signing out to whoever could see us.
-        if was && status == Status::Hidden {
-            broadcast_offline(&s.hub, &user, &st);
-        }
     }
-    if status != Status::Hidden {
-        broadcast(&s.hub, &user);
-    }
+    announce(s, pace::STATUS);
     let mut line = format!("CHG {trid} {}", status.code());
     if d.presence_caps {
         line.push_str(&format!(" {caps}"));
@@ -275,7 +325,7 @@ async fn set_own_name(
         })
         .await?
         .map_err(|e| Disconnect::new(format!("saving friendly name: {e}")))?;
-    broadcast(&s.hub, user);
+    announce(s, pace::STATUS);
     s.hub.switchboards.rename(id, &encoded);
     Ok(serial)
 }
@@ -491,19 +541,7 @@ pub async fn uux(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         } else {
             Some(Box::from(body))
         };
-        if st.presence.visible_status().is_some() {
-            let mut head = LineBuf::<256>::new();
-            let _ = write!(head, "UBX {} {}\r\n", user.handle, body.len());
-            for (&wid, c) in &st.account.contacts {
-                if c.lists & list::RL != 0 && st.account.allows(wid) {
-                    s.hub.with(wid, |w| {
-                        if w.dialect.personal_message {
-                            let _ = w.outbox.push(&[head.as_bytes(), body]);
-                        }
-                    });
-                }
-            }
-        }
     }
+    announce(s, pace::PSM);
     s.reply(&format!("UUX {trid} 0")).await
 }

@@ -16,7 +16,14 @@ pub async fn xfr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     if user.state().presence.visible_status().is_none() {
         return s.error(913, trid).await;
     }
-    let cookie = s.hub.switchboards.grant(user.id, &user.handle, None);
+    let cookie = match s.hub.switchboards.grant(user.id, &user.handle, None) {
+        Ok(c) => c,
+        Err(why) => {
+            // 800: "changing too rapidly", the service's rate-limit answer to XFR (NS.md).
+            log::info!("ns {}: XFR SB refused: {why:?}", s.conn.peer);
+            return s.error(800, trid).await;
+        }
+    };
     let addr = s.hub.sb_address(s.conn.local.ip());
     s.reply(&format!("XFR {trid} SB {addr} CKI {cookie}")).await
 }

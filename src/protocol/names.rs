@@ -13,11 +13,23 @@ pub enum NameError {
     BadEscape,
     /// The decoded bytes are not UTF-8.
     NotUtf8,
+    /// The decoded name holds a control byte (NUL, CR, LF, ESC, DEL...), raw or escaped. Old C
+    /// clients cut names at a NUL and a CR LF would split a line, so no name may carry one.
+    Control,
 }
 
-/// Decodes `%XX` escapes. Clients never use `+` for space, so `+` stays `+`.
+/// A byte no name may contain once decoded.
+fn is_control(b: u8) -> bool {
+    b < b' ' || b == 0x7f
+}
+
+/// Decodes `%XX` escapes. Clients never use `+` for space, so `+` stays `+`. Every name a client
+/// sends passes through here, so this is where control bytes are refused.
 pub fn decode(s: &str) -> Result<String, NameError> {
     if !s.contains('%') {
+        if s.bytes().any(is_control) {
+            return Err(NameError::Control);
+        }
         return Ok(s.to_owned());
     }
     let b = s.as_bytes();
@@ -36,6 +48,9 @@ pub fn decode(s: &str) -> Result<String, NameError> {
             out.push(b[i]);
             i += 1;
         }
+    }
+    if out.iter().any(|&b| is_control(b)) {
+        return Err(NameError::Control);
     }
     String::from_utf8(out).map_err(|_| NameError::NotUtf8)
 }
@@ -111,6 +126,17 @@ mod tests {
         assert_eq!(decode("a%2").unwrap_err(), NameError::BadEscape);
         assert_eq!(decode("a%zz").unwrap_err(), NameError::BadEscape);
         assert_eq!(decode("%FF%FE").unwrap_err(), NameError::NotUtf8);
+        for bad in [
+            "a%00b",
+            "a\u{0}b",
+            "x%0D%0AMSG",
+            "tab%09",
+            "del%7F",
+            "\u{1b}[31m",
+            "%1f",
+        ] {
+            assert_eq!(decode(bad).unwrap_err(), NameError::Control, "{bad:?}");
+        }
     }
 
     #[test]

@@ -260,10 +260,14 @@ impl SbSession {
             let name = me.state().account.friendly.clone();
             (me.handle.clone(), name)
         };
-        let cookie = self
+        let Ok(cookie) = self
             .hub
             .switchboards
-            .grant(target.id, &target.handle, Some(sb.id));
+            .grant(target.id, &target.handle, Some(sb.id))
+        else {
+            // Every cookie slot is taken: the callee cannot be rung now.
+            return self.error(217, trid).await;
+        };
         let addr = self.hub.sb_address(target.ns_local);
         let rng = format!(
             "RNG {} {addr} CKI {cookie} {my_handle} {}\r\n",

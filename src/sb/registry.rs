@@ -2,12 +2,16 @@
 //!
 //! A cookie is random, single use, bound to the user it was issued to, and expires after
 //! `COOKIE_TTL`. `XFR SB` cookies create a new session; `RNG` cookies join one named session.
+//!
+//! Unused cookies are capped per user (`XFR SB`) and in total, and expire through a queue in
+//! deadline order: every grant pops what has run out from its front, so no operation under the
+//! shared lock scans the table.
 
 use crate::dialect::Dialect;
-use crate::limits::COOKIE_TTL;
+use crate::limits::{COOKIE_TTL, MAX_COOKIES, MAX_COOKIES_PER_USER};
 use crate::model::UserId;
 use crate::server::outbox::Outbox;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -18,6 +22,23 @@ pub struct Grant {
     /// `None`: create a session (XFR SB). `Some(id)`: join session `id` (RNG).
     pub join: Option<u32>,
     expires: Instant,
+}
+
+impl Grant {
+    /// `XFR SB` cookies count against their user's cap; `RNG` cookies are caused by the caller,
+    /// so they must not use up the invitee's.
+    fn counted(&self) -> bool {
+        self.join.is_none()
+    }
+}
+
+/// Why a cookie was not issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantRefused {
+    /// The user holds `MAX_COOKIES_PER_USER` unused `XFR SB` cookies.
+    UserCap,
+    /// `MAX_COOKIES` unused cookies exist.
+    Full,
 }
 
 /// Someone in a switchboard session.
@@ -73,6 +94,45 @@ impl Switchboard {
 struct Inner {
     sessions: HashMap<u32, Arc<Switchboard>>,
     cookies: HashMap<String, Grant>,
+    /// (deadline, cookie), earliest first. Entries of cookies already redeemed stay until they
+    /// reach the front (or a compaction), and are skipped then.
+    deadlines: VecDeque<(Instant, String)>,
+    /// Unused `XFR SB` cookies per user.
+    outstanding: HashMap<UserId, u32>,
+}
+
+impl Inner {
+    fn forget(&mut self, cookie: &str) -> Option<Grant> {
+        let g = self.cookies.remove(cookie)?;
+        if g.counted()
+            && let Some(n) = self.outstanding.get_mut(&g.user)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.outstanding.remove(&g.user);
+            }
+        }
+        Some(g)
+    }
+
+    /// Drops the cookies whose deadline has passed: amortised O(1) per cookie issued.
+    fn expire(&mut self, now: Instant) {
+        while let Some((at, _)) = self.deadlines.front() {
+            if *at > now {
+                break;
+            }
+            let (at, cookie) = self.deadlines.pop_front().expect("front exists");
+            if self.cookies.get(&cookie).is_some_and(|g| g.expires == at) {
+                self.forget(&cookie);
+            }
+        }
+        // Redeemed cookies leave entries behind; drop them once they outnumber the live ones
+        // (linear, but only after as many grants, so still O(1) amortised).
+        if self.deadlines.len() > 2 * self.cookies.len() + 1024 {
+            let cookies = &self.cookies;
+            self.deadlines.retain(|(_, c)| cookies.contains_key(c));
+        }
+    }
 }
 
 #[derive(Default)]
@@ -89,7 +149,12 @@ impl Switchboards {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn grant(&self, user: UserId, handle: &str, join: Option<u32>) -> String {
+    pub fn grant(
+        &self,
+        user: UserId,
+        handle: &str,
+        join: Option<u32>,
+    ) -> Result<String, GrantRefused> {
         self.grant_for(user, handle, join, COOKIE_TTL)
     }
 
@@ -100,33 +165,48 @@ impl Switchboards {
         handle: &str,
         join: Option<u32>,
         ttl: std::time::Duration,
-    ) -> String {
+    ) -> Result<String, GrantRefused> {
         let cookie = format!(
             "{}.{}",
             crate::auth::token(20),
             crate::auth::random_u64() % 1_000_000
         );
+        let now = Instant::now();
+        let expires = now + ttl;
         let mut inner = self.lock();
-        if inner.cookies.len() > 50_000 {
-            let now = Instant::now();
-            inner.cookies.retain(|_, g| g.expires > now);
+        inner.expire(now);
+        if inner.cookies.len() >= MAX_COOKIES {
+            return Err(GrantRefused::Full);
         }
-        inner.cookies.insert(
-            cookie.clone(),
-            Grant {
-                user,
-                handle: handle.to_owned(),
-                join,
-                expires: Instant::now() + ttl,
-            },
-        );
-        cookie
+        let grant = Grant {
+            user,
+            handle: handle.to_owned(),
+            join,
+            expires,
+        };
+        if grant.counted() {
+            let n = inner.outstanding.entry(user).or_insert(0);
+            if *n >= MAX_COOKIES_PER_USER {
+                return Err(GrantRefused::UserCap);
+            }
+            *n += 1;
+        }
+        inner.cookies.insert(cookie.clone(), grant);
+        // Every cookie lives COOKIE_TTL, so it goes at the back; a shorter one (tests) is put
+        // in its place to keep the queue in deadline order.
+        if inner.deadlines.back().is_none_or(|(at, _)| *at <= expires) {
+            inner.deadlines.push_back((expires, cookie.clone()));
+        } else {
+            let i = inner.deadlines.partition_point(|(at, _)| *at <= expires);
+            inner.deadlines.insert(i, (expires, cookie.clone()));
+        }
+        Ok(cookie)
     }
 
     /// Consumes a cookie. It must be unexpired and presented by the user it was issued to; a
     /// cookie presented by anyone else is burnt all the same.
     pub fn redeem(&self, cookie: &str, handle: &str) -> Option<Grant> {
-        let g = self.lock().cookies.remove(cookie)?;
+        let g = self.lock().forget(cookie)?;
         (g.handle == handle && Instant::now() < g.expires).then_some(g)
     }
 
@@ -162,8 +242,12 @@ impl Switchboards {
     }
 
     pub fn expire(&self) {
-        let now = Instant::now();
-        self.lock().cookies.retain(|_, g| g.expires > now);
+        self.lock().expire(Instant::now());
+    }
+
+    /// Unused cookies, all users together.
+    pub fn cookie_count(&self) -> usize {
+        self.lock().cookies.len()
     }
 
     /// A user changed their friendly name: later MSG lines from them carry the new one. Names
@@ -207,10 +291,10 @@ mod tests {
     #[test]
     fn cookies_are_single_use_and_bound() {
         let s = Switchboards::new();
-        let c = s.grant(1, "a@x.com", None);
+        let c = s.grant(1, "a@x.com", None).unwrap();
         assert!(s.redeem(&c, "b@x.com").is_none());
         assert!(s.redeem(&c, "a@x.com").is_none());
-        let c = s.grant(1, "a@x.com", Some(7));
+        let c = s.grant(1, "a@x.com", Some(7)).unwrap();
         assert_eq!(s.redeem(&c, "a@x.com").unwrap().join, Some(7));
         assert!(s.redeem(&c, "a@x.com").is_none());
     }
@@ -218,8 +302,44 @@ mod tests {
     #[test]
     fn expired_cookies_are_refused() {
         let s = Switchboards::new();
-        let c = s.grant_for(1, "a@x.com", None, std::time::Duration::from_millis(30));
+        let c = s
+            .grant_for(1, "a@x.com", None, std::time::Duration::from_millis(30))
+            .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(40));
         assert!(s.redeem(&c, "a@x.com").is_none());
+    }
+
+    #[test]
+    fn per_user_cap_frees_on_use_and_expiry() {
+        use std::time::Duration;
+        let s = Switchboards::new();
+        let short = Duration::from_millis(30);
+        let mut cookies: Vec<String> = (0..MAX_COOKIES_PER_USER)
+            .map(|i| {
+                let ttl = if i == 0 { short } else { COOKIE_TTL };
+                s.grant_for(1, "a@x.com", None, ttl).unwrap()
+            })
+            .collect();
+        assert_eq!(s.grant(1, "a@x.com", None), Err(GrantRefused::UserCap));
+        assert!(
+            s.grant(2, "b@x.com", None).is_ok(),
+            "other users unaffected"
+        );
+        assert!(
+            s.grant(1, "a@x.com", Some(5)).is_ok(),
+            "RNG cookies are not counted"
+        );
+        // The short-lived one expires (queued ahead of the others despite being issued first
+        // among equals), which frees a slot.
+        std::thread::sleep(Duration::from_millis(40));
+        let fresh = s
+            .grant(1, "a@x.com", None)
+            .expect("expired cookie freed a slot");
+        assert_eq!(s.grant(1, "a@x.com", None), Err(GrantRefused::UserCap));
+        // Using one frees a slot too.
+        assert!(s.redeem(&cookies.pop().unwrap(), "a@x.com").is_some());
+        assert!(s.grant(1, "a@x.com", None).is_ok());
+        assert!(s.redeem(&fresh, "a@x.com").is_some());
+        assert_eq!(s.cookie_count(), MAX_COOKIES_PER_USER as usize + 1);
     }
 }

@@ -148,13 +148,20 @@ pub struct Hub {
     connections: Mutex<HashMap<u64, (Arc<Outbox>, bool)>>,
     /// Open sockets per client address (all listeners), for the connection caps.
     per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// The same for the HTTP listener, with caps of its own (`limits::MAX_HTTP_CONNECTIONS*`).
+    per_ip_http: Mutex<HashMap<IpAddr, usize>>,
     pub throttle: super::throttle::Throttle,
+    /// Key of the MD5 challenges sent for unknown handles (`auth::decoy_md5_challenge`), loaded
+    /// from the database at start so they stay the same across restarts.
+    pub challenge_key: std::sync::OnceLock<Vec<u8>>,
 }
 
 /// A socket counted against the connection caps; uncounted when dropped.
 pub struct Admission {
     hub: Arc<Hub>,
     ip: IpAddr,
+    /// Counted against the HTTP caps rather than the NS/SB ones.
+    http: bool,
 }
 
 impl Admission {
@@ -166,7 +173,12 @@ impl Admission {
 
 impl Drop for Admission {
     fn drop(&mut self) {
-        let mut m = self.hub.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let map = if self.http {
+            &self.hub.per_ip_http
+        } else {
+            &self.hub.per_ip
+        };
+        let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(n) = m.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
@@ -209,8 +221,21 @@ impl Hub {
             shutdown: event_listener::Event::new(),
             connections: Mutex::new(HashMap::new()),
             per_ip: Mutex::new(HashMap::new()),
+            per_ip_http: Mutex::new(HashMap::new()),
             throttle: Default::default(),
+            challenge_key: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The MD5 challenge for a handle without an account.
+    pub fn decoy_challenge(&self, handle: &str) -> String {
+        let key = self.challenge_key.get_or_init(|| {
+            // Only a hub built without `Server::start` (unit tests) gets here.
+            let mut k = vec![0u8; 32];
+            crate::auth::fill_random(&mut k);
+            k
+        });
+        crate::auth::decoy_md5_challenge(key, handle)
     }
 
     /// Counts a new socket from `ip`, or refuses it when a cap is reached.
@@ -228,6 +253,28 @@ impl Hub {
         Ok(Admission {
             hub: self.clone(),
             ip,
+            http: false,
+        })
+    }
+
+    /// As `admit`, for an HTTP socket: HTTP connections have their own caps, so slow or idle
+    /// HTTP clients never take the room NS and SB logins need.
+    pub fn admit_http(self: &Arc<Self>, ip: IpAddr) -> Result<Admission, &'static str> {
+        use crate::limits::{MAX_HTTP_CONNECTIONS, MAX_HTTP_CONNECTIONS_PER_IP};
+        let mut m = self.per_ip_http.lock().unwrap_or_else(|e| e.into_inner());
+        let total: usize = m.values().sum();
+        if total >= MAX_HTTP_CONNECTIONS {
+            return Err("server HTTP connection limit reached");
+        }
+        let n = m.entry(ip).or_insert(0);
+        if *n >= MAX_HTTP_CONNECTIONS_PER_IP {
+            return Err("per-address HTTP connection limit reached");
+        }
+        *n += 1;
+        Ok(Admission {
+            hub: self.clone(),
+            ip,
+            http: true,
         })
     }
 

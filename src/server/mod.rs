@@ -62,6 +62,8 @@ impl Server {
     /// Opens the database, binds every listener and starts serving on background threads.
     pub fn start(config: Config) -> Result<Server, Box<dyn std::error::Error>> {
         let (storage, storage_thread) = Storage::start(&config.db)?;
+        let challenge_key = smol::block_on(storage.run(|db| db.server_secret("md5-challenge")))
+            .map_err(|e| e.to_string())??;
         log::info!("database: {}", config.db.display());
         let ns = bind(config.listen, "dispatch/notification")?;
         let sb = bind(config.sb_listen, "switchboard")?;
@@ -73,6 +75,7 @@ impl Server {
         };
         let threads_wanted = config.threads.max(1);
         let hub = Arc::new(Hub::new(config, storage));
+        let _ = hub.challenge_key.set(challenge_key);
         hub.set_sb_port(bound.sb.port());
         hub.web.set_bound(bound);
         log::info!("dispatch/notification listening on {}", bound.ns);
@@ -192,7 +195,11 @@ async fn accept_loop(
         if hub.is_shutting_down() {
             continue;
         }
-        let admission = match hub.admit(peer.ip()) {
+        let admitted = match kind {
+            Kind::Http => hub.admit_http(peer.ip()),
+            _ => hub.admit(peer.ip()),
+        };
+        let admission = match admitted {
             Ok(a) => a,
             Err(why) => {
                 log::warn!("{peer}: refused: {why}");

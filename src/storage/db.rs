@@ -58,6 +58,7 @@ pub struct Db {
 
 impl Db {
     pub fn open(path: &Path) -> Result<Db> {
+        super::private::prepare(path)?;
         let conn = Connection::open(path)?;
         // WAL lets `msnpd user ...` write while the server runs; FULL makes every acknowledged
         // change durable before its reply goes out.
@@ -114,6 +115,22 @@ impl Db {
         Ok(self
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// The server secret called `name`, created (random, 32 bytes) on first use. Kept in the
+    /// database so it survives restarts and moves with the accounts it protects.
+    pub fn server_secret(&mut self, name: &str) -> Result<Vec<u8>> {
+        let mut fresh = [0u8; 32];
+        crate::auth::fill_random(&mut fresh);
+        self.conn.execute(
+            "INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?1, ?2)",
+            params![name, &fresh[..]],
+        )?;
+        Ok(self.conn.query_row(
+            "SELECT value FROM server_secrets WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )?)
     }
 
     // ---- accounts ----

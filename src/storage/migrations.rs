@@ -50,4 +50,12 @@ pub const MIGRATIONS: &[&str] = &[
         created     INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: secrets the server derives values from (the MD5 challenge of unknown handles), kept
+    // across restarts so those values stay stable.
+    r#"
+    CREATE TABLE server_secrets (
+        name        TEXT PRIMARY KEY,
+        value       BLOB NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];

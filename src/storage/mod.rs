@@ -9,6 +9,7 @@
 mod db;
 mod invites;
 mod migrations;
+mod private;
 
 pub use db::{Credentials, Db, DbError};
 pub use invites::{Invite, InviteRefused, Registered};

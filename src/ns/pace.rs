@@ -1,0 +1,114 @@
+//! Pacing of a session's presence announcements (CHG, UUX, own-name changes via REA/PRP MFN).
+//!
+//! Presence is state, not a stream: a watcher only needs the latest status, name and personal
+//! message of each contact. While every watcher keeps up, announcements go out at once (the
+//! fan-out benchmark's back-to-back status changes are not slowed). Once the last announcement
+//! found a watcher backed up (its outbox past the high-water mark, so the kernel's buffers are
+//! full too), the session is paced: `PRESENCE_BURST` announcements, then one per
+//! `PRESENCE_INTERVAL`; changes made faster are still stored and acknowledged, but their
+//! announcement is held back and merged, and the latest state goes out when the next token is
+//! due (the session's deadline wakes it). A contact flooding CHG therefore cannot push a slow
+//! reader over its outbox limit. The fan-out itself is unchanged (no allocation per watcher).
+
+use crate::limits::{PRESENCE_BURST, PRESENCE_INTERVAL};
+use std::time::Instant;
+
+/// Announcement kinds, merged while held back.
+pub const STATUS: u8 = 1;
+pub const PSM: u8 = 2;
+
+/// A token bucket, two bytes and an instant in the session.
+pub struct Pace {
+    tokens: u8,
+    /// Announcements held back (`STATUS | PSM`).
+    pub deferred: u8,
+    /// Whether watchers were last told this user is visible (NLN) rather than offline (FLN).
+    pub shown: bool,
+    /// Whether the last announcement found a watcher backed up: pacing applies.
+    pub congested: bool,
+    refilled: Option<Instant>,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            tokens: PRESENCE_BURST,
+            deferred: 0,
+            shown: false,
+            congested: false,
+            refilled: None,
+        }
+    }
+}
+
+impl Pace {
+    fn refill(&mut self, now: Instant) {
+        let at = *self.refilled.get_or_insert(now);
+        let gained = now.saturating_duration_since(at).as_millis() / PRESENCE_INTERVAL.as_millis();
+        if gained == 0 {
+            return;
+        }
+        if gained >= PRESENCE_BURST as u128 {
+            self.tokens = PRESENCE_BURST;
+            self.refilled = Some(now);
+        } else {
+            self.tokens = (self.tokens + gained as u8).min(PRESENCE_BURST);
+            self.refilled = Some(at + PRESENCE_INTERVAL * gained as u32);
+        }
+    }
+
+    /// Whether an announcement may go out now; if not, `what` is held back.
+    pub fn take(&mut self, now: Instant, what: u8) -> bool {
+        self.refill(now);
+        if !self.congested && self.deferred == 0 {
+            return true;
+        }
+        if self.tokens > 0 {
+            self.tokens -= 1;
+            true
+        } else {
+            self.deferred |= what;
+            false
+        }
+    }
+
+    /// When held-back announcements may go out, if there are any.
+    pub fn due(&self) -> Option<Instant> {
+        if self.deferred == 0 {
+            return None;
+        }
+        Some(
+            self.refilled
+                .map_or_else(Instant::now, |at| at + PRESENCE_INTERVAL),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_then_one_per_interval() {
+        let mut p = Pace::default();
+        let t0 = Instant::now();
+        for _ in 0..1000 {
+            assert!(p.take(t0, STATUS), "no pacing while nobody is backed up");
+        }
+        p.congested = true;
+        for _ in 0..PRESENCE_BURST {
+            assert!(p.take(t0, STATUS));
+        }
+        assert!(!p.take(t0, STATUS));
+        assert!(!p.take(t0, PSM));
+        assert_eq!(p.deferred, STATUS | PSM);
+        assert_eq!(p.due(), Some(t0 + PRESENCE_INTERVAL));
+        assert!(p.take(t0 + PRESENCE_INTERVAL, STATUS));
+        assert!(!p.take(t0 + PRESENCE_INTERVAL, STATUS));
+        let later = t0 + PRESENCE_INTERVAL * 100;
+        for _ in 0..PRESENCE_BURST {
+            assert!(p.take(later, STATUS));
+        }
+        assert!(!p.take(later, STATUS));
+    }
+}
