@@ -235,8 +235,14 @@ row "Tweener login = password hash + <= 1 ms" "p50 $TP50 ms; local Argon2 check 
 RAWCPU=$(val raw-relay server_cpu_pct); RAWGEN=$(val raw-relay gen_busy_pct)
 if [ -n "$RAWCPU" ] && ! ge "$RAWCPU" 90; then
     echo
-    echo "raw-relay was limited by the generator (busy $RAWGEN%), not by the relay process (CPU $RAWCPU%):"
-    echo "the physical limit is higher than $RAW msg/s, so the relay/raw-relay ratio is an upper bound."
+    if ge "$RAWGEN" 90; then
+        echo "raw-relay was limited by the generator (busy $RAWGEN%), not by the relay process (CPU $RAWCPU%):"
+        echo "the physical limit is higher than $RAW msg/s, so the relay/raw-relay ratio is an upper bound."
+    else
+        echo "raw-relay saturated neither the relay process (CPU $RAWCPU%) nor the generator (busy $RAWGEN%):"
+        echo "other load on the machine or the window limited it, so the relay/raw-relay ratio says little;"
+        echo "compare the CPU time per message below instead."
+    fi
 fi
 echo
 echo "### Missed targets in this run"
