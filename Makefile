@@ -12,7 +12,7 @@ GCC_armv7-unknown-linux-gnueabihf   := arm-linux-gnueabihf-gcc
 SYSROOT_aarch64-unknown-linux-gnu     := /usr/aarch64-linux-gnu
 SYSROOT_armv7-unknown-linux-gnueabihf := /usr/arm-linux-gnueabihf
 
-.PHONY: all build release test test-arm aarch64 armv7 dist install clean bench check-unit
+.PHONY: all build release test test-arm aarch64 armv7 dist install clean bench check-unit fuzz fuzz-build
 
 all: build
 
@@ -92,3 +92,11 @@ check-unit: release
 # release server pinned to CPU 0, generator on CPU 1; writes BENCHMARKS.md. See bench/run.sh.
 bench: release
 	bench/run.sh
+
+# The fuzz targets (fuzz/, a cargo-fuzz crate) built with libFuzzer's coverage instrumentation on
+# stable Rust; `make fuzz` runs each for FUZZ_SECS (30) seconds and prints its corpus figures.
+fuzz-build:
+	fuzz/build.sh
+
+fuzz:
+	fuzz/run.sh

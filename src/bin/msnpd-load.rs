@@ -110,10 +110,10 @@ struct IdleCmd {
     /// first account number (default 1)
     #[argh(option, default = "1")]
     first: usize,
-    /// seconds to hold all sessions before measuring (default 5)
+    /// seconds to hold all sessions before measuring, at least one ping interval (default 5)
     #[argh(option, default = "5.0")]
     hold: f64,
-    /// seconds between PNGs per session (default 30)
+    /// seconds between PNGs per session, as a client sends them (default 30)
     #[argh(option, default = "30.0")]
     ping: f64,
     /// server process id (needed for the memory figures)
@@ -177,6 +177,9 @@ struct FanoutCmd {
     /// pause between status changes in ms (default 0)
     #[argh(option, default = "0")]
     interval_ms: u64,
+    /// server process id, to report its CPU time per delivered NLN
+    #[argh(option)]
+    server_pid: Option<u32>,
 }
 
 /// The relay byte pattern through the built-in minimal TCP relay: the physical limit.
@@ -354,6 +357,7 @@ fn run(cli: Cli, ex: scenarios::Ex) -> R<()> {
                 first: c.first,
                 concurrency: c.concurrency,
                 interval_ms: c.interval_ms,
+                server_pid: c.server_pid,
             },
         ))),
         Scenario::Relay(c) => {

@@ -250,6 +250,7 @@ pub fn wait_timeout(child: &mut Child, d: Duration) -> Option<i32> {
         if let Ok(Some(s)) = child.try_wait() {
             return s.code();
         }
+        // The polling interval of the wait for the exit, not a guess at its timing.
         std::thread::sleep(Duration::from_millis(10));
     }
     None

@@ -182,25 +182,38 @@ pub async fn idle_scenario(ex: Ex, t: Rc<Target>, a: IdleArgs) -> R<()> {
     let rss0 = a.server_pid.and_then(rss_kib);
     let alive = Rc::new(Cell::new(0usize));
     let pongs = Rc::new(Cell::new(0u64));
+    let pings = Rc::new(Cell::new(0u64));
+    let pinging = Rc::new(Cell::new(true));
     let chl = Rc::new(Cell::new(0u64));
+    let ping = Duration::from_secs_f64(a.ping.max(0.05));
     let t0 = Instant::now();
     let errors = {
         let (t, alive, pongs, chl) = (t.clone(), alive.clone(), pongs.clone(), chl.clone());
-        let ping = Duration::from_secs_f64(a.ping.max(0.05));
+        let (pings, pinging) = (pings.clone(), pinging.clone());
         concurrent(ex, a.sessions, a.concurrency, move |i| {
             let (t, alive, pongs, chl) = (t.clone(), alive.clone(), pongs.clone(), chl.clone());
+            let (pings, pinging) = (pings.clone(), pinging.clone());
             async move {
                 let (mut s, _) = login(&t, a.first + i).await?;
                 s.online("NLN").await?;
                 alive.set(alive.get() + 1);
                 let stream = s.ns.stream.clone();
-                // Pinger: PNG every `ping`; the reader counts QNG and answers CHL.
+                // Pinger: PNG every `ping` like a real client (the first one spread over the
+                // first interval, so the sessions do not all ping at once); the reader counts QNG
+                // and answers CHL.
+                let first = ping.mul_f64((i as f64 + 0.5) / a.sessions.max(1) as f64);
                 ex.spawn(async move {
+                    let mut wait = first;
                     loop {
-                        smol::Timer::after(ping).await;
+                        smol::Timer::after(wait).await;
+                        wait = ping;
+                        if !pinging.get() {
+                            break;
+                        }
                         if (&*stream).write_all(b"PNG\r\n").await.is_err() {
                             break;
                         }
+                        pings.set(pings.get() + 1);
                     }
                 })
                 .detach();
@@ -232,18 +245,31 @@ pub async fn idle_scenario(ex: Ex, t: Rc<Target>, a: IdleArgs) -> R<()> {
         alive.get(),
         a.hold
     );
-    smol::Timer::after(Duration::from_secs_f64(a.hold)).await;
+    // Hold for at least one ping interval after the last login, so every session pings.
+    let hold = a.hold.max(a.ping);
+    smol::Timer::after(Duration::from_secs_f64(hold)).await;
+    // Measure memory while every session is still connected, then stop pinging and wait (up to
+    // the I/O timeout) for the answers to the pings already sent.
+    let rss_end = a.server_pid.and_then(rss_kib);
+    pinging.set(false);
+    let end = Instant::now() + io_timeout();
+    while pongs.get() < pings.get() && Instant::now() < end && alive.get() > 0 {
+        smol::Timer::after(Duration::from_millis(10)).await;
+    }
     let mut r = Report::new("idle");
     r.kv("version", t.version)
         .kv("sessions", a.sessions)
         .kv("alive", alive.get())
         .kv("failed", errors.len())
         .kv("login_secs", format!("{login_secs:.2}"))
-        .kv("hold_secs", a.hold)
+        .kv("hold_secs", hold)
+        .kv("ping_secs", a.ping)
+        .kv("pings", pings.get())
         .kv("pongs", pongs.get())
+        .kv("unanswered", pings.get().saturating_sub(pongs.get()))
         .kv("chl_answered", chl.get());
-    if let (Some(pid), Some((before, _))) = (a.server_pid, rss0) {
-        let (after, hwm) = rss_kib(pid).ok_or("cannot read the server's /proc status")?;
+    if let Some((before, _)) = rss0 {
+        let (after, hwm) = rss_end.ok_or("cannot read the server's /proc status")?;
         let per = (after as f64 - before as f64) / a.sessions.max(1) as f64;
         r.kv("rss_before_kib", before)
             .kv("rss_after_kib", after)
@@ -251,6 +277,15 @@ pub async fn idle_scenario(ex: Ex, t: Rc<Target>, a: IdleArgs) -> R<()> {
             .kv("kib_per_session", format!("{per:.2}"));
     }
     r.print();
+    if pings.get() < alive.get() as u64 || pongs.get() < pings.get() {
+        return Err(format!(
+            "idle: {} sessions sent {} pings, {} answered",
+            alive.get(),
+            pings.get(),
+            pongs.get()
+        )
+        .into());
+    }
     first_error(&errors)
 }
 
@@ -260,6 +295,8 @@ pub struct FanoutArgs {
     pub first: usize,
     pub concurrency: usize,
     pub interval_ms: u64,
+    /// The server, to report its CPU time per delivered NLN.
+    pub server_pid: Option<u32>,
 }
 
 struct FanState {
@@ -377,6 +414,7 @@ pub async fn fanout_scenario(ex: Ex, t: Rc<Target>, a: FanoutArgs) -> R<()> {
     const CYCLE: [&str; 4] = ["BSY", "AWY", "BRB", "NLN"];
     let mut all = Samples::default();
     let mut lost = 0u64;
+    let cpu0 = a.server_pid.and_then(|p| cpu_secs(Some(p)));
     let t_start = Instant::now();
     for r in 1..=a.rounds {
         let status = CYCLE[(r - 1) % CYCLE.len()];
@@ -400,6 +438,7 @@ pub async fn fanout_scenario(ex: Ex, t: Rc<Target>, a: FanoutArgs) -> R<()> {
         }
     }
     let secs = t_start.elapsed().as_secs_f64();
+    let cpu1 = a.server_pid.and_then(|p| cpu_secs(Some(p)));
     let mut lat = st.lat.take();
     let mut rep = Report::new("fanout");
     rep.kv("version", t.version)
@@ -413,6 +452,17 @@ pub async fn fanout_scenario(ex: Ex, t: Rc<Target>, a: FanoutArgs) -> R<()> {
         .kv("all_p99_us", all.us(99.0))
         .kv("p50_us", lat.us(50.0))
         .kv("p99_us", lat.us(99.0));
+    if let (Some(x), Some(y)) = (cpu0, cpu1) {
+        // Over the status-change rounds only (the watchers' logins are before `cpu0`).
+        rep.kv(
+            "server_cpu_pct",
+            format!("{:.0}", 100.0 * (y - x) / secs.max(1e-9)),
+        )
+        .kv(
+            "server_cpu_us_per_nln",
+            format!("{:.3}", (y - x) * 1e6 / lat.0.len().max(1) as f64),
+        );
+    }
     rep.print();
     Ok(())
 }
