@@ -38,6 +38,8 @@ pub struct Timeouts {
     pub sb_idle: Duration,
     /// A client that leaves our data unread this long is cut off.
     pub write_stall: Duration,
+    /// An HTTP gateway session without a request for this long is closed.
+    pub gateway_idle: Duration,
 }
 
 impl Default for Timeouts {
@@ -49,6 +51,7 @@ impl Default for Timeouts {
             ns_idle: NS_IDLE_TIMEOUT,
             sb_idle: SB_IDLE_TIMEOUT,
             write_stall: WRITE_STALL_TIMEOUT,
+            gateway_idle: GATEWAY_IDLE_TIMEOUT,
         }
     }
 }

@@ -74,3 +74,20 @@ pub const AUTH_FAILURES: u32 = 5;
 pub const AUTH_BACKOFF: Duration = Duration::from_secs(60);
 /// Pending requests to the storage thread; senders wait when it is full.
 pub const STORAGE_QUEUE: usize = 1024;
+
+/// HTTP gateway (`gateway.dll`) sessions at most, in total and from one client address. Each is
+/// one notification or switchboard connection and also counts against the connection caps above.
+pub const MAX_GATEWAY_SESSIONS: usize = 2048;
+pub const MAX_GATEWAY_SESSIONS_PER_IP: usize = 128;
+/// A gateway session without any request for this long is closed (Escargot uses 60 s; clients
+/// poll about every 2 s). `--gateway-idle-timeout` overrides it.
+pub const GATEWAY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a gateway request that carried commands waits for the first reply bytes before it is
+/// answered with whatever is there (possibly nothing; the next poll brings the rest).
+pub const GATEWAY_REPLY_WAIT: Duration = Duration::from_millis(100);
+/// Most bytes returned in one gateway response; the rest waits for the next poll.
+pub const GATEWAY_MAX_RESPONSE: usize = 4 * OUTBOX_CHUNK;
+/// Kernel buffer of each end of a gateway session's pipe. Kept small so that what a gateway
+/// client has not fetched stays in the session's bounded outbox (where the usual caps and the
+/// stall timeout apply) instead of in socket buffers the kernel would grow to megabytes.
+pub const GATEWAY_PIPE_BUFFER: usize = 8 * 1024;

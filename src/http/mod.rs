@@ -3,6 +3,7 @@
 //! `httparse`, headers and bodies have fixed caps, idle keep-alive connections time out, and
 //! anything else gets 404.
 
+pub mod gateway;
 pub mod passport;
 
 use crate::server::hub::Hub;
@@ -166,6 +167,7 @@ async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
         }
         ("POST", "/rst.srf" | "/ppsecure/rst.srf") => passport::rst(hub, req).await,
         ("GET" | "POST", "/config/msgrconfig.asmx") => passport::msgr_config(req),
+        ("POST", "/gateway/gateway.dll") => gateway::handle(hub, req).await,
         _ => Response::new("404 Not Found").body("text/plain", "not found\n"),
     }
 }

@@ -17,6 +17,6 @@ pub async fn xfr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         return s.error(913, trid).await;
     }
     let cookie = s.hub.switchboards.grant(user.id, &user.handle, None);
-    let addr = s.hub.sb_address(s.conn.local.ip());
+    let addr = s.hub.sb_address(&s.conn.local);
     s.reply(&format!("XFR {trid} SB {addr} CKI {cookie}")).await
 }
