@@ -580,6 +580,66 @@ fn bad_session_ids_and_requests_get_a_bare_400() {
     assert_eq!(status, 404);
 }
 
+/// A TCP connection to `to` from source address 127.0.0.2 (another client, as the server sees it).
+fn connect_from_127_0_0_2(to: SocketAddr) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let SocketAddr::V4(to) = to else {
+        panic!("IPv4 expected")
+    };
+    let sockaddr = |ip: [u8; 4], port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes(ip),
+        },
+        sin_zero: [0; 8],
+    };
+    let from = sockaddr([127, 0, 0, 2], 0);
+    let dest = sockaddr(to.ip().octets(), to.port());
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: a new socket, bound and connected with correctly sized IPv4 addresses, then owned
+    // by the TcpStream.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        assert_eq!(
+            libc::bind(fd, (&from as *const libc::sockaddr_in).cast(), len),
+            0
+        );
+        assert_eq!(
+            libc::connect(fd, (&dest as *const libc::sockaddr_in).cast(), len),
+            0
+        );
+        TcpStream::from_raw_fd(fd)
+    }
+}
+
+#[test]
+fn a_session_id_is_refused_from_another_address() {
+    let server = TestServer::start(&users());
+    let (mut alice, _bob) = gw_and_tcp(&server);
+    let mut other = connect_from_127_0_0_2(server.http);
+    other.set_read_timeout(Some(TIMEOUT)).unwrap();
+    for query in [
+        format!("Action=poll&SessionID={}", alice.id),
+        format!("SessionID={}", alice.id),
+    ] {
+        let req = format!(
+            "POST /gateway/gateway.dll?{query} HTTP/1.1\r\nHost: {GW_HOST}\r\nContent-Length: 5\r\n\r\nPNG\r\n"
+        );
+        other.write_all(req.as_bytes()).unwrap();
+        let a = read_answer(&mut other).expect("an answer");
+        assert_eq!(a.status, 400, "{query}");
+        assert!(a.body.is_empty() && a.messenger().is_none(), "{query}");
+    }
+    wait_log(&server, "SessionID of another address refused");
+    // The owner's session is intact, and the stranger's PNG never reached it: the first reply
+    // Alice gets is the one to her own command.
+    let t = alice.t();
+    alice.send(&format!("CHG {t} BSY 0"));
+    assert_eq!(alice.line(), format!("CHG {t} BSY 0"));
+}
+
 fn http_get(server: &TestServer, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
     http(server.http, "GET", path, &[], b"")
 }
@@ -642,13 +702,13 @@ fn gateway_figures() {
     let n_idle: usize = std::env::var("GW_IDLE_SESSIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(120);
     let idle_users: Vec<(String, String)> = (0..n_idle)
         .map(|i| (format!("idle{i}@example.com"), PW.to_string()))
         .collect();
     let mut all: Vec<(&str, &str)> = users();
     all.extend(idle_users.iter().map(|(h, p)| (h.as_str(), p.as_str())));
-    let server = TestServer::start_with_log(&all, &["--chl-interval", "0"], "warn");
+    let server = TestServer::start_with_log(&all, &["--chl-interval", "0"], "info");
     let (mut alice, mut bob) = gw_and_tcp(&server);
     let (mut asb, mut bsb) = gw_calls_tcp(&server, &mut alice, &mut bob);
     let m = text("a typical short chat line, about this long");
@@ -660,7 +720,7 @@ fn gateway_figures() {
 
     // Gateway -> TCP, one message per request, as a client sends what the user types.
     for ack in ["A", "N"] {
-        let n = if ack == "A" { 1000 } else { 50 };
+        let n = 1000;
         let started = Instant::now();
         for _ in 0..n {
             let t = asb.t();
@@ -678,7 +738,7 @@ fn gateway_figures() {
 
     // TCP -> gateway: Bob sends as fast as he can, Alice polls back to back or every 2 s.
     for interval in [Duration::ZERO, Duration::from_secs(2)] {
-        let n = if interval.is_zero() { 20_000 } else { 3_000 };
+        let n = if interval.is_zero() { 200_000 } else { 3_000 };
         let mut writer = bsb.stream.try_clone().unwrap();
         let batch: Vec<u8> = frame(9, "U").repeat(n);
         let sender = std::thread::spawn(move || writer.write_all(&batch).unwrap());
@@ -722,9 +782,24 @@ fn gateway_figures() {
     std::thread::sleep(Duration::from_secs(5));
     let after = server.rss_kib();
     eprintln!(
-        "RSS {before} KiB -> {after} KiB with {n_idle} idle logged-in gateway users: {:.1} KiB each \
-         (plus the DS sessions still open until they expire)",
+        "RSS {before} KiB -> {after} KiB with {n_idle} idle logged-in gateway users, each with its \
+         keep-alive HTTP connection open: {:.1} KiB each",
         (after.saturating_sub(before)) as f64 / n_idle as f64
     );
-    drop(idle);
+    // Between two polls a client need not keep its HTTP connection.
+    for ns in &mut idle {
+        ns.http.conn = None;
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    let closed = server.rss_kib();
+    eprintln!(
+        "RSS {before} KiB -> {closed} KiB with the same sessions and no HTTP connection: \
+         {:.1} KiB each",
+        (closed.saturating_sub(before)) as f64 / n_idle as f64
+    );
+    // Still alive: every session answers.
+    for ns in &mut idle {
+        ns.send("PNG");
+        ns.expect("QNG");
+    }
 }

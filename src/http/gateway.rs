@@ -132,15 +132,14 @@ async fn sweep(hub: Weak<Hub>) {
         Timer::after((idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(5))).await;
         let Some(hub) = hub.upgrade() else { return };
         let now = Instant::now();
-        hub.gateway.sessions().retain(|id, s| {
+        hub.gateway.sessions().retain(|_, s| {
             // A session whose request is in flight is in use whatever its timestamp says.
             let expired = now.duration_since(s.idle_since()) >= idle && s.pipe.try_lock().is_some();
             if expired {
                 log::info!(
-                    "gateway {} {} ({}…): expired after {}s without a request",
+                    "gateway {} {}: expired after {}s without a request",
                     s.role.name(),
                     s.owner,
-                    &id[..6],
                     idle.as_secs_f32()
                 );
             }
@@ -321,7 +320,8 @@ async fn open(
     let peer = SocketAddr::new(ip, 0);
     let conn = Connection::new(theirs).map(|c| c.via_gateway(ip, redirect_host));
     let hub = hub.clone();
-    log::debug!("gateway {} {ip}: opened ({}…)", role.name(), &id[..6]);
+    // The id is a bearer credential: not logged.
+    log::debug!("gateway {} {ip}: opened", role.name());
     match role {
         Role::Notification => executor
             .spawn(crate::server::isolated(
@@ -353,16 +353,18 @@ async fn exchange(pipe: &mut Async<TcpStream>, body: &[u8]) -> (Vec<u8>, bool) {
             return (Vec::new(), true);
         }
         // Commands usually have a reply within a few milliseconds: wait a little for it, so a
-        // client need not poll again for every reply.
-        smol::future::or(
-            async {
-                let _ = pipe.readable().await;
-            },
-            async {
-                Timer::after(GATEWAY_REPLY_WAIT).await;
-            },
-        )
-        .await;
+        // client need not poll again for every reply. Messages without one are not held up.
+        if expects_reply(body) {
+            smol::future::or(
+                async {
+                    let _ = pipe.readable().await;
+                },
+                async {
+                    Timer::after(GATEWAY_REPLY_WAIT).await;
+                },
+            )
+            .await;
+        }
     }
     let mut out = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -377,6 +379,40 @@ async fn exchange(pipe: &mut Async<TcpStream>, body: &[u8]) -> (Vec<u8>, bool) {
         }
     }
     (out, false)
+}
+
+/// Whether a request body holds a command the server answers. Only switchboard `MSG`s with
+/// acknowledgement `U`, `N` or `D` (typing notifications, most chat text, P2P data) go
+/// unanswered when all is well; a body of nothing else is answered at once, which keeps a client
+/// that sends one message per request from waiting `GATEWAY_REPLY_WAIT` each time. Anything
+/// unreadable counts as answered (the wait is only an optimisation).
+fn expects_reply(body: &[u8]) -> bool {
+    let mut rest = body;
+    while !rest.is_empty() {
+        let Some(end) = rest.windows(2).position(|w| w == b"\r\n") else {
+            return true;
+        };
+        let line = &rest[..end];
+        rest = &rest[end + 2..];
+        let mut args = line.split(|&b| b == b' ');
+        let (Some(b"MSG"), Some(_trid), Some([b'U' | b'N' | b'D']), Some(len), None) = (
+            args.next(),
+            args.next(),
+            args.next(),
+            args.next(),
+            args.next(),
+        ) else {
+            return true;
+        };
+        let Some(len) = std::str::from_utf8(len)
+            .ok()
+            .and_then(|l| l.parse::<usize>().ok())
+        else {
+            return true;
+        };
+        rest = rest.get(len..).unwrap_or_default();
+    }
+    false
 }
 
 /// A connected pair of loopback sockets: (the gateway's end, the session's end). Made through a
@@ -467,6 +503,17 @@ mod tests {
             assert_eq!(ok(bad), None, "{bad:?}");
         }
         assert!(gateway_host(&req(None)).is_none());
+    }
+
+    #[test]
+    fn replies_are_awaited_unless_only_quiet_messages() {
+        assert!(!expects_reply(b"MSG 5 U 3\r\nabcMSG 6 N 2\r\nxy"));
+        assert!(!expects_reply(b"MSG 7 D 4\r\n\r\n\r\n"));
+        assert!(expects_reply(b"MSG 5 A 3\r\nabc"));
+        assert!(expects_reply(b"MSG 5 U 3\r\nabcPNG\r\n"));
+        assert!(expects_reply(b"PNG\r\n"));
+        assert!(expects_reply(b"MSG 5 N x\r\nabc"));
+        assert!(expects_reply(b"MSG 5 N 3"));
     }
 
     #[test]
