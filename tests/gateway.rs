@@ -706,9 +706,25 @@ fn gateway_figures() {
     let idle_users: Vec<(String, String)> = (0..n_idle)
         .map(|i| (format!("idle{i}@example.com"), PW.to_string()))
         .collect();
+    let tcp_users: Vec<(String, String)> = (0..n_idle)
+        .map(|i| (format!("tcp{i}@example.com"), PW.to_string()))
+        .collect();
     let mut all: Vec<(&str, &str)> = users();
     all.extend(idle_users.iter().map(|(h, p)| (h.as_str(), p.as_str())));
-    let server = TestServer::start_with_log(&all, &["--chl-interval", "0"], "info");
+    all.extend(tcp_users.iter().map(|(h, p)| (h.as_str(), p.as_str())));
+    // Alice's NS session is not polled while she chats: keep it from expiring meanwhile.
+    let server = TestServer::start_with_log(
+        &all,
+        &[
+            "--chl-interval",
+            "0",
+            "--gateway-idle-timeout",
+            "900",
+            "--max-per-ip",
+            "4000",
+        ],
+        "info",
+    );
     let (mut alice, mut bob) = gw_and_tcp(&server);
     let (mut asb, mut bsb) = gw_calls_tcp(&server, &mut alice, &mut bob);
     let m = text("a typical short chat line, about this long");
@@ -770,7 +786,19 @@ fn gateway_figures() {
         );
     }
 
-    // Memory: RSS with n_idle idle, logged-in gateway users (MSNP7 MD5 to keep Argon2 out).
+    // Memory, for comparison first the same number of idle TCP users, logged in the same way.
+    let before = server.rss_kib();
+    let mut tcp = Vec::new();
+    for (h, p) in &tcp_users {
+        tcp.push(online(&server, 7, h, p));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    let after = server.rss_kib();
+    eprintln!(
+        "RSS {before} KiB -> {after} KiB with {n_idle} idle logged-in TCP users: {:.1} KiB each",
+        (after.saturating_sub(before)) as f64 / n_idle as f64
+    );
+    // Then RSS with n_idle idle, logged-in gateway users (MSNP7 MD5 to keep Argon2 out).
     let before = server.rss_kib();
     let mut idle = Vec::new();
     for (h, _) in &idle_users {
