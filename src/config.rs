@@ -46,6 +46,8 @@ pub struct Timeouts {
     pub write_stall: Duration,
     /// An HTTP request must arrive whole this long after its first byte (`--http-head-timeout`).
     pub http_request: Duration,
+    /// An HTTP gateway session without a request for this long is closed.
+    pub gateway_idle: Duration,
 }
 
 impl Default for Timeouts {
@@ -58,6 +60,7 @@ impl Default for Timeouts {
             sb_idle: SB_IDLE_TIMEOUT,
             write_stall: WRITE_STALL_TIMEOUT,
             http_request: HTTP_REQUEST_TIMEOUT,
+            gateway_idle: GATEWAY_IDLE_TIMEOUT,
         }
     }
 }

@@ -113,3 +113,19 @@ pub const REGISTER_TOKEN_TTL: Duration = Duration::from_secs(3600);
 pub const REGISTER_SPENT_TOKENS: usize = 8192;
 /// Online users listed by name on the page at `/` (with `--public-presence`).
 pub const PAGE_MAX_NAMES: usize = 200;
+/// HTTP gateway (`gateway.dll`) sessions at most, in total and from one client address. Each is
+/// one notification or switchboard connection and also counts against the connection caps above.
+pub const MAX_GATEWAY_SESSIONS: usize = 2048;
+pub const MAX_GATEWAY_SESSIONS_PER_IP: usize = 128;
+/// A gateway session without any request for this long is closed (Escargot uses 60 s; clients
+/// poll about every 2 s). `--gateway-idle-timeout` overrides it.
+pub const GATEWAY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a gateway request that carried commands waits for the first reply bytes before it is
+/// answered with whatever is there (possibly nothing; the next poll brings the rest).
+pub const GATEWAY_REPLY_WAIT: Duration = Duration::from_millis(100);
+/// Most bytes returned in one gateway response; the rest waits for the next poll.
+pub const GATEWAY_MAX_RESPONSE: usize = 4 * OUTBOX_CHUNK;
+/// Kernel buffer of each end of a gateway session's pipe. Kept small so that what a gateway
+/// client has not fetched stays in the session's bounded outbox (where the usual caps and the
+/// stall timeout apply) instead of in socket buffers the kernel would grow to megabytes.
+pub const GATEWAY_PIPE_BUFFER: usize = 8 * 1024;

@@ -67,6 +67,10 @@ struct Serve {
     /// switchboard senders to it are held back (default 30)
     #[argh(option, default = "30")]
     stall_timeout: u64,
+    /// seconds without a request after which an HTTP gateway (gateway.dll) session is closed
+    /// (default 60)
+    #[argh(option, default = "60")]
+    gateway_idle_timeout: u64,
     /// open connections at most, all listeners together (default 20000)
     #[argh(option, default = "20000")]
     max_connections: usize,
@@ -223,6 +227,7 @@ fn serve(s: Serve) -> Result<(), Box<dyn std::error::Error>> {
     config.timeouts.sb_idle = secs(s.sb_idle_timeout);
     config.timeouts.write_stall = secs(s.stall_timeout);
     config.timeouts.http_request = secs(s.http_head_timeout);
+    config.timeouts.gateway_idle = secs(s.gateway_idle_timeout);
     config.max_connections = s.max_connections.max(1);
     config.max_per_ip = s.max_per_ip.max(1);
     config.auth_backoff = secs(s.auth_backoff);

@@ -4,6 +4,7 @@
 //! anything else gets 404.
 
 mod host;
+pub mod gateway;
 pub mod passport;
 pub mod register;
 pub mod site;
@@ -182,6 +183,7 @@ async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
         }
         ("POST", "/rst.srf" | "/ppsecure/rst.srf") => passport::rst(hub, req).await,
         ("GET" | "POST", "/config/msgrconfig.asmx") => passport::msgr_config(req),
+        ("POST", "/gateway/gateway.dll") => gateway::handle(hub, req).await,
         _ => site::route(hub, req, &path)
             .await
             .unwrap_or_else(|| Response::new("404 Not Found").body("text/plain", "not found\n")),

@@ -172,7 +172,7 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
     if !s.hub.take_redirect(ip, &handle) {
         // This is the dispatch step.
         s.hub.remember_redirect(ip, &handle);
-        let ns = s.hub.ns_address(s.conn.local);
+        let ns = s.hub.ns_address(&s.conn.local);
         let line = match s.dialect().xfr_ns {
             XfrNs::Bare => format!("XFR {trid} NS {ns}"),
             XfrNs::Zero => format!("XFR {trid} NS {ns} 0"),
@@ -226,7 +226,7 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
     let outbox = s.conn.outbox.clone();
     let session = s.hub.next_session_id();
     let hub = s.hub.clone();
-    let local = s.conn.local.ip();
+    let local = s.conn.local.clone();
     // Loading and registering happen in one storage job so no list change can fall between them.
     let loaded = s
         .hub

@@ -79,7 +79,16 @@ pub fn serve(
     stream: Async<TcpStream>,
     peer: SocketAddr,
 ) -> impl Future<Output = ()> + Send {
-    let mut session = match Connection::new(stream) {
+    serve_connection(hub, Connection::new(stream), peer)
+}
+
+/// The session on a connection already set up: a TCP socket's, or the HTTP gateway's pipe.
+pub fn serve_connection(
+    hub: Arc<Hub>,
+    conn: std::io::Result<Connection>,
+    peer: SocketAddr,
+) -> impl Future<Output = ()> + Send {
+    let mut session = match conn {
         Ok(conn) => {
             let tracked = hub.track(conn.outbox.clone(), true);
             let s = NsSession {

@@ -24,6 +24,6 @@ pub async fn xfr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             return s.error(800, trid).await;
         }
     };
-    let addr = s.hub.sb_address(s.conn.local.ip());
+    let addr = s.hub.sb_address(&s.conn.local);
     s.reply(&format!("XFR {trid} SB {addr} CKI {cookie}")).await
 }

@@ -18,6 +18,7 @@ use crate::server::session::{Disconnect, Handled, Session, drive};
 use registry::{Participant, Switchboard};
 use smol::Async;
 use std::fmt::Write;
+use std::future::Future;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Instant;
@@ -43,30 +44,55 @@ struct Joined {
     handle: String,
 }
 
-pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
-    let conn = match Connection::new(stream) {
-        Ok(c) => c,
+pub fn serve(
+    hub: Arc<Hub>,
+    stream: Async<TcpStream>,
+    peer: SocketAddr,
+) -> impl Future<Output = ()> + Send {
+    serve_connection(hub, Connection::new(stream), peer)
+}
+
+/// The session on a connection already set up: a TCP socket's, or the HTTP gateway's pipe.
+/// Built before the `async` block and used in place, as in `ns::serve_connection`, so the idle
+/// session's state holds one copy of it.
+pub fn serve_connection(
+    hub: Arc<Hub>,
+    conn: std::io::Result<Connection>,
+    peer: SocketAddr,
+) -> impl Future<Output = ()> + Send {
+    let mut session = match conn {
+        Ok(conn) => {
+            let tracked = hub.track(conn.outbox.clone(), false);
+            let now = Instant::now();
+            let s = SbSession {
+                hub,
+                conn,
+                id: tracked.id,
+                started: now,
+                got_command: false,
+                last_activity: now,
+                joined: None,
+                failed_calls: 0,
+                hold: None,
+            };
+            Some((s, tracked))
+        }
         Err(e) => {
             log::debug!("sb {peer}: dropped before setup: {e}");
-            return;
+            None
         }
     };
-    let tracked = hub.track(conn.outbox.clone(), false);
-    let now = Instant::now();
-    let mut s = SbSession {
-        hub,
-        conn,
-        id: tracked.id,
-        started: now,
-        got_command: false,
-        last_activity: now,
-        joined: None,
-        failed_calls: 0,
-        hold: None,
-    };
-    let why = drive(&mut s).await;
-    Box::pin(s.end(why)).await;
-    drop(tracked);
+    async move {
+        let Some((s, _)) = &mut session else {
+            return;
+        };
+        let why = drive(s).await;
+        let Some((s, tracked)) = session.take() else {
+            return;
+        };
+        Box::pin(s.end(why)).await;
+        drop(tracked);
+    }
 }
 
 /// Whether an SB payload is a P2P message and, if it names one, its destination handle.
@@ -268,7 +294,7 @@ impl SbSession {
             // Every cookie slot is taken: the callee cannot be rung now.
             return self.error(217, trid).await;
         };
-        let addr = self.hub.sb_address(target.ns_local);
+        let addr = self.hub.sb_address(&target.ns_local);
         let rng = format!(
             "RNG {} {addr} CKI {cookie} {my_handle} {}\r\n",
             sb.id,

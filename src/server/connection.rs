@@ -32,10 +32,37 @@ pub enum ReadResult {
     Eof,
 }
 
+/// How a client reached us. This is the one place where a session through the HTTP gateway
+/// differs from a direct one: which host we name in redirects (`XFR`, `RNG`). The other
+/// difference, `ClientPort: 0` in the profile, follows from the peer port being 0 (see
+/// `Connection::via_gateway`). An enum rather than an extra field: with `SocketAddr`'s spare
+/// discriminant values it takes no more room than the address alone, so no session grows.
+#[derive(Clone, Debug)]
+pub enum Reached {
+    /// Directly over TCP, at this local address.
+    Direct(SocketAddr),
+    /// Through `gateway.dll`, at this host (the request's `Host`, validated, without port).
+    Gateway(Arc<str>),
+}
+
+impl Reached {
+    /// The host to name when sending this client to another of our listeners.
+    pub fn host(&self, public_host: Option<&str>) -> String {
+        match self {
+            // The gateway host first: a gateway client can only reach us through it.
+            Reached::Gateway(h) => h.to_string(),
+            Reached::Direct(local) => match public_host {
+                Some(h) => h.to_string(),
+                None => local.ip().to_string(),
+            },
+        }
+    }
+}
+
 pub struct Connection {
     stream: Async<TcpStream>,
     pub peer: SocketAddr,
-    pub local: SocketAddr,
+    pub local: Reached,
     pub outbox: Arc<Outbox>,
     /// The chunk currently being written and how much of it went out.
     writing: Option<(Chunk, usize)>,
@@ -56,7 +83,7 @@ impl Connection {
         Ok(Connection {
             stream,
             peer,
-            local,
+            local: Reached::Direct(local),
             outbox: Arc::new(Outbox::new()),
             writing: None,
             read: None,
@@ -64,6 +91,15 @@ impl Connection {
             timer_at: None,
             stalled_since: None,
         })
+    }
+
+    /// Marks a connection whose other end is the HTTP gateway (`http::gateway`): the peer is the
+    /// real client's address (throttling and admission count it) with port 0, which is what the
+    /// profile's `ClientPort` shows for a gateway client, and redirects name the gateway host.
+    pub fn via_gateway(mut self, client: std::net::IpAddr, host: Arc<str>) -> Connection {
+        self.peer = SocketAddr::new(client, 0);
+        self.local = Reached::Gateway(host);
+        self
     }
 
     /// Waits for the next reason to act. `deadline` is the earliest timer of the session.

@@ -4,6 +4,7 @@
 //! be locked while holding a user's state; outboxes are leaves. Never lock a user's state while
 //! holding the `users` map.
 
+use super::connection::Reached;
 use super::outbox::Outbox;
 use crate::config::Config;
 use crate::dialect::Dialect;
@@ -62,7 +63,7 @@ pub struct OnlineUser {
     /// Set when a newer login replaced this one: its end must not announce FLN.
     pub replaced: AtomicBool,
     /// Our address as this client reached it (where to point it for the switchboard).
-    pub ns_local: IpAddr,
+    pub ns_local: Reached,
     state: Mutex<UserState>,
 }
 
@@ -74,7 +75,7 @@ impl OnlineUser {
         dialect: &'static Dialect,
         outbox: Arc<Outbox>,
         session: u64,
-        ns_local: IpAddr,
+        ns_local: Reached,
     ) -> OnlineUser {
         OnlineUser {
             id,
@@ -154,6 +155,8 @@ pub struct Hub {
     /// Key of the MD5 challenges sent for unknown handles (`auth::decoy_md5_challenge`), loaded
     /// from the database at start so they stay the same across restarts.
     pub challenge_key: std::sync::OnceLock<Vec<u8>>,
+    /// Sessions of the HTTP gateway (`gateway.dll`).
+    pub gateway: crate::http::gateway::Gateway,
 }
 
 /// A socket counted against the connection caps; uncounted when dropped.
@@ -224,6 +227,7 @@ impl Hub {
             per_ip_http: Mutex::new(HashMap::new()),
             throttle: Default::default(),
             challenge_key: std::sync::OnceLock::new(),
+            gateway: Default::default(),
         }
     }
 
@@ -329,19 +333,19 @@ impl Hub {
     }
 
     /// `host:port` of the switchboard as a client that reached us at `local` should dial it.
-    pub fn sb_address(&self, local: IpAddr) -> String {
+    pub fn sb_address(&self, local: &Reached) -> String {
         let port = self.sb_port.load(Ordering::Relaxed);
-        match &self.config.public_host {
-            Some(h) => format!("{h}:{port}"),
-            None => format!("{local}:{port}"),
-        }
+        format!("{}:{port}", local.host(self.config.public_host.as_deref()))
     }
 
     /// `host:port` of the notification server for a client connected at `local`.
-    pub fn ns_address(&self, local: std::net::SocketAddr) -> String {
-        match &self.config.public_host {
-            Some(h) => format!("{h}:{}", local.port()),
-            None => local.to_string(),
+    pub fn ns_address(&self, local: &Reached) -> String {
+        match (local, &self.config.public_host) {
+            (Reached::Direct(local), Some(h)) => format!("{h}:{}", local.port()),
+            (Reached::Direct(local), None) => local.to_string(),
+            // A gateway client passes this back as `IP=` when it opens its next gateway session;
+            // the gateway serves the notification role whatever it says.
+            (Reached::Gateway(h), _) => format!("{h}:1863"),
         }
     }
 

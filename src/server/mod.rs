@@ -120,6 +120,7 @@ impl Server {
             .spawn(accept_loop(hub.clone(), http, executor.clone(), Kind::Http))
             .detach();
         executor.spawn(housekeeping(hub.clone())).detach();
+        crate::http::gateway::start(&hub, &executor);
         let threads = (0..threads_wanted)
             .map(|i| {
                 let ex = executor.clone();
@@ -226,11 +227,11 @@ async fn accept_loop(
 ///
 /// A hand-written future rather than an `async fn`: an async wrapper keeps its argument (the whole
 /// connection future) in its own state next to the one it awaits, doubling every task's size.
-fn isolated<F: Future<Output = ()>>(conn: F, admission: hub::Admission) -> Isolated<F> {
+pub(crate) fn isolated<F: Future<Output = ()>>(conn: F, admission: hub::Admission) -> Isolated<F> {
     Isolated { conn, admission }
 }
 
-struct Isolated<F> {
+pub(crate) struct Isolated<F> {
     conn: F,
     admission: hub::Admission,
 }
