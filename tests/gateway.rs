@@ -309,6 +309,9 @@ fn gw_login_twn(server: &TestServer, version: u8, handle: &str) -> (Gw, String) 
         ns.expect("SBS 0 null");
     }
     let (_, profile) = ns.expect_payload("MSG Hotmail Hotmail ");
+    // MSNP8+: the initial e-mail message follows the profile.
+    let (_, mail) = ns.expect_payload("MSG Hotmail Hotmail ");
+    assert!(String::from_utf8_lossy(&mail).contains("text/x-msmsgsinitial"));
     ns.trid = 4;
     (ns, String::from_utf8(profile).unwrap())
 }
