@@ -166,6 +166,7 @@ async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
         }
         ("POST", "/rst.srf" | "/ppsecure/rst.srf") => passport::rst(hub, req).await,
         ("GET" | "POST", "/config/msgrconfig.asmx") => passport::msgr_config(req),
+        ("GET", "/status") => crate::ops::status_endpoint(hub, req),
         _ => Response::new("404 Not Found").body("text/plain", "not found\n"),
     }
 }

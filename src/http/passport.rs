@@ -113,7 +113,7 @@ pub async fn check_password(
     let cfg = &hub.config;
     if !hub
         .throttle
-        .allowed(ip, &handle, cfg.auth_failures, cfg.auth_backoff)
+        .allowed(ip, &handle, cfg.auth_failures, hub.live.auth_backoff())
     {
         log::warn!("http {ip}: login for {handle} refused: too many failures");
         return None;
@@ -139,7 +139,7 @@ pub async fn check_password(
         hub.throttle.succeeded(ip, &handle);
         Some(handle)
     } else {
-        hub.throttle.failed(ip, &handle, cfg.auth_backoff);
+        hub.throttle.failed(ip, &handle, hub.live.auth_backoff());
         None
     }
 }

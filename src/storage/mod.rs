@@ -8,6 +8,7 @@
 
 mod db;
 mod migrations;
+mod ops;
 
 pub use db::{Credentials, Db, DbError};
 
@@ -37,6 +38,7 @@ impl Storage {
     pub fn start(path: &Path) -> Result<(Storage, JoinHandle<()>), DbError> {
         let mut db = Db::open(path)?;
         db.migrate()?;
+        db.clear_signouts()?;
         let (tx, rx) = smol::channel::bounded::<Job>(crate::limits::STORAGE_QUEUE);
         let handle = std::thread::Builder::new()
             .name("storage".into())
