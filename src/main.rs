@@ -334,13 +334,6 @@ fn init_logging(level: log::LevelFilter) -> bool {
 fn main() -> ExitCode {
     msnpd::tune_allocator();
     let args: Vec<String> = std::env::args().collect();
-    if matches!(
-        args.get(1).map(String::as_str),
-        Some("--version" | "-V" | "version")
-    ) {
-        println!("msnpd {VERSION}");
-        return ExitCode::SUCCESS;
-    }
     let serving = args.get(1).is_some_and(|a| a == "serve");
     if !serving {
         // A printing command whose reader went away (`msnpd user list | head`) ends quietly, as
@@ -350,6 +343,13 @@ fn main() -> ExitCode {
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
+    }
+    if matches!(
+        args.get(1).map(String::as_str),
+        Some("--version" | "-V" | "version")
+    ) {
+        println!("msnpd {VERSION}");
+        return ExitCode::SUCCESS;
     }
     let result = parse_command_line(&args)
         .map_err(Into::into)
@@ -495,11 +495,11 @@ fn read_password(given: Option<String>) -> CliResult<String> {
     let pw = match given {
         Some(p) => p,
         None if std::io::stdin().is_terminal() => {
-            let first = rpassword::prompt_password("Password: ")?;
+            let first = msnpd::ops::password::prompt_hidden("Password: ")?;
             if first.is_empty() {
                 return Err("empty password refused".into());
             }
-            let again = rpassword::prompt_password("Repeat password: ")?;
+            let again = msnpd::ops::password::prompt_hidden("Repeat password: ")?;
             if again != first {
                 return Err("the passwords differ; nothing was changed".into());
             }
