@@ -796,3 +796,35 @@ fn hash_all(users: &[(String, String)]) -> Vec<(String, Credential)> {
             .collect()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use msnpd::ops::config_file::SERVE_KEYS;
+
+    /// Every `serve` option has a config-file key and every key is an option: adding a flag
+    /// without its line in `SERVE_KEYS` fails here.
+    #[test]
+    fn every_serve_option_has_a_config_key() {
+        let help = match Cli::from_args(&["msnpd"], &["serve", "--help"]) {
+            Err(early) => early.output,
+            Ok(_) => panic!("--help parses to a command"),
+        };
+        let flags: Vec<&str> = help
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("--"))
+            .filter_map(|l| l.split([' ', ',']).next())
+            .filter(|f| !matches!(*f, "help" | "config"))
+            .collect();
+        assert!(flags.len() >= 10, "{help}");
+        for f in &flags {
+            assert!(
+                SERVE_KEYS.iter().any(|(k, _)| k == f),
+                "serve --{f} has no line in SERVE_KEYS (src/ops/config_file.rs)"
+            );
+        }
+        for (k, _) in SERVE_KEYS {
+            assert!(flags.contains(k), "config key {k} is not a serve option");
+        }
+    }
+}
