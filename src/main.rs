@@ -344,10 +344,7 @@ fn main() -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    if matches!(
-        args.get(1).map(String::as_str),
-        Some("--version" | "-V" | "version")
-    ) {
+    if matches!(args.get(1).map(String::as_str), Some("--version" | "-V")) {
         println!("msnpd {VERSION}");
         return ExitCode::SUCCESS;
     }

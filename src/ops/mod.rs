@@ -6,7 +6,7 @@
 //! `<db>.lock` (owner-only) with its pid, the addresses it really bound and a random token; it
 //! holds a POSIX write lock on that file for its whole life. `status` connects to each address,
 //! and asks `GET /status` on the HTTP listener with the token for who is online. The endpoint
-//! answers only loopback peers that present the token, so only someone who can read the lock
+//! answers only peers on this machine that present the token, so only someone who can read the lock
 //! file (the operator) sees it, even behind a reverse proxy on the same host.
 
 pub mod config_file;
@@ -147,7 +147,13 @@ pub fn status_endpoint(hub: &Hub, req: &Request) -> Response {
     let token_ok = req
         .header(STATUS_TOKEN_HEADER)
         .is_some_and(|t| crate::auth::digest_eq(t, &hub.status_token));
-    if !req.peer.ip().is_loopback() || !token_ok {
+    // From this machine only: loopback, or one of its own addresses (a listener bound to a LAN
+    // address is reached from the host through that address).
+    let local = |ip: std::net::IpAddr| {
+        ip.is_loopback()
+            || matches!(ip, std::net::IpAddr::V4(v4) if crate::server::lan::local_ipv4().contains(&v4))
+    };
+    if !token_ok || !local(req.peer.ip()) {
         return Response::new("404 Not Found").body("text/plain", "not found\n");
     }
     let mut handles: Vec<String> = hub.all_online().iter().map(|u| u.handle.clone()).collect();
