@@ -673,7 +673,12 @@ fn status(st: Status) -> CliResult {
             );
         }
         Err(e) => {
-            println!("database: {}: {e}", db_path.display());
+            if let Err(e) = in_db::<(), _>(&db_path, Err(e)) {
+                println!(
+                    "database: {}",
+                    e.to_string().replace("database error: ", "")
+                );
+            }
             problems.push("database");
         }
     }
