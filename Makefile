@@ -53,16 +53,24 @@ target/%/release/msnpd: FORCE
 
 FORCE:
 
-# Per-target tarballs: binary, systemd unit, README, LICENSE.
-dist: aarch64 armv7 release
+# Per-target tarballs: binary, systemd unit, example config, README, SECURITY.md, LICENSE and a
+# SHA256SUMS of those files; dist/SHA256SUMS covers the tarballs. `make dist TARGET=<triple>`
+# builds one target; without TARGET, the host and every ARM target.
+HOST        := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+DIST_TARGETS = $(if $(TARGET),$(TARGET),$(HOST) $(TARGETS))
+
+dist:
 	@mkdir -p dist
-	@for t in x86_64-unknown-linux-gnu $(TARGETS); do \
-		bin=target/$$t/release/msnpd; [ "$$t" = x86_64-unknown-linux-gnu ] && bin=target/release/msnpd; \
+	@set -e; for t in $(DIST_TARGETS); do \
+		if [ "$$t" = "$(HOST)" ]; then $(CARGO) build --release --bin msnpd; bin=target/release/msnpd; \
+		else $(MAKE) --no-print-directory target/$$t/release/msnpd; bin=target/$$t/release/msnpd; fi; \
 		d=dist/msnpd-$(VERSION)-$$t; rm -rf $$d; mkdir -p $$d; \
-		cp $$bin systemd/msnpd.service README.md LICENSE $$d/; \
+		cp $$bin systemd/msnpd.service systemd/msnpd.toml README.md SECURITY.md LICENSE $$d/; \
+		(cd $$d && sha256sum msnpd msnpd.service msnpd.toml README.md SECURITY.md LICENSE > SHA256SUMS); \
 		tar -C dist -czf $$d.tar.gz msnpd-$(VERSION)-$$t; rm -rf $$d; \
 		echo "dist/msnpd-$(VERSION)-$$t.tar.gz"; \
 	done
+	@cd dist && sha256sum msnpd-$(VERSION)-*.tar.gz > SHA256SUMS && echo "dist/SHA256SUMS"
 
 # End-to-end on ARM: the aarch64 binary under qemu-user, driven by host-side tests.
 test-arm: aarch64
@@ -71,9 +79,16 @@ test-arm: aarch64
 	MSNPD_RUNNER="qemu-aarch64 -L $(SYSROOT_aarch64-unknown-linux-gnu)" \
 	$(CARGO) test --test arm_qemu -- --ignored --test-threads=1
 
-install: release
-	install -D -m 0755 target/release/msnpd $(DESTDIR)$(PREFIX)/bin/msnpd
+# Installs the binary built earlier (`make release`, as your user): install never builds, so
+# `sudo make install` works where cargo is installed per user. The example config is installed
+# only if /etc/msnpd/msnpd.toml does not exist yet.
+BIN ?= target/release/msnpd
+
+install:
+	@[ -x "$(BIN)" ] || { echo "$(BIN) is missing: run 'make release' first (as your user); install does not build" >&2; exit 1; }
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/msnpd
 	install -D -m 0644 systemd/msnpd.service $(DESTDIR)/etc/systemd/system/msnpd.service
+	[ -e $(DESTDIR)/etc/msnpd/msnpd.toml ] || install -D -m 0644 systemd/msnpd.toml $(DESTDIR)/etc/msnpd/msnpd.toml
 	@[ "$(PREFIX)" = /usr/local ] || sed -i 's|/usr/local/bin/msnpd|$(PREFIX)/bin/msnpd|' $(DESTDIR)/etc/systemd/system/msnpd.service
 
 clean:

@@ -13,6 +13,7 @@ pub mod http;
 pub mod limits;
 pub mod model;
 pub mod ns;
+pub mod ops;
 pub mod protocol;
 pub mod sb;
 pub mod server;

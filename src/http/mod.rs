@@ -183,6 +183,7 @@ async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
         }
         ("POST", "/rst.srf" | "/ppsecure/rst.srf") => passport::rst(hub, req).await,
         ("GET" | "POST", "/config/msgrconfig.asmx") => passport::msgr_config(req),
+        ("GET", "/status") => crate::ops::status_endpoint(hub, req),
         ("POST", "/gateway/gateway.dll") => gateway::handle(hub, req).await,
         _ => site::route(hub, req, &path)
             .await

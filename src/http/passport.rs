@@ -120,7 +120,7 @@ pub async fn check_password(
     // all slip past the check.
     let Some(attempt) = hub
         .throttle
-        .begin(ip, &handle, cfg.auth_failures, cfg.auth_backoff)
+        .begin(ip, &handle, cfg.auth_failures, hub.live.auth_backoff())
     else {
         log::warn!("http {ip}: login for {handle} refused: too many failures or checks at once");
         return None;

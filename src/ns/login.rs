@@ -111,7 +111,7 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             if !s
                 .hub
                 .throttle
-                .allowed(ip, &handle, cfg.auth_failures, cfg.auth_backoff)
+                .allowed(ip, &handle, cfg.auth_failures, s.hub.live.auth_backoff())
             {
                 s.error(911, trid).await?;
                 return Err(Disconnect::new(format!(
@@ -151,7 +151,7 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
                 None => {
                     s.hub
                         .throttle
-                        .failed(ip, &handle, s.hub.config.auth_backoff);
+                        .failed(ip, &handle, s.hub.live.auth_backoff());
                     s.error(911, trid).await?;
                     Err(Disconnect::new(format!(
                         "authentication failed for {handle}"

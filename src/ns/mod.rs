@@ -194,14 +194,14 @@ impl Session for NsSession {
     }
 
     fn stall_timeout(&self) -> std::time::Duration {
-        self.hub.config.timeouts.write_stall
+        self.hub.live.write_stall()
     }
 
     fn deadline(&self) -> Instant {
         let mut d = match self.phase {
-            Phase::LoggedIn(_) => self.since + self.hub.config.timeouts.ns_idle,
-            _ if !self.got_command => self.since + self.hub.config.timeouts.first_command,
-            _ => self.since + self.hub.config.timeouts.login,
+            Phase::LoggedIn(_) => self.since + self.hub.live.ns_idle(),
+            _ if !self.got_command => self.since + self.hub.live.first_command(),
+            _ => self.since + self.hub.live.login(),
         };
         if let Some(t) = self.next_challenge {
             d = d.min(t);
@@ -219,7 +219,7 @@ impl Session for NsSession {
         let now = Instant::now();
         match self.phase {
             Phase::LoggedIn(_) => {
-                if now >= self.since + self.hub.config.timeouts.ns_idle {
+                if now >= self.since + self.hub.live.ns_idle() {
                     return Err(Disconnect::new("idle timeout"));
                 }
             }
@@ -227,7 +227,7 @@ impl Session for NsSession {
                 return Err(Disconnect::new("no command within the time limit"));
             }
             _ => {
-                if now >= self.since + self.hub.config.timeouts.login {
+                if now >= self.since + self.hub.live.login() {
                     return Err(Disconnect::new("login not completed within the time limit"));
                 }
             }

@@ -393,7 +393,7 @@ impl Session for SbSession {
     }
 
     fn stall_timeout(&self) -> std::time::Duration {
-        self.hub.config.timeouts.write_stall
+        self.hub.live.write_stall()
     }
 
     fn take_hold(&mut self) -> Option<Arc<Outbox>> {
@@ -402,9 +402,9 @@ impl Session for SbSession {
 
     fn deadline(&self) -> Instant {
         match self.joined {
-            Some(_) => self.last_activity + self.hub.config.timeouts.sb_idle,
-            None if !self.got_command => self.started + self.hub.config.timeouts.first_command,
-            None => self.started + self.hub.config.timeouts.login,
+            Some(_) => self.last_activity + self.hub.live.sb_idle(),
+            None if !self.got_command => self.started + self.hub.live.first_command(),
+            None => self.started + self.hub.live.login(),
         }
     }
 

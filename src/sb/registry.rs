@@ -270,7 +270,16 @@ impl Switchboards {
     pub fn sign_out(&self, user: UserId) {
         let sessions: Vec<Arc<Switchboard>> = {
             let mut inner = self.lock();
-            inner.cookies.retain(|_, g| g.user != user);
+            // Through `forget`, so that the user's count of unused cookies goes down too.
+            let burnt: Vec<String> = inner
+                .cookies
+                .iter()
+                .filter(|(_, g)| g.user == user)
+                .map(|(c, _)| c.clone())
+                .collect();
+            for c in burnt {
+                inner.forget(&c);
+            }
             inner.sessions.values().cloned().collect()
         };
         for sb in sessions {
@@ -307,6 +316,21 @@ mod tests {
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(40));
         assert!(s.redeem(&c, "a@x.com").is_none());
+    }
+
+    #[test]
+    fn sign_out_burns_cookies_and_frees_the_users_slots() {
+        let s = Switchboards::new();
+        let old: Vec<String> = (0..MAX_COOKIES_PER_USER)
+            .map(|_| s.grant(1, "a@x.com", None).unwrap())
+            .collect();
+        assert_eq!(s.grant(1, "a@x.com", None), Err(GrantRefused::UserCap));
+        s.sign_out(1);
+        assert!(s.redeem(&old[0], "a@x.com").is_none(), "burnt cookie refused");
+        assert!(
+            s.grant(1, "a@x.com", None).is_ok(),
+            "the new session starts with a free cap"
+        );
     }
 
     #[test]

@@ -53,7 +53,11 @@ impl Reached {
             Reached::Gateway(h) => h.to_string(),
             Reached::Direct(local) => match public_host {
                 Some(h) => h.to_string(),
-                None => local.ip().to_string(),
+                // IPv6 literals are bracketed so that `host:port` stays parseable.
+                None => match local.ip() {
+                    std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                    ip => ip.to_string(),
+                },
             },
         }
     }

@@ -133,6 +133,10 @@ pub struct Hub {
     /// The web page and registration form (`http::site`).
     pub web: crate::http::site::Web,
     pub config: Config,
+    /// The settings SIGHUP may change (limits, timeouts); read these, not `config`'s copies.
+    pub live: super::live::Live,
+    /// Proves to `GET /status` that the caller could read the server's lock file.
+    pub status_token: String,
     pub storage: Storage,
     pub switchboards: Switchboards,
     pub tickets: super::tickets::Tickets,
@@ -211,6 +215,8 @@ impl Hub {
     pub fn new(config: Config, storage: Storage) -> Hub {
         Hub {
             web: crate::http::site::Web::new(&config),
+            live: super::live::Live::new(&config),
+            status_token: crate::auth::token(32),
             config,
             storage,
             switchboards: Switchboards::new(),
@@ -246,11 +252,11 @@ impl Hub {
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admission, &'static str> {
         let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
         let total: usize = m.values().sum();
-        if total >= self.config.max_connections {
+        if total >= self.live.max_connections() {
             return Err("server connection limit reached");
         }
         let n = m.entry(ip).or_insert(0);
-        if *n >= self.config.max_per_ip {
+        if *n >= self.live.max_per_ip() {
             return Err("per-address connection limit reached");
         }
         *n += 1;

@@ -35,7 +35,7 @@ pub fn client_hosts(bound: SocketAddr, public_host: Option<&str>) -> Vec<String>
         return vec![h.to_string()];
     }
     match bound.ip() {
-        IpAddr::V4(v4) if v4.is_unspecified() => {
+        ip if ip.is_unspecified() => {
             let ips = local_ipv4();
             if ips.is_empty() {
                 vec!["127.0.0.1".into()]
@@ -43,6 +43,8 @@ pub fn client_hosts(bound: SocketAddr, public_host: Option<&str>) -> Vec<String>
                 ips.iter().map(|i| i.to_string()).collect()
             }
         }
+        // An IPv6 address is printed in brackets: it is followed by `:port`.
+        IpAddr::V6(v6) => vec![format!("[{v6}]")],
         ip => vec![ip.to_string()],
     }
 }

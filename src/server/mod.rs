@@ -3,6 +3,7 @@
 pub mod connection;
 pub mod hub;
 pub mod lan;
+pub mod live;
 pub mod outbox;
 pub mod pool;
 pub mod session;
@@ -36,6 +37,8 @@ pub struct Server {
     threads: Vec<std::thread::JoinHandle<()>>,
     storage_thread: Option<std::thread::JoinHandle<()>>,
     stop: smol::channel::Sender<()>,
+    /// Keeps other `serve`s off the database until this server is gone.
+    _lock: crate::ops::ServerLock,
 }
 
 /// Pending connections the kernel queues per listener. The standard library uses 128, which makes
@@ -61,10 +64,8 @@ fn bind(addr: SocketAddr, what: &str) -> std::io::Result<Async<TcpListener>> {
 impl Server {
     /// Opens the database, binds every listener and starts serving on background threads.
     pub fn start(config: Config) -> Result<Server, Box<dyn std::error::Error>> {
-        let (storage, storage_thread) = Storage::start(&config.db)?;
-        let challenge_key = smol::block_on(storage.run(|db| db.server_secret("md5-challenge")))
-            .map_err(|e| e.to_string())??;
-        log::info!("database: {}", config.db.display());
+        // Bind first: a port in use must not leave a new, empty database behind. Then the lock,
+        // so a second server on the same database stops before opening it.
         let ns = bind(config.listen, "dispatch/notification")?;
         let sb = bind(config.sb_listen, "switchboard")?;
         let http = bind(config.http_listen, "HTTP")?;
@@ -73,9 +74,25 @@ impl Server {
             sb: sb.get_ref().local_addr()?,
             http: http.get_ref().local_addr()?,
         };
+        let mut lock = crate::ops::ServerLock::acquire(&config.db)?;
+        let (storage, storage_thread) = Storage::start(&config.db)
+            .map_err(|e| format!("database {}: {e}", config.db.display()))?;
+        log::info!("database: {}", config.db.display());
+        let challenge_key = smol::block_on(storage.run(|db| db.server_secret("md5-challenge")))
+            .map_err(|e| e.to_string())??;
         let threads_wanted = config.threads.max(1);
         let hub = Arc::new(Hub::new(config, storage));
         let _ = hub.challenge_key.set(challenge_key);
+        lock.publish(
+            &hub.status_token,
+            hub.config.public_host.as_deref(),
+            &[
+                ("dispatch/notification", bound.ns),
+                ("switchboard", bound.sb),
+                ("http", bound.http),
+            ],
+        )
+        .map_err(|e| format!("cannot write {}: {e}", lock.path().display()))?;
         hub.set_sb_port(bound.sb.port());
         hub.web.set_bound(bound);
         log::info!("dispatch/notification listening on {}", bound.ns);
@@ -142,6 +159,7 @@ impl Server {
             threads,
             storage_thread: Some(storage_thread),
             stop,
+            _lock: lock,
         })
     }
 
@@ -265,6 +283,7 @@ async fn housekeeping(hub: Arc<Hub>) {
     loop {
         smol::Timer::after(Duration::from_secs(2)).await;
         tick += 1;
+        crate::ops::sign_out_requested(&hub).await;
         if tick.is_multiple_of(15) {
             hub.switchboards.expire();
             hub.tickets.expire();

@@ -54,6 +54,10 @@ pub struct Credentials {
 
 pub struct Db {
     pub(super) conn: Connection,
+    /// The file, for error messages and the backup taken before a migration.
+    pub(super) path: std::path::PathBuf,
+    /// `PRAGMA data_version` when the server last looked for sign-outs (see `storage/ops.rs`).
+    pub(super) seen_data_version: i64,
 }
 
 impl Db {
@@ -71,7 +75,11 @@ impl Db {
         // caches anyway; logins read a few pages each, and a miss costs one pread of a page the
         // OS already holds. 256 KiB keeps the B-tree interiors hot.
         conn.pragma_update(None, "cache_size", -256)?;
-        Ok(Db { conn })
+        Ok(Db {
+            conn,
+            path: path.to_path_buf(),
+            seen_data_version: 0,
+        })
     }
 
     /// Opens an existing database only (the `user` commands must not create one by accident).
@@ -91,6 +99,7 @@ impl Db {
         let current: i64 = self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        self.before_migrations(current, MIGRATIONS.len())?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
@@ -152,16 +161,19 @@ impl Db {
         Ok(users.len())
     }
 
+    /// Changes the password and asks a running server to sign the account's session out.
     pub fn set_password(&mut self, handle: &str, cred: &Credential) -> Result<()> {
-        let n = self.conn.execute(
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
             "UPDATE users SET md5_salt = ?2, md5_hash = ?3, password = ?4 WHERE handle = ?1",
             params![handle, cred.md5_salt, cred.md5_hash, cred.phc],
         )?;
         if n == 0 {
-            Err(DbError::NotFound)
-        } else {
-            Ok(())
+            return Err(DbError::NotFound);
         }
+        super::ops::queue_signout(&tx, handle, "password changed")?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Deletes an account and removes it from every list it is on. Returns its id and the ids of
@@ -185,6 +197,7 @@ impl Db {
         )?;
         tx.execute("DELETE FROM groups WHERE user_id = ?1", [id])?;
         tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
+        super::ops::queue_signout(&tx, handle, "account deleted")?;
         tx.commit()?;
         Ok((id, affected))
     }

@@ -58,4 +58,13 @@ pub const MIGRATIONS: &[&str] = &[
         value       BLOB NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 4: sign-outs asked for by `msnpd user del|passwd` (a separate process) and carried out by
+    // the running server, which polls for them when PRAGMA data_version says another connection
+    // committed. Rows are deleted once handled, and all at server start (nobody is online then).
+    r#"
+    CREATE TABLE signouts (
+        handle      TEXT NOT NULL,
+        reason      TEXT NOT NULL
+    );
+    "#,
 ];

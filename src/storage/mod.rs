@@ -10,6 +10,7 @@ mod db;
 mod invites;
 mod migrations;
 mod private;
+mod ops;
 
 pub use db::{Credentials, Db, DbError};
 pub use invites::{Invite, InviteRefused, Registered};
@@ -40,6 +41,7 @@ impl Storage {
     pub fn start(path: &Path) -> Result<(Storage, JoinHandle<()>), DbError> {
         let mut db = Db::open(path)?;
         db.migrate()?;
+        db.clear_signouts()?;
         let (tx, rx) = smol::channel::bounded::<Job>(crate::limits::STORAGE_QUEUE);
         let handle = std::thread::Builder::new()
             .name("storage".into())

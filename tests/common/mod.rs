@@ -658,3 +658,75 @@ impl Client {
         assert_eq!(l, format!("{code} {t}"), "reply to `{verb} {t} {args}`");
     }
 }
+
+/// Starts `msnpd serve` with exactly `args` (after `serve`), with `RUST_LOG` set to `rust_log`
+/// or unset; waits for the three "listening on" lines.
+pub fn start_serve_args(
+    dir: TempDir,
+    db: PathBuf,
+    args: &[&str],
+    rust_log: Option<&str>,
+) -> TestServer {
+    let mut cmd = command();
+    cmd.arg("serve").args(args);
+    match rust_log {
+        Some(l) => cmd.env("RUST_LOG", l),
+        None => cmd.env_remove("RUST_LOG"),
+    };
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start msnpd serve");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let log2 = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(addr) = line.split("listening on ").nth(1) {
+                let _ = tx.send(addr.trim().to_string());
+            }
+            log2.lock().unwrap().push(line);
+        }
+    });
+    let mut addrs = Vec::new();
+    while addrs.len() < 3 {
+        match rx.recv_timeout(TIMEOUT) {
+            Ok(a) => addrs.push(a.parse::<SocketAddr>().unwrap()),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not start: {:?}", log.lock().unwrap());
+            }
+        }
+    }
+    TestServer {
+        dir,
+        db,
+        ns: addrs[0],
+        sb: addrs[1],
+        http: addrs[2],
+        child,
+        log,
+    }
+}
+
+impl TestServer {
+    /// Waits until a log line contains `needle`; returns that line.
+    pub fn wait_log(&self, needle: &str) -> String {
+        let end = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(l) = self.log.lock().unwrap().iter().find(|l| l.contains(needle)) {
+                return l.clone();
+            }
+            assert!(
+                Instant::now() < end,
+                "no log line with {needle:?}: {}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
