@@ -67,7 +67,7 @@ fn status_reports_database_listeners_and_who_is_online() {
     let out = ok(&["status", "--db", s(&server.db)], None);
     assert!(
         out.contains(&format!(
-            "database: {} (schema 2, 2 accounts)",
+            "database: {} (schema 4, 2 accounts)",
             server.db.display()
         )),
         "{out}"
@@ -128,7 +128,7 @@ fn backup_copies_a_live_database_and_never_overwrites() {
     );
     let copy = server.dir.path().join("copy.db");
     let out = ok(&["backup", s(&copy), "--db", s(&server.db)], None);
-    assert!(out.contains("(schema 2, 2 accounts)"), "{out}");
+    assert!(out.contains("(schema 4, 2 accounts)"), "{out}");
     let listed = ok(&["user", "list", "--db", s(&copy)], None);
     assert!(
         listed.contains("new@x.com") && listed.contains("alice@x.com"),
@@ -156,7 +156,9 @@ fn migration_backs_up_first_and_newer_schemas_are_refused() {
     // Make it look like a database from the previous release (schema 1).
     {
         let c = rusqlite::Connection::open(&db).unwrap();
-        c.execute_batch("DROP TABLE signouts; PRAGMA user_version = 1;")
+        c.execute_batch(
+            "DROP TABLE invites; DROP TABLE server_secrets; DROP TABLE signouts; PRAGMA user_version = 1;",
+        )
             .unwrap();
     }
     let out = ok(&["user", "list", "--db", s(&db)], None);

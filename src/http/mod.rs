@@ -3,8 +3,8 @@
 //! `httparse`, headers and bodies have fixed caps, idle keep-alive connections time out, and
 //! anything else gets 404.
 
-mod host;
 pub mod gateway;
+mod host;
 pub mod passport;
 pub mod register;
 pub mod site;

@@ -326,7 +326,10 @@ mod tests {
             .collect();
         assert_eq!(s.grant(1, "a@x.com", None), Err(GrantRefused::UserCap));
         s.sign_out(1);
-        assert!(s.redeem(&old[0], "a@x.com").is_none(), "burnt cookie refused");
+        assert!(
+            s.redeem(&old[0], "a@x.com").is_none(),
+            "burnt cookie refused"
+        );
         assert!(
             s.grant(1, "a@x.com", None).is_ok(),
             "the new session starts with a free cap"

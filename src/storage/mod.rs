@@ -9,8 +9,8 @@
 mod db;
 mod invites;
 mod migrations;
-mod private;
 mod ops;
+mod private;
 
 pub use db::{Credentials, Db, DbError};
 pub use invites::{Invite, InviteRefused, Registered};
