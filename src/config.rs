@@ -27,6 +27,12 @@ pub struct Config {
     /// account) before further attempts are refused for `auth_backoff`.
     pub auth_failures: u32,
     pub auth_backoff: Duration,
+    /// LAN name service address (UDP and TCP); `None` (the default) leaves it off.
+    pub dns_listen: Option<SocketAddr>,
+    /// Where the name service sends names that are not ours (default: /etc/resolv.conf).
+    pub dns_upstream: crate::dns::Upstream,
+    /// Sources the name service answers (default: loopback, private and link-local).
+    pub dns_allow: Vec<ipnet::IpNet>,
 }
 
 /// Deadlines for slow or silent clients.
@@ -69,6 +75,9 @@ impl Config {
             max_per_ip: crate::limits::MAX_CONNECTIONS_PER_IP,
             auth_failures: crate::limits::AUTH_FAILURES,
             auth_backoff: crate::limits::AUTH_BACKOFF,
+            dns_listen: None,
+            dns_upstream: crate::dns::Upstream::System,
+            dns_allow: crate::dns::default_allow(),
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod config;
 pub mod dialect;
+pub mod dns;
 pub mod http;
 pub mod limits;
 pub mod model;

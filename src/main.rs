@@ -76,6 +76,25 @@ struct Serve {
     /// (default 60)
     #[argh(option, default = "60")]
     auth_backoff: u64,
+    /// answer DNS (UDP and TCP) on this address, e.g. 0.0.0.0:53: MSN host names resolve to this
+    /// server, others are forwarded (default: off)
+    #[argh(option)]
+    dns_listen: Option<SocketAddr>,
+    /// where --dns-listen forwards other names: IP[:PORT] list, or `none` to refuse them
+    /// (default: the nameservers in /etc/resolv.conf)
+    #[argh(option, from_str_fn(parse_dns_upstream))]
+    dns_upstream: Option<msnpd::dns::Upstream>,
+    /// sources --dns-listen answers, as CIDR list (default: loopback, private and link-local)
+    #[argh(option, from_str_fn(parse_dns_allow))]
+    dns_allow: Option<Vec<ipnet::IpNet>>,
+}
+
+fn parse_dns_upstream(s: &str) -> Result<msnpd::dns::Upstream, String> {
+    s.parse()
+}
+
+fn parse_dns_allow(s: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    msnpd::dns::parse_allow(s)
 }
 
 /// Manage accounts in the database (works while the server runs).
@@ -211,6 +230,13 @@ fn serve(s: Serve) -> Result<(), Box<dyn std::error::Error>> {
     config.max_connections = s.max_connections.max(1);
     config.max_per_ip = s.max_per_ip.max(1);
     config.auth_backoff = secs(s.auth_backoff);
+    config.dns_listen = s.dns_listen;
+    if let Some(u) = s.dns_upstream {
+        config.dns_upstream = u;
+    }
+    if let Some(a) = s.dns_allow {
+        config.dns_allow = a;
+    }
     let signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGINT,
