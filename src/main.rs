@@ -19,6 +19,8 @@ struct Cli {
 
 #[derive(FromArgs)]
 #[argh(subcommand)]
+// Parsed once at start; `serve`'s many options make it the large variant, which costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     Serve(Serve),
     User(User),
