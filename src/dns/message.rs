@@ -44,14 +44,14 @@ pub fn decide(packet: &[u8], cx: &Context) -> Action {
         // Replies are never answered: two servers must not bounce messages between them.
         return Action::Drop("a response, not a query");
     }
+    if !cx.allowed {
+        return Action::Reply(reply(&request, ResponseCode::Refused, cx, Vec::new()));
+    }
     if request.metadata.op_code != OpCode::Query {
         return Action::Reply(reply(&request, ResponseCode::NotImp, cx, Vec::new()));
     }
     if request.queries.len() != 1 {
         return Action::Reply(reply(&request, ResponseCode::FormErr, cx, Vec::new()));
-    }
-    if !cx.allowed {
-        return Action::Reply(reply(&request, ResponseCode::Refused, cx, Vec::new()));
     }
     let query = &request.queries[0];
     if names::is_ours(&query.name().to_ascii()) {
