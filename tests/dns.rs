@@ -351,3 +351,48 @@ fn a_black_hole_upstream_does_not_delay_our_names() {
         servfails += 1;
     }
 }
+
+#[test]
+fn bad_dns_options_are_start_up_errors() {
+    let dir = common::TempDir::new();
+    let db = dir.path().join("msnpd.db");
+    let serve = |extra: &[&str]| {
+        let mut args = vec![
+            "serve",
+            "--db",
+            db.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--sb-listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ];
+        args.extend_from_slice(extra);
+        common::msnpd(&args, None)
+    };
+    let (code, _, err) = serve(&[
+        "--dns-listen",
+        "127.0.0.1:0",
+        "--dns-upstream",
+        "dns.example",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("invalid --dns-upstream entry `dns.example`"),
+        "{err}"
+    );
+    let (code, _, err) = serve(&["--dns-listen", "127.0.0.1:0", "--dns-allow", "10.0.0.0/40"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("invalid --dns-allow entry"), "{err}");
+    // Forwarding to ourselves would loop.
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let me = format!("127.0.0.1:{port}");
+    let (code, _, err) = serve(&["--dns-listen", &me, "--dns-upstream", &me]);
+    assert_ne!(code, 0);
+    assert!(err.contains("is this server's own dns address"), "{err}");
+}
