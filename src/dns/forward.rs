@@ -3,11 +3,10 @@
 //! socket on a random port and a random ID, and only a reply from that upstream with that ID and
 //! the same question is relayed, so a forged datagram has to guess 32 bits.
 
-use super::message;
+use super::message::{self, Request};
 use crate::limits::{
     DNS_FORWARD_TIMEOUT, DNS_MAX_MESSAGE, DNS_MAX_TCP_REPLY, DNS_UPSTREAM_TIMEOUT,
 };
-use hickory_proto::op::Message;
 use smol::Async;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::future::Future;
@@ -34,7 +33,7 @@ fn random_id() -> u16 {
 pub async fn over_udp(
     upstreams: &[SocketAddr],
     query: &[u8],
-    request: &Message,
+    request: &Request,
 ) -> Option<Vec<u8>> {
     forward(upstreams, query, request, false).await
 }
@@ -43,7 +42,7 @@ pub async fn over_udp(
 pub async fn over_tcp(
     upstreams: &[SocketAddr],
     query: &[u8],
-    request: &Message,
+    request: &Request,
 ) -> Option<Vec<u8>> {
     forward(upstreams, query, request, true).await
 }
@@ -51,11 +50,11 @@ pub async fn over_tcp(
 async fn forward(
     upstreams: &[SocketAddr],
     query: &[u8],
-    request: &Message,
+    request: &Request,
     tcp: bool,
 ) -> Option<Vec<u8>> {
     let deadline = Instant::now() + DNS_FORWARD_TIMEOUT;
-    let name = request.queries.first().map(|q| q.name().to_ascii());
+    let name = request.name();
     for &upstream in upstreams {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -73,7 +72,7 @@ async fn forward(
         };
         match within(left.min(DNS_UPSTREAM_TIMEOUT), ask).await {
             Some(Ok(mut reply)) => {
-                message::set_id(&mut reply, request.metadata.id);
+                message::set_id(&mut reply, request.id());
                 return Some(reply);
             }
             Some(Err(e)) => log::debug!("dns: upstream {upstream} for {name:?}: {e}"),
@@ -88,7 +87,7 @@ async fn ask_udp(
     upstream: SocketAddr,
     q: &[u8],
     id: u16,
-    request: &Message,
+    request: &Request,
 ) -> io::Result<Vec<u8>> {
     let any: SocketAddr = if upstream.is_ipv4() {
         (Ipv4Addr::UNSPECIFIED, 0).into()
@@ -114,7 +113,7 @@ async fn ask_tcp(
     upstream: SocketAddr,
     q: &[u8],
     id: u16,
-    request: &Message,
+    request: &Request,
 ) -> io::Result<Vec<u8>> {
     let mut stream = Async::<TcpStream>::connect(upstream).await?;
     let mut framed = Vec::with_capacity(q.len() + 2);

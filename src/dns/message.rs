@@ -2,12 +2,17 @@
 //! drive it. Messages are read and written with hickory-proto only; the one thing done on raw
 //! bytes is swapping the 16-bit ID, which RFC 1035 (4.1.1) puts in the first two bytes of every
 //! message, so that a forwarded reply is relayed exactly as the upstream sent it.
+//!
+//! Only the header, the question and the type of the first additional record are decoded, never
+//! whole records: nothing here needs them, and hickory's decoder for every record type (CAA
+//! brings a URL parser with Unicode tables) would otherwise be most of the DNS code in the binary.
 
 use super::names;
 use crate::limits::DNS_ANSWER_TTL;
-use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::op::{Edns, Header, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::A;
-use hickory_proto::rr::{DNSClass, RData, Record, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 use std::net::Ipv4Addr;
 
 /// EDNS payload size we announce: the DNS flag day 2020 value, safe from IP fragmentation.
@@ -20,7 +25,7 @@ pub enum Action {
     Reply(Vec<u8>),
     /// Ask an upstream resolver; the parsed query is kept to check its reply and to answer
     /// SERVFAIL if none comes.
-    Forward(Box<Message>),
+    Forward(Box<Request>),
     /// Send nothing (the reason goes to the debug log).
     Drop(&'static str),
 }
@@ -35,19 +40,58 @@ pub struct Context<'a> {
     pub our_ipv4: &'a (dyn Fn() -> Option<Ipv4Addr> + Sync),
 }
 
+/// The parts of a query we use.
+#[derive(Debug)]
+pub struct Request {
+    pub header: Header,
+    pub queries: Vec<Query>,
+    /// The query carries an EDNS OPT record, so the reply must carry one too (RFC 6891).
+    pub edns: bool,
+}
+
+impl Request {
+    /// Reads the header, the questions and, when there are no answer or authority records
+    /// (as in every ordinary query), the owner and type of the first additional record.
+    pub fn read(packet: &[u8]) -> Option<Request> {
+        let mut d = BinDecoder::new(packet);
+        let header = Header::read(&mut d).ok()?;
+        let queries = Message::read_queries(&mut d, header.counts.queries as usize).ok()?;
+        let c = header.counts;
+        let edns = c.answers == 0
+            && c.authorities == 0
+            && c.additionals > 0
+            && Name::read(&mut d).is_ok_and(|n| n.is_root())
+            && RecordType::read(&mut d).is_ok_and(|t| t == RecordType::OPT);
+        Some(Request {
+            header,
+            queries,
+            edns,
+        })
+    }
+
+    pub fn id(&self) -> u16 {
+        self.header.metadata.id
+    }
+
+    /// The question's name, for log lines.
+    pub fn name(&self) -> Option<String> {
+        self.queries.first().map(|q| q.name().to_ascii())
+    }
+}
+
 /// Decides what to do with `packet`, a DNS message received from a client.
 pub fn decide(packet: &[u8], cx: &Context) -> Action {
-    let Ok(request) = Message::from_vec(packet) else {
+    let Some(request) = Request::read(packet) else {
         return Action::Drop("malformed message");
     };
-    if request.metadata.message_type != MessageType::Query {
+    if request.header.metadata.message_type != MessageType::Query {
         // Replies are never answered: two servers must not bounce messages between them.
         return Action::Drop("a response, not a query");
     }
     if !cx.allowed {
         return Action::Reply(reply(&request, ResponseCode::Refused, cx, Vec::new()));
     }
-    if request.metadata.op_code != OpCode::Query {
+    if request.header.metadata.op_code != OpCode::Query {
         return Action::Reply(reply(&request, ResponseCode::NotImp, cx, Vec::new()));
     }
     if request.queries.len() != 1 {
@@ -74,7 +118,7 @@ pub fn decide(packet: &[u8], cx: &Context) -> Action {
 }
 
 /// SERVFAIL for a forwarded query that got no usable reply.
-pub fn servfail(request: &Message) -> Vec<u8> {
+pub fn servfail(request: &Request) -> Vec<u8> {
     let cx = Context {
         allowed: true,
         forwarding: true,
@@ -83,16 +127,16 @@ pub fn servfail(request: &Message) -> Vec<u8> {
     reply(request, ResponseCode::ServFail, &cx, Vec::new())
 }
 
-fn reply(request: &Message, code: ResponseCode, cx: &Context, answers: Vec<Record>) -> Vec<u8> {
-    let mut r = Message::response(request.metadata.id, request.metadata.op_code);
+fn reply(request: &Request, code: ResponseCode, cx: &Context, answers: Vec<Record>) -> Vec<u8> {
+    let mut r = Message::response(request.header.metadata.id, request.header.metadata.op_code);
     r.metadata.response_code = code;
-    r.metadata.recursion_desired = request.metadata.recursion_desired;
-    r.metadata.checking_disabled = request.metadata.checking_disabled;
+    r.metadata.recursion_desired = request.header.metadata.recursion_desired;
+    r.metadata.checking_disabled = request.header.metadata.checking_disabled;
     r.metadata.recursion_available = cx.forwarding;
     r.metadata.authoritative = code == ResponseCode::NoError;
     r.add_queries(request.queries.iter().cloned());
     r.add_answers(answers);
-    if request.edns.is_some() {
+    if request.edns {
         // RFC 6891: a query with OPT gets an OPT back.
         let mut edns = Edns::new();
         edns.set_max_payload(EDNS_PAYLOAD);
@@ -100,7 +144,7 @@ fn reply(request: &Message, code: ResponseCode, cx: &Context, answers: Vec<Recor
     }
     // Encoding a message we built from parsed parts cannot fail short of a bug; SERVFAIL then.
     r.to_vec()
-        .unwrap_or_else(|_| header_only(request.metadata.id, ResponseCode::ServFail))
+        .unwrap_or_else(|_| header_only(request.header.metadata.id, ResponseCode::ServFail))
 }
 
 fn header_only(id: u16, code: ResponseCode) -> Vec<u8> {
@@ -118,21 +162,20 @@ pub fn set_id(message: &mut [u8], id: u16) {
 
 /// Whether `reply` is the upstream's answer to `request` sent with ID `id`: a response with that
 /// ID and the same question (an error reply may carry no question).
-pub fn is_reply_to(reply: &[u8], id: u16, request: &Message) -> bool {
-    let Ok(m) = Message::from_vec(reply) else {
+pub fn is_reply_to(reply: &[u8], id: u16, request: &Request) -> bool {
+    let Some(m) = Request::read(reply) else {
         return false;
     };
-    m.metadata.id == id
-        && m.metadata.message_type == MessageType::Response
+    let meta = m.header.metadata;
+    meta.id == id
+        && meta.message_type == MessageType::Response
         && (m.queries == request.queries
-            || (m.queries.is_empty() && m.metadata.response_code != ResponseCode::NoError))
+            || (m.queries.is_empty() && meta.response_code != ResponseCode::NoError))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_proto::op::Query;
-    use hickory_proto::rr::Name;
 
     fn query(name: &str, t: RecordType) -> Vec<u8> {
         let mut m = Message::query();
@@ -178,6 +221,23 @@ mod tests {
         ));
         assert_eq!(r.metadata.response_code, ResponseCode::NoError);
         assert!(r.answers.is_empty());
+    }
+
+    #[test]
+    fn an_edns_query_gets_an_edns_reply() {
+        let mut m = Message::query();
+        m.add_query(Query::query(
+            Name::from_ascii("messenger.hotmail.com.").unwrap(),
+            RecordType::A,
+        ));
+        let plain = parse(decide(&m.to_vec().unwrap(), &cx(true, true)));
+        assert!(plain.edns.is_none());
+        let mut edns = Edns::new();
+        edns.set_max_payload(4096);
+        m.set_edns(edns);
+        let r = parse(decide(&m.to_vec().unwrap(), &cx(true, true)));
+        assert_eq!(r.edns.as_ref().map(|e| e.max_payload()), Some(EDNS_PAYLOAD));
+        assert_eq!(r.answers.len(), 1);
     }
 
     #[test]
