@@ -396,3 +396,36 @@ fn bad_dns_options_are_start_up_errors() {
     assert_ne!(code, 0);
     assert!(err.contains("is this server's own dns address"), "{err}");
 }
+
+#[test]
+fn a_query_over_ipv6_gets_the_ipv4_address_of_its_interface() {
+    if UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    }
+    // Dual-stack: IPv4 clients arrive as ::ffff:a.b.c.d and are judged and answered as IPv4.
+    let mut args = vec!["--chl-interval", "0", "--dns-listen", "[::]:0"];
+    args.extend_from_slice(&["--dns-upstream", "none"]);
+    let server = TestServer::start_with(&[], &args);
+    let line = wait_for_log(&server, "dns listening on ");
+    let bound: SocketAddr = line
+        .split("dns listening on ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let v6 = SocketAddr::new("::1".parse().unwrap(), bound.port());
+    let v4 = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), bound.port());
+    // ::1 is on the loopback interface, whose IPv4 address is 127.0.0.1.
+    let socket = UdpSocket::bind("[::1]:0").unwrap();
+    socket.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let (id, bytes) = query("messenger.hotmail.com.", RecordType::A);
+    socket.send_to(&bytes, v6).unwrap();
+    assert_eq!(a_records(&recv_reply(&socket, id)), [Ipv4Addr::LOCALHOST]);
+    let r = ask_udp(v4, "login.passport.com.", RecordType::A);
+    assert_eq!(a_records(&r), [Ipv4Addr::LOCALHOST]);
+    let mut s = tcp_connect(v6);
+    tcp_send(&mut s, &bytes);
+    assert_eq!(a_records(&tcp_recv(&mut s)), [Ipv4Addr::LOCALHOST]);
+}
