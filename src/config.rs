@@ -33,6 +33,12 @@ pub struct Config {
     pub public_presence: bool,
     /// Self-registration through `/register`.
     pub registration: crate::accounts::Registration,
+    /// LAN name service address (UDP and TCP); `None` (the default) leaves it off.
+    pub dns_listen: Option<SocketAddr>,
+    /// Where the name service sends names that are not ours (default: /etc/resolv.conf).
+    pub dns_upstream: crate::dns::Upstream,
+    /// Sources the name service answers (default: loopback, private and link-local).
+    pub dns_allow: Vec<ipnet::IpNet>,
 }
 
 /// Deadlines for slow or silent clients.
@@ -84,6 +90,9 @@ impl Config {
             name: None,
             public_presence: false,
             registration: crate::accounts::Registration::Closed,
+            dns_listen: None,
+            dns_upstream: crate::dns::Upstream::System,
+            dns_allow: crate::dns::default_allow(),
         }
     }
 }

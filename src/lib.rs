@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod auth;
 pub mod config;
 pub mod dialect;
+pub mod dns;
 pub mod http;
 pub mod limits;
 pub mod model;

@@ -129,3 +129,19 @@ pub const GATEWAY_MAX_RESPONSE: usize = 4 * OUTBOX_CHUNK;
 /// client has not fetched stays in the session's bounded outbox (where the usual caps and the
 /// stall timeout apply) instead of in socket buffers the kernel would grow to megabytes.
 pub const GATEWAY_PIPE_BUFFER: usize = 8 * 1024;
+/// LAN name service (`--dns-listen`): forwards to the upstream resolvers in flight at once; a
+/// query past the cap is answered SERVFAIL at once (the client retries).
+pub const DNS_MAX_FORWARDS: usize = 128;
+/// A forward gets this long over all upstreams, and each upstream this long before the next.
+pub const DNS_FORWARD_TIMEOUT: Duration = Duration::from_secs(4);
+pub const DNS_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(2);
+/// Open DNS-over-TCP connections, and how long one may sit idle (or leave a reply unread).
+pub const DNS_MAX_TCP_CONNECTIONS: usize = 32;
+pub const DNS_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest DNS message accepted from a client (UDP or TCP) or from an upstream over UDP; larger
+/// ones are dropped. Queries are far smaller; 4096 is the common EDNS buffer size.
+pub const DNS_MAX_MESSAGE: usize = 4096;
+/// Largest reply relayed from an upstream over TCP.
+pub const DNS_MAX_TCP_REPLY: usize = 16 * 1024;
+/// TTL of our A records: short, so that a PC that leaves the party soon asks its own DNS again.
+pub const DNS_ANSWER_TTL: u32 = 60;

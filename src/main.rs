@@ -19,6 +19,8 @@ struct Cli {
 
 #[derive(FromArgs)]
 #[argh(subcommand)]
+// Parsed once at start; `serve`'s many options make it the large variant, which costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     Serve(Serve),
     User(User),
@@ -102,6 +104,25 @@ struct Serve {
     /// seconds an HTTP request (head and body) may take to arrive from its first byte (default 10)
     #[argh(option, default = "10")]
     http_head_timeout: u64,
+    /// answer DNS (UDP and TCP) on this address, e.g. 0.0.0.0:53: MSN host names resolve to this
+    /// server, others are forwarded (default: off)
+    #[argh(option)]
+    dns_listen: Option<SocketAddr>,
+    /// where --dns-listen forwards other names: IP[:PORT] list, or `none` to refuse them
+    /// (default: the nameservers in /etc/resolv.conf)
+    #[argh(option, from_str_fn(parse_dns_upstream))]
+    dns_upstream: Option<msnpd::dns::Upstream>,
+    /// sources --dns-listen answers, as CIDR list (default: loopback, private and link-local)
+    #[argh(option, from_str_fn(parse_dns_allow))]
+    dns_allow: Option<Vec<ipnet::IpNet>>,
+}
+
+fn parse_dns_upstream(s: &str) -> Result<msnpd::dns::Upstream, String> {
+    s.parse()
+}
+
+fn parse_dns_allow(s: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    msnpd::dns::parse_allow(s)
 }
 
 /// Check a server: its database, whether each listener answers, who is online. Exits 1 when
@@ -419,6 +440,13 @@ fn server_config(s: &Serve) -> CliResult<msnpd::Config> {
     config.name = s.name.clone();
     config.public_presence = s.public_presence;
     config.registration = s.registration;
+    config.dns_listen = s.dns_listen;
+    if let Some(u) = s.dns_upstream.clone() {
+        config.dns_upstream = u;
+    }
+    if let Some(a) = s.dns_allow.clone() {
+        config.dns_allow = a;
+    }
     Ok(config)
 }
 

@@ -46,6 +46,9 @@ pub const SERVE_KEYS: &[(&str, Kind)] = &[
     ("name", Kind::Value),
     ("public-presence", Kind::Switch),
     ("registration", Kind::Value),
+    ("dns-listen", Kind::Value),
+    ("dns-upstream", Kind::Value),
+    ("dns-allow", Kind::Value),
 ];
 
 /// The config file to use: `--config FILE` from `args`, else the default path when it exists.

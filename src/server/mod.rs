@@ -117,6 +117,9 @@ impl Server {
 
         let executor = Arc::new(smol::Executor::new());
         let (stop, stop_rx) = smol::channel::bounded::<()>(1);
+        if let Some(dns) = crate::dns::start(&hub.config, &executor)? {
+            log::info!("dns listening on {dns}");
+        }
         executor
             .spawn(accept_loop(
                 hub.clone(),
