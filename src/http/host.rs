@@ -28,18 +28,6 @@ fn host_part(value: &str) -> &str {
     }
 }
 
-/// This machine's host name.
-fn own_hostname() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most `len` bytes into our buffer.
-    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if r != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8(buf[..end].to_vec()).ok()
-}
-
 /// Whether `host` (no port) names this server: a service host name, the machine's name, the
 /// address the client connected to, or another address of ours.
 fn is_ours(host: &str, local: SocketAddr) -> bool {
@@ -58,7 +46,7 @@ fn is_ours(host: &str, local: SocketAddr) -> bool {
             || ip.is_loopback() && local.ip().is_loopback()
             || matches!(ip, IpAddr::V4(v4) if crate::server::lan::local_ipv4().contains(&v4));
     }
-    own_hostname().is_some_and(|me| {
+    crate::server::lan::hostname().is_some_and(|me| {
         me.eq_ignore_ascii_case(host)
             || me
                 .split('.')
@@ -116,7 +104,7 @@ mod tests {
             "msn.example.org"
         );
         assert_eq!(host_part("[::1]:80"), "::1");
-        if let Some(me) = own_hostname() {
+        if let Some(me) = crate::server::lan::hostname() {
             assert_eq!(h(Some(&me)), me);
         }
     }

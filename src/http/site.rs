@@ -85,7 +85,9 @@ impl Web {
             .name
             .clone()
             .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(host_name);
+            .or_else(crate::server::lan::hostname)
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "msnpd".to_string());
         let web = Web {
             name,
             public_presence: config.public_presence,
@@ -128,18 +130,6 @@ impl Web {
 
     pub fn name(&self) -> &str {
         &self.name
-    }
-}
-
-/// This machine's host name, or "msnpd".
-fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most `len` bytes into the buffer we own.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    match std::str::from_utf8(&buf[..len]) {
-        Ok(s) if rc == 0 && !s.is_empty() => s.to_string(),
-        _ => "msnpd".to_string(),
     }
 }
 
