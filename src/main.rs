@@ -419,7 +419,7 @@ struct InviteRevoke {
 
 fn invite(action: InviteAction) -> Result<(), Box<dyn std::error::Error>> {
     use msnpd::accounts::invites;
-    let now = invites::unix_now();
+    let now = msnpd::protocol::timestamp::unix_now() as i64;
     match action {
         InviteAction::Create(c) => {
             if c.uses == 0 {

@@ -21,6 +21,7 @@ use crate::limits::{
     REGISTER_ATTEMPTS_PER_WINDOW, REGISTER_SPENT_TOKENS, REGISTER_TOKEN_TTL,
     REGISTER_TRACKED_ADDRESSES, REGISTER_WINDOW, REGISTRATIONS_PER_WINDOW,
 };
+use crate::protocol::timestamp::unix_now;
 use crate::server::hub::Hub;
 use crate::storage::{InviteRefused, Registered};
 use blake2::Blake2sMac256;
@@ -29,7 +30,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// Longest invitation code accepted from the form.
 const MAX_INVITE_CODE: usize = 64;
@@ -78,12 +79,6 @@ pub struct Forms {
     /// Nonce -> issue time (unix seconds) of tokens already submitted.
     spent: Mutex<HashMap<u64, u64>>,
     windows: Mutex<HashMap<IpAddr, Window>>,
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl Default for Forms {
