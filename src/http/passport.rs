@@ -32,28 +32,6 @@ pub fn nexus(hub: &Hub, req: &Request) -> Response {
         .body("text/html", "")
 }
 
-/// Percent-decoding that leaves malformed escapes as they are (the SDK does not encode at all).
-fn lenient_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(v) = hex {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Keys that may follow `sign-in`/`pwd` in the Authorization header; a comma followed by anything
 /// else belongs to the value (the SDK sends passwords unescaped).
 const KNOWN_KEYS: &[&str] = &[
@@ -101,7 +79,7 @@ pub fn parse_authorization(value: &str) -> Option<(String, String)> {
         fields
             .iter()
             .find(|(key, _)| key == k)
-            .map(|(_, v)| lenient_decode(v))
+            .map(|(_, v)| super::percent_decode_lenient(v.as_bytes(), false))
     };
     Some((get("sign-in")?, get("pwd")?))
 }
