@@ -271,6 +271,8 @@ impl Switchboards {
         let sessions: Vec<Arc<Switchboard>> = {
             let mut inner = self.lock();
             inner.cookies.retain(|_, g| g.user != user);
+            // Those were all of the user's counted cookies: their cap starts afresh.
+            inner.outstanding.remove(&user);
             inner.sessions.values().cloned().collect()
         };
         for sb in sessions {
@@ -307,6 +309,18 @@ mod tests {
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(40));
         assert!(s.redeem(&c, "a@x.com").is_none());
+    }
+
+    #[test]
+    fn sign_out_frees_the_cookies_it_burns() {
+        let s = Switchboards::new();
+        for _ in 0..MAX_COOKIES_PER_USER {
+            s.grant(1, "a@x.com", None).unwrap();
+        }
+        assert_eq!(s.grant(1, "a@x.com", None), Err(GrantRefused::UserCap));
+        s.sign_out(1);
+        assert_eq!(s.cookie_count(), 0);
+        assert!(s.grant(1, "a@x.com", None).is_ok(), "cap counts afresh");
     }
 
     #[test]
