@@ -18,8 +18,8 @@ use super::{Request, Response};
 use crate::accounts::{self, Registration};
 use crate::auth::{self, Credential};
 use crate::limits::{
-    REGISTER_ATTEMPTS_PER_WINDOW, REGISTER_SPENT_TOKENS, REGISTER_TOKEN_TTL,
-    REGISTER_TRACKED_ADDRESSES, REGISTER_WINDOW, REGISTRATIONS_PER_WINDOW,
+    MAX_FORM_HANDLE, MAX_INVITE_CODE, REGISTER_ATTEMPTS_PER_WINDOW, REGISTER_SPENT_TOKENS,
+    REGISTER_TOKEN_TTL, REGISTER_TRACKED_ADDRESSES, REGISTER_WINDOW, REGISTRATIONS_PER_WINDOW,
 };
 use crate::protocol::timestamp::unix_now;
 use crate::server::hub::Hub;
@@ -31,9 +31,6 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-/// Longest invitation code accepted from the form.
-const MAX_INVITE_CODE: usize = 64;
 
 /// Why a form's token was refused. `Display` is shown to the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,7 +318,10 @@ pub async fn submit(hub: &Arc<Hub>, req: &Request) -> Response {
     } else {
         Vec::new()
     };
-    let handle_in: String = field(&fields, "handle").chars().take(200).collect();
+    let handle_in: String = field(&fields, "handle")
+        .chars()
+        .take(MAX_FORM_HANDLE)
+        .collect();
     let invite_in: String = field(&fields, "invite")
         .chars()
         .take(MAX_INVITE_CODE)

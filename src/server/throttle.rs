@@ -8,7 +8,7 @@
 //! many as the limit allows reach the hash. Checks in flight are also capped per account (from
 //! all addresses) and per address, so a burst cannot queue up hashing work either.
 
-use crate::limits::{LOGIN_CHECKS_PER_ACCOUNT, LOGIN_CHECKS_PER_ADDRESS};
+use crate::limits::{AUTH_TRACKED_PAIRS, LOGIN_CHECKS_PER_ACCOUNT, LOGIN_CHECKS_PER_ADDRESS};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
@@ -185,7 +185,7 @@ impl Throttle {
 
     /// Drops expired counters once the table grows large.
     fn bound(inner: &mut Inner, backoff: Duration) {
-        if inner.counters.len() > 100_000 {
+        if inner.counters.len() > AUTH_TRACKED_PAIRS {
             inner
                 .counters
                 .retain(|_, c| c.pending > 0 || c.last.elapsed() < backoff);
