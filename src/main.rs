@@ -243,10 +243,18 @@ fn serve(s: Serve) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// The password from `--password` or stdin, held to the rule the registration form applies too
+/// (`accounts::password_acceptable`).
 fn read_password(given: Option<String>) -> Result<String, Box<dyn std::error::Error>> {
-    if let Some(p) = given {
-        return Ok(p);
-    }
+    let pw = match given {
+        Some(p) => p,
+        None => read_password_line()?,
+    };
+    msnpd::accounts::password_acceptable(&pw)?;
+    Ok(pw)
+}
+
+fn read_password_line() -> Result<String, Box<dyn std::error::Error>> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         eprint!("Password: ");
@@ -254,11 +262,7 @@ fn read_password(given: Option<String>) -> Result<String, Box<dyn std::error::Er
     }
     let mut line = String::new();
     stdin.lock().read_line(&mut line)?;
-    let pw = line.trim_end_matches(['\r', '\n']).to_string();
-    if pw.is_empty() {
-        return Err("empty password".into());
-    }
-    Ok(pw)
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 fn handle(email: &str) -> Result<String, Box<dyn std::error::Error>> {
