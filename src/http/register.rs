@@ -24,8 +24,6 @@ use crate::limits::{
 use crate::protocol::timestamp::unix_now;
 use crate::server::hub::Hub;
 use crate::storage::{InviteRefused, Registered};
-use blake2::Blake2sMac256;
-use blake2::digest::{KeyInit, Mac};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -96,13 +94,16 @@ impl Forms {
     }
 
     fn mac(&self, issued: u64, nonce: u64, ip: IpAddr) -> String {
-        let mut m = <Blake2sMac256 as KeyInit>::new_from_slice(&self.secret)
-            .expect("32-byte key is valid for BLAKE2s");
-        m.update(b"msnpd register\0");
-        m.update(&issued.to_be_bytes());
-        m.update(&nonce.to_be_bytes());
-        m.update(ip.to_string().as_bytes());
-        auth::hex(&m.finalize().into_bytes()[..16])
+        let mac = auth::keyed_mac(
+            &self.secret,
+            &[
+                b"msnpd register\0",
+                &issued.to_be_bytes(),
+                &nonce.to_be_bytes(),
+                ip.to_string().as_bytes(),
+            ],
+        );
+        auth::hex(&mac[..16])
     }
 
     /// A fresh token for a form shown to `ip` at `now` (unix seconds).
