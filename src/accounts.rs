@@ -186,10 +186,10 @@ pub mod invites {
 
     /// `http://ADDRESS:8080` with this machine's first LAN address (the default HTTP port).
     pub fn default_base_url() -> String {
-        let host = crate::server::lan::local_ipv4()
-            .first()
-            .map_or("127.0.0.1".to_string(), |ip| ip.to_string());
-        format!("http://{host}:8080")
+        let http = crate::Config::new(Default::default()).http_listen;
+        let hosts = crate::server::lan::client_hosts(http, None);
+        let host = hosts.first().map_or("127.0.0.1", String::as_str);
+        format!("http://{host}:{}", http.port())
     }
 
     /// `YYYY-MM-DD HH:MM UTC` of a unix time.
