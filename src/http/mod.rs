@@ -203,16 +203,20 @@ fn parse(buf: &[u8], peer: SocketAddr, local: SocketAddr) -> Parsed {
 
 async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
     let path = req.path.to_ascii_lowercase();
-    match (req.method.as_str(), path.as_str()) {
-        ("GET", "/rdr/pprdr.asp") => passport::nexus(hub, req),
-        ("GET", "/login2.srf" | "/login.srf" | "/ppsecure/login2.srf") => {
-            passport::login(hub, req).await
-        }
-        ("POST", "/rst.srf" | "/ppsecure/rst.srf") => passport::rst(hub, req).await,
-        ("GET" | "POST", "/config/msgrconfig.asmx") => passport::msgr_config(req),
-        _ => site::route(hub, req, &path)
+    use passport::Endpoint;
+    let Some((endpoint, allow)) = passport::endpoint(&path) else {
+        return site::route(hub, req, &path)
             .await
-            .unwrap_or_else(|| Response::new("404 Not Found").body("text/plain", "not found\n")),
+            .unwrap_or_else(|| Response::new("404 Not Found").body("text/plain", "not found\n"));
+    };
+    if !allow.split(", ").any(|m| m == req.method) {
+        return site::method_not_allowed(allow);
+    }
+    match endpoint {
+        Endpoint::Nexus => passport::nexus(hub, req),
+        Endpoint::Login => passport::login(hub, req).await,
+        Endpoint::Rst => passport::rst(hub, req).await,
+        Endpoint::MsgrConfig => passport::msgr_config(req),
     }
 }
 

@@ -6,6 +6,25 @@ use crate::protocol::names::normalize_handle;
 use crate::server::hub::Hub;
 use std::sync::Arc;
 
+/// The Passport endpoints, by lower-case path.
+pub enum Endpoint {
+    Nexus,
+    Login,
+    Rst,
+    MsgrConfig,
+}
+
+/// The endpoint at `path` and the methods it takes (an `Allow` header value).
+pub fn endpoint(path: &str) -> Option<(Endpoint, &'static str)> {
+    Some(match path {
+        "/rdr/pprdr.asp" => (Endpoint::Nexus, "GET"),
+        "/login2.srf" | "/login.srf" | "/ppsecure/login2.srf" => (Endpoint::Login, "GET"),
+        "/rst.srf" | "/ppsecure/rst.srf" => (Endpoint::Rst, "POST"),
+        "/config/msgrconfig.asmx" => (Endpoint::MsgrConfig, "GET, POST"),
+        _ => return None,
+    })
+}
+
 /// Where this server's login endpoint is (see `host.rs` for which host may be named).
 fn login_url(hub: &Hub, req: &Request) -> String {
     let tls = req

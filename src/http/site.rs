@@ -205,22 +205,8 @@ fn online(hub: &Hub, public: bool) -> (usize, Option<Vec<String>>) {
     (count, public.then_some(names))
 }
 
-/// Methods of the Passport paths; `route` in `mod.rs` answers those before this module is
-/// asked, so a Passport path that reaches `route` here came with another method.
-fn passport_allow(path: &str) -> Option<&'static str> {
-    match path {
-        "/rdr/pprdr.asp" | "/login2.srf" | "/login.srf" | "/ppsecure/login2.srf" => Some("GET"),
-        "/rst.srf" | "/ppsecure/rst.srf" => Some("POST"),
-        "/config/msgrconfig.asmx" => Some("GET, POST"),
-        _ => None,
-    }
-}
-
 /// Routes the site's paths. `None`: not a site path (the caller answers 404).
 pub async fn route(hub: &Arc<Hub>, req: &Request, path: &str) -> Option<Response> {
-    if let Some(allow) = passport_allow(path) {
-        return Some(method_not_allowed(allow));
-    }
     let allow = match path {
         "/" | "/index.html" | "/hosts.txt" | "/favicon.ico" | "/healthz" => "GET, HEAD",
         "/register" => "GET, HEAD, POST",
