@@ -4,17 +4,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-/// Host names of the official service that clients reach msnpd under (hosts file or DNS).
-const SERVICE_HOSTS: &[&str] = &[
-    "nexus.passport.com",
-    "login.passport.com",
-    "loginnet.passport.com",
-    "login.passport.net",
-    "login.live.com",
-    "messenger.hotmail.com",
-    "messenger.msn.com",
-    "localhost",
-];
+/// Host names of the official service that clients reach msnpd under (hosts file or DNS) besides
+/// the ones the web page tells users to map (`site::MSN_HOSTS`).
+const SERVICE_HOSTS: &[&str] = &["login.passport.net", "messenger.msn.com", "localhost"];
 
 /// The host part of a `Host` header value (`name`, `name:port`, `[v6]:port`).
 fn host_part(value: &str) -> &str {
@@ -38,7 +30,11 @@ fn is_ours(host: &str, local: SocketAddr) -> bool {
     {
         return false;
     }
-    if SERVICE_HOSTS.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+    if SERVICE_HOSTS
+        .iter()
+        .chain(super::site::MSN_HOSTS.iter().map(|(h, _)| h))
+        .any(|h| h.eq_ignore_ascii_case(host))
+    {
         return true;
     }
     if let Ok(ip) = host.parse::<IpAddr>() {

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 /// Host names the official clients use, in the order they need them.
-const MSN_HOSTS: &[(&str, &str)] = &[
+pub(super) const MSN_HOSTS: &[(&str, &str)] = &[
     (
         "messenger.hotmail.com",
         "all versions: dispatch server (TCP 1863)",
