@@ -251,8 +251,9 @@ impl Switchboards {
     }
 
     /// A user changed their friendly name: later MSG lines from them carry the new one. Names
-    /// change rarely (and the NS rate-limits REA/PRP), so walking every session is cheap here
-    /// and keeps the relay free of lookups.
+    /// change rarely, and each change is a committed write that its REA/PRP reply waits for, so
+    /// one client cannot run this faster than the database syncs; walking every session here, as
+    /// `sign_out` does, keeps the relay free of lookups. (Pacing only delays the announcement.)
     pub fn rename(&self, user: UserId, encoded: &str) {
         let sessions: Vec<Arc<Switchboard>> = self.lock().sessions.values().cloned().collect();
         for sb in sessions {
