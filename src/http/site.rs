@@ -260,7 +260,8 @@ async fn healthz(hub: &Arc<Hub>) -> Response {
     }
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
+/// Escapes text for HTML/XML element content and quoted attribute values (the page, the form,
+/// the RST.srf SOAP answer).
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
