@@ -169,12 +169,6 @@ pub mod invites {
     /// Letters and digits that cannot be mistaken for one another when read aloud or typed.
     const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
-    pub fn unix_now() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
-    }
-
     /// A new code like `K7MQ-X9PD-2TWA`: 12 symbols of 32, 60 bits.
     pub fn new_code() -> String {
         let mut raw = [0u8; 12];
@@ -192,26 +186,16 @@ pub mod invites {
 
     /// `http://ADDRESS:8080` with this machine's first LAN address (the default HTTP port).
     pub fn default_base_url() -> String {
-        let host = crate::server::lan::local_ipv4()
-            .first()
-            .map_or("127.0.0.1".to_string(), |ip| ip.to_string());
-        format!("http://{host}:8080")
+        let http = crate::Config::new(Default::default()).http_listen;
+        let hosts = crate::server::lan::client_hosts(http, None);
+        let host = hosts.first().map_or("127.0.0.1", String::as_str);
+        format!("http://{host}:{}", http.port())
     }
 
     /// `YYYY-MM-DD HH:MM UTC` of a unix time.
     pub fn date(t: i64) -> String {
-        let days = t.div_euclid(86_400);
+        let (y, m, d) = crate::protocol::timestamp::civil_from_days(t.div_euclid(86_400));
         let secs = t.rem_euclid(86_400);
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
         format!(
             "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
             secs / 3600,

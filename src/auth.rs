@@ -102,17 +102,26 @@ pub fn md5_challenge() -> String {
     )
 }
 
-/// The MD5 challenge for a handle that has no account: HMAC(server secret, handle) written in the
+/// Keyed BLAKE2s-256 of `parts` (concatenated) under a server secret of at most 32 bytes: the
+/// one MAC of the project (registration form tokens, decoy challenges). BLAKE2 is already built
+/// for Argon2.
+pub fn keyed_mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use blake2::digest::{KeyInit, Mac};
+    let mut m = <blake2::Blake2sMac256 as KeyInit>::new_from_slice(key)
+        .expect("server secrets are at most 32 bytes");
+    for p in parts {
+        m.update(p);
+    }
+    m.finalize().into_bytes().into()
+}
+
+/// The MD5 challenge for a handle that has no account: MAC(server secret, handle) written in the
 /// shape of `md5_challenge`. Asking twice gives the same answer, as a real account's salt does, so
-/// the challenge does not tell which handles exist. HMAC-MD5 is a sound PRF here; nothing has to
-/// resist collisions.
+/// the challenge does not tell which handles exist.
 pub fn decoy_md5_challenge(key: &[u8], handle: &str) -> String {
-    use hmac::{KeyInit, Mac};
-    let mut mac = hmac::Hmac::<Md5>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(handle.as_bytes());
-    let out = mac.finalize().into_bytes();
-    let a = u64::from_le_bytes(out[..8].try_into().expect("16-byte MAC"));
-    let b = u64::from_le_bytes(out[8..16].try_into().expect("16-byte MAC"));
+    let out = keyed_mac(key, &[handle.as_bytes()]);
+    let a = u64::from_le_bytes(out[..8].try_into().expect("32-byte MAC"));
+    let b = u64::from_le_bytes(out[8..16].try_into().expect("32-byte MAC"));
     format!("{:010}.{:09}", a % 10_000_000_000, b % 1_000_000_000)
 }
 

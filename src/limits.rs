@@ -92,6 +92,8 @@ pub const AUTH_BACKOFF: Duration = Duration::from_secs(60);
 /// one address for any accounts; more are refused at once, without hashing.
 pub const LOGIN_CHECKS_PER_ACCOUNT: u32 = 2;
 pub const LOGIN_CHECKS_PER_ADDRESS: u32 = 4;
+/// (address, account) login counters kept before the expired ones are swept out.
+pub const AUTH_TRACKED_PAIRS: usize = 100_000;
 /// Pending requests to the storage thread; senders wait when it is full.
 pub const STORAGE_QUEUE: usize = 1024;
 
@@ -111,6 +113,10 @@ pub const REGISTER_TRACKED_ADDRESSES: usize = 4096;
 /// remembered so that none is accepted twice.
 pub const REGISTER_TOKEN_TTL: Duration = Duration::from_secs(3600);
 pub const REGISTER_SPENT_TOKENS: usize = 8192;
+/// Characters of the form's invitation code and e-mail fields that are read (and shown again
+/// when the form is refused); longer input is cut, and a cut address is still refused as too long.
+pub const MAX_INVITE_CODE: usize = 64;
+pub const MAX_FORM_HANDLE: usize = 200;
 /// Online users listed by name on the page at `/` (with `--public-presence`).
 pub const PAGE_MAX_NAMES: usize = 200;
 /// HTTP gateway (`gateway.dll`) sessions at most, in total and from one client address. Each is

@@ -562,6 +562,7 @@ fn read_password(given: Option<String>) -> CliResult<String> {
     if pw.is_empty() {
         return Err("empty password refused".into());
     }
+    msnpd::accounts::password_acceptable(&pw)?;
     Ok(pw)
 }
 
@@ -884,7 +885,7 @@ struct InviteRevoke {
 fn invite(action: InviteAction) -> CliResult {
     use msnpd::accounts::invites;
     let config = config_for(None)?;
-    let now = invites::unix_now();
+    let now = msnpd::protocol::timestamp::unix_now() as i64;
     match action {
         InviteAction::Create(c) => {
             if c.uses == 0 {

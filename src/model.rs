@@ -248,6 +248,10 @@ impl<K: Ord, V> SortedMap<K, V> {
         self.position(key).ok().map(|i| &self.entries[i].1)
     }
 
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.position(key).ok().map(|i| &mut self.entries[i].1)
+    }
+
     pub fn contains_key(&self, key: &K) -> bool {
         self.position(key).is_ok()
     }

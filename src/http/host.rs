@@ -4,17 +4,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-/// Host names of the official service that clients reach msnpd under (hosts file or DNS).
-const SERVICE_HOSTS: &[&str] = &[
-    "nexus.passport.com",
-    "login.passport.com",
-    "loginnet.passport.com",
-    "login.passport.net",
-    "login.live.com",
-    "messenger.hotmail.com",
-    "messenger.msn.com",
-    "localhost",
-];
+/// Host names of the official service that clients reach msnpd under (hosts file or DNS) besides
+/// the ones the web page tells users to map (`site::MSN_HOSTS`).
+const SERVICE_HOSTS: &[&str] = &["login.passport.net", "messenger.msn.com", "localhost"];
 
 /// The host part of a `Host` header value (`name`, `name:port`, `[v6]:port`).
 fn host_part(value: &str) -> &str {
@@ -28,18 +20,6 @@ fn host_part(value: &str) -> &str {
     }
 }
 
-/// This machine's host name.
-fn own_hostname() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most `len` bytes into our buffer.
-    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if r != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8(buf[..end].to_vec()).ok()
-}
-
 /// Whether `host` (no port) names this server: a service host name, the machine's name, the
 /// address the client connected to, or another address of ours.
 fn is_ours(host: &str, local: SocketAddr) -> bool {
@@ -50,7 +30,11 @@ fn is_ours(host: &str, local: SocketAddr) -> bool {
     {
         return false;
     }
-    if SERVICE_HOSTS.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+    if SERVICE_HOSTS
+        .iter()
+        .chain(super::site::MSN_HOSTS.iter().map(|(h, _)| h))
+        .any(|h| h.eq_ignore_ascii_case(host))
+    {
         return true;
     }
     if let Ok(ip) = host.parse::<IpAddr>() {
@@ -58,7 +42,7 @@ fn is_ours(host: &str, local: SocketAddr) -> bool {
             || ip.is_loopback() && local.ip().is_loopback()
             || matches!(ip, IpAddr::V4(v4) if crate::server::lan::local_ipv4().contains(&v4));
     }
-    own_hostname().is_some_and(|me| {
+    crate::server::lan::hostname().is_some_and(|me| {
         me.eq_ignore_ascii_case(host)
             || me
                 .split('.')
@@ -116,7 +100,7 @@ mod tests {
             "msn.example.org"
         );
         assert_eq!(host_part("[::1]:80"), "::1");
-        if let Some(me) = own_hostname() {
+        if let Some(me) = crate::server::lan::hostname() {
             assert_eq!(h(Some(&me)), me);
         }
     }

@@ -108,6 +108,34 @@ pub enum Parsed {
     Bad(&'static str),
 }
 
+/// Percent-decoding that keeps malformed escapes as they were typed (the msnp11-sdk does not
+/// encode its Passport header at all); `plus_is_space` for form bodies
+/// (`application/x-www-form-urlencoded`).
+pub(crate) fn percent_decode_lenient(s: &[u8], plus_is_space: bool) -> String {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'+' if plus_is_space => out.push(b' '),
+            b'%' if i + 2 < s.len() => {
+                let hex = std::str::from_utf8(&s[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Parses one request from the front of `buf`, as `serve` does (the peer is left unspecified).
 /// Public for the fuzz targets in `fuzz/` and for tests.
 pub fn parse_request(buf: &[u8]) -> Parsed {
@@ -177,17 +205,24 @@ fn parse(buf: &[u8], peer: SocketAddr, local: SocketAddr) -> Parsed {
 async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
     let path = req.path.to_ascii_lowercase();
     match (req.method.as_str(), path.as_str()) {
-        ("GET", "/rdr/pprdr.asp") => passport::nexus(hub, req),
-        ("GET", "/login2.srf" | "/login.srf" | "/ppsecure/login2.srf") => {
-            passport::login(hub, req).await
-        }
-        ("POST", "/rst.srf" | "/ppsecure/rst.srf") => passport::rst(hub, req).await,
-        ("GET" | "POST", "/config/msgrconfig.asmx") => passport::msgr_config(req),
-        ("GET", "/status") => crate::ops::status_endpoint(hub, req),
-        ("POST", "/gateway/gateway.dll") => gateway::handle(hub, req).await,
-        _ => site::route(hub, req, &path)
+        ("GET", "/status") => return crate::ops::status_endpoint(hub, req),
+        ("POST", "/gateway/gateway.dll") => return gateway::handle(hub, req).await,
+        _ => {}
+    }
+    use passport::Endpoint;
+    let Some((endpoint, allow)) = passport::endpoint(&path) else {
+        return site::route(hub, req, &path)
             .await
-            .unwrap_or_else(|| Response::new("404 Not Found").body("text/plain", "not found\n")),
+            .unwrap_or_else(|| Response::new("404 Not Found").body("text/plain", "not found\n"));
+    };
+    if !allow.split(", ").any(|m| m == req.method) {
+        return site::method_not_allowed(allow);
+    }
+    match endpoint {
+        Endpoint::Nexus => passport::nexus(hub, req),
+        Endpoint::Login => passport::login(hub, req).await,
+        Endpoint::Rst => passport::rst(hub, req).await,
+        Endpoint::MsgrConfig => passport::msgr_config(req),
     }
 }
 

@@ -6,6 +6,25 @@ use crate::protocol::names::normalize_handle;
 use crate::server::hub::Hub;
 use std::sync::Arc;
 
+/// The Passport endpoints, by lower-case path.
+pub enum Endpoint {
+    Nexus,
+    Login,
+    Rst,
+    MsgrConfig,
+}
+
+/// The endpoint at `path` and the methods it takes (an `Allow` header value).
+pub fn endpoint(path: &str) -> Option<(Endpoint, &'static str)> {
+    Some(match path {
+        "/rdr/pprdr.asp" => (Endpoint::Nexus, "GET"),
+        "/login2.srf" | "/login.srf" | "/ppsecure/login2.srf" => (Endpoint::Login, "GET"),
+        "/rst.srf" | "/ppsecure/rst.srf" => (Endpoint::Rst, "POST"),
+        "/config/msgrconfig.asmx" => (Endpoint::MsgrConfig, "GET, POST"),
+        _ => return None,
+    })
+}
+
 /// Where this server's login endpoint is (see `host.rs` for which host may be named).
 fn login_url(hub: &Hub, req: &Request) -> String {
     let tls = req
@@ -30,28 +49,6 @@ pub fn nexus(hub: &Hub, req: &Request) -> Response {
     Response::new("200 OK")
         .header("PassportURLs", format!("DALogin={}", login_url(hub, req)))
         .body("text/html", "")
-}
-
-/// Percent-decoding that leaves malformed escapes as they are (the SDK does not encode at all).
-fn lenient_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(v) = hex {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Keys that may follow `sign-in`/`pwd` in the Authorization header; a comma followed by anything
@@ -101,7 +98,7 @@ pub fn parse_authorization(value: &str) -> Option<(String, String)> {
         fields
             .iter()
             .find(|(key, _)| key == k)
-            .map(|(_, v)| lenient_decode(v))
+            .map(|(_, v)| super::percent_decode_lenient(v.as_bytes(), false))
     };
     Some((get("sign-in")?, get("pwd")?))
 }
@@ -206,13 +203,6 @@ fn xml_unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 fn iso(t: u64) -> String {
     // Reuse the serial formatter's calendar code through a fixed base offset.
     let base = 1_104_537_600u64; // 2005-01-01
@@ -248,7 +238,7 @@ pub async fn rst(hub: &Arc<Hub>, req: &Request) -> Response {
     let secret = base64::engine::general_purpose::STANDARD.encode(secret);
     let body = format!(
         r##"<?xml version="1.0" encoding="utf-8"?><S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Header><psf:pp xmlns:psf="http://schemas.microsoft.com/Passport/SoapServices/SOAPFault"><psf:serverVersion>1</psf:serverVersion><psf:PUID>0000000000000000</psf:PUID><psf:configVersion>3.0.869.0</psf:configVersion><psf:uiVersion>3.0.869.0</psf:uiVersion><psf:authstate>0x48803</psf:authstate><psf:reqstatus>0x0</psf:reqstatus><psf:serverInfo Path="Live1" RollingUpgradeState="ExclusiveNew" LocVersion="0" ServerTime="{created}">msnpd</psf:serverInfo><psf:cookies/><psf:response/></psf:pp></S:Header><S:Body><wst:RequestSecurityTokenResponseCollection xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy" xmlns:psf="http://schemas.microsoft.com/Passport/SoapServices/SOAPFault"><wst:RequestSecurityTokenResponse><wst:TokenType>urn:passport:legacy</wst:TokenType><wsp:AppliesTo xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing"><wsa:EndpointReference><wsa:Address>http://Passport.NET/tb</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wst:LifeTime><wsu:Created>{created}</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wst:LifeTime><wst:RequestedSecurityToken><EncryptedData xmlns="http://www.w3.org/2001/04/xmlenc#" Id="BinaryDAToken0" Type="http://www.w3.org/2001/04/xmlenc#Element"><EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#tripledes-cbc"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:KeyName>http://Passport.NET/STS</ds:KeyName></ds:KeyInfo><CipherData><CipherValue>{secret}</CipherValue></CipherData></EncryptedData></wst:RequestedSecurityToken><wst:RequestedTokenReference><wsse:KeyIdentifier ValueType="urn:passport"/><wsse:Reference URI="#BinaryDAToken0"/></wst:RequestedTokenReference><wst:RequestedProofToken><wst:BinarySecret>{secret}</wst:BinarySecret></wst:RequestedProofToken></wst:RequestSecurityTokenResponse><wst:RequestSecurityTokenResponse><wst:TokenType>urn:passport:compact</wst:TokenType><wsp:AppliesTo xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing"><wsa:EndpointReference><wsa:Address>messenger.msn.com</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wst:LifeTime><wsu:Created>{created}</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wst:LifeTime><wst:RequestedSecurityToken><wsse:BinarySecurityToken Id="Compact1">{ticket}</wsse:BinarySecurityToken></wst:RequestedSecurityToken><wst:RequestedTokenReference><wsse:KeyIdentifier ValueType="urn:passport:compact"/><wsse:Reference URI="#Compact1"/></wst:RequestedTokenReference></wst:RequestSecurityTokenResponse></wst:RequestSecurityTokenResponseCollection></S:Body></S:Envelope>"##,
-        ticket = xml_escape(&ticket)
+        ticket = super::site::esc(&ticket)
     );
     Response::new("200 OK").body("text/xml; charset=utf-8", body)
 }

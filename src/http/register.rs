@@ -18,21 +18,17 @@ use super::{Request, Response};
 use crate::accounts::{self, Registration};
 use crate::auth::{self, Credential};
 use crate::limits::{
-    REGISTER_ATTEMPTS_PER_WINDOW, REGISTER_SPENT_TOKENS, REGISTER_TOKEN_TTL,
-    REGISTER_TRACKED_ADDRESSES, REGISTER_WINDOW, REGISTRATIONS_PER_WINDOW,
+    MAX_FORM_HANDLE, MAX_INVITE_CODE, REGISTER_ATTEMPTS_PER_WINDOW, REGISTER_SPENT_TOKENS,
+    REGISTER_TOKEN_TTL, REGISTER_TRACKED_ADDRESSES, REGISTER_WINDOW, REGISTRATIONS_PER_WINDOW,
 };
+use crate::protocol::timestamp::unix_now;
 use crate::server::hub::Hub;
 use crate::storage::{InviteRefused, Registered};
-use blake2::Blake2sMac256;
-use blake2::digest::{KeyInit, Mac};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-/// Longest invitation code accepted from the form.
-const MAX_INVITE_CODE: usize = 64;
+use std::time::Instant;
 
 /// Why a form's token was refused. `Display` is shown to the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,12 +76,6 @@ pub struct Forms {
     windows: Mutex<HashMap<IpAddr, Window>>,
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 impl Default for Forms {
     fn default() -> Self {
         Self::new()
@@ -104,13 +94,16 @@ impl Forms {
     }
 
     fn mac(&self, issued: u64, nonce: u64, ip: IpAddr) -> String {
-        let mut m = <Blake2sMac256 as KeyInit>::new_from_slice(&self.secret)
-            .expect("32-byte key is valid for BLAKE2s");
-        m.update(b"msnpd register\0");
-        m.update(&issued.to_be_bytes());
-        m.update(&nonce.to_be_bytes());
-        m.update(ip.to_string().as_bytes());
-        auth::hex(&m.finalize().into_bytes()[..16])
+        let mac = auth::keyed_mac(
+            &self.secret,
+            &[
+                b"msnpd register\0",
+                &issued.to_be_bytes(),
+                &nonce.to_be_bytes(),
+                ip.to_string().as_bytes(),
+            ],
+        );
+        auth::hex(&mac[..16])
     }
 
     /// A fresh token for a form shown to `ip` at `now` (unix seconds).
@@ -196,30 +189,7 @@ impl Forms {
 
 /// Decodes `application/x-www-form-urlencoded` (`+` is a space; bad escapes are kept as typed).
 pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    fn decode(s: &[u8]) -> String {
-        let mut out = Vec::with_capacity(s.len());
-        let mut i = 0;
-        while i < s.len() {
-            match s[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < s.len() => {
-                    let hex = std::str::from_utf8(&s[i + 1..i + 3])
-                        .ok()
-                        .and_then(|h| u8::from_str_radix(h, 16).ok());
-                    match hex {
-                        Some(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        None => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
+    let decode = |s: &[u8]| super::percent_decode_lenient(s, true);
     body.split(|&b| b == b'&')
         .filter(|p| !p.is_empty())
         .map(|p| match p.iter().position(|&b| b == b'=') {
@@ -349,7 +319,10 @@ pub async fn submit(hub: &Arc<Hub>, req: &Request) -> Response {
     } else {
         Vec::new()
     };
-    let handle_in: String = field(&fields, "handle").chars().take(200).collect();
+    let handle_in: String = field(&fields, "handle")
+        .chars()
+        .take(MAX_FORM_HANDLE)
+        .collect();
     let invite_in: String = field(&fields, "invite")
         .chars()
         .take(MAX_INVITE_CODE)

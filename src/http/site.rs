@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 /// Host names the official clients use, in the order they need them.
-const MSN_HOSTS: &[(&str, &str)] = &[
+pub(super) const MSN_HOSTS: &[(&str, &str)] = &[
     (
         "messenger.hotmail.com",
         "all versions: dispatch server (TCP 1863)",
@@ -85,7 +85,9 @@ impl Web {
             .name
             .clone()
             .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(host_name);
+            .or_else(crate::server::lan::hostname)
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "msnpd".to_string());
         let web = Web {
             name,
             public_presence: config.public_presence,
@@ -128,18 +130,6 @@ impl Web {
 
     pub fn name(&self) -> &str {
         &self.name
-    }
-}
-
-/// This machine's host name, or "msnpd".
-fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most `len` bytes into the buffer we own.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    match std::str::from_utf8(&buf[..len]) {
-        Ok(s) if rc == 0 && !s.is_empty() => s.to_string(),
-        _ => "msnpd".to_string(),
     }
 }
 
@@ -215,22 +205,8 @@ fn online(hub: &Hub, public: bool) -> (usize, Option<Vec<String>>) {
     (count, public.then_some(names))
 }
 
-/// Methods of the Passport paths; `route` in `mod.rs` answers those before this module is
-/// asked, so a Passport path that reaches `route` here came with another method.
-fn passport_allow(path: &str) -> Option<&'static str> {
-    match path {
-        "/rdr/pprdr.asp" | "/login2.srf" | "/login.srf" | "/ppsecure/login2.srf" => Some("GET"),
-        "/rst.srf" | "/ppsecure/rst.srf" => Some("POST"),
-        "/config/msgrconfig.asmx" => Some("GET, POST"),
-        _ => None,
-    }
-}
-
 /// Routes the site's paths. `None`: not a site path (the caller answers 404).
 pub async fn route(hub: &Arc<Hub>, req: &Request, path: &str) -> Option<Response> {
-    if let Some(allow) = passport_allow(path) {
-        return Some(method_not_allowed(allow));
-    }
     let allow = match path {
         "/" | "/index.html" | "/hosts.txt" | "/favicon.ico" | "/healthz" => "GET, HEAD",
         "/register" => "GET, HEAD, POST",
@@ -284,7 +260,8 @@ async fn healthz(hub: &Arc<Hub>) -> Response {
     }
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
+/// Escapes text for HTML/XML element content and quoted attribute values (the page, the form,
+/// the RST.srf SOAP answer).
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

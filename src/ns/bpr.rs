@@ -8,10 +8,12 @@
 //! transaction as the phone change (NS.md 3.4: bump on every change a SYN would show), and a
 //! client that caches its list stays in step.
 
+use super::presence::PRESENCE_LINE;
 use crate::dialect::AsyncBpr;
 use crate::model::{Phones, UserId};
-use crate::protocol::write::Enc;
+use crate::protocol::write::{Enc, LineBuf};
 use crate::server::hub::Hub;
+use std::fmt::Write as _;
 
 /// The phone fields a contact's BPR carries, in SYN order (MBE is the owner's setting only).
 pub fn fields(p: &Phones) -> [(&'static str, &str); 4] {
@@ -48,27 +50,25 @@ pub fn announce(
         {
             let mut st = w.state();
             st.account.serial = serial;
-            if let Some(mut c) = st.account.contacts.get(&me).cloned() {
+            if let Some(c) = st.account.contacts.get_mut(&me) {
                 c.phones = phones.clone();
-                st.account.contacts.insert(me, c);
             }
         }
-        let mut out = String::new();
+        // At most four lines of a bounded handle and value (`MAX_PRP_VALUE`): a stack buffer.
+        let mut out = LineBuf::<PRESENCE_LINE>::new();
         for (kind, value) in fields(phones).iter().filter(|(k, _)| kinds.contains(k)) {
-            let value = if value.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", Enc(value))
+            let _ = match w.dialect.async_bpr {
+                AsyncBpr::None => break,
+                AsyncBpr::SerialHandle => write!(out, "BPR {serial} {handle} {kind}"),
+                AsyncBpr::Handle => write!(out, "BPR {handle} {kind}"),
             };
-            match w.dialect.async_bpr {
-                AsyncBpr::None => {}
-                AsyncBpr::SerialHandle => {
-                    out.push_str(&format!("BPR {serial} {handle} {kind}{value}\r\n"))
-                }
-                AsyncBpr::Handle => out.push_str(&format!("BPR {handle} {kind}{value}\r\n")),
-            }
+            let _ = if value.is_empty() {
+                out.write_str("\r\n")
+            } else {
+                write!(out, " {}\r\n", Enc(value))
+            };
         }
-        if !out.is_empty() {
+        if !out.as_bytes().is_empty() {
             let _ = w.outbox.push(&[out.as_bytes()]);
         }
     }

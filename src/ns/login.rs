@@ -107,17 +107,7 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
                 challenge,
             } = *pending;
             let ip = s.conn.peer.ip();
-            let cfg = &s.hub.config;
-            if !s
-                .hub
-                .throttle
-                .allowed(ip, &handle, cfg.auth_failures, s.hub.live.auth_backoff())
-            {
-                s.error(911, trid).await?;
-                return Err(Disconnect::new(format!(
-                    "login for {handle} refused: too many failures"
-                )));
-            }
+            refuse_if_blocked(s, trid, &handle).await?;
             let ok = match (scheme, &credentials) {
                 (Auth::Md5, Some(c)) => {
                     // The challenge we sent was the account's salt (see auth.rs).
@@ -163,6 +153,24 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     }
 }
 
+/// `911` and a hang-up when logins for `handle` from this address are blocked
+/// (`server::throttle`); checked at `USR I` and again at `USR S`.
+async fn refuse_if_blocked(s: &mut NsSession, trid: u32, handle: &str) -> Handled {
+    let cfg = &s.hub.config;
+    if s.hub.throttle.allowed(
+        s.conn.peer.ip(),
+        handle,
+        cfg.auth_failures,
+        s.hub.live.auth_backoff(),
+    ) {
+        return Ok(());
+    }
+    s.error(911, trid).await?;
+    Err(Disconnect::new(format!(
+        "login for {handle} refused: too many failures"
+    )))
+}
+
 async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Handled {
     let Some(handle) = normalize_handle(handle) else {
         s.error(911, trid).await?;
@@ -182,17 +190,7 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
         return s.reply(&line).await;
     }
     // A blocked (address, account) is refused here already: no challenge, no account lookup.
-    let cfg = &s.hub.config;
-    if !s
-        .hub
-        .throttle
-        .allowed(ip, &handle, cfg.auth_failures, cfg.auth_backoff)
-    {
-        s.error(911, trid).await?;
-        return Err(Disconnect::new(format!(
-            "login for {handle} refused: too many failures"
-        )));
-    }
+    refuse_if_blocked(s, trid, &handle).await?;
     let credentials = {
         let h = handle.clone();
         s.hub.storage.run(move |db| db.credentials(&h)).await?

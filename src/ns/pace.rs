@@ -17,7 +17,7 @@ use std::time::Instant;
 pub const STATUS: u8 = 1;
 pub const PSM: u8 = 2;
 
-/// A token bucket, two bytes and an instant in the session.
+/// A token bucket and the announcement state it paces: a few bytes and an instant per session.
 pub struct Pace {
     tokens: u8,
     /// Announcements held back (`STATUS | PSM`).

@@ -16,7 +16,7 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 /// Longest presence line: handle, encoded name and an MSNObject of up to a full command line.
-const PRESENCE_LINE: usize = 4096;
+pub(super) const PRESENCE_LINE: usize = 4096;
 
 /// Which presence fields a dialect carries: 0 = none, 1 = caps, 2 = caps and MSNObject.
 fn shape(d: &Dialect) -> usize {

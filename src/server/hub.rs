@@ -180,12 +180,11 @@ impl Admission {
 
 impl Drop for Admission {
     fn drop(&mut self) {
-        let map = if self.http {
-            &self.hub.per_ip_http
-        } else {
-            &self.hub.per_ip
-        };
-        let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
+        let mut m = self
+            .hub
+            .counts(self.http)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(n) = m.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
@@ -250,41 +249,62 @@ impl Hub {
 
     /// Counts a new socket from `ip`, or refuses it when a cap is reached.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admission, &'static str> {
-        let mut m = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-        let total: usize = m.values().sum();
-        if total >= self.live.max_connections() {
-            return Err("server connection limit reached");
-        }
-        let n = m.entry(ip).or_insert(0);
-        if *n >= self.live.max_per_ip() {
-            return Err("per-address connection limit reached");
-        }
-        *n += 1;
-        Ok(Admission {
-            hub: self.clone(),
+        self.admit_to(
             ip,
-            http: false,
-        })
+            false,
+            (self.live.max_connections(), self.live.max_per_ip()),
+            [
+                "server connection limit reached",
+                "per-address connection limit reached",
+            ],
+        )
     }
 
     /// As `admit`, for an HTTP socket: HTTP connections have their own caps, so slow or idle
     /// HTTP clients never take the room NS and SB logins need.
     pub fn admit_http(self: &Arc<Self>, ip: IpAddr) -> Result<Admission, &'static str> {
         use crate::limits::{MAX_HTTP_CONNECTIONS, MAX_HTTP_CONNECTIONS_PER_IP};
-        let mut m = self.per_ip_http.lock().unwrap_or_else(|e| e.into_inner());
+        self.admit_to(
+            ip,
+            true,
+            (MAX_HTTP_CONNECTIONS, MAX_HTTP_CONNECTIONS_PER_IP),
+            [
+                "server HTTP connection limit reached",
+                "per-address HTTP connection limit reached",
+            ],
+        )
+    }
+
+    /// The open sockets per address that an admission of this kind counts in.
+    fn counts(&self, http: bool) -> &Mutex<HashMap<IpAddr, usize>> {
+        if http {
+            &self.per_ip_http
+        } else {
+            &self.per_ip
+        }
+    }
+
+    fn admit_to(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        http: bool,
+        (max_total, max_per_ip): (usize, usize),
+        [total_reached, per_ip_reached]: [&'static str; 2],
+    ) -> Result<Admission, &'static str> {
+        let mut m = self.counts(http).lock().unwrap_or_else(|e| e.into_inner());
         let total: usize = m.values().sum();
-        if total >= MAX_HTTP_CONNECTIONS {
-            return Err("server HTTP connection limit reached");
+        if total >= max_total {
+            return Err(total_reached);
         }
         let n = m.entry(ip).or_insert(0);
-        if *n >= MAX_HTTP_CONNECTIONS_PER_IP {
-            return Err("per-address HTTP connection limit reached");
+        if *n >= max_per_ip {
+            return Err(per_ip_reached);
         }
         *n += 1;
         Ok(Admission {
             hub: self.clone(),
             ip,
-            http: true,
+            http,
         })
     }
 

@@ -29,6 +29,18 @@ pub fn local_ipv4() -> Vec<Ipv4Addr> {
     out
 }
 
+/// This machine's host name, if it has a readable one.
+pub fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `len` bytes into the buffer we own.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8(buf[..len].to_vec()).ok()
+}
+
 /// The hosts clients should be pointed at for a listener bound to `bound`.
 pub fn client_hosts(bound: SocketAddr, public_host: Option<&str>) -> Vec<String> {
     if let Some(h) = public_host {

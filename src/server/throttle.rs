@@ -8,7 +8,7 @@
 //! many as the limit allows reach the hash. Checks in flight are also capped per account (from
 //! all addresses) and per address, so a burst cannot queue up hashing work either.
 
-use crate::limits::{LOGIN_CHECKS_PER_ACCOUNT, LOGIN_CHECKS_PER_ADDRESS};
+use crate::limits::{AUTH_TRACKED_PAIRS, LOGIN_CHECKS_PER_ACCOUNT, LOGIN_CHECKS_PER_ADDRESS};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
@@ -42,6 +42,27 @@ impl Counter {
             0
         };
         failures + self.pending
+    }
+}
+
+impl Inner {
+    /// The counter of `(ip, key)`, created empty.
+    fn counter(&mut self, ip: IpAddr, key: &str) -> &mut Counter {
+        self.counters
+            .entry((ip, key.to_string()))
+            .or_insert(Counter {
+                failures: 0,
+                pending: 0,
+                last: Instant::now(),
+            })
+    }
+
+    /// A success clears the pair's failures, unless other checks of it are still pending.
+    fn succeeded(&mut self, ip: IpAddr, account: &str) {
+        let pair = (ip, account.to_string());
+        if self.counters.get(&pair).is_some_and(|c| c.pending == 0) {
+            self.counters.remove(&pair);
+        }
     }
 }
 
@@ -82,10 +103,7 @@ impl Attempt<'_> {
             }
         }
         if ok {
-            let pair = (self.ip, self.account.clone());
-            if inner.counters.get(&pair).is_some_and(|c| c.pending == 0) {
-                inner.counters.remove(&pair);
-            }
+            inner.succeeded(self.ip, &self.account);
         } else {
             Throttle::count_failure(&mut inner, self.ip, &self.account, self.backoff);
         }
@@ -153,15 +171,7 @@ impl Throttle {
         }
         Self::bound(&mut inner, backoff);
         for key in [account, ANY] {
-            let c = inner
-                .counters
-                .entry((ip, key.to_string()))
-                .or_insert(Counter {
-                    failures: 0,
-                    pending: 0,
-                    last: Instant::now(),
-                });
-            c.pending += 1;
+            inner.counter(ip, key).pending += 1;
         }
         *inner.in_flight.entry(account.to_string()).or_insert(0) += 1;
         Some(Attempt {
@@ -175,7 +185,7 @@ impl Throttle {
 
     /// Drops expired counters once the table grows large.
     fn bound(inner: &mut Inner, backoff: Duration) {
-        if inner.counters.len() > 100_000 {
+        if inner.counters.len() > AUTH_TRACKED_PAIRS {
             inner
                 .counters
                 .retain(|_, c| c.pending > 0 || c.last.elapsed() < backoff);
@@ -185,14 +195,7 @@ impl Throttle {
     fn count_failure(inner: &mut Inner, ip: IpAddr, account: &str, backoff: Duration) {
         Self::bound(inner, backoff);
         for key in [account, ANY] {
-            let c = inner
-                .counters
-                .entry((ip, key.to_string()))
-                .or_insert(Counter {
-                    failures: 0,
-                    pending: 0,
-                    last: Instant::now(),
-                });
+            let c = inner.counter(ip, key);
             // A block that has run out starts the count afresh.
             if c.last.elapsed() >= backoff {
                 c.failures = 0;
@@ -207,11 +210,7 @@ impl Throttle {
     }
 
     pub fn succeeded(&self, ip: IpAddr, account: &str) {
-        let mut inner = self.lock();
-        let pair = (ip, account.to_string());
-        if inner.counters.get(&pair).is_some_and(|c| c.pending == 0) {
-            inner.counters.remove(&pair);
-        }
+        self.lock().succeeded(ip, account);
     }
 }
 

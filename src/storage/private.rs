@@ -8,6 +8,10 @@ use std::path::Path;
 /// Creates a missing database file as 0600 before SQLite opens it (SQLite then gives its -wal and
 /// -shm files the database's mode), and warns about an existing one that others can read.
 pub fn prepare(path: &Path) -> Result<(), DbError> {
+    // SQLite's name for a database with no file: there is nothing to protect, nor to create.
+    if path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
     let io = |e: std::io::Error| DbError::Sql(format!("{}: {e}", path.display()));
     match std::fs::OpenOptions::new()
         .write(true)
