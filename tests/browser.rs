@@ -123,6 +123,17 @@ impl Browser {
         value
     }
 
+    /// Runs `script` in the page; `None` when WebDriver reports an error (e.g. the page is
+    /// being replaced by a navigation).
+    fn script(&self, script: &str) -> Option<Value> {
+        let path = self.s("/execute/sync");
+        let body = json!({ "script": script, "args": [] });
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.call("POST", &path, Some(body))
+        }))
+        .ok()
+    }
+
     fn s(&self, rest: &str) -> String {
         format!("/session/{}{rest}", self.session)
     }
@@ -201,8 +212,25 @@ impl Browser {
         self.type_into("#handle", handle);
         self.type_into("#password", pw);
         self.type_into("#password2", pw2);
+        // The click starts a form submission; wait until the answer page has replaced this
+        // one (the marker set on this document is gone) instead of reading a stale page.
+        self.script("window.msnpdOldPage = true; return null;");
         self.click("#submit");
-        self.text("body")
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let ready = self.script(
+                "return (window.msnpdOldPage !== true && document.readyState === 'complete') \
+                 ? document.body.innerText : null;",
+            );
+            if let Some(Value::String(text)) = ready {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the form's answer page did not load"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 
