@@ -74,3 +74,8 @@ pub const AUTH_FAILURES: u32 = 5;
 pub const AUTH_BACKOFF: Duration = Duration::from_secs(60);
 /// Pending requests to the storage thread; senders wait when it is full.
 pub const STORAGE_QUEUE: usize = 1024;
+
+/// A TLS client must finish its handshake within this time.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// TLS sessions remembered for resumption (about 1 KiB each); old Windows resumes often.
+pub const TLS_SESSION_CACHE: usize = 256;

@@ -22,6 +22,7 @@ struct Cli {
 enum Command {
     Serve(Serve),
     User(User),
+    Tls(Tls),
 }
 
 /// Run the server (dispatch, notification, switchboard and HTTP).
@@ -37,9 +38,22 @@ struct Serve {
     /// switchboard address (default 0.0.0.0:1864)
     #[argh(option, default = "\"0.0.0.0:1864\".parse().unwrap()")]
     sb_listen: SocketAddr,
-    /// HTTP address for Passport login (default 0.0.0.0:8080)
-    #[argh(option, default = "\"0.0.0.0:8080\".parse().unwrap()")]
-    http_listen: SocketAddr,
+    /// HTTP addresses for Passport login and the CA download, comma-separated (default
+    /// 0.0.0.0:8080, plus 0.0.0.0:80 when it can be bound)
+    #[argh(option)]
+    http_listen: Option<String>,
+    /// HTTPS address for Passport login, or none (default 0.0.0.0:443 when it can be bound)
+    #[argh(option)]
+    https_listen: Option<String>,
+    /// directory of the generated CA and server certificates (default: the database's directory)
+    #[argh(option)]
+    tls_dir: Option<PathBuf>,
+    /// your own certificate chain (PEM, server certificate first) instead of the generated one
+    #[argh(option)]
+    tls_cert: Option<PathBuf>,
+    /// the private key (PEM) of --tls-cert
+    #[argh(option)]
+    tls_key: Option<PathBuf>,
     /// host name or address written into redirects (default: the address the client connected to)
     #[argh(option)]
     public_host: Option<String>,
@@ -76,6 +90,45 @@ struct Serve {
     /// (default 60)
     #[argh(option, default = "60")]
     auth_backoff: u64,
+}
+
+/// Manage the HTTPS certificate kit (a private CA and the server certificates it signs).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "tls")]
+struct Tls {
+    #[argh(subcommand)]
+    action: TlsAction,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum TlsAction {
+    Init(TlsInit),
+    Show(TlsShow),
+}
+
+/// Issue new server certificates (and a CA if there is none). Restart the server to use them.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "init")]
+struct TlsInit {
+    /// kit directory (default: the database's directory)
+    #[argh(option)]
+    tls_dir: Option<PathBuf>,
+    /// an extra host name or address for the server certificate (repeatable)
+    #[argh(option)]
+    name: Vec<String>,
+    /// also replace the CA (every client PC must then install the new ca.cer)
+    #[argh(switch)]
+    new_ca: bool,
+}
+
+/// Print the kit's files, names, fingerprints and expiry dates.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "show")]
+struct TlsShow {
+    /// kit directory (default: the database's directory)
+    #[argh(option)]
+    tls_dir: Option<PathBuf>,
 }
 
 /// Manage accounts in the database (works while the server runs).
@@ -180,6 +233,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(s) => serve(s),
         Command::User(u) => user(u.action),
+        Command::Tls(t) => tls(t.action),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -194,7 +248,20 @@ fn serve(s: Serve) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = msnpd::Config::new(default_db(s.db));
     config.listen = s.listen;
     config.sb_listen = s.sb_listen;
-    config.http_listen = s.http_listen;
+    if let Some(list) = &s.http_listen {
+        config.http_listen =
+            msnpd::server::listen::parse_list(list).map_err(|e| format!("--http-listen: {e}"))?;
+    }
+    if let Some(addr) = &s.https_listen {
+        config.https_listen = msnpd::server::listen::parse_optional(addr)
+            .map_err(|e| format!("--https-listen: {e}"))?;
+    }
+    if s.tls_cert.is_some() != s.tls_key.is_some() {
+        return Err("--tls-cert and --tls-key must be given together".into());
+    }
+    config.tls_dir = s.tls_dir;
+    config.tls_cert = s.tls_cert;
+    config.tls_key = s.tls_key;
     config.public_host = s.public_host;
     config.chl_interval =
         (s.chl_interval > 0).then(|| std::time::Duration::from_secs(s.chl_interval));
@@ -222,6 +289,37 @@ fn serve(s: Serve) -> Result<(), Box<dyn std::error::Error>> {
     }
     server.shutdown();
     log::info!("stopped");
+    Ok(())
+}
+
+fn tls(action: TlsAction) -> Result<(), Box<dyn std::error::Error>> {
+    let dir = |d: Option<PathBuf>| {
+        d.unwrap_or_else(|| msnpd::tls::tls_dir(&msnpd::Config::new(default_db(None))))
+    };
+    match action {
+        TlsAction::Init(i) => {
+            let dir = dir(i.tls_dir);
+            let created =
+                msnpd::tls::kit::init(&dir, &msnpd::tls::kit::default_names(&i.name), i.new_ca)
+                    .map_err(|e| e.to_string())?;
+            if created {
+                println!(
+                    "created a new CA: install {} on every client PC",
+                    dir.join("ca.cer").display()
+                );
+            }
+            print!(
+                "{}",
+                msnpd::tls::kit::describe(&dir).map_err(|e| e.to_string())?
+            );
+        }
+        TlsAction::Show(s) => {
+            print!(
+                "{}",
+                msnpd::tls::kit::describe(&dir(s.tls_dir)).map_err(|e| e.to_string())?
+            );
+        }
+    }
     Ok(())
 }
 

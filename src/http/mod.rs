@@ -31,6 +31,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub peer: SocketAddr,
+    /// Arrived over msnpd's own HTTPS listener.
+    pub tls: bool,
 }
 
 impl Request {
@@ -152,6 +154,7 @@ fn parse(buf: &[u8], peer: SocketAddr) -> Parsed {
             headers: hs,
             body: buf[head_len..head_len + content_length].to_vec(),
             peer,
+            tls: false,
         },
         head_len + content_length,
     )
@@ -166,12 +169,34 @@ async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
         }
         ("POST", "/rst.srf" | "/ppsecure/rst.srf") => passport::rst(hub, req).await,
         ("GET" | "POST", "/config/msgrconfig.asmx") => passport::msgr_config(req),
+        ("GET", "/msnpd-ca.cer" | "/msnpd-ca.pem") => ca_download(hub, path.ends_with(".cer")),
         _ => Response::new("404 Not Found").body("text/plain", "not found\n"),
     }
 }
 
-pub async fn serve(hub: Arc<Hub>, mut stream: Async<TcpStream>, peer: SocketAddr) {
+/// The kit's CA certificate, for client PCs to install (IE offers "Install Certificate" for
+/// this content type).
+fn ca_download(hub: &Arc<Hub>, der: bool) -> Response {
+    match crate::tls::ca_download(&hub.config, der) {
+        Some(bytes) if der => Response::new("200 OK").body("application/x-x509-ca-cert", bytes),
+        Some(bytes) => Response::new("200 OK").body("application/x-pem-file", bytes),
+        None => Response::new("404 Not Found").body(
+            "text/plain",
+            "no msnpd CA here: HTTPS is off or uses --tls-cert\n",
+        ),
+    }
+}
+
+pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
     let _ = stream.get_ref().set_nodelay(true);
+    serve_stream(hub, stream, peer, false).await
+}
+
+/// Serves HTTP requests on `stream` (plain TCP, or TLS when `tls`).
+pub async fn serve_stream<S>(hub: Arc<Hub>, mut stream: S, peer: SocketAddr, tls: bool)
+where
+    S: smol::io::AsyncRead + smol::io::AsyncWrite + Unpin,
+{
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 2048];
     for served in 0..MAX_REQUESTS {
@@ -200,7 +225,8 @@ pub async fn serve(hub: Arc<Hub>, mut stream: Async<TcpStream>, peer: SocketAddr
                 _ => break None,
             }
         };
-        let Some(req) = req else { return };
+        let Some(mut req) = req else { return };
+        req.tls = tls;
         let resp = route(&hub, &req).await;
         log::debug!(
             "http {peer}: {} {} -> {}",
@@ -212,7 +238,12 @@ pub async fn serve(hub: Arc<Hub>, mut stream: Async<TcpStream>, peer: SocketAddr
             || req
                 .header("connection")
                 .is_some_and(|c| c.eq_ignore_ascii_case("close"));
-        if stream.write_all(&resp.to_bytes(close)).await.is_err() || close {
+        if stream.write_all(&resp.to_bytes(close)).await.is_err() {
+            return;
+        }
+        if close {
+            // TLS: close_notify, so that clients do not report a truncated response.
+            let _ = stream.close().await;
             return;
         }
     }

@@ -9,9 +9,10 @@ use std::sync::Arc;
 /// Where this server's login endpoint is, as the client reached us.
 fn login_url(req: &Request) -> String {
     let host = req.header("host").unwrap_or("localhost").trim();
-    let tls = req
-        .header("x-forwarded-proto")
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let tls = req.tls
+        || req
+            .header("x-forwarded-proto")
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
     if tls {
         // As the official service wrote it; clients add https:// themselves.
         format!("{host}/login2.srf")

@@ -3,6 +3,7 @@
 pub mod connection;
 pub mod hub;
 pub mod lan;
+pub mod listen;
 pub mod outbox;
 pub mod pool;
 pub mod session;
@@ -25,7 +26,9 @@ use std::time::Duration;
 pub struct Bound {
     pub ns: SocketAddr,
     pub sb: SocketAddr,
+    /// The first HTTP listener.
     pub http: SocketAddr,
+    pub https: Option<SocketAddr>,
 }
 
 /// A running server: its hub, bound addresses and the threads to join on shutdown.
@@ -58,6 +61,24 @@ fn bind(addr: SocketAddr, what: &str) -> std::io::Result<Async<TcpListener>> {
     Ok(l)
 }
 
+/// Binds `addr`, or logs why an optional listener is skipped (see `listen::skip_warning`).
+fn bind_or_skip(
+    addr: listen::ListenAddr,
+    what: &str,
+    privilege_is_optional: bool,
+) -> std::io::Result<Option<Async<TcpListener>>> {
+    match bind(addr.addr, what) {
+        Ok(l) => Ok(Some(l)),
+        Err(e) => match listen::skip_warning(what, addr, e.kind(), privilege_is_optional) {
+            Some(warning) => {
+                log::warn!("{warning}");
+                Ok(None)
+            }
+            None => Err(e),
+        },
+    }
+}
+
 impl Server {
     /// Opens the database, binds every listener and starts serving on background threads.
     pub fn start(config: Config) -> Result<Server, Box<dyn std::error::Error>> {
@@ -65,18 +86,42 @@ impl Server {
         log::info!("database: {}", config.db.display());
         let ns = bind(config.listen, "dispatch/notification")?;
         let sb = bind(config.sb_listen, "switchboard")?;
-        let http = bind(config.http_listen, "HTTP")?;
+        let mut http = Vec::new();
+        for addr in &config.http_listen {
+            http.extend(bind_or_skip(*addr, "HTTP", false)?);
+        }
+        let Some(first_http) = http.first() else {
+            return Err("no HTTP listener could be bound".into());
+        };
+        let https = match config.https_listen {
+            Some(addr) => bind_or_skip(addr, "HTTPS", true)?,
+            None => None,
+        };
+        // The certificate kit is made (on first start) only when HTTPS will be served.
+        let acceptor = match &https {
+            Some(_) => Some(Arc::new(crate::tls::prepare(&config)?)),
+            None => None,
+        };
         let bound = Bound {
             ns: ns.get_ref().local_addr()?,
             sb: sb.get_ref().local_addr()?,
-            http: http.get_ref().local_addr()?,
+            http: first_http.get_ref().local_addr()?,
+            https: https
+                .as_ref()
+                .map(|l| l.get_ref().local_addr())
+                .transpose()?,
         };
         let threads_wanted = config.threads.max(1);
         let hub = Arc::new(Hub::new(config, storage));
         hub.set_sb_port(bound.sb.port());
         log::info!("dispatch/notification listening on {}", bound.ns);
         log::info!("switchboard listening on {}", bound.sb);
-        log::info!("http listening on {}", bound.http);
+        for l in &http {
+            log::info!("http listening on {}", l.get_ref().local_addr()?);
+        }
+        if let Some(addr) = bound.https {
+            log::info!("https listening on {addr}");
+        }
         for host in lan::client_hosts(bound.ns, hub.config.public_host.as_deref()) {
             log::info!(
                 "clients connect to {host}:{} (MSN 1.0-7.5 via hosts file for messenger.hotmail.com); \
@@ -104,9 +149,21 @@ impl Server {
                 Kind::Switchboard,
             ))
             .detach();
-        executor
-            .spawn(accept_loop(hub.clone(), http, executor.clone(), Kind::Http))
-            .detach();
+        for l in http {
+            executor
+                .spawn(accept_loop(hub.clone(), l, executor.clone(), Kind::Http))
+                .detach();
+        }
+        if let (Some(l), Some(acceptor)) = (https, acceptor) {
+            executor
+                .spawn(accept_loop(
+                    hub.clone(),
+                    l,
+                    executor.clone(),
+                    Kind::Https(acceptor),
+                ))
+                .detach();
+        }
         executor.spawn(housekeeping(hub.clone())).detach();
         let threads = (0..threads_wanted)
             .map(|i| {
@@ -157,11 +214,12 @@ impl Server {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Kind {
     Notification,
     Switchboard,
     Http,
+    Https(Arc<crate::tls::Acceptor>),
 }
 
 async fn accept_loop(
@@ -200,6 +258,12 @@ async fn accept_loop(
                 .detach(),
             Kind::Http => ex
                 .spawn(isolated(crate::http::serve(hub, stream, peer), admission))
+                .detach(),
+            Kind::Https(ref acceptor) => ex
+                .spawn(isolated(
+                    crate::tls::serve(hub, acceptor.clone(), stream, peer),
+                    admission,
+                ))
                 .detach(),
         }
     }
