@@ -112,8 +112,8 @@ pub fn prepare(config: &Config) -> Result<Acceptor, Box<dyn std::error::Error>> 
             let (id, action) = kit::load_or_create(&dir, &kit::default_names(&extra))?;
             match action {
                 kit::Action::CreatedAll => log::info!(
-                    "https: created a private CA and server certificates in {} \
-                     (install ca.cer on client PCs: http://SERVER:PORT/msnpd-ca.cer)",
+                    "https: created a private CA and server certificates in {}; client PCs \
+                     install the CA from /msnpd-ca.cer on the HTTP port",
                     dir.display()
                 ),
                 kit::Action::RenewedServer => {
