@@ -140,7 +140,11 @@ fn not_before() -> Result<Asn1Time, KitError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    Ok(Asn1Time::from_unix(now - 86_400)?)
+    // time_t is 32 bits on armv7: past 2038 fall back to "now".
+    match libc::time_t::try_from(now - 86_400) {
+        Ok(t) => Ok(Asn1Time::from_unix(t)?),
+        Err(_) => Ok(Asn1Time::days_from_now(0)?),
+    }
 }
 
 fn new_key() -> Result<PKey<Private>, KitError> {
