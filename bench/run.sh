@@ -54,7 +54,7 @@ start_server() {
     RUN=$(mktemp -d "$WORK/run.XXXXXX")
     cp "$DB" "$RUN/msnpd.db"
     RUST_LOG=${BENCH_LOG:-info} taskset -c "$SCPU" "$BIN" serve --db "$RUN/msnpd.db" \
-        --listen 127.0.0.1:0 --sb-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+        --listen 127.0.0.1:0 --sb-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --https-listen none \
         --threads 1 "${EXTRA[@]}" "$@" 2>"$RUN/server.log" &
     SPID=$!
     for _ in $(seq 100); do
@@ -214,7 +214,7 @@ echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit: $(git rev-parse --short HEAD 2>/dev/null || echo n/a)$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (with uncommitted changes)')"
 echo "- machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1); $(uname -sr)"
 echo "- load average before the run: $LOADAVG_START"
-echo "- server: \`taskset -c $SCPU target/release/msnpd serve --db COPY --listen 127.0.0.1:0 --sb-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --threads 1 ${EXTRA[*]}\` (RUST_LOG=${BENCH_LOG:-info}), fresh for each group; generator on CPU $GCPU; \`ulimit -n\` $NOFILE"
+echo "- server: \`taskset -c $SCPU target/release/msnpd serve --db COPY --listen 127.0.0.1:0 --sb-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --https-listen none --threads 1 ${EXTRA[*]}\` (RUST_LOG=${BENCH_LOG:-info}), fresh for each group; generator on CPU $GCPU; \`ulimit -n\` $NOFILE"
 echo "- accounts: $N"
 echo
 echo "## Targets"

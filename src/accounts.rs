@@ -186,7 +186,8 @@ pub mod invites {
 
     /// `http://ADDRESS:8080` with this machine's first LAN address (the default HTTP port).
     pub fn default_base_url() -> String {
-        let http = crate::Config::new(Default::default()).http_listen;
+        // The first of the default HTTP listeners is the one that is always bound (8080).
+        let http = crate::Config::new(Default::default()).http_listen[0].addr;
         let hosts = crate::server::lan::client_hosts(http, None);
         let host = hosts.first().map_or("127.0.0.1", String::as_str);
         format!("http://{host}:{}", http.port())

@@ -1,5 +1,6 @@
 //! Runtime settings of `msnpd serve`.
 
+pub use crate::server::listen::ListenAddr;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,7 +11,17 @@ pub struct Config {
     /// Dispatch and notification listener.
     pub listen: SocketAddr,
     pub sb_listen: SocketAddr,
-    pub http_listen: SocketAddr,
+    /// HTTP listeners (Passport, MsgrConfig, the CA download). Default: 0.0.0.0:8080, and
+    /// 0.0.0.0:80 when it can be bound.
+    pub http_listen: Vec<ListenAddr>,
+    /// HTTPS listener; `None` disables it. Default: 0.0.0.0:443 when it can be bound.
+    pub https_listen: Option<ListenAddr>,
+    /// Directory of the generated certificate kit; `None`: the database's directory.
+    pub tls_dir: Option<PathBuf>,
+    /// The operator's own certificate chain (PEM, server certificate first) and key, used instead
+    /// of the kit. Both or neither.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     /// Host written into XFR/RNG replies; by default the local address of the client's connection.
     pub public_host: Option<String>,
     /// Interval between `CHL` challenges (MSNP6+); `None` disables them.
@@ -77,7 +88,16 @@ impl Config {
             db,
             listen: "0.0.0.0:1863".parse().expect("valid address"),
             sb_listen: "0.0.0.0:1864".parse().expect("valid address"),
-            http_listen: "0.0.0.0:8080".parse().expect("valid address"),
+            http_listen: vec![
+                ListenAddr::required("0.0.0.0:8080".parse().expect("valid address")),
+                ListenAddr::optional("0.0.0.0:80".parse().expect("valid address")),
+            ],
+            https_listen: Some(ListenAddr::optional(
+                "0.0.0.0:443".parse().expect("valid address"),
+            )),
+            tls_dir: None,
+            tls_cert: None,
+            tls_key: None,
             public_host: None,
             chl_interval: Some(crate::limits::CHALLENGE_INTERVAL),
             allow_unknown_clients: false,

@@ -19,6 +19,7 @@ pub mod protocol;
 pub mod sb;
 pub mod server;
 pub mod storage;
+pub mod tls;
 
 pub use config::Config;
 pub use server::Server;

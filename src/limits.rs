@@ -151,3 +151,7 @@ pub const DNS_MAX_MESSAGE: usize = 4096;
 pub const DNS_MAX_TCP_REPLY: usize = 16 * 1024;
 /// TTL of our A records: short, so that a PC that leaves the party soon asks its own DNS again.
 pub const DNS_ANSWER_TTL: u32 = 60;
+/// A TLS client must finish its handshake within this time.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// TLS sessions remembered for resumption (about 1 KiB each); old Windows resumes often.
+pub const TLS_SESSION_CACHE: usize = 256;

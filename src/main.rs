@@ -17,6 +17,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start; boxing the large variant would not save anything.
+#[allow(clippy::large_enum_variant)]
 #[derive(FromArgs)]
 #[argh(subcommand)]
 // Parsed once at start; `serve`'s many options make it the large variant, which costs nothing.
@@ -27,6 +29,7 @@ enum Command {
     Invite(Invite),
     Status(Status),
     Backup(Backup),
+    Tls(Tls),
 }
 
 /// Run the server (dispatch, notification, switchboard and HTTP).
@@ -49,9 +52,22 @@ struct Serve {
     /// switchboard address (default 0.0.0.0:1864)
     #[argh(option, default = "\"0.0.0.0:1864\".parse().unwrap()")]
     sb_listen: SocketAddr,
-    /// HTTP address for Passport login (default 0.0.0.0:8080)
-    #[argh(option, default = "\"0.0.0.0:8080\".parse().unwrap()")]
-    http_listen: SocketAddr,
+    /// HTTP addresses for Passport login and the CA download, comma-separated (default
+    /// 0.0.0.0:8080, plus 0.0.0.0:80 when it can be bound)
+    #[argh(option)]
+    http_listen: Option<String>,
+    /// HTTPS address for Passport login, or none (default 0.0.0.0:443 when it can be bound)
+    #[argh(option)]
+    https_listen: Option<String>,
+    /// directory of the generated CA and server certificates (default: the database's directory)
+    #[argh(option)]
+    tls_dir: Option<PathBuf>,
+    /// your own certificate chain (PEM, server certificate first) instead of the generated one
+    #[argh(option)]
+    tls_cert: Option<PathBuf>,
+    /// the private key (PEM) of --tls-cert
+    #[argh(option)]
+    tls_key: Option<PathBuf>,
     /// host name or address written into redirects (default: the address the client connected to)
     #[argh(option)]
     public_host: Option<String>,
@@ -152,6 +168,45 @@ struct Backup {
     /// database file
     #[argh(option)]
     db: Option<PathBuf>,
+}
+
+/// Manage the HTTPS certificate kit (a private CA and the server certificates it signs).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "tls")]
+struct Tls {
+    #[argh(subcommand)]
+    action: TlsAction,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum TlsAction {
+    Init(TlsInit),
+    Show(TlsShow),
+}
+
+/// Issue new server certificates (and a CA if there is none). Restart the server to use them.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "init")]
+struct TlsInit {
+    /// kit directory (default: the database's directory)
+    #[argh(option)]
+    tls_dir: Option<PathBuf>,
+    /// an extra host name or address for the server certificate (repeatable)
+    #[argh(option)]
+    name: Vec<String>,
+    /// also replace the CA (every client PC must then install the new ca.cer)
+    #[argh(switch)]
+    new_ca: bool,
+}
+
+/// Print the kit's files, names, fingerprints and expiry dates.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "show")]
+struct TlsShow {
+    /// kit directory (default: the database's directory)
+    #[argh(option)]
+    tls_dir: Option<PathBuf>,
 }
 
 /// Manage accounts in the database (works while the server runs).
@@ -397,6 +452,7 @@ fn main() -> ExitCode {
                     Command::Status(s) => status(s),
                     Command::Backup(b) => backup(b),
                     Command::Invite(i) => invite(i.action),
+                    Command::Tls(t) => tls(t.action),
                     Command::Serve(_) => unreachable!("handled above"),
                 }
             }
@@ -415,7 +471,20 @@ fn server_config(s: &Serve) -> CliResult<msnpd::Config> {
     let mut config = msnpd::Config::new(database_path(s.db.clone(), None)?);
     config.listen = s.listen;
     config.sb_listen = s.sb_listen;
-    config.http_listen = s.http_listen;
+    if let Some(list) = &s.http_listen {
+        config.http_listen =
+            msnpd::server::listen::parse_list(list).map_err(|e| format!("--http-listen: {e}"))?;
+    }
+    if let Some(addr) = &s.https_listen {
+        config.https_listen = msnpd::server::listen::parse_optional(addr)
+            .map_err(|e| format!("--https-listen: {e}"))?;
+    }
+    if s.tls_cert.is_some() != s.tls_key.is_some() {
+        return Err("--tls-cert and --tls-key must be given together".into());
+    }
+    config.tls_dir = s.tls_dir.clone();
+    config.tls_cert = s.tls_cert.clone();
+    config.tls_key = s.tls_key.clone();
     config.public_host = match &s.public_host {
         Some(h) => Some(msnpd::ops::validate_public_host(h)?),
         None => None,
@@ -535,6 +604,37 @@ fn parse_command_line_quiet(file: &Path, command_line: &[String]) -> CliResult<S
     args.extend(given.iter().cloned());
     let strs: Vec<&str> = args.iter().map(String::as_str).collect();
     Serve::from_args(&["msnpd", "serve"], &strs).map_err(|e| e.output.trim_end().into())
+}
+
+fn tls(action: TlsAction) -> Result<(), Box<dyn std::error::Error>> {
+    let db = database_path(None, config_for(None)?.as_deref())?;
+    let dir =
+        |d: Option<PathBuf>| d.unwrap_or_else(|| msnpd::tls::tls_dir(&msnpd::Config::new(db)));
+    match action {
+        TlsAction::Init(i) => {
+            let dir = dir(i.tls_dir);
+            let created =
+                msnpd::tls::kit::init(&dir, &msnpd::tls::kit::default_names(&i.name), i.new_ca)
+                    .map_err(|e| e.to_string())?;
+            if created {
+                println!(
+                    "created a new CA: install {} on every client PC",
+                    dir.join("ca.cer").display()
+                );
+            }
+            print!(
+                "{}",
+                msnpd::tls::kit::describe(&dir).map_err(|e| e.to_string())?
+            );
+        }
+        TlsAction::Show(s) => {
+            print!(
+                "{}",
+                msnpd::tls::kit::describe(&dir(s.tls_dir)).map_err(|e| e.to_string())?
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Reads a password: from `--password`, from the terminal (twice, without echo), or one line of

@@ -87,7 +87,8 @@ fn msg_relay_allocates_nothing_per_message() {
     let mut config = msnpd::Config::new(db_path);
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.sb_listen = "127.0.0.1:0".parse().unwrap();
-    config.http_listen = "127.0.0.1:0".parse().unwrap();
+    config.http_listen = msnpd::server::listen::parse_list("127.0.0.1:0").unwrap();
+    config.https_listen = None;
     config.threads = 1;
     config.chl_interval = None;
     let server = msnpd::Server::start(config).unwrap();

@@ -56,3 +56,47 @@ fn arm_binary_serves_md5_tweener_and_switchboard() {
     let (_, body) = sb.expect_payload("MSG alice@example.com ");
     assert_eq!(body, msg);
 }
+
+#[test]
+#[ignore = "needs the aarch64 build and qemu-user: make test-arm"]
+fn arm_binary_serves_https_for_old_and_new_clients() {
+    require_arm();
+    // The kit is made by the host (RSA key generation under qemu takes seconds); the ARM server
+    // reuses it, which is the path every start after the first takes.
+    let kit = TempDir::new();
+    msnpd::tls::kit::init(kit.path(), &msnpd::tls::kit::default_names(&[]), false).unwrap();
+    let server = TestServer::start_with(
+        &[("alice@example.com", "pw-a")],
+        &[
+            "--https-listen",
+            "127.0.0.1:0",
+            "--tls-dir",
+            kit.path().to_str().unwrap(),
+        ],
+    );
+    let ca = std::fs::read(kit.path().join("ca.pem")).unwrap();
+    let legacy = |b: &mut openssl::ssl::SslConnectorBuilder| {
+        b.set_security_level(0);
+        b.set_max_proto_version(Some(openssl::ssl::SslVersion::TLS1))
+            .unwrap();
+        b.set_cipher_list("DES-CBC3-SHA").unwrap();
+    };
+    let modern = |_: &mut openssl::ssl::SslConnectorBuilder| {};
+    let tweaks: [&dyn Fn(&mut openssl::ssl::SslConnectorBuilder); 2] = [&modern, &legacy];
+    for (tweak, cipher) in tweaks.into_iter().zip(["TLS_AES", "DES-CBC3-SHA"]) {
+        let r = https_request(
+            server.https_addr(),
+            "nexus.passport.com",
+            &ca,
+            "GET /rdr/pprdr.asp HTTP/1.1\r\n",
+            b"",
+            tweak,
+        )
+        .unwrap();
+        assert_eq!(
+            header(&r.headers, "PassportURLs"),
+            Some("DALogin=nexus.passport.com/login2.srf")
+        );
+        assert!(r.cipher.starts_with(cipher), "{}", r.cipher);
+    }
+}

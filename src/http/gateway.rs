@@ -478,6 +478,7 @@ mod tests {
             body: Vec::new(),
             peer: "127.0.0.1:1".parse().unwrap(),
             local: "127.0.0.1:80".parse().unwrap(),
+            tls: false,
         }
     }
 

@@ -37,6 +37,8 @@ pub struct Request {
     pub peer: SocketAddr,
     /// Our address as the client reached it.
     pub local: SocketAddr,
+    /// Arrived over msnpd's own HTTPS listener.
+    pub tls: bool,
 }
 
 impl Request {
@@ -197,6 +199,7 @@ fn parse(buf: &[u8], peer: SocketAddr, local: SocketAddr) -> Parsed {
             body: buf[head_len..head_len + content_length].to_vec(),
             peer,
             local,
+            tls: false,
         },
         head_len + content_length,
     )
@@ -207,6 +210,9 @@ async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
     match (req.method.as_str(), path.as_str()) {
         ("GET", "/status") => return crate::ops::status_endpoint(hub, req),
         ("POST", "/gateway/gateway.dll") => return gateway::handle(hub, req).await,
+        ("GET" | "HEAD", "/msnpd-ca.cer" | "/msnpd-ca.pem") => {
+            return ca_download(hub, path.ends_with(".cer"));
+        }
         _ => {}
     }
     use passport::Endpoint;
@@ -226,12 +232,39 @@ async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
     }
 }
 
-pub async fn serve(hub: Arc<Hub>, mut stream: Async<TcpStream>, peer: SocketAddr) {
+/// The kit's CA certificate, for client PCs to install (IE offers "Install Certificate" for
+/// this content type).
+fn ca_download(hub: &Arc<Hub>, der: bool) -> Response {
+    match crate::tls::ca_download(&hub.config, der) {
+        Some(bytes) if der => Response::new("200 OK").body("application/x-x509-ca-cert", bytes),
+        Some(bytes) => Response::new("200 OK").body("application/x-pem-file", bytes),
+        None => Response::new("404 Not Found").body(
+            "text/plain",
+            "no msnpd CA here: HTTPS is off or uses --tls-cert\n",
+        ),
+    }
+}
+
+pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
     let _ = stream.get_ref().set_nodelay(true);
     let local = stream
         .get_ref()
         .local_addr()
         .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+    serve_stream(hub, stream, peer, local, false).await
+}
+
+/// Serves HTTP requests on `stream` (plain TCP, or TLS when `tls`); `local` is our address as
+/// the client reached it.
+pub async fn serve_stream<S>(
+    hub: Arc<Hub>,
+    mut stream: S,
+    peer: SocketAddr,
+    local: SocketAddr,
+    tls: bool,
+) where
+    S: smol::io::AsyncRead + smol::io::AsyncWrite + Unpin,
+{
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 2048];
     for served in 0..MAX_REQUESTS {
@@ -273,7 +306,8 @@ pub async fn serve(hub: Arc<Hub>, mut stream: Async<TcpStream>, peer: SocketAddr
                 _ => break None,
             }
         };
-        let Some(req) = req else { return };
+        let Some(mut req) = req else { return };
+        req.tls = tls;
         let resp = route(&hub, &req).await;
         log::debug!(
             "http {peer}: {} {} -> {}",
@@ -285,7 +319,12 @@ pub async fn serve(hub: Arc<Hub>, mut stream: Async<TcpStream>, peer: SocketAddr
             || req
                 .header("connection")
                 .is_some_and(|c| c.eq_ignore_ascii_case("close"));
-        if stream.write_all(&resp.to_bytes(close)).await.is_err() || close {
+        if stream.write_all(&resp.to_bytes(close)).await.is_err() {
+            return;
+        }
+        if close {
+            // TLS: close_notify, so that clients do not report a truncated response.
+            let _ = stream.close().await;
             return;
         }
     }

@@ -27,9 +27,10 @@ pub fn endpoint(path: &str) -> Option<(Endpoint, &'static str)> {
 
 /// Where this server's login endpoint is (see `host.rs` for which host may be named).
 fn login_url(hub: &Hub, req: &Request) -> String {
-    let tls = req
-        .header("x-forwarded-proto")
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let tls = req.tls
+        || req
+            .header("x-forwarded-proto")
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
     let host = super::host::login_host(
         hub.config.public_host.as_deref(),
         req.header("host"),

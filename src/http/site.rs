@@ -162,7 +162,15 @@ pub async fn page_info(hub: &Arc<Hub>, local: Option<SocketAddr>) -> PageInfo {
         hosts_ip,
         ns_port: ns.port(),
         sb_port: bound.map_or(hub.config.sb_listen.port(), |b| b.sb.port()),
-        http_port: bound.map_or(hub.config.http_listen.port(), |b| b.http.port()),
+        http_port: bound.map_or_else(
+            || {
+                hub.config
+                    .http_listen
+                    .first()
+                    .map_or(8080, |l| l.addr.port())
+            },
+            |b| b.http.port(),
+        ),
         https_port: extras.https_port,
         ca_url: extras.ca_url,
         dns: extras.dns,

@@ -3,6 +3,7 @@
 pub mod connection;
 pub mod hub;
 pub mod lan;
+pub mod listen;
 pub mod live;
 pub mod outbox;
 pub mod pool;
@@ -26,7 +27,9 @@ use std::time::Duration;
 pub struct Bound {
     pub ns: SocketAddr,
     pub sb: SocketAddr,
+    /// The first HTTP listener.
     pub http: SocketAddr,
+    pub https: Option<SocketAddr>,
 }
 
 /// A running server: its hub, bound addresses and the threads to join on shutdown.
@@ -61,6 +64,24 @@ fn bind(addr: SocketAddr, what: &str) -> std::io::Result<Async<TcpListener>> {
     Ok(l)
 }
 
+/// Binds `addr`, or logs why an optional listener is skipped (see `listen::skip_warning`).
+fn bind_or_skip(
+    addr: listen::ListenAddr,
+    what: &str,
+    privilege_is_optional: bool,
+) -> std::io::Result<Option<Async<TcpListener>>> {
+    match bind(addr.addr, what) {
+        Ok(l) => Ok(Some(l)),
+        Err(e) => match listen::skip_warning(what, addr, e.kind(), privilege_is_optional) {
+            Some(warning) => {
+                log::warn!("{warning}");
+                Ok(None)
+            }
+            None => Err(e),
+        },
+    }
+}
+
 impl Server {
     /// Opens the database, binds every listener and starts serving on background threads.
     pub fn start(config: Config) -> Result<Server, Box<dyn std::error::Error>> {
@@ -68,11 +89,30 @@ impl Server {
         // so a second server on the same database stops before opening it.
         let ns = bind(config.listen, "dispatch/notification")?;
         let sb = bind(config.sb_listen, "switchboard")?;
-        let http = bind(config.http_listen, "HTTP")?;
+        let mut http = Vec::new();
+        for addr in &config.http_listen {
+            http.extend(bind_or_skip(*addr, "HTTP", false)?);
+        }
+        let Some(first_http) = http.first() else {
+            return Err("no HTTP listener could be bound".into());
+        };
+        let https = match config.https_listen {
+            Some(addr) => bind_or_skip(addr, "HTTPS", true)?,
+            None => None,
+        };
+        // The certificate kit is made (on first start) only when HTTPS will be served.
+        let acceptor = match &https {
+            Some(_) => Some(Arc::new(crate::tls::prepare(&config)?)),
+            None => None,
+        };
         let bound = Bound {
             ns: ns.get_ref().local_addr()?,
             sb: sb.get_ref().local_addr()?,
-            http: http.get_ref().local_addr()?,
+            http: first_http.get_ref().local_addr()?,
+            https: https
+                .as_ref()
+                .map(|l| l.get_ref().local_addr())
+                .transpose()?,
         };
         let mut lock = crate::ops::ServerLock::acquire(&config.db)?;
         let (storage, storage_thread) = Storage::start(&config.db)
@@ -90,14 +130,22 @@ impl Server {
                 ("dispatch/notification", bound.ns),
                 ("switchboard", bound.sb),
                 ("http", bound.http),
-            ],
+            ]
+            .into_iter()
+            .chain(bound.https.map(|a| ("https", a)))
+            .collect::<Vec<_>>(),
         )
         .map_err(|e| format!("cannot write {}: {e}", lock.path().display()))?;
         hub.set_sb_port(bound.sb.port());
         hub.web.set_bound(bound);
         log::info!("dispatch/notification listening on {}", bound.ns);
         log::info!("switchboard listening on {}", bound.sb);
-        log::info!("http listening on {}", bound.http);
+        for l in &http {
+            log::info!("http listening on {}", l.get_ref().local_addr()?);
+        }
+        if let Some(addr) = bound.https {
+            log::info!("https listening on {addr}");
+        }
         for host in lan::client_hosts(bound.ns, hub.config.public_host.as_deref()) {
             log::info!(
                 "clients connect to {host}:{} (MSN 1.0-7.5 via hosts file for messenger.hotmail.com); \
@@ -117,9 +165,24 @@ impl Server {
 
         let executor = Arc::new(smol::Executor::new());
         let (stop, stop_rx) = smol::channel::bounded::<()>(1);
-        if let Some(dns) = crate::dns::start(&hub.config, &executor)? {
+        let dns = crate::dns::start(&hub.config, &executor)?;
+        if let Some(dns) = dns {
             log::info!("dns listening on {dns}");
         }
+        // What the page at `/` adds to its instructions. A DNS server is only of use to Windows
+        // on port 53; on a wildcard address, the PCs use the server's LAN address.
+        hub.web.set_extras(crate::http::site::Extras {
+            https_port: bound.https.map(|a| a.port()),
+            ca_url: (bound.https.is_some() && hub.config.tls_cert.is_none())
+                .then(|| "/msnpd-ca.cer".to_string()),
+            dns: dns.filter(|a| a.port() == 53).and_then(|a| {
+                if a.ip().is_unspecified() {
+                    lan::client_hosts(bound.ns, None).into_iter().next()
+                } else {
+                    Some(a.ip().to_string())
+                }
+            }),
+        });
         executor
             .spawn(accept_loop(
                 hub.clone(),
@@ -136,9 +199,21 @@ impl Server {
                 Kind::Switchboard,
             ))
             .detach();
-        executor
-            .spawn(accept_loop(hub.clone(), http, executor.clone(), Kind::Http))
-            .detach();
+        for l in http {
+            executor
+                .spawn(accept_loop(hub.clone(), l, executor.clone(), Kind::Http))
+                .detach();
+        }
+        if let (Some(l), Some(acceptor)) = (https, acceptor) {
+            executor
+                .spawn(accept_loop(
+                    hub.clone(),
+                    l,
+                    executor.clone(),
+                    Kind::Https(acceptor),
+                ))
+                .detach();
+        }
         executor.spawn(housekeeping(hub.clone())).detach();
         crate::http::gateway::start(&hub, &executor);
         let threads = (0..threads_wanted)
@@ -191,11 +266,12 @@ impl Server {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Kind {
     Notification,
     Switchboard,
     Http,
+    Https(Arc<crate::tls::Acceptor>),
 }
 
 async fn accept_loop(
@@ -238,6 +314,12 @@ async fn accept_loop(
                 .detach(),
             Kind::Http => ex
                 .spawn(isolated(crate::http::serve(hub, stream, peer), admission))
+                .detach(),
+            Kind::Https(ref acceptor) => ex
+                .spawn(isolated(
+                    crate::tls::serve(hub, acceptor.clone(), stream, peer),
+                    admission,
+                ))
                 .detach(),
         }
     }

@@ -155,11 +155,16 @@ impl TestServer {
             "127.0.0.1:0",
             "--sb-listen",
             "127.0.0.1:0",
-            "--http-listen",
-            "127.0.0.1:0",
             "--threads",
             "2",
         ];
+        // Never the default ports 80 and 443 (tests may run as root): HTTPS only when asked for.
+        if !extra.contains(&"--http-listen") {
+            args.extend_from_slice(&["--http-listen", "127.0.0.1:0"]);
+        }
+        if !extra.contains(&"--https-listen") {
+            args.extend_from_slice(&["--https-listen", "none"]);
+        }
         args.extend_from_slice(extra);
         let mut child = command()
             .args(&args)
@@ -669,6 +674,10 @@ pub fn start_serve_args(
 ) -> TestServer {
     let mut cmd = command();
     cmd.arg("serve").args(args);
+    // Test servers never take the machine's port 443 (tests run as root here).
+    if !args.contains(&"--https-listen") {
+        cmd.args(["--https-listen", "none"]);
+    }
     match rust_log {
         Some(l) => cmd.env("RUST_LOG", l),
         None => cmd.env_remove("RUST_LOG"),
@@ -729,4 +738,106 @@ impl TestServer {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+impl TestServer {
+    /// The address of the HTTPS listener (started with `--https-listen 127.0.0.1:0`), from the
+    /// server's "https listening on" log line.
+    pub fn https_addr(&self) -> SocketAddr {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let found = self.log.lock().unwrap().iter().find_map(|l| {
+                l.split("https listening on ")
+                    .nth(1)
+                    .map(|a| a.trim().parse::<SocketAddr>().unwrap())
+            });
+            if let Some(a) = found {
+                return a;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no https listener: {}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// What an HTTPS exchange saw: the status, headers and body, the protocol version, cipher and
+/// the server certificate's signature algorithm.
+pub struct HttpsReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub version: String,
+    pub cipher: String,
+    pub cert_signature: String,
+}
+
+/// One HTTPS request to `addr` as a client that trusts only `ca_pem` and checks that the
+/// server's certificate is valid for `host` (also sent as SNI and Host). `tweak` adjusts the
+/// client's TLS settings (versions, suites).
+pub fn https_request(
+    addr: SocketAddr,
+    host: &str,
+    ca_pem: &[u8],
+    raw_head: &str,
+    body: &[u8],
+    tweak: impl FnOnce(&mut openssl::ssl::SslConnectorBuilder),
+) -> Result<HttpsReply, String> {
+    use openssl::ssl::{SslConnector, SslMethod};
+    use openssl::x509::X509;
+    use openssl::x509::store::X509StoreBuilder;
+    let mut store = X509StoreBuilder::new().unwrap();
+    store.add_cert(X509::from_pem(ca_pem).unwrap()).unwrap();
+    let mut b = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    b.set_cert_store(store.build());
+    tweak(&mut b);
+    let tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut s = b
+        .build()
+        .connect(host, tcp)
+        .map_err(|e| format!("handshake for {host}: {e}"))?;
+    let head = format!(
+        "{raw_head}Host: {host}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    let split = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no response head")?;
+    let head = String::from_utf8_lossy(&resp[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| {
+            l.split_once(": ")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    let ssl = s.ssl();
+    Ok(HttpsReply {
+        status,
+        headers,
+        body: resp[split + 4..].to_vec(),
+        version: ssl.version_str().to_string(),
+        cipher: ssl.current_cipher().map_or("", |c| c.name()).to_string(),
+        cert_signature: ssl
+            .peer_certificate()
+            .map(|c| c.signature_algorithm().object().to_string())
+            .unwrap_or_default(),
+    })
 }

@@ -1,0 +1,137 @@
+//! Listener addresses that may be skipped: the default ports 80 and 443 need privilege that a
+//! plain `msnpd serve` may not have, and that must not stop the server.
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+
+/// An address to listen on. `optional` ones (the defaults 0.0.0.0:80 and 0.0.0.0:443) are skipped
+/// with a warning when they cannot be bound for lack of privilege or because the port is taken;
+/// addresses given on the command line must bind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListenAddr {
+    pub addr: SocketAddr,
+    pub optional: bool,
+}
+
+impl ListenAddr {
+    pub fn required(addr: SocketAddr) -> ListenAddr {
+        ListenAddr {
+            addr,
+            optional: false,
+        }
+    }
+    pub fn optional(addr: SocketAddr) -> ListenAddr {
+        ListenAddr {
+            addr,
+            optional: true,
+        }
+    }
+}
+
+/// `--http-listen`: a comma-separated list of addresses, each bound exactly.
+pub fn parse_list(value: &str) -> Result<Vec<ListenAddr>, String> {
+    let list: Result<Vec<_>, String> = value
+        .split(',')
+        .map(|a| a.trim())
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            a.parse()
+                .map(ListenAddr::required)
+                .map_err(|_| format!("not an address:port: {a}"))
+        })
+        .collect();
+    match list {
+        Ok(l) if l.is_empty() => Err("no address given".into()),
+        other => other,
+    }
+}
+
+/// `--https-listen`: one address, or `none`.
+pub fn parse_optional(value: &str) -> Result<Option<ListenAddr>, String> {
+    let v = value.trim();
+    if v.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    v.parse()
+        .map(|a| Some(ListenAddr::required(a)))
+        .map_err(|_| format!("not an address:port (or none): {v}"))
+}
+
+/// Whether a failed bind is skipped (with this warning) or stops the server (`None`). For HTTPS a
+/// missing privilege is always only a warning: the rest of the server works without it.
+pub fn skip_warning(
+    what: &str,
+    addr: ListenAddr,
+    kind: ErrorKind,
+    privilege_is_optional: bool,
+) -> Option<String> {
+    let port = addr.addr.port();
+    match kind {
+        ErrorKind::PermissionDenied if addr.optional || privilege_is_optional => Some(format!(
+            "{what} is off on {}: port {port} needs privilege. To enable it run msnpd from its \
+             systemd unit (it grants CAP_NET_BIND_SERVICE), or `sudo setcap \
+             cap_net_bind_service=+ep $(command -v msnpd)`, or pick a port above 1023 \
+             (e.g. --{}-listen 0.0.0.0:{}) and forward {port} to it",
+            addr.addr,
+            what.to_ascii_lowercase(),
+            if port == 443 { 8443 } else { 8081 },
+        )),
+        ErrorKind::AddrInUse if addr.optional => Some(format!(
+            "{what} is off on {}: another program (a web server or reverse proxy?) uses port \
+             {port}; stop it, or set the listen addresses explicitly",
+            addr.addr
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsing() {
+        let l = parse_list("0.0.0.0:8080, 127.0.0.1:80").unwrap();
+        assert_eq!(l.len(), 2);
+        assert!(l.iter().all(|a| !a.optional));
+        assert_eq!(l[1].addr, "127.0.0.1:80".parse().unwrap());
+        assert!(parse_list("0.0.0.0").is_err());
+        assert!(parse_list(" , ").is_err());
+        assert!(parse_list("0.0.0.0:8080,bogus").is_err());
+        assert_eq!(parse_optional("none").unwrap(), None);
+        assert_eq!(parse_optional("NONE").unwrap(), None);
+        assert_eq!(
+            parse_optional("[::1]:8443").unwrap(),
+            Some(ListenAddr::required("[::1]:8443".parse().unwrap()))
+        );
+        assert!(parse_optional("443").is_err());
+    }
+
+    #[test]
+    fn bind_errors_are_classified() {
+        let default443 = ListenAddr::optional("0.0.0.0:443".parse().unwrap());
+        let given443 = ListenAddr::required("0.0.0.0:443".parse().unwrap());
+        let given80 = ListenAddr::required("0.0.0.0:80".parse().unwrap());
+        let default80 = ListenAddr::optional("0.0.0.0:80".parse().unwrap());
+        // No privilege: HTTPS always carries on, with the fixes spelled out.
+        for a in [default443, given443] {
+            let w = skip_warning("HTTPS", a, ErrorKind::PermissionDenied, true).unwrap();
+            assert!(w.contains("setcap cap_net_bind_service=+ep"), "{w}");
+            assert!(
+                w.contains("systemd unit") && w.contains("--https-listen"),
+                "{w}"
+            );
+        }
+        // HTTP: only the default port 80 is skipped; a given address must bind.
+        assert!(skip_warning("HTTP", default80, ErrorKind::PermissionDenied, false).is_some());
+        assert!(skip_warning("HTTP", given80, ErrorKind::PermissionDenied, false).is_none());
+        // Port taken: a default is skipped, a given address is an error.
+        assert!(skip_warning("HTTPS", default443, ErrorKind::AddrInUse, true).is_some());
+        assert!(skip_warning("HTTPS", given443, ErrorKind::AddrInUse, true).is_none());
+        assert!(skip_warning("HTTP", given80, ErrorKind::AddrInUse, false).is_none());
+        // Anything else (no such address on this machine...) stops the server.
+        for a in [default443, given443, default80] {
+            assert!(skip_warning("HTTPS", a, ErrorKind::AddrNotAvailable, true).is_none());
+        }
+    }
+}

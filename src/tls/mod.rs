@@ -1,0 +1,171 @@
+//! HTTPS for the Passport hosts, in the server itself.
+//!
+//! One OpenSSL context (the vendored OpenSSL, built with SSL 3.0 and 3DES) serves two kinds of
+//! client. Modern ones (TLS 1.2 and 1.3) get the default settings: TLS 1.2 or newer, ECDHE with
+//! AES-GCM or ChaCha20 preferred by the server, and the SHA-256 certificate. A client hello whose
+//! version is older than TLS 1.2 (Windows 98 to XP, whose Schannel offers RSA key exchange with
+//! RC4 or 3DES, see docs/tls.md) switches that one connection to the legacy settings: SSL 3.0 and
+//! TLS 1.0/1.1, security level 0, AES-CBC or 3DES-CBC with SHA-1, and the SHA-1 certificate.
+//! A modern client that is tricked into an old hello is protected by TLS_FALLBACK_SCSV (OpenSSL
+//! refuses the downgrade).
+
+pub mod kit;
+mod stream;
+
+pub use stream::TlsStream;
+
+use crate::config::Config;
+use crate::server::hub::Hub;
+use openssl::ssl::{
+    ClientHelloResponse, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslVersion,
+};
+use smol::Async;
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// TLS 1.2 suites, best first (TLS 1.3 uses OpenSSL's defaults).
+const MODERN_CIPHERS: &str = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:\
+ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:\
+ECDHE-RSA-CHACHA20-POLY1305:AES128-GCM-SHA256:AES256-GCM-SHA384";
+
+/// SSL 3.0 / TLS 1.0 / TLS 1.1 suites, best first: forward-secret AES for the few old clients
+/// that have it, plain RSA with AES (Windows Server 2003 with KB948963, old Java), and
+/// TLS_RSA_WITH_3DES_EDE_CBC_SHA, the only suite Windows 98-XP and IE 5-6 share with us (RC4 is
+/// forbidden by RFC 7465 and not built).
+const LEGACY_CIPHERS: &str = "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:AES128-SHA:AES256-SHA:\
+DES-CBC3-SHA:@SECLEVEL=0";
+
+/// The HTTPS side's TLS settings and certificates.
+pub struct Acceptor {
+    ctx: SslContext,
+}
+
+fn is_legacy(v: SslVersion) -> bool {
+    v == SslVersion::SSL3 || v == SslVersion::TLS1 || v == SslVersion::TLS1_1
+}
+
+impl Acceptor {
+    pub fn new(id: kit::Identity) -> Result<Acceptor, openssl::error::ErrorStack> {
+        let mut b = SslContextBuilder::new(SslMethod::tls_server())?;
+        b.set_min_proto_version(Some(SslVersion::TLS1_2))?;
+        b.set_cipher_list(MODERN_CIPHERS)?;
+        b.set_options(
+            SslOptions::CIPHER_SERVER_PREFERENCE
+                | SslOptions::NO_COMPRESSION
+                | SslOptions::NO_RENEGOTIATION,
+        );
+        // Idle keep-alive connections give their record buffers back.
+        b.set_mode(
+            SslMode::RELEASE_BUFFERS
+                | SslMode::ACCEPT_MOVING_WRITE_BUFFER
+                | SslMode::ENABLE_PARTIAL_WRITE,
+        );
+        b.set_session_cache_size(crate::limits::TLS_SESSION_CACHE as i32);
+        b.set_certificate(&id.modern[0])?;
+        for c in &id.modern[1..] {
+            b.add_extra_chain_cert(c.clone())?;
+        }
+        b.set_private_key(&id.key)?;
+        b.check_private_key()?;
+        let legacy_cert = id.legacy.map(|mut chain| chain.remove(0));
+        b.set_client_hello_callback(move |ssl, _alert| {
+            if ssl.client_hello_legacy_version().is_some_and(is_legacy) {
+                ssl.set_security_level(0);
+                ssl.set_min_proto_version(Some(SslVersion::SSL3))?;
+                ssl.set_cipher_list(LEGACY_CIPHERS)?;
+                if let Some(cert) = &legacy_cert {
+                    ssl.set_certificate(cert)?;
+                }
+            }
+            Ok(ClientHelloResponse::SUCCESS)
+        });
+        Ok(Acceptor { ctx: b.build() })
+    }
+}
+
+/// The directory of the certificate kit: `--tls-dir`, else the database's directory.
+pub fn tls_dir(config: &Config) -> PathBuf {
+    config
+        .tls_dir
+        .clone()
+        .unwrap_or_else(|| match config.db.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        })
+}
+
+/// Loads the configured certificate, or the kit (creating it on first start).
+pub fn prepare(config: &Config) -> Result<Acceptor, Box<dyn std::error::Error>> {
+    let id = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            log::info!(
+                "https: certificate {} key {}",
+                cert.display(),
+                key.display()
+            );
+            kit::load_files(cert, key)?
+        }
+        (None, None) => {
+            let dir = tls_dir(config);
+            let extra: Vec<String> = config.public_host.iter().cloned().collect();
+            let (id, action) = kit::load_or_create(&dir, &kit::default_names(&extra))?;
+            match action {
+                kit::Action::CreatedAll => log::info!(
+                    "https: created a private CA and server certificates in {}; client PCs \
+                     install the CA from /msnpd-ca.cer on the HTTP port",
+                    dir.display()
+                ),
+                kit::Action::RenewedServer => {
+                    log::info!("https: issued new server certificates in {}", dir.display())
+                }
+                kit::Action::Reused => log::info!("https: certificates from {}", dir.display()),
+            }
+            id
+        }
+        _ => return Err("--tls-cert and --tls-key must be given together".into()),
+    };
+    Ok(Acceptor::new(id)?)
+}
+
+/// One HTTPS connection: the handshake (bounded in time), then the same HTTP service as port 80.
+pub async fn serve(
+    hub: Arc<Hub>,
+    acceptor: Arc<Acceptor>,
+    stream: Async<TcpStream>,
+    peer: SocketAddr,
+) {
+    let _ = stream.get_ref().set_nodelay(true);
+    let local = stream
+        .get_ref()
+        .local_addr()
+        .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
+    let handshake = smol::future::or(
+        async { Some(TlsStream::accept(&acceptor.ctx, stream).await) },
+        async {
+            smol::Timer::after(crate::limits::TLS_HANDSHAKE_TIMEOUT).await;
+            None
+        },
+    )
+    .await;
+    let tls = match handshake {
+        Some(Ok(tls)) => tls,
+        Some(Err(e)) => {
+            log::info!("https {peer}: handshake failed: {e}");
+            return;
+        }
+        None => {
+            log::info!("https {peer}: handshake timed out");
+            return;
+        }
+    };
+    log::debug!("https {peer}: {}", tls.describe());
+    crate::http::serve_stream(hub, tls, peer, local, true).await;
+}
+
+/// `GET /msnpd-ca.cer` and `/msnpd-ca.pem`: the kit's CA certificate for client PCs, read from
+/// the kit directory on each request (so `msnpd tls init --new-ca` takes effect at once).
+pub fn ca_download(config: &Config, der: bool) -> Option<Vec<u8>> {
+    let p = kit::Paths::new(&tls_dir(config));
+    std::fs::read(if der { p.ca_cer } else { p.ca_pem }).ok()
+}
