@@ -17,8 +17,6 @@ struct Cli {
     command: Command,
 }
 
-// Parsed once at start; boxing the large variant would not save anything.
-#[allow(clippy::large_enum_variant)]
 #[derive(FromArgs)]
 #[argh(subcommand)]
 // Parsed once at start; `serve`'s many options make it the large variant, which costs nothing.

@@ -147,10 +147,11 @@ impl TestServer {
 
     /// As `start_on`, with `RUST_LOG` set to `level`.
     pub fn start_logged(dir: TempDir, db: PathBuf, extra: &[&str], level: &str) -> TestServer {
+        let db_arg = db.to_str().unwrap().to_string();
         let mut args = vec![
             "serve",
             "--db",
-            db.to_str().unwrap(),
+            &db_arg,
             "--listen",
             "127.0.0.1:0",
             "--sb-listen",
@@ -166,46 +167,7 @@ impl TestServer {
             args.extend_from_slice(&["--https-listen", "none"]);
         }
         args.extend_from_slice(extra);
-        let mut child = command()
-            .args(&args)
-            .env("RUST_LOG", level)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start msnpd serve");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let log2 = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-                log2.lock().unwrap().push(line);
-            }
-        });
-        let mut addrs = Vec::new();
-        while addrs.len() < 3 {
-            match rx.recv_timeout(TIMEOUT) {
-                Ok(a) => addrs.push(a.parse::<SocketAddr>().unwrap()),
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("server did not start: {:?}", log.lock().unwrap());
-                }
-            }
-        }
-        TestServer {
-            dir,
-            db,
-            ns: addrs[0],
-            sb: addrs[1],
-            http: addrs[2],
-            child,
-            log,
-        }
+        start_serve_args(dir, db, &args[1..], Some(level))
     }
 
     pub fn log_text(&self) -> String {
