@@ -367,9 +367,14 @@ fn bad_dns_options_are_start_up_errors() {
             "127.0.0.1:0",
             "--http-listen",
             "127.0.0.1:0",
+            "--https-listen",
+            "none",
         ];
         args.extend_from_slice(extra);
-        common::msnpd(&args, None)
+        let out = common::msnpd(&args, None);
+        // The name service is bound and checked before the database is opened.
+        assert!(!db.exists(), "a failed start left a database behind");
+        out
     };
     let (code, _, err) = serve(&[
         "--dns-listen",
@@ -395,6 +400,11 @@ fn bad_dns_options_are_start_up_errors() {
     let (code, _, err) = serve(&["--dns-listen", &me, "--dns-upstream", &me]);
     assert_ne!(code, 0);
     assert!(err.contains("is this server's own dns address"), "{err}");
+    // A port already in use.
+    let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    let (code, _, err) = serve(&["--dns-listen", &taken]);
+    assert_ne!(code, 0, "{err}");
 }
 
 #[test]

@@ -84,18 +84,18 @@ impl Drop for Slot {
     }
 }
 
-/// Binds `--dns-listen` (UDP and TCP on the same port) and starts serving on `ex`. Returns the
-/// bound address, or None when the service is off.
+/// Starts serving on the sockets `bind_listeners` bound; returns their address.
 pub fn start(
+    listeners: Listeners,
     config: &Config,
     ex: &Arc<smol::Executor<'static>>,
-) -> Result<Option<SocketAddr>, Box<dyn std::error::Error>> {
-    let Some(listen) = config.dns_listen else {
-        return Ok(None);
-    };
-    let (udp, tcp) = bind(listen)?;
-    let bound = udp.get_ref().local_addr()?;
-    let upstreams = upstreams(&config.dns_upstream, bound)?;
+) -> SocketAddr {
+    let Listeners {
+        udp,
+        tcp,
+        bound,
+        upstreams,
+    } = listeners;
     if upstreams.is_empty() {
         log::info!("dns: other names are refused (no upstream)");
     } else {
@@ -115,7 +115,33 @@ pub fn start(
     ex.spawn(udp::serve(service.clone(), Arc::new(udp), ex.clone()))
         .detach();
     ex.spawn(tcp::serve(service, tcp, ex.clone())).detach();
-    Ok(Some(bound))
+    bound
+}
+
+/// The name service's sockets and checked upstreams. The server binds them together with its
+/// other listeners, before it opens the database, so that a bad `--dns-listen` or
+/// `--dns-upstream` stops the start without leaving a new database behind.
+pub struct Listeners {
+    udp: Async<UdpSocket>,
+    tcp: Async<TcpListener>,
+    bound: SocketAddr,
+    upstreams: Vec<SocketAddr>,
+}
+
+/// Binds `--dns-listen` (UDP and TCP) and checks the upstreams; `None` when the service is off.
+pub fn bind_listeners(config: &Config) -> Result<Option<Listeners>, Box<dyn std::error::Error>> {
+    let Some(listen) = config.dns_listen else {
+        return Ok(None);
+    };
+    let (udp, tcp) = bind(listen)?;
+    let bound = udp.get_ref().local_addr()?;
+    let upstreams = upstreams(&config.dns_upstream, bound)?;
+    Ok(Some(Listeners {
+        udp,
+        tcp,
+        bound,
+        upstreams,
+    }))
 }
 
 fn bind(listen: SocketAddr) -> io::Result<(Async<UdpSocket>, Async<TcpListener>)> {

@@ -114,6 +114,7 @@ impl Server {
                 .map(|l| l.get_ref().local_addr())
                 .transpose()?,
         };
+        let dns = crate::dns::bind_listeners(&config)?;
         let mut lock = crate::ops::ServerLock::acquire(&config.db)?;
         let (storage, storage_thread) = Storage::start(&config.db)
             .map_err(|e| format!("database {}: {e}", config.db.display()))?;
@@ -165,7 +166,7 @@ impl Server {
 
         let executor = Arc::new(smol::Executor::new());
         let (stop, stop_rx) = smol::channel::bounded::<()>(1);
-        let dns = crate::dns::start(&hub.config, &executor)?;
+        let dns = dns.map(|l| crate::dns::start(l, &hub.config, &executor));
         if let Some(dns) = dns {
             log::info!("dns listening on {dns}");
         }
