@@ -487,3 +487,25 @@ fn gnutls_tls10_3des_and_tls12() {
         "{modern}"
     );
 }
+
+/// The page at `/` tells users what the running server offers: with HTTPS on and the generated
+/// kit, the CA link and install steps; the HTTPS port in the address table.
+#[test]
+fn the_page_links_the_ca_when_https_is_on() {
+    let server = https_server();
+    let https = server.https_addr();
+    let (status, _, body) = http(server.http, "GET", "/", &[], b"");
+    assert_eq!(status, 200);
+    let page = String::from_utf8(body).unwrap();
+    assert!(page.contains("<a href=\"/msnpd-ca.cer\">"), "{page}");
+    assert!(page.contains("Install Certificate"), "{page}");
+    assert!(page.contains(&format!(":{}", https.port())), "{page}");
+    assert!(!page.contains("does not offer HTTPS itself"), "{page}");
+
+    // Without HTTPS the page says so and links no CA.
+    let plain = TestServer::start_with(USERS, &["--chl-interval", "0"]);
+    let (_, _, body) = http(plain.http, "GET", "/", &[], b"");
+    let page = String::from_utf8(body).unwrap();
+    assert!(page.contains("does not offer HTTPS itself"), "{page}");
+    assert!(!page.contains("msnpd-ca.cer"), "{page}");
+}
