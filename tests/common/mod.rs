@@ -470,9 +470,14 @@ pub fn http(
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .expect("response head");
-    let head = String::from_utf8_lossy(&resp[..split]).into_owned();
+    let (status, hs) = response_head(&String::from_utf8_lossy(&resp[..split]));
+    (status, hs, resp[split + 4..].to_vec())
+}
+
+/// The status code and headers of an HTTP response head (without its blank line).
+pub fn response_head(head: &str) -> (u16, Vec<(String, String)>) {
     let mut lines = head.split("\r\n");
-    let status: u16 = lines
+    let status = lines
         .next()
         .unwrap()
         .split(' ')
@@ -480,13 +485,11 @@ pub fn http(
         .unwrap()
         .parse()
         .unwrap();
-    let hs = lines
-        .filter_map(|l| {
-            l.split_once(": ")
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    (status, hs, resp[split + 4..].to_vec())
+    (status, headers)
 }
 
 pub fn header<'a>(hs: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -774,22 +777,7 @@ pub fn https_request(
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .ok_or("no response head")?;
-    let head = String::from_utf8_lossy(&resp[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| {
-            l.split_once(": ")
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-        })
-        .collect();
+    let (status, headers) = response_head(&String::from_utf8_lossy(&resp[..split]));
     let ssl = s.ssl();
     Ok(HttpsReply {
         status,
