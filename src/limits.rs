@@ -83,6 +83,21 @@ pub const MAX_HTTP_CONNECTIONS_PER_IP: usize = 32;
 /// every few seconds no longer holds a socket (the idle timer restarts on every byte). Dividing
 /// the largest request (24 KiB) by it gives the minimum average rate, 2.4 KB/s.
 pub const HTTP_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest HTTP request head (request line and headers). A Passport 1.4 `Authorization` header
+/// with a long handle and password is well under 1 KiB; 8 KiB is what common servers allow.
+pub const HTTP_MAX_HEAD: usize = 8 * 1024;
+/// Largest HTTP request body: an RST SOAP request (MSN 7.5) is about 3 KiB, the registration
+/// form far less; anything larger is not a client of ours.
+pub const HTTP_MAX_BODY: usize = 16 * 1024;
+/// Most headers in one HTTP request (httparse parses into a fixed array of this size); real
+/// clients send about ten.
+pub const HTTP_MAX_HEADERS: usize = 32;
+/// A keep-alive HTTP connection with no complete request for this long is closed: a client
+/// fetches nexus, login and config within a second or two, so an idle socket is just held.
+pub const HTTP_KEEPALIVE_IDLE: Duration = Duration::from_secs(15);
+/// Requests served on one HTTP connection before it is closed, so that one connection cannot
+/// keep a handler busy forever; a login needs three or four.
+pub const HTTP_MAX_REQUESTS: usize = 32;
 /// Failed logins for one account from one address before that pair is refused for
 /// `AUTH_BACKOFF`; four times as many from one address for any accounts block the address.
 /// The block is per address, so an attacker cannot lock a real user out from elsewhere.
@@ -96,6 +111,16 @@ pub const LOGIN_CHECKS_PER_ADDRESS: u32 = 4;
 pub const AUTH_TRACKED_PAIRS: usize = 100_000;
 /// Pending requests to the storage thread; senders wait when it is full.
 pub const STORAGE_QUEUE: usize = 1024;
+/// How long a write waits for SQLite's lock when another process (`msnpd user add` while the
+/// server runs) holds it; both sides' transactions are short, so 5 s only passes if one hangs.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Prepared statements kept compiled (`prepare_cached`): the hot paths (login, list changes) use
+/// about a dozen, so 64 never evicts one.
+pub const SQLITE_STATEMENT_CACHE: usize = 64;
+/// SQLite page cache, in KiB. The default grows to 2 MiB, most of it copies of pages the kernel
+/// caches anyway; logins read a few pages each, and a miss costs one pread of a page the OS
+/// already holds. 256 KiB keeps the B-tree interiors hot.
+pub const SQLITE_CACHE_KIB: i64 = 256;
 
 /// Passwords, in bytes (the form, `msnpd user`; old clients cut theirs at 16 characters).
 pub const MAX_PASSWORD: usize = 128;

@@ -43,7 +43,9 @@ pub struct Context<'a> {
 /// The parts of a query we use.
 #[derive(Debug)]
 pub struct Request {
+    /// Id, flags and counts: the reply copies the id and the recursion-desired flag.
     pub header: Header,
+    /// The questions; only the first is answered (as every resolver does).
     pub queries: Vec<Query>,
     /// The query carries an EDNS OPT record, so the reply must carry one too (RFC 6891).
     pub edns: bool,
@@ -69,6 +71,7 @@ impl Request {
         })
     }
 
+    /// The transaction id the reply must carry.
     pub fn id(&self) -> u16 {
         self.header.metadata.id
     }

@@ -8,9 +8,13 @@ use std::sync::Arc;
 
 /// The Passport endpoints, by lower-case path.
 pub enum Endpoint {
+    /// `/rdr/pprdr.asp`: tells MSNP8+ clients where the login endpoint is.
     Nexus,
+    /// `login2.srf`: Passport 1.4 login (MSN 5.0-7.0), credentials in the `Authorization` header.
     Login,
+    /// `RST.srf`: the SOAP login of MSN 7.5, credentials in the body.
     Rst,
+    /// `MsgrConfig.asmx`: the client configuration MSN 6+ fetch (no authentication).
     MsgrConfig,
 }
 

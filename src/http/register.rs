@@ -33,9 +33,13 @@ use std::time::Instant;
 /// Why a form's token was refused. `Display` is shown to the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenRefused {
+    /// The form was submitted without its hidden token field.
     Missing,
+    /// The MAC does not match: another server's form, one from before a restart, or a forgery.
     Forged,
+    /// Issued longer than `REGISTER_TOKEN_TTL` ago.
     Expired,
+    /// Already submitted once: a double click or a replay.
     Reused,
     /// Too many forms submitted recently to remember them all.
     Busy,
@@ -83,6 +87,7 @@ impl Default for Forms {
 }
 
 impl Forms {
+    /// A fresh token secret (tokens do not survive a restart) and empty tables.
     pub fn new() -> Forms {
         let mut secret = [0u8; 32];
         auth::fill_random(&mut secret);

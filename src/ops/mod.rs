@@ -99,6 +99,7 @@ impl ServerLock {
         self.file.sync_data()
     }
 
+    /// The lock file, for log lines.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -107,9 +108,13 @@ impl ServerLock {
 /// What a running server published in its lock file.
 #[derive(Debug, Default)]
 pub struct Published {
+    /// The server's process id (also what the lock itself reports).
     pub pid: i32,
+    /// The secret `GET /status` wants in `STATUS_TOKEN_HEADER`.
     pub token: String,
+    /// `--public-host`, if set: what clients are sent to.
     pub public_host: Option<String>,
+    /// (what, address) of every listener the server really bound, ports included.
     pub listeners: Vec<(String, SocketAddr)>,
 }
 

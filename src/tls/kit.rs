@@ -52,19 +52,31 @@ pub const CA_DAYS: u32 = 20 * 365;
 /// Server certificates: 825 days is the longest that current Apple systems accept even from a
 /// private CA; msnpd re-issues them from the same CA when fewer than `RENEW_DAYS` are left.
 pub const SERVER_DAYS: u32 = 825;
+/// Days of validity left below which a server certificate is re-issued at start: a month leaves
+/// room for a server that restarts rarely.
 pub const RENEW_DAYS: u32 = 30;
 
+/// The kit's file names in one place (the module documentation says what each file is for), so
+/// that the code writing them, the code loading them and the CA download agree.
 pub struct Paths {
+    /// The kit directory (`--tls-dir`, else the database's directory).
     pub dir: PathBuf,
+    /// `ca.pem`: the CA certificate, PEM.
     pub ca_pem: PathBuf,
+    /// `ca.cer`: the same certificate, DER, the form Windows installs with a double click.
     pub ca_cer: PathBuf,
+    /// `ca.key`: the CA's private key (0600).
     pub ca_key: PathBuf,
+    /// `server.pem`: SHA-256 server certificate, then the CA.
     pub server_pem: PathBuf,
+    /// `server-legacy.pem`: SHA-1 server certificate, then the CA, for SSL 3.0 / TLS 1.0 clients.
     pub server_legacy_pem: PathBuf,
+    /// `server.key`: the server's private key (0600).
     pub server_key: PathBuf,
 }
 
 impl Paths {
+    /// The file names of the kit in `dir` (nothing is read or created).
     pub fn new(dir: &Path) -> Paths {
         Paths {
             dir: dir.to_path_buf(),
@@ -81,11 +93,17 @@ impl Paths {
 /// A server key with its chains: `modern` for TLS 1.2+ handshakes, `legacy` (if different) for
 /// older ones. Each chain starts with the server certificate.
 pub struct Identity {
+    /// The server's private key, shared by both chains.
     pub key: PKey<Private>,
+    /// The chain for TLS 1.2+ (SHA-256 signatures).
     pub modern: Vec<X509>,
+    /// The chain for SSL 3.0-TLS 1.1 (SHA-1), or `None` to use `modern` for every version
+    /// (an operator's own certificate).
     pub legacy: Option<Vec<X509>>,
 }
 
+/// Errors of the kit, already carrying the file they concern; they end up in one log or
+/// command-line message, so a boxed error serves.
 pub type KitError = Box<dyn std::error::Error>;
 
 fn err(path: &Path, what: &str, e: impl std::fmt::Display) -> KitError {
@@ -313,8 +331,11 @@ fn expires_within(cert: &X509, days: u32) -> bool {
 /// What `load_or_create` did, for the log.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Action {
+    /// The kit was complete and valid; nothing was written.
     Reused,
+    /// There was no kit: a new CA and server certificates were written.
     CreatedAll,
+    /// The server certificates were re-issued from the existing CA (missing or expiring).
     RenewedServer,
 }
 
