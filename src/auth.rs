@@ -7,28 +7,29 @@
 //!   weakness of the protocol documented in SECURITY.md.
 //! * Password logins over HTTP (MSNP8+) use Argon2id with a random salt.
 
+use crate::limits::{ARGON2_LANES, ARGON2_MEMORY_KIB, ARGON2_PASSES};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use md5::{Digest, Md5};
 
-/// Argon2id parameters: 8 MiB, 3 passes, 1 lane. About 30 ms on a desktop core and 150-250 ms on a
-/// Raspberry Pi 3; memory stays bounded because at most `HASH_CONCURRENCY` run at once.
-pub const ARGON2_M_KIB: u32 = 8 * 1024;
-pub const ARGON2_T: u32 = 3;
-pub const ARGON2_P: u32 = 1;
-
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None).expect("valid argon2 params");
+    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES, None)
+        .expect("valid argon2 params");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Everything stored about a password.
+/// Everything stored about a password: what both login families need to check it without the
+/// plaintext.
 pub struct Credential {
+    /// The per-user MD5 challenge sent to MSNP2-7 clients.
     pub md5_salt: String,
+    /// MD5(salt + password): an MSNP2-7 client's correct answer.
     pub md5_hash: String,
+    /// Argon2id PHC string (parameters, salt and hash) for HTTP logins.
     pub phc: String,
 }
 
 impl Credential {
+    /// Derives both stored forms from a new password (slow: one Argon2 hash).
     pub fn new(password: &str) -> Credential {
         let md5_salt = md5_challenge();
         let md5_hash = md5_hex(format!("{md5_salt}{password}").as_bytes());
@@ -63,6 +64,7 @@ pub fn md5_hex(data: &[u8]) -> String {
     hex(&Md5::digest(data))
 }
 
+/// Lower-case hex of `bytes` (digests, GUIDs): hand-written to avoid a crate for ten lines.
 pub fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -83,10 +85,13 @@ pub fn digest_eq(a: &str, b: &str) -> bool {
     }) == 0
 }
 
+/// Fills `buf` from the operating system's random source: every secret the server makes (salts,
+/// cookies, tickets, tokens) comes from here. A failing source is fatal rather than weak.
 pub fn fill_random(buf: &mut [u8]) {
     getrandom::fill(buf).expect("the operating system's random source failed");
 }
 
+/// A random 64-bit number from `fill_random`.
 pub fn random_u64() -> u64 {
     let mut b = [0u8; 8];
     fill_random(&mut b);

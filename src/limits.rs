@@ -31,6 +31,7 @@ pub const MAX_FRIENDLY_ENCODED: usize = 387;
 pub const MAX_HANDLE: usize = 129;
 /// Group names on ADG (encoded), and on REG.
 pub const MAX_GROUP_NAME_ADG: usize = 61;
+/// ... and on REG, where the official server allowed more (NS.md, groups).
 pub const MAX_GROUP_NAME_REG: usize = 127;
 /// Groups per user, numeric ids 0..MAX_GROUPS.
 pub const MAX_GROUPS: u8 = 30;
@@ -56,12 +57,14 @@ pub const QNG_SECONDS: u32 = 60;
 /// Presence announcements (CHG, UUX, own name) a session may make at once, then one per interval;
 /// faster changes are merged and the latest state goes out when the next one is due.
 pub const PRESENCE_BURST: u8 = 8;
+/// ... and the interval between announcements once the burst is spent.
 pub const PRESENCE_INTERVAL: Duration = Duration::from_millis(500);
 /// Lifetime of a switchboard cookie from XFR SB or RNG.
 pub const COOKIE_TTL: Duration = Duration::from_secs(120);
 /// Unused `XFR SB` cookies one user may hold (a real client asks for one per conversation it
 /// opens), and unused cookies of all kinds together; past either, `XFR SB` gets `800`.
 pub const MAX_COOKIES_PER_USER: u32 = 32;
+/// ... and unused cookies of all users together, so that many accounts cannot fill memory either.
 pub const MAX_COOKIES: usize = 100_000;
 /// How long a DS redirect is remembered so that the client's second connection is served as NS.
 pub const REDIRECT_TTL: Duration = Duration::from_secs(60);
@@ -69,15 +72,25 @@ pub const REDIRECT_TTL: Duration = Duration::from_secs(60);
 pub const CHALLENGE_TIMEOUT: Duration = Duration::from_secs(50);
 /// Default interval between challenges (MSNP6+); `--chl-interval` overrides it.
 pub const CHALLENGE_INTERVAL: Duration = Duration::from_secs(600);
-/// Password hashes (Argon2, several MiB each) computed at the same time; more logins wait.
+/// Password hashes (Argon2, `ARGON2_MEMORY_KIB` each) computed at the same time; more logins wait.
 pub const HASH_CONCURRENCY: usize = 2;
+/// Argon2id memory per hash: 8 MiB, enough to make GPU cracking of a stolen database costly;
+/// with `HASH_CONCURRENCY` at most 16 MiB of the server's memory is hashing at any time.
+pub const ARGON2_MEMORY_KIB: u32 = 8 * 1024;
+/// Argon2id passes over that memory: 3, which with 8 MiB costs about 13 ms per check on the
+/// benchmark machine's core (BENCHMARKS.md, `local_hash_ms`).
+pub const ARGON2_PASSES: u32 = 3;
+/// Argon2id lanes: 1, since a hash runs on one thread and parallel logins already use the cores.
+pub const ARGON2_LANES: u32 = 1;
 /// Open client connections, all listeners together, and from one client address. A LAN party has
 /// one address per PC; many users behind one NAT share one, hence the generous default.
 pub const MAX_CONNECTIONS: usize = 20_000;
+/// ... and from one client address (`--max-per-ip`).
 pub const MAX_CONNECTIONS_PER_IP: usize = 256;
 /// HTTP connections (Passport logins, nexus, MsgrConfig), counted apart from the NS/SB ones so that
 /// a flood of HTTP sockets cannot use up the admission that MSNP logins need.
 pub const MAX_HTTP_CONNECTIONS: usize = 1024;
+/// ... and from one client address: a client opens two or three at once.
 pub const MAX_HTTP_CONNECTIONS_PER_IP: usize = 32;
 /// An HTTP request, head and body, must arrive whole this long after its first byte: one byte
 /// every few seconds no longer holds a socket (the idle timer restarts on every byte). Dividing
@@ -102,10 +115,12 @@ pub const HTTP_MAX_REQUESTS: usize = 32;
 /// `AUTH_BACKOFF`; four times as many from one address for any accounts block the address.
 /// The block is per address, so an attacker cannot lock a real user out from elsewhere.
 pub const AUTH_FAILURES: u32 = 5;
+/// How long a blocked pair or address stays refused (`--auth-backoff`).
 pub const AUTH_BACKOFF: Duration = Duration::from_secs(60);
 /// Password checks (HTTP logins) in flight at once for one account, from all addresses, and from
 /// one address for any accounts; more are refused at once, without hashing.
 pub const LOGIN_CHECKS_PER_ACCOUNT: u32 = 2;
+/// ... and from one address for any accounts.
 pub const LOGIN_CHECKS_PER_ADDRESS: u32 = 4;
 /// (address, account) login counters kept before the expired ones are swept out.
 pub const AUTH_TRACKED_PAIRS: usize = 100_000;
@@ -129,7 +144,9 @@ pub const MIN_WEB_PASSWORD: usize = 6;
 /// Accounts one client address may create through the registration form per `REGISTER_WINDOW`,
 /// and form submissions it may make (failed ones included) in the same window.
 pub const REGISTRATIONS_PER_WINDOW: u32 = 5;
+/// ... and form submissions (failed ones included) per address in the same window.
 pub const REGISTER_ATTEMPTS_PER_WINDOW: u32 = 30;
+/// The window of the two counts above.
 pub const REGISTER_WINDOW: Duration = Duration::from_secs(3600);
 /// Client addresses the registration rate limit remembers; when full, new addresses are refused
 /// until old windows end.
@@ -137,16 +154,20 @@ pub const REGISTER_TRACKED_ADDRESSES: usize = 4096;
 /// How long a registration form (its CSRF token) stays valid, and how many used tokens are
 /// remembered so that none is accepted twice.
 pub const REGISTER_TOKEN_TTL: Duration = Duration::from_secs(3600);
+/// ... and how many submitted tokens are remembered (past that, forms get "busy").
 pub const REGISTER_SPENT_TOKENS: usize = 8192;
 /// Characters of the form's invitation code and e-mail fields that are read (and shown again
 /// when the form is refused); longer input is cut, and a cut address is still refused as too long.
 pub const MAX_INVITE_CODE: usize = 64;
+/// ... and of the e-mail field (longer than `MAX_HANDLE`, so that a too-long address is
+/// reported as such).
 pub const MAX_FORM_HANDLE: usize = 200;
 /// Online users listed by name on the page at `/` (with `--public-presence`).
 pub const PAGE_MAX_NAMES: usize = 200;
 /// HTTP gateway (`gateway.dll`) sessions at most, in total and from one client address. Each is
 /// one notification or switchboard connection and also counts against the connection caps above.
 pub const MAX_GATEWAY_SESSIONS: usize = 2048;
+/// ... and from one client address.
 pub const MAX_GATEWAY_SESSIONS_PER_IP: usize = 128;
 /// A gateway session without any request for this long is closed (Escargot uses 60 s; clients
 /// poll about every 2 s). `--gateway-idle-timeout` overrides it.
@@ -165,9 +186,11 @@ pub const GATEWAY_PIPE_BUFFER: usize = 8 * 1024;
 pub const DNS_MAX_FORWARDS: usize = 128;
 /// A forward gets this long over all upstreams, and each upstream this long before the next.
 pub const DNS_FORWARD_TIMEOUT: Duration = Duration::from_secs(4);
+/// ... and each upstream this long before the next is tried.
 pub const DNS_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(2);
 /// Open DNS-over-TCP connections, and how long one may sit idle (or leave a reply unread).
 pub const DNS_MAX_TCP_CONNECTIONS: usize = 32;
+/// ... and how long one may sit idle (or leave a reply unread).
 pub const DNS_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest DNS message accepted from a client (UDP or TCP) or from an upstream over UDP; larger
 /// ones are dropped. Queries are far smaller; 4096 is the common EDNS buffer size.

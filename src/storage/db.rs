@@ -160,6 +160,8 @@ impl Db {
 
     // ---- accounts ----
 
+    /// Creates an account (`msnpd user add`); an existing handle is `DbError::Exists`. The
+    /// handle must already be normalized (`accounts::new_handle`).
     pub fn create_user(&mut self, handle: &str, cred: &Credential) -> Result<UserId> {
         let tx = self.conn.transaction()?;
         let id = insert_user(&tx, handle, cred)?;
