@@ -33,7 +33,13 @@ pub fn tune_allocator() {
     // thread starts; it is also safe later (glibc takes its arena lock).
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 * 1024);
+        libc::mallopt(
+            libc::M_MMAP_THRESHOLD,
+            limits::MALLOC_MMAP_THRESHOLD as libc::c_int,
+        );
+        libc::mallopt(
+            libc::M_TRIM_THRESHOLD,
+            limits::MALLOC_TRIM_THRESHOLD as libc::c_int,
+        );
     }
 }

@@ -42,6 +42,10 @@ pub const MAX_PRP_VALUE: usize = 95;
 /// Participants in one switchboard session.
 pub const MAX_SB_PARTICIPANTS: usize = 20;
 
+/// Pause after a failed `accept` (out of file descriptors and similar) before the next, so that
+/// a listener does not spin a core while the condition lasts.
+pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
 /// A client must send its first command within this time.
 pub const FIRST_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 /// ... and be logged in (NS) or joined (SB) within this time.
@@ -96,6 +100,13 @@ pub const MAX_HTTP_CONNECTIONS_PER_IP: usize = 32;
 /// every few seconds no longer holds a socket (the idle timer restarts on every byte). Dividing
 /// the largest request (24 KiB) by it gives the minimum average rate, 2.4 KB/s.
 pub const HTTP_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes read from an HTTP connection per read call; the request is gathered in a buffer capped
+/// by `HTTP_MAX_HEAD + HTTP_MAX_BODY`. Most requests (nexus, `login2.srf`) fit in one read.
+pub const HTTP_READ_CHUNK: usize = 2048;
+/// The lifetime the `RST.srf` answer states for the tokens it carries. Stated only: the client
+/// sends the ticket inside with `USR TWN S` at once, and the server redeems it within
+/// `TICKET_TTL` (server/tickets.rs). One day is what such answers carried.
+pub const RST_STATED_LIFETIME: Duration = Duration::from_secs(86_400);
 /// Largest HTTP request head (request line and headers). A Passport 1.4 `Authorization` header
 /// with a long handle and password is well under 1 KiB; 8 KiB is what common servers allow.
 pub const HTTP_MAX_HEAD: usize = 8 * 1024;
@@ -151,6 +162,9 @@ pub const REGISTER_WINDOW: Duration = Duration::from_secs(3600);
 /// Client addresses the registration rate limit remembers; when full, new addresses are refused
 /// until old windows end.
 pub const REGISTER_TRACKED_ADDRESSES: usize = 4096;
+/// The wait, in seconds, the form names to an address refused because that table is full: old
+/// windows end continually, so a minute is usually enough.
+pub const REGISTER_FULL_RETRY_SECS: u64 = 60;
 /// How long a registration form (its CSRF token) stays valid, and how many used tokens are
 /// remembered so that none is accepted twice.
 pub const REGISTER_TOKEN_TTL: Duration = Duration::from_secs(3600);
@@ -195,6 +209,12 @@ pub const DNS_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest DNS message accepted from a client (UDP or TCP) or from an upstream over UDP; larger
 /// ones are dropped. Queries are far smaller; 4096 is the common EDNS buffer size.
 pub const DNS_MAX_MESSAGE: usize = 4096;
+/// EDNS payload size announced in our replies: the DNS flag day 2020 value, small enough to
+/// avoid IP fragmentation on any path.
+pub const DNS_EDNS_PAYLOAD: u16 = 1232;
+/// Pause after a failed UDP receive before the next one, so that a persistent error (no
+/// buffers) does not spin a core; short, because UDP clients retry anyway.
+pub const DNS_RECV_ERROR_PAUSE: Duration = Duration::from_millis(10);
 /// Largest reply relayed from an upstream over TCP.
 pub const DNS_MAX_TCP_REPLY: usize = 16 * 1024;
 /// TTL of our A records: short, so that a PC that leaves the party soon asks its own DNS again.
@@ -203,3 +223,14 @@ pub const DNS_ANSWER_TTL: u32 = 60;
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// TLS sessions remembered for resumption (about 1 KiB each); old Windows resumes often.
 pub const TLS_SESSION_CACHE: usize = 256;
+
+/// How long `msnpd status` waits for the running server's `/status` answer (connect and read
+/// each): the server is on this machine, so more than a few seconds means it is stuck.
+pub const STATUS_QUERY_TIMEOUT: Duration = Duration::from_secs(3);
+/// Longest host name `--public-host` accepts: 253 characters, the DNS limit (RFC 1035).
+pub const MAX_HOST_NAME: usize = 253;
+/// glibc: allocations from this size up get their own mmap and go back to the system when freed
+/// (see `tune_allocator`); 128 KiB leaves read buffers and outbound chunks in the heap.
+pub const MALLOC_MMAP_THRESHOLD: usize = 128 * 1024;
+/// glibc: free memory at the top of the heap above this is returned to the system.
+pub const MALLOC_TRIM_THRESHOLD: usize = 256 * 1024;

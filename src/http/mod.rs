@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use crate::limits::{
     HTTP_KEEPALIVE_IDLE, HTTP_MAX_BODY, HTTP_MAX_HEAD, HTTP_MAX_HEADERS, HTTP_MAX_REQUESTS,
+    HTTP_READ_CHUNK,
 };
 
 /// A parsed request; borrowed strings are copied out because the buffer is reused.
@@ -275,7 +276,7 @@ pub async fn serve_stream<S>(
     S: smol::io::AsyncRead + smol::io::AsyncWrite + Unpin,
 {
     let mut buf: Vec<u8> = Vec::new();
-    let mut chunk = [0u8; 2048];
+    let mut chunk = [0u8; HTTP_READ_CHUNK];
     for served in 0..HTTP_MAX_REQUESTS {
         // Until a request's first byte the idle timer runs; from then on the whole request must
         // arrive by one deadline that no trickle of bytes can push back.

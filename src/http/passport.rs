@@ -236,7 +236,10 @@ pub async fn rst(hub: &Arc<Hub>, req: &Request) -> Response {
     log::info!("http {}: RST login for {handle}", req.peer);
     let ticket = hub.tickets.issue(&handle);
     let now = crate::protocol::timestamp::unix_now();
-    let (created, expires) = (iso(now), iso(now + 86_400));
+    let (created, expires) = (
+        iso(now),
+        iso(now + crate::limits::RST_STATED_LIFETIME.as_secs()),
+    );
     let mut secret = [0u8; 24];
     auth::fill_random(&mut secret);
     use base64::Engine;

@@ -18,8 +18,9 @@ use super::{Request, Response};
 use crate::accounts::{self, Registration};
 use crate::auth::{self, Credential};
 use crate::limits::{
-    MAX_FORM_HANDLE, MAX_INVITE_CODE, REGISTER_ATTEMPTS_PER_WINDOW, REGISTER_SPENT_TOKENS,
-    REGISTER_TOKEN_TTL, REGISTER_TRACKED_ADDRESSES, REGISTER_WINDOW, REGISTRATIONS_PER_WINDOW,
+    MAX_FORM_HANDLE, MAX_INVITE_CODE, REGISTER_ATTEMPTS_PER_WINDOW, REGISTER_FULL_RETRY_SECS,
+    REGISTER_SPENT_TOKENS, REGISTER_TOKEN_TTL, REGISTER_TRACKED_ADDRESSES, REGISTER_WINDOW,
+    REGISTRATIONS_PER_WINDOW,
 };
 use crate::protocol::timestamp::unix_now;
 use crate::server::hub::Hub;
@@ -161,7 +162,7 @@ impl Forms {
         if !w.contains_key(&ip) && w.len() >= REGISTER_TRACKED_ADDRESSES {
             w.retain(|_, win| now.duration_since(win.start) < REGISTER_WINDOW);
             if w.len() >= REGISTER_TRACKED_ADDRESSES {
-                return Err(60);
+                return Err(REGISTER_FULL_RETRY_SECS);
             }
         }
         let win = w.entry(ip).or_insert(Window {

@@ -273,7 +273,7 @@ pub fn validate_public_host(host: &str) -> Result<String, String> {
     if host.contains(':') {
         return bad("give a host name or address without a port; clients get each listener's port");
     }
-    if host.is_empty() || host.len() > 253 {
+    if host.is_empty() || host.len() > crate::limits::MAX_HOST_NAME {
         return bad("expected a host name or IP address");
     }
     let label_ok = |l: &str| {
@@ -307,7 +307,7 @@ pub fn reachable_form(addr: SocketAddr) -> SocketAddr {
 /// Asks a running server's `/status` endpoint who is online.
 pub fn ask_online(http: SocketAddr, token: &str) -> Result<Vec<String>, String> {
     use std::io::Read;
-    let timeout = std::time::Duration::from_secs(3);
+    let timeout = crate::limits::STATUS_QUERY_TIMEOUT;
     let mut s = std::net::TcpStream::connect_timeout(&http, timeout).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
