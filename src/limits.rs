@@ -22,7 +22,8 @@ pub const OUTBOX_CHUNK: usize = 16 * 1024;
 pub const OUTBOX_CHUNKS: usize = 16;
 /// Read buffers and outbound chunks kept for reuse; more are freed when returned.
 pub const POOL_KEEP: usize = 64;
-/// ... and kept once no connection has opened for a housekeeping tick (up to 24 KiB each).
+/// ... and kept of each kind once no connection has opened for a housekeeping tick: 8 read
+/// buffers and 8 chunks, 192 KiB.
 pub const POOL_IDLE_KEEP: usize = 8;
 
 /// Friendly names: the limit is on the URL-encoded form (each %XX counts three bytes).
