@@ -5,6 +5,9 @@
 use crate::config::Config;
 use crate::http::Http;
 use crate::ns::Ns;
+use crate::ns::bus::{Bus, HostId};
+
+pub mod bus;
 use crate::server::hub::Hub;
 use crate::server::{Bound, isolated, lan, listen, pool};
 use crate::storage::Storage;
@@ -12,6 +15,27 @@ use smol::Async;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How a server takes part in a community of several notification hosts.
+pub struct Join {
+    /// This host's number on the bus.
+    pub host: HostId,
+    /// The bus to the other hosts.
+    pub bus: Arc<dyn Bus>,
+    /// The accounts store shared with the other hosts; `None` opens `--db` (the first host).
+    pub storage: Option<Storage>,
+}
+
+impl Join {
+    /// The only host: nothing to join.
+    pub fn alone() -> Join {
+        Join {
+            host: 0,
+            bus: Arc::new(crate::ns::bus::Alone),
+            storage: None,
+        }
+    }
+}
 
 /// A running server: its hub, bound addresses and the threads to join on shutdown.
 pub struct Server {
@@ -26,7 +50,7 @@ pub struct Server {
     storage_thread: Option<std::thread::JoinHandle<()>>,
     stop: smol::channel::Sender<()>,
     /// Keeps other `serve`s off the database until this server is gone.
-    _lock: crate::ops::ServerLock,
+    _lock: Option<crate::ops::ServerLock>,
 }
 
 /// Pending connections the kernel queues per listener. The standard library uses 128, which makes
@@ -70,6 +94,11 @@ fn bind_or_skip(
 impl Server {
     /// Opens the database, binds every listener and starts serving on background threads.
     pub fn start(config: Config) -> Result<Server, Box<dyn std::error::Error>> {
+        Server::start_joined(config, Join::alone())
+    }
+
+    /// As `start`, as one notification host of several joined by a bus (docs/scale-out.md).
+    pub fn start_joined(config: Config, join: Join) -> Result<Server, Box<dyn std::error::Error>> {
         // Bind first: a port in use must not leave a new, empty database behind. Then the lock,
         // so a second server on the same database stops before opening it.
         let ns_listener = bind(config.listen, "dispatch/notification")?;
@@ -100,31 +129,40 @@ impl Server {
                 .transpose()?,
         };
         let dns = crate::dns::bind_listeners(&config)?;
-        let mut lock = crate::ops::ServerLock::acquire(&config.db)?;
-        let (storage, storage_thread) = Storage::start(&config.db)
-            .map_err(|e| format!("database {}: {e}", config.db.display()))?;
-        log::info!("database: {}", config.db.display());
+        // A host joining others shares their accounts store; only the first opens the database.
+        let (mut lock, storage, storage_thread) = match join.storage.clone() {
+            Some(shared) => (None, shared, None),
+            None => {
+                let lock = crate::ops::ServerLock::acquire(&config.db)?;
+                let (storage, thread) = Storage::start(&config.db)
+                    .map_err(|e| format!("database {}: {e}", config.db.display()))?;
+                log::info!("database: {}", config.db.display());
+                (Some(lock), storage, Some(thread))
+            }
+        };
         let challenge_key = smol::block_on(storage.run(|db| db.server_secret("md5-challenge")))
             .map_err(|e| e.to_string())??;
         let threads_wanted = config.threads.max(1);
         let hub = Arc::new(Hub::new(config, storage));
         let _ = hub.challenge_key.set(challenge_key);
-        lock.publish(
-            &hub.status_token,
-            hub.config.public_host.as_deref(),
-            &[
-                ("dispatch/notification", bound.ns),
-                ("switchboard", bound.sb),
-                ("http", bound.http),
-            ]
-            .into_iter()
-            .chain(bound.https.map(|a| ("https", a)))
-            .collect::<Vec<_>>(),
-        )
-        .map_err(|e| format!("cannot write {}: {e}", lock.path().display()))?;
+        if let Some(lock) = &mut lock {
+            lock.publish(
+                &hub.status_token,
+                hub.config.public_host.as_deref(),
+                &[
+                    ("dispatch/notification", bound.ns),
+                    ("switchboard", bound.sb),
+                    ("http", bound.http),
+                ]
+                .into_iter()
+                .chain(bound.https.map(|a| ("https", a)))
+                .collect::<Vec<_>>(),
+            )
+            .map_err(|e| format!("cannot write {}: {e}", lock.path().display()))?;
+        }
         hub.set_sb_port(bound.sb.port());
         let executor = Arc::new(smol::Executor::new());
-        let ns = Ns::start(&hub, &executor);
+        let ns = Ns::start_host(&hub, &executor, join.host, join.bus);
         let http = Arc::new(Http::new(ns.clone()));
         http.web.set_bound(bound);
         log::info!("dispatch/notification listening on {}", bound.ns);
@@ -207,7 +245,7 @@ impl Server {
             bound,
             executor,
             threads,
-            storage_thread: Some(storage_thread),
+            storage_thread,
             stop,
             _lock: lock,
         })
