@@ -13,6 +13,7 @@ pub mod dns;
 pub mod http;
 pub mod limits;
 pub mod model;
+pub mod node;
 pub mod ns;
 pub mod ops;
 pub mod protocol;
@@ -22,7 +23,7 @@ pub mod storage;
 pub mod tls;
 
 pub use config::Config;
-pub use server::Server;
+pub use node::Server;
 
 /// glibc's allocator keeps per-thread arenas and raises its mmap threshold after large frees, so
 /// freed Argon2 buffers (8 MiB each) and login bursts would stay in the RSS. One arena and a fixed

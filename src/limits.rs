@@ -138,6 +138,19 @@ pub const LOGIN_CHECKS_PER_ADDRESS: u32 = 4;
 pub const AUTH_TRACKED_PAIRS: usize = 100_000;
 /// Pending requests to the storage thread; senders wait when it is full.
 pub const STORAGE_QUEUE: usize = 1024;
+/// Messages queued for the notification directory actor. Each is handled in microseconds
+/// (a presence fan-out to 200 watchers is the longest, ~1 ms), so 1,024 is a second's worth of
+/// a login burst; a full mailbox makes the sending session wait, which stops it reading its
+/// client, and makes the storage thread wait (the actor never waits for storage, so this cannot
+/// deadlock).
+pub const DIRECTORY_MAILBOX: usize = 1024;
+/// Messages queued for the dispatch (redirect) actor. Full: the redirect is answered without
+/// being remembered, so the client's second `USR I` is redirected again (it retries; nothing is
+/// lost) instead of any session waiting on dispatch.
+pub const DISPATCH_MAILBOX: usize = 256;
+/// DS redirects remembered and not yet followed; the oldest is forgotten first when more arrive
+/// (a client that loses its redirect is redirected once more).
+pub const MAX_REDIRECTS: usize = 20_000;
 /// How long a write waits for SQLite's lock when another process (`msnpd user add` while the
 /// server runs) holds it; both sides' transactions are short, so 5 s only passes if one hangs.
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -21,12 +21,12 @@
 //! that opened the session; anything else gets a bare `400`, as Escargot answered.
 
 use super::{Request, Response};
+use crate::http::Http;
 use crate::limits::{
     GATEWAY_MAX_RESPONSE, GATEWAY_PIPE_BUFFER, GATEWAY_REPLY_WAIT, MAX_GATEWAY_SESSIONS,
     MAX_GATEWAY_SESSIONS_PER_IP,
 };
 use crate::server::connection::Connection;
-use crate::server::hub::Hub;
 use smol::io::AsyncWriteExt;
 use smol::{Async, Executor, Timer};
 use std::collections::HashMap;
@@ -116,14 +116,14 @@ impl Gateway {
 }
 
 /// Lets the gateway start sessions on the server's executor and starts the expiry sweep.
-pub fn start(hub: &Arc<Hub>, executor: &Arc<Executor<'static>>) {
+pub fn start(hub: &Arc<Http>, executor: &Arc<Executor<'static>>) {
     let _ = hub.gateway.executor.set(Arc::downgrade(executor));
     executor.spawn(sweep(Arc::downgrade(hub))).detach();
 }
 
 /// Closes sessions that have seen no request for the idle timeout. Dropping the gateway's end of
 /// the pipe ends the session as a closed socket would (sign-out, `BYE` to the others).
-async fn sweep(hub: Weak<Hub>) {
+async fn sweep(hub: Weak<Http>) {
     loop {
         let idle = match hub.upgrade() {
             Some(h) => h.config.timeouts.gateway_idle,
@@ -212,7 +212,7 @@ fn bare(status: &'static str) -> Response {
 }
 
 /// `POST /gateway/gateway.dll`.
-pub async fn handle(hub: &Arc<Hub>, req: &Request) -> Response {
+pub async fn handle(hub: &Arc<Http>, req: &Request) -> Response {
     let q = Query::parse(&req.query);
     let ip = req.peer.ip();
     let (id, session) = if q.action.is_some_and(|a| a.eq_ignore_ascii_case("open")) {
@@ -260,7 +260,7 @@ pub async fn handle(hub: &Arc<Hub>, req: &Request) -> Response {
 
 /// `Action=open`: makes the pipe, starts the session on it and registers it.
 async fn open(
-    hub: &Arc<Hub>,
+    hub: &Arc<Http>,
     req: &Request,
     q: &Query<'_>,
 ) -> Result<(String, Arc<GatewaySession>), Response> {
@@ -291,7 +291,7 @@ async fn open(
         return Err(refuse("shutting down"));
     }
     hub.gateway.room_for(ip).map_err(refuse)?;
-    let admission = hub.admit(ip).map_err(refuse)?;
+    let admission = hub.ns.hub.admit(ip).map_err(refuse)?;
     let Some(executor) = hub.gateway.executor.get().and_then(Weak::upgrade) else {
         return Err(refuse("no executor"));
     };
@@ -325,13 +325,13 @@ async fn open(
     match role {
         Role::Notification => executor
             .spawn(crate::server::isolated(
-                crate::ns::serve_connection(hub, conn, peer),
+                crate::ns::serve_connection(hub.ns.clone(), conn, peer),
                 admission,
             ))
             .detach(),
         Role::Switchboard => executor
             .spawn(crate::server::isolated(
-                crate::sb::serve_connection(hub, conn, peer),
+                crate::sb::serve_connection(hub.ns.hub.clone(), conn, peer),
                 admission,
             ))
             .detach(),

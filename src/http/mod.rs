@@ -9,6 +9,7 @@ pub mod passport;
 pub mod register;
 pub mod site;
 
+use crate::ns::Ns;
 use crate::server::hub::Hub;
 use smol::Async;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,6 +21,36 @@ use crate::limits::{
     HTTP_KEEPALIVE_IDLE, HTTP_MAX_BODY, HTTP_MAX_HEAD, HTTP_MAX_HEADERS, HTTP_MAX_REQUESTS,
     HTTP_READ_CHUNK,
 };
+
+/// The HTTP role: the web page and registration form, Passport, and the gateway, on top of the
+/// notification role (the gateway serves its sessions; the page counts who is online). Reaches
+/// the shared services through `Deref`.
+pub struct Http {
+    pub ns: Arc<Ns>,
+    /// The web page and registration form (`site`).
+    pub web: site::Web,
+    /// Sessions of the HTTP gateway (`gateway.dll`).
+    pub gateway: gateway::Gateway,
+}
+
+impl Http {
+    /// The HTTP role over `ns`.
+    pub fn new(ns: Arc<Ns>) -> Http {
+        Http {
+            web: site::Web::new(&ns.config),
+            gateway: Default::default(),
+            ns,
+        }
+    }
+}
+
+impl std::ops::Deref for Http {
+    type Target = Hub;
+
+    fn deref(&self) -> &Hub {
+        &self.ns.hub
+    }
+}
 
 /// A parsed request; borrowed strings are copied out because the buffer is reused.
 pub struct Request {
@@ -214,10 +245,10 @@ fn parse(buf: &[u8], peer: SocketAddr, local: SocketAddr) -> Parsed {
     )
 }
 
-async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
+async fn route(hub: &Arc<Http>, req: &Request) -> Response {
     let path = req.path.to_ascii_lowercase();
     match (req.method.as_str(), path.as_str()) {
-        ("GET", "/status") => return crate::ops::status_endpoint(hub, req),
+        ("GET", "/status") => return crate::ops::status_endpoint(hub, req).await,
         ("POST", "/gateway/gateway.dll") => return gateway::handle(hub, req).await,
         ("GET" | "HEAD", "/msnpd-ca.cer" | "/msnpd-ca.pem") => {
             return ca_download(hub, path.ends_with(".cer"));
@@ -243,7 +274,7 @@ async fn route(hub: &Arc<Hub>, req: &Request) -> Response {
 
 /// The kit's CA certificate, for client PCs to install (IE offers "Install Certificate" for
 /// this content type).
-fn ca_download(hub: &Arc<Hub>, der: bool) -> Response {
+fn ca_download(hub: &Arc<Http>, der: bool) -> Response {
     match crate::tls::ca_download(&hub.config, der) {
         Some(bytes) if der => Response::new("200 OK").body("application/x-x509-ca-cert", bytes),
         Some(bytes) => Response::new("200 OK").body("application/x-pem-file", bytes),
@@ -255,7 +286,7 @@ fn ca_download(hub: &Arc<Hub>, der: bool) -> Response {
 }
 
 /// Serves one plain-TCP HTTP connection accepted by the HTTP listener.
-pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
+pub async fn serve(hub: Arc<Http>, stream: Async<TcpStream>, peer: SocketAddr) {
     let _ = stream.get_ref().set_nodelay(true);
     let local = stream
         .get_ref()
@@ -267,7 +298,7 @@ pub async fn serve(hub: Arc<Hub>, stream: Async<TcpStream>, peer: SocketAddr) {
 /// Serves HTTP requests on `stream` (plain TCP, or TLS when `tls`); `local` is our address as
 /// the client reached it.
 pub async fn serve_stream<S>(
-    hub: Arc<Hub>,
+    hub: Arc<Http>,
     mut stream: S,
     peer: SocketAddr,
     local: SocketAddr,

@@ -2,8 +2,8 @@
 
 use super::{Request, Response};
 use crate::auth;
+use crate::http::Http;
 use crate::protocol::names::normalize_handle;
-use crate::server::hub::Hub;
 use std::sync::Arc;
 
 /// The Passport endpoints, by lower-case path.
@@ -30,7 +30,7 @@ pub fn endpoint(path: &str) -> Option<(Endpoint, &'static str)> {
 }
 
 /// Where this server's login endpoint is (see `host.rs` for which host may be named).
-fn login_url(hub: &Hub, req: &Request) -> String {
+fn login_url(hub: &Http, req: &Request) -> String {
     let tls = req.tls
         || req
             .header("x-forwarded-proto")
@@ -50,7 +50,7 @@ fn login_url(hub: &Hub, req: &Request) -> String {
 }
 
 /// `GET /rdr/pprdr.asp`. Only `DALogin=` is sent: msnp11-sdk treats the whole value as the URL.
-pub fn nexus(hub: &Hub, req: &Request) -> Response {
+pub fn nexus(hub: &Http, req: &Request) -> Response {
     Response::new("200 OK")
         .header("PassportURLs", format!("DALogin={}", login_url(hub, req)))
         .body("text/html", "")
@@ -111,7 +111,7 @@ pub fn parse_authorization(value: &str) -> Option<(String, String)> {
 /// Checks a password with the slow hash, off the executor and at most `HASH_CONCURRENCY` at once.
 /// Returns the normalised handle on success.
 pub async fn check_password(
-    hub: &Arc<Hub>,
+    hub: &Arc<Http>,
     ip: std::net::IpAddr,
     handle: &str,
     password: &str,
@@ -155,7 +155,7 @@ pub async fn check_password(
 }
 
 /// `GET /login2.srf` with `Authorization: Passport1.4 ...`.
-pub async fn login(hub: &Arc<Hub>, req: &Request) -> Response {
+pub async fn login(hub: &Arc<Http>, req: &Request) -> Response {
     let creds = req.header("authorization").and_then(parse_authorization);
     let handle = match &creds {
         Some((user, pw)) => check_password(hub, req.peer.ip(), user, pw).await,
@@ -216,7 +216,7 @@ fn iso(t: u64) -> String {
 }
 
 /// `POST /RST.srf`: the SOAP login of MSN 7.5.
-pub async fn rst(hub: &Arc<Hub>, req: &Request) -> Response {
+pub async fn rst(hub: &Arc<Http>, req: &Request) -> Response {
     let body = String::from_utf8_lossy(&req.body);
     let user = xml_text(&body, "wsse:Username").map(xml_unescape);
     let pass = xml_text(&body, "wsse:Password").map(xml_unescape);

@@ -17,13 +17,13 @@ use super::site::{esc, html, page_foot, page_head};
 use super::{Request, Response};
 use crate::accounts::{self, Registration};
 use crate::auth::{self, Credential};
+use crate::http::Http;
 use crate::limits::{
     MAX_FORM_HANDLE, MAX_INVITE_CODE, REGISTER_ATTEMPTS_PER_WINDOW, REGISTER_FULL_RETRY_SECS,
     REGISTER_SPENT_TOKENS, REGISTER_TOKEN_TTL, REGISTER_TRACKED_ADDRESSES, REGISTER_WINDOW,
     REGISTRATIONS_PER_WINDOW,
 };
 use crate::protocol::timestamp::unix_now;
-use crate::server::hub::Hub;
 use crate::storage::{InviteRefused, Registered};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -221,7 +221,7 @@ struct View<'a> {
     error: Option<String>,
 }
 
-fn render_form(hub: &Hub, ip: IpAddr, v: &View<'_>) -> Vec<u8> {
+fn render_form(hub: &Http, ip: IpAddr, v: &View<'_>) -> Vec<u8> {
     let mut o = String::with_capacity(4096);
     let name = hub.web.name();
     page_head(&format!("Create an account - {name}"), &mut o);
@@ -271,7 +271,7 @@ mail on this server). Passwords need at least {} characters.</p>",
     o.into_bytes()
 }
 
-fn closed(hub: &Hub) -> Response {
+fn closed(hub: &Http) -> Response {
     let mut o = String::new();
     page_head(&format!("Registration closed - {}", hub.web.name()), &mut o);
     let _ = write!(
@@ -285,7 +285,7 @@ on the web. Ask its operator for an account.</p>\n<p><a href=\"/\">Back to the s
 }
 
 /// `GET /register[?invite=CODE]`.
-pub async fn form(hub: &Arc<Hub>, req: &Request) -> Response {
+pub async fn form(hub: &Arc<Http>, req: &Request) -> Response {
     let mode = hub.web.registration();
     if mode == Registration::Closed {
         return closed(hub);
@@ -310,7 +310,7 @@ pub fn normalize_invite(code: &str) -> String {
 }
 
 /// `POST /register`.
-pub async fn submit(hub: &Arc<Hub>, req: &Request) -> Response {
+pub async fn submit(hub: &Arc<Http>, req: &Request) -> Response {
     let mode = hub.web.registration();
     if mode == Registration::Closed {
         return closed(hub);
@@ -441,7 +441,7 @@ fn storage_down() -> Response {
     Response::new("503 Service Unavailable").body("text/plain", "storage not available\n")
 }
 
-fn created(hub: &Hub, handle: &str) -> Response {
+fn created(hub: &Http, handle: &str) -> Response {
     let mut o = String::new();
     page_head(&format!("Account created - {}", hub.web.name()), &mut o);
     let _ = write!(

@@ -9,8 +9,8 @@
 use super::register;
 use super::{Request, Response};
 use crate::accounts::Registration;
+use crate::http::Http;
 use crate::server::Bound;
-use crate::server::hub::Hub;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -148,7 +148,7 @@ impl Web {
 }
 
 /// Gathers the page's data; `local` is our address as this browser reached it.
-pub async fn page_info(hub: &Arc<Hub>, local: Option<SocketAddr>) -> PageInfo {
+pub async fn page_info(hub: &Arc<Http>, local: Option<SocketAddr>) -> PageInfo {
     let web = &hub.web;
     let bound = web.bound.get().copied();
     let ns = bound.map_or(hub.config.listen, |b| b.ns);
@@ -168,7 +168,7 @@ pub async fn page_info(hub: &Arc<Hub>, local: Option<SocketAddr>) -> PageInfo {
             .or_else(|| local.map(|l| l.ip().to_string()))
             .unwrap_or_else(|| "SERVER-IP".into()),
     };
-    let (online, names) = online(hub, web.public_presence);
+    let (online, names) = online(hub, web.public_presence).await;
     let extras = web.extras.read().unwrap_or_else(|e| e.into_inner()).clone();
     PageInfo {
         name: web.name.clone(),
@@ -210,17 +210,16 @@ async fn resolve_v4(host: &str) -> Option<String> {
 }
 
 /// How many are online and visible (hidden users are not counted), and their names if public.
-fn online(hub: &Hub, public: bool) -> (usize, Option<Vec<String>>) {
+async fn online(hub: &Http, public: bool) -> (usize, Option<Vec<String>>) {
     let mut count = 0;
     let mut names = Vec::new();
-    for u in hub.all_online() {
-        let st = u.state();
-        if st.presence.visible_status().is_none() {
+    for u in hub.ns.directory.list().await.unwrap_or_default() {
+        if !u.visible {
             continue;
         }
         count += 1;
         if public && names.len() < crate::limits::PAGE_MAX_NAMES {
-            names.push(st.account.friendly.clone());
+            names.push(u.friendly);
         }
     }
     names.sort_by_key(|n| n.to_lowercase());
@@ -228,7 +227,7 @@ fn online(hub: &Hub, public: bool) -> (usize, Option<Vec<String>>) {
 }
 
 /// Routes the site's paths. `None`: not a site path (the caller answers 404).
-pub async fn route(hub: &Arc<Hub>, req: &Request, path: &str) -> Option<Response> {
+pub async fn route(hub: &Arc<Http>, req: &Request, path: &str) -> Option<Response> {
     let allow = match path {
         "/" | "/index.html" | "/hosts.txt" | "/favicon.ico" | "/healthz" => "GET, HEAD",
         "/register" => "GET, HEAD, POST",
@@ -271,7 +270,7 @@ pub(super) fn html(status: &'static str, body: Vec<u8>) -> Response {
         .body("text/html; charset=utf-8", body)
 }
 
-async fn healthz(hub: &Arc<Hub>) -> Response {
+async fn healthz(hub: &Arc<Http>) -> Response {
     match hub.storage.run(|db| db.ping()).await {
         Ok(Ok(())) => Response::new("200 OK")
             .header("Cache-Control", "no-store")

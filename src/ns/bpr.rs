@@ -8,12 +8,8 @@
 //! transaction as the phone change (NS.md 3.4: bump on every change a SYN would show), and a
 //! client that caches its list stays in step.
 
-use super::presence::PRESENCE_LINE;
-use crate::dialect::AsyncBpr;
+use super::directory::{Directory, DirectoryGone, Notice};
 use crate::model::{Phones, UserId};
-use crate::protocol::write::{Enc, LineBuf};
-use crate::server::hub::Hub;
-use std::fmt::Write as _;
 
 /// The phone fields a contact's BPR carries, in SYN order (MBE is the owner's setting only).
 pub fn fields(p: &Phones) -> [(&'static str, &str); 4] {
@@ -35,41 +31,26 @@ pub fn changed(old: &Phones, new: &Phones) -> Vec<&'static str> {
         .collect()
 }
 
-/// Updates each online watcher's copy of my numbers and pushes them the changed fields.
-/// `watchers` holds each watcher's new list serial, from the committed transaction.
-pub fn announce(
-    hub: &Hub,
+/// Tells each watcher (their copy of my numbers and their new list serial, from the committed
+/// transaction, go with it) which of my numbers changed: the directory updates their mirror and
+/// sends the BPR lines in their dialect.
+pub async fn announce(
+    directory: &Directory,
     me: UserId,
     handle: &str,
     phones: &Phones,
     kinds: &[&'static str],
     watchers: &[(UserId, u32)],
-) {
+) -> Result<(), DirectoryGone> {
     for &(wid, serial) in watchers {
-        let Some(w) = hub.get(wid) else { continue };
-        {
-            let mut st = w.state();
-            st.account.serial = serial;
-            if let Some(c) = st.account.contacts.get_mut(&me) {
-                c.phones = phones.clone();
-            }
-        }
-        // At most four lines of a bounded handle and value (`MAX_PRP_VALUE`): a stack buffer.
-        let mut out = LineBuf::<PRESENCE_LINE>::new();
-        for (kind, value) in fields(phones).iter().filter(|(k, _)| kinds.contains(k)) {
-            let _ = match w.dialect.async_bpr {
-                AsyncBpr::None => break,
-                AsyncBpr::SerialHandle => write!(out, "BPR {serial} {handle} {kind}"),
-                AsyncBpr::Handle => write!(out, "BPR {handle} {kind}"),
-            };
-            let _ = if value.is_empty() {
-                out.write_str("\r\n")
-            } else {
-                write!(out, " {}\r\n", Enc(value))
-            };
-        }
-        if !out.as_bytes().is_empty() {
-            let _ = w.outbox.push(&[out.as_bytes()]);
-        }
+        let notice = Notice::Phones {
+            who: me,
+            handle: handle.to_owned(),
+            phones: Box::new(phones.clone()),
+            kinds: kinds.to_vec(),
+            serial,
+        };
+        directory.notify(wid, notice).await?;
     }
+    Ok(())
 }

@@ -41,8 +41,7 @@ pub async fn adg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         return s.error(229, trid).await;
     };
     let (duplicate, num) = {
-        let st = user.state();
-        let a = &st.account;
+        let a = s.account(&user).await?;
         (
             a.groups.values().any(|g| g.name == name),
             (1..MAX_GROUPS).find(|n| !a.groups.contains_key(n)),
@@ -75,21 +74,17 @@ pub async fn adg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 }
 
 /// Resolves a group reference of the dialect: numeric id or GUID.
-fn resolve(
-    s: &NsSession,
-    user: &crate::server::hub::OnlineUser,
-    raw: &str,
-) -> Result<Option<u8>, Disconnect> {
-    let st = user.state();
+async fn resolve(s: &NsSession, user: &super::Me, raw: &str) -> Result<Option<u8>, Disconnect> {
+    let account = s.account(user).await?;
     match s.dialect().groups {
-        Groups::Guid => Ok(st.account.group_by_guid(raw).filter(|n| *n != 0)),
+        Groups::Guid => Ok(account.group_by_guid(raw).filter(|n| *n != 0)),
         _ => {
             let n = raw
                 .parse::<u8>()
                 .ok()
                 .filter(|n| *n < MAX_GROUPS)
                 .ok_or_else(|| Disconnect::new(format!("group id out of range: {raw}")))?;
-            Ok(st.account.groups.contains_key(&n).then_some(n))
+            Ok(account.groups.contains_key(&n).then_some(n))
         }
     }
 }
@@ -102,16 +97,16 @@ pub async fn rmg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let Some(&raw) = cmd.args.first() else {
         return Err(Disconnect::new("RMG without a group"));
     };
-    let Some(num) = resolve(s, &user, raw)? else {
+    let Some(num) = resolve(s, &user, raw).await? else {
         return s.error(224, trid).await;
     };
     if num == 0 {
         return s.error(230, trid).await;
     }
     // Contacts only in this group leave the FL with it (W rmg.md); others just lose the membership.
-    let members: Vec<(UserId, bool)> = user
-        .state()
-        .account
+    let members: Vec<(UserId, bool)> = s
+        .account(&user)
+        .await?
         .contacts
         .iter()
         .filter(|(_, c)| c.groups & (1 << num) != 0)
@@ -157,26 +152,21 @@ pub async fn reg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let (Some(&gref), Some(&raw)) = (cmd.args.first(), cmd.args.get(1)) else {
         return Err(Disconnect::new("REG with missing arguments"));
     };
-    let Some(num) = resolve(s, &user, gref)? else {
+    let Some(num) = resolve(s, &user, gref).await? else {
         return s.error(224, trid).await;
     };
     let Some(name) = group_name(raw, MAX_GROUP_NAME_REG)? else {
         return s.error(229, trid).await;
     };
     let (duplicate, mut group) = {
-        let st = user.state();
-        let dup = st
-            .account
+        let account = s.account(&user).await?;
+        let dup = account
             .groups
             .iter()
             .any(|(n, g)| *n != num && g.name == name);
         (
             dup,
-            st.account
-                .groups
-                .get(&num)
-                .cloned()
-                .expect("resolved above"),
+            account.groups.get(&num).cloned().expect("resolved above"),
         )
     };
     if duplicate {
@@ -206,9 +196,8 @@ async fn save_group(
     num: u8,
     group: Option<Group>,
 ) -> Result<u32, Disconnect> {
-    let hub = s.hub.clone();
-    s.hub
-        .storage
+    let directory = s.ns.directory.clone();
+    s.ns.storage
         .run(move |db| {
             let serial = db.write(|w| {
                 match &group {
@@ -217,7 +206,7 @@ async fn save_group(
                 }
                 w.bump_serial(id)
             })?;
-            hub.mirror(id, |a| {
+            directory.mirror_blocking(id, move |a| {
                 a.serial = serial;
                 match group {
                     Some(g) => {

@@ -4,15 +4,16 @@
 //! storage job that reads the rows it changes, commits, and then updates the mirrors of everyone
 //! online it touched. Only then is the reply written.
 
+use super::Me;
 use super::NsSession;
-use super::presence;
-use crate::dialect::{Groups, ListCommands, SameMode};
+use super::directory::{Directory, Notice};
+use crate::dialect::{Groups, SameMode};
 use crate::limits::{MAX_FRIENDLY_ENCODED, MAX_GROUPS, MAX_LIST_ENTRIES};
 use crate::model::{Blp, Contact, Phones, UserId, list};
 use crate::protocol::Command;
 use crate::protocol::names::{self, normalize_handle};
 use crate::protocol::write::Enc;
-use crate::server::hub::{Hub, OnlineUser};
+use crate::server::hub::Hub;
 use crate::server::session::{Disconnect, Handled};
 use crate::storage::DbError;
 use std::sync::Arc;
@@ -36,12 +37,12 @@ pub struct Edited {
 /// Applies `e` to `owner`'s row for `target` and the reverse list on the other side, in one
 /// transaction, then updates the mirrors of whoever is online.
 pub async fn apply(
-    hub: &Arc<Hub>,
+    (hub, directory): (&Hub, &Directory),
     owner: UserId,
     target: UserId,
     e: Edit,
 ) -> Result<Edited, Disconnect> {
-    let h = hub.clone();
+    let h = directory.clone();
     let result = hub
         .storage
         .run(move |db| -> Result<Edited, DbError> {
@@ -104,7 +105,7 @@ pub async fn apply(
                 };
                 Ok((row, serial, reverse))
             })?;
-            h.mirror(owner, |a| {
+            h.mirror_blocking(owner, move |a| {
                 a.serial = serial;
                 if row.lists == 0 {
                     a.contacts.remove(&target);
@@ -113,7 +114,7 @@ pub async fn apply(
                 }
             });
             let reverse = reverse.map(|(added, their_serial, other, my_name)| {
-                h.mirror(target, |a| {
+                h.mirror_blocking(target, move |a| {
                     a.serial = their_serial;
                     if other.lists == 0 {
                         a.contacts.remove(&owner);
@@ -130,34 +131,37 @@ pub async fn apply(
 }
 
 /// Tells the other side that I added or removed them (`ADD/ADC 0 RL`, `REM 0 RL`).
-fn notify_reverse(hub: &Hub, me: &OnlineUser, target: UserId, edited: &Edited) {
+async fn notify_reverse(
+    directory: &Directory,
+    me: &Me,
+    target: UserId,
+    edited: &Edited,
+) -> Result<(), Disconnect> {
     let Some((added, their_serial, my_name)) = &edited.reverse else {
-        return;
+        return Ok(());
     };
-    hub.with(target, |t| {
-        let line = match (t.dialect.list_commands, added) {
-            (ListCommands::Add, true) => {
-                format!("ADD 0 RL {their_serial} {} {}\r\n", me.handle, Enc(my_name))
-            }
-            (ListCommands::Add, false) => format!("REM 0 RL {their_serial} {}\r\n", me.handle),
-            (ListCommands::Adc, true) => format!("ADC 0 RL N={} F={}\r\n", me.handle, Enc(my_name)),
-            (ListCommands::Adc, false) => format!("REM 0 RL N={}\r\n", me.handle),
-        };
-        let _ = t.outbox.push(&[line.as_bytes()]);
-    });
+    let notice = Notice::ReverseList {
+        who: me.handle.clone(),
+        added: *added,
+        serial: *their_serial,
+        name: my_name.clone(),
+    };
+    directory.notify(target, notice).await?;
+    Ok(())
 }
 
 /// Runs an edit and everything that follows from it: mirrors, RL notices, presence changes.
 pub async fn change(
     s: &mut NsSession,
-    user: &Arc<OnlineUser>,
+    user: &Arc<Me>,
     target: UserId,
     e: Edit,
 ) -> Result<Edited, Disconnect> {
-    let saw = presence::sees(user, target);
-    let edited = apply(&s.hub, user.id, target, e).await?;
-    notify_reverse(&s.hub, user, target, &edited);
-    presence::refresh_for(&s.hub, user, target, saw);
+    let directory = &s.ns.directory;
+    let saw = directory.sees(user.id, target).await?;
+    let edited = apply((&s.ns.hub, directory), user.id, target, e).await?;
+    notify_reverse(directory, user, target, &edited).await?;
+    directory.refresh_for(user.id, target, saw).await?;
     Ok(edited)
 }
 
@@ -170,7 +174,7 @@ enum Check {
 /// Validates adding `handle` to `bit` (with `group` for FL).
 async fn check_add(
     s: &mut NsSession,
-    user: &OnlineUser,
+    user: &Me,
     handle: &str,
     bit: u8,
     group: Option<u8>,
@@ -181,14 +185,13 @@ async fn check_add(
     };
     let target = {
         let h = handle.clone();
-        s.hub.storage.run(move |db| db.lookup(&h)).await?
+        s.ns.storage.run(move |db| db.lookup(&h)).await?
     }
     .map_err(|e| Disconnect::new(format!("lookup: {e}")))?;
     let Some((tid, _)) = target else {
         return Ok(Check::Error(unknown_code));
     };
-    let st = user.state();
-    let a = &st.account;
+    let a = s.account(user).await?;
     let bits = a.lists_of(tid);
     if let Some(g) = group
         && !a.groups.contains_key(&g)
@@ -270,7 +273,7 @@ pub async fn add(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let handle = handle.to_ascii_lowercase();
     // One stored name per contact: an AL/BL add (clients send the handle) must not replace the
     // custom name of an FL contact.
-    let on_fl = user.state().account.lists_of(tid) & list::FL != 0;
+    let on_fl = s.account(&user).await?.lists_of(tid) & list::FL != 0;
     let edit = Edit {
         set: bit,
         name: Some(name.clone()).filter(|_| bit == list::FL || !on_fl),
@@ -287,7 +290,11 @@ pub async fn add(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     ))
     .await?;
     if bit == list::FL {
-        for l in presence::initial_presence(&s.hub, &user, trid, Some(tid)) {
+        let lines =
+            s.ns.directory
+                .initial_presence(user.id, d, trid, Some(tid))
+                .await?;
+        for l in lines {
             s.conn.send(&[&l]).await?;
         }
     }
@@ -325,7 +332,7 @@ pub async fn adc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let group = match group_guid {
         None => None,
         Some(g) => {
-            let found = user.state().account.group_by_guid(g);
+            let found = s.account(&user).await?.group_by_guid(g);
             match found {
                 Some(num) if num != 0 => Some(num),
                 _ => return s.error(224, trid).await,
@@ -338,9 +345,9 @@ pub async fn adc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             let Some(num) = group else {
                 return s.error(201, trid).await;
             };
-            let found = user
-                .state()
-                .account
+            let found = s
+                .account(&user)
+                .await?
                 .find_by_guid(guid)
                 .filter(|(_, c)| c.lists & list::FL != 0)
                 .map(|(id, c)| (id, c.groups));
@@ -379,9 +386,9 @@ pub async fn adc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             };
             if bit == list::RL {
                 // Acknowledging the "added you" prompt: drop the pending mark.
-                let found = user
-                    .state()
-                    .account
+                let found = s
+                    .account(&user)
+                    .await?
                     .find_by_handle(&handle.to_ascii_lowercase())
                     .map(|(id, c)| (id, c.lists));
                 return match found {
@@ -422,9 +429,9 @@ pub async fn adc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             };
             change(s, &user, tid, edit).await?;
             if bit == list::FL {
-                let guid = user
-                    .state()
-                    .account
+                let guid = s
+                    .account(&user)
+                    .await?
                     .contacts
                     .get(&tid)
                     .map(|c| c.guid.clone())
@@ -433,7 +440,11 @@ pub async fn adc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
                 let gpart = group_guid.map_or(String::new(), |g| format!(" {g}"));
                 s.reply(&format!("ADC {trid} FL N={handle}{fpart} C={guid}{gpart}"))
                     .await?;
-                for l in presence::initial_presence(&s.hub, &user, trid, Some(tid)) {
+                let lines =
+                    s.ns.directory
+                        .initial_presence(user.id, s.dialect(), trid, Some(tid))
+                        .await?;
+                for l in lines {
                     s.conn.send(&[&l]).await?;
                 }
                 Ok(())
@@ -467,8 +478,7 @@ pub async fn rem(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let guid_mode = d.groups == Groups::Guid;
     // Find the contact: by GUID for FL in MSNP10+, by handle otherwise.
     let found = {
-        let st = user.state();
-        let a = &st.account;
+        let a = s.account(&user).await?;
         let hit = if bit == list::FL && guid_mode {
             a.find_by_guid(who)
                 .or_else(|| a.find_by_handle(&who.to_ascii_lowercase()))
@@ -485,14 +495,14 @@ pub async fn rem(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let group = match (bit, group_arg) {
         (list::FL, Some(g)) if d.groups == Groups::Numeric => {
             let num = parse_group_id(g)?;
-            let exists = user.state().account.groups.contains_key(&num);
+            let exists = s.account(&user).await?.groups.contains_key(&num);
             if !exists {
                 return s.error(224, trid).await;
             }
             Some(num)
         }
         (list::FL, Some(g)) if guid_mode => {
-            let found = user.state().account.group_by_guid(g);
+            let found = s.account(&user).await?.group_by_guid(g);
             match found {
                 Some(num) => Some(num),
                 None => return s.error(224, trid).await,
@@ -561,42 +571,42 @@ pub async fn blp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         Some("BL") => Blp::Block,
         other => return Err(Disconnect::new(format!("BLP with value {other:?}"))),
     };
-    let (unchanged, current) = {
-        let st = user.state();
-        (st.account.blp == blp, st.account.serial)
-    };
+    let account = s.account(&user).await?;
+    let (unchanged, current) = (account.blp == blp, account.serial);
     if unchanged {
         return same_mode(s, trid, "BLP", blp.code(), current).await;
     }
-    let watchers: Vec<(UserId, bool)> = {
-        let st = user.state();
-        st.account
-            .contacts
-            .iter()
-            .filter(|(_, c)| c.lists & list::RL != 0)
-            .map(|(id, _)| (*id, st.seen_by(*id).is_some()))
-            .collect()
-    };
-    let hub = s.hub.clone();
+    let visible =
+        s.ns.directory
+            .presence(user.id)
+            .await?
+            .is_some_and(|p| p.visible_status().is_some());
+    let watchers: Vec<(UserId, bool)> = account
+        .contacts
+        .iter()
+        .filter(|(_, c)| c.lists & list::RL != 0)
+        .map(|(id, _)| (*id, visible && account.allows(*id)))
+        .collect();
+    drop(account);
+    let directory = s.ns.directory.clone();
     let id = user.id;
-    let serial = s
-        .hub
-        .storage
-        .run(move |db| {
-            let serial = db.write(|w| {
-                w.set_blp(id, blp)?;
-                w.bump_serial(id)
-            })?;
-            hub.mirror(id, |a| {
-                a.blp = blp;
-                a.serial = serial;
-            });
-            Ok::<_, DbError>(serial)
-        })
-        .await?
-        .map_err(|e| Disconnect::new(format!("saving BLP: {e}")))?;
+    let serial =
+        s.ns.storage
+            .run(move |db| {
+                let serial = db.write(|w| {
+                    w.set_blp(id, blp)?;
+                    w.bump_serial(id)
+                })?;
+                directory.mirror_blocking(id, move |a| {
+                    a.blp = blp;
+                    a.serial = serial;
+                });
+                Ok::<_, DbError>(serial)
+            })
+            .await?
+            .map_err(|e| Disconnect::new(format!("saving BLP: {e}")))?;
     for (w, saw) in watchers {
-        presence::refresh_for(&s.hub, &user, w, saw);
+        s.ns.directory.refresh_for(user.id, w, saw).await?;
     }
     let code = blp.code();
     if s.dialect().list_serials {
@@ -618,31 +628,30 @@ pub async fn gtc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         other => return Err(Disconnect::new(format!("GTC with value {other:?}"))),
     };
     let (unchanged, current) = {
-        let st = user.state();
-        (st.account.gtc_prompt == prompt, st.account.serial)
+        let a = s.account(&user).await?;
+        (a.gtc_prompt == prompt, a.serial)
     };
     if unchanged {
         let v = if prompt { "A" } else { "N" };
         return same_mode(s, trid, "GTC", v, current).await;
     }
-    let hub = s.hub.clone();
+    let directory = s.ns.directory.clone();
     let id = user.id;
-    let serial = s
-        .hub
-        .storage
-        .run(move |db| {
-            let serial = db.write(|w| {
-                w.set_gtc(id, prompt)?;
-                w.bump_serial(id)
-            })?;
-            hub.mirror(id, |a| {
-                a.gtc_prompt = prompt;
-                a.serial = serial;
-            });
-            Ok::<_, DbError>(serial)
-        })
-        .await?
-        .map_err(|e| Disconnect::new(format!("saving GTC: {e}")))?;
+    let serial =
+        s.ns.storage
+            .run(move |db| {
+                let serial = db.write(|w| {
+                    w.set_gtc(id, prompt)?;
+                    w.bump_serial(id)
+                })?;
+                directory.mirror_blocking(id, move |a| {
+                    a.gtc_prompt = prompt;
+                    a.serial = serial;
+                });
+                Ok::<_, DbError>(serial)
+            })
+            .await?
+            .map_err(|e| Disconnect::new(format!("saving GTC: {e}")))?;
     let v = if prompt { "A" } else { "N" };
     if s.dialect().list_serials {
         s.reply(&format!("GTC {trid} {serial} {v}")).await

@@ -5,14 +5,13 @@
 //! (client address, handle); when the client comes back and sends `USR ... I` again, the remembered
 //! redirect is consumed and the connection is served as the notification server.
 
-use super::{Challenged, NsSession, Phase};
+use super::{Challenged, NsSession, Phase, directory};
 use crate::auth;
 use crate::dialect::{Auth, Challenge, Dialect, InitialMail, Profile, UsrOk, XfrNs};
 use crate::protocol::Command;
 use crate::protocol::names::normalize_handle;
 use crate::protocol::timestamp::unix_now;
 use crate::protocol::write::Enc;
-use crate::server::hub::OnlineUser;
 use crate::server::session::{Disconnect, Handled};
 use crate::storage::DbError;
 use std::sync::Arc;
@@ -114,13 +113,13 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
                     debug_assert_eq!(challenge, c.md5_salt);
                     auth::digest_eq(value, &c.md5_hash)
                 }
-                (Auth::Twn, _) => s.hub.tickets.redeem(value, &handle).is_some(),
+                (Auth::Twn, _) => s.ns.tickets.redeem(value, &handle).is_some(),
                 _ => false,
             };
             let id = match (ok, scheme, credentials) {
                 (true, Auth::Md5, Some(c)) => Some(c.id),
                 (true, Auth::Twn, _) => match s
-                    .hub
+                    .ns
                     .storage
                     .run({
                         let h = handle.clone();
@@ -135,13 +134,11 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             };
             match id {
                 Some(id) => {
-                    s.hub.throttle.succeeded(ip, &handle);
+                    s.ns.throttle.succeeded(ip, &handle);
                     complete(s, trid, id).await
                 }
                 None => {
-                    s.hub
-                        .throttle
-                        .failed(ip, &handle, s.hub.live.auth_backoff());
+                    s.ns.throttle.failed(ip, &handle, s.ns.live.auth_backoff());
                     s.error(911, trid).await?;
                     Err(Disconnect::new(format!(
                         "authentication failed for {handle}"
@@ -156,12 +153,12 @@ pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 /// `911` and a hang-up when logins for `handle` from this address are blocked
 /// (`server::throttle`); checked at `USR I` and again at `USR S`.
 async fn refuse_if_blocked(s: &mut NsSession, trid: u32, handle: &str) -> Handled {
-    let cfg = &s.hub.config;
-    if s.hub.throttle.allowed(
+    let cfg = &s.ns.config;
+    if s.ns.throttle.allowed(
         s.conn.peer.ip(),
         handle,
         cfg.auth_failures,
-        s.hub.live.auth_backoff(),
+        s.ns.live.auth_backoff(),
     ) {
         return Ok(());
     }
@@ -177,10 +174,10 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
         return Err(Disconnect::new("USR I with an invalid handle"));
     };
     let ip = s.conn.peer.ip();
-    if !s.hub.take_redirect(ip, &handle) {
+    if !s.ns.dispatch.take(ip, &handle).await {
         // This is the dispatch step.
-        s.hub.remember_redirect(ip, &handle);
-        let ns = s.hub.ns_address(&s.conn.local);
+        s.ns.dispatch.remember(ip, &handle);
+        let ns = s.ns.ns_address(&s.conn.local);
         let line = match s.dialect().xfr_ns {
             XfrNs::Bare => format!("XFR {trid} NS {ns}"),
             XfrNs::Zero => format!("XFR {trid} NS {ns} 0"),
@@ -193,14 +190,14 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
     refuse_if_blocked(s, trid, &handle).await?;
     let credentials = {
         let h = handle.clone();
-        s.hub.storage.run(move |db| db.credentials(&h)).await?
+        s.ns.storage.run(move |db| db.credentials(&h)).await?
     }
     .map_err(|e| Disconnect::new(format!("credentials lookup: {e}")))?;
     let challenge = match scheme {
         Auth::Md5 => {
             let c = credentials
                 .as_ref()
-                .map_or_else(|| s.hub.decoy_challenge(&handle), |c| c.md5_salt.clone());
+                .map_or_else(|| s.ns.decoy_challenge(&handle), |c| c.md5_salt.clone());
             s.reply(&format!("USR {trid} MD5 S {c}")).await?;
             c
         }
@@ -222,37 +219,44 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
 async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Handled {
     let dialect = s.dialect();
     let outbox = s.conn.outbox.clone();
-    let session = s.hub.next_session_id();
-    let hub = s.hub.clone();
+    let session = s.ns.next_session_id();
+    let directory = s.ns.directory.clone();
     let local = s.conn.local.clone();
-    // Loading and registering happen in one storage job so no list change can fall between them.
-    let loaded = s
-        .hub
-        .storage
-        .run(move |db| -> Result<_, DbError> {
-            let (handle, account) = db.load_account(id)?;
-            let user = Arc::new(OnlineUser::new(
-                id, handle, account, dialect, outbox, session, local,
-            ));
-            let previous = hub.register(user.clone());
-            Ok((user, previous))
-        })
-        .await?;
-    let (user, previous) = loaded.map_err(|e| Disconnect::new(format!("loading account: {e}")))?;
-    if let Some(p) = previous {
+    // Loading and registering happen in one storage job, so every list change committed after
+    // the load reaches the directory after the registration.
+    let loaded =
+        s.ns.storage
+            .run(move |db| -> Result<_, DbError> {
+                let (handle, account) = db.load_account(id)?;
+                let friendly = account.friendly.clone();
+                let member = directory::Member {
+                    id,
+                    handle: handle.clone(),
+                    dialect,
+                    outbox,
+                    session,
+                    ns_local: local,
+                };
+                let registered = directory
+                    .register_blocking(member, account)
+                    .map_err(|_| DbError::Sql("the directory is gone (shutting down)".into()))?;
+                Ok((handle, friendly, registered))
+            })
+            .await?;
+    let (handle, friendly, registered) =
+        loaded.map_err(|e| Disconnect::new(format!("loading account: {e}")))?;
+    // The directory closed a session this login replaced (OUT OTH), and its switchboards.
+    if let Ok(Some(previous)) = registered.recv().await {
         log::info!(
-            "{}: signed in again elsewhere; closing the old session",
-            p.handle
+            "{}: signed in again elsewhere; closed the old session",
+            previous.handle
         );
-        let _ = p.outbox.push(&[b"OUT OTH\r\n"]);
-        p.outbox.close();
-        // The replaced session's own sign-out skips everything once it is no longer the
-        // registered one, so its switchboard connections are closed here: a kicked session
-        // must not go on chatting (the others in those conversations get BYE).
-        s.hub.switchboards.sign_out(p.id);
     }
-    let handle = user.handle.clone();
-    let friendly = user.state().account.friendly.clone();
+    let user = Arc::new(super::Me {
+        id,
+        handle: handle.clone(),
+        session,
+    });
     log::info!(
         "ns {}: {handle} logged in with MSNP{}",
         s.conn.peer,
@@ -286,7 +290,7 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
         .await?;
     }
     if dialect.challenge != Challenge::None {
-        s.next_challenge = s.hub.config.chl_interval.map(|i| Instant::now() + i);
+        s.next_challenge = s.ns.config.chl_interval.map(|i| Instant::now() + i);
     }
     Ok(())
 }

@@ -59,7 +59,7 @@ pub async fn ims(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         _ => return s.error(201, trid).await,
     };
     if let Some(u) = s.user() {
-        u.state().presence.ims_off = off;
+        s.ns.directory.set_ims_off(u.id, off).await?;
     }
     s.reply(&format!("IMS {trid} 0 {}", if off { "OFF" } else { "ON" }))
         .await
@@ -95,7 +95,7 @@ impl NsSession {
         let c = auth::chl_challenge();
         self.reply(&format!("CHL 0 {c}")).await?;
         self.pending_challenge = Some(Box::new((c, Instant::now() + CHALLENGE_TIMEOUT)));
-        self.next_challenge = self.hub.config.chl_interval.map(|i| Instant::now() + i);
+        self.next_challenge = self.ns.config.chl_interval.map(|i| Instant::now() + i);
         Ok(())
     }
 }
@@ -113,7 +113,7 @@ pub async fn qry(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     let msnp11 = s.dialect().challenge == Challenge::Msnp11;
     let ok = match auth::expected_qry(&challenge, product, msnp11) {
         Some(expected) => auth::digest_eq(answer, &expected),
-        None => s.hub.config.allow_unknown_clients && answer.len() == 32,
+        None => s.ns.config.allow_unknown_clients && answer.len() == 32,
     };
     if ok {
         s.reply(&format!("QRY {trid}")).await

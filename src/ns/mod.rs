@@ -6,6 +6,9 @@
 //! IMS PNG CHL QRY GCF OUT · `xfr` XFR SB and RNG.
 
 mod bpr;
+pub mod bus;
+pub mod directory;
+pub mod dispatch;
 mod groups;
 mod lists;
 mod login;
@@ -18,9 +21,11 @@ mod xfr;
 use crate::dialect::{Availability, Dialect, Quirk};
 use crate::protocol::{Command, Role};
 use crate::server::connection::Connection;
-use crate::server::hub::{Hub, OnlineUser};
+use crate::server::hub::Hub;
 use crate::server::session::{Disconnect, Handled, Session, drive};
 use crate::storage::Credentials;
+use directory::Directory;
+use dispatch::Dispatch;
 use smol::Async;
 use std::future::Future;
 use std::net::{SocketAddr, TcpStream};
@@ -37,7 +42,85 @@ enum Phase {
     Hello,
     /// Challenge sent; waiting for USR S. Boxed: a logged-in session no longer needs the room.
     Challenged(Box<Challenged>),
-    LoggedIn(Arc<OnlineUser>),
+    LoggedIn(Arc<Me>),
+}
+
+/// Who a logged-in session is. The rest of what is known of them (account mirror, presence) is
+/// the directory actor's.
+pub struct Me {
+    pub id: crate::model::UserId,
+    pub handle: String,
+    /// This login, as the directory knows it (a later login of the same account replaces it).
+    pub session: u64,
+}
+
+/// The notification role (with dispatch): the shared services and the role's actors. Sessions
+/// reach the hub's services through it (`Deref`).
+pub struct Ns {
+    pub hub: Arc<Hub>,
+    /// Who is online, their presence and account mirrors.
+    pub directory: Directory,
+    /// The redirects dispatch handed out.
+    pub dispatch: Dispatch,
+}
+
+impl Ns {
+    /// Starts the role's actors for a server that is the only notification host.
+    pub fn start(hub: &Arc<Hub>, executor: &smol::Executor<'static>) -> Arc<Ns> {
+        Ns::start_host(hub, executor, 0, Arc::new(bus::Alone))
+    }
+
+    /// Starts the role's actors as notification host `host`, reaching the others through `bus`.
+    pub fn start_host(
+        hub: &Arc<Hub>,
+        executor: &smol::Executor<'static>,
+        host: bus::HostId,
+        bus: Arc<dyn bus::Bus>,
+    ) -> Arc<Ns> {
+        let for_sign_out = hub.clone();
+        let directory = Directory::start(
+            executor,
+            directory::Setup {
+                storage: hub.storage.clone(),
+                host,
+                bus,
+                public_host: hub.config.public_host.clone(),
+                on_sign_out: Box::new(move |id| for_sign_out.switchboards.sign_out(id)),
+            },
+        );
+        let _ = hub.interim_directory.set(directory.clone());
+        Arc::new(Ns {
+            hub: hub.clone(),
+            directory,
+            dispatch: Dispatch::start(executor),
+        })
+    }
+
+    /// Signs out the sessions of accounts the `user` commands deleted or re-passworded. Called
+    /// from housekeeping; costs one `PRAGMA data_version` on the storage thread when nothing
+    /// changed.
+    ///
+    /// The reason is `OUT OTH`: MSNP2-12 have no code for "signed out by the operator"; OTH is
+    /// the only one every client version knows that ends this session without saying the whole
+    /// server is going down (SSD), and clients do not reconnect by themselves after it.
+    pub async fn sign_out_requested(&self) {
+        let Ok(Ok(rows)) = self.storage.run(|db| db.take_signouts()).await else {
+            return;
+        };
+        for (handle, reason) in rows {
+            if let Ok(true) = self.directory.kick(handle.clone(), b"OUT OTH\r\n").await {
+                log::info!("{handle}: signed out ({reason})");
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Ns {
+    type Target = Hub;
+
+    fn deref(&self) -> &Hub {
+        &self.hub
+    }
 }
 
 /// A login between `USR I` and `USR S`. `credentials` is `None` for unknown accounts (we still
@@ -49,7 +132,7 @@ struct Challenged {
 }
 
 pub struct NsSession {
-    hub: Arc<Hub>,
+    ns: Arc<Ns>,
     conn: Connection,
     dialect: Option<&'static Dialect>,
     /// The client library, as far as its `CVR` tells (see `dialect::Quirk`).
@@ -67,32 +150,30 @@ pub struct NsSession {
     next_challenge: Option<Instant>,
     /// Boxed: outstanding only for the seconds a client takes to answer.
     pending_challenge: Option<Box<(String, Instant)>>,
-    /// Pacing of this user's presence announcements (see `pace.rs`).
-    pace: pace::Pace,
 }
 
 /// The connection's task. The session is built before the `async` block and used in place: an
 /// async fn would keep its arguments and the session assembled from them side by side in every
 /// idle session's state.
 pub fn serve(
-    hub: Arc<Hub>,
+    ns: Arc<Ns>,
     stream: Async<TcpStream>,
     peer: SocketAddr,
 ) -> impl Future<Output = ()> + Send {
-    serve_connection(hub, Connection::new(stream), peer)
+    serve_connection(ns, Connection::new(stream), peer)
 }
 
 /// The session on a connection already set up: a TCP socket's, or the HTTP gateway's pipe.
 pub fn serve_connection(
-    hub: Arc<Hub>,
+    ns: Arc<Ns>,
     conn: std::io::Result<Connection>,
     peer: SocketAddr,
 ) -> impl Future<Output = ()> + Send {
     let mut session = match conn {
         Ok(conn) => {
-            let tracked = hub.track(conn.outbox.clone(), true);
+            let tracked = ns.hub.track(conn.outbox.clone(), true);
             let s = NsSession {
-                hub,
+                ns,
                 conn,
                 dialect: None,
                 quirk: Quirk::None,
@@ -103,7 +184,6 @@ pub fn serve_connection(
                 announced: false,
                 next_challenge: None,
                 pending_challenge: None,
-                pace: pace::Pace::default(),
             };
             Some((s, tracked))
         }
@@ -133,11 +213,20 @@ impl NsSession {
             .expect("dialect is set before any handler that needs it runs")
     }
 
-    fn user(&self) -> Option<&Arc<OnlineUser>> {
+    fn user(&self) -> Option<&Arc<Me>> {
         match &self.phase {
             Phase::LoggedIn(u) => Some(u),
             _ => None,
         }
+    }
+
+    /// A snapshot of the logged-in user's account mirror (the directory actor owns it).
+    async fn account(&self, user: &Me) -> Result<Arc<crate::model::Account>, Disconnect> {
+        self.ns
+            .directory
+            .account(user.id)
+            .await?
+            .ok_or_else(|| Disconnect::by_server("signed out by a newer login"))
     }
 
     /// Who this connection is, for log lines.
@@ -171,7 +260,7 @@ impl NsSession {
     async fn end(mut self, why: Disconnect) {
         log::info!("{}: disconnected: {}", self.who(), why.0);
         if let Phase::LoggedIn(user) = std::mem::replace(&mut self.phase, Phase::Version) {
-            presence::sign_out(&self.hub, &user);
+            let _ = self.ns.directory.sign_out(user.id, user.session).await;
         }
         self.conn.finish().await;
     }
@@ -181,7 +270,7 @@ impl NsSession {
 impl Drop for NsSession {
     fn drop(&mut self) {
         if let Phase::LoggedIn(user) = std::mem::replace(&mut self.phase, Phase::Version) {
-            presence::sign_out(&self.hub, &user);
+            self.ns.directory.sign_out_now(user.id, user.session);
         }
     }
 }
@@ -194,23 +283,20 @@ impl Session for NsSession {
     }
 
     fn stall_timeout(&self) -> std::time::Duration {
-        self.hub.live.write_stall()
+        self.ns.live.write_stall()
     }
 
     fn deadline(&self) -> Instant {
         let mut d = match self.phase {
-            Phase::LoggedIn(_) => self.since + self.hub.live.ns_idle(),
-            _ if !self.got_command => self.since + self.hub.live.first_command(),
-            _ => self.since + self.hub.live.login(),
+            Phase::LoggedIn(_) => self.since + self.ns.live.ns_idle(),
+            _ if !self.got_command => self.since + self.ns.live.first_command(),
+            _ => self.since + self.ns.live.login(),
         };
         if let Some(t) = self.next_challenge {
             d = d.min(t);
         }
         if let Some(pending) = &self.pending_challenge {
             d = d.min(pending.1);
-        }
-        if let Some(t) = self.pace.due() {
-            d = d.min(t);
         }
         d
     }
@@ -219,7 +305,7 @@ impl Session for NsSession {
         let now = Instant::now();
         match self.phase {
             Phase::LoggedIn(_) => {
-                if now >= self.since + self.hub.live.ns_idle() {
+                if now >= self.since + self.ns.live.ns_idle() {
                     return Err(Disconnect::new("idle timeout"));
                 }
             }
@@ -227,7 +313,7 @@ impl Session for NsSession {
                 return Err(Disconnect::new("no command within the time limit"));
             }
             _ => {
-                if now >= self.since + self.hub.live.login() {
+                if now >= self.since + self.ns.live.login() {
                     return Err(Disconnect::new("login not completed within the time limit"));
                 }
             }
@@ -241,9 +327,6 @@ impl Session for NsSession {
         }
         if self.next_challenge.is_some_and(|t| now >= t) {
             self.send_challenge().await?;
-        }
-        if self.pace.due().is_some_and(|t| now >= t) {
-            presence::announce(self, 0);
         }
         Ok(())
     }

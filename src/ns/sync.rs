@@ -53,7 +53,7 @@ pub async fn syn(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     };
     let dialect = s.dialect();
     // Snapshot the account so the lock is not held while writing.
-    let account: Account = user.state().account.clone();
+    let account = s.account(&user).await?;
     s.synced = true;
     let serial = account.serial;
     let lines = if dialect.list_serials {
@@ -264,7 +264,8 @@ pub async fn lst(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         return Ok(());
     };
     let groups = s.dialect().syn >= SynFormat::ListsGroups;
-    let lines = classic_list(&user.state().account, trid, bit, groups, false);
+    let account = s.account(&user).await?;
+    let lines = classic_list(&account, trid, bit, groups, false);
     for l in lines {
         s.reply(&l).await?;
     }
@@ -278,8 +279,7 @@ pub async fn lsg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         return Ok(());
     };
     let lines: Vec<String> = {
-        let st = user.state();
-        let a = &st.account;
+        let a = s.account(&user).await?;
         let total = a.groups.len();
         a.groups
             .iter()

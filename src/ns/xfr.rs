@@ -13,10 +13,15 @@ pub async fn xfr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         return Err(Disconnect::new(format!("XFR to {:?}", cmd.args.first())));
     }
     // Hidden, or no status set yet: not allowed while offline.
-    if user.state().presence.visible_status().is_none() {
+    let visible =
+        s.ns.directory
+            .presence(user.id)
+            .await?
+            .is_some_and(|p| p.visible_status().is_some());
+    if !visible {
         return s.error(913, trid).await;
     }
-    let cookie = match s.hub.switchboards.grant(user.id, &user.handle, None) {
+    let cookie = match s.ns.switchboards.grant(user.id, &user.handle, None) {
         Ok(c) => c,
         Err(why) => {
             // 800: "changing too rapidly", the service's rate-limit answer to XFR (NS.md).
@@ -24,6 +29,6 @@ pub async fn xfr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
             return s.error(800, trid).await;
         }
     };
-    let addr = s.hub.sb_address(&s.conn.local);
+    let addr = s.ns.sb_address(&s.conn.local);
     s.reply(&format!("XFR {trid} SB {addr} CKI {cookie}")).await
 }

@@ -14,7 +14,6 @@ pub mod password;
 
 use crate::config::Config;
 use crate::http::{Request, Response};
-use crate::server::hub::Hub;
 use std::fs::File;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -148,7 +147,7 @@ pub const STATUS_TOKEN_HEADER: &str = "X-Msnpd-Status-Token";
 
 /// `GET /status`: who is online, for `msnpd status`. Anyone else gets the same 404 as an unknown
 /// path, so the endpoint's existence reveals nothing.
-pub fn status_endpoint(hub: &Hub, req: &Request) -> Response {
+pub async fn status_endpoint(hub: &crate::http::Http, req: &Request) -> Response {
     let token_ok = req
         .header(STATUS_TOKEN_HEADER)
         .is_some_and(|t| crate::auth::digest_eq(t, &hub.status_token));
@@ -161,7 +160,10 @@ pub fn status_endpoint(hub: &Hub, req: &Request) -> Response {
     if !token_ok || !local(req.peer.ip()) {
         return Response::new("404 Not Found").body("text/plain", "not found\n");
     }
-    let mut handles: Vec<String> = hub.all_online().iter().map(|u| u.handle.clone()).collect();
+    let mut handles: Vec<String> = match hub.ns.directory.list().await {
+        Ok(list) => list.into_iter().map(|u| u.handle).collect(),
+        Err(_) => Vec::new(),
+    };
     handles.sort();
     let mut body = format!("online {}\n", handles.len());
     for h in handles {
@@ -171,30 +173,9 @@ pub fn status_endpoint(hub: &Hub, req: &Request) -> Response {
     Response::new("200 OK").body("text/plain; charset=utf-8", body)
 }
 
-/// Signs out the sessions of accounts the `user` commands deleted or re-passworded. Called from
-/// housekeeping; costs one `PRAGMA data_version` on the storage thread when nothing changed.
-///
-/// The reason is `OUT OTH`: MSNP2-12 have no code for "signed out by the operator"; OTH is the
-/// only one every client version knows that ends this session without saying the whole server
-/// is going down (SSD), and clients do not reconnect by themselves after it.
-pub async fn sign_out_requested(hub: &Hub) {
-    let Ok(Ok(rows)) = hub.storage.run(|db| db.take_signouts()).await else {
-        return;
-    };
-    for (handle, reason) in rows {
-        if let Some(user) = hub.get_by_handle(&handle) {
-            log::info!("{handle}: signed out ({reason})");
-            let _ = user.outbox.push(&[b"OUT OTH\r\n"]);
-            user.outbox.close();
-            // As for a login elsewhere: the signed-out user must not go on chatting.
-            hub.switchboards.sign_out(user.id);
-        }
-    }
-}
-
 /// Applies the reloadable settings of `new` and describes each change, e.g.
 /// `max-per-ip 256 -> 1`. Settings that need a restart are named in a separate list.
-pub fn reload(hub: &Hub, new: &Config) -> (Vec<String>, bool) {
+pub fn reload(hub: &crate::http::Http, new: &Config) -> (Vec<String>, bool) {
     let live = &hub.live;
     let mut changes = Vec::new();
     let mut note = |name: &str, old: String, new: String| {

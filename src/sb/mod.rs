@@ -9,7 +9,7 @@ pub mod registry;
 
 use crate::limits::MAX_SB_PARTICIPANTS;
 use crate::protocol::names::normalize_handle;
-use crate::protocol::write::{Enc, LineBuf};
+use crate::protocol::write::LineBuf;
 use crate::protocol::{Command, Role};
 use crate::server::connection::Connection;
 use crate::server::hub::Hub;
@@ -127,16 +127,19 @@ impl SbSession {
         self.reply(&format!("{code} {trid}")).await
     }
 
+    fn directory(&self) -> &crate::ns::directory::Directory {
+        self.hub.interim_directory.get().expect("set at start")
+    }
+
     /// Admits the cookie's owner: returns the participant record for them.
-    fn participant(&self, user: crate::model::UserId) -> Option<Participant> {
-        let u = self.hub.get(user)?;
-        let st = u.state();
+    async fn participant(&self, user: crate::model::UserId) -> Option<Participant> {
+        let c = self.directory().callee(user).await.ok()??;
         Some(Participant {
             user,
-            handle: u.handle.clone(),
-            name: Enc(&st.account.friendly).to_string(),
-            caps: st.presence.caps,
-            dialect: u.dialect,
+            handle: c.handle,
+            name: c.name,
+            caps: c.caps,
+            dialect: c.dialect,
             outbox: self.conn.outbox.clone(),
             conn: self.id,
         })
@@ -153,7 +156,11 @@ impl SbSession {
             .switchboards
             .redeem(cookie, &handle)
             .filter(|g| g.join.is_none());
-        let Some(me) = grant.and_then(|g| self.participant(g.user)) else {
+        let me = match grant {
+            Some(g) => self.participant(g.user).await,
+            None => None,
+        };
+        let Some(me) = me else {
             self.error(911, trid).await?;
             return Err(Disconnect::new(format!(
                 "bad switchboard cookie for {handle}"
@@ -188,7 +195,10 @@ impl SbSession {
         let sb = grant
             .as_ref()
             .and_then(|g| self.hub.switchboards.get(g.join?));
-        let me = grant.as_ref().and_then(|g| self.participant(g.user));
+        let me = match &grant {
+            Some(g) => self.participant(g.user).await,
+            None => None,
+        };
         let (Some(sb), Some(me)) = (sb, me) else {
             self.error(911, trid).await?;
             return Err(Disconnect::new(format!(
@@ -255,12 +265,12 @@ impl SbSession {
         if self.failed_calls >= 5 {
             return self.error(713, trid).await;
         }
-        let target = self.hub.get_by_handle(&handle);
+        let target = self.directory().lookup(handle.clone()).await.ok().flatten();
         let (already, full) = {
             let st = sb.state();
             let already = handle == me_handle
                 || st.participants.iter().any(|p| p.handle == handle)
-                || target.as_ref().is_some_and(|t| st.is_invited(t.id));
+                || target.is_some_and(|t| st.is_invited(t));
             (already, st.participants.len() >= MAX_SB_PARTICIPANTS)
         };
         if already {
@@ -269,41 +279,34 @@ impl SbSession {
         if full {
             return self.error(713, trid).await;
         }
-        // Offline, hidden, blocking me, or not accepting IMs all look the same to the caller.
-        let reachable = target.filter(|t| {
-            let st = t.state();
-            st.seen_by(me_id).is_some() && !st.presence.ims_off
-        });
-        let Some(target) = reachable else {
-            self.failed_calls += 1;
+        let Ok(Some(me)) = self.directory().callee(me_id).await else {
             return self.error(217, trid).await;
-        };
-        self.failed_calls = 0;
-        let (my_handle, my_name) = {
-            let Some(me) = self.hub.get(me_id) else {
-                return self.error(217, trid).await;
-            };
-            let name = me.state().account.friendly.clone();
-            (me.handle.clone(), name)
         };
         let Ok(cookie) = self
             .hub
             .switchboards
-            .grant(target.id, &target.handle, Some(sb.id))
+            .grant(target.unwrap_or(0), &handle, Some(sb.id))
         else {
             // Every cookie slot is taken: the callee cannot be rung now.
             return self.error(217, trid).await;
         };
-        let addr = self.hub.sb_address(&target.ns_local);
-        let rng = format!(
-            "RNG {} {addr} CKI {cookie} {my_handle} {}\r\n",
-            sb.id,
-            Enc(&my_name)
-        );
-        if target.outbox.push(&[rng.as_bytes()]).is_err() {
+        let ring = crate::ns::directory::Ring {
+            caller: me_id,
+            caller_handle: me.handle,
+            caller_name: me.name,
+            target: handle.clone(),
+            sb_id: sb.id,
+            cookie: cookie.clone(),
+            sb_port: self.hub.sb_port(),
+        };
+        // Offline, hidden, blocking me, or not accepting IMs all look the same to the caller.
+        let Ok(Some(callee)) = self.directory().ring(ring).await else {
+            self.hub.switchboards.redeem(&cookie, &handle);
+            self.failed_calls += 1;
             return self.error(217, trid).await;
-        }
-        sb.state().invite(target.id);
+        };
+        self.failed_calls = 0;
+        sb.state().invite(callee.user);
         self.reply(&format!("CAL {trid} RINGING {}", sb.id)).await
     }
 

@@ -1,137 +1,18 @@
-//! The directory of who is online, shared by every connection.
-//!
-//! Lock order, to stay deadlock-free: at most one `OnlineUser::state` at a time; the `users` map may
-//! be locked while holding a user's state; outboxes are leaves. Never lock a user's state while
-//! holding the `users` map.
+//! The services every role shares: configuration, storage, connection admission and tracking,
+//! login throttling, Tweener tickets, shutdown. No role's state lives here: who is online is the
+//! notification role's directory actor, switchboards are the switchboard role's.
 
 use super::connection::Reached;
 use super::outbox::Outbox;
 use crate::config::Config;
-use crate::dialect::Dialect;
-use crate::model::{Account, Status, UserId};
 use crate::sb::registry::Switchboards;
 use crate::storage::Storage;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::Instant;
-
-/// What others can see of me, besides my lists.
-#[derive(Clone, Debug, Default)]
-pub struct Presence {
-    /// `None` until the first CHG after login.
-    pub status: Option<Status>,
-    pub caps: u32,
-    /// URL-encoded MSNObject exactly as the client sent it.
-    pub msnobj: Option<Box<str>>,
-    /// Personal message `<Data>` XML (MSNP11+), as sent.
-    pub psm: Option<Box<[u8]>>,
-    /// `IMS OFF`: not accepting switchboard invitations.
-    pub ims_off: bool,
-}
-
-impl Presence {
-    /// Online and not hidden.
-    pub fn visible_status(&self) -> Option<Status> {
-        self.status.filter(|s| *s != Status::Hidden)
-    }
-}
-
-pub struct UserState {
-    pub account: Account,
-    pub presence: Presence,
-}
-
-impl UserState {
-    /// The status `viewer` sees for me, if any.
-    pub fn seen_by(&self, viewer: UserId) -> Option<Status> {
-        self.presence
-            .visible_status()
-            .filter(|_| self.account.allows(viewer))
-    }
-}
-
-/// A logged-in notification session.
-pub struct OnlineUser {
-    pub id: UserId,
-    pub handle: String,
-    pub dialect: &'static Dialect,
-    pub outbox: Arc<Outbox>,
-    /// Distinguishes this login from a later one of the same account.
-    pub session: u64,
-    /// Set when a newer login replaced this one: its end must not announce FLN.
-    pub replaced: AtomicBool,
-    /// Our address as this client reached it (where to point it for the switchboard).
-    pub ns_local: Reached,
-    state: Mutex<UserState>,
-}
-
-impl OnlineUser {
-    pub fn new(
-        id: UserId,
-        handle: String,
-        account: Account,
-        dialect: &'static Dialect,
-        outbox: Arc<Outbox>,
-        session: u64,
-        ns_local: Reached,
-    ) -> OnlineUser {
-        OnlineUser {
-            id,
-            handle,
-            dialect,
-            outbox,
-            session,
-            replaced: AtomicBool::new(false),
-            ns_local,
-            state: Mutex::new(UserState {
-                account,
-                presence: Presence::default(),
-            }),
-        }
-    }
-
-    pub fn state(&self) -> MutexGuard<'_, UserState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// Online sessions by account id and by handle.
-#[derive(Default)]
-struct Directory {
-    by_id: HashMap<UserId, Arc<OnlineUser>>,
-    by_handle: HashSet<ByHandle>,
-}
-
-/// A session in the by-handle index, keyed by its own `handle`: no second copy of every online
-/// handle, and an 8-byte slot instead of a 32-byte one.
-struct ByHandle(Arc<OnlineUser>);
-
-impl std::hash::Hash for ByHandle {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // Must hash exactly as the `str` it borrows as.
-        self.0.handle.as_str().hash(state);
-    }
-}
-
-impl PartialEq for ByHandle {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.handle == other.0.handle
-    }
-}
-
-impl Eq for ByHandle {}
-
-impl std::borrow::Borrow<str> for ByHandle {
-    fn borrow(&self) -> &str {
-        &self.0.handle
-    }
-}
+use std::sync::{Arc, Mutex};
 
 pub struct Hub {
-    /// The web page and registration form (`http::site`).
-    pub web: crate::http::site::Web,
     pub config: Config,
     /// The settings SIGHUP may change (limits, timeouts); read these, not `config`'s copies.
     pub live: super::live::Live,
@@ -142,9 +23,6 @@ pub struct Hub {
     pub tickets: super::tickets::Tickets,
     /// Bounds concurrent password hashing (memory and CPU on small boards).
     pub hash_slots: smol::lock::Semaphore,
-    users: RwLock<Directory>,
-    /// DS redirects not yet followed: (client address, handle) -> when.
-    redirects: Mutex<HashMap<(IpAddr, String), Instant>>,
     next_session: AtomicU64,
     sb_port: AtomicU16,
     shutting_down: AtomicBool,
@@ -159,8 +37,8 @@ pub struct Hub {
     /// Key of the MD5 challenges sent for unknown handles (`auth::decoy_md5_challenge`), loaded
     /// from the database at start so they stay the same across restarts.
     pub challenge_key: std::sync::OnceLock<Vec<u8>>,
-    /// Sessions of the HTTP gateway (`gateway.dll`).
-    pub gateway: crate::http::gateway::Gateway,
+    /// INTERIM (until the switchboard role has its own context): the directory, for CAL.
+    pub interim_directory: std::sync::OnceLock<crate::ns::directory::Directory>,
 }
 
 /// A socket counted against the connection caps; uncounted when dropped.
@@ -213,7 +91,6 @@ impl Drop for Tracked {
 impl Hub {
     pub fn new(config: Config, storage: Storage) -> Hub {
         Hub {
-            web: crate::http::site::Web::new(&config),
             live: super::live::Live::new(&config),
             status_token: crate::auth::token(32),
             config,
@@ -221,8 +98,6 @@ impl Hub {
             switchboards: Switchboards::new(),
             tickets: Default::default(),
             hash_slots: smol::lock::Semaphore::new(crate::limits::HASH_CONCURRENCY),
-            users: RwLock::new(Directory::default()),
-            redirects: Mutex::new(HashMap::new()),
             next_session: AtomicU64::new(1),
             sb_port: AtomicU16::new(0),
             shutting_down: AtomicBool::new(false),
@@ -232,7 +107,7 @@ impl Hub {
             per_ip_http: Mutex::new(HashMap::new()),
             throttle: Default::default(),
             challenge_key: std::sync::OnceLock::new(),
-            gateway: Default::default(),
+            interim_directory: Default::default(),
         }
     }
 
@@ -358,6 +233,11 @@ impl Hub {
         self.sb_port.store(port, Ordering::Relaxed);
     }
 
+    /// The switchboard listener's port.
+    pub fn sb_port(&self) -> u16 {
+        self.sb_port.load(Ordering::Relaxed)
+    }
+
     /// `host:port` of the switchboard as a client that reached us at `local` should dial it.
     pub fn sb_address(&self, local: &Reached) -> String {
         let port = self.sb_port.load(Ordering::Relaxed);
@@ -372,86 +252,6 @@ impl Hub {
             // A gateway client passes this back as `IP=` when it opens its next gateway session;
             // the gateway serves the notification role whatever it says.
             (Reached::Gateway(h), _) => format!("{h}:1863"),
-        }
-    }
-
-    fn users_read(&self) -> std::sync::RwLockReadGuard<'_, Directory> {
-        self.users.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn get(&self, id: UserId) -> Option<Arc<OnlineUser>> {
-        self.users_read().by_id.get(&id).cloned()
-    }
-
-    pub fn get_by_handle(&self, handle: &str) -> Option<Arc<OnlineUser>> {
-        self.users_read().by_handle.get(handle).map(|u| u.0.clone())
-    }
-
-    /// Calls `f` with the online session of `id` without cloning the `Arc` (hot fan-out path).
-    pub fn with<R>(&self, id: UserId, f: impl FnOnce(&OnlineUser) -> R) -> Option<R> {
-        self.users_read().by_id.get(&id).map(|u| f(u))
-    }
-
-    pub fn online_count(&self) -> usize {
-        self.users_read().by_id.len()
-    }
-
-    /// Makes `user` the account's online session; returns the session it replaces.
-    /// Called on the storage thread right after the account was loaded, so no list change can
-    /// slip between the load and the registration.
-    pub fn register(&self, user: Arc<OnlineUser>) -> Option<Arc<OnlineUser>> {
-        let previous = {
-            let mut d = self.users.write().unwrap_or_else(|e| e.into_inner());
-            d.by_handle.replace(ByHandle(user.clone()));
-            d.by_id.insert(user.id, user)
-        };
-        if let Some(p) = &previous {
-            p.replaced.store(true, Ordering::Release);
-        }
-        previous
-    }
-
-    /// Removes the session if it is still the registered one for its account.
-    pub fn unregister(&self, user: &OnlineUser) -> bool {
-        let mut d = self.users.write().unwrap_or_else(|e| e.into_inner());
-        match d.by_id.get(&user.id) {
-            Some(u) if u.session == user.session => {
-                d.by_id.remove(&user.id);
-                d.by_handle.remove(user.handle.as_str());
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Every online session (for shutdown).
-    pub fn all_online(&self) -> Vec<Arc<OnlineUser>> {
-        self.users_read().by_id.values().cloned().collect()
-    }
-
-    /// Applies `f` to the account mirror of `id` if that user is online. Runs on the storage
-    /// thread after a commit, so mirrors follow the database in commit order.
-    pub fn mirror(&self, id: UserId, f: impl FnOnce(&mut Account)) {
-        if let Some(u) = self.get(id) {
-            f(&mut u.state().account);
-        }
-    }
-
-    pub fn remember_redirect(&self, ip: IpAddr, handle: &str) {
-        let mut r = self.redirects.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        if r.len() > 10_000 {
-            r.retain(|_, at| now.duration_since(*at) < crate::limits::REDIRECT_TTL);
-        }
-        r.insert((ip, handle.to_owned()), now);
-    }
-
-    /// Whether this client was just redirected here by the DS (and forgets it: single use).
-    pub fn take_redirect(&self, ip: IpAddr, handle: &str) -> bool {
-        let mut r = self.redirects.lock().unwrap_or_else(|e| e.into_inner());
-        match r.remove(&(ip, handle.to_owned())) {
-            Some(at) => at.elapsed() < crate::limits::REDIRECT_TTL,
-            None => false,
         }
     }
 

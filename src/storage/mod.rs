@@ -79,6 +79,15 @@ impl Storage {
         reply_rx.recv().await.map_err(|_| StorageGone)
     }
 
+    /// Queues `f` for the storage thread without waiting for it or its result; refused when the
+    /// queue is full (for an actor, which must never wait for storage).
+    pub fn submit<F>(&self, f: F) -> Result<(), StorageGone>
+    where
+        F: FnOnce(&mut Db) + Send + 'static,
+    {
+        self.tx.try_send(Box::new(f)).map_err(|_| StorageGone)
+    }
+
     /// Closes the queue for every clone of this handle: later `run` calls get `StorageGone`, and
     /// the thread finishes the jobs already queued, closes the database and exits.
     pub fn close(&self) {

@@ -15,7 +15,7 @@ mod stream;
 pub use stream::TlsStream;
 
 use crate::config::Config;
-use crate::server::hub::Hub;
+use crate::http::Http;
 use openssl::ssl::{
     ClientHelloResponse, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslVersion,
 };
@@ -133,7 +133,7 @@ pub fn prepare(config: &Config) -> Result<Acceptor, Box<dyn std::error::Error>> 
 
 /// One HTTPS connection: the handshake (bounded in time), then the same HTTP service as port 80.
 pub async fn serve(
-    hub: Arc<Hub>,
+    hub: Arc<Http>,
     acceptor: Arc<Acceptor>,
     stream: Async<TcpStream>,
     peer: SocketAddr,

@@ -1,0 +1,138 @@
+//! The dispatch role's actor: the redirects it handed out and not yet seen followed.
+//!
+//! Dispatch and notification share one listener: the first `USR ... I` of a (client address,
+//! handle) is answered with `XFR trid NS host:port` and remembered here for `REDIRECT_TTL`; the
+//! client's next `USR ... I` finds it, consumes it, and is served as the notification server.
+//!
+//! The table has a fixed bound (`MAX_REDIRECTS`, oldest forgotten first) and a mailbox of
+//! `DISPATCH_MAILBOX`. Remembering never waits: with a full mailbox the redirect is simply not
+//! remembered, and the client, which retries, is redirected once more.
+
+use crate::limits::{DISPATCH_MAILBOX, MAX_REDIRECTS, REDIRECT_TTL};
+use smol::channel::{Receiver, Sender};
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::Instant;
+
+type Key = (IpAddr, Box<str>);
+
+enum Msg {
+    Remember(Key),
+    Take(Key, Sender<bool>),
+}
+
+/// The handle notification sessions use to reach the dispatch actor.
+#[derive(Clone)]
+pub struct Dispatch {
+    tx: Sender<Msg>,
+}
+
+impl Dispatch {
+    /// Starts the actor on `executor`.
+    pub fn start(executor: &smol::Executor<'static>) -> Dispatch {
+        let (tx, rx) = smol::channel::bounded(DISPATCH_MAILBOX);
+        executor.spawn(run(rx)).detach();
+        Dispatch { tx }
+    }
+
+    /// Notes that `handle` at `ip` was just redirected here.
+    pub fn remember(&self, ip: IpAddr, handle: &str) {
+        if self
+            .tx
+            .try_send(Msg::Remember((ip, handle.into())))
+            .is_err()
+        {
+            log::debug!("dispatch: mailbox full; redirect of {handle} not remembered");
+        }
+    }
+
+    /// Whether `handle` at `ip` was redirected here within `REDIRECT_TTL` (and forgets it:
+    /// single use).
+    pub async fn take(&self, ip: IpAddr, handle: &str) -> bool {
+        let (tx, rx) = smol::channel::bounded(1);
+        if self
+            .tx
+            .send(Msg::Take((ip, handle.into()), tx))
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        rx.recv().await.unwrap_or(false)
+    }
+}
+
+async fn run(rx: Receiver<Msg>) {
+    let mut table = Redirects::default();
+    while let Ok(msg) = rx.recv().await {
+        match msg {
+            Msg::Remember(key) => table.remember(key, Instant::now()),
+            Msg::Take(key, reply) => {
+                let _ = reply.try_send(table.take(&key, Instant::now()));
+            }
+        }
+    }
+}
+
+/// The redirects, with their times in arrival order so the oldest go first: no scan of the
+/// table, however full.
+#[derive(Default)]
+struct Redirects {
+    at: HashMap<Key, Instant>,
+    order: VecDeque<(Instant, Key)>,
+}
+
+impl Redirects {
+    fn remember(&mut self, key: Key, now: Instant) {
+        while let Some((t, _)) = self.order.front() {
+            if now.duration_since(*t) < REDIRECT_TTL && self.order.len() < MAX_REDIRECTS {
+                break;
+            }
+            let (t, old) = self.order.pop_front().expect("front exists");
+            if self.at.get(&old) == Some(&t) {
+                self.at.remove(&old);
+            }
+        }
+        self.at.insert(key.clone(), now);
+        self.order.push_back((now, key));
+    }
+
+    fn take(&mut self, key: &Key, now: Instant) -> bool {
+        self.at
+            .remove(key)
+            .is_some_and(|t| now.duration_since(t) < REDIRECT_TTL)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: usize) -> Key {
+        ("10.0.0.1".parse().unwrap(), format!("u{n}@x.com").into())
+    }
+
+    #[test]
+    fn single_use_and_bounded() {
+        let mut r = Redirects::default();
+        let now = Instant::now();
+        r.remember(key(0), now);
+        assert!(r.take(&key(0), now));
+        assert!(!r.take(&key(0), now), "single use");
+        for n in 0..MAX_REDIRECTS + 10 {
+            r.remember(key(n), now);
+        }
+        assert!(r.at.len() <= MAX_REDIRECTS);
+        assert!(r.order.len() <= MAX_REDIRECTS);
+        assert!(!r.take(&key(0), now), "oldest forgotten first");
+        assert!(r.take(&key(MAX_REDIRECTS + 9), now));
+    }
+
+    #[test]
+    fn expired_redirects_are_refused() {
+        let mut r = Redirects::default();
+        let then = Instant::now();
+        r.remember(key(1), then);
+        assert!(!r.take(&key(1), then + REDIRECT_TTL));
+    }
+}
