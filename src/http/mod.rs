@@ -1,7 +1,9 @@
-//! The HTTP side MSN 5.0-7.5 need: the Passport nexus, Passport 1.4 login (`login2.srf`), the RST
-//! SOAP login of MSN 7.5 (`RST.srf`) and MsgrConfig. Small and bounded: requests are parsed with
-//! `httparse`, headers and bodies have fixed caps, idle keep-alive connections time out, and
-//! anything else gets 404.
+//! The HTTP side: what MSN 5.0-7.5 need (the Passport nexus, Passport 1.4 login `login2.srf`, the
+//! RST SOAP login of MSN 7.5 `RST.srf`, MsgrConfig, and the `gateway.dll` HTTP gateway), the page
+//! at `/` with the registration form (`site`, `register`), the CA download and the operator's
+//! loopback `/status`. Small and bounded: requests are parsed with `httparse`, heads, bodies and
+//! requests per connection have fixed caps (`limits::HTTP_*`), idle keep-alive connections time
+//! out, and anything else gets 404.
 
 pub mod gateway;
 mod host;
@@ -26,6 +28,8 @@ use crate::limits::{
 /// notification role (the gateway serves its sessions; the page counts who is online). Reaches
 /// the shared services through `Deref`.
 pub struct Http {
+    /// The notification role: who is online (page, `/status`) and the sessions gateway clients
+    /// open.
     pub ns: Arc<Ns>,
     /// The web page and registration form (`site`).
     pub web: site::Web,
