@@ -106,8 +106,14 @@ pub const HTTP_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HTTP_READ_CHUNK: usize = 2048;
 /// The lifetime the `RST.srf` answer states for the tokens it carries. Stated only: the client
 /// sends the ticket inside with `USR TWN S` at once, and the server redeems it within
-/// `TICKET_TTL` (server/tickets.rs). One day is what such answers carried.
+/// `TICKET_TTL`. One day is what such answers carried.
 pub const RST_STATED_LIFETIME: Duration = Duration::from_secs(86_400);
+/// How long a Passport ticket from `login2.srf`/`RST.srf` can be redeemed with `USR TWN S`: the
+/// client does so within a second, so five minutes only covers a very slow machine.
+pub const TICKET_TTL: Duration = Duration::from_secs(300);
+/// Unredeemed tickets above which issuing one first sweeps out the expired ones (the
+/// housekeeping tick sweeps too); bounded by `TICKET_TTL` times the login rate.
+pub const TICKET_SWEEP_AT: usize = 10_000;
 /// Largest HTTP request head (request line and headers). A Passport 1.4 `Authorization` header
 /// with a long handle and password is well under 1 KiB; 8 KiB is what common servers allow.
 pub const HTTP_MAX_HEAD: usize = 8 * 1024;

@@ -14,6 +14,8 @@ use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// The login counters of the whole server, shared by the NS logins and the HTTP (Passport) logins
+/// so that guessing over both paths counts once.
 #[derive(Default)]
 pub struct Throttle {
     inner: Mutex<Inner>,
@@ -80,10 +82,13 @@ pub struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
+    /// The password was right: the pending failure is withdrawn, and the pair's failures are
+    /// cleared unless other checks of it are still pending.
     pub fn succeeded(mut self) {
         self.finish(true);
     }
 
+    /// The password was wrong: the pending check becomes a counted failure.
     pub fn failed(mut self) {
         self.finish(false);
     }
@@ -205,10 +210,12 @@ impl Throttle {
         }
     }
 
+    /// Counts a failed check that did not go through `begin` (an MD5 or ticket login).
     pub fn failed(&self, ip: IpAddr, account: &str, backoff: Duration) {
         Self::count_failure(&mut self.lock(), ip, account, backoff);
     }
 
+    /// Clears the pair's failures after a successful check that did not go through `begin`.
     pub fn succeeded(&self, ip: IpAddr, account: &str) {
         self.lock().succeeded(ip, account);
     }

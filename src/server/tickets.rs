@@ -1,12 +1,13 @@
 //! Passport tickets issued by the HTTP login and redeemed by `USR TWN S`: random, single use,
 //! bound to one account, short-lived.
 
+use crate::limits::{TICKET_SWEEP_AT, TICKET_TTL};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub const TICKET_TTL: Duration = Duration::from_secs(300);
-
+/// Tickets issued and not yet redeemed, with their owner and expiry; held by the `Hub` because
+/// the HTTP role issues them and the notification role redeems them.
 #[derive(Default)]
 pub struct Tickets {
     map: Mutex<HashMap<String, (String, Instant)>>,
@@ -22,7 +23,7 @@ impl Tickets {
     pub fn issue_for(&self, handle: &str, ttl: Duration) -> String {
         let t = crate::auth::token(40);
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 10_000 {
+        if map.len() > TICKET_SWEEP_AT {
             let now = Instant::now();
             map.retain(|_, (_, exp)| *exp > now);
         }
@@ -43,6 +44,7 @@ impl Tickets {
         (owner == handle && Instant::now() < expires).then_some(())
     }
 
+    /// Drops every expired ticket (the housekeeping tick calls it).
     pub fn expire(&self) {
         let now = Instant::now();
         self.map
