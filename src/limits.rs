@@ -20,8 +20,12 @@ pub const READ_BUF: usize = 8192;
 pub const OUTBOX_CHUNK: usize = 16 * 1024;
 /// Chunks one connection may have queued: 256 KiB. Past that the client is too slow and is cut.
 pub const OUTBOX_CHUNKS: usize = 16;
-/// Read buffers and outbound chunks kept for reuse; more are freed when returned.
+/// Read buffers kept for reuse; more are freed when returned.
 pub const POOL_KEEP: usize = 64;
+/// Outbound chunks kept for reuse while they are being used (4 MiB at most): a presence change of
+/// a user with 200 watchers queues one chunk per watcher at once. Spares that stay unused for a
+/// housekeeping tick are freed down to `POOL_IDLE_KEEP` (`pool::release_spares`).
+pub const POOL_KEEP_CHUNKS: usize = 256;
 /// ... and kept once no connection has opened for a housekeeping tick (up to 24 KiB each).
 pub const POOL_IDLE_KEEP: usize = 8;
 
