@@ -20,10 +20,14 @@ pub const READ_BUF: usize = 8192;
 pub const OUTBOX_CHUNK: usize = 16 * 1024;
 /// Chunks one connection may have queued: 256 KiB. Past that the client is too slow and is cut.
 pub const OUTBOX_CHUNKS: usize = 16;
-/// Read buffers and outbound chunks kept for reuse; more are freed when returned.
+/// Read buffers kept for reuse; more are freed when returned.
 pub const POOL_KEEP: usize = 64;
-/// ... and kept of each kind once no connection has opened for a housekeeping tick: 8 read
-/// buffers and 8 chunks, 192 KiB.
+/// Outbound chunks kept for reuse while they are being used (4 MiB at most): a presence change of
+/// a user with 200 watchers queues one chunk per watcher at once. Spares that stay unused for a
+/// housekeeping tick are freed down to `POOL_IDLE_KEEP` (`pool::release_spares`).
+pub const POOL_KEEP_CHUNKS: usize = 256;
+/// Spares of each kind always kept when the housekeeping tick frees those that stayed unused
+/// since the last tick: 8 read buffers and 8 chunks, 192 KiB.
 pub const POOL_IDLE_KEEP: usize = 8;
 
 /// Friendly names: the limit is on the URL-encoded form (each %XX counts three bytes).

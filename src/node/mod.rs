@@ -368,9 +368,9 @@ async fn housekeeping(ns: Arc<Ns>) {
         let opened = hub.sessions_started();
         let quiet = opened == last_seen_sessions;
         let mut trim = now < last_connections || (!quiet && now <= last_connections);
-        // Buffers pooled during a burst (of logins, say) stay while it lasts; once nothing new
-        // has connected for a tick, the pools go back to a few spares.
-        if quiet && pool::release_spares(crate::limits::POOL_IDLE_KEEP) > 0 {
+        // Spare buffers that sat unused since the last tick go back to a few; those a steady
+        // load keeps using stay (see `pool::release_spares`).
+        if pool::release_spares(crate::limits::POOL_IDLE_KEEP) > 0 {
             trim = true;
         }
         if trim {

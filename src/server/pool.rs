@@ -5,44 +5,68 @@
 //! The pools keep at most `POOL_KEEP` spare buffers so a burst does not pin memory forever, and
 //! only `POOL_IDLE_KEEP` once the server is quiet again.
 
-use crate::limits::{OUTBOX_CHUNK, POOL_KEEP, READ_BUF};
+use crate::limits::{OUTBOX_CHUNK, POOL_KEEP, POOL_KEEP_CHUNKS, READ_BUF};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// One outbound chunk: frames are appended whole, never split across chunks.
 pub type Chunk = Box<heapless::Vec<u8, OUTBOX_CHUNK>>;
 
 static CHUNKS: Mutex<Vec<Chunk>> = Mutex::new(Vec::new());
+/// The fewest spare chunks the pool held since the last `release_spares`: that many sat unused
+/// all along, so only they are freed. A steady load (a presence fan-out to 200 watchers every
+/// few milliseconds takes 200 chunks at once) keeps its working set instead of paying the
+/// allocator and page faults for it on every round.
+static CHUNKS_LOW: AtomicUsize = AtomicUsize::new(usize::MAX);
+/// The same for read buffers.
+static READ_BUFS_LOW: AtomicUsize = AtomicUsize::new(usize::MAX);
 static READ_BUFS: Mutex<Vec<Box<[u8; READ_BUF]>>> = Mutex::new(Vec::new());
 
 pub fn chunk() -> Chunk {
-    let spare = CHUNKS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let spare = {
+        let mut free = CHUNKS.lock().unwrap_or_else(|e| e.into_inner());
+        let spare = free.pop();
+        CHUNKS_LOW.fetch_min(free.len(), Ordering::Relaxed);
+        spare
+    };
     spare.unwrap_or_else(|| Box::new(heapless::Vec::new()))
 }
 
 pub fn give_chunk(mut c: Chunk) {
     c.clear();
     let mut free = CHUNKS.lock().unwrap_or_else(|e| e.into_inner());
-    if free.len() < POOL_KEEP {
+    if free.len() < POOL_KEEP_CHUNKS {
         free.push(c);
     }
 }
 
 /// Frees pooled spares beyond `keep` of each kind (the server has gone quiet: what a burst left
-/// in the pools is not needed now). Returns the bytes handed back to the allocator.
+/// in the pools is not needed now); of the outbound chunks, only those that stayed unused since
+/// the last call. Returns the bytes handed back to the allocator.
 pub fn release_spares(keep: usize) -> usize {
     let mut freed = 0;
     {
         let mut free = CHUNKS.lock().unwrap_or_else(|e| e.into_inner());
-        while free.len() > keep {
+        let unused = CHUNKS_LOW
+            .swap(free.len(), Ordering::Relaxed)
+            .min(free.len());
+        let target = keep.max(free.len() - unused);
+        while free.len() > target {
             free.pop();
             freed += OUTBOX_CHUNK;
         }
+        CHUNKS_LOW.store(free.len(), Ordering::Relaxed);
     }
     let mut free = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner());
-    while free.len() > keep {
+    let unused = READ_BUFS_LOW
+        .swap(free.len(), Ordering::Relaxed)
+        .min(free.len());
+    let target = keep.max(free.len() - unused);
+    while free.len() > target {
         free.pop();
         freed += READ_BUF;
     }
+    READ_BUFS_LOW.store(free.len(), Ordering::Relaxed);
     freed
 }
 
@@ -54,7 +78,12 @@ pub struct ReadBuf {
 
 impl ReadBuf {
     pub fn take() -> ReadBuf {
-        let spare = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let spare = {
+            let mut free = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner());
+            let spare = free.pop();
+            READ_BUFS_LOW.fetch_min(free.len(), Ordering::Relaxed);
+            spare
+        };
         let data = spare.unwrap_or_else(|| {
             vec![0u8; READ_BUF]
                 .into_boxed_slice()
