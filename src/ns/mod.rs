@@ -1,9 +1,13 @@
 //! The dispatch and notification roles (they share a listener, see `login.rs`).
 //!
-//! One file per command family:
-//! `login` VER INF CVR USR (and the DS redirect) · `sync` SYN LST LSG · `lists` ADD ADC REM BLP GTC ·
-//! `groups` ADG RMG REG · `presence` CHG ILN NLN FLN REA PRP SBP UUX UBX · `misc` URL SND SDC FND
-//! IMS PNG CHL QRY GCF OUT · `xfr` XFR SB and RNG.
+//! One file per command family a client sends:
+//! `login` VER INF CVR CVQ USR · `sync` SYN LST LSG · `lists` ADD ADC REM BLP GTC ·
+//! `groups` ADG RMG REG · `presence` CHG REA PRP SBP UUX · `misc` URL SND SDC FND IMS PNG CHL QRY
+//! GCF OUT · `xfr` XFR SB.
+//!
+//! The role's state is owned by actors: `directory` (who is online, presence, account mirrors;
+//! it sends what the server says unprompted: ILN NLN FLN UBX, RNG, ADD/ADC/REM 0 RL, BPR) and
+//! `dispatch` (the DS redirects). `bus` is the seam to other notification hosts.
 
 mod bpr;
 pub mod bus;
