@@ -21,6 +21,7 @@ use crate::limits::{
     MAX_FORM_HANDLE, MAX_INVITE_CODE, REGISTER_ATTEMPTS_PER_WINDOW, REGISTER_SPENT_TOKENS,
     REGISTER_TOKEN_TTL, REGISTER_TRACKED_ADDRESSES, REGISTER_WINDOW, REGISTRATIONS_PER_WINDOW,
 };
+use crate::protocol::percent;
 use crate::protocol::timestamp::unix_now;
 use crate::server::hub::Hub;
 use crate::storage::{InviteRefused, Registered};
@@ -189,7 +190,7 @@ impl Forms {
 
 /// Decodes `application/x-www-form-urlencoded` (`+` is a space; bad escapes are kept as typed).
 pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    let decode = |s: &[u8]| super::percent_decode_lenient(s, true);
+    let decode = |s: &[u8]| percent::decode_lenient(s, true);
     body.split(|&b| b == b'&')
         .filter(|p| !p.is_empty())
         .map(|p| match p.iter().position(|&b| b == b'=') {
