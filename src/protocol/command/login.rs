@@ -204,7 +204,8 @@ pub struct Usr<'a> {
     pub value: &'a str,
 }
 
-fn scheme_name(auth: Auth) -> &'static str {
+/// The scheme's name in `USR` (`MD5`, `TWN`).
+pub fn scheme_name(auth: Auth) -> &'static str {
     match auth {
         Auth::Md5 => "MD5",
         Auth::Twn => "TWN",
