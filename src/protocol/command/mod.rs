@@ -101,20 +101,21 @@ mod test_support {
     macro_rules! round_trip {
         ($ty:ty, $value:expr, $dialect:expr, $role:expr) => {{
             use $crate::protocol::command::ClientCommand as _;
-            let value: $ty = $value;
             let d: &$crate::dialect::Dialect = $dialect;
-            let bytes = value.to_bytes(7, d);
-            let (cmd, used) = $crate::protocol::parse_frame(&bytes, $role)
-                .expect("frames")
-                .expect("complete");
-            assert_eq!(used, bytes.len(), "{}", String::from_utf8_lossy(&bytes));
-            assert_eq!(cmd.verb, <$ty>::VERB);
-            let back = <$ty>::parse(&cmd, d).expect("parses back");
-            assert_eq!(back, value, "{}", String::from_utf8_lossy(&bytes));
-            // Both borrow from `bytes` as far as the compiler knows: end them before it moves.
-            drop(back);
-            drop(value);
-            drop(cmd);
+            let bytes;
+            // The parsed command borrows `bytes` and, compared with it, so does `value`: both
+            // live in this block, which ends before `bytes` is returned.
+            {
+                let value: $ty = $value;
+                bytes = value.to_bytes(7, d);
+                let (cmd, used) = $crate::protocol::parse_frame(&bytes, $role)
+                    .expect("frames")
+                    .expect("complete");
+                assert_eq!(used, bytes.len(), "{}", String::from_utf8_lossy(&bytes));
+                assert_eq!(cmd.verb, <$ty>::VERB);
+                let back = <$ty>::parse(&cmd, d).expect("parses back");
+                assert_eq!(back, value, "{}", String::from_utf8_lossy(&bytes));
+            }
             bytes
         }};
     }
