@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 /// What was wrong with a command's arguments. `index` counts arguments after the trid from 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // every variant's fields are the verb and the argument's position
 pub enum ArgError {
     /// Fewer arguments than the command needs; `index` is the first one missing.
     Missing { verb: &'static str, index: usize },

@@ -50,6 +50,7 @@ fn trailing_zero(c: &mut Cursor<'_>) -> Result<(), ArgError> {
 /// `ADG trid name 0` (MSNP7-9) / `ADG trid name` (MSNP10-12). The name is the encoded wire form.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Adg<'a> {
+    /// The new name, encoded as sent.
     pub name: &'a str,
 }
 
@@ -76,6 +77,7 @@ impl<'a> ClientCommand<'a> for Adg<'a> {
 /// `RMG trid group`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Rmg<'a> {
+    /// The group to delete.
     pub group: GroupRef<'a>,
 }
 
@@ -99,7 +101,9 @@ impl<'a> ClientCommand<'a> for Rmg<'a> {
 /// `REG trid id name 0` (MSNP7-9) / `REG trid guid name` (MSNP10-12).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Reg<'a> {
+    /// The group to rename.
     pub group: GroupRef<'a>,
+    /// The new name, encoded as sent.
     pub name: &'a str,
 }
 

@@ -22,7 +22,9 @@ fn group_id(s: &str) -> Option<u8> {
 pub struct Add<'a> {
     /// `list::FL`, `AL` or `BL`; RL, PL or an unknown name is `Invalid`.
     pub list: u8,
+    /// The contact, as sent (the handler normalises and checks it).
     pub handle: &'a str,
+    /// The name to store, encoded as sent.
     pub name: &'a str,
     /// The group, for FL adds in dialects with numeric groups.
     pub group: Option<u8>,
@@ -138,8 +140,11 @@ impl<'a> ClientCommand<'a> for Adc<'a> {
 /// RL, an unknown list, and PL before MSNP10 (`Dialect::pending_list`) are `Invalid`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Rem<'a> {
+    /// A `model::list` bit.
     pub list: u8,
+    /// A handle, or an FL contact's GUID (MSNP10-12).
     pub contact: &'a str,
+    /// The group to leave, as sent (numeric id or GUID).
     pub group: Option<&'a str>,
 }
 
@@ -202,6 +207,7 @@ impl<'a> ClientCommand<'a> for Blp {
 /// `GTC trid A|N`: whether the client asks me when someone adds me. Another value is `Invalid`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Gtc {
+    /// `A`: ask; `N`: do not.
     pub prompt: bool,
 }
 

@@ -23,6 +23,7 @@ pub fn protocol_name(dialect: &Dialect) -> &'static str {
 /// (and the connection closed) by the handler, as the service did.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Ver<'a> {
+    /// The versions offered, in the client's order (`MSNP7`, `CVR0`...).
     pub offered: heapless::Vec<&'a str, MAX_ARGS>,
 }
 
@@ -85,13 +86,21 @@ impl<'a> ClientCommand<'a> for Inf {
 /// client sends any.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub struct ClientVersion<'a> {
+    /// Locale id (`0x0409`).
     pub lcid: &'a str,
+    /// Operating system (`winnt`, `win`, `mac`).
     pub os: &'a str,
+    /// Operating system version (`5.1`).
     pub os_version: &'a str,
+    /// Processor (`i386`).
     pub arch: &'a str,
+    /// Client library (`MSNMSGR`, `MSMSGS`).
     pub library: &'a str,
+    /// Client version (`7.0.0777`): what CVR recommends back.
     pub client_version: &'a str,
+    /// Client codebase (`MSMSGS`, MSNP4+).
     pub codebase: Option<&'a str>,
+    /// The handle logging in (MSNP8+).
     pub handle: Option<&'a str>,
 }
 
@@ -199,6 +208,7 @@ pub enum Stage {
 /// which the service answered by hanging up. MSNP2's `CTP` scheme is not served.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Usr<'a> {
+    /// Which step of the login this is.
     pub stage: Stage,
     /// The handle (`I`) or the response (`S`).
     pub value: &'a str,

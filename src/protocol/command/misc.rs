@@ -10,7 +10,9 @@ use crate::protocol::frame::Command;
 /// recipient, PROFILE with an lcid...). W url.md documents at most one parameter.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Url<'a> {
+    /// The page wanted (`INBOX`, `COMPOSE`, `PERSON`...).
     pub service: &'a str,
+    /// Its parameter (a recipient, an lcid).
     pub param: Option<&'a str>,
 }
 
@@ -41,7 +43,9 @@ impl<'a> ClientCommand<'a> for Url<'a> {
 /// is sent, so the fields after the address are kept as they came, whatever their number.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Snd<'a> {
+    /// The address to invite.
     pub email: &'a str,
+    /// lcid, library and codebase, as sent.
     pub rest: &'a [&'a str],
 }
 
@@ -70,7 +74,9 @@ impl<'a> ClientCommand<'a> for Snd<'a> {
 /// e-mail. Nothing is sent; the fields are kept as they came (without the length).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Sdc<'a> {
+    /// Address, lcid, libraries, sender name... as sent, without the length.
     pub fields: &'a [&'a str],
+    /// The e-mail body.
     pub body: &'a [u8],
 }
 
@@ -101,6 +107,7 @@ impl<'a> ClientCommand<'a> for Sdc<'a> {
 /// The handler reads the fields it needs with `field`; the search finds nobody anyway.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Fnd<'a> {
+    /// `key=value` search fields, as sent.
     pub fields: &'a [&'a str],
 }
 
@@ -135,6 +142,7 @@ impl<'a> ClientCommand<'a> for Fnd<'a> {
 /// (the handler answers `201`).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Ims {
+    /// `OFF`: invitations to me fail (`217` to the caller).
     pub off: bool,
 }
 
@@ -199,7 +207,9 @@ impl<'a> ClientCommand<'a> for Out {
 /// The product id is required: without it the framer took the length for it (`QRY trid 32`).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Qry<'a> {
+    /// The client's product id, which selects the challenge key.
     pub product: &'a str,
+    /// The 32 hex digits.
     pub answer: &'a [u8],
 }
 
@@ -228,6 +238,7 @@ impl<'a> ClientCommand<'a> for Qry<'a> {
 /// means `Shields.xml`, as today.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Gcf<'a> {
+    /// The file asked for.
     pub file: &'a str,
 }
 

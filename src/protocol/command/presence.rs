@@ -15,7 +15,9 @@ use crate::protocol::frame::Command;
 /// client of MSNP2-12 sends one.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Chg<'a> {
+    /// The new status.
     pub status: Status,
+    /// Client capabilities; `None` when left out.
     pub caps: Option<u32>,
     /// The encoded MSNObject, as sent.
     pub msnobj: Option<&'a str>,
@@ -69,7 +71,9 @@ impl<'a> ClientCommand<'a> for Chg<'a> {
 /// The name is the encoded wire form.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Rea<'a> {
+    /// My handle (my own name) or a contact's (my name for them).
     pub handle: &'a str,
+    /// The new name, encoded as sent.
     pub name: &'a str,
 }
 
@@ -99,7 +103,9 @@ impl<'a> ClientCommand<'a> for Rea<'a> {
 /// known types, `Y`/`N`) decide between an error code and a disconnect in the handler.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Prp<'a> {
+    /// The property (`PHH`, `MFN`...), as sent.
     pub kind: &'a str,
+    /// The new value, encoded as sent; `None` clears it.
     pub value: Option<&'a str>,
 }
 
@@ -129,8 +135,11 @@ impl<'a> ClientCommand<'a> for Prp<'a> {
 /// `SBP trid contact-guid TYPE value` (MSNP10-12): a property of a contact (`MFN` renames it).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Sbp<'a> {
+    /// The contact's GUID.
     pub contact: &'a str,
+    /// The property (`MFN`...).
     pub kind: &'a str,
+    /// The new value, encoded as sent.
     pub value: &'a str,
 }
 
@@ -161,6 +170,7 @@ impl<'a> ClientCommand<'a> for Sbp<'a> {
 /// by the handler (UTF-8, a `<Data>` document).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Uux<'a> {
+    /// The `<Data>` document, as sent.
     pub data: &'a [u8],
 }
 

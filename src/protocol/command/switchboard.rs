@@ -9,7 +9,9 @@ use crate::protocol::frame::Command;
 /// `USR trid handle cookie`: opening a switchboard with the cookie from `XFR SB`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct SbUsr<'a> {
+    /// Who I am.
     pub handle: &'a str,
+    /// The cookie from `XFR SB`.
     pub cookie: &'a str,
 }
 
@@ -39,8 +41,11 @@ impl<'a> ClientCommand<'a> for SbUsr<'a> {
 /// which is what the handler maps this error to).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Ans<'a> {
+    /// Who I am.
     pub handle: &'a str,
+    /// The cookie from `RNG`.
     pub cookie: &'a str,
+    /// The switchboard's session id from `RNG`.
     pub session: u32,
 }
 
@@ -70,6 +75,7 @@ impl<'a> ClientCommand<'a> for Ans<'a> {
 /// `CAL trid handle`: inviting someone. The handle is checked by the handler (`208`).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Cal<'a> {
+    /// Who to invite, as sent.
     pub handle: &'a str,
 }
 
@@ -134,7 +140,9 @@ impl Ack {
 /// letter is `Invalid` (a disconnect).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Msg<'a> {
+    /// The acknowledgement asked for.
     pub ack: Ack,
+    /// The message (MIME headers and body), as sent.
     pub payload: &'a [u8],
 }
 

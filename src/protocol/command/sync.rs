@@ -14,7 +14,9 @@ use crate::protocol::frame::Command;
 /// (`SYN trid 0`, msnp11-sdk `SYN trid 0 0`).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Syn<'a> {
+    /// MSNP2-9: the cached list serial; `None` when missing or not a number.
     Serial(Option<u32>),
+    /// MSNP10-12: the cached list and settings timestamps; `None` unless both are there.
     Timestamps(Option<(&'a str, &'a str)>),
 }
 
