@@ -154,34 +154,6 @@ pub enum Parsed {
     Bad(&'static str),
 }
 
-/// Percent-decoding that keeps malformed escapes as they were typed (the msnp11-sdk does not
-/// encode its Passport header at all); `plus_is_space` for form bodies
-/// (`application/x-www-form-urlencoded`).
-pub(crate) fn percent_decode_lenient(s: &[u8], plus_is_space: bool) -> String {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            b'+' if plus_is_space => out.push(b' '),
-            b'%' if i + 2 < s.len() => {
-                let hex = std::str::from_utf8(&s[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Parses one request from the front of `buf`, as `serve` does (the peer is left unspecified).
 /// Public for the fuzz targets in `fuzz/` and for tests.
 pub fn parse_request(buf: &[u8]) -> Parsed {

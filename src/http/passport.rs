@@ -4,6 +4,7 @@ use super::{Request, Response};
 use crate::auth;
 use crate::http::Http;
 use crate::protocol::names::normalize_handle;
+use crate::protocol::percent;
 use std::sync::Arc;
 
 /// The Passport endpoints, by lower-case path.
@@ -103,7 +104,7 @@ pub fn parse_authorization(value: &str) -> Option<(String, String)> {
         fields
             .iter()
             .find(|(key, _)| key == k)
-            .map(|(_, v)| super::percent_decode_lenient(v.as_bytes(), false))
+            .map(|(_, v)| percent::decode_lenient(v.as_bytes(), false))
     };
     Some((get("sign-in")?, get("pwd")?))
 }

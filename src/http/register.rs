@@ -23,6 +23,7 @@ use crate::limits::{
     REGISTER_SPENT_TOKENS, REGISTER_TOKEN_TTL, REGISTER_TRACKED_ADDRESSES, REGISTER_WINDOW,
     REGISTRATIONS_PER_WINDOW,
 };
+use crate::protocol::percent;
 use crate::protocol::timestamp::unix_now;
 use crate::storage::{InviteRefused, Registered};
 use std::collections::HashMap;
@@ -195,7 +196,7 @@ impl Forms {
 
 /// Decodes `application/x-www-form-urlencoded` (`+` is a space; bad escapes are kept as typed).
 pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    let decode = |s: &[u8]| super::percent_decode_lenient(s, true);
+    let decode = |s: &[u8]| percent::decode_lenient(s, true);
     body.split(|&b| b == b'&')
         .filter(|p| !p.is_empty())
         .map(|p| match p.iter().position(|&b| b == b'=') {
