@@ -228,7 +228,7 @@ fn misc_family() {
     assert_eq!(c.expect_closed(), Vec::<String>::new());
     // QRY without its product id: 540 and the hang-up.
     let mut c = on(&s, 11);
-    c.send("QRY 9 32");
+    c.send_payload("QRY 9 32", &[b'0'; 32]);
     assert_eq!(c.expect_closed(), vec!["540 9".to_string()]);
 }
 
