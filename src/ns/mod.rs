@@ -12,6 +12,7 @@ mod login;
 mod misc;
 mod pace;
 pub mod presence;
+pub mod ring;
 mod sync;
 mod xfr;
 

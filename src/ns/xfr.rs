@@ -16,7 +16,8 @@ pub async fn xfr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     if user.state().presence.visible_status().is_none() {
         return s.error(913, trid).await;
     }
-    let cookie = match s.hub.switchboards.grant(user.id, &user.handle, None) {
+    let admit = super::ring::admit(&user);
+    let cookie = match s.hub.switchboards.grant(admit).await {
         Ok(c) => c,
         Err(why) => {
             // 800: "changing too rapidly", the service's rate-limit answer to XFR (NS.md).

@@ -5,6 +5,7 @@ pub mod hub;
 pub mod lan;
 pub mod listen;
 pub mod live;
+pub mod mailbox;
 pub mod outbox;
 pub mod pool;
 pub mod session;
@@ -215,6 +216,8 @@ impl Server {
                 ))
                 .detach();
         }
+        hub.switchboards
+            .start(&executor, crate::ns::ring::HubRinger::new(&hub));
         executor.spawn(housekeeping(hub.clone())).detach();
         crate::http::gateway::start(&hub, &executor);
         let threads = (0..threads_wanted)

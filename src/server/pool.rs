@@ -5,7 +5,7 @@
 //! The pools keep at most `POOL_KEEP` spare buffers so a burst does not pin memory forever, and
 //! only `POOL_IDLE_KEEP` once the server is quiet again.
 
-use crate::limits::{OUTBOX_CHUNK, POOL_KEEP, READ_BUF};
+use crate::limits::{MAX_SB_PAYLOAD, OUTBOX_CHUNK, POOL_KEEP, READ_BUF};
 use std::sync::Mutex;
 
 /// One outbound chunk: frames are appended whole, never split across chunks.
@@ -13,6 +13,24 @@ pub type Chunk = Box<heapless::Vec<u8, OUTBOX_CHUNK>>;
 
 static CHUNKS: Mutex<Vec<Chunk>> = Mutex::new(Vec::new());
 static READ_BUFS: Mutex<Vec<Box<[u8; READ_BUF]>>> = Mutex::new(Vec::new());
+static PAYLOADS: Mutex<Vec<Payload>> = Mutex::new(Vec::new());
+
+/// A switchboard MSG payload on its way from the sender's connection to the switchboard actor.
+pub type Payload = Box<heapless::Vec<u8, MAX_SB_PAYLOAD>>;
+
+/// An empty payload buffer: a spare one when there is one, so the relay does not allocate.
+pub fn payload() -> Payload {
+    let spare = PAYLOADS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    spare.unwrap_or_else(|| Box::new(heapless::Vec::new()))
+}
+
+pub fn give_payload(mut p: Payload) {
+    p.clear();
+    let mut free = PAYLOADS.lock().unwrap_or_else(|e| e.into_inner());
+    if free.len() < POOL_KEEP {
+        free.push(p);
+    }
+}
 
 pub fn chunk() -> Chunk {
     let spare = CHUNKS.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -36,6 +54,13 @@ pub fn release_spares(keep: usize) -> usize {
         while free.len() > keep {
             free.pop();
             freed += OUTBOX_CHUNK;
+        }
+    }
+    {
+        let mut free = PAYLOADS.lock().unwrap_or_else(|e| e.into_inner());
+        while free.len() > keep {
+            free.pop();
+            freed += MAX_SB_PAYLOAD;
         }
     }
     let mut free = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner());
