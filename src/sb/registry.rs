@@ -19,9 +19,11 @@ use crate::limits::{
     COOKIE_TTL, MAX_COOKIES, MAX_COOKIES_PER_USER, SB_MAILBOX, SB_REGISTRY_MAILBOX,
 };
 use crate::model::UserId;
-use crate::server::mailbox::{Spawner, post};
+use crate::server::mailbox::{self, Spawner, post};
+use crate::server::mailbox::{Receiver, Sender};
 use crate::server::outbox::Outbox;
-use smol::channel::{Receiver, Sender};
+/// A one-slot reply channel (requests that need an answer are rare: not on the relay path).
+pub(super) type Reply<T> = smol::channel::Sender<T>;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -195,7 +197,7 @@ pub(super) enum Request {
     Grant {
         admit: Admit,
         ttl: Duration,
-        reply: Sender<Result<String, GrantRefused>>,
+        reply: Reply<Result<String, GrantRefused>>,
     },
     /// `USR`: redeem an `XFR SB` cookie and create a switchboard with its holder in it.
     Open {
@@ -203,20 +205,20 @@ pub(super) enum Request {
         handle: String,
         outbox: Arc<Outbox>,
         conn: u64,
-        reply: Sender<Option<Opened>>,
+        reply: Reply<Option<Opened>>,
     },
     /// `ANS`: redeem an `RNG` cookie for switchboard `sb`; answers with its mailbox.
     Answer {
         cookie: String,
         handle: String,
         sb: u32,
-        reply: Sender<Option<SbTx>>,
+        reply: Reply<Option<SbTx>>,
     },
     /// A switchboard's `CAL`: a cookie for `handle` to join `sb`.
     Invite {
         handle: String,
         sb: u32,
-        reply: Sender<Result<String, GrantRefused>>,
+        reply: Reply<Result<String, GrantRefused>>,
     },
     /// The ring that cookie was for was refused.
     Revoke {
@@ -245,9 +247,8 @@ struct Counters {
 
 /// The handle to the registry actor (`hub.switchboards`).
 pub struct Switchboards {
+    /// The registry's mailbox; its receiver is claimed by the actor at `start`.
     tx: Sender<Request>,
-    /// Kept until `start` hands it to the actor (the channel stays open while the handle lives).
-    rx: Receiver<Request>,
     counters: Arc<Counters>,
     spawner: OnceLock<Spawner>,
 }
@@ -260,10 +261,8 @@ impl Default for Switchboards {
 
 impl Switchboards {
     pub fn new() -> Switchboards {
-        let (tx, rx) = smol::channel::bounded(SB_REGISTRY_MAILBOX);
         Switchboards {
-            tx,
-            rx,
+            tx: mailbox::unclaimed(SB_REGISTRY_MAILBOX),
             counters: Arc::default(),
             spawner: OnceLock::new(),
         }
@@ -271,9 +270,10 @@ impl Switchboards {
 
     /// Starts the registry actor on `spawner` with the notification role's `ringer`. Once only.
     pub fn start(&self, spawner: &Spawner, ringer: Arc<dyn Ringer>) {
-        if self.spawner.set(spawner.clone()).is_err() {
+        let Some(rx) = self.tx.claim() else {
             return;
-        }
+        };
+        let _ = self.spawner.set(spawner.clone());
         let registry = Registry {
             cookies: Cookies::default(),
             sessions: HashMap::new(),
@@ -282,10 +282,10 @@ impl Switchboards {
             ringer,
             counters: self.counters.clone(),
         };
-        spawner.spawn(registry.run(self.rx.clone())).detach();
+        spawner.spawn(registry.run(rx)).detach();
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(Sender<T>) -> Request) -> Option<T> {
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Option<T> {
         let (reply, answer) = smol::channel::bounded(1);
         self.tx.send(make(reply)).await.ok()?;
         answer.recv().await.ok()
@@ -386,7 +386,7 @@ struct Registry {
 
 impl Registry {
     async fn run(mut self, rx: Receiver<Request>) {
-        while let Ok(req) = rx.recv().await {
+        while let Some(req) = rx.recv().await {
             self.handle(req);
             self.counters
                 .switchboards
@@ -474,7 +474,7 @@ impl Registry {
                 break id;
             }
         };
-        let (tx, rx) = smol::channel::bounded(SB_MAILBOX);
+        let (tx, rx) = mailbox::bounded(SB_MAILBOX);
         self.sessions.insert(id, tx.clone());
         let actor = switchboard::Switchboard::new(
             id,

@@ -15,15 +15,15 @@
 //! revokes the cookie. The actor ends when its last participant leaves; its id then stops working.
 
 use super::port::{Admit, Ring, RingRefused, Ringer};
-use super::registry::{GrantRefused, Request};
+use super::registry::{GrantRefused, Reply, Request};
 use crate::limits::{COOKIE_TTL, MAX_SB_PARTICIPANTS};
 use crate::model::UserId;
 use crate::protocol::names::normalize_handle;
 use crate::protocol::write::LineBuf;
+use crate::server::mailbox::{Receiver, Sender};
 use crate::server::mailbox::{Spawner, post};
 use crate::server::outbox::Outbox;
 use crate::server::pool::{self, Payload};
-use smol::channel::{Receiver, Sender};
 use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Instant;
@@ -92,7 +92,7 @@ pub enum Command {
         outbox: Arc<Outbox>,
         conn: u64,
         trid: u32,
-        reply: Sender<JoinOutcome>,
+        reply: Reply<JoinOutcome>,
     },
     /// The connection ended; `forced` when the server removed it (`BYE handle 1`).
     Leave {
@@ -188,7 +188,7 @@ impl Switchboard {
 
     pub(super) async fn run(mut self, rx: Receiver<Command>) {
         log::debug!("switchboard {}: opened", self.id);
-        while let Ok(cmd) = rx.recv().await {
+        while let Some(cmd) = rx.recv().await {
             if !self.handle(cmd).await {
                 break;
             }
@@ -196,7 +196,7 @@ impl Switchboard {
         // New commands fail from here on; those already queued are dropped (a waiting `ANS`
         // sees its reply channel close and gets 911).
         rx.close();
-        while let Ok(cmd) = rx.try_recv() {
+        while let Some(cmd) = rx.try_recv() {
             if let Command::Relay { payload, .. } = cmd {
                 pool::give_payload(payload);
             }
