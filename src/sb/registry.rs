@@ -387,14 +387,21 @@ struct Registry {
 impl Registry {
     async fn run(mut self, rx: Receiver<Request>) {
         while let Some(req) = rx.recv().await {
+            // Published before too: whoever gets an answer sees at least what came before their
+            // request (a switchboard's `Closed`, say).
+            self.publish();
             self.handle(req);
-            self.counters
-                .switchboards
-                .store(self.sessions.len(), Ordering::Relaxed);
-            self.counters
-                .cookies
-                .store(self.cookies.len(), Ordering::Relaxed);
+            self.publish();
         }
+    }
+
+    fn publish(&self) {
+        self.counters
+            .switchboards
+            .store(self.sessions.len(), Ordering::Relaxed);
+        self.counters
+            .cookies
+            .store(self.cookies.len(), Ordering::Relaxed);
     }
 
     /// Tells every switchboard something; never waits on one (see the module doc).

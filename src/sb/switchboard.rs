@@ -193,19 +193,20 @@ impl Switchboard {
                 break;
             }
         }
-        // New commands fail from here on; those already queued are dropped (a waiting `ANS`
-        // sees its reply channel close and gets 911).
+        // New commands fail from here on. The registry hears first, so that whoever sees a
+        // queued command dropped (a waiting `ANS` sees its reply channel close and gets 911)
+        // and asks the registry next finds the id gone.
         rx.close();
-        while let Some(cmd) = rx.try_recv() {
-            if let Command::Relay { payload, .. } = cmd {
-                pool::give_payload(payload);
-            }
-        }
         post(
             &self.registry,
             Request::Closed { id: self.id },
             Some(&self.spawner),
         );
+        while let Some(cmd) = rx.try_recv() {
+            if let Command::Relay { payload, .. } = cmd {
+                pool::give_payload(payload);
+            }
+        }
         log::debug!("switchboard {}: ended", self.id);
     }
 
