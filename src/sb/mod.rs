@@ -114,7 +114,7 @@ impl SbSession {
 
     /// Hands a command to the switchboard; waits for room while its mailbox is full (this
     /// connection then reads nothing more: the client is pushed back by TCP).
-    async fn to_switchboard(&mut self, cmd: switchboard::Command) -> Handled {
+    async fn pass_on(&mut self, cmd: switchboard::Command) -> Handled {
         let joined = self.joined.as_ref().expect("checked by handle()");
         joined
             .sb
@@ -204,7 +204,7 @@ impl SbSession {
             trid,
             handle: raw.to_owned(),
         };
-        self.to_switchboard(call).await
+        self.pass_on(call).await
     }
 
     async fn msg(&mut self, cmd: &Command<'_>) -> Handled {
@@ -227,7 +227,7 @@ impl SbSession {
             ack,
             payload,
         };
-        self.to_switchboard(relay).await
+        self.pass_on(relay).await
     }
 
     async fn end(mut self, why: Disconnect) {
