@@ -47,10 +47,11 @@ pub const MAX_SB_PARTICIPANTS: usize = 20;
 /// room, which means it stops reading its socket until the actor has caught up (TCP pushes back).
 pub const SB_MAILBOX: usize = 32;
 /// Requests waiting in the switchboard registry's mailbox (cookies, USR/ANS look-ups, sign-outs).
-/// All are rare next to MSG; 1024 absorbs a login storm. Connection tasks wait for room when it is
-/// full; the notification role's fire-and-forget notices (`sign_out`, `rename`) are then handed
-/// to a small task that waits for room, so the NS never blocks and nothing is lost.
-pub const SB_REGISTRY_MAILBOX: usize = 1024;
+/// All are rare next to MSG and each takes microseconds; 256 (about 25 KiB, allocated once)
+/// absorbs a burst of sign-outs. Connection tasks wait for room when it is full; the notification
+/// role's fire-and-forget notices (`sign_out`, `rename`) are then handed to a small task that waits
+/// for room, so the NS never blocks and nothing is lost.
+pub const SB_REGISTRY_MAILBOX: usize = 256;
 
 /// A client must send its first command within this time.
 pub const FIRST_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
