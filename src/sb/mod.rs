@@ -155,10 +155,9 @@ impl SbSession {
             return Err(Disconnect::new("ANS with missing arguments"));
         };
         let handle = handle.to_ascii_lowercase();
-        let sb = match sessid.parse::<u32>() {
-            Ok(id) => self.hub.switchboards.answer(cookie, &handle, id).await,
-            Err(_) => None,
-        };
+        // Ids start at 1: a malformed one matches nothing, and the cookie is burnt all the same.
+        let id = sessid.parse::<u32>().unwrap_or(0);
+        let sb = self.hub.switchboards.answer(cookie, &handle, id).await;
         let outcome = match &sb {
             Some(sb) => {
                 let (reply, answer) = smol::channel::bounded(1);
