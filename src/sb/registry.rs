@@ -24,7 +24,9 @@ use crate::server::mailbox::{Receiver, Sender};
 use crate::server::outbox::Outbox;
 /// A one-slot reply channel (requests that need an answer are rare: not on the relay path).
 pub(super) type Reply<T> = smol::channel::Sender<T>;
+use smol::future::FutureExt;
 use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -282,7 +284,17 @@ impl Switchboards {
             ringer,
             counters: self.counters.clone(),
         };
-        spawner.spawn(registry.run(rx)).detach();
+        spawner
+            .spawn(async move {
+                if AssertUnwindSafe(registry.run(rx))
+                    .catch_unwind()
+                    .await
+                    .is_err()
+                {
+                    log::error!("switchboard registry panicked: no new switchboards until restart");
+                }
+            })
+            .detach();
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Option<T> {
@@ -490,7 +502,21 @@ impl Registry {
             self.spawner.clone(),
             self.ringer.clone(),
         );
-        self.spawner.spawn(actor.run(rx)).detach();
+        let registry = self.tx.clone();
+        let spawner = self.spawner.clone();
+        // A bug in one switchboard must not take the worker thread (and every session on it)
+        // down: the session ends, its participants are disconnected, its id is forgotten.
+        let guarded = async move {
+            if AssertUnwindSafe(actor.run(rx))
+                .catch_unwind()
+                .await
+                .is_err()
+            {
+                log::error!("switchboard {id}: actor panicked; session dropped");
+                post(&registry, Request::Closed { id }, Some(&spawner));
+            }
+        };
+        self.spawner.spawn(guarded).detach();
         Opened { id, tx, admit }
     }
 }
