@@ -296,3 +296,62 @@ async fn futures_lite_poll_once<F: std::future::Future>(
     })
     .await
 }
+
+/// The registry's figures follow the actors: a switchboard counts while it runs, and once its
+/// last participant has left it takes no more commands and is gone from the count.
+#[test]
+fn the_registry_forgets_a_switchboard_when_it_ends() {
+    let (rings, _rung) = smol::channel::unbounded();
+    with_registry(
+        Arc::new(Bell {
+            accept: true,
+            rings,
+        }),
+        async |reg| {
+            let cookie = reg.grant(admit(1, A)).await.unwrap();
+            assert_eq!(reg.cookie_count(), 1);
+            let opened = reg
+                .open(&cookie, A, Arc::new(Outbox::new()), 1)
+                .await
+                .unwrap();
+            // Any later request is answered after the registry's figures are published.
+            let spare = reg.grant(admit(3, "carol@example.com")).await.unwrap();
+            assert_eq!((reg.count(), reg.cookie_count()), (1, 1));
+            let leave = Command::Leave {
+                conn: 1,
+                forced: false,
+            };
+            assert!(opened.tx.send(leave).await.is_ok());
+            // The actor ends: a command sent now is refused, or dropped unanswered.
+            let (reply, answer) = smol::channel::bounded(1);
+            let join = Command::Join {
+                handle: B.into(),
+                outbox: Arc::new(Outbox::new()),
+                conn: 2,
+                trid: 1,
+                reply,
+            };
+            if opened.tx.send(join).await.is_ok() {
+                assert!(answer.recv().await.is_err(), "dropped unanswered");
+            }
+            assert!(
+                opened
+                    .tx
+                    .send(Command::Leave {
+                        conn: 2,
+                        forced: false
+                    })
+                    .await
+                    .is_err()
+            );
+            // It told the registry before it dropped the join, so the next request sees it gone.
+            assert!(
+                reg.open(&spare, "carol@example.com", Arc::new(Outbox::new()), 3)
+                    .await
+                    .is_some()
+            );
+            reg.grant(admit(4, "dave@example.com")).await.unwrap();
+            assert_eq!(reg.count(), 1, "only carol's new one");
+        },
+    );
+}
