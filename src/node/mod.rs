@@ -401,7 +401,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let (storage, _thread) = Storage::start(&dir.join("t.db")).unwrap();
         let hub = Arc::new(Hub::new(Config::new(dir.join("t.db")), storage));
-        let executor = smol::Executor::new();
+        let executor = Arc::new(smol::Executor::new());
         let ns_role = Ns::start(&hub, &executor);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let peer = listener.local_addr().unwrap();

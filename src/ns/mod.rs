@@ -19,6 +19,7 @@ mod login;
 mod misc;
 mod pace;
 pub mod presence;
+pub mod ring;
 mod sync;
 mod xfr;
 
@@ -70,14 +71,14 @@ pub struct Ns {
 
 impl Ns {
     /// Starts the role's actors for a server that is the only notification host.
-    pub fn start(hub: &Arc<Hub>, executor: &smol::Executor<'static>) -> Arc<Ns> {
+    pub fn start(hub: &Arc<Hub>, executor: &Arc<smol::Executor<'static>>) -> Arc<Ns> {
         Ns::start_host(hub, executor, 0, Arc::new(bus::Alone))
     }
 
     /// Starts the role's actors as notification host `host`, reaching the others through `bus`.
     pub fn start_host(
         hub: &Arc<Hub>,
-        executor: &smol::Executor<'static>,
+        executor: &Arc<smol::Executor<'static>>,
         host: bus::HostId,
         bus: Arc<dyn bus::Bus>,
     ) -> Arc<Ns> {
@@ -92,7 +93,10 @@ impl Ns {
                 on_sign_out: Box::new(move |id| for_sign_out.switchboards.sign_out(id)),
             },
         );
-        let _ = hub.interim_directory.set(directory.clone());
+        hub.switchboards.start(
+            executor,
+            ring::DirectoryRinger::new(directory.clone(), hub.sb_port()),
+        );
         Arc::new(Ns {
             hub: hub.clone(),
             directory,

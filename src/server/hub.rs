@@ -37,8 +37,6 @@ pub struct Hub {
     /// Key of the MD5 challenges sent for unknown handles (`auth::decoy_md5_challenge`), loaded
     /// from the database at start so they stay the same across restarts.
     pub challenge_key: std::sync::OnceLock<Vec<u8>>,
-    /// INTERIM (until the switchboard role has its own context): the directory, for CAL.
-    pub interim_directory: std::sync::OnceLock<crate::ns::directory::Directory>,
 }
 
 /// A socket counted against the connection caps; uncounted when dropped.
@@ -107,7 +105,6 @@ impl Hub {
             per_ip_http: Mutex::new(HashMap::new()),
             throttle: Default::default(),
             challenge_key: std::sync::OnceLock::new(),
-            interim_directory: Default::default(),
         }
     }
 

@@ -7,6 +7,7 @@ pub mod hub;
 pub mod lan;
 pub mod listen;
 pub mod live;
+pub mod mailbox;
 pub mod outbox;
 pub mod pool;
 pub mod session;
