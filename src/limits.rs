@@ -46,6 +46,18 @@ pub const MAX_LIST_ENTRIES: usize = 600;
 pub const MAX_PRP_VALUE: usize = 95;
 /// Participants in one switchboard session.
 pub const MAX_SB_PARTICIPANTS: usize = 20;
+/// Commands waiting in one switchboard actor's mailbox (MSG, CAL, joins, leaves). 32 MSGs are
+/// about half of what one 8 KiB read of small messages holds, so a burst is handed over in a few
+/// wake-ups, and in-flight payload buffers stay within the pool's spares (`POOL_KEEP`): at most
+/// 32 x `MAX_SB_PAYLOAD` (53 KiB) per switchboard. When it is full, a sender's connection waits for
+/// room, which means it stops reading its socket until the actor has caught up (TCP pushes back).
+pub const SB_MAILBOX: usize = 32;
+/// Requests waiting in the switchboard registry's mailbox (cookies, USR/ANS look-ups, sign-outs).
+/// All are rare next to MSG and each takes microseconds; 256 (about 25 KiB, allocated once)
+/// absorbs a burst of sign-outs. Connection tasks wait for room when it is full; the notification
+/// role's fire-and-forget notices (`sign_out`, `rename`) are then handed to a small task that waits
+/// for room, so the NS never blocks and nothing is lost.
+pub const SB_REGISTRY_MAILBOX: usize = 256;
 
 /// Pause after a failed `accept` (out of file descriptors and similar) before the next, so that
 /// a listener does not spin a core while the condition lasts.

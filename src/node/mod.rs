@@ -251,6 +251,14 @@ impl Server {
         })
     }
 
+    /// Applies the reloadable settings of `new` (SIGHUP) and describes each change; the flag
+    /// says whether other settings differ that only a restart applies.
+    pub fn reload(&self, new: &Config) -> (Vec<String>, bool) {
+        let answer = crate::ops::reload(&self.hub, self.http.web.registration(), new);
+        self.http.web.set_registration(new.registration);
+        answer
+    }
+
     /// Tells every client the server is going down (`OUT SSD`), closes connections, stops the
     /// executor and closes the database. Returns within about two seconds.
     pub fn shutdown(mut self) {
@@ -327,7 +335,7 @@ async fn accept_loop(
                 .detach(),
             Kind::Switchboard => ex
                 .spawn(isolated(
-                    crate::sb::serve(hub.clone(), stream, peer),
+                    crate::sb::serve(roles.ns.sb.clone(), stream, peer),
                     admission,
                 ))
                 .detach(),
@@ -339,7 +347,7 @@ async fn accept_loop(
                 .detach(),
             Kind::Https(ref acceptor) => ex
                 .spawn(isolated(
-                    crate::tls::serve(roles.clone(), acceptor.clone(), stream, peer),
+                    crate::http::https::serve(roles.clone(), acceptor.clone(), stream, peer),
                     admission,
                 ))
                 .detach(),
@@ -358,7 +366,7 @@ async fn housekeeping(ns: Arc<Ns>) {
         tick += 1;
         ns.sign_out_requested().await;
         if tick.is_multiple_of(15) {
-            hub.switchboards.expire();
+            ns.sb.switchboards.expire();
             hub.tickets.expire();
         }
         // After a burst of connections has gone, hand the freed heap pages back to the system:
@@ -401,13 +409,13 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let (storage, _thread) = Storage::start(&dir.join("t.db")).unwrap();
         let hub = Arc::new(Hub::new(Config::new(dir.join("t.db")), storage));
-        let executor = smol::Executor::new();
+        let executor = Arc::new(smol::Executor::new());
         let ns_role = Ns::start(&hub, &executor);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let peer = listener.local_addr().unwrap();
         let stream = || Async::new(std::net::TcpStream::connect(peer).unwrap()).unwrap();
         let ns = std::mem::size_of_val(&crate::ns::serve(ns_role.clone(), stream(), peer));
-        let sb = std::mem::size_of_val(&crate::sb::serve(hub.clone(), stream(), peer));
+        let sb = std::mem::size_of_val(&crate::sb::serve(ns_role.sb.clone(), stream(), peer));
         let admission = hub.admit(peer.ip()).unwrap();
         let task = std::mem::size_of_val(&isolated(
             crate::ns::serve(ns_role.clone(), stream(), peer),

@@ -21,6 +21,7 @@ mod login;
 mod misc;
 mod pace;
 pub mod presence;
+pub mod ring;
 mod sync;
 mod xfr;
 
@@ -76,22 +77,30 @@ pub struct Ns {
     pub directory: Directory,
     /// The redirects dispatch handed out.
     pub dispatch: Dispatch,
+    /// The switchboard role, where XFR SB sends users.
+    pub sb: Arc<crate::sb::Sb>,
 }
 
 impl Ns {
     /// Starts the role's actors for a server that is the only notification host.
-    pub fn start(hub: &Arc<Hub>, executor: &smol::Executor<'static>) -> Arc<Ns> {
+    pub fn start(hub: &Arc<Hub>, executor: &Arc<smol::Executor<'static>>) -> Arc<Ns> {
         Ns::start_host(hub, executor, 0, Arc::new(bus::Alone))
+    }
+
+    /// The switchboard role's handle (`ns.sb.switchboards`).
+    fn switchboards(&self) -> &crate::sb::registry::Switchboards {
+        &self.sb.switchboards
     }
 
     /// Starts the role's actors as notification host `host`, reaching the others through `bus`.
     pub fn start_host(
         hub: &Arc<Hub>,
-        executor: &smol::Executor<'static>,
+        executor: &Arc<smol::Executor<'static>>,
         host: bus::HostId,
         bus: Arc<dyn bus::Bus>,
     ) -> Arc<Ns> {
-        let for_sign_out = hub.clone();
+        let sb = crate::sb::Sb::new(hub);
+        let for_sign_out = sb.clone();
         let directory = Directory::start(
             executor,
             directory::Setup {
@@ -102,11 +111,15 @@ impl Ns {
                 on_sign_out: Box::new(move |id| for_sign_out.switchboards.sign_out(id)),
             },
         );
-        let _ = hub.interim_directory.set(directory.clone());
+        sb.start(
+            executor,
+            ring::DirectoryRinger::new(directory.clone(), hub.sb_port()),
+        );
         Arc::new(Ns {
             hub: hub.clone(),
             directory,
             dispatch: Dispatch::start(executor),
+            sb,
         })
     }
 

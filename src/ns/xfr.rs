@@ -2,7 +2,7 @@
 
 use super::{Apply, NsSession};
 use crate::protocol::command::xfr::Xfr;
-use crate::server::session::Handled;
+use crate::server::session::{Disconnect, Handled};
 
 impl Apply<'_> for Xfr {
     async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
@@ -18,7 +18,11 @@ impl Apply<'_> for Xfr {
         if !visible {
             return s.error(913, trid).await;
         }
-        let cookie = match s.ns.switchboards.grant(user.id, &user.handle, None) {
+        let Some(me) = s.ns.directory.callee(user.id).await? else {
+            return Err(Disconnect::by_server("signed out by a newer login"));
+        };
+        let admit = super::ring::admit(me);
+        let cookie = match s.ns.switchboards().grant(admit).await {
             Ok(c) => c,
             Err(why) => {
                 // 800: "changing too rapidly", the service's rate-limit answer to XFR (NS.md).

@@ -1,11 +1,11 @@
 //! The services every role shares: configuration, storage, connection admission and tracking,
 //! login throttling, Tweener tickets, shutdown. No role's state lives here: who is online is the
-//! notification role's directory actor, switchboards are the switchboard role's.
+//! notification role's directory actor (`ns::directory`), switchboards are the switchboard
+//! role's registry and switchboard actors (`sb`), and nothing here imports a role.
 
 use super::connection::Reached;
 use super::outbox::Outbox;
 use crate::config::Config;
-use crate::sb::registry::Switchboards;
 use crate::storage::Storage;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -19,7 +19,6 @@ pub struct Hub {
     /// Proves to `GET /status` that the caller could read the server's lock file.
     pub status_token: String,
     pub storage: Storage,
-    pub switchboards: Switchboards,
     pub tickets: super::tickets::Tickets,
     /// Bounds concurrent password hashing (memory and CPU on small boards).
     pub hash_slots: smol::lock::Semaphore,
@@ -28,7 +27,7 @@ pub struct Hub {
     shutting_down: AtomicBool,
     shutdown: event_listener::Event,
     /// Every open client connection, for shutdown: id -> (outbox, is a notification connection).
-    connections: Mutex<HashMap<u64, (Arc<Outbox>, bool)>>,
+    connections: super::connections::OpenConnections,
     /// Open sockets per client address (all listeners), for the connection caps.
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     /// The same for the HTTP listener, with caps of its own (`limits::MAX_HTTP_CONNECTIONS*`).
@@ -37,8 +36,6 @@ pub struct Hub {
     /// Key of the MD5 challenges sent for unknown handles (`auth::decoy_md5_challenge`), loaded
     /// from the database at start so they stay the same across restarts.
     pub challenge_key: std::sync::OnceLock<Vec<u8>>,
-    /// INTERIM (until the switchboard role has its own context): the directory, for CAL.
-    pub interim_directory: std::sync::OnceLock<crate::ns::directory::Directory>,
 }
 
 /// A socket counted against the connection caps; uncounted when dropped.
@@ -80,11 +77,7 @@ pub struct Tracked {
 
 impl Drop for Tracked {
     fn drop(&mut self) {
-        self.hub
-            .connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.id);
+        self.hub.connections.remove(self.id);
     }
 }
 
@@ -95,19 +88,17 @@ impl Hub {
             status_token: crate::auth::token(32),
             config,
             storage,
-            switchboards: Switchboards::new(),
             tickets: Default::default(),
             hash_slots: smol::lock::Semaphore::new(crate::limits::HASH_CONCURRENCY),
             next_session: AtomicU64::new(1),
             sb_port: AtomicU16::new(0),
             shutting_down: AtomicBool::new(false),
             shutdown: event_listener::Event::new(),
-            connections: Mutex::new(HashMap::new()),
+            connections: Default::default(),
             per_ip: Mutex::new(HashMap::new()),
             per_ip_http: Mutex::new(HashMap::new()),
             throttle: Default::default(),
             challenge_key: std::sync::OnceLock::new(),
-            interim_directory: Default::default(),
         }
     }
 
@@ -186,10 +177,7 @@ impl Hub {
     /// Registers an open connection so shutdown can reach it.
     pub fn track(self: &Arc<Self>, outbox: Arc<Outbox>, notification: bool) -> Tracked {
         let id = self.next_session_id();
-        self.connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, (outbox, notification));
+        self.connections.insert(id, outbox, notification);
         Tracked {
             hub: self.clone(),
             id,
@@ -197,27 +185,12 @@ impl Hub {
     }
 
     pub fn live_connections(&self) -> usize {
-        self.connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
+        self.connections.len()
     }
 
     /// Sends `OUT SSD` to every notification connection and closes every connection.
     pub fn close_all_connections(&self) {
-        let all: Vec<(Arc<Outbox>, bool)> = self
-            .connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        for (outbox, notification) in all {
-            if notification {
-                let _ = outbox.push(&[b"OUT SSD\r\n"]);
-            }
-            outbox.close();
-        }
+        self.connections.close_all();
     }
 
     /// How many connections and sessions were ever started (a cheap activity counter).

@@ -3,10 +3,12 @@
 //! `http`) sit on top, and `node` binds the listeners and starts them.
 
 pub mod connection;
+pub mod connections;
 pub mod hub;
 pub mod lan;
 pub mod listen;
 pub mod live;
+pub mod mailbox;
 pub mod outbox;
 pub mod pool;
 pub mod session;
