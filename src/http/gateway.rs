@@ -98,6 +98,7 @@ impl Gateway {
         self.sessions().len()
     }
 
+    /// Whether no gateway session is open (the companion clippy asks for next to `len`).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

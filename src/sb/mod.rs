@@ -32,6 +32,7 @@ use switchboard::{Ack, JoinOutcome, SbTx};
 /// The switchboard role: the shared services and the registry actor's handle. Sessions reach
 /// the hub's services through it (`Deref`).
 pub struct Sb {
+    /// The transport's shared services (limits, timeouts, the connection table, shutdown).
     pub hub: Arc<Hub>,
     /// The registry actor: cookies and the table of live switchboards.
     pub switchboards: registry::Switchboards,
@@ -79,6 +80,7 @@ struct Joined {
     handle: String,
 }
 
+/// The session task for one accepted switchboard TCP connection; `node`'s listener spawns it.
 pub fn serve(
     sb: Arc<Sb>,
     stream: Async<TcpStream>,
