@@ -23,10 +23,13 @@ use std::task::{Context, Poll};
 /// Addresses the server actually bound (ports may have been 0).
 #[derive(Clone, Copy, Debug)]
 pub struct Bound {
+    /// The dispatch/notification listener (`XFR` answers and tests connect here).
     pub ns: SocketAddr,
+    /// The switchboard listener, named in `XFR SB` and `RNG`.
     pub sb: SocketAddr,
     /// The first HTTP listener.
     pub http: SocketAddr,
+    /// The HTTPS listener, when TLS is configured.
     pub https: Option<SocketAddr>,
 }
 
@@ -39,6 +42,7 @@ pub fn isolated<F: Future<Output = ()>>(conn: F, admission: hub::Admission) -> I
     Isolated { conn, admission }
 }
 
+/// The future `isolated` returns: the connection's future plus the admission it holds.
 pub struct Isolated<F> {
     conn: F,
     admission: hub::Admission,
