@@ -63,7 +63,7 @@ impl std::ops::Deref for Sb {
 }
 
 /// One switchboard connection: the session state `drive` runs.
-pub struct SbSession {
+pub(crate) struct SbSession {
     sb: Arc<Sb>,
     conn: Connection,
     id: u64,
@@ -81,7 +81,7 @@ struct Joined {
 }
 
 /// The session task for one accepted switchboard TCP connection; `node`'s listener spawns it.
-pub fn serve(
+pub(crate) fn serve(
     sb: Arc<Sb>,
     stream: Async<TcpStream>,
     peer: SocketAddr,
@@ -92,7 +92,7 @@ pub fn serve(
 /// The session on a connection already set up: a TCP socket's, or the HTTP gateway's pipe.
 /// Built before the `async` block and used in place, as in `ns::serve_connection`, so the idle
 /// session's state holds one copy of it.
-pub fn serve_connection(
+pub(crate) fn serve_connection(
     sb: Arc<Sb>,
     conn: std::io::Result<Connection>,
     peer: SocketAddr,

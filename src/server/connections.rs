@@ -35,11 +35,6 @@ impl OpenConnections {
         self.table().len()
     }
 
-    /// Whether none is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Sends `OUT SSD` to every notification connection and closes every connection.
     pub fn close_all(&self) {
         let all: Vec<(Arc<Outbox>, bool)> = self.table().values().cloned().collect();

@@ -38,12 +38,12 @@ pub struct Bound {
 ///
 /// A hand-written future rather than an `async fn`: an async wrapper keeps its argument (the whole
 /// connection future) in its own state next to the one it awaits, doubling every task's size.
-pub fn isolated<F: Future<Output = ()>>(conn: F, admission: hub::Admission) -> Isolated<F> {
+pub(crate) fn isolated<F: Future<Output = ()>>(conn: F, admission: hub::Admission) -> Isolated<F> {
     Isolated { conn, admission }
 }
 
 /// The future `isolated` returns: the connection's future plus the admission it holds.
-pub struct Isolated<F> {
+pub(crate) struct Isolated<F> {
     conn: F,
     admission: hub::Admission,
 }
