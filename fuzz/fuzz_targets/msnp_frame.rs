@@ -1,13 +1,13 @@
 //! Fuzzes the MSNP command framer (`parse_frame`) in both roles, the way the server's read loop
-//! drives it, plus the name helpers applied to every argument (`names::decode`, `normalize_handle`,
-//! `write::Enc`).
+//! drives it, plus the name helpers applied to every argument (`percent::decode_name`,
+//! `names::normalize_handle`, `percent::Enc`).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use msnpd::limits::{MAX_ARGS, MAX_HANDLE, MAX_LINE};
-use msnpd::protocol::names::{NameError, decode, encode, encoded_len, normalize_handle};
-use msnpd::protocol::write::Enc;
+use msnpd::protocol::names::normalize_handle;
+use msnpd::protocol::percent::{Enc, NameError, decode_name as decode, encode, encoded_len};
 use msnpd::protocol::{Role, parse_frame};
 
 /// Name helpers on one string: no panics, and the encode/decode pair round-trips.

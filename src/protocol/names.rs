@@ -6,10 +6,6 @@
 
 use crate::limits::MAX_HANDLE;
 
-// The percent-encoding of names lives in `percent.rs`; these names are kept for the handlers in
-// `ns/` and `sb/` and the fuzz targets that use them.
-pub use super::percent::{NameError, decode_name as decode, encode, encode_into, encoded_len};
-
 /// Normalises a handle (lower case) and checks it looks like an e-mail address:
 /// `local@domain.tld`, at most 129 bytes, no spaces or control characters.
 pub fn normalize_handle(h: &str) -> Option<String> {
@@ -39,6 +35,7 @@ pub fn normalize_handle(h: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::percent::{NameError, decode_name as decode, encode, encoded_len};
 
     #[test]
     fn round_trip() {

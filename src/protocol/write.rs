@@ -34,12 +34,10 @@ impl<const N: usize> fmt::Write for LineBuf<N> {
     }
 }
 
-/// Displays a name in its encoded wire form (kept under this name for the handlers).
-pub use super::percent::Enc;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::percent::Enc;
     use std::fmt::Write;
 
     #[test]
@@ -51,7 +49,7 @@ mod tests {
         assert!(write!(small, "too long").is_err());
         assert_eq!(
             Enc("Jü%").to_string(),
-            crate::protocol::names::encode("Jü%")
+            crate::protocol::percent::encode("Jü%")
         );
     }
 }

@@ -16,6 +16,11 @@ pub mod switchboard;
 
 pub use port::{Admit, Ring, RingRefused, RingReply, Ringer};
 
+use crate::dialect;
+use crate::protocol::command::ClientCommand;
+use crate::protocol::command::misc::Out;
+use crate::protocol::command::switchboard::{Ans, Cal, Msg, SbUsr};
+use crate::protocol::cursor::ArgError;
 use crate::protocol::{Command, Role};
 use crate::server::connection::Connection;
 use crate::server::hub::Hub;
@@ -27,7 +32,7 @@ use std::future::Future;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Instant;
-use switchboard::{Ack, JoinOutcome, SbTx};
+use switchboard::{JoinOutcome, SbTx};
 
 /// The switchboard role: the shared services and the registry actor's handle. Sessions reach
 /// the hub's services through it (`Deref`).
@@ -158,12 +163,8 @@ impl SbSession {
             .map_err(|_| Disconnect::by_server("switchboard ended"))
     }
 
-    async fn usr(&mut self, cmd: &Command<'_>) -> Handled {
-        let trid = cmd.trid.unwrap_or(0);
-        let (Some(&handle), Some(&cookie)) = (cmd.args.first(), cmd.args.get(1)) else {
-            return Err(Disconnect::new("USR with missing arguments"));
-        };
-        let handle = handle.to_ascii_lowercase();
+    async fn usr(&mut self, trid: u32, usr: SbUsr<'_>) -> Handled {
+        let (handle, cookie) = (usr.handle.to_ascii_lowercase(), usr.cookie);
         let outbox = self.conn.outbox.clone();
         let opened = self.sb.switchboards.open(cookie, &handle, outbox, self.id);
         let Some(opened) = opened.await else {
@@ -182,16 +183,10 @@ impl SbSession {
             .await
     }
 
-    async fn ans(&mut self, cmd: &Command<'_>) -> Handled {
-        let trid = cmd.trid.unwrap_or(0);
-        let (Some(&handle), Some(&cookie), Some(&sessid)) =
-            (cmd.args.first(), cmd.args.get(1), cmd.args.get(2))
-        else {
-            return Err(Disconnect::new("ANS with missing arguments"));
-        };
+    /// `id` 0 stands for a malformed session id: ids start at 1, so it matches nothing, and the
+    /// cookie is burnt all the same.
+    async fn ans(&mut self, trid: u32, (handle, cookie, id): (&str, &str, u32)) -> Handled {
         let handle = handle.to_ascii_lowercase();
-        // Ids start at 1: a malformed one matches nothing, and the cookie is burnt all the same.
-        let id = sessid.parse::<u32>().unwrap_or(0);
         let sb = self.sb.switchboards.answer(cookie, &handle, id).await;
         let outcome = match &sb {
             Some(sb) => {
@@ -228,30 +223,20 @@ impl SbSession {
         }
     }
 
-    async fn cal(&mut self, cmd: &Command<'_>) -> Handled {
-        let trid = cmd.trid.unwrap_or(0);
-        let Some(&raw) = cmd.args.first() else {
-            return Err(Disconnect::new("CAL without a handle"));
-        };
+    async fn cal(&mut self, trid: u32, cal: Cal<'_>) -> Handled {
         let call = switchboard::Command::Call {
             conn: self.id,
             trid,
-            handle: raw.to_owned(),
+            handle: cal.handle.to_owned(),
         };
         self.pass_on(call).await
     }
 
-    async fn msg(&mut self, cmd: &Command<'_>) -> Handled {
-        let trid = cmd.trid.unwrap_or(0);
-        let Some(ack) = cmd.args.first().and_then(|a| Ack::parse(a)) else {
-            return Err(Disconnect::new(format!(
-                "MSG with ack type {:?}",
-                cmd.args.first()
-            )));
-        };
+    async fn msg(&mut self, trid: u32, msg: Msg<'_>) -> Handled {
+        let ack = msg.ack;
         let mut payload = pool::payload();
         // The parser refuses payloads longer than MAX_SB_PAYLOAD, the buffer's capacity.
-        if payload.extend_from_slice(cmd.payload).is_err() {
+        if payload.extend_from_slice(msg.payload).is_err() {
             pool::give_payload(payload);
             return Err(Disconnect::new("MSG payload too long"));
         }
@@ -312,13 +297,39 @@ impl Session for SbSession {
     async fn handle(&mut self, cmd: Command<'_>) -> Handled {
         self.got_command = true;
         self.last_activity = Instant::now();
+        let trid = cmd.trid.unwrap_or(0);
+        // There is no VER on a switchboard, and every command has one form in MSNP2-12: the
+        // typed commands parse the same in any dialect.
+        let d = dialect::Dialect::get(2).expect("MSNP2 is served");
+        // A wrong argument count or value closes the connection, as the service did; only a
+        // malformed ANS session id is answered (911), as a failed cookie check.
+        let refused = |e: ArgError| Err(Disconnect::new(format!("bad command: {e}")));
         match (cmd.verb, self.joined.is_some()) {
             // Rare commands are boxed so the idle session's future stays small (see ns::handle).
-            ("USR", false) => Box::pin(self.usr(&cmd)).await,
-            ("ANS", false) => Box::pin(self.ans(&cmd)).await,
-            ("CAL", true) => Box::pin(self.cal(&cmd)).await,
-            ("MSG", true) => self.msg(&cmd).await,
-            ("OUT", _) => Err(Disconnect::new("left (OUT)")),
+            ("USR", false) => match SbUsr::parse(&cmd, d) {
+                Ok(usr) => Box::pin(self.usr(trid, usr)).await,
+                Err(e) => refused(e),
+            },
+            ("ANS", false) => match Ans::parse(&cmd, d) {
+                Ok(a) => Box::pin(self.ans(trid, (a.handle, a.cookie, a.session))).await,
+                Err(ArgError::Invalid { index: 2, .. }) => {
+                    let (handle, cookie) = (cmd.args[0], cmd.args[1]);
+                    Box::pin(self.ans(trid, (handle, cookie, 0))).await
+                }
+                Err(e) => refused(e),
+            },
+            ("CAL", true) => match Cal::parse(&cmd, d) {
+                Ok(cal) => Box::pin(self.cal(trid, cal)).await,
+                Err(e) => refused(e),
+            },
+            ("MSG", true) => match Msg::parse(&cmd, d) {
+                Ok(msg) => self.msg(trid, msg).await,
+                Err(e) => refused(e),
+            },
+            ("OUT", _) => match Out::parse(&cmd, d) {
+                Ok(_) => Err(Disconnect::new("left (OUT)")),
+                Err(e) => refused(e),
+            },
             (verb, joined) => {
                 log::warn!("{}: unexpected {verb} (joined: {joined})", self.who());
                 Err(Disconnect::new(format!("unexpected command {verb}")))

@@ -34,35 +34,8 @@ pub type SbTx = Sender<Command>;
 /// Consecutive refused CALs after which a participant's CALs get `713` (not tried).
 const MAX_FAILED_CALLS: u32 = 5;
 
-/// MSG acknowledgement modes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ack {
-    /// `U`: none.
-    Unacknowledged,
-    /// `N`: NAK on failure only.
-    Negative,
-    /// `A`: ACK or NAK.
-    Always,
-    /// `D` (data, MSNP9+ P2P): ACK on success; the payload must have a header block.
-    Data,
-    /// `S`: ACK on success.
-    Success,
-}
-
-impl Ack {
-    /// The mode named by `MSG`'s first argument; `None` for anything else (the session then
-    /// disconnects the client).
-    pub fn parse(s: &str) -> Option<Ack> {
-        Some(match s {
-            "U" => Ack::Unacknowledged,
-            "N" => Ack::Negative,
-            "A" => Ack::Always,
-            "D" => Ack::Data,
-            "S" => Ack::Success,
-            _ => return None,
-        })
-    }
-}
+/// The acknowledgement a `MSG` asks for: the protocol's own type.
+pub use crate::protocol::command::switchboard::Ack;
 
 /// How an `ANS` went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
