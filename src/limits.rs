@@ -83,6 +83,11 @@ pub const MAX_CONNECTIONS_PER_IP: usize = 256;
 /// a flood of HTTP sockets cannot use up the admission that MSNP logins need.
 pub const MAX_HTTP_CONNECTIONS: usize = 1024;
 pub const MAX_HTTP_CONNECTIONS_PER_IP: usize = 32;
+/// Per-address connection counters (`server::admission`), for each of the two kinds (NS/SB and
+/// HTTP): 16 KiB each, whatever the number of addresses. Addresses share a counter when their
+/// keyed hashes meet (about one in five of 1,000 addresses shares with another; the module doc
+/// has the figures).
+pub const ADMISSION_BUCKETS: usize = 4096;
 /// An HTTP request, head and body, must arrive whole this long after its first byte: one byte
 /// every few seconds no longer holds a socket (the idle timer restarts on every byte). Dividing
 /// the largest request (24 KiB) by it gives the minimum average rate, 2.4 KB/s.
@@ -98,6 +103,23 @@ pub const LOGIN_CHECKS_PER_ACCOUNT: u32 = 2;
 pub const LOGIN_CHECKS_PER_ADDRESS: u32 = 4;
 /// (address, account) login counters kept before the expired ones are swept out.
 pub const AUTH_TRACKED_PAIRS: usize = 100_000;
+/// Password checks in flight at once from all addresses; more are refused at once like a check
+/// crowded out by other addresses' (no failure counted). Only `HASH_CONCURRENCY` hash at a time
+/// (0.05-0.5 s each), so 1,024 waiting is a minute or more of hashing, past which the clients
+/// have given up anyway. It also bounds the logins actor's channel for finished checks, which is
+/// why that channel can never be full (see `server::logins`).
+pub const LOGIN_CHECKS_IN_FLIGHT: usize = 1024;
+/// Messages queued for the logins actor (throttle counters and Tweener tickets). Each is one or
+/// two hash-map operations (about a microsecond), so a full mailbox is a millisecond of work;
+/// an MSNP login sends two or three and an HTTP login two, so 1,024 covers a burst of several
+/// hundred logins arriving at once. Full: the login that sends waits for room (it stops reading
+/// its client; nothing is refused or lost), as the actor never waits for anyone. Only the
+/// periodic ticket sweep is skipped instead, and done at the next tick.
+pub const LOGINS_MAILBOX: usize = 1024;
+/// How long a Tweener ticket from `login2.srf` or `RST.srf` may wait for its `USR TWN S`.
+pub const TICKET_TTL: Duration = Duration::from_secs(300);
+/// Tickets remembered before a new one sweeps out the expired ones (also swept every 30 s).
+pub const TICKETS_SWEEP_AT: usize = 10_000;
 /// Pending requests to the storage thread; senders wait when it is full.
 pub const STORAGE_QUEUE: usize = 1024;
 /// Messages queued for the notification directory actor. Each is handled in microseconds
