@@ -111,7 +111,7 @@ pub const AUTH_TRACKED_PAIRS: usize = 100_000;
 pub const LOGIN_CHECKS_IN_FLIGHT: usize = 1024;
 /// Messages queued for the logins actor (throttle counters and Tweener tickets). Each is one or
 /// two hash-map operations (about a microsecond), so a full mailbox is a millisecond of work;
-/// an MSNP login sends two or three and an HTTP login two, so 1,024 covers a burst of several
+/// an MSNP login sends three or four and an HTTP login two, so 1,024 covers a burst of a few
 /// hundred logins arriving at once. Full: the login that sends waits for room (it stops reading
 /// its client; nothing is refused or lost), as the actor never waits for anyone. Only the
 /// periodic ticket sweep is skipped instead, and done at the next tick.
