@@ -17,6 +17,7 @@ pub enum Registration {
 }
 
 impl Registration {
+    /// The word `--registration` and the config file take, for the start-up log and `msnpd config`.
     pub fn as_str(self) -> &'static str {
         match self {
             Registration::Closed => "closed",
@@ -43,13 +44,19 @@ impl std::str::FromStr for Registration {
 /// Why a handle or password is refused. `Display` is the message shown to the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
+    /// Nothing was typed.
     HandleEmpty,
+    /// Longer than `MAX_HANDLE`: clients and the protocol's lines cannot carry it.
     HandleTooLong,
+    /// Not `name@domain.tld` made of the characters every MSNP version accepts in a handle.
     HandleInvalid,
+    /// An empty password would let anyone log in.
     PasswordEmpty,
+    /// Longer than `MAX_PASSWORD` bytes: refused so that hashing stays bounded.
     PasswordTooLong,
     /// Shorter than `MIN_WEB_PASSWORD`, or the handle (or its part before `@`) itself.
     PasswordWeak,
+    /// Contains control characters: MSN clients cannot type them, the Passport header cannot carry them.
     PasswordControl,
 }
 

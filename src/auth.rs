@@ -7,28 +7,29 @@
 //!   weakness of the protocol documented in SECURITY.md.
 //! * Password logins over HTTP (MSNP8+) use Argon2id with a random salt.
 
+use crate::limits::{ARGON2_LANES, ARGON2_MEMORY_KIB, ARGON2_PASSES};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use md5::{Digest, Md5};
 
-/// Argon2id parameters: 8 MiB, 3 passes, 1 lane. About 30 ms on a desktop core and 150-250 ms on a
-/// Raspberry Pi 3; memory stays bounded because at most `HASH_CONCURRENCY` run at once.
-pub const ARGON2_M_KIB: u32 = 8 * 1024;
-pub const ARGON2_T: u32 = 3;
-pub const ARGON2_P: u32 = 1;
-
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None).expect("valid argon2 params");
+    let params = Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES, None)
+        .expect("valid argon2 params");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Everything stored about a password.
+/// Everything stored about a password: what both login families need to check it without the
+/// plaintext.
 pub struct Credential {
+    /// The per-user MD5 challenge sent to MSNP2-7 clients.
     pub md5_salt: String,
+    /// MD5(salt + password): an MSNP2-7 client's correct answer.
     pub md5_hash: String,
+    /// Argon2id PHC string (parameters, salt and hash) for HTTP logins.
     pub phc: String,
 }
 
 impl Credential {
+    /// Derives both stored forms from a new password (slow: one Argon2 hash).
     pub fn new(password: &str) -> Credential {
         let md5_salt = md5_challenge();
         let md5_hash = md5_hex(format!("{md5_salt}{password}").as_bytes());
@@ -53,7 +54,7 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 
 /// A valid hash of a random password, checked against when an account does not exist so that a
 /// failed login costs the same time either way.
-pub fn dummy_phc() -> &'static str {
+pub(crate) fn dummy_phc() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| Credential::new(&token(16)).phc)
 }
@@ -63,7 +64,8 @@ pub fn md5_hex(data: &[u8]) -> String {
     hex(&Md5::digest(data))
 }
 
-pub fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes` (digests, GUIDs): hand-written to avoid a crate for ten lines.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -74,7 +76,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// Constant-time comparison of two ASCII strings, case-insensitive (hex digests).
-pub fn digest_eq(a: &str, b: &str) -> bool {
+pub(crate) fn digest_eq(a: &str, b: &str) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -83,18 +85,21 @@ pub fn digest_eq(a: &str, b: &str) -> bool {
     }) == 0
 }
 
-pub fn fill_random(buf: &mut [u8]) {
+/// Fills `buf` from the operating system's random source: every secret the server makes (salts,
+/// cookies, tickets, tokens) comes from here. A failing source is fatal rather than weak.
+pub(crate) fn fill_random(buf: &mut [u8]) {
     getrandom::fill(buf).expect("the operating system's random source failed");
 }
 
-pub fn random_u64() -> u64 {
+/// A random 64-bit number from `fill_random`.
+pub(crate) fn random_u64() -> u64 {
     let mut b = [0u8; 8];
     fill_random(&mut b);
     u64::from_le_bytes(b)
 }
 
 /// A challenge in the shape official servers used: `1013928519.693957190`.
-pub fn md5_challenge() -> String {
+pub(crate) fn md5_challenge() -> String {
     format!(
         "{:010}.{:09}",
         random_u64() % 10_000_000_000,
@@ -105,7 +110,7 @@ pub fn md5_challenge() -> String {
 /// Keyed BLAKE2s-256 of `parts` (concatenated) under a server secret of at most 32 bytes: the
 /// one MAC of the project (registration form tokens, decoy challenges). BLAKE2 is already built
 /// for Argon2.
-pub fn keyed_mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+pub(crate) fn keyed_mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     use blake2::digest::{KeyInit, Mac};
     let mut m = <blake2::Blake2sMac256 as KeyInit>::new_from_slice(key)
         .expect("server secrets are at most 32 bytes");
@@ -118,7 +123,7 @@ pub fn keyed_mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
 /// The MD5 challenge for a handle that has no account: MAC(server secret, handle) written in the
 /// shape of `md5_challenge`. Asking twice gives the same answer, as a real account's salt does, so
 /// the challenge does not tell which handles exist.
-pub fn decoy_md5_challenge(key: &[u8], handle: &str) -> String {
+pub(crate) fn decoy_md5_challenge(key: &[u8], handle: &str) -> String {
     let out = keyed_mac(key, &[handle.as_bytes()]);
     let a = u64::from_le_bytes(out[..8].try_into().expect("32-byte MAC"));
     let b = u64::from_le_bytes(out[8..16].try_into().expect("32-byte MAC"));
@@ -126,18 +131,19 @@ pub fn decoy_md5_challenge(key: &[u8], handle: &str) -> String {
 }
 
 /// A random token of `len` characters from `[A-Za-z0-9]` (cookies, tickets).
-pub fn token(len: usize) -> String {
+pub(crate) fn token(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut raw = vec![0u8; len];
     fill_random(&mut raw);
-    // 62 does not divide 256; the bias (4/256 on four letters) is irrelevant for 128+ bits of token.
+    // 62 does not divide 256 (256 = 4 x 62 + 8): the first eight letters come up 5/256 of the time
+    // instead of 4/256, a loss of under 0.01 bit per character, irrelevant for 128+ bits of token.
     raw.iter()
         .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
         .collect()
 }
 
 /// A random version-4 GUID in its lower-case text form.
-pub fn guid() -> String {
+pub(crate) fn guid() -> String {
     let mut b = [0u8; 16];
     fill_random(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
@@ -154,7 +160,7 @@ pub fn guid() -> String {
 }
 
 /// A decimal `CHL` challenge (20 digits, as the official servers sent).
-pub fn chl_challenge() -> String {
+pub(crate) fn chl_challenge() -> String {
     format!(
         "{:010}{:010}",
         random_u64() % 10_000_000_000,
@@ -163,7 +169,7 @@ pub fn chl_challenge() -> String {
 }
 
 /// Known client product ids and keys: (id, key, true for the MSNP11 algorithm).
-pub const PRODUCT_KEYS: &[(&str, &str, bool)] = &[
+pub(crate) const PRODUCT_KEYS: &[(&str, &str, bool)] = &[
     ("msmsgs@msnmsgr.com", "Q1P7W2E4J9R8U3S5", false),
     ("PROD0038W!61ZTF9", "VT6PX?UQTM4WM%YR", false),
     ("PROD0058#7IL2{QD", "QHDCY@7R1TB6W?5B", false),

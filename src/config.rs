@@ -5,11 +5,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Everything `msnpd serve` was told, gathered from the flags and the config file by `main`, so that
+/// the library never reads the command line and tests can start a server from a value.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The SQLite database (created and migrated on start).
     pub db: PathBuf,
     /// Dispatch and notification listener.
     pub listen: SocketAddr,
+    /// Switchboard listener, the address `XFR SB` and `RNG` send clients to.
     pub sb_listen: SocketAddr,
     /// HTTP listeners (Passport, MsgrConfig, the CA download). Default: 0.0.0.0:8080, and
     /// 0.0.0.0:80 when it can be bound.
@@ -21,6 +25,7 @@ pub struct Config {
     /// The operator's own certificate chain (PEM, server certificate first) and key, used instead
     /// of the kit. Both or neither.
     pub tls_cert: Option<PathBuf>,
+    /// The private key of `tls_cert`.
     pub tls_key: Option<PathBuf>,
     /// Host written into XFR/RNG replies; by default the local address of the client's connection.
     pub public_host: Option<String>,
@@ -30,13 +35,16 @@ pub struct Config {
     pub allow_unknown_clients: bool,
     /// Executor threads.
     pub threads: usize,
+    /// Deadlines for slow or silent clients.
     pub timeouts: Timeouts,
     /// Open client connections at most (all listeners together), and per client address.
     pub max_connections: usize,
+    /// Open client connections from one address (`--max-per-ip`).
     pub max_per_ip: usize,
     /// Failed logins from one address for one account (and 4x that from one address for any
     /// account) before further attempts are refused for `auth_backoff`.
     pub auth_failures: u32,
+    /// How long a blocked (address, account) pair or address stays refused (`--auth-backoff`).
     pub auth_backoff: Duration,
     /// Shown on the page at `/` (default: the host name).
     pub name: Option<String>,
@@ -55,9 +63,13 @@ pub struct Config {
 /// Deadlines for slow or silent clients.
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
+    /// A new connection must send its first command within this time.
     pub first_command: Duration,
+    /// ... and be logged in (NS) or joined (SB) within this time.
     pub login: Duration,
+    /// A notification connection silent for this long is dropped.
     pub ns_idle: Duration,
+    /// A switchboard connection silent for this long is removed from its conversation.
     pub sb_idle: Duration,
     /// A client that leaves our data unread this long is cut off.
     pub write_stall: Duration,
@@ -83,6 +95,8 @@ impl Default for Timeouts {
 }
 
 impl Config {
+    /// The defaults of `msnpd serve` (the standard MSN ports, limits from `limits.rs`) for the
+    /// database at `db`; `main` and the tests change fields from there.
     pub fn new(db: PathBuf) -> Config {
         Config {
             db,

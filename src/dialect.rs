@@ -15,26 +15,37 @@ pub enum Auth {
 /// Shape of `XFR trid NS ...` (DS redirect).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum XfrNs {
+    /// `XFR trid NS host:port` (MSNP2).
     Bare,
+    /// `XFR trid NS host:port 0` (MSNP3-6).
     Zero,
+    /// `XFR trid NS host:port 0 host:port`, the current server repeated (MSNP7+).
     ZeroCurrent,
 }
 
 /// Shape of `USR trid OK ...`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UsrOk {
+    /// `USR trid OK handle name` (MSNP2-5).
     Name,
+    /// `... name 1`: plus the verified flag (MSNP6-7).
     NameVerified,
+    /// `... name 1 0`: plus the restricted flag (MSNP8-9).
     NameVerifiedRestricted,
+    /// `USR trid OK handle 1 0`: no name, it comes with the profile (MSNP10+).
     VerifiedRestricted,
 }
 
 /// Which fields the initial profile message carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Profile {
+    /// Login time only (MSNP2).
     Basic,
+    /// Plus the Passport member fields and `MSPAuth` (MSNP3-7).
     Passport,
+    /// Plus `ClientIP`/`ClientPort` (MSNP8-9).
     ClientAddress,
+    /// Plus `ABCHMigrated: 1` (MSNP10-12: lists without serials).
     Abch,
 }
 
@@ -58,16 +69,22 @@ pub enum SynFormat {
 /// How groups are identified on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Groups {
+    /// No groups (MSNP2-6).
     None,
+    /// Numbers 0..`MAX_GROUPS` (MSNP7-9).
     Numeric,
+    /// GUIDs (MSNP10+).
     Guid,
 }
 
 /// Challenge algorithm for `CHL`/`QRY`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Challenge {
+    /// No `CHL` (MSNP2-5).
     None,
+    /// MD5(challenge + product key) (MSNP6-10).
     Md5,
+    /// The MSNP11 algorithm (`auth::msnp11_response`) (MSNP11+).
     Msnp11,
 }
 
@@ -124,6 +141,7 @@ pub enum SameMode {
 /// the exact login sequence they were tested with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InitialMail {
+    /// Not sent (MSNP2-7).
     None,
     /// `text/x-msmsgsinitialemailnotification` with Inbox-Unread/Folders-Unread 0 (MSNP8-10).
     Email,
@@ -149,6 +167,7 @@ pub enum AsyncBpr {
 /// Client libraries that read a reply shape of their own, recognised from what they send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Quirk {
+    /// An official client, or one that reads the documented shapes.
     #[default]
     None,
     /// `msnp11-sdk` (crates.io), written against one community server: it accepts `ADG`, `RMG`
@@ -179,19 +198,29 @@ pub enum GuidGroupReply {
     LeadingOne,
 }
 
+/// One protocol version's answers to every question a handler may ask, so that handlers hold no
+/// version comparisons: a session keeps a `&'static Dialect` from `VER` on.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Dialect {
+    /// The MSNP version number (2-12).
     pub version: u8,
+    /// How a client logs in.
     pub auth: Auth,
     /// `INF` exists (MSNP2-7).
     pub inf: bool,
+    /// Shape of the dispatch redirect.
     pub xfr_ns: XfrNs,
+    /// Shape of the login confirmation.
     pub usr_ok: UsrOk,
+    /// Fields of the profile message after login.
     pub profile: Profile,
+    /// Layout of the `SYN` dump.
     pub syn: SynFormat,
     /// Replies carry the list serial (MSNP2-9); MSNP10+ uses timestamps in SYN only.
     pub list_serials: bool,
+    /// How groups are named on the wire.
     pub groups: Groups,
+    /// Which `CHL`/`QRY` algorithm, if any.
     pub challenge: Challenge,
     /// Client capabilities in CHG/ILN/NLN (MSNP8+).
     pub presence_caps: bool,
@@ -205,6 +234,7 @@ pub struct Dialect {
     pub sbs: bool,
     /// Capabilities on IRO/JOI (MSNP12).
     pub sb_caps: bool,
+    /// `ADD` or `ADC` for list changes.
     pub list_commands: ListCommands,
     /// Own friendly name changes through `REA` (MSNP2-9) rather than `PRP MFN` (MSNP10+).
     pub rea: bool,
@@ -219,8 +249,11 @@ pub struct Dialect {
     /// AL and BL exclude each other (`219`). MSNP10+ clients block with `ADC BL` before `REM AL`,
     /// so there a handle may briefly be on both (BL wins).
     pub al_bl_exclusive: bool,
+    /// Answer to a `BLP`/`GTC` that names the mode already set.
     pub same_mode: SameMode,
+    /// The e-mail notice after the profile.
     pub initial_mail: InitialMail,
+    /// Shape of a `BPR` outside `SYN`.
     pub async_bpr: AsyncBpr,
 }
 
@@ -300,8 +333,9 @@ const fn row(version: u8) -> Dialect {
     }
 }
 
-/// Oldest and newest versions served.
+/// Oldest version served (MSN Messenger 1.0).
 pub const OLDEST: u8 = 2;
+/// Newest version served (MSN Messenger 7.5).
 pub const NEWEST: u8 = 12;
 
 static DIALECTS: [Dialect; (NEWEST - OLDEST + 1) as usize] = [

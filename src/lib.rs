@@ -1,9 +1,11 @@
 //! msnpd: a single-binary MSN Messenger server (MSNP2-MSNP12).
 //!
 //! Layout: `protocol` turns bytes into commands and back (no I/O); `dialect` holds every
-//! per-version difference; `ns` and `sb` are the notification and switchboard roles, one file per
-//! command family; `server` owns sockets, buffers and the shared directory (`hub`); `storage` is
-//! the only module that knows SQL; `limits` names every bound.
+//! per-version difference; `storage` is the only module that knows SQL; `server` is transport
+//! (connections, outboxes, buffer pools, admission, throttles) plus the `Hub` of shared services;
+//! `ns` (dispatch and notification, with the directory actor that owns who is online), `sb` and
+//! `http` are the roles, one file per command family; `node` binds the listeners and starts the
+//! roles; `limits` names every bound.
 
 pub mod accounts;
 pub mod auth;
@@ -34,7 +36,13 @@ pub fn tune_allocator() {
     // thread starts; it is also safe later (glibc takes its arena lock).
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 1);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 * 1024);
+        libc::mallopt(
+            libc::M_MMAP_THRESHOLD,
+            limits::MALLOC_MMAP_THRESHOLD as libc::c_int,
+        );
+        libc::mallopt(
+            libc::M_TRIM_THRESHOLD,
+            limits::MALLOC_TRIM_THRESHOLD as libc::c_int,
+        );
     }
 }

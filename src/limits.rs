@@ -26,7 +26,8 @@ pub const POOL_KEEP: usize = 64;
 /// a user with 200 watchers queues one chunk per watcher at once. Spares that stay unused for a
 /// housekeeping tick are freed down to `POOL_IDLE_KEEP` (`pool::release_spares`).
 pub const POOL_KEEP_CHUNKS: usize = 256;
-/// ... and kept once no connection has opened for a housekeeping tick (up to 24 KiB each).
+/// Spares of each kind always kept when the housekeeping tick frees those that stayed unused
+/// since the last tick: 8 read buffers and 8 chunks, 192 KiB.
 pub const POOL_IDLE_KEEP: usize = 8;
 
 /// Friendly names: the limit is on the URL-encoded form (each %XX counts three bytes).
@@ -35,6 +36,7 @@ pub const MAX_FRIENDLY_ENCODED: usize = 387;
 pub const MAX_HANDLE: usize = 129;
 /// Group names on ADG (encoded), and on REG.
 pub const MAX_GROUP_NAME_ADG: usize = 61;
+/// ... and on REG, where the official server allowed more (NS.md, groups).
 pub const MAX_GROUP_NAME_REG: usize = 127;
 /// Groups per user, numeric ids 0..MAX_GROUPS.
 pub const MAX_GROUPS: u8 = 30;
@@ -44,6 +46,22 @@ pub const MAX_LIST_ENTRIES: usize = 600;
 pub const MAX_PRP_VALUE: usize = 95;
 /// Participants in one switchboard session.
 pub const MAX_SB_PARTICIPANTS: usize = 20;
+/// Commands waiting in one switchboard actor's mailbox (MSG, CAL, joins, leaves). 32 MSGs are
+/// about half of what one 8 KiB read of small messages holds, so a burst is handed over in a few
+/// wake-ups, and in-flight payload buffers stay within the pool's spares (`POOL_KEEP`): at most
+/// 32 x `MAX_SB_PAYLOAD` (53 KiB) per switchboard. When it is full, a sender's connection waits for
+/// room, which means it stops reading its socket until the actor has caught up (TCP pushes back).
+pub const SB_MAILBOX: usize = 32;
+/// Requests waiting in the switchboard registry's mailbox (cookies, USR/ANS look-ups, sign-outs).
+/// All are rare next to MSG and each takes microseconds; 256 (about 25 KiB, allocated once)
+/// absorbs a burst of sign-outs. Connection tasks wait for room when it is full; the notification
+/// role's fire-and-forget notices (`sign_out`, `rename`) are then handed to a small task that waits
+/// for room, so the NS never blocks and nothing is lost.
+pub const SB_REGISTRY_MAILBOX: usize = 256;
+
+/// Pause after a failed `accept` (out of file descriptors and similar) before the next, so that
+/// a listener does not spin a core while the condition lasts.
+pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 /// A client must send its first command within this time.
 pub const FIRST_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -60,12 +78,14 @@ pub const QNG_SECONDS: u32 = 60;
 /// Presence announcements (CHG, UUX, own name) a session may make at once, then one per interval;
 /// faster changes are merged and the latest state goes out when the next one is due.
 pub const PRESENCE_BURST: u8 = 8;
+/// ... and the interval between announcements once the burst is spent.
 pub const PRESENCE_INTERVAL: Duration = Duration::from_millis(500);
 /// Lifetime of a switchboard cookie from XFR SB or RNG.
 pub const COOKIE_TTL: Duration = Duration::from_secs(120);
 /// Unused `XFR SB` cookies one user may hold (a real client asks for one per conversation it
 /// opens), and unused cookies of all kinds together; past either, `XFR SB` gets `800`.
 pub const MAX_COOKIES_PER_USER: u32 = 32;
+/// ... and unused cookies of all users together, so that many accounts cannot fill memory either.
 pub const MAX_COOKIES: usize = 100_000;
 /// How long a DS redirect is remembered so that the client's second connection is served as NS.
 pub const REDIRECT_TTL: Duration = Duration::from_secs(60);
@@ -73,15 +93,25 @@ pub const REDIRECT_TTL: Duration = Duration::from_secs(60);
 pub const CHALLENGE_TIMEOUT: Duration = Duration::from_secs(50);
 /// Default interval between challenges (MSNP6+); `--chl-interval` overrides it.
 pub const CHALLENGE_INTERVAL: Duration = Duration::from_secs(600);
-/// Password hashes (Argon2, several MiB each) computed at the same time; more logins wait.
+/// Password hashes (Argon2, `ARGON2_MEMORY_KIB` each) computed at the same time; more logins wait.
 pub const HASH_CONCURRENCY: usize = 2;
+/// Argon2id memory per hash: 8 MiB, enough to make GPU cracking of a stolen database costly;
+/// with `HASH_CONCURRENCY` at most 16 MiB of the server's memory is hashing at any time.
+pub const ARGON2_MEMORY_KIB: u32 = 8 * 1024;
+/// Argon2id passes over that memory: 3, which with 8 MiB costs about 13 ms per check on the
+/// benchmark machine's core (BENCHMARKS.md, `local_hash_ms`).
+pub const ARGON2_PASSES: u32 = 3;
+/// Argon2id lanes: 1, since a hash runs on one thread and parallel logins already use the cores.
+pub const ARGON2_LANES: u32 = 1;
 /// Open client connections, all listeners together, and from one client address. A LAN party has
 /// one address per PC; many users behind one NAT share one, hence the generous default.
 pub const MAX_CONNECTIONS: usize = 20_000;
+/// ... and from one client address (`--max-per-ip`).
 pub const MAX_CONNECTIONS_PER_IP: usize = 256;
 /// HTTP connections (Passport logins, nexus, MsgrConfig), counted apart from the NS/SB ones so that
 /// a flood of HTTP sockets cannot use up the admission that MSNP logins need.
 pub const MAX_HTTP_CONNECTIONS: usize = 1024;
+/// ... and from one client address: a client opens two or three at once.
 pub const MAX_HTTP_CONNECTIONS_PER_IP: usize = 32;
 /// Per-address connection counters (`server::admission`), for each of the two kinds (NS/SB and
 /// HTTP): 16 KiB each, whatever the number of addresses. Addresses share a counter when their
@@ -92,14 +122,44 @@ pub const ADMISSION_BUCKETS: usize = 4096;
 /// every few seconds no longer holds a socket (the idle timer restarts on every byte). Dividing
 /// the largest request (24 KiB) by it gives the minimum average rate, 2.4 KB/s.
 pub const HTTP_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes read from an HTTP connection per read call; the request is gathered in a buffer capped
+/// by `HTTP_MAX_HEAD + HTTP_MAX_BODY`. Most requests (nexus, `login2.srf`) fit in one read.
+pub const HTTP_READ_CHUNK: usize = 2048;
+/// The lifetime the `RST.srf` answer states for the tokens it carries. Stated only: the client
+/// sends the ticket inside with `USR TWN S` at once, and the server redeems it within
+/// `TICKET_TTL`. One day is what such answers carried.
+pub const RST_STATED_LIFETIME: Duration = Duration::from_secs(86_400);
+/// How long a Passport ticket from `login2.srf`/`RST.srf` can be redeemed with `USR TWN S`: the
+/// client does so within a second, so five minutes only covers a very slow machine.
+pub const TICKET_TTL: Duration = Duration::from_secs(300);
+/// Unredeemed tickets above which issuing one first sweeps out the expired ones (the
+/// housekeeping tick sweeps too); bounded by `TICKET_TTL` times the login rate.
+pub const TICKET_SWEEP_AT: usize = 10_000;
+/// Largest HTTP request head (request line and headers). A Passport 1.4 `Authorization` header
+/// with a long handle and password is well under 1 KiB; 8 KiB is what common servers allow.
+pub const HTTP_MAX_HEAD: usize = 8 * 1024;
+/// Largest HTTP request body: an RST SOAP request (MSN 7.5) is about 3 KiB, the registration
+/// form far less; anything larger is not a client of ours.
+pub const HTTP_MAX_BODY: usize = 16 * 1024;
+/// Most headers in one HTTP request (httparse parses into a fixed array of this size); real
+/// clients send about ten.
+pub const HTTP_MAX_HEADERS: usize = 32;
+/// A keep-alive HTTP connection with no complete request for this long is closed: a client
+/// fetches nexus, login and config within a second or two, so an idle socket is just held.
+pub const HTTP_KEEPALIVE_IDLE: Duration = Duration::from_secs(15);
+/// Requests served on one HTTP connection before it is closed, so that one connection cannot
+/// keep a handler busy forever; a login needs three or four.
+pub const HTTP_MAX_REQUESTS: usize = 32;
 /// Failed logins for one account from one address before that pair is refused for
 /// `AUTH_BACKOFF`; four times as many from one address for any accounts block the address.
 /// The block is per address, so an attacker cannot lock a real user out from elsewhere.
 pub const AUTH_FAILURES: u32 = 5;
+/// How long a blocked pair or address stays refused (`--auth-backoff`).
 pub const AUTH_BACKOFF: Duration = Duration::from_secs(60);
 /// Password checks (HTTP logins) in flight at once for one account, from all addresses, and from
 /// one address for any accounts; more are refused at once, without hashing.
 pub const LOGIN_CHECKS_PER_ACCOUNT: u32 = 2;
+/// ... and from one address for any accounts.
 pub const LOGIN_CHECKS_PER_ADDRESS: u32 = 4;
 /// (address, account) login counters kept before the expired ones are swept out.
 pub const AUTH_TRACKED_PAIRS: usize = 100_000;
@@ -116,10 +176,6 @@ pub const LOGIN_CHECKS_IN_FLIGHT: usize = 1024;
 /// its client; nothing is refused or lost), as the actor never waits for anyone. Only the
 /// periodic ticket sweep is skipped instead, and done at the next tick.
 pub const LOGINS_MAILBOX: usize = 1024;
-/// How long a Tweener ticket from `login2.srf` or `RST.srf` may wait for its `USR TWN S`.
-pub const TICKET_TTL: Duration = Duration::from_secs(300);
-/// Tickets remembered before a new one sweeps out the expired ones (also swept every 30 s).
-pub const TICKETS_SWEEP_AT: usize = 10_000;
 /// Pending requests to the storage thread; senders wait when it is full.
 pub const STORAGE_QUEUE: usize = 1024;
 /// Messages queued for the notification directory actor. Each is handled in microseconds
@@ -135,6 +191,16 @@ pub const DISPATCH_MAILBOX: usize = 256;
 /// DS redirects remembered and not yet followed; the oldest is forgotten first when more arrive
 /// (a client that loses its redirect is redirected once more).
 pub const MAX_REDIRECTS: usize = 20_000;
+/// How long a write waits for SQLite's lock when another process (`msnpd user add` while the
+/// server runs) holds it; both sides' transactions are short, so 5 s only passes if one hangs.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Prepared statements kept compiled (`prepare_cached`): the hot paths (login, list changes) use
+/// about a dozen, so 64 never evicts one.
+pub const SQLITE_STATEMENT_CACHE: usize = 64;
+/// SQLite page cache, in KiB. The default grows to 2 MiB, most of it copies of pages the kernel
+/// caches anyway; logins read a few pages each, and a miss costs one pread of a page the OS
+/// already holds. 256 KiB keeps the B-tree interiors hot.
+pub const SQLITE_CACHE_KIB: i64 = 256;
 
 /// Passwords, in bytes (the form, `msnpd user`; old clients cut theirs at 16 characters).
 pub const MAX_PASSWORD: usize = 128;
@@ -143,24 +209,33 @@ pub const MIN_WEB_PASSWORD: usize = 6;
 /// Accounts one client address may create through the registration form per `REGISTER_WINDOW`,
 /// and form submissions it may make (failed ones included) in the same window.
 pub const REGISTRATIONS_PER_WINDOW: u32 = 5;
+/// ... and form submissions (failed ones included) per address in the same window.
 pub const REGISTER_ATTEMPTS_PER_WINDOW: u32 = 30;
+/// The window of the two counts above.
 pub const REGISTER_WINDOW: Duration = Duration::from_secs(3600);
 /// Client addresses the registration rate limit remembers; when full, new addresses are refused
 /// until old windows end.
 pub const REGISTER_TRACKED_ADDRESSES: usize = 4096;
+/// The wait, in seconds, the form names to an address refused because that table is full: old
+/// windows end continually, so a minute is usually enough.
+pub const REGISTER_FULL_RETRY_SECS: u64 = 60;
 /// How long a registration form (its CSRF token) stays valid, and how many used tokens are
 /// remembered so that none is accepted twice.
 pub const REGISTER_TOKEN_TTL: Duration = Duration::from_secs(3600);
+/// ... and how many submitted tokens are remembered (past that, forms get "busy").
 pub const REGISTER_SPENT_TOKENS: usize = 8192;
 /// Characters of the form's invitation code and e-mail fields that are read (and shown again
 /// when the form is refused); longer input is cut, and a cut address is still refused as too long.
 pub const MAX_INVITE_CODE: usize = 64;
+/// ... and of the e-mail field (longer than `MAX_HANDLE`, so that a too-long address is
+/// reported as such).
 pub const MAX_FORM_HANDLE: usize = 200;
 /// Online users listed by name on the page at `/` (with `--public-presence`).
 pub const PAGE_MAX_NAMES: usize = 200;
 /// HTTP gateway (`gateway.dll`) sessions at most, in total and from one client address. Each is
 /// one notification or switchboard connection and also counts against the connection caps above.
 pub const MAX_GATEWAY_SESSIONS: usize = 2048;
+/// ... and from one client address.
 pub const MAX_GATEWAY_SESSIONS_PER_IP: usize = 128;
 /// A gateway session without any request for this long is closed (Escargot uses 60 s; clients
 /// poll about every 2 s). `--gateway-idle-timeout` overrides it.
@@ -179,13 +254,21 @@ pub const GATEWAY_PIPE_BUFFER: usize = 8 * 1024;
 pub const DNS_MAX_FORWARDS: usize = 128;
 /// A forward gets this long over all upstreams, and each upstream this long before the next.
 pub const DNS_FORWARD_TIMEOUT: Duration = Duration::from_secs(4);
+/// ... and each upstream this long before the next is tried.
 pub const DNS_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(2);
 /// Open DNS-over-TCP connections, and how long one may sit idle (or leave a reply unread).
 pub const DNS_MAX_TCP_CONNECTIONS: usize = 32;
+/// ... and how long one may sit idle (or leave a reply unread).
 pub const DNS_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest DNS message accepted from a client (UDP or TCP) or from an upstream over UDP; larger
 /// ones are dropped. Queries are far smaller; 4096 is the common EDNS buffer size.
 pub const DNS_MAX_MESSAGE: usize = 4096;
+/// EDNS payload size announced in our replies: the DNS flag day 2020 value, small enough to
+/// avoid IP fragmentation on any path.
+pub const DNS_EDNS_PAYLOAD: u16 = 1232;
+/// Pause after a failed UDP receive before the next one, so that a persistent error (no
+/// buffers) does not spin a core; short, because UDP clients retry anyway.
+pub const DNS_RECV_ERROR_PAUSE: Duration = Duration::from_millis(10);
 /// Largest reply relayed from an upstream over TCP.
 pub const DNS_MAX_TCP_REPLY: usize = 16 * 1024;
 /// TTL of our A records: short, so that a PC that leaves the party soon asks its own DNS again.
@@ -194,3 +277,14 @@ pub const DNS_ANSWER_TTL: u32 = 60;
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// TLS sessions remembered for resumption (about 1 KiB each); old Windows resumes often.
 pub const TLS_SESSION_CACHE: usize = 256;
+
+/// How long `msnpd status` waits for the running server's `/status` answer (connect and read
+/// each): the server is on this machine, so more than a few seconds means it is stuck.
+pub const STATUS_QUERY_TIMEOUT: Duration = Duration::from_secs(3);
+/// Longest host name `--public-host` accepts: 253 characters, the DNS limit (RFC 1035).
+pub const MAX_HOST_NAME: usize = 253;
+/// glibc: allocations from this size up get their own mmap and go back to the system when freed
+/// (see `tune_allocator`); 128 KiB leaves read buffers and outbound chunks in the heap.
+pub const MALLOC_MMAP_THRESHOLD: usize = 128 * 1024;
+/// glibc: free memory at the top of the heap above this is returned to the system.
+pub const MALLOC_TRIM_THRESHOLD: usize = 256 * 1024;

@@ -2,14 +2,21 @@
 
 use std::borrow::Cow;
 
+/// An account's row id in the database: stable for the account's life, cheaper to key maps by
+/// than the handle, and never sent to clients.
 pub type UserId = i64;
 
 /// List membership bits, as MSNP8+ writes them in LST.
 pub mod list {
+    /// Forward list: the people I watch.
     pub const FL: u8 = 1;
+    /// Allow list: who may see me and invite me.
     pub const AL: u8 = 2;
+    /// Block list: who may not.
     pub const BL: u8 = 4;
+    /// Reverse list: who has me on their FL (kept by the server, read-only for the client).
     pub const RL: u8 = 8;
+    /// Pending list (MSNP10+): reverse-list entries the user has not acknowledged yet.
     pub const PL: u8 = 16;
 
     /// Parses a list name from a command.
@@ -24,6 +31,7 @@ pub mod list {
         })
     }
 
+    /// The list's name for a single bit, as commands write it (anything else reads as `PL`).
     pub fn name(bit: u8) -> &'static str {
         match bit {
             FL => "FL",
@@ -45,6 +53,7 @@ pub enum Blp {
 }
 
 impl Blp {
+    /// The word `BLP` and `SYN` write for it.
     pub fn code(self) -> &'static str {
         match self {
             Blp::Allow => "AL",
@@ -53,19 +62,29 @@ impl Blp {
     }
 }
 
+/// A user's status as `CHG` sets it and `NLN`/`ILN` show it; every version has the same eight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
+    /// `NLN`.
     Online,
+    /// `BSY`.
     Busy,
+    /// `IDL`, set by the client after inactivity.
     Idle,
+    /// `BRB`.
     BeRightBack,
+    /// `AWY`.
     Away,
+    /// `PHN`.
     OnPhone,
+    /// `LUN`.
     OutToLunch,
+    /// `HDN`: signed in but shown offline to everyone (watchers get `FLN`).
     Hidden,
 }
 
 impl Status {
+    /// The status of a three-letter code, `None` for an unknown one.
     pub fn parse(s: &str) -> Option<Status> {
         Some(match s {
             "NLN" => Status::Online,
@@ -80,6 +99,7 @@ impl Status {
         })
     }
 
+    /// The three-letter code written on the wire.
     pub fn code(self) -> &'static str {
         match self {
             Status::Online => "NLN",
@@ -94,12 +114,16 @@ impl Status {
     }
 }
 
+/// Someone on one or more of my lists, with what I stored about them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Contact {
+    /// Their handle (lower case).
     pub handle: String,
     /// The name I stored for this contact (decoded).
     pub name: String,
+    /// The contact's id in MSNP10+ commands (`ADC`, `REM FL guid`), made when first added.
     pub guid: String,
+    /// Which of my lists they are on (`list` bits).
     pub lists: u8,
     /// Bit n = member of group n (numeric id). Bit 0 is "Other Contacts" for MSNP7-9.
     pub groups: u32,
@@ -107,11 +131,13 @@ pub struct Contact {
     pub phones: Phones,
 }
 
+/// One of my contact groups.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
     /// Borrowed when it is the default name every account's group 0 starts with (see
     /// `Group::name_from`): one allocation less per online user.
     pub name: Cow<'static, str>,
+    /// The group's id in MSNP10+ commands; MSNP7-9 use its number (the map key).
     pub guid: String,
 }
 
@@ -132,30 +158,44 @@ impl Group {
 /// Phone numbers and mobile settings (PRP): PHH, PHW, PHM as text, MOB and MBE as flags.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Phones {
+    /// `PHH`, URL-encoded as the client sent it.
     pub home: String,
+    /// `PHW`.
     pub work: String,
+    /// `PHM`.
     pub mobile: String,
+    /// `MOB Y`: others may page my mobile device.
     pub mob: bool,
+    /// `MBE Y`: mobile device enabled.
     pub mbe: bool,
 }
 
+/// Everything stored about an account that a session uses, loaded at login and kept in memory
+/// (the mirror) while the user is online, so that commands are checked without a query.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
-    // No id or handle: the online record keeps the one copy (`OnlineUser::id`, `::handle`).
+    // No id or handle: the directory's session record keeps the one copy (`Member::id`,
+    // `Member::handle` in ns/directory.rs).
+    /// My friendly name, decoded.
     pub friendly: String,
+    /// Who sees me when they are on neither AL nor BL.
     pub blp: Blp,
     /// `GTC A` (prompt when someone adds me) when true.
     pub gtc_prompt: bool,
+    /// List version: raised by every list change, so that a client's cached lists are re-sent
+    /// only when they changed (`SYN`).
     pub serial: u32,
     /// `None` when none is set, as for most accounts (see `phones()` and `Phones::boxed`).
     pub phones: Option<Box<Phones>>,
+    /// My groups by number (0 is "Other Contacts").
     pub groups: SortedMap<u8, Group>,
+    /// Everyone on any of my lists.
     pub contacts: SortedMap<UserId, Contact>,
 }
 
 impl Phones {
     /// Boxed only when something is set: every online account carries its own numbers, and an
-    /// empty set is three empty strings (74 bytes) kept for nothing.
+    /// empty set is three empty strings and two flags (80 bytes) kept for nothing.
     pub fn boxed(self) -> Option<Box<Phones>> {
         (self != Phones::default()).then(|| Box::new(self))
     }
@@ -175,6 +215,7 @@ impl Account {
         self.phones.as_deref().unwrap_or(&NO_PHONES)
     }
 
+    /// Which of my lists `other` is on (0: none).
     pub fn lists_of(&self, other: UserId) -> u8 {
         self.contacts.get(&other).map_or(0, |c| c.lists)
     }
@@ -186,6 +227,7 @@ impl Account {
         bits & list::BL == 0 && (bits & list::AL != 0 || self.blp == Blp::Allow)
     }
 
+    /// How many contacts are on the list `bit` (the `MAX_LIST_ENTRIES` check).
     pub fn count(&self, bit: u8) -> usize {
         self.contacts
             .values()
@@ -193,6 +235,7 @@ impl Account {
             .count()
     }
 
+    /// The contact with this handle (a linear scan; lists are short and this is per command).
     pub fn find_by_handle(&self, handle: &str) -> Option<(UserId, &Contact)> {
         self.contacts
             .iter()
@@ -200,6 +243,7 @@ impl Account {
             .map(|(id, c)| (*id, c))
     }
 
+    /// The contact with this MSNP10+ guid, compared case-insensitively.
     pub fn find_by_guid(&self, guid: &str) -> Option<(UserId, &Contact)> {
         self.contacts
             .iter()
@@ -207,6 +251,7 @@ impl Account {
             .map(|(id, c)| (*id, c))
     }
 
+    /// The number of the group with this MSNP10+ guid.
     pub fn group_by_guid(&self, guid: &str) -> Option<u8> {
         self.groups
             .iter()
@@ -236,6 +281,7 @@ impl<K, V> Default for SortedMap<K, V> {
 }
 
 impl<K: Ord, V> SortedMap<K, V> {
+    /// An empty map (no allocation).
     pub fn new() -> Self {
         Self::default()
     }
@@ -244,14 +290,17 @@ impl<K: Ord, V> SortedMap<K, V> {
         self.entries.binary_search_by(|(k, _)| k.cmp(key))
     }
 
+    /// The value at `key`.
     pub fn get(&self, key: &K) -> Option<&V> {
         self.position(key).ok().map(|i| &self.entries[i].1)
     }
 
+    /// The value at `key`, to change in place.
     pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
         self.position(key).ok().map(|i| &mut self.entries[i].1)
     }
 
+    /// Whether `key` is present.
     pub fn contains_key(&self, key: &K) -> bool {
         self.position(key).is_ok()
     }
@@ -269,6 +318,7 @@ impl<K: Ord, V> SortedMap<K, V> {
         }
     }
 
+    /// Removes and returns the value at `key`; gives memory back once half the capacity is unused.
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let i = self.position(key).ok()?;
         let (_, v) = self.entries.remove(i);
@@ -278,10 +328,12 @@ impl<K: Ord, V> SortedMap<K, V> {
         Some(v)
     }
 
+    /// Number of entries.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -291,6 +343,7 @@ impl<K: Ord, V> SortedMap<K, V> {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
+    /// Values in key order.
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.entries.iter().map(|(_, v)| v)
     }

@@ -5,7 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use msnpd::http::passport::parse_authorization;
-use msnpd::http::{MAX_BODY, MAX_HEAD, Parsed, parse_request};
+use msnpd::http::{Parsed, parse_request};
+use msnpd::limits::{HTTP_MAX_BODY as MAX_BODY, HTTP_MAX_HEAD as MAX_HEAD};
 
 fuzz_target!(|data: &[u8]| {
     let mut pos = 0;

@@ -318,7 +318,7 @@ fn run(cli: Cli, ex: scenarios::Ex) -> R<()> {
         nexus,
         dalogin: RefCell::new(None),
     });
-    if !(2..=12).contains(&cli.version) {
+    if msnpd::dialect::Dialect::get(cli.version).is_none() {
         return Err("--version must be 2-12".into());
     }
     let block =

@@ -8,15 +8,12 @@
 //! brings a URL parser with Unicode tables) would otherwise be most of the DNS code in the binary.
 
 use super::names;
-use crate::limits::DNS_ANSWER_TTL;
+use crate::limits::{DNS_ANSWER_TTL, DNS_EDNS_PAYLOAD};
 use hickory_proto::op::{Edns, Header, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 use std::net::Ipv4Addr;
-
-/// EDNS payload size we announce: the DNS flag day 2020 value, safe from IP fragmentation.
-const EDNS_PAYLOAD: u16 = 1232;
 
 /// The outcome of one query.
 #[derive(Debug)]
@@ -43,7 +40,9 @@ pub struct Context<'a> {
 /// The parts of a query we use.
 #[derive(Debug)]
 pub struct Request {
+    /// Id, flags and counts: the reply copies the id and the recursion-desired flag.
     pub header: Header,
+    /// The questions; only the first is answered (as every resolver does).
     pub queries: Vec<Query>,
     /// The query carries an EDNS OPT record, so the reply must carry one too (RFC 6891).
     pub edns: bool,
@@ -69,6 +68,7 @@ impl Request {
         })
     }
 
+    /// The transaction id the reply must carry.
     pub fn id(&self) -> u16 {
         self.header.metadata.id
     }
@@ -139,7 +139,7 @@ fn reply(request: &Request, code: ResponseCode, cx: &Context, answers: Vec<Recor
     if request.edns {
         // RFC 6891: a query with OPT gets an OPT back.
         let mut edns = Edns::new();
-        edns.set_max_payload(EDNS_PAYLOAD);
+        edns.set_max_payload(DNS_EDNS_PAYLOAD);
         r.set_edns(edns);
     }
     // Encoding a message we built from parsed parts cannot fail short of a bug; SERVFAIL then.
@@ -236,7 +236,10 @@ mod tests {
         edns.set_max_payload(4096);
         m.set_edns(edns);
         let r = parse(decide(&m.to_vec().unwrap(), &cx(true, true)));
-        assert_eq!(r.edns.as_ref().map(|e| e.max_payload()), Some(EDNS_PAYLOAD));
+        assert_eq!(
+            r.edns.as_ref().map(|e| e.max_payload()),
+            Some(DNS_EDNS_PAYLOAD)
+        );
         assert_eq!(r.answers.len(), 1);
     }
 

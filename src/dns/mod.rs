@@ -8,9 +8,9 @@
 //! guide.
 
 mod forward;
-pub mod message;
+pub(crate) mod message;
 pub mod names;
-pub mod policy;
+pub(crate) mod policy;
 mod tcp;
 mod udp;
 

@@ -7,12 +7,11 @@
 use super::forward::{self, within};
 use super::message::{self, Action, Context};
 use super::{Service, policy};
-use crate::limits::{DNS_MAX_MESSAGE, DNS_TCP_IDLE_TIMEOUT};
+use crate::limits::{ACCEPT_ERROR_PAUSE, DNS_MAX_MESSAGE, DNS_TCP_IDLE_TIMEOUT};
 use smol::Async;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
 
 pub async fn serve(
     service: Arc<Service>,
@@ -24,7 +23,7 @@ pub async fn serve(
             Ok(s) => s,
             Err(e) => {
                 log::warn!("dns: accept failed: {e}");
-                smol::Timer::after(Duration::from_millis(100)).await;
+                smol::Timer::after(ACCEPT_ERROR_PAUSE).await;
                 continue;
             }
         };

@@ -12,13 +12,12 @@
 
 use super::message::{self, Action, Context};
 use super::{Service, forward, policy};
-use crate::limits::DNS_MAX_MESSAGE;
+use crate::limits::{DNS_MAX_MESSAGE, DNS_RECV_ERROR_PAUSE};
 use smol::Async;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// One received datagram.
 struct Datagram {
@@ -67,7 +66,7 @@ pub async fn serve(
             Ok(d) => d,
             Err(e) => {
                 log::debug!("dns: udp receive failed: {e}");
-                smol::Timer::after(Duration::from_millis(10)).await;
+                smol::Timer::after(DNS_RECV_ERROR_PAUSE).await;
                 continue;
             }
         };

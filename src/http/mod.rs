@@ -1,7 +1,9 @@
-//! The HTTP side MSN 5.0-7.5 need: the Passport nexus, Passport 1.4 login (`login2.srf`), the RST
-//! SOAP login of MSN 7.5 (`RST.srf`) and MsgrConfig. Small and bounded: requests are parsed with
-//! `httparse`, headers and bodies have fixed caps, idle keep-alive connections time out, and
-//! anything else gets 404.
+//! The HTTP side: what MSN 5.0-7.5 need (the Passport nexus, Passport 1.4 login `login2.srf`, the
+//! RST SOAP login of MSN 7.5 `RST.srf`, MsgrConfig, and the `gateway.dll` HTTP gateway), the page
+//! at `/` with the registration form (`site`, `register`), the CA download and the operator's
+//! loopback `/status`. Small and bounded: requests are parsed with `httparse`, heads, bodies and
+//! requests per connection have fixed caps (`limits::HTTP_*`), idle keep-alive connections time
+//! out, and anything else gets 404.
 
 pub mod gateway;
 mod host;
@@ -15,23 +17,19 @@ use smol::Async;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// Largest request head (request line and headers).
-pub const MAX_HEAD: usize = 8 * 1024;
-/// Largest request body (an RST SOAP request is about 3 KiB).
-pub const MAX_BODY: usize = 16 * 1024;
-/// Most headers in one request.
-const MAX_HEADERS: usize = 32;
-/// A keep-alive connection with no complete request for this long is closed.
-const IDLE: Duration = Duration::from_secs(15);
-/// Requests served on one connection before it is closed.
-const MAX_REQUESTS: usize = 32;
+use crate::limits::{
+    HTTP_KEEPALIVE_IDLE, HTTP_MAX_BODY, HTTP_MAX_HEAD, HTTP_MAX_HEADERS, HTTP_MAX_REQUESTS,
+    HTTP_READ_CHUNK,
+};
 
 /// The HTTP role: the web page and registration form, Passport, and the gateway, on top of the
 /// notification role (the gateway serves its sessions; the page counts who is online). Reaches
 /// the shared services through `Deref`.
 pub struct Http {
+    /// The notification role: who is online (page, `/status`) and the sessions gateway clients
+    /// open.
     pub ns: Arc<Ns>,
     /// The web page and registration form (`site`).
     pub web: site::Web,
@@ -60,11 +58,17 @@ impl std::ops::Deref for Http {
 
 /// A parsed request; borrowed strings are copied out because the buffer is reused.
 pub struct Request {
+    /// `GET`, `POST`, `HEAD` ...; handlers refuse the ones they do not serve.
     pub method: String,
+    /// The path without the query string, as sent (not percent-decoded).
     pub path: String,
+    /// What followed `?` (empty if nothing), undecoded: each handler decodes what it reads.
     pub query: String,
+    /// Every header in order; names keep their case, lookups ignore it (`header`).
     pub headers: Vec<(String, String)>,
+    /// The body, at most `HTTP_MAX_BODY` bytes (`Content-Length` only; chunked bodies are refused).
     pub body: Vec<u8>,
+    /// The client's address: rate limits and log lines.
     pub peer: SocketAddr,
     /// Our address as the client reached it.
     pub local: SocketAddr,
@@ -73,6 +77,7 @@ pub struct Request {
 }
 
 impl Request {
+    /// The first header called `name`, compared case-insensitively as HTTP says.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -81,16 +86,21 @@ impl Request {
     }
 }
 
+/// A response built by a handler and written by the connection loop, which adds
+/// `Content-Length` and, on the last request of a connection, `Connection: close`.
 pub struct Response {
+    /// Status code and reason, e.g. `"200 OK"`.
     pub status: &'static str,
     /// Header names are written exactly as given: old clients match some case-sensitively.
     pub headers: Vec<(&'static str, String)>,
+    /// The body (its length becomes `Content-Length`).
     pub body: Vec<u8>,
     /// Answer to HEAD: the headers (and Content-Length) of the body, without it.
     head_only: bool,
 }
 
 impl Response {
+    /// An empty response with `status`; the builder methods below add to it.
     pub fn new(status: &'static str) -> Response {
         Response {
             status,
@@ -99,14 +109,17 @@ impl Response {
             head_only: false,
         }
     }
+    /// For a `HEAD` request: headers and `Content-Length` of the body, but no body.
     pub fn head_only(mut self, head_only: bool) -> Response {
         self.head_only = head_only;
         self
     }
+    /// Adds a header, written with exactly this case.
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Response {
         self.headers.push((name, value.into()));
         self
     }
+    /// Sets the body and its `Content-Type`.
     pub fn body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
         self.headers
             .push(("Content-Type", content_type.to_string()));
@@ -141,34 +154,6 @@ pub enum Parsed {
     Bad(&'static str),
 }
 
-/// Percent-decoding that keeps malformed escapes as they were typed (the msnp11-sdk does not
-/// encode its Passport header at all); `plus_is_space` for form bodies
-/// (`application/x-www-form-urlencoded`).
-pub(crate) fn percent_decode_lenient(s: &[u8], plus_is_space: bool) -> String {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            b'+' if plus_is_space => out.push(b' '),
-            b'%' if i + 2 < s.len() => {
-                let hex = std::str::from_utf8(&s[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Parses one request from the front of `buf`, as `serve` does (the peer is left unspecified).
 /// Public for the fuzz targets in `fuzz/` and for tests.
 pub fn parse_request(buf: &[u8]) -> Parsed {
@@ -177,12 +162,12 @@ pub fn parse_request(buf: &[u8]) -> Parsed {
 }
 
 fn parse(buf: &[u8], peer: SocketAddr, local: SocketAddr) -> Parsed {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut headers = [httparse::EMPTY_HEADER; HTTP_MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let head_len = match req.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
-            return if buf.len() >= MAX_HEAD {
+            return if buf.len() >= HTTP_MAX_HEAD {
                 Parsed::Bad("request head too large")
             } else {
                 Parsed::Partial
@@ -190,7 +175,7 @@ fn parse(buf: &[u8], peer: SocketAddr, local: SocketAddr) -> Parsed {
         }
         Err(_) => return Parsed::Bad("malformed request"),
     };
-    if head_len > MAX_HEAD {
+    if head_len > HTTP_MAX_HEAD {
         return Parsed::Bad("request head too large");
     }
     let mut content_length = 0usize;
@@ -206,7 +191,7 @@ fn parse(buf: &[u8], peer: SocketAddr, local: SocketAddr) -> Parsed {
             }
             seen_length = true;
             match t.parse::<usize>() {
-                Ok(n) if n <= MAX_BODY => content_length = n,
+                Ok(n) if n <= HTTP_MAX_BODY => content_length = n,
                 Ok(_) => return Parsed::Bad("request body too large"),
                 Err(_) => return Parsed::Bad("bad content-length"),
             }
@@ -276,6 +261,7 @@ fn ca_download(hub: &Arc<Http>, der: bool) -> Response {
     }
 }
 
+/// Serves one plain-TCP HTTP connection accepted by the HTTP listener.
 pub async fn serve(hub: Arc<Http>, stream: Async<TcpStream>, peer: SocketAddr) {
     let _ = stream.get_ref().set_nodelay(true);
     let local = stream
@@ -297,8 +283,8 @@ pub async fn serve_stream<S>(
     S: smol::io::AsyncRead + smol::io::AsyncWrite + Unpin,
 {
     let mut buf: Vec<u8> = Vec::new();
-    let mut chunk = [0u8; 2048];
-    for served in 0..MAX_REQUESTS {
+    let mut chunk = [0u8; HTTP_READ_CHUNK];
+    for served in 0..HTTP_MAX_REQUESTS {
         // Until a request's first byte the idle timer runs; from then on the whole request must
         // arrive by one deadline that no trickle of bytes can push back.
         let mut deadline =
@@ -318,7 +304,7 @@ pub async fn serve_stream<S>(
                 }
                 Parsed::Partial => {}
             }
-            let until = deadline.unwrap_or_else(|| Instant::now() + IDLE);
+            let until = deadline.unwrap_or_else(|| Instant::now() + HTTP_KEEPALIVE_IDLE);
             let read = smol::future::or(async { Some(stream.read(&mut chunk).await) }, async {
                 smol::Timer::at(until).await;
                 None
@@ -346,7 +332,7 @@ pub async fn serve_stream<S>(
             req.path,
             resp.status
         );
-        let close = served + 1 == MAX_REQUESTS
+        let close = served + 1 == HTTP_MAX_REQUESTS
             || req
                 .header("connection")
                 .is_some_and(|c| c.eq_ignore_ascii_case("close"));
@@ -376,7 +362,7 @@ mod tests {
         assert!(matches!(parse(b"GARBAGE\r\n\r\n", peer), Parsed::Bad(_)));
         let big = format!(
             "POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
-            MAX_BODY + 1
+            HTTP_MAX_BODY + 1
         );
         assert!(matches!(parse(big.as_bytes(), peer), Parsed::Bad(_)));
         match parse(
@@ -392,18 +378,20 @@ mod tests {
             }
             _ => panic!("complete request not parsed"),
         }
-        let long = vec![b'a'; MAX_HEAD + 10];
+        let long = vec![b'a'; HTTP_MAX_HEAD + 10];
         assert!(matches!(parse(&long, peer), Parsed::Bad(_)));
     }
 
     /// Oversize, chunked and malformed heads are refused; bodies up to the cap are accepted.
     #[test]
     fn parser_limits_table() {
-        let filler = "a".repeat(MAX_HEAD);
-        let many: String = (0..=MAX_HEADERS).map(|i| format!("X-{i}: v\r\n")).collect();
-        let body = vec![b'x'; MAX_BODY];
-        let mut full =
-            format!("POST /RST.srf HTTP/1.1\r\nContent-Length: {MAX_BODY}\r\n\r\n").into_bytes();
+        let filler = "a".repeat(HTTP_MAX_HEAD);
+        let many: String = (0..=HTTP_MAX_HEADERS)
+            .map(|i| format!("X-{i}: v\r\n"))
+            .collect();
+        let body = vec![b'x'; HTTP_MAX_BODY];
+        let mut full = format!("POST /RST.srf HTTP/1.1\r\nContent-Length: {HTTP_MAX_BODY}\r\n\r\n")
+            .into_bytes();
         full.extend_from_slice(&body);
         let big_header = format!("GET / HTTP/1.1\r\nX: {filler}\r\n\r\n");
         let big_partial = format!("GET / HTTP/1.1\r\nX: {filler}");
@@ -429,8 +417,10 @@ mod tests {
             );
         }
         match parse_request(&full) {
-            Parsed::Complete(r, used) => assert_eq!((r.body.len(), used), (MAX_BODY, full.len())),
-            _ => panic!("body of exactly MAX_BODY refused"),
+            Parsed::Complete(r, used) => {
+                assert_eq!((r.body.len(), used), (HTTP_MAX_BODY, full.len()))
+            }
+            _ => panic!("body of exactly HTTP_MAX_BODY refused"),
         }
         assert!(matches!(
             parse_request(&full[..full.len() - 1]),
@@ -470,18 +460,20 @@ mod tests {
         let check = |buf: &[u8]| {
             let mut pos = 0;
             // Keep-alive: parse consecutive requests like `serve`.
-            for _ in 0..MAX_REQUESTS {
+            for _ in 0..HTTP_MAX_REQUESTS {
                 match parse_request(&buf[pos..]) {
                     Parsed::Complete(r, used) => {
                         assert!(used >= 1 && pos + used <= buf.len());
-                        assert!(r.body.len() <= MAX_BODY && used - r.body.len() <= MAX_HEAD);
+                        assert!(
+                            r.body.len() <= HTTP_MAX_BODY && used - r.body.len() <= HTTP_MAX_HEAD
+                        );
                         if let Some(a) = r.header("authorization") {
                             let _ = passport::parse_authorization(a);
                         }
                         pos += used;
                     }
                     Parsed::Partial => {
-                        assert!(buf.len() - pos < MAX_HEAD + MAX_BODY);
+                        assert!(buf.len() - pos < HTTP_MAX_HEAD + HTTP_MAX_BODY);
                         break;
                     }
                     Parsed::Bad(_) => break,
@@ -507,7 +499,7 @@ mod tests {
         }
         // Oversize heads: refused however they end.
         let mut head = b"GET / HTTP/1.1\r\n".to_vec();
-        while head.len() < MAX_HEAD + 100 {
+        while head.len() < HTTP_MAX_HEAD + 100 {
             head.extend_from_slice(b"X-Pad: 0123456789\r\n");
         }
         assert!(matches!(parse_request(&head), Parsed::Bad(_)));

@@ -4,13 +4,18 @@ use super::{Request, Response};
 use crate::auth;
 use crate::http::Http;
 use crate::protocol::names::normalize_handle;
+use crate::protocol::percent;
 use std::sync::Arc;
 
 /// The Passport endpoints, by lower-case path.
 pub enum Endpoint {
+    /// `/rdr/pprdr.asp`: tells MSNP8+ clients where the login endpoint is.
     Nexus,
+    /// `login2.srf`: Passport 1.4 login (MSN 5.0-7.0), credentials in the `Authorization` header.
     Login,
+    /// `RST.srf`: the SOAP login of MSN 7.5, credentials in the body.
     Rst,
+    /// `MsgrConfig.asmx`: the client configuration MSN 6+ fetch (no authentication).
     MsgrConfig,
 }
 
@@ -99,7 +104,7 @@ pub fn parse_authorization(value: &str) -> Option<(String, String)> {
         fields
             .iter()
             .find(|(key, _)| key == k)
-            .map(|(_, v)| super::percent_decode_lenient(v.as_bytes(), false))
+            .map(|(_, v)| percent::decode_lenient(v.as_bytes(), false))
     };
     Some((get("sign-in")?, get("pwd")?))
 }
@@ -233,7 +238,10 @@ pub async fn rst(hub: &Arc<Http>, req: &Request) -> Response {
     log::info!("http {}: RST login for {handle}", req.peer);
     let ticket = hub.logins.issue(&handle).await;
     let now = crate::protocol::timestamp::unix_now();
-    let (created, expires) = (iso(now), iso(now + 86_400));
+    let (created, expires) = (
+        iso(now),
+        iso(now + crate::limits::RST_STATED_LIFETIME.as_secs()),
+    );
     let mut secret = [0u8; 24];
     auth::fill_random(&mut secret);
     use base64::Engine;

@@ -19,9 +19,11 @@ use crate::accounts::{self, Registration};
 use crate::auth::{self, Credential};
 use crate::http::Http;
 use crate::limits::{
-    MAX_FORM_HANDLE, MAX_INVITE_CODE, REGISTER_ATTEMPTS_PER_WINDOW, REGISTER_SPENT_TOKENS,
-    REGISTER_TOKEN_TTL, REGISTER_TRACKED_ADDRESSES, REGISTER_WINDOW, REGISTRATIONS_PER_WINDOW,
+    MAX_FORM_HANDLE, MAX_INVITE_CODE, REGISTER_ATTEMPTS_PER_WINDOW, REGISTER_FULL_RETRY_SECS,
+    REGISTER_SPENT_TOKENS, REGISTER_TOKEN_TTL, REGISTER_TRACKED_ADDRESSES, REGISTER_WINDOW,
+    REGISTRATIONS_PER_WINDOW,
 };
+use crate::protocol::percent;
 use crate::protocol::timestamp::unix_now;
 use crate::storage::{InviteRefused, Registered};
 use std::collections::HashMap;
@@ -33,9 +35,13 @@ use std::time::Instant;
 /// Why a form's token was refused. `Display` is shown to the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenRefused {
+    /// The form was submitted without its hidden token field.
     Missing,
+    /// The MAC does not match: another server's form, one from before a restart, or a forgery.
     Forged,
+    /// Issued longer than `REGISTER_TOKEN_TTL` ago.
     Expired,
+    /// Already submitted once: a double click or a replay.
     Reused,
     /// Too many forms submitted recently to remember them all.
     Busy,
@@ -83,6 +89,7 @@ impl Default for Forms {
 }
 
 impl Forms {
+    /// A fresh token secret (tokens do not survive a restart) and empty tables.
     pub fn new() -> Forms {
         let mut secret = [0u8; 32];
         auth::fill_random(&mut secret);
@@ -156,7 +163,7 @@ impl Forms {
         if !w.contains_key(&ip) && w.len() >= REGISTER_TRACKED_ADDRESSES {
             w.retain(|_, win| now.duration_since(win.start) < REGISTER_WINDOW);
             if w.len() >= REGISTER_TRACKED_ADDRESSES {
-                return Err(60);
+                return Err(REGISTER_FULL_RETRY_SECS);
             }
         }
         let win = w.entry(ip).or_insert(Window {
@@ -189,7 +196,7 @@ impl Forms {
 
 /// Decodes `application/x-www-form-urlencoded` (`+` is a space; bad escapes are kept as typed).
 pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
-    let decode = |s: &[u8]| super::percent_decode_lenient(s, true);
+    let decode = |s: &[u8]| percent::decode_lenient(s, true);
     body.split(|&b| b == b'&')
         .filter(|p| !p.is_empty())
         .map(|p| match p.iter().position(|&b| b == b'=') {

@@ -35,8 +35,8 @@ pub(super) const MSN_HOSTS: &[(&str, &str)] = &[
     ),
 ];
 
-/// What the integrator can add once other listeners exist (HTTPS with its own CA, a DNS server
-/// for the clients); each part is shown only when set.
+/// What the server adds once its other listeners are bound (HTTPS with its own CA, the LAN name
+/// service); each part is shown only when set.
 #[derive(Clone, Debug, Default)]
 pub struct Extras {
     /// Port of the HTTPS listener that serves Passport for MSN 5.0-7.5.
@@ -50,20 +50,29 @@ pub struct Extras {
 /// Everything the page shows, gathered per request.
 #[derive(Clone, Debug)]
 pub struct PageInfo {
+    /// The server's name (`--name`, else the host name).
     pub name: String,
     /// Addresses clients use, the most likely first (the one this browser reached, if listed).
     pub hosts: Vec<String>,
     /// An IPv4 address for hosts-file lines (hosts files take no names).
     pub hosts_ip: String,
+    /// Port of the dispatch/notification listener (1863 unless moved).
     pub ns_port: u16,
+    /// Port of the switchboard listener.
     pub sb_port: u16,
+    /// Port of the HTTP listener this page is served from.
     pub http_port: u16,
+    /// See `Extras::https_port`.
     pub https_port: Option<u16>,
+    /// See `Extras::ca_url`.
     pub ca_url: Option<String>,
+    /// See `Extras::dns`.
     pub dns: Option<String>,
+    /// Users signed in right now (always shown; names only with `--public-presence`).
     pub online: usize,
     /// Friendly names of who is online (with `--public-presence` only).
     pub names: Option<Vec<String>>,
+    /// Whether and how the page offers the registration form.
     pub registration: Registration,
     /// The server sends `CHL` challenges (which msnp11-sdk apps do not answer).
     pub challenges: bool,
@@ -80,6 +89,8 @@ pub struct Web {
 }
 
 impl Web {
+    /// The page's name and registration mode from `config`; listener ports come later
+    /// (`set_bound`), once the listeners are bound.
     pub fn new(config: &crate::Config) -> Web {
         let name = config
             .name
@@ -105,7 +116,8 @@ impl Web {
         let _ = self.bound.set(bound);
     }
 
-    /// Adds what the page shows about HTTPS and DNS (the integrator calls this at start).
+    /// Adds what the page shows about HTTPS and DNS (the server calls this at start, once
+    /// those listeners are bound).
     pub fn set_extras(&self, extras: Extras) {
         *self.extras.write().unwrap_or_else(|e| e.into_inner()) = extras;
     }
@@ -119,6 +131,7 @@ impl Web {
         }
     }
 
+    /// Changes the registration mode (at start and on a configuration reload).
     pub fn set_registration(&self, mode: Registration) {
         let n = match mode {
             Registration::Closed => 0,
@@ -128,6 +141,7 @@ impl Web {
         self.registration.store(n, Ordering::Relaxed);
     }
 
+    /// The server's name as the page and the log show it.
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -143,8 +143,7 @@ impl Server {
         let challenge_key = smol::block_on(storage.run(|db| db.server_secret("md5-challenge")))
             .map_err(|e| e.to_string())??;
         let threads_wanted = config.threads.max(1);
-        let executor = Arc::new(smol::Executor::new());
-        let hub = Arc::new(Hub::new(config, storage, &executor));
+        let hub = Arc::new(Hub::new(config, storage));
         let _ = hub.challenge_key.set(challenge_key);
         if let Some(lock) = &mut lock {
             lock.publish(
@@ -162,6 +161,8 @@ impl Server {
             .map_err(|e| format!("cannot write {}: {e}", lock.path().display()))?;
         }
         hub.set_sb_port(bound.sb.port());
+        let executor = Arc::new(smol::Executor::new());
+        hub.logins.start(&executor);
         let ns = Ns::start_host(&hub, &executor, join.host, join.bus);
         let http = Arc::new(Http::new(ns.clone()));
         http.web.set_bound(bound);
@@ -400,8 +401,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("msnpd-fut-{}", crate::auth::token(8)));
         std::fs::create_dir_all(&dir).unwrap();
         let (storage, _thread) = Storage::start(&dir.join("t.db")).unwrap();
-        let executor = smol::Executor::new();
-        let hub = Arc::new(Hub::new(Config::new(dir.join("t.db")), storage, &executor));
+        let hub = Arc::new(Hub::new(Config::new(dir.join("t.db")), storage));
+        let executor = Arc::new(smol::Executor::new());
         let ns_role = Ns::start(&hub, &executor);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let peer = listener.local_addr().unwrap();

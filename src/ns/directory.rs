@@ -10,8 +10,9 @@
 //! Mailbox full (`limits::DIRECTORY_MAILBOX` messages queued): a connection task's `send` waits
 //! for room, which stops it reading its client (backpressure on whoever floods); the storage
 //! thread's `send_blocking` waits the same way, which is safe because the actor never waits for
-//! storage or for any other actor. Only a panicking session's last sign-out uses `try_send`, and
-//! says in the log when that found the mailbox full.
+//! storage or for any other actor. Two senders never wait and drop instead, with a log line: a
+//! panicking session's last sign-out (`sign_out_now`, which cannot wait) and a notice from
+//! another host (`deliver`: the bus must not stall on one host).
 //!
 //! Users signed in on other hosts are reached through the `Bus` (see `bus.rs` and
 //! docs/scale-out.md): a notice for a user who is not here is handed to it.
@@ -228,7 +229,7 @@ impl From<DirectoryGone> for crate::server::session::Disconnect {
 }
 
 impl Directory {
-    /// Starts the actor on `executor`. `bus` reaches users on other hosts (`bus::Local` when
+    /// Starts the actor on `executor`. `bus` reaches users on other hosts (`bus::Alone` when
     /// this is the only one); `on_sign_out` runs when a session is replaced, kicked or ends, to
     /// close the user's switchboard connections.
     pub fn start(executor: &smol::Executor<'static>, setup: Setup) -> Directory {

@@ -1,9 +1,13 @@
 //! The dispatch and notification roles (they share a listener, see `login.rs`).
 //!
-//! One file per command family:
-//! `login` VER INF CVR USR (and the DS redirect) · `sync` SYN LST LSG · `lists` ADD ADC REM BLP GTC ·
-//! `groups` ADG RMG REG · `presence` CHG ILN NLN FLN REA PRP SBP UUX UBX · `misc` URL SND SDC FND
-//! IMS PNG CHL QRY GCF OUT · `xfr` XFR SB and RNG.
+//! One file per command family a client sends:
+//! `login` VER INF CVR CVQ USR · `sync` SYN LST LSG · `lists` ADD ADC REM BLP GTC ·
+//! `groups` ADG RMG REG · `presence` CHG REA PRP SBP UUX · `misc` URL SND SDC FND IMS PNG CHL QRY
+//! GCF OUT · `xfr` XFR SB.
+//!
+//! The role's state is owned by actors: `directory` (who is online, presence, account mirrors;
+//! it sends what the server says unprompted: ILN NLN FLN UBX, RNG, ADD/ADC/REM 0 RL, BPR) and
+//! `dispatch` (the DS redirects). `bus` is the seam to other notification hosts.
 
 mod bpr;
 pub mod bus;
@@ -15,6 +19,7 @@ mod login;
 mod misc;
 mod pace;
 pub mod presence;
+pub mod ring;
 mod sync;
 mod xfr;
 
@@ -66,14 +71,14 @@ pub struct Ns {
 
 impl Ns {
     /// Starts the role's actors for a server that is the only notification host.
-    pub fn start(hub: &Arc<Hub>, executor: &smol::Executor<'static>) -> Arc<Ns> {
+    pub fn start(hub: &Arc<Hub>, executor: &Arc<smol::Executor<'static>>) -> Arc<Ns> {
         Ns::start_host(hub, executor, 0, Arc::new(bus::Alone))
     }
 
     /// Starts the role's actors as notification host `host`, reaching the others through `bus`.
     pub fn start_host(
         hub: &Arc<Hub>,
-        executor: &smol::Executor<'static>,
+        executor: &Arc<smol::Executor<'static>>,
         host: bus::HostId,
         bus: Arc<dyn bus::Bus>,
     ) -> Arc<Ns> {
@@ -88,7 +93,10 @@ impl Ns {
                 on_sign_out: Box::new(move |id| for_sign_out.switchboards.sign_out(id)),
             },
         );
-        let _ = hub.interim_directory.set(directory.clone());
+        hub.switchboards.start(
+            executor,
+            ring::DirectoryRinger::new(directory.clone(), hub.sb_port()),
+        );
         Arc::new(Ns {
             hub: hub.clone(),
             directory,

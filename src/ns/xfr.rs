@@ -21,7 +21,11 @@ pub async fn xfr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
     if !visible {
         return s.error(913, trid).await;
     }
-    let cookie = match s.ns.switchboards.grant(user.id, &user.handle, None) {
+    let Some(me) = s.ns.directory.callee(user.id).await? else {
+        return Err(Disconnect::by_server("signed out by a newer login"));
+    };
+    let admit = super::ring::admit(me);
+    let cookie = match s.ns.switchboards.grant(admit).await {
         Ok(c) => c,
         Err(why) => {
             // 800: "changing too rapidly", the service's rate-limit answer to XFR (NS.md).

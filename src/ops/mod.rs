@@ -98,6 +98,7 @@ impl ServerLock {
         self.file.sync_data()
     }
 
+    /// The lock file, for log lines.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -106,9 +107,13 @@ impl ServerLock {
 /// What a running server published in its lock file.
 #[derive(Debug, Default)]
 pub struct Published {
+    /// The server's process id (also what the lock itself reports).
     pub pid: i32,
+    /// The secret `GET /status` wants in `STATUS_TOKEN_HEADER`.
     pub token: String,
+    /// `--public-host`, if set: what clients are sent to.
     pub public_host: Option<String>,
+    /// (what, address) of every listener the server really bound, ports included.
     pub listeners: Vec<(String, SocketAddr)>,
 }
 
@@ -249,7 +254,7 @@ pub fn validate_public_host(host: &str) -> Result<String, String> {
     if host.contains(':') {
         return bad("give a host name or address without a port; clients get each listener's port");
     }
-    if host.is_empty() || host.len() > 253 {
+    if host.is_empty() || host.len() > crate::limits::MAX_HOST_NAME {
         return bad("expected a host name or IP address");
     }
     let label_ok = |l: &str| {
@@ -283,7 +288,7 @@ pub fn reachable_form(addr: SocketAddr) -> SocketAddr {
 /// Asks a running server's `/status` endpoint who is online.
 pub fn ask_online(http: SocketAddr, token: &str) -> Result<Vec<String>, String> {
     use std::io::Read;
-    let timeout = std::time::Duration::from_secs(3);
+    let timeout = crate::limits::STATUS_QUERY_TIMEOUT;
     let mut s = std::net::TcpStream::connect_timeout(&http, timeout).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;

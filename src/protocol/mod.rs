@@ -1,8 +1,12 @@
 //! Bytes to commands and back. Nothing in here does I/O.
 
+pub mod command;
+pub mod cursor;
 pub mod frame;
 pub mod names;
+pub mod percent;
 pub mod timestamp;
 pub mod write;
 
+pub use cursor::{ArgError, Cursor};
 pub use frame::{Command, ParseError, Role, parse_frame};

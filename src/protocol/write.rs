@@ -31,26 +31,8 @@ impl<const N: usize> fmt::Write for LineBuf<N> {
     }
 }
 
-/// Displays a name in its URL-encoded wire form.
-pub struct Enc<'a>(pub &'a str);
-
-impl fmt::Display for Enc<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        let b = self.0.as_bytes();
-        let mut start = 0;
-        for (i, &c) in b.iter().enumerate() {
-            if c <= b' ' || c == b'%' || c >= 0x7f {
-                // Every byte before `i` since `start` is plain ASCII, so the run is valid UTF-8.
-                f.write_str(std::str::from_utf8(&b[start..i]).map_err(|_| fmt::Error)?)?;
-                let esc = [b'%', HEX[(c >> 4) as usize], HEX[(c & 15) as usize]];
-                f.write_str(std::str::from_utf8(&esc).map_err(|_| fmt::Error)?)?;
-                start = i + 1;
-            }
-        }
-        f.write_str(std::str::from_utf8(&b[start..]).map_err(|_| fmt::Error)?)
-    }
-}
+/// Displays a name in its encoded wire form (kept under this name for the handlers).
+pub use super::percent::Enc;
 
 #[cfg(test)]
 mod tests {

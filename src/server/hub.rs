@@ -24,7 +24,7 @@ pub struct Hub {
     pub status_token: String,
     pub storage: Storage,
     pub switchboards: Switchboards,
-    /// The logins actor: login throttling and Tweener tickets.
+    /// The logins actor: login throttling and Tweener tickets (`node` starts it).
     pub logins: Logins,
     /// Bounds concurrent password hashing (memory and CPU on small boards).
     pub hash_slots: smol::lock::Semaphore,
@@ -40,8 +40,6 @@ pub struct Hub {
     /// Key of the MD5 challenges sent for unknown handles (`auth::decoy_md5_challenge`), loaded
     /// from the database at start so they stay the same across restarts.
     pub challenge_key: std::sync::OnceLock<Vec<u8>>,
-    /// INTERIM (until the switchboard role has its own context): the directory, for CAL.
-    pub interim_directory: std::sync::OnceLock<crate::ns::directory::Directory>,
 }
 
 /// Removes a connection from the hub's table when the connection task ends, however it ends.
@@ -61,15 +59,14 @@ impl Drop for Tracked {
 }
 
 impl Hub {
-    /// The hub of a server whose actors (the logins actor) run on `executor`.
-    pub fn new(config: Config, storage: Storage, executor: &smol::Executor<'static>) -> Hub {
+    pub fn new(config: Config, storage: Storage) -> Hub {
         Hub {
             live: super::live::Live::new(&config),
             status_token: crate::auth::token(32),
             config,
             storage,
             switchboards: Switchboards::new(),
-            logins: Logins::start(executor),
+            logins: Logins::default(),
             hash_slots: smol::lock::Semaphore::new(crate::limits::HASH_CONCURRENCY),
             next_session: AtomicU64::new(1),
             sb_port: AtomicU16::new(0),
@@ -78,7 +75,6 @@ impl Hub {
             connections: Mutex::new(HashMap::new()),
             admissions: Default::default(),
             challenge_key: std::sync::OnceLock::new(),
-            interim_directory: Default::default(),
         }
     }
 

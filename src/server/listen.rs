@@ -9,17 +9,21 @@ use std::net::SocketAddr;
 /// addresses given on the command line must bind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ListenAddr {
+    /// Where to listen.
     pub addr: SocketAddr,
+    /// Skip (with a warning) instead of failing the start when it cannot be bound.
     pub optional: bool,
 }
 
 impl ListenAddr {
+    /// An address the operator gave: failing to bind it stops the start.
     pub fn required(addr: SocketAddr) -> ListenAddr {
         ListenAddr {
             addr,
             optional: false,
         }
     }
+    /// A default that may be skipped (ports 80 and 443 without privilege, or taken).
     pub fn optional(addr: SocketAddr) -> ListenAddr {
         ListenAddr {
             addr,

@@ -6,6 +6,7 @@ use crate::config::Config;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
+/// The reloadable settings, read by connections at each deadline and by admission at each accept.
 pub struct Live {
     max_connections: AtomicUsize,
     max_per_ip: AtomicUsize,
@@ -26,6 +27,7 @@ fn get(a: &AtomicU64) -> Duration {
 }
 
 impl Live {
+    /// The settings of `c` as the server starts.
     pub fn new(c: &Config) -> Live {
         let live = Live {
             max_connections: AtomicUsize::new(0),
@@ -58,27 +60,35 @@ impl Live {
             .store(ms(t.write_stall), Ordering::Relaxed);
     }
 
+    /// Open connections at most, all listeners together.
     pub fn max_connections(&self) -> usize {
         self.max_connections.load(Ordering::Relaxed)
     }
+    /// Open connections at most from one address.
     pub fn max_per_ip(&self) -> usize {
         self.max_per_ip.load(Ordering::Relaxed)
     }
+    /// How long a blocked login pair or address stays refused.
     pub fn auth_backoff(&self) -> Duration {
         get(&self.auth_backoff_ms)
     }
+    /// Deadline for a new connection's first command.
     pub fn first_command(&self) -> Duration {
         get(&self.first_command_ms)
     }
+    /// Deadline for logging in (NS) or joining (SB).
     pub fn login(&self) -> Duration {
         get(&self.login_ms)
     }
+    /// Silence after which a notification connection is dropped.
     pub fn ns_idle(&self) -> Duration {
         get(&self.ns_idle_ms)
     }
+    /// Silence after which a switchboard connection is removed.
     pub fn sb_idle(&self) -> Duration {
         get(&self.sb_idle_ms)
     }
+    /// How long a client may leave our data unread.
     pub fn write_stall(&self) -> Duration {
         get(&self.write_stall_ms)
     }

@@ -18,13 +18,18 @@
 //! lost, and no pending check is left counted forever. Ends are read before requests, so a check's
 //! end is applied before anything its task sends afterwards.
 
+use super::mailbox::{self, Receiver, Sender, Spawner, TrySendError};
 use super::throttle::Throttle;
 use super::tickets::{self, Tickets};
 use crate::limits::{LOGIN_CHECKS_IN_FLIGHT, LOGINS_MAILBOX, TICKET_TTL};
-use smol::channel::{Receiver, Sender};
+use smol::future::FutureExt;
 use std::future::Future;
 use std::net::IpAddr;
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
+
+/// A one-slot reply channel (one per request that needs an answer; none on the relay path).
+type Reply<T> = smol::channel::Sender<T>;
 
 /// Who wants to log in, and the throttle's settings for it.
 struct Check {
@@ -35,8 +40,8 @@ struct Check {
 }
 
 enum Msg {
-    Allowed(Check, Sender<bool>),
-    Begin(Check, Sender<Option<Attempt>>),
+    Allowed(Check, Reply<bool>),
+    Begin(Check, Reply<Option<Attempt>>),
     Failed(IpAddr, Box<str>, Duration),
     Succeeded(IpAddr, Box<str>),
     Issue {
@@ -47,7 +52,7 @@ enum Msg {
     Redeem {
         ticket: Box<str>,
         handle: Box<str>,
-        reply: Sender<bool>,
+        reply: Reply<bool>,
     },
     ExpireTickets,
 }
@@ -60,8 +65,8 @@ struct Ended {
     ok: bool,
 }
 
-/// The handle the roles use to reach the logins actor.
-#[derive(Clone)]
+/// The handle the roles use to reach the logins actor. Requests queue in its mailbox from the
+/// start; the actor takes them once `start` has run.
 pub struct Logins {
     tx: Sender<Msg>,
 }
@@ -95,7 +100,7 @@ impl Attempt {
             backoff: self.backoff,
             ok,
         };
-        if let Err(smol::channel::TrySendError::Full(_)) = self.ended.try_send(ended) {
+        if let Err(TrySendError::Full(_)) = self.ended.try_send(ended) {
             // Cannot happen: the channel has room for every check in flight (module doc).
             log::error!("logins: the channel of ended checks is full; a check stays pending");
         }
@@ -110,19 +115,34 @@ impl Drop for Attempt {
     }
 }
 
+impl Default for Logins {
+    fn default() -> Logins {
+        Logins {
+            tx: mailbox::unclaimed(LOGINS_MAILBOX),
+        }
+    }
+}
+
 impl Logins {
-    /// Starts the actor on `executor`.
-    pub fn start(executor: &smol::Executor<'static>) -> Logins {
-        let (logins, actor) = Logins::new();
-        executor.spawn(actor).detach();
-        logins
+    /// Starts the actor on `spawner`. Once only.
+    pub fn start(&self, spawner: &Spawner) {
+        let Some(actor) = self.actor() else {
+            return;
+        };
+        spawner
+            .spawn(async move {
+                if AssertUnwindSafe(actor).catch_unwind().await.is_err() {
+                    log::error!("logins actor panicked: logins are refused until restart");
+                }
+            })
+            .detach();
     }
 
-    /// The handle and the actor, to be run by the caller (`start` spawns it).
-    pub fn new() -> (Logins, impl Future<Output = ()> + Send + 'static) {
-        let (tx, rx) = smol::channel::bounded(LOGINS_MAILBOX);
-        let (ended_tx, ended_rx) = smol::channel::bounded(LOGIN_CHECKS_IN_FLIGHT);
-        (Logins { tx }, run(rx, ended_tx, ended_rx))
+    /// The actor, for the caller to run (`start` spawns it); `None` once taken.
+    fn actor(&self) -> Option<impl Future<Output = ()> + Send + 'static> {
+        let rx = self.tx.claim()?;
+        let (ended_tx, ended_rx) = mailbox::bounded(LOGIN_CHECKS_IN_FLIGHT);
+        Some(run(rx, ended_tx, ended_rx))
     }
 
     /// Whether a login for `account` from `ip` may be checked now (for checks that finish
@@ -226,14 +246,14 @@ async fn run(rx: Receiver<Msg>, ended_tx: Sender<Ended>, ended_rx: Receiver<Ende
         let next = smol::future::or(
             async {
                 match ended_rx.recv().await {
-                    Ok(e) => Next::Ended(e),
-                    Err(_) => Next::Closed,
+                    Some(e) => Next::Ended(e),
+                    None => Next::Closed,
                 }
             },
             async {
                 match rx.recv().await {
-                    Ok(m) => Next::Msg(m),
-                    Err(_) => Next::Closed,
+                    Some(m) => Next::Msg(m),
+                    None => Next::Closed,
                 }
             },
         )
@@ -288,6 +308,7 @@ mod tests {
     use super::*;
     use crate::limits::LOGIN_CHECKS_PER_ACCOUNT;
     use smol::future::poll_once;
+    use std::sync::Arc;
 
     const BACKOFF: Duration = Duration::from_secs(60);
 
@@ -297,8 +318,9 @@ mod tests {
 
     #[test]
     fn tickets_and_throttle_through_the_mailbox() {
-        let ex = smol::Executor::new();
-        let logins = Logins::start(&ex);
+        let ex: Spawner = Arc::new(smol::Executor::new());
+        let logins = Logins::default();
+        logins.start(&ex);
         smol::block_on(ex.run(async {
             let t = logins.issue("a@x.com").await;
             assert!(!logins.redeem(&t, "b@x.com").await);
@@ -337,7 +359,8 @@ mod tests {
     /// meanwhile, even by being dropped, are not held up by the full mailbox.
     #[test]
     fn a_full_mailbox_makes_logins_wait_and_loses_nothing() {
-        let (logins, actor) = Logins::new();
+        let logins = Logins::default();
+        let actor = logins.actor().unwrap();
         let ex = smol::LocalExecutor::new();
         smol::block_on(ex.run(async {
             // Two checks of a@x.com in flight (the per-account cap), started while the actor
@@ -389,7 +412,8 @@ mod tests {
     /// A `begin` whose asker went away before the answer came leaves no check pending.
     #[test]
     fn an_abandoned_begin_is_ended_as_a_failure() {
-        let (logins, actor) = Logins::new();
+        let logins = Logins::default();
+        let actor = logins.actor().unwrap();
         let ex = smol::LocalExecutor::new();
         smol::block_on(ex.run(async {
             for _ in 0..LOGIN_CHECKS_PER_ACCOUNT {

@@ -9,6 +9,7 @@ pub mod lan;
 pub mod listen;
 pub mod live;
 pub mod logins;
+pub mod mailbox;
 pub mod outbox;
 pub mod pool;
 pub mod session;

@@ -13,6 +13,12 @@
 //! at the pace of the slowest reader that is still reading, so a fast sender cannot push a slow
 //! but healthy reader over the edge. A reader that stops altogether is cut by its own task after
 //! the write-stall timeout, which releases the sender.
+//!
+//! The push into a recipient's outbox may be made by someone other than the sender (the
+//! switchboard actor relays on the sender's behalf), so the congested outbox is recorded on the
+//! sender's own outbox (`hold_sender`) and its connection picks it up after its next command
+//! (`take_hold`). The same happens when the sender's own outbox is past the high-water mark with
+//! replies (ACKs) it does not read: it stops reading until it has written them.
 
 use super::pool::{self, Chunk};
 use crate::limits::OUTBOX_CHUNKS;
@@ -53,6 +59,8 @@ struct Inner {
     pending: heapless::Deque<Chunk, OUTBOX_CHUNKS>,
     waker: Option<Waker>,
     state: OutboxState,
+    /// A recipient this connection's last message filled past its high-water mark.
+    hold: Option<std::sync::Arc<Outbox>>,
 }
 
 impl Default for Outbox {
@@ -68,6 +76,7 @@ impl Outbox {
                 pending: heapless::Deque::new(),
                 waker: None,
                 state: OutboxState::Open,
+                hold: None,
             }),
             room: Event::new(),
         }
@@ -182,6 +191,25 @@ impl Outbox {
         self.lock().state
     }
 
+    /// Records that a frame relayed for this outbox's connection filled `recipient` past its
+    /// high-water mark (a refcount increment: no allocation). The first one counts until taken.
+    pub fn hold_sender(&self, recipient: &std::sync::Arc<Outbox>) {
+        let mut inner = self.lock();
+        if inner.hold.is_none() && inner.state == OutboxState::Open {
+            inner.hold = Some(recipient.clone());
+        }
+    }
+
+    /// The outbox this connection must wait on before it reads again: a recipient recorded by
+    /// `hold_sender`, or its own when replies queued for it are past the high-water mark.
+    pub fn take_hold(self: &std::sync::Arc<Self>) -> Option<std::sync::Arc<Outbox>> {
+        let mut inner = self.lock();
+        if let Some(o) = inner.hold.take() {
+            return Some(o);
+        }
+        (inner.pending.len() >= HIGH_WATER).then(|| self.clone())
+    }
+
     /// Asks the owner to flush what is queued and close. Later pushes fail.
     pub fn close(&self) {
         let mut inner = self.lock();
@@ -228,6 +256,8 @@ impl Outbox {
         let mut inner = self.lock();
         inner.state = OutboxState::Closing;
         inner.waker = None;
+        // Two held senders could otherwise keep each other's outbox alive.
+        inner.hold = None;
         while let Some(c) = inner.pending.pop_front() {
             pool::give_chunk(c);
         }

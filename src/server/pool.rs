@@ -5,7 +5,7 @@
 //! The pools keep at most `POOL_KEEP` spare buffers so a burst does not pin memory forever, and
 //! only `POOL_IDLE_KEEP` once the server is quiet again.
 
-use crate::limits::{OUTBOX_CHUNK, POOL_KEEP, POOL_KEEP_CHUNKS, READ_BUF};
+use crate::limits::{MAX_SB_PAYLOAD, OUTBOX_CHUNK, POOL_KEEP, POOL_KEEP_CHUNKS, READ_BUF};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,6 +21,31 @@ static CHUNKS_LOW: AtomicUsize = AtomicUsize::new(usize::MAX);
 /// The same for read buffers.
 static READ_BUFS_LOW: AtomicUsize = AtomicUsize::new(usize::MAX);
 static READ_BUFS: Mutex<Vec<Box<[u8; READ_BUF]>>> = Mutex::new(Vec::new());
+static PAYLOADS: Mutex<Vec<Payload>> = Mutex::new(Vec::new());
+/// The same for switchboard payload buffers.
+static PAYLOADS_LOW: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+/// A switchboard MSG payload on its way from the sender's connection to the switchboard actor.
+pub type Payload = Box<heapless::Vec<u8, MAX_SB_PAYLOAD>>;
+
+/// An empty payload buffer: a spare one when there is one, so the relay does not allocate.
+pub fn payload() -> Payload {
+    let spare = {
+        let mut free = PAYLOADS.lock().unwrap_or_else(|e| e.into_inner());
+        let spare = free.pop();
+        PAYLOADS_LOW.fetch_min(free.len(), Ordering::Relaxed);
+        spare
+    };
+    spare.unwrap_or_else(|| Box::new(heapless::Vec::new()))
+}
+
+pub fn give_payload(mut p: Payload) {
+    p.clear();
+    let mut free = PAYLOADS.lock().unwrap_or_else(|e| e.into_inner());
+    if free.len() < POOL_KEEP {
+        free.push(p);
+    }
+}
 
 pub fn chunk() -> Chunk {
     let spare = {
@@ -56,6 +81,18 @@ pub fn release_spares(keep: usize) -> usize {
             freed += OUTBOX_CHUNK;
         }
         CHUNKS_LOW.store(free.len(), Ordering::Relaxed);
+    }
+    {
+        let mut free = PAYLOADS.lock().unwrap_or_else(|e| e.into_inner());
+        let unused = PAYLOADS_LOW
+            .swap(free.len(), Ordering::Relaxed)
+            .min(free.len());
+        let target = keep.max(free.len() - unused);
+        while free.len() > target {
+            free.pop();
+            freed += MAX_SB_PAYLOAD;
+        }
+        PAYLOADS_LOW.store(free.len(), Ordering::Relaxed);
     }
     let mut free = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner());
     let unused = READ_BUFS_LOW

@@ -19,6 +19,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+/// The login counters of the whole server, shared by the NS logins and the HTTP (Passport) logins
+/// so that guessing over both paths counts once; owned by the logins actor.
 #[derive(Default)]
 pub struct Throttle {
     counters: HashMap<(IpAddr, String), Counter>,

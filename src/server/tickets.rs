@@ -3,10 +3,12 @@
 //!
 //! This is the table only, with no lock and no I/O: the logins actor (`logins.rs`) owns it.
 
-use crate::limits::{TICKET_TTL, TICKETS_SWEEP_AT};
+use crate::limits::{TICKET_SWEEP_AT, TICKET_TTL};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+/// Tickets issued and not yet redeemed, with their owner and expiry; owned by the logins actor
+/// because the HTTP role issues them and the notification role redeems them.
 #[derive(Default)]
 pub struct Tickets {
     /// Ticket (the `t` value) -> (account, expiry).
@@ -30,7 +32,7 @@ pub fn ticket_id(param: &str) -> &str {
 impl Tickets {
     /// Remembers ticket `t` for `handle` until `ttl` from now.
     pub fn insert(&mut self, t: &str, handle: &str, ttl: Duration) {
-        if self.map.len() > TICKETS_SWEEP_AT {
+        if self.map.len() > TICKET_SWEEP_AT {
             self.expire();
         }
         self.map

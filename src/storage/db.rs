@@ -1,15 +1,19 @@
 use super::migrations::MIGRATIONS;
 use crate::auth::Credential;
+use crate::limits::{SQLITE_BUSY_TIMEOUT, SQLITE_CACHE_KIB, SQLITE_STATEMENT_CACHE};
 use crate::model::{Account, Blp, Contact, Group, OTHER_CONTACTS, Phones, SortedMap, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 
+/// What a storage call can fail with: the two outcomes callers act on (a reply code, a message to
+/// the operator), and everything else as SQLite's text, which callers only log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbError {
     /// The account already exists.
     Exists,
     /// No such account.
     NotFound,
+    /// Any other SQLite error, as text (the error type is not `Clone`).
     Sql(String),
 }
 
@@ -45,13 +49,21 @@ pub type Result<T> = std::result::Result<T, DbError>;
 /// What a login needs to check a password.
 #[derive(Clone, Debug)]
 pub struct Credentials {
+    /// The account's id, kept by the session once the check succeeds.
     pub id: UserId,
+    /// The handle as stored (normalized).
     pub handle: String,
+    /// The MD5 challenge of MSNP2-7: the same per-user salt at every login.
     pub md5_salt: String,
+    /// MD5(salt + password), what an MSNP2-7 client's answer must equal.
     pub md5_hash: String,
+    /// The Argon2id PHC string for HTTP (Passport/RST) logins.
     pub phc: String,
 }
 
+/// The one SQLite connection. Only the storage thread holds one while the server runs (the
+/// `msnpd user`/`invite` commands open their own, which WAL allows); every SQL statement of the
+/// project is a method here or in the files beside this one.
 pub struct Db {
     pub(super) conn: Connection,
     /// The file, for error messages and the backup taken before a migration.
@@ -61,6 +73,8 @@ pub struct Db {
 }
 
 impl Db {
+    /// Opens or creates the file (owner-only permissions) and sets WAL and `synchronous=FULL`.
+    /// Does not migrate: `Storage::start` and `open_existing` call `migrate` next.
     pub fn open(path: &Path) -> Result<Db> {
         super::private::prepare(path)?;
         let conn = Connection::open(path)?;
@@ -69,12 +83,10 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.set_prepared_statement_cache_capacity(64);
-        // SQLite's default page cache grows to 2 MiB, most of it copies of pages the kernel
-        // caches anyway; logins read a few pages each, and a miss costs one pread of a page the
-        // OS already holds. 256 KiB keeps the B-tree interiors hot.
-        conn.pragma_update(None, "cache_size", -256)?;
+        conn.busy_timeout(SQLITE_BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
+        // A negative cache_size is in KiB (see `SQLITE_CACHE_KIB`).
+        conn.pragma_update(None, "cache_size", -SQLITE_CACHE_KIB)?;
         Ok(Db {
             conn,
             path: path.to_path_buf(),
@@ -95,6 +107,8 @@ impl Db {
         Ok(db)
     }
 
+    /// Applies the migrations the file has not seen yet, one transaction each, after the backup
+    /// and version checks of `before_migrations`.
     pub fn migrate(&mut self) -> Result<()> {
         let current: i64 = self
             .conn
@@ -110,6 +124,7 @@ impl Db {
         Ok(())
     }
 
+    /// Folds the WAL back into the file and closes, so that a copied database file is whole.
     pub fn close(self) -> Result<()> {
         let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
         self.conn.close().map_err(|(_, e)| e.into())
@@ -120,6 +135,7 @@ impl Db {
         Ok(self.conn.query_row("SELECT 1", [], |_| Ok(()))?)
     }
 
+    /// SQLite's `PRAGMA integrity_check` (`ok` when sound): `msnpd backup` checks its copy.
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self
             .conn
@@ -144,6 +160,8 @@ impl Db {
 
     // ---- accounts ----
 
+    /// Creates an account (`msnpd user add`); an existing handle is `DbError::Exists`. The
+    /// handle must already be normalized (`accounts::new_handle`).
     pub fn create_user(&mut self, handle: &str, cred: &Credential) -> Result<UserId> {
         let tx = self.conn.transaction()?;
         let id = insert_user(&tx, handle, cred)?;
@@ -202,6 +220,7 @@ impl Db {
         Ok((id, affected))
     }
 
+    /// (handle, friendly name) of every account, by handle (`msnpd user list`).
     pub fn list_users(&self) -> Result<Vec<(String, String)>> {
         let mut st = self
             .conn
@@ -210,6 +229,7 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// What a login needs to check a password; `None` for an unknown handle.
     pub fn credentials(&self, handle: &str) -> Result<Option<Credentials>> {
         let mut st = self.conn.prepare_cached(
             "SELECT id, handle, md5_salt, md5_hash, password FROM users WHERE handle = ?1",

@@ -9,12 +9,17 @@ use rusqlite::{OptionalExtension, params};
 /// One invitation as `msnpd invite list` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invite {
+    /// The code as typed on the form (`K7MQ-X9PD-2TWA`).
     pub code: String,
+    /// Accounts the code may create in total.
     pub max_uses: u32,
+    /// Accounts created with it so far.
     pub uses: u32,
     /// Unix seconds; `None` never expires.
     pub expires: Option<i64>,
+    /// `msnpd invite revoke` was run; the row stays so that the list shows what happened.
     pub revoked: bool,
+    /// Unix seconds of `msnpd invite create`.
     pub created: i64,
 }
 
@@ -36,9 +41,13 @@ impl Invite {
 /// Why an invitation code was not accepted. `Display` is the message shown on the form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InviteRefused {
+    /// No such code (a typo, or a guess).
     Unknown,
+    /// The operator revoked it.
     Revoked,
+    /// Its expiry time has passed.
     Expired,
+    /// All its uses are taken.
     UsedUp,
 }
 
@@ -56,9 +65,11 @@ impl std::fmt::Display for InviteRefused {
 /// Outcome of a registration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Registered {
+    /// The account exists now (committed), with this id.
     Created(UserId),
     /// The handle is taken.
     Taken,
+    /// The invitation code was refused; nothing was written.
     Invite(InviteRefused),
 }
 
@@ -76,6 +87,7 @@ fn row_to_invite(r: &rusqlite::Row<'_>) -> rusqlite::Result<Invite> {
 const INVITE_COLUMNS: &str = "code, max_uses, uses, expires, revoked, created";
 
 impl Db {
+    /// Stores a new code (`msnpd invite create`); a duplicate code is `DbError::Exists`.
     pub fn create_invite(
         &mut self,
         code: &str,
@@ -90,6 +102,7 @@ impl Db {
         Ok(())
     }
 
+    /// Every code, oldest first (`msnpd invite list`).
     pub fn list_invites(&self) -> Result<Vec<Invite>> {
         let mut st = self.conn.prepare(&format!(
             "SELECT {INVITE_COLUMNS} FROM invites ORDER BY created, code"
@@ -98,6 +111,7 @@ impl Db {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The invitation with exactly this code, if any.
     pub fn invite(&self, code: &str) -> Result<Option<Invite>> {
         Ok(self
             .conn

@@ -88,8 +88,8 @@ impl Storage {
         self.tx.try_send(Box::new(f)).map_err(|_| StorageGone)
     }
 
-    /// Stops accepting work; the thread finishes queued jobs, closes the database and exits once
-    /// every clone of this handle is dropped.
+    /// Closes the queue for every clone of this handle: later `run` calls get `StorageGone`, and
+    /// the thread finishes the jobs already queued, closes the database and exits.
     pub fn close(&self) {
         self.tx.close();
     }

@@ -90,12 +90,15 @@ impl Db {
         copied
     }
 
+    /// The number of the last migration applied (`PRAGMA user_version`), for `msnpd status` and
+    /// `msnpd backup`.
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
+    /// How many accounts exist, for `msnpd status` and `msnpd backup`.
     pub fn account_count(&self) -> Result<i64> {
         Ok(self
             .conn

@@ -45,29 +45,38 @@ pub const SERVICE_NAMES: &[&str] = &[
 
 /// RSA modulus size: every Schannel since Windows 98 accepts 2048 bits, and a Raspberry Pi does a
 /// few hundred private-key operations a second with it.
-pub const RSA_BITS: u32 = 2048;
+pub(crate) const RSA_BITS: u32 = 2048;
 /// The CA is installed once per PC by hand: make it outlive the hardware. Ends before 2050 so
 /// that it is written as UTCTime, which every CryptoAPI version parses.
-pub const CA_DAYS: u32 = 20 * 365;
+pub(crate) const CA_DAYS: u32 = 20 * 365;
 /// Server certificates: 825 days is the longest that current Apple systems accept even from a
 /// private CA; msnpd re-issues them from the same CA when fewer than `RENEW_DAYS` are left.
-pub const SERVER_DAYS: u32 = 825;
-pub const RENEW_DAYS: u32 = 30;
+pub(crate) const SERVER_DAYS: u32 = 825;
+/// Days of validity left below which a server certificate is re-issued at start: a month leaves
+/// room for a server that restarts rarely.
+pub(crate) const RENEW_DAYS: u32 = 30;
 
-pub struct Paths {
-    pub dir: PathBuf,
+/// The kit's file names in one place (the module documentation says what each file is for), so
+/// that the code writing them, the code loading them and the CA download agree.
+pub(crate) struct Paths {
+    /// `ca.pem`: the CA certificate, PEM.
     pub ca_pem: PathBuf,
+    /// `ca.cer`: the same certificate, DER, the form Windows installs with a double click.
     pub ca_cer: PathBuf,
+    /// `ca.key`: the CA's private key (0600).
     pub ca_key: PathBuf,
+    /// `server.pem`: SHA-256 server certificate, then the CA.
     pub server_pem: PathBuf,
+    /// `server-legacy.pem`: SHA-1 server certificate, then the CA, for SSL 3.0 / TLS 1.0 clients.
     pub server_legacy_pem: PathBuf,
+    /// `server.key`: the server's private key (0600).
     pub server_key: PathBuf,
 }
 
 impl Paths {
+    /// The file names of the kit in `dir` (nothing is read or created).
     pub fn new(dir: &Path) -> Paths {
         Paths {
-            dir: dir.to_path_buf(),
             ca_pem: dir.join("ca.pem"),
             ca_cer: dir.join("ca.cer"),
             ca_key: dir.join("ca.key"),
@@ -81,11 +90,17 @@ impl Paths {
 /// A server key with its chains: `modern` for TLS 1.2+ handshakes, `legacy` (if different) for
 /// older ones. Each chain starts with the server certificate.
 pub struct Identity {
+    /// The server's private key, shared by both chains.
     pub key: PKey<Private>,
+    /// The chain for TLS 1.2+ (SHA-256 signatures).
     pub modern: Vec<X509>,
+    /// The chain for SSL 3.0-TLS 1.1 (SHA-1), or `None` to use `modern` for every version
+    /// (an operator's own certificate).
     pub legacy: Option<Vec<X509>>,
 }
 
+/// Errors of the kit, already carrying the file they concern; they end up in one log or
+/// command-line message, so a boxed error serves.
 pub type KitError = Box<dyn std::error::Error>;
 
 fn err(path: &Path, what: &str, e: impl std::fmt::Display) -> KitError {
@@ -312,16 +327,19 @@ fn expires_within(cert: &X509, days: u32) -> bool {
 
 /// What `load_or_create` did, for the log.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
+    /// The kit was complete and valid; nothing was written.
     Reused,
+    /// There was no kit: a new CA and server certificates were written.
     CreatedAll,
+    /// The server certificates were re-issued from the existing CA (missing or expiring).
     RenewedServer,
 }
 
 /// The kit in `dir`: reused if complete, created if absent, server certificates re-issued from
 /// the existing CA when missing or about to expire. A CA certificate without its key (or the
 /// other way round) is an error rather than a silent replacement: clients trust that CA.
-pub fn load_or_create(dir: &Path, names: &[String]) -> Result<(Identity, Action), KitError> {
+pub(crate) fn load_or_create(dir: &Path, names: &[String]) -> Result<(Identity, Action), KitError> {
     let p = Paths::new(dir);
     std::fs::create_dir_all(dir).map_err(|e| err(dir, "cannot create directory", e))?;
     let mut action = Action::Reused;

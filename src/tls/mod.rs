@@ -46,6 +46,9 @@ fn is_legacy(v: SslVersion) -> bool {
 }
 
 impl Acceptor {
+    /// TLS 1.2+ with modern suites by default; a ClientHello whose version is older than TLS 1.2
+    /// gets the legacy suites and, if `id` has one, the SHA-1 chain (old Windows cannot check
+    /// SHA-256 signatures).
     pub fn new(id: kit::Identity) -> Result<Acceptor, openssl::error::ErrorStack> {
         let mut b = SslContextBuilder::new(SslMethod::tls_server())?;
         b.set_min_proto_version(Some(SslVersion::TLS1_2))?;

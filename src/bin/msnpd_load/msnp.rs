@@ -1,7 +1,23 @@
 //! MSNP login flows: MD5 (MSNP2-7) and Tweener (MSNP8-12, nexus + login2.srf), both following
 //! the dispatch server's `XFR NS` redirect; then SYN and CHG.
+//!
+//! Every command is written by the server's own typed commands (`msnpd::protocol::command`) for
+//! the account's `Dialect`, so the load tool sends what the server's parsers accept and what the
+//! dialect table says a client of that version sends.
 
 use crate::net::{ChlKeys, Conn, R, Url, http_get, parse_url};
+use msnpd::dialect::{Auth, Dialect, ListCommands};
+use msnpd::model::{Status, list};
+use msnpd::protocol::command::ClientCommand;
+use msnpd::protocol::command::lists::{Adc, Add};
+use msnpd::protocol::command::login::{
+    ClientVersion, Cvr, Inf, Stage, Usr, Ver, protocol_name, scheme_name,
+};
+use msnpd::protocol::command::misc::Out;
+use msnpd::protocol::command::presence::Chg;
+use msnpd::protocol::command::switchboard::{Ans, Cal, SbUsr};
+use msnpd::protocol::command::sync::Syn;
+use msnpd::protocol::command::xfr::Xfr;
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -21,6 +37,11 @@ pub struct Target {
 }
 
 impl Target {
+    /// The dialect of `version` (checked when the target is built).
+    pub fn dialect(&self) -> &'static Dialect {
+        Dialect::get(self.version).expect("--version is checked at start-up")
+    }
+
     /// The handle of account number `n` (1-based): `{prefix}{n}@{domain}`.
     pub fn handle(&self, n: usize) -> String {
         format!("{}{}@{}", self.prefix, n, self.domain)
@@ -31,7 +52,7 @@ impl Target {
 pub struct Session {
     pub ns: Conn,
     pub handle: String,
-    pub version: u8,
+    pub dialect: &'static Dialect,
 }
 
 /// Timings of one login, for the report.
@@ -53,28 +74,40 @@ fn addr_arg(line: &str, i: usize) -> R<SocketAddr> {
 
 /// VER (+ INF or CVR) + USR I on one connection; returns the USR/XFR answer.
 async fn hello(c: &mut Conn, t: &Target, handle: &str) -> R<crate::net::Frame> {
-    let v = t.version;
+    let d = t.dialect();
     let tr = c.t();
-    c.send_line(&format!("VER {tr} MSNP{v} CVR0")).await?;
+    c.send(&Ver::offering(d).to_bytes(tr, d)).await?;
     let f = c.expect(&format!("VER {tr} ")).await?;
-    if !f.line.contains(&format!("MSNP{v}")) {
-        return Err(format!("server refused MSNP{v}: `{}`", f.line).into());
+    let name = protocol_name(d);
+    if !f.line.contains(name) {
+        return Err(format!("server refused {name}: `{}`", f.line).into());
     }
-    let kind = if v >= 8 { "TWN" } else { "MD5" };
-    if v >= 8 {
+    if d.inf {
         let tr = c.t();
-        c.send_line(&format!(
-            "CVR {tr} 0x0409 winnt 5.1 i386 MSNMSGR 7.0.0777 MSMSGS {handle}"
-        ))
-        .await?;
-        c.until(&format!("CVR {tr} "), tr).await?;
-    } else {
-        let tr = c.t();
-        c.send_line(&format!("INF {tr}")).await?;
+        c.send(&Inf.to_bytes(tr, d)).await?;
         c.until(&format!("INF {tr} "), tr).await?;
+    } else {
+        // What MSN Messenger 7.0 sends.
+        let cvr = Cvr(ClientVersion {
+            lcid: "0x0409",
+            os: "winnt",
+            os_version: "5.1",
+            arch: "i386",
+            library: "MSNMSGR",
+            client_version: "7.0.0777",
+            codebase: Some("MSMSGS"),
+            handle: Some(handle),
+        });
+        let tr = c.t();
+        c.send(&cvr.to_bytes(tr, d)).await?;
+        c.until(&format!("CVR {tr} "), tr).await?;
     }
     let tr = c.t();
-    c.send_line(&format!("USR {tr} {kind} I {handle}")).await?;
+    let usr = Usr {
+        stage: Stage::Initial,
+        value: handle,
+    };
+    c.send(&usr.to_bytes(tr, d)).await?;
     let f = c.next().await?;
     if f.starts(&format!("XFR {tr} NS ")) || f.starts(&format!("USR {tr} ")) {
         Ok(f)
@@ -156,30 +189,35 @@ pub async fn login(t: &Target, n: usize) -> R<(Session, LoginTimes)> {
         }
         break (c, f);
     };
-    let kind = if t.version >= 8 { "TWN" } else { "MD5" };
+    let d = t.dialect();
     // `USR trid MD5|TWN S challenge`
-    if usr.arg(2) != kind || usr.arg(3) != "S" {
+    if usr.arg(2) != scheme_name(d.auth) || usr.arg(3) != "S" {
         return Err(format!("login of {handle}: unexpected `{}`", usr.line).into());
     }
     let challenge = usr.line.rsplit(' ').next().unwrap_or("").to_string();
     let tr = c.t();
-    if t.version >= 8 {
-        let p0 = Instant::now();
-        let ticket = passport(t, &handle, &challenge).await?;
-        times.passport = p0.elapsed();
-        c.send_line(&format!("USR {tr} TWN S {ticket}")).await?;
-    } else {
-        let digest = msnpd::auth::md5_hex(format!("{challenge}{}", t.password).as_bytes());
-        c.send_line(&format!("USR {tr} MD5 S {digest}")).await?;
-    }
+    let response = match d.auth {
+        Auth::Twn => {
+            let p0 = Instant::now();
+            let ticket = passport(t, &handle, &challenge).await?;
+            times.passport = p0.elapsed();
+            ticket
+        }
+        Auth::Md5 => msnpd::auth::md5_hex(format!("{challenge}{}", t.password).as_bytes()),
+    };
+    let usr = Usr {
+        stage: Stage::Subsequent,
+        value: &response,
+    };
+    c.send(&usr.to_bytes(tr, d)).await?;
     c.until(&format!("USR {tr} OK "), tr).await?;
-    c.chl = Some(ChlKeys::for_version(t.version));
+    c.chl = Some(ChlKeys::for_dialect(d));
     times.total = started.elapsed();
     Ok((
         Session {
             ns: c,
             handle,
-            version: t.version,
+            dialect: d,
         },
         times,
     ))
@@ -187,34 +225,28 @@ pub async fn login(t: &Target, n: usize) -> R<(Session, LoginTimes)> {
 
 impl Session {
     /// SYN (the whole dump is skipped) then `CHG status`.
-    pub async fn online(&mut self, status: &str) -> R<()> {
+    pub async fn online(&mut self, status: Status) -> R<()> {
         let c = &mut self.ns;
         let tr = c.t();
-        if self.version >= 10 {
-            c.send_line(&format!("SYN {tr} 0 0")).await?;
-        } else {
-            c.send_line(&format!("SYN {tr} 0")).await?;
-        }
+        c.send(&Syn::fresh(self.dialect).to_bytes(tr, self.dialect))
+            .await?;
         c.until(&format!("SYN {tr} "), tr).await?;
         self.chg(status).await
     }
 
     /// `CHG status` and its answer.
-    pub async fn chg(&mut self, status: &str) -> R<()> {
+    pub async fn chg(&mut self, status: Status) -> R<()> {
         let tr = self.send_chg(status).await?;
         self.ns.until(&format!("CHG {tr} "), tr).await?;
         Ok(())
     }
 
     /// Sends `CHG status` without waiting; returns the trid.
-    pub async fn send_chg(&mut self, status: &str) -> R<u32> {
+    pub async fn send_chg(&mut self, status: Status) -> R<u32> {
         let c = &mut self.ns;
         let tr = c.t();
-        if self.version >= 8 {
-            c.send_line(&format!("CHG {tr} {status} 0")).await?;
-        } else {
-            c.send_line(&format!("CHG {tr} {status}")).await?;
-        }
+        let d = self.dialect;
+        c.send(&Chg::new(status, d).to_bytes(tr, d)).await?;
         Ok(tr)
     }
 
@@ -222,14 +254,29 @@ impl Session {
     pub async fn add_fl(&mut self, handle: &str) -> R<()> {
         let c = &mut self.ns;
         let tr = c.t();
-        let verb = if self.version >= 10 { "ADC" } else { "ADD" };
-        if self.version >= 10 {
-            c.send_line(&format!("ADC {tr} FL N={handle} F={handle}"))
-                .await?;
-        } else {
-            c.send_line(&format!("ADD {tr} FL {handle} {handle}"))
-                .await?;
-        }
+        let d = self.dialect;
+        // The official clients store the handle as the new contact's name.
+        let (verb, bytes) = match d.list_commands {
+            ListCommands::Adc => {
+                let adc = Adc {
+                    list: list::FL,
+                    handle: Some(handle),
+                    name: Some(handle),
+                    ..Adc::default()
+                };
+                ("ADC", adc.to_bytes(tr, d))
+            }
+            ListCommands::Add => {
+                let add = Add {
+                    list: list::FL,
+                    handle,
+                    name: handle,
+                    group: None,
+                };
+                ("ADD", add.to_bytes(tr, d))
+            }
+        };
+        c.send(&bytes).await?;
         loop {
             let f = c.next().await?;
             if f.starts(&format!("{verb} {tr} ")) || f.starts(&format!("215 {tr}")) {
@@ -246,24 +293,28 @@ impl Session {
 
     /// `OUT`; the server closes the connection.
     pub async fn out(mut self) -> R<()> {
-        self.ns.send_line("OUT").await
+        self.ns.send(&Out.to_bytes(0, self.dialect)).await
     }
 
     /// Opens a switchboard (XFR SB + USR) and invites `callee` (CAL); returns the SB connection
     /// once RINGING, plus the session id.
     pub async fn open_sb(&mut self, callee: &str) -> R<(Conn, String)> {
+        let d = self.dialect;
         let tr = self.ns.t();
-        self.ns.send_line(&format!("XFR {tr} SB")).await?;
+        self.ns.send(&Xfr.to_bytes(tr, d)).await?;
         let f = self.ns.until(&format!("XFR {tr} SB "), tr).await?;
         let addr = addr_arg(&f.line, 3)?;
         let cookie = f.arg(5).to_string();
         let mut sb = Conn::connect(addr).await?;
         let tr = sb.t();
-        sb.send_line(&format!("USR {tr} {} {cookie}", self.handle))
-            .await?;
+        let usr = SbUsr {
+            handle: &self.handle,
+            cookie: &cookie,
+        };
+        sb.send(&usr.to_bytes(tr, d)).await?;
         sb.until(&format!("USR {tr} OK "), tr).await?;
         let tr = sb.t();
-        sb.send_line(&format!("CAL {tr} {callee}")).await?;
+        sb.send(&Cal { handle: callee }.to_bytes(tr, d)).await?;
         let f = sb.until(&format!("CAL {tr} RINGING "), tr).await?;
         let sessid = f.line.rsplit(' ').next().unwrap_or("").to_string();
         Ok((sb, sessid))
@@ -272,13 +323,20 @@ impl Session {
     /// Waits for `RNG` and answers it (ANS); returns the SB connection after `ANS OK`.
     pub async fn answer(&mut self) -> R<Conn> {
         let f = self.ns.until("RNG ", u32::MAX).await?;
-        let sessid = f.arg(1).to_string();
+        let session: u32 = f
+            .arg(1)
+            .parse()
+            .map_err(|_| format!("bad session id in `{}`", f.line))?;
         let addr = addr_arg(&f.line, 2)?;
         let cookie = f.arg(4).to_string();
         let mut sb = Conn::connect(addr).await?;
         let tr = sb.t();
-        sb.send_line(&format!("ANS {tr} {} {cookie} {sessid}", self.handle))
-            .await?;
+        let ans = Ans {
+            handle: &self.handle,
+            cookie: &cookie,
+            session,
+        };
+        sb.send(&ans.to_bytes(tr, self.dialect)).await?;
         sb.until(&format!("ANS {tr} OK"), tr).await?;
         Ok(sb)
     }

@@ -1,5 +1,8 @@
 //! Async MSNP connections and a minimal HTTP/1.1 client, on smol.
 
+use msnpd::dialect::{Challenge, Dialect};
+use msnpd::protocol::command::ClientCommand;
+use msnpd::protocol::command::misc::Qry;
 use smol::Async;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::cell::Cell;
@@ -59,8 +62,8 @@ pub struct ChlKeys {
 }
 
 impl ChlKeys {
-    pub fn for_version(version: u8) -> ChlKeys {
-        if version >= 11 {
+    pub fn for_dialect(dialect: &Dialect) -> ChlKeys {
+        if dialect.challenge == Challenge::Msnp11 {
             ChlKeys {
                 product: "PROD0090YUAUV{2B",
                 msnp11: true,
@@ -216,8 +219,13 @@ impl Conn {
                 let ans = msnpd::auth::expected_qry(ch.trim(), keys.product, keys.msnp11)
                     .ok_or("no key for this product id")?;
                 let t = self.t();
-                let q = format!("QRY {t} {} 32\r\n{ans}", keys.product);
-                self.send(q.as_bytes()).await?;
+                let qry = Qry {
+                    product: keys.product,
+                    answer: ans.as_bytes(),
+                };
+                // The dialect only shapes commands whose form changed; QRY's never did.
+                let any = Dialect::get(msnpd::dialect::NEWEST).expect("served");
+                self.send(&qry.to_bytes(t, any)).await?;
                 self.chl_answered += 1;
                 continue;
             }

@@ -19,6 +19,7 @@ use crate::msnp::Target;
 use crate::net::{Conn, R, io_timeout, now_ns};
 use crate::scenarios::{Ex, concurrent, online};
 use crate::stats::{Report, Samples, cpu_secs};
+use msnpd::protocol::command::switchboard::{Ack, Msg};
 use smol::Async;
 use std::cell::RefCell;
 use std::io::{ErrorKind, Read, Write};
@@ -72,20 +73,6 @@ fn get_hex(src: &[u8]) -> Option<u64> {
     Some(v)
 }
 
-fn put_dec(out: &mut Vec<u8>, mut v: u64) {
-    let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&tmp[i..]);
-}
-
 fn template(size: usize) -> Vec<u8> {
     let mut p = MIME.to_vec();
     p.resize(size, b'x');
@@ -100,7 +87,7 @@ struct Pair {
     recv: u64,
     acked: u64,
     naks: u64,
-    trid: u64,
+    trid: u32,
     /// Bytes for A not written yet (a partial write), from `out_pos`.
     out: Vec<u8>,
     out_pos: usize,
@@ -299,8 +286,10 @@ fn run(wired: Vec<Wired>, a: RelayArgs, scenario: &str, extra: &[(&str, String)]
         });
     }
     let tpl = template(a.size);
-    let mut size_dec = Vec::new();
-    put_dec(&mut size_dec, a.size as u64);
+    let ack = std::str::from_utf8(&[a.ack])
+        .ok()
+        .and_then(Ack::parse)
+        .ok_or("--ack must be N, A or U")?;
     let count = a.count.unwrap_or(u64::MAX);
     let per_pair_rate = a.rate.map(|r| r / a.pairs.max(1) as f64);
     let mut tot = Totals::default();
@@ -345,12 +334,8 @@ fn run(wired: Vec<Wired>, a: RelayArgs, scenario: &str, extra: &[(&str, String)]
                     Some(r) => start_ns + ((p.sent + k) as f64 * 1e9 / r) as u64,
                     None => ts,
                 };
-                p.trid += 1;
-                p.out.extend_from_slice(b"MSG ");
-                put_dec(&mut p.out, p.trid);
-                p.out.extend_from_slice(&[b' ', a.ack, b' ']);
-                p.out.extend_from_slice(&size_dec);
-                p.out.extend_from_slice(b"\r\n");
+                p.trid = p.trid.wrapping_add(1);
+                Msg::write_head(p.trid, ack, a.size as u32, &mut p.out);
                 let o = p.out.len();
                 p.out.extend_from_slice(&tpl);
                 put_hex(&mut p.out[o + TS_AT..o + TS_AT + 16], ts);

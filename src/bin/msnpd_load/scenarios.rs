@@ -3,6 +3,10 @@
 use crate::msnp::{Session, Target, local_hash_cost, login};
 use crate::net::{Error, R, io_timeout};
 use crate::stats::{Report, Samples, cpu_secs, rss_kib};
+use msnpd::dialect::Auth;
+use msnpd::model::Status;
+use msnpd::protocol::command::ClientCommand;
+use msnpd::protocol::command::presence::Chg;
 use smol::LocalExecutor;
 use smol::io::AsyncWriteExt;
 use std::cell::{Cell, RefCell};
@@ -67,7 +71,7 @@ pub async fn login_scenario(ex: Ex, t: Rc<Target>, a: LoginArgs) -> R<()> {
     let accounts = a.accounts.max(c);
     let slots = accounts / c;
     let rss0 = a.server_pid.and_then(rss_kib);
-    let hash = (t.version >= 8).then(|| local_hash_cost(a.server_pid));
+    let hash = (t.dialect().auth == Auth::Twn).then(|| local_hash_cost(a.server_pid));
     let count = a.count.unwrap_or(u64::MAX);
     let deadline = a
         .duration
@@ -102,10 +106,10 @@ pub async fn login_scenario(ex: Ex, t: Rc<Target>, a: LoginArgs) -> R<()> {
                     let s = Instant::now();
                     let r: R<()> = async {
                         let (mut sess, times) = login(&t, n).await?;
-                        sess.online("NLN").await?;
+                        sess.online(Status::Online).await?;
                         let total = s.elapsed();
                         lat.borrow_mut().push_d(total);
-                        if t.version >= 8 {
+                        if t.dialect().auth == Auth::Twn {
                             pp.borrow_mut().push_d(times.passport);
                         }
                         sess.out().await
@@ -195,7 +199,7 @@ pub async fn idle_scenario(ex: Ex, t: Rc<Target>, a: IdleArgs) -> R<()> {
             let (pings, pinging) = (pings.clone(), pinging.clone());
             async move {
                 let (mut s, _) = login(&t, a.first + i).await?;
-                s.online("NLN").await?;
+                s.online(Status::Online).await?;
                 alive.set(alive.get() + 1);
                 let stream = s.ns.stream.clone();
                 // Pinger: PNG every `ping` like a real client (the first one spread over the
@@ -331,7 +335,7 @@ pub async fn fanout_scenario(ex: Ex, t: Rc<Target>, a: FanoutArgs) -> R<()> {
             let (t, sessions, target) = (t.clone(), sessions.clone(), target.clone());
             async move {
                 let (mut s, _) = login(&t, a.first + 1 + i).await?;
-                s.online("NLN").await?;
+                s.online(Status::Online).await?;
                 s.add_fl(&target).await?;
                 sessions.borrow_mut().push((i, s));
                 Ok(())
@@ -402,13 +406,13 @@ pub async fn fanout_scenario(ex: Ex, t: Rc<Target>, a: FanoutArgs) -> R<()> {
         }
     };
     let (mut u, _) = login(&t, a.first).await?;
-    u.online("NLN").await?;
+    u.online(Status::Online).await?;
     if !wait_all(st.clone()).await {
         return Err(format!("only {} of {k} watchers saw {target} sign in", st.got.get()).into());
     }
     // The target's own answers (CHG) are read by a task of its own.
     let stream = u.ns.stream.clone();
-    let version = u.version;
+    let dialect = u.dialect;
     ex.spawn(async move { while u.ns.next_no_timeout().await.is_ok() {} })
         .detach();
     const CYCLE: [&str; 4] = ["BSY", "AWY", "BRB", "NLN"];
@@ -421,13 +425,10 @@ pub async fn fanout_scenario(ex: Ex, t: Rc<Target>, a: FanoutArgs) -> R<()> {
         st.round.set(r);
         *st.status.borrow_mut() = status;
         st.got.set(0);
-        let line = if version >= 8 {
-            format!("CHG {} {status} 0\r\n", 1000 + r)
-        } else {
-            format!("CHG {} {status}\r\n", 1000 + r)
-        };
+        let chg = Chg::new(Status::parse(status).expect("a status code"), dialect);
+        let line = chg.to_bytes(1000 + r as u32, dialect);
         st.t0.set(Instant::now());
-        (&*stream).write_all(line.as_bytes()).await?;
+        (&*stream).write_all(&line).await?;
         if wait_all(st.clone()).await {
             all.push_d(st.t0.get().elapsed());
         } else {
@@ -470,6 +471,6 @@ pub async fn fanout_scenario(ex: Ex, t: Rc<Target>, a: FanoutArgs) -> R<()> {
 /// Helper used by relay: logs in and goes online.
 pub async fn online(t: &Target, n: usize) -> R<Session> {
     let (mut s, _) = login(t, n).await?;
-    s.online("NLN").await?;
+    s.online(Status::Online).await?;
     Ok(s)
 }

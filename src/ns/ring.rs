@@ -1,0 +1,52 @@
+//! The notification side of the switchboard's ports: who a user is on a switchboard (`admit`),
+//! and ringing a user into one (`DirectoryRinger`, the `sb::Ringer` wired at start).
+
+use super::directory::{self, Callee, Directory};
+use crate::sb::{Admit, Ring, RingRefused, RingReply, Ringer};
+use std::sync::Arc;
+
+/// A switchboard participant as the directory describes them.
+pub fn admit(c: Callee) -> Admit {
+    Admit {
+        user: c.user,
+        handle: c.handle,
+        name: c.name,
+        caps: c.caps,
+        dialect: c.dialect,
+    }
+}
+
+/// Rings users through the directory actor (and, through it, the bus to other hosts).
+pub struct DirectoryRinger {
+    directory: Directory,
+    /// The switchboard listener's port, named in RNG lines.
+    sb_port: u16,
+}
+
+impl DirectoryRinger {
+    /// A ringer for `directory`, naming switchboard port `sb_port` in its RNG lines.
+    pub fn new(directory: Directory, sb_port: u16) -> Arc<DirectoryRinger> {
+        Arc::new(DirectoryRinger { directory, sb_port })
+    }
+}
+
+impl Ringer for DirectoryRinger {
+    fn ring(&self, ring: Ring) -> RingReply {
+        let directory = self.directory.clone();
+        let ring = directory::Ring {
+            caller: ring.caller,
+            caller_handle: ring.caller_handle,
+            caller_name: ring.caller_name,
+            target: ring.target,
+            sb_id: ring.sb,
+            cookie: ring.cookie,
+            sb_port: self.sb_port,
+        };
+        Box::pin(async move {
+            match directory.ring(ring).await {
+                Ok(Some(callee)) => Ok(admit(callee)),
+                _ => Err(RingRefused),
+            }
+        })
+    }
+}

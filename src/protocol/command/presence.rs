@@ -1,0 +1,365 @@
+//! CHG, REA, PRP, SBP and UUX: my status, names, phone numbers and personal message (NS.md 4).
+
+use super::{ClientCommand, arg, arg_u32, end, head, payload};
+use crate::dialect::Dialect;
+use crate::model::Status;
+use crate::protocol::cursor::{ArgError, Cursor};
+use crate::protocol::frame::Command;
+
+/// `CHG trid STATUS {caps MSNP8+} {msnobject MSNP9+}` (NS.md 4.2).
+///
+/// An unknown status (`FLN` included) or non-numeric caps is `Invalid` (the handler answers
+/// `201`). Caps are read in every version, as today (MSNP10-12 clients may leave them out: then
+/// `None`, meaning 0); the MSNObject is kept only where the dialect carries one
+/// (`Dialect::presence_msnobj`) and dropped before, as today. A fourth argument is refused: no
+/// client of MSNP2-12 sends one.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Chg<'a> {
+    /// The new status.
+    pub status: Status,
+    /// Client capabilities; `None` when left out.
+    pub caps: Option<u32>,
+    /// The encoded MSNObject, as sent.
+    pub msnobj: Option<&'a str>,
+}
+
+impl Chg<'static> {
+    /// A status change as a client of `dialect` sends it without a display picture: with caps
+    /// `0` where the dialect has caps (`CHG trid NLN 0`), without them before (`CHG trid NLN`).
+    pub fn new(status: Status, dialect: &Dialect) -> Chg<'static> {
+        Chg {
+            status,
+            caps: dialect.presence_caps.then_some(0),
+            msnobj: None,
+        }
+    }
+}
+
+impl<'a> ClientCommand<'a> for Chg<'a> {
+    const VERB: &'static str = "CHG";
+
+    fn parse(cmd: &'a Command<'a>, dialect: &Dialect) -> Result<Self, ArgError> {
+        let mut c = Cursor::new(Self::VERB, cmd);
+        let status = c.next_with(Status::parse)?;
+        let caps = match c.optional() {
+            Some(caps) => Some(caps.parse().map_err(|_| c.invalid_last())?),
+            None => None,
+        };
+        let msnobj = c.optional().filter(|_| dialect.presence_msnobj);
+        c.finish()?;
+        Ok(Chg {
+            status,
+            caps,
+            msnobj,
+        })
+    }
+
+    fn write(&self, trid: u32, _: &Dialect, out: &mut Vec<u8>) {
+        head(out, Self::VERB, trid);
+        arg(out, self.status.code());
+        if let Some(caps) = self.caps {
+            arg_u32(out, caps);
+        }
+        if let Some(o) = self.msnobj {
+            arg(out, o);
+        }
+        end(out);
+    }
+}
+
+/// `REA trid handle name` (MSNP2-9): renames me (my own handle) or my stored name for a contact.
+/// The name is the encoded wire form.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rea<'a> {
+    /// My handle (my own name) or a contact's (my name for them).
+    pub handle: &'a str,
+    /// The new name, encoded as sent.
+    pub name: &'a str,
+}
+
+impl<'a> ClientCommand<'a> for Rea<'a> {
+    const VERB: &'static str = "REA";
+
+    fn parse(cmd: &'a Command<'a>, _: &Dialect) -> Result<Self, ArgError> {
+        let mut c = Cursor::new(Self::VERB, cmd);
+        let rea = Rea {
+            handle: c.next()?,
+            name: c.next()?,
+        };
+        c.finish()?;
+        Ok(rea)
+    }
+
+    fn write(&self, trid: u32, _: &Dialect, out: &mut Vec<u8>) {
+        head(out, Self::VERB, trid);
+        arg(out, self.handle);
+        arg(out, self.name);
+        end(out);
+    }
+}
+
+/// `PRP trid TYPE {value}` (MSNP5-12): one of my properties (PHH PHW PHM MOB MBE, MFN from
+/// MSNP10); no value clears it. The type and value are kept as sent: their rules (length,
+/// known types, `Y`/`N`) decide between an error code and a disconnect in the handler.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Prp<'a> {
+    /// The property (`PHH`, `MFN`...), as sent.
+    pub kind: &'a str,
+    /// The new value, encoded as sent; `None` clears it.
+    pub value: Option<&'a str>,
+}
+
+impl<'a> ClientCommand<'a> for Prp<'a> {
+    const VERB: &'static str = "PRP";
+
+    fn parse(cmd: &'a Command<'a>, _: &Dialect) -> Result<Self, ArgError> {
+        let mut c = Cursor::new(Self::VERB, cmd);
+        let prp = Prp {
+            kind: c.next()?,
+            value: c.optional(),
+        };
+        c.finish()?;
+        Ok(prp)
+    }
+
+    fn write(&self, trid: u32, _: &Dialect, out: &mut Vec<u8>) {
+        head(out, Self::VERB, trid);
+        arg(out, self.kind);
+        if let Some(v) = self.value {
+            arg(out, v);
+        }
+        end(out);
+    }
+}
+
+/// `SBP trid contact-guid TYPE value` (MSNP10-12): a property of a contact (`MFN` renames it).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Sbp<'a> {
+    /// The contact's GUID.
+    pub contact: &'a str,
+    /// The property (`MFN`...).
+    pub kind: &'a str,
+    /// The new value, encoded as sent.
+    pub value: &'a str,
+}
+
+impl<'a> ClientCommand<'a> for Sbp<'a> {
+    const VERB: &'static str = "SBP";
+
+    fn parse(cmd: &'a Command<'a>, _: &Dialect) -> Result<Self, ArgError> {
+        let mut c = Cursor::new(Self::VERB, cmd);
+        let sbp = Sbp {
+            contact: c.next()?,
+            kind: c.next()?,
+            value: c.next()?,
+        };
+        c.finish()?;
+        Ok(sbp)
+    }
+
+    fn write(&self, trid: u32, _: &Dialect, out: &mut Vec<u8>) {
+        head(out, Self::VERB, trid);
+        arg(out, self.contact);
+        arg(out, self.kind);
+        arg(out, self.value);
+        end(out);
+    }
+}
+
+/// `UUX trid len` + `<Data>...</Data>` (MSNP11-12): my personal message. The payload is checked
+/// by the handler (UTF-8, a `<Data>` document).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Uux<'a> {
+    /// The `<Data>` document, as sent.
+    pub data: &'a [u8],
+}
+
+impl<'a> ClientCommand<'a> for Uux<'a> {
+    const VERB: &'static str = "UUX";
+
+    fn parse(cmd: &'a Command<'a>, _: &Dialect) -> Result<Self, ArgError> {
+        let mut c = Cursor::new(Self::VERB, cmd);
+        let _length = c.next()?; // checked by the framer, which cut the payload
+        c.finish()?;
+        Ok(Uux { data: cmd.payload })
+    }
+
+    fn write(&self, trid: u32, _: &Dialect, out: &mut Vec<u8>) {
+        head(out, Self::VERB, trid);
+        payload(out, self.data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{all, parse_line, round_trip, v};
+    use super::*;
+    use crate::protocol::Role::Notification as NS;
+
+    #[test]
+    fn chg_forms_per_dialect() {
+        for d in all() {
+            let b = round_trip!(Chg, Chg::new(Status::Away, d), d, NS);
+            let want = if d.presence_caps {
+                "CHG 7 AWY 0\r\n"
+            } else {
+                "CHG 7 AWY\r\n"
+            };
+            assert_eq!(b, want.as_bytes());
+            round_trip!(
+                Chg,
+                Chg {
+                    status: Status::Hidden,
+                    caps: Some(268435500),
+                    msnobj: None
+                },
+                d,
+                NS
+            );
+            if d.presence_msnobj {
+                let o = "%3Cmsnobj%20Creator%3D%22a%40b.com%22%2F%3E";
+                round_trip!(
+                    Chg,
+                    Chg {
+                        status: Status::Online,
+                        caps: Some(1),
+                        msnobj: Some(o)
+                    },
+                    d,
+                    NS
+                );
+            }
+        }
+        let (cmd, _) = crate::protocol::parse_frame(b"CHG 1 NLN 0 obj\r\n", NS)
+            .unwrap()
+            .unwrap();
+        assert_eq!(Chg::parse(&cmd, v(8)).unwrap().msnobj, None);
+        use ArgError::*;
+        let p = |l: &[u8]| parse_line!(Chg, l, v(12), NS);
+        assert_eq!(
+            p(b"CHG 1 FLN\r\n"),
+            Err(Invalid {
+                verb: "CHG",
+                index: 0
+            })
+        );
+        assert_eq!(
+            p(b"CHG 1\r\n"),
+            Err(Missing {
+                verb: "CHG",
+                index: 0
+            })
+        );
+        assert_eq!(
+            p(b"CHG 1 NLN x\r\n"),
+            Err(Invalid {
+                verb: "CHG",
+                index: 1
+            })
+        );
+        assert_eq!(
+            p(b"CHG 1 NLN 0 o x\r\n"),
+            Err(Extra {
+                verb: "CHG",
+                index: 3
+            })
+        );
+    }
+
+    #[test]
+    fn names_and_properties() {
+        for d in all() {
+            round_trip!(
+                Rea,
+                Rea {
+                    handle: "a@b.com",
+                    name: "A%20B"
+                },
+                d,
+                NS
+            );
+            round_trip!(
+                Prp,
+                Prp {
+                    kind: "PHH",
+                    value: Some("1%20555")
+                },
+                d,
+                NS
+            );
+            round_trip!(
+                Prp,
+                Prp {
+                    kind: "MOB",
+                    value: None
+                },
+                d,
+                NS
+            );
+            round_trip!(
+                Sbp,
+                Sbp {
+                    contact: "guid",
+                    kind: "MFN",
+                    value: "Bob"
+                },
+                d,
+                NS
+            );
+            let b = round_trip!(
+                Uux,
+                Uux {
+                    data: b"<Data><PSM>hi</PSM></Data>"
+                },
+                d,
+                NS
+            );
+            assert_eq!(b, b"UUX 7 26\r\n<Data><PSM>hi</PSM></Data>");
+            round_trip!(Uux, Uux { data: b"" }, d, NS);
+        }
+        use ArgError::*;
+        let d = v(9);
+        assert_eq!(
+            parse_line!(Rea, b"REA 1 a@b.com\r\n", d, NS),
+            Err(Missing {
+                verb: "REA",
+                index: 1
+            })
+        );
+        assert_eq!(
+            parse_line!(Rea, b"REA 1 a b c\r\n", d, NS),
+            Err(Extra {
+                verb: "REA",
+                index: 2
+            })
+        );
+        assert_eq!(
+            parse_line!(Prp, b"PRP 1\r\n", d, NS),
+            Err(Missing {
+                verb: "PRP",
+                index: 0
+            })
+        );
+        assert_eq!(
+            parse_line!(Prp, b"PRP 1 PHH 1 2\r\n", d, NS),
+            Err(Extra {
+                verb: "PRP",
+                index: 2
+            })
+        );
+        assert_eq!(
+            parse_line!(Sbp, b"SBP 1 g MFN\r\n", d, NS),
+            Err(Missing {
+                verb: "SBP",
+                index: 2
+            })
+        );
+        assert_eq!(
+            parse_line!(Uux, b"UUX 1 x 0\r\n", d, NS),
+            Err(Extra {
+                verb: "UUX",
+                index: 1
+            })
+        );
+    }
+}

@@ -1,0 +1,430 @@
+//! One switchboard session as an actor: it owns its participants and invitations, and every
+//! command of a participant's connection that touches them comes through its bounded mailbox
+//! (`SB_MAILBOX`), in the order the connection read them.
+//!
+//! MSG relay: the sender's connection copies the payload into a pooled buffer; the actor formats
+//! the header once and copies header and payload into each recipient's outbox (no allocation per
+//! message), then writes the ACK/NAK into the sender's outbox itself, after the delivery and in
+//! order with the sender's other replies (CAL's come from here too). A recipient past its
+//! high-water mark is recorded on the sender's outbox (`Outbox::hold_sender`): the sender stops
+//! reading until it drains, as before. The actor itself never waits on a recipient.
+//!
+//! CAL: the actor asks the registry for a cookie bound to the target's handle, then awaits the
+//! notification role's `Ringer` before it takes its next command, so the `ANS` that the `RNG`
+//! leads to always finds the invitation (and the invitee's `Admit`) recorded. A refused ring
+//! revokes the cookie. The actor ends when its last participant leaves; its id then stops working.
+
+use super::port::{Admit, Ring, RingRefused, Ringer};
+use super::registry::{GrantRefused, Reply, Request};
+use crate::limits::{COOKIE_TTL, MAX_SB_PARTICIPANTS};
+use crate::model::UserId;
+use crate::protocol::names::normalize_handle;
+use crate::protocol::write::LineBuf;
+use crate::server::mailbox::{Receiver, Sender};
+use crate::server::mailbox::{Spawner, post};
+use crate::server::outbox::Outbox;
+use crate::server::pool::{self, Payload};
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A switchboard actor's mailbox.
+pub type SbTx = Sender<Command>;
+
+/// Consecutive refused CALs after which a participant's CALs get `713` (not tried).
+const MAX_FAILED_CALLS: u32 = 5;
+
+/// MSG acknowledgement modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ack {
+    /// `U`: none.
+    Unacknowledged,
+    /// `N`: NAK on failure only.
+    Negative,
+    /// `A`: ACK or NAK.
+    Always,
+    /// `D` (data, MSNP9+ P2P): ACK on success; the payload must have a header block.
+    Data,
+    /// `S`: ACK on success.
+    Success,
+}
+
+impl Ack {
+    pub fn parse(s: &str) -> Option<Ack> {
+        Some(match s {
+            "U" => Ack::Unacknowledged,
+            "N" => Ack::Negative,
+            "A" => Ack::Always,
+            "D" => Ack::Data,
+            "S" => Ack::Success,
+            _ => return None,
+        })
+    }
+}
+
+/// How an `ANS` went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinOutcome {
+    /// In; `IRO`s and `ANS OK` are queued.
+    Joined,
+    /// Not in: send this error code and disconnect.
+    Refused(u16),
+}
+
+/// A switchboard actor's mailbox messages. `conn` names the participant's connection.
+pub enum Command {
+    /// `MSG trid ack len` with its payload.
+    Relay {
+        conn: u64,
+        trid: u32,
+        ack: Ack,
+        payload: Payload,
+    },
+    /// `CAL trid handle` (as sent).
+    Call {
+        conn: u64,
+        trid: u32,
+        handle: String,
+    },
+    /// `ANS trid handle cookie sessid`, its cookie already redeemed with the registry.
+    Join {
+        handle: String,
+        outbox: Arc<Outbox>,
+        conn: u64,
+        trid: u32,
+        reply: Reply<JoinOutcome>,
+    },
+    /// The connection ended; `forced` when the server removed it (`BYE handle 1`).
+    Leave {
+        conn: u64,
+        forced: bool,
+    },
+    SignOut {
+        user: UserId,
+    },
+    Rename {
+        user: UserId,
+        name: String,
+    },
+}
+
+/// Someone in the session.
+pub struct Participant {
+    /// Who they are; the name is kept current by `Rename`, so the relay reads it without lookups.
+    admit: Admit,
+    outbox: Arc<Outbox>,
+    /// Identifies the connection (one user may be in a session once).
+    conn: u64,
+    /// Consecutive refused CALs, for the 713 rate limit.
+    failed_calls: u32,
+}
+
+impl Participant {
+    pub fn new(admit: Admit, outbox: Arc<Outbox>, conn: u64) -> Participant {
+        Participant {
+            admit,
+            outbox,
+            conn,
+            failed_calls: 0,
+        }
+    }
+}
+
+/// Someone rung into the session who has not answered yet (until their RNG cookie expires).
+struct Invitation {
+    admit: Admit,
+    until: Instant,
+}
+
+pub struct Switchboard {
+    id: u32,
+    participants: Vec<Participant>,
+    invited: Vec<Invitation>,
+    registry: Sender<Request>,
+    spawner: Spawner,
+    ringer: Arc<dyn Ringer>,
+}
+
+/// Whether an SB payload is a P2P message and, if it names one, its destination handle.
+fn p2p_dest(payload: &[u8]) -> Option<&str> {
+    let head_end = payload
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(payload.len());
+    let head = std::str::from_utf8(&payload[..head_end]).ok()?;
+    if !head.contains("application/x-msnmsgrp2p") {
+        return None;
+    }
+    head.split("\r\n")
+        .find_map(|l| l.strip_prefix("P2P-Dest:"))
+        .map(str::trim)
+}
+
+/// Queues a short reply line (`ACK 5`, `217 5` ...) for a participant.
+fn reply(outbox: &Outbox, args: std::fmt::Arguments<'_>) {
+    let mut line = LineBuf::<64>::new();
+    let _ = line.write_fmt(args);
+    let _ = line.write_str("\r\n");
+    let _ = outbox.push(&[line.as_bytes()]);
+}
+
+impl Switchboard {
+    pub(super) fn new(
+        id: u32,
+        creator: Participant,
+        registry: Sender<Request>,
+        spawner: Spawner,
+        ringer: Arc<dyn Ringer>,
+    ) -> Switchboard {
+        Switchboard {
+            id,
+            participants: vec![creator],
+            invited: Vec::new(),
+            registry,
+            spawner,
+            ringer,
+        }
+    }
+
+    pub(super) async fn run(mut self, rx: Receiver<Command>) {
+        log::debug!("switchboard {}: opened", self.id);
+        while let Some(cmd) = rx.recv().await {
+            if !self.handle(cmd).await {
+                break;
+            }
+        }
+        // New commands fail from here on. The registry hears first, so that whoever sees a
+        // queued command dropped (a waiting `ANS` sees its reply channel close and gets 911)
+        // and asks the registry next finds the id gone.
+        rx.close();
+        post(
+            &self.registry,
+            Request::Closed { id: self.id },
+            Some(&self.spawner),
+        );
+        while let Some(cmd) = rx.try_recv() {
+            if let Command::Relay { payload, .. } = cmd {
+                pool::give_payload(payload);
+            }
+        }
+        log::debug!("switchboard {}: ended", self.id);
+    }
+
+    /// Returns false when the session is over (nobody left).
+    async fn handle(&mut self, cmd: Command) -> bool {
+        match cmd {
+            Command::Relay {
+                conn,
+                trid,
+                ack,
+                payload,
+            } => {
+                self.relay(conn, trid, ack, &payload);
+                pool::give_payload(payload);
+            }
+            Command::Call { conn, trid, handle } => Box::pin(self.call(conn, trid, &handle)).await,
+            Command::Join {
+                handle,
+                outbox,
+                conn,
+                trid,
+                reply,
+            } => {
+                let outcome = self.join(&handle, outbox, conn, trid);
+                let _ = reply.try_send(outcome);
+            }
+            Command::Leave { conn, forced } => return self.leave(conn, forced),
+            Command::SignOut { user } => {
+                // An invitation they did not answer in this login is void.
+                self.invited.retain(|i| i.admit.user != user);
+                for p in self.participants.iter().filter(|p| p.admit.user == user) {
+                    p.outbox.close();
+                }
+            }
+            Command::Rename { user, name } => {
+                let people = self.participants.iter_mut().map(|p| &mut p.admit);
+                let invited = self.invited.iter_mut().map(|i| &mut i.admit);
+                for a in people.chain(invited).filter(|a| a.user == user) {
+                    a.name.clear();
+                    a.name.push_str(&name);
+                }
+            }
+        }
+        true
+    }
+
+    fn relay(&mut self, conn: u64, trid: u32, ack: Ack, payload: &[u8]) {
+        let Some(me) = self.participants.iter().find(|p| p.conn == conn) else {
+            return;
+        };
+        if ack == Ack::Data && !payload.windows(4).any(|w| w == b"\r\n\r\n") {
+            return reply(&me.outbox, format_args!("282 {trid}"));
+        }
+        let dest = p2p_dest(payload);
+        let mut head = LineBuf::<640>::new();
+        let _ = write!(
+            head,
+            "MSG {} {} {}\r\n",
+            me.admit.handle,
+            me.admit.name,
+            payload.len()
+        );
+        // A P2P message naming a participant goes to that participant only.
+        let routed = dest.is_some_and(|d| {
+            self.participants
+                .iter()
+                .any(|p| p.admit.handle.eq_ignore_ascii_case(d))
+        });
+        let (mut delivered, mut failed) = (0u32, 0u32);
+        for p in self.participants.iter().filter(|p| p.conn != conn) {
+            if routed && !dest.is_some_and(|d| p.admit.handle.eq_ignore_ascii_case(d)) {
+                continue;
+            }
+            match p.outbox.push_relay(&[head.as_bytes(), payload]) {
+                Ok(congested) => {
+                    delivered += 1;
+                    if congested {
+                        me.outbox.hold_sender(&p.outbox);
+                    }
+                }
+                Err(_) => failed += 1,
+            }
+        }
+        let ok = delivered > 0 && failed == 0;
+        match (ack, ok) {
+            (Ack::Always | Ack::Data | Ack::Success, true) => {
+                reply(&me.outbox, format_args!("ACK {trid}"))
+            }
+            (Ack::Always | Ack::Negative, false) => reply(&me.outbox, format_args!("NAK {trid}")),
+            _ => {}
+        }
+    }
+
+    async fn call(&mut self, conn: u64, trid: u32, raw: &str) {
+        let Some(me) = self.participants.iter().position(|p| p.conn == conn) else {
+            return;
+        };
+        let outbox = self.participants[me].outbox.clone();
+        let Some(handle) = normalize_handle(raw) else {
+            return reply(&outbox, format_args!("208 {trid}"));
+        };
+        if self.participants[me].failed_calls >= MAX_FAILED_CALLS {
+            return reply(&outbox, format_args!("713 {trid}"));
+        }
+        let now = Instant::now();
+        let already = self.participants.iter().any(|p| p.admit.handle == handle)
+            || self
+                .invited
+                .iter()
+                .any(|i| i.admit.handle == handle && i.until > now);
+        if already {
+            return reply(&outbox, format_args!("215 {trid}"));
+        }
+        if self.participants.len() >= MAX_SB_PARTICIPANTS {
+            return reply(&outbox, format_args!("713 {trid}"));
+        }
+        // The registry never waits on a switchboard, so waiting on it here cannot deadlock.
+        let (tx, rx) = smol::channel::bounded(1);
+        let invite = Request::Invite {
+            handle: handle.clone(),
+            sb: self.id,
+            reply: tx,
+        };
+        let cookie = match self.registry.send(invite).await {
+            Ok(()) => rx.recv().await.unwrap_or(Err(GrantRefused::Gone)),
+            Err(_) => Err(GrantRefused::Gone),
+        };
+        let Ok(cookie) = cookie else {
+            // Every cookie slot is taken: the callee cannot be rung now.
+            return reply(&outbox, format_args!("217 {trid}"));
+        };
+        let caller = &self.participants[me].admit;
+        let ring = Ring {
+            caller: caller.user,
+            caller_handle: caller.handle.clone(),
+            caller_name: caller.name.clone(),
+            target: handle.clone(),
+            sb: self.id,
+            cookie: cookie.clone(),
+        };
+        match self.ringer.ring(ring).await {
+            Ok(admit) => {
+                self.participants[me].failed_calls = 0;
+                self.invited.retain(|i| i.admit.handle != handle);
+                self.invited.push(Invitation {
+                    admit,
+                    until: Instant::now() + COOKIE_TTL,
+                });
+                reply(&outbox, format_args!("CAL {trid} RINGING {}", self.id));
+            }
+            Err(RingRefused) => {
+                post(
+                    &self.registry,
+                    Request::Revoke { cookie },
+                    Some(&self.spawner),
+                );
+                self.participants[me].failed_calls += 1;
+                reply(&outbox, format_args!("217 {trid}"));
+            }
+        }
+    }
+
+    fn join(&mut self, handle: &str, outbox: Arc<Outbox>, conn: u64, trid: u32) -> JoinOutcome {
+        let now = Instant::now();
+        let Some(i) = self
+            .invited
+            .iter()
+            .position(|i| i.admit.handle == handle && i.until > now)
+        else {
+            return JoinOutcome::Refused(911);
+        };
+        let me = self.invited.swap_remove(i).admit;
+        if self.participants.len() >= MAX_SB_PARTICIPANTS
+            || self.participants.iter().any(|p| p.admit.user == me.user)
+        {
+            return JoinOutcome::Refused(713);
+        }
+        let n = self.participants.len();
+        for (i, p) in self.participants.iter().enumerate() {
+            let a = &p.admit;
+            let iro = if me.dialect.sb_caps {
+                format!(
+                    "IRO {trid} {} {n} {} {} {}\r\n",
+                    i + 1,
+                    a.handle,
+                    a.name,
+                    a.caps
+                )
+            } else {
+                format!("IRO {trid} {} {n} {} {}\r\n", i + 1, a.handle, a.name)
+            };
+            let _ = outbox.push(&[iro.as_bytes()]);
+            let joi = if a.dialect.sb_caps {
+                format!("JOI {} {} {}\r\n", me.handle, me.name, me.caps)
+            } else {
+                format!("JOI {} {}\r\n", me.handle, me.name)
+            };
+            let _ = p.outbox.push(&[joi.as_bytes()]);
+        }
+        reply(&outbox, format_args!("ANS {trid} OK"));
+        log::debug!("switchboard {}: {} joined", self.id, me.handle);
+        self.participants.push(Participant::new(me, outbox, conn));
+        JoinOutcome::Joined
+    }
+
+    /// Returns false when nobody is left.
+    fn leave(&mut self, conn: u64, forced: bool) -> bool {
+        if let Some(i) = self.participants.iter().position(|p| p.conn == conn) {
+            let gone = self.participants.remove(i);
+            let bye = if forced {
+                format!("BYE {} 1\r\n", gone.admit.handle)
+            } else {
+                format!("BYE {}\r\n", gone.admit.handle)
+            };
+            for p in &self.participants {
+                let _ = p.outbox.push(&[bye.as_bytes()]);
+            }
+        }
+        !self.participants.is_empty()
+    }
+}
