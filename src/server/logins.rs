@@ -84,10 +84,13 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    /// The password was right: the pending failure is withdrawn, and the pair's failures are
+    /// cleared unless other checks of it are still pending.
     pub fn succeeded(mut self) {
         self.finish(true);
     }
 
+    /// The password was wrong: the pending check becomes a counted failure.
     pub fn failed(mut self) {
         self.finish(false);
     }
