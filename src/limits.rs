@@ -164,10 +164,12 @@ pub const LOGIN_CHECKS_PER_ADDRESS: u32 = 4;
 /// (address, account) login counters kept before the expired ones are swept out.
 pub const AUTH_TRACKED_PAIRS: usize = 100_000;
 /// Password checks in flight at once from all addresses; more are refused at once like a check
-/// crowded out by other addresses' (no failure counted). Only `HASH_CONCURRENCY` hash at a time
-/// (0.05-0.5 s each), so 1,024 waiting is a minute or more of hashing, past which the clients
-/// have given up anyway. It also bounds the logins actor's channel for finished checks, which is
-/// why that channel can never be full (see `server::logins`).
+/// crowded out by other addresses' (no failure counted). The same as `MAX_HTTP_CONNECTIONS`, so
+/// over plain HTTP the socket cap binds first; only HTTPS logins (counted with the NS/SB
+/// sockets) can reach it. Only `HASH_CONCURRENCY` hash at a time, so 1,024 waiting are seven
+/// seconds of hashing on the benchmark machine (13 ms each) and far more on a small board. It
+/// also bounds the logins actor's channel for ended checks, which is why that channel can never
+/// be full (see `server::logins`).
 pub const LOGIN_CHECKS_IN_FLIGHT: usize = 1024;
 /// Messages queued for the logins actor (throttle counters and Tweener tickets). Each is one or
 /// two hash-map operations (about a microsecond), so a full mailbox is a millisecond of work;
