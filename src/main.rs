@@ -569,7 +569,7 @@ fn reload(server: &msnpd::Server, file: Option<&Path>, command_line: &[String], 
             return;
         }
     };
-    let (mut changes, needs_restart) = msnpd::ops::reload(&server.http, &config);
+    let (mut changes, needs_restart) = server.reload(&config);
     if level != log::max_level() {
         if rust_log {
             log::warn!(

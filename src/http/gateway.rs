@@ -331,7 +331,7 @@ async fn open(
             .detach(),
         Role::Switchboard => executor
             .spawn(crate::server::isolated(
-                crate::sb::serve_connection(hub.ns.hub.clone(), conn, peer),
+                crate::sb::serve_connection(hub.ns.sb.clone(), conn, peer),
                 admission,
             ))
             .detach(),

@@ -7,9 +7,11 @@
 
 pub mod gateway;
 mod host;
+pub mod https;
 pub mod passport;
 pub mod register;
 pub mod site;
+mod status;
 
 use crate::ns::Ns;
 use crate::server::hub::Hub;
@@ -224,7 +226,7 @@ fn parse(buf: &[u8], peer: SocketAddr, local: SocketAddr) -> Parsed {
 async fn route(hub: &Arc<Http>, req: &Request) -> Response {
     let path = req.path.to_ascii_lowercase();
     match (req.method.as_str(), path.as_str()) {
-        ("GET", "/status") => return crate::ops::status_endpoint(hub, req).await,
+        ("GET", "/status") => return status::status_endpoint(hub, req).await,
         ("POST", "/gateway/gateway.dll") => return gateway::handle(hub, req).await,
         ("GET" | "HEAD", "/msnpd-ca.cer" | "/msnpd-ca.pem") => {
             return ca_download(hub, path.ends_with(".cer"));

@@ -252,6 +252,14 @@ impl Server {
         })
     }
 
+    /// Applies the reloadable settings of `new` (SIGHUP) and describes each change; the flag
+    /// says whether other settings differ that only a restart applies.
+    pub fn reload(&self, new: &Config) -> (Vec<String>, bool) {
+        let answer = crate::ops::reload(&self.hub, self.http.web.registration(), new);
+        self.http.web.set_registration(new.registration);
+        answer
+    }
+
     /// Tells every client the server is going down (`OUT SSD`), closes connections, stops the
     /// executor and closes the database. Returns within about two seconds.
     pub fn shutdown(mut self) {
@@ -328,7 +336,7 @@ async fn accept_loop(
                 .detach(),
             Kind::Switchboard => ex
                 .spawn(isolated(
-                    crate::sb::serve(hub.clone(), stream, peer),
+                    crate::sb::serve(roles.ns.sb.clone(), stream, peer),
                     admission,
                 ))
                 .detach(),
@@ -340,7 +348,7 @@ async fn accept_loop(
                 .detach(),
             Kind::Https(ref acceptor) => ex
                 .spawn(isolated(
-                    crate::tls::serve(roles.clone(), acceptor.clone(), stream, peer),
+                    crate::http::https::serve(roles.clone(), acceptor.clone(), stream, peer),
                     admission,
                 ))
                 .detach(),
@@ -359,7 +367,7 @@ async fn housekeeping(ns: Arc<Ns>) {
         tick += 1;
         ns.sign_out_requested().await;
         if tick.is_multiple_of(15) {
-            hub.switchboards.expire();
+            ns.sb.switchboards.expire();
             hub.logins.expire_tickets();
         }
         // After a burst of connections has gone, hand the freed heap pages back to the system:
@@ -408,7 +416,7 @@ mod tests {
         let peer = listener.local_addr().unwrap();
         let stream = || Async::new(std::net::TcpStream::connect(peer).unwrap()).unwrap();
         let ns = std::mem::size_of_val(&crate::ns::serve(ns_role.clone(), stream(), peer));
-        let sb = std::mem::size_of_val(&crate::sb::serve(hub.clone(), stream(), peer));
+        let sb = std::mem::size_of_val(&crate::sb::serve(ns_role.sb.clone(), stream(), peer));
         let admission = hub.admit(peer.ip()).unwrap();
         let task = std::mem::size_of_val(&isolated(
             crate::ns::serve(ns_role.clone(), stream(), peer),

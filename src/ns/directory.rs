@@ -98,25 +98,39 @@ pub enum Notice {
     /// `who` put me on their forward list (`added`) or took me off it; `serial` is my new list
     /// serial, `name` their friendly name.
     ReverseList {
+        /// Their handle.
         who: String,
+        /// Added (`ADD/ADC 0 RL`) rather than removed (`REM 0 RL`).
         added: bool,
+        /// My list serial after the change, as the line carries it.
         serial: u32,
+        /// Their friendly name, decoded.
         name: String,
     },
     /// `who`'s phone numbers changed (`kinds` of them); my copy of them and my serial follow.
     Phones {
+        /// Their account, the key of their row in my mirror.
         who: UserId,
+        /// Their handle, as the BPR lines name them.
         handle: String,
+        /// All their numbers now (my mirror's copy is replaced).
         phones: Box<Phones>,
+        /// Which fields changed (`PHH`, `PHW`, `PHM`, `MOB`): only those are sent.
         kinds: Vec<&'static str>,
+        /// My list serial after the change (their change bumped it).
         serial: u32,
     },
     /// `who` (the full presence line's fields) is online for me, or went offline (`status` None).
     Presence {
+        /// Their handle.
         handle: String,
+        /// What I see: `Some` for NLN, `None` for FLN.
         status: Option<Status>,
+        /// Their friendly name, decoded.
         name: String,
+        /// Their client capabilities (shown to MSNP8+ watchers).
         caps: u32,
+        /// Their MSNObject as they sent it (shown to MSNP9+ watchers).
         msnobj: Option<Box<str>>,
     },
     /// My account changed on another host's storage: reload the mirror.
@@ -128,13 +142,15 @@ pub enum Notice {
 pub struct Ring {
     /// Who calls.
     pub caller: UserId,
-    /// The caller's handle and URL-encoded friendly name, as the RNG line shows them.
+    /// The caller's handle, as the RNG line shows it.
     pub caller_handle: String,
+    /// The caller's URL-encoded friendly name, as the RNG line shows it.
     pub caller_name: String,
     /// The callee's handle.
     pub target: String,
-    /// The switchboard session and the cookie already registered for the callee.
+    /// The switchboard session the callee is asked into.
     pub sb_id: u32,
+    /// The cookie the registry already issued for the callee's handle.
     pub cookie: String,
     /// The switchboard's port (its host is the one the callee reached us at).
     pub sb_port: u16,
@@ -143,19 +159,26 @@ pub struct Ring {
 /// Who answered a ring, as the switchboard needs them.
 #[derive(Clone, Debug)]
 pub struct Callee {
+    /// Their account.
     pub user: UserId,
+    /// Their handle.
     pub handle: String,
     /// URL-encoded friendly name.
     pub name: String,
+    /// Client capabilities (JOI/IRO show them to MSNP12 peers).
     pub caps: u32,
+    /// Their notification session's dialect: switchboard lines to them follow it.
     pub dialect: &'static Dialect,
 }
 
 /// A one-line summary of an online user, for the web page and `msnpd status`.
 #[derive(Clone, Debug)]
 pub struct Listed {
+    /// Their handle.
     pub handle: String,
+    /// Their friendly name, decoded.
     pub friendly: String,
+    /// Online and not hidden (the page counts only those).
     pub visible: bool,
 }
 
@@ -193,8 +216,9 @@ enum Msg {
 pub struct Setup {
     /// Where accounts are re-read when another host changed one.
     pub storage: Storage,
-    /// This notification host, and the bus to the others (`bus::Alone` for a single host).
+    /// This notification host's number on the bus.
     pub host: HostId,
+    /// The bus to the other hosts (`bus::Alone` for a single host).
     pub bus: Arc<dyn Bus>,
     /// The name clients are given for this server (`--public-host`), for RNG addresses.
     pub public_host: Option<String>,
@@ -454,9 +478,13 @@ impl Directory {
 /// What a viewer sees of one contact, for ILN across hosts.
 #[derive(Clone, Debug)]
 pub struct Seen {
+    /// The status the viewer sees (never hidden: hidden contacts are left out).
     pub status: Status,
+    /// The contact's handle.
     pub handle: String,
+    /// The contact's friendly name, decoded.
     pub friendly: String,
+    /// The rest of what the ILN/UBX lines carry (capabilities, MSNObject, personal message).
     pub presence: Presence,
 }
 

@@ -67,12 +67,19 @@ pub struct Ns {
     pub directory: Directory,
     /// The redirects dispatch handed out.
     pub dispatch: Dispatch,
+    /// The switchboard role, where XFR SB sends users.
+    pub sb: Arc<crate::sb::Sb>,
 }
 
 impl Ns {
     /// Starts the role's actors for a server that is the only notification host.
     pub fn start(hub: &Arc<Hub>, executor: &Arc<smol::Executor<'static>>) -> Arc<Ns> {
         Ns::start_host(hub, executor, 0, Arc::new(bus::Alone))
+    }
+
+    /// The switchboard role's handle (`ns.sb.switchboards`).
+    fn switchboards(&self) -> &crate::sb::registry::Switchboards {
+        &self.sb.switchboards
     }
 
     /// Starts the role's actors as notification host `host`, reaching the others through `bus`.
@@ -82,7 +89,8 @@ impl Ns {
         host: bus::HostId,
         bus: Arc<dyn bus::Bus>,
     ) -> Arc<Ns> {
-        let for_sign_out = hub.clone();
+        let sb = crate::sb::Sb::new(hub);
+        let for_sign_out = sb.clone();
         let directory = Directory::start(
             executor,
             directory::Setup {
@@ -93,7 +101,7 @@ impl Ns {
                 on_sign_out: Box::new(move |id| for_sign_out.switchboards.sign_out(id)),
             },
         );
-        hub.switchboards.start(
+        sb.start(
             executor,
             ring::DirectoryRinger::new(directory.clone(), hub.sb_port()),
         );
@@ -101,6 +109,7 @@ impl Ns {
             hub: hub.clone(),
             directory,
             dispatch: Dispatch::start(executor),
+            sb,
         })
     }
 

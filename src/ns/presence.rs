@@ -99,7 +99,7 @@ async fn set_own_name(
             .await?
             .map_err(|e| Disconnect::new(format!("saving friendly name: {e}")))?;
     s.ns.directory.announce(id, super::pace::STATUS).await?;
-    s.ns.switchboards.rename(id, &encoded);
+    s.ns.switchboards().rename(id, &encoded);
     Ok(serial)
 }
 

@@ -25,7 +25,7 @@ pub async fn xfr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
         return Err(Disconnect::by_server("signed out by a newer login"));
     };
     let admit = super::ring::admit(me);
-    let cookie = match s.ns.switchboards.grant(admit).await {
+    let cookie = match s.ns.switchboards().grant(admit).await {
         Ok(c) => c,
         Err(why) => {
             // 800: "changing too rapidly", the service's rate-limit answer to XFR (NS.md).

@@ -13,7 +13,7 @@ pub mod config_file;
 pub mod password;
 
 use crate::config::Config;
-use crate::http::{Request, Response};
+use crate::server::hub::Hub;
 use std::fs::File;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -145,37 +145,14 @@ pub fn published(db: &Path) -> Option<Published> {
 /// The header `msnpd status` sends its token in.
 pub const STATUS_TOKEN_HEADER: &str = "X-Msnpd-Status-Token";
 
-/// `GET /status`: who is online, for `msnpd status`. Anyone else gets the same 404 as an unknown
-/// path, so the endpoint's existence reveals nothing.
-pub async fn status_endpoint(hub: &crate::http::Http, req: &Request) -> Response {
-    let token_ok = req
-        .header(STATUS_TOKEN_HEADER)
-        .is_some_and(|t| crate::auth::digest_eq(t, &hub.status_token));
-    // From this machine only: loopback, or one of its own addresses (a listener bound to a LAN
-    // address is reached from the host through that address).
-    let local = |ip: std::net::IpAddr| {
-        ip.is_loopback()
-            || matches!(ip, std::net::IpAddr::V4(v4) if crate::server::lan::local_ipv4().contains(&v4))
-    };
-    if !token_ok || !local(req.peer.ip()) {
-        return Response::new("404 Not Found").body("text/plain", "not found\n");
-    }
-    let mut handles: Vec<String> = match hub.ns.directory.list().await {
-        Ok(list) => list.into_iter().map(|u| u.handle).collect(),
-        Err(_) => Vec::new(),
-    };
-    handles.sort();
-    let mut body = format!("online {}\n", handles.len());
-    for h in handles {
-        body.push_str(&h);
-        body.push('\n');
-    }
-    Response::new("200 OK").body("text/plain; charset=utf-8", body)
-}
-
 /// Applies the reloadable settings of `new` and describes each change, e.g.
 /// `max-per-ip 256 -> 1`. Settings that need a restart are named in a separate list.
-pub fn reload(hub: &crate::http::Http, new: &Config) -> (Vec<String>, bool) {
+/// `registration` is the mode in force (the web page's); the caller applies the new one.
+pub fn reload(
+    hub: &Hub,
+    registration: crate::accounts::Registration,
+    new: &Config,
+) -> (Vec<String>, bool) {
     let live = &hub.live;
     let mut changes = Vec::new();
     let mut note = |name: &str, old: String, new: String| {
@@ -221,11 +198,10 @@ pub fn reload(hub: &crate::http::Http, new: &Config) -> (Vec<String>, bool) {
     );
     note(
         "registration",
-        hub.web.registration().as_str().to_string(),
+        registration.as_str().to_string(),
         new.registration.as_str().to_string(),
     );
     live.apply(new);
-    hub.web.set_registration(new.registration);
     // Anything else that differs needs a restart: compare with the reloadable parts equalised.
     let mut rest = new.clone();
     rest.max_connections = hub.config.max_connections;

@@ -29,8 +29,41 @@ use std::sync::Arc;
 use std::time::Instant;
 use switchboard::{Ack, JoinOutcome, SbTx};
 
+/// The switchboard role: the shared services and the registry actor's handle. Sessions reach
+/// the hub's services through it (`Deref`).
+pub struct Sb {
+    pub hub: Arc<Hub>,
+    /// The registry actor: cookies and the table of live switchboards.
+    pub switchboards: registry::Switchboards,
+}
+
+impl Sb {
+    /// The role with its registry's mailbox open; `start` runs the registry once the
+    /// notification role that rings users for it exists.
+    pub fn new(hub: &Arc<Hub>) -> Arc<Sb> {
+        Arc::new(Sb {
+            hub: hub.clone(),
+            switchboards: registry::Switchboards::new(),
+        })
+    }
+
+    /// Starts the registry actor with the notification role's `ringer`.
+    pub fn start(&self, executor: &Arc<smol::Executor<'static>>, ringer: Arc<dyn Ringer>) {
+        self.switchboards.start(executor, ringer);
+    }
+}
+
+impl std::ops::Deref for Sb {
+    type Target = Hub;
+
+    fn deref(&self) -> &Hub {
+        &self.hub
+    }
+}
+
+/// One switchboard connection: the session state `drive` runs.
 pub struct SbSession {
-    hub: Arc<Hub>,
+    sb: Arc<Sb>,
     conn: Connection,
     id: u64,
     started: Instant,
@@ -47,27 +80,27 @@ struct Joined {
 }
 
 pub fn serve(
-    hub: Arc<Hub>,
+    sb: Arc<Sb>,
     stream: Async<TcpStream>,
     peer: SocketAddr,
 ) -> impl Future<Output = ()> + Send {
-    serve_connection(hub, Connection::new(stream), peer)
+    serve_connection(sb, Connection::new(stream), peer)
 }
 
 /// The session on a connection already set up: a TCP socket's, or the HTTP gateway's pipe.
 /// Built before the `async` block and used in place, as in `ns::serve_connection`, so the idle
 /// session's state holds one copy of it.
 pub fn serve_connection(
-    hub: Arc<Hub>,
+    sb: Arc<Sb>,
     conn: std::io::Result<Connection>,
     peer: SocketAddr,
 ) -> impl Future<Output = ()> + Send {
     let mut session = match conn {
         Ok(conn) => {
-            let tracked = hub.track(conn.outbox.clone(), false);
+            let tracked = sb.hub.track(conn.outbox.clone(), false);
             let now = Instant::now();
             let s = SbSession {
-                hub,
+                sb,
                 conn,
                 id: tracked.id,
                 started: now,
@@ -130,7 +163,7 @@ impl SbSession {
         };
         let handle = handle.to_ascii_lowercase();
         let outbox = self.conn.outbox.clone();
-        let opened = self.hub.switchboards.open(cookie, &handle, outbox, self.id);
+        let opened = self.sb.switchboards.open(cookie, &handle, outbox, self.id);
         let Some(opened) = opened.await else {
             self.error(911, trid).await?;
             return Err(Disconnect::new(format!(
@@ -157,7 +190,7 @@ impl SbSession {
         let handle = handle.to_ascii_lowercase();
         // Ids start at 1: a malformed one matches nothing, and the cookie is burnt all the same.
         let id = sessid.parse::<u32>().unwrap_or(0);
-        let sb = self.hub.switchboards.answer(cookie, &handle, id).await;
+        let sb = self.sb.switchboards.answer(cookie, &handle, id).await;
         let outcome = match &sb {
             Some(sb) => {
                 let (reply, answer) = smol::channel::bounded(1);
@@ -251,7 +284,7 @@ impl Session for SbSession {
     }
 
     fn stall_timeout(&self) -> std::time::Duration {
-        self.hub.live.write_stall()
+        self.sb.live.write_stall()
     }
 
     fn take_hold(&mut self) -> Option<Arc<Outbox>> {
@@ -261,9 +294,9 @@ impl Session for SbSession {
 
     fn deadline(&self) -> Instant {
         match self.joined {
-            Some(_) => self.last_activity + self.hub.live.sb_idle(),
-            None if !self.got_command => self.started + self.hub.live.first_command(),
-            None => self.started + self.hub.live.login(),
+            Some(_) => self.last_activity + self.sb.live.sb_idle(),
+            None if !self.got_command => self.started + self.sb.live.first_command(),
+            None => self.started + self.sb.live.login(),
         }
     }
 

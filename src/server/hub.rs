@@ -1,7 +1,9 @@
 //! The services every role shares: configuration, storage, connection admission and tracking,
 //! login throttling, Tweener tickets, shutdown. No role's state lives here: who is online is the
-//! notification role's directory actor, switchboards are the switchboard role's. Login throttling
-//! and tickets are the logins actor's (`logins.rs`); admission is lock-free (`admission.rs`).
+//! notification role's directory actor (`ns::directory`), switchboards are the switchboard
+//! role's registry and switchboard actors (`sb`), and nothing here imports a role. Login
+//! throttling and tickets are the logins actor's (`logins.rs`); admission is lock-free
+//! (`admission.rs`).
 
 pub use super::admission::Admission;
 use super::admission::{Admissions, Kind, Refused};
@@ -9,12 +11,10 @@ use super::connection::Reached;
 use super::logins::Logins;
 use super::outbox::Outbox;
 use crate::config::Config;
-use crate::sb::registry::Switchboards;
 use crate::storage::Storage;
-use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 pub struct Hub {
     pub config: Config,
@@ -23,7 +23,6 @@ pub struct Hub {
     /// Proves to `GET /status` that the caller could read the server's lock file.
     pub status_token: String,
     pub storage: Storage,
-    pub switchboards: Switchboards,
     /// The logins actor: login throttling and Tweener tickets (`node` starts it).
     pub logins: Logins,
     /// Bounds concurrent password hashing (memory and CPU on small boards).
@@ -33,7 +32,7 @@ pub struct Hub {
     shutting_down: AtomicBool,
     shutdown: event_listener::Event,
     /// Every open client connection, for shutdown: id -> (outbox, is a notification connection).
-    connections: Mutex<HashMap<u64, (Arc<Outbox>, bool)>>,
+    connections: super::connections::OpenConnections,
     /// Open sockets in all and per client address, for the connection caps; HTTP sockets have
     /// caps of their own (`limits::MAX_HTTP_CONNECTIONS*`).
     admissions: Arc<Admissions>,
@@ -50,11 +49,7 @@ pub struct Tracked {
 
 impl Drop for Tracked {
     fn drop(&mut self) {
-        self.hub
-            .connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.id);
+        self.hub.connections.remove(self.id);
     }
 }
 
@@ -65,14 +60,13 @@ impl Hub {
             status_token: crate::auth::token(32),
             config,
             storage,
-            switchboards: Switchboards::new(),
             logins: Logins::default(),
             hash_slots: smol::lock::Semaphore::new(crate::limits::HASH_CONCURRENCY),
             next_session: AtomicU64::new(1),
             sb_port: AtomicU16::new(0),
             shutting_down: AtomicBool::new(false),
             shutdown: event_listener::Event::new(),
-            connections: Mutex::new(HashMap::new()),
+            connections: Default::default(),
             admissions: Default::default(),
             challenge_key: std::sync::OnceLock::new(),
         }
@@ -114,10 +108,7 @@ impl Hub {
     /// Registers an open connection so shutdown can reach it.
     pub fn track(self: &Arc<Self>, outbox: Arc<Outbox>, notification: bool) -> Tracked {
         let id = self.next_session_id();
-        self.connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, (outbox, notification));
+        self.connections.insert(id, outbox, notification);
         Tracked {
             hub: self.clone(),
             id,
@@ -125,27 +116,12 @@ impl Hub {
     }
 
     pub fn live_connections(&self) -> usize {
-        self.connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
+        self.connections.len()
     }
 
     /// Sends `OUT SSD` to every notification connection and closes every connection.
     pub fn close_all_connections(&self) {
-        let all: Vec<(Arc<Outbox>, bool)> = self
-            .connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        for (outbox, notification) in all {
-            if notification {
-                let _ = outbox.push(&[b"OUT SSD\r\n"]);
-            }
-            outbox.close();
-        }
+        self.connections.close_all();
     }
 
     /// How many connections and sessions were ever started (a cheap activity counter).

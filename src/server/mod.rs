@@ -4,6 +4,7 @@
 
 pub mod admission;
 pub mod connection;
+pub mod connections;
 pub mod hub;
 pub mod lan;
 pub mod listen;

@@ -15,14 +15,10 @@ mod stream;
 pub use stream::TlsStream;
 
 use crate::config::Config;
-use crate::http::Http;
 use openssl::ssl::{
     ClientHelloResponse, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslVersion,
 };
-use smol::Async;
-use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// TLS 1.2 suites, best first (TLS 1.3 uses OpenSSL's defaults).
 const MODERN_CIPHERS: &str = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:\
@@ -46,6 +42,14 @@ fn is_legacy(v: SslVersion) -> bool {
 }
 
 impl Acceptor {
+    /// Runs the server side of a handshake on `stream`.
+    pub async fn accept(
+        &self,
+        stream: smol::Async<std::net::TcpStream>,
+    ) -> std::io::Result<TlsStream> {
+        TlsStream::accept(&self.ctx, stream).await
+    }
+
     /// TLS 1.2+ with modern suites by default; a ClientHello whose version is older than TLS 1.2
     /// gets the legacy suites and, if `id` has one, the SHA-1 chain (old Windows cannot check
     /// SHA-256 signatures).
@@ -129,41 +133,6 @@ pub fn prepare(config: &Config) -> Result<Acceptor, Box<dyn std::error::Error>> 
         _ => return Err("--tls-cert and --tls-key must be given together".into()),
     };
     Ok(Acceptor::new(id)?)
-}
-
-/// One HTTPS connection: the handshake (bounded in time), then the same HTTP service as port 80.
-pub async fn serve(
-    hub: Arc<Http>,
-    acceptor: Arc<Acceptor>,
-    stream: Async<TcpStream>,
-    peer: SocketAddr,
-) {
-    let _ = stream.get_ref().set_nodelay(true);
-    let local = stream
-        .get_ref()
-        .local_addr()
-        .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
-    let handshake = smol::future::or(
-        async { Some(TlsStream::accept(&acceptor.ctx, stream).await) },
-        async {
-            smol::Timer::after(crate::limits::TLS_HANDSHAKE_TIMEOUT).await;
-            None
-        },
-    )
-    .await;
-    let tls = match handshake {
-        Some(Ok(tls)) => tls,
-        Some(Err(e)) => {
-            log::info!("https {peer}: handshake failed: {e}");
-            return;
-        }
-        None => {
-            log::info!("https {peer}: handshake timed out");
-            return;
-        }
-    };
-    log::debug!("https {peer}: {}", tls.describe());
-    crate::http::serve_stream(hub, tls, peer, local, true).await;
 }
 
 /// `GET /msnpd-ca.cer` and `/msnpd-ca.pem`: the kit's CA certificate for client PCs, read from
