@@ -68,6 +68,7 @@ fn every_notification_command_is_answered_in_every_dialect() {
             &Url {
                 service: "INBOX",
                 param: None,
+                more: None,
             },
             d,
         );

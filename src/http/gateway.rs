@@ -43,7 +43,7 @@ const MAX_HOST: usize = 260;
 /// How long writing a request body into a session may wait for the session to read it.
 const BODY_WRITE_WAIT: Duration = Duration::from_secs(5);
 
-/// The gateway's sessions, one per hub.
+/// The gateway's sessions, one table per HTTP role.
 #[derive(Default)]
 pub struct Gateway {
     /// Where sessions run; weak so the hub (held by every task) does not keep the executor alive.
@@ -98,6 +98,7 @@ impl Gateway {
         self.sessions().len()
     }
 
+    /// Whether no gateway session is open (the companion clippy asks for next to `len`).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -381,9 +382,10 @@ async fn exchange(pipe: &mut Async<TcpStream>, body: &[u8]) -> (Vec<u8>, bool) {
     (out, false)
 }
 
-/// Whether a request body holds a command the server answers. Only switchboard `MSG`s with
-/// acknowledgement `U`, `N` or `D` (typing notifications, most chat text, P2P data) go
-/// unanswered when all is well; a body of nothing else is answered at once, which keeps a client
+/// Whether a request body holds a command the server answers. Switchboard `MSG`s with
+/// acknowledgement `U` or `N` (typing notifications, most chat text) go unanswered when all is
+/// well; `D` (P2P data) is acknowledged, but its `ACK` is not waited for here: it travels with the
+/// next poll. A body of nothing but these is answered at once, which keeps a client
 /// that sends one message per request from waiting `GATEWAY_REPLY_WAIT` each time. Anything
 /// unreadable counts as answered (the wait is only an optimisation).
 fn expects_reply(body: &[u8]) -> bool {

@@ -39,11 +39,13 @@ impl Join {
 
 /// A running server: its hub, bound addresses and the threads to join on shutdown.
 pub struct Server {
+    /// The shared services; tests and the CLI read its live figures and storage through it.
     pub hub: Arc<Hub>,
     /// The notification role (its directory actor and dispatch).
     pub ns: Arc<Ns>,
     /// The HTTP role (web page, Passport, gateway).
     pub http: Arc<Http>,
+    /// The addresses actually bound (a port of 0 in the configuration gets a real one here).
     pub bound: Bound,
     executor: Arc<smol::Executor<'static>>,
     threads: Vec<std::thread::JoinHandle<()>>,
@@ -356,7 +358,9 @@ async fn accept_loop(
     }
 }
 
-/// Periodic clean-up of expired cookies and tickets.
+/// Every two seconds: signs out the users an operator asked to remove (`Ns::sign_out_requested`);
+/// every thirty, expires switchboard cookies and login tickets; and after a burst has gone, hands
+/// spare buffers and free heap pages back to the system.
 async fn housekeeping(ns: Arc<Ns>) {
     let hub = &ns.hub;
     let mut tick = 0u32;

@@ -7,16 +7,16 @@
 //! place and the client reports "Invalid group". Only `msnp11-sdk`, recognised from its CVR (see
 //! `dialect::Quirk`), gets the `1`-prefixed shape of the server it was written against.
 
-use super::NsSession;
 use super::lists::{Edit, change};
+use super::{Apply, NsSession};
 use crate::dialect::{Groups, GuidGroupReply};
 use crate::limits::{MAX_GROUP_NAME_ADG, MAX_GROUP_NAME_REG, MAX_GROUPS};
 use crate::model::{Group, UserId};
-use crate::protocol::Command;
-use crate::protocol::names;
-use crate::protocol::write::Enc;
+use crate::protocol::command::groups::{Adg, GroupRef, Reg, Rmg};
+use crate::protocol::percent::{self, Enc};
 use crate::server::session::{Disconnect, Handled};
 use crate::storage::DbError;
+use std::sync::Arc;
 
 fn group_name(raw: &str, limit: usize) -> Result<Option<String>, Disconnect> {
     if raw.len() > limit * 3 {
@@ -25,97 +25,101 @@ fn group_name(raw: &str, limit: usize) -> Result<Option<String>, Disconnect> {
     if raw.len() > limit {
         return Ok(None);
     }
-    Ok(names::decode(raw).ok().filter(|n| !n.trim().is_empty()))
+    Ok(percent::decode_name(raw)
+        .ok()
+        .filter(|n| !n.trim().is_empty()))
 }
 
-pub async fn adg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
-    let d = s.dialect();
-    let Some(&raw) = cmd.args.first() else {
-        return Err(Disconnect::new("ADG without a name"));
-    };
-    let Some(name) = group_name(raw, MAX_GROUP_NAME_ADG)? else {
-        return s.error(229, trid).await;
-    };
-    let (duplicate, num) = {
-        let a = s.account(&user).await?;
-        (
-            a.groups.values().any(|g| g.name == name),
-            (1..MAX_GROUPS).find(|n| !a.groups.contains_key(n)),
-        )
-    };
-    if duplicate {
-        return s.error(228, trid).await;
-    }
-    let Some(num) = num else {
-        return s.error(223, trid).await;
-    };
-    let group = Group {
-        name: name.into(),
-        guid: crate::auth::guid(),
-    };
-    let serial = save_group(s, user.id, num, Some(group.clone())).await?;
-    match d.groups {
-        Groups::Guid => {
-            let line = match d.guid_group_reply(s.quirk) {
-                GuidGroupReply::Documented => format!("ADG {trid} {raw} {}", group.guid),
-                GuidGroupReply::LeadingOne => format!("ADG {trid} 1 {raw} {}", group.guid),
-            };
-            s.reply(&line).await
+/// `ADG trid name {0}`: a new group.
+impl<'a> Apply<'a> for Adg<'a> {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let d = s.dialect();
+        let raw = self.name;
+        let Some(name) = group_name(raw, MAX_GROUP_NAME_ADG)? else {
+            return s.error(229, trid).await;
+        };
+        let (duplicate, num) = {
+            let a = s.account(&user).await?;
+            (
+                a.groups.values().any(|g| g.name == name),
+                (1..MAX_GROUPS).find(|n| !a.groups.contains_key(n)),
+            )
+        };
+        if duplicate {
+            return s.error(228, trid).await;
         }
-        _ => {
-            s.reply(&format!("ADG {trid} {serial} {} {num} 0", Enc(&group.name)))
-                .await
-        }
+        let Some(num) = num else {
+            return s.error(223, trid).await;
+        };
+        let group = Group {
+            name: name.into(),
+            guid: crate::auth::guid(),
+        };
+        let serial = save_group(s, user.id, num, Some(group.clone())).await?;
+        let line = match (d.groups, d.guid_group_reply(s.quirk)) {
+            (Groups::Guid, GuidGroupReply::Documented) => {
+                format!("ADG {trid} {raw} {}", group.guid)
+            }
+            (Groups::Guid, GuidGroupReply::LeadingOne) => {
+                format!("ADG {trid} 1 {raw} {}", group.guid)
+            }
+            _ => format!("ADG {trid} {serial} {} {num} 0", Enc(&group.name)),
+        };
+        s.reply(&line).await
     }
 }
 
-/// Resolves a group reference of the dialect: numeric id or GUID.
-async fn resolve(s: &NsSession, user: &super::Me, raw: &str) -> Result<Option<u8>, Disconnect> {
+/// Resolves a group reference to an existing group's number (`None`: no such group).
+async fn resolve(
+    s: &NsSession,
+    user: &super::Me,
+    group: GroupRef<'_>,
+) -> Result<Option<u8>, Disconnect> {
     let account = s.account(user).await?;
-    match s.dialect().groups {
-        Groups::Guid => Ok(account.group_by_guid(raw).filter(|n| *n != 0)),
-        _ => {
-            let n = raw
-                .parse::<u8>()
-                .ok()
-                .filter(|n| *n < MAX_GROUPS)
-                .ok_or_else(|| Disconnect::new(format!("group id out of range: {raw}")))?;
-            Ok(account.groups.contains_key(&n).then_some(n))
+    Ok(match group {
+        GroupRef::Guid(guid) => account.group_by_guid(guid).filter(|n| *n != 0),
+        GroupRef::Id(n) => account.groups.contains_key(&n).then_some(n),
+    })
+}
+
+/// `RMG trid group`: removes a group. Contacts only in it leave the FL with it in MSNP7-9
+/// (W rmg.md); others just lose the membership.
+impl<'a> Apply<'a> for Rmg<'a> {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let Some(num) = resolve(s, &user, self.group).await? else {
+            return s.error(224, trid).await;
+        };
+        if num == 0 {
+            return s.error(230, trid).await;
         }
+        empty_group(s, &user, num).await?;
+        let serial = save_group(s, user.id, num, None).await?;
+        let d = s.dialect();
+        let line = match (self.group, d.guid_group_reply(s.quirk)) {
+            (GroupRef::Guid(guid), GuidGroupReply::Documented) => format!("RMG {trid} {guid}"),
+            (GroupRef::Guid(guid), GuidGroupReply::LeadingOne) => format!("RMG {trid} 1 {guid}"),
+            (GroupRef::Id(_), _) => format!("RMG {trid} {serial} {num}"),
+        };
+        s.reply(&line).await
     }
 }
 
-pub async fn rmg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
-    let Some(&raw) = cmd.args.first() else {
-        return Err(Disconnect::new("RMG without a group"));
-    };
-    let Some(num) = resolve(s, &user, raw).await? else {
-        return s.error(224, trid).await;
-    };
-    if num == 0 {
-        return s.error(230, trid).await;
-    }
-    // Contacts only in this group leave the FL with it (W rmg.md); others just lose the membership.
+/// Takes every contact out of group `num` before it is deleted.
+async fn empty_group(s: &mut NsSession, user: &Arc<super::Me>, num: u8) -> Handled {
+    let numeric = s.dialect().groups == Groups::Numeric;
     let members: Vec<(UserId, bool)> = s
-        .account(&user)
+        .account(user)
         .await?
         .contacts
         .iter()
         .filter(|(_, c)| c.groups & (1 << num) != 0)
-        .map(|(id, c)| {
-            (
-                *id,
-                c.groups & !(1 << num) == 0 && s.dialect().groups == Groups::Numeric,
-            )
-        })
+        .map(|(id, c)| (*id, c.groups & !(1 << num) == 0 && numeric))
         .collect();
     for (cid, only_here) in members {
         let edit = if only_here {
@@ -129,63 +133,51 @@ pub async fn rmg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
                 ..Default::default()
             }
         };
-        change(s, &user, cid, edit).await?;
+        change(s, user, cid, edit).await?;
     }
-    let serial = save_group(s, user.id, num, None).await?;
-    match s.dialect().groups {
-        Groups::Guid => {
-            let line = match s.dialect().guid_group_reply(s.quirk) {
-                GuidGroupReply::Documented => format!("RMG {trid} {raw}"),
-                GuidGroupReply::LeadingOne => format!("RMG {trid} 1 {raw}"),
-            };
-            s.reply(&line).await
-        }
-        _ => s.reply(&format!("RMG {trid} {serial} {num}")).await,
-    }
+    Ok(())
 }
 
-pub async fn reg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
-    let (Some(&gref), Some(&raw)) = (cmd.args.first(), cmd.args.get(1)) else {
-        return Err(Disconnect::new("REG with missing arguments"));
-    };
-    let Some(num) = resolve(s, &user, gref).await? else {
-        return s.error(224, trid).await;
-    };
-    let Some(name) = group_name(raw, MAX_GROUP_NAME_REG)? else {
-        return s.error(229, trid).await;
-    };
-    let (duplicate, mut group) = {
-        let account = s.account(&user).await?;
-        let dup = account
-            .groups
-            .iter()
-            .any(|(n, g)| *n != num && g.name == name);
-        (
-            dup,
-            account.groups.get(&num).cloned().expect("resolved above"),
-        )
-    };
-    if duplicate {
-        return s.error(228, trid).await;
-    }
-    group.name = name.into();
-    let serial = save_group(s, user.id, num, Some(group.clone())).await?;
-    match s.dialect().groups {
-        Groups::Guid => {
-            let line = match s.dialect().guid_group_reply(s.quirk) {
-                GuidGroupReply::Documented => format!("REG {trid} {} {raw}", group.guid),
-                GuidGroupReply::LeadingOne => format!("REG {trid} 1 {raw} {}", group.guid),
-            };
-            s.reply(&line).await
+/// `REG trid group name {0}`: renames a group.
+impl<'a> Apply<'a> for Reg<'a> {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let raw = self.name;
+        let Some(num) = resolve(s, &user, self.group).await? else {
+            return s.error(224, trid).await;
+        };
+        let Some(name) = group_name(raw, MAX_GROUP_NAME_REG)? else {
+            return s.error(229, trid).await;
+        };
+        let (duplicate, mut group) = {
+            let account = s.account(&user).await?;
+            let dup = account
+                .groups
+                .iter()
+                .any(|(n, g)| *n != num && g.name == name);
+            (
+                dup,
+                account.groups.get(&num).cloned().expect("resolved above"),
+            )
+        };
+        if duplicate {
+            return s.error(228, trid).await;
         }
-        _ => {
-            s.reply(&format!("REG {trid} {serial} {num} {} 0", Enc(&group.name)))
-                .await
-        }
+        group.name = name.into();
+        let serial = save_group(s, user.id, num, Some(group.clone())).await?;
+        let d = s.dialect();
+        let line = match (d.groups, d.guid_group_reply(s.quirk)) {
+            (Groups::Guid, GuidGroupReply::Documented) => {
+                format!("REG {trid} {} {raw}", group.guid)
+            }
+            (Groups::Guid, GuidGroupReply::LeadingOne) => {
+                format!("REG {trid} 1 {raw} {}", group.guid)
+            }
+            _ => format!("REG {trid} {serial} {num} {} 0", Enc(&group.name)),
+        };
+        s.reply(&line).await
     }
 }
 

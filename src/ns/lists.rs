@@ -4,15 +4,14 @@
 //! storage job that reads the rows it changes, commits, and then updates the mirrors of everyone
 //! online it touched. Only then is the reply written.
 
-use super::Me;
-use super::NsSession;
 use super::directory::{Directory, Notice};
+use super::{Apply, Me, NsSession};
 use crate::dialect::{Groups, SameMode};
 use crate::limits::{MAX_FRIENDLY_ENCODED, MAX_GROUPS, MAX_LIST_ENTRIES};
 use crate::model::{Blp, Contact, Phones, UserId, list};
-use crate::protocol::Command;
-use crate::protocol::names::{self, normalize_handle};
-use crate::protocol::write::Enc;
+use crate::protocol::command::lists::{Adc, Add, Blp as SetBlp, Gtc, Rem};
+use crate::protocol::names::normalize_handle;
+use crate::protocol::percent::{self, Enc};
 use crate::server::hub::Hub;
 use crate::server::session::{Disconnect, Handled};
 use crate::storage::DbError;
@@ -222,21 +221,13 @@ async fn check_add(
     Ok(Check::Ok(tid))
 }
 
-/// A list name a client may edit; RL and anything unknown closes the connection.
-fn editable_list(name: Option<&&str>) -> Result<u8, Disconnect> {
-    match name.and_then(|n| list::parse(n)) {
-        Some(b) if b == list::FL || b == list::AL || b == list::BL => Ok(b),
-        _ => Err(Disconnect::new(format!("list edit on {:?}", name))),
-    }
-}
-
 fn decode_name(raw: &str) -> Result<Option<String>, Disconnect> {
     if raw.len() > MAX_FRIENDLY_ENCODED {
         return Err(Disconnect::new(
             "contact name longer than 387 encoded bytes",
         ));
     }
-    Ok(names::decode(raw).ok())
+    Ok(percent::decode_name(raw).ok())
 }
 
 fn parse_group_id(raw: &str) -> Result<u8, Disconnect> {
@@ -246,304 +237,291 @@ fn parse_group_id(raw: &str) -> Result<u8, Disconnect> {
         .ok_or_else(|| Disconnect::new(format!("group id out of range: {raw}")))
 }
 
-/// `ADD trid FL|AL|BL handle name [group]` (MSNP2-9).
-pub async fn add(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
-    let d = s.dialect();
-    let bit = editable_list(cmd.args.first())?;
-    let (Some(&handle), Some(&raw_name)) = (cmd.args.get(1), cmd.args.get(2)) else {
-        return Err(Disconnect::new("ADD with missing arguments"));
-    };
-    let Some(name) = decode_name(raw_name)? else {
-        return s.error(201, trid).await;
-    };
-    let numeric_groups = d.groups == Groups::Numeric && bit == list::FL;
-    let group = match cmd.args.get(3) {
-        Some(g) if numeric_groups => Some(parse_group_id(g)?),
-        _ if numeric_groups => Some(0),
-        _ => None,
-    };
-    let tid = match check_add(s, &user, handle, bit, group, 205).await? {
-        Check::Ok(t) => t,
-        Check::Error(code) => return s.error(code, trid).await,
-    };
-    let handle = handle.to_ascii_lowercase();
-    // One stored name per contact: an AL/BL add (clients send the handle) must not replace the
-    // custom name of an FL contact.
-    let on_fl = s.account(&user).await?.lists_of(tid) & list::FL != 0;
-    let edit = Edit {
-        set: bit,
-        name: Some(name.clone()).filter(|_| bit == list::FL || !on_fl),
-        add_groups: group.map_or(0, |g| 1 << g),
-        ..Default::default()
-    };
-    let edited = change(s, &user, tid, edit).await?;
-    let g = group.map_or(String::new(), |g| format!(" {g}"));
-    s.reply(&format!(
-        "ADD {trid} {} {} {handle} {}{g}",
-        list::name(bit),
-        edited.serial,
-        Enc(&name)
-    ))
-    .await?;
-    if bit == list::FL {
-        let lines =
-            s.ns.directory
-                .initial_presence(user.id, d, trid, Some(tid))
-                .await?;
-        for l in lines {
-            s.conn.send(&[&l]).await?;
-        }
+/// Sends the new contact's presence after an FL add (ILN, or nothing if they are offline).
+async fn send_presence_of(s: &mut NsSession, user: &Me, trid: u32, contact: UserId) -> Handled {
+    let lines =
+        s.ns.directory
+            .initial_presence(user.id, s.dialect(), trid, Some(contact))
+            .await?;
+    for l in lines {
+        s.conn.send(&[&l]).await?;
     }
     Ok(())
 }
 
-/// `ADC trid FL N=handle F=name [group]`, `ADC trid FL C=guid group`, `ADC trid AL|BL|RL N=handle`.
-pub async fn adc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
-    let Some(&list_name) = cmd.args.first() else {
-        return Err(Disconnect::new("ADC without a list"));
-    };
-    let bit = match list::parse(list_name) {
-        Some(b) if b != list::PL => b,
-        _ => return Err(Disconnect::new(format!("ADC on list {list_name}"))),
-    };
-    let mut n = None;
-    let mut f = None;
-    let mut c = None;
-    let mut group_guid = None;
-    for a in cmd.args.iter().skip(1) {
-        if let Some(v) = a.strip_prefix("N=") {
-            n = Some(v);
-        } else if let Some(v) = a.strip_prefix("F=") {
-            f = Some(v);
-        } else if let Some(v) = a.strip_prefix("C=") {
-            c = Some(v);
-        } else {
-            group_guid = Some(*a);
+/// `ADD trid FL|AL|BL handle name [group]` (MSNP2-9).
+impl<'a> Apply<'a> for Add<'a> {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let Add {
+            list: bit,
+            handle,
+            name: raw_name,
+            group,
+        } = self;
+        let Some(name) = decode_name(raw_name)? else {
+            return s.error(201, trid).await;
+        };
+        let tid = match check_add(s, &user, handle, bit, group, 205).await? {
+            Check::Ok(t) => t,
+            Check::Error(code) => return s.error(code, trid).await,
+        };
+        let handle = handle.to_ascii_lowercase();
+        // One stored name per contact: an AL/BL add (clients send the handle) must not replace
+        // the custom name of an FL contact.
+        let on_fl = s.account(&user).await?.lists_of(tid) & list::FL != 0;
+        let edit = Edit {
+            set: bit,
+            name: Some(name.clone()).filter(|_| bit == list::FL || !on_fl),
+            add_groups: group.map_or(0, |g| 1 << g),
+            ..Default::default()
+        };
+        let edited = change(s, &user, tid, edit).await?;
+        let g = group.map_or(String::new(), |g| format!(" {g}"));
+        s.reply(&format!(
+            "ADD {trid} {} {} {handle} {}{g}",
+            list::name(bit),
+            edited.serial,
+            Enc(&name)
+        ))
+        .await?;
+        if bit == list::FL {
+            send_presence_of(s, &user, trid, tid).await?;
         }
-    }
-    let group = match group_guid {
-        None => None,
-        Some(g) => {
-            let found = s.account(&user).await?.group_by_guid(g);
-            match found {
-                Some(num) if num != 0 => Some(num),
-                _ => return s.error(224, trid).await,
-            }
-        }
-    };
-    match (bit, n, c) {
-        // Put an existing FL contact into a group.
-        (list::FL, None, Some(guid)) => {
-            let Some(num) = group else {
-                return s.error(201, trid).await;
-            };
-            let found = s
-                .account(&user)
-                .await?
-                .find_by_guid(guid)
-                .filter(|(_, c)| c.lists & list::FL != 0)
-                .map(|(id, c)| (id, c.groups));
-            let Some((tid, groups)) = found else {
-                return s.error(216, trid).await;
-            };
-            if groups & (1 << num) != 0 {
-                return s.error(215, trid).await;
-            }
-            change(
-                s,
-                &user,
-                tid,
-                Edit {
-                    add_groups: 1 << num,
-                    ..Default::default()
-                },
-            )
-            .await?;
-            s.reply(&format!(
-                "ADC {trid} FL C={guid} {}",
-                group_guid.unwrap_or("")
-            ))
-            .await
-        }
-        (_, Some(handle), None) => {
-            if handle.starts_with("tel:") {
-                return s.error(201, trid).await;
-            }
-            let name = match f {
-                Some(raw) => match decode_name(raw)? {
-                    Some(n) => Some(n),
-                    None => return s.error(201, trid).await,
-                },
-                None => None,
-            };
-            if bit == list::RL {
-                // Acknowledging the "added you" prompt: drop the pending mark.
-                let found = s
-                    .account(&user)
-                    .await?
-                    .find_by_handle(&handle.to_ascii_lowercase())
-                    .map(|(id, c)| (id, c.lists));
-                return match found {
-                    Some((tid, l)) if l & list::RL != 0 => {
-                        change(
-                            s,
-                            &user,
-                            tid,
-                            Edit {
-                                clear: list::PL,
-                                ..Default::default()
-                            },
-                        )
-                        .await?;
-                        s.reply(&format!("ADC {trid} RL N={handle}")).await
-                    }
-                    _ => s.error(216, trid).await,
-                };
-            }
-            let tid = match check_add(
-                s,
-                &user,
-                handle,
-                bit,
-                group.filter(|_| bit == list::FL),
-                208,
-            )
-            .await?
-            {
-                Check::Ok(t) => t,
-                Check::Error(code) => return s.error(code, trid).await,
-            };
-            let edit = Edit {
-                set: bit,
-                name: name.clone().filter(|_| bit == list::FL),
-                add_groups: group.filter(|_| bit == list::FL).map_or(0, |g| 1 << g),
-                ..Default::default()
-            };
-            change(s, &user, tid, edit).await?;
-            if bit == list::FL {
-                let guid = s
-                    .account(&user)
-                    .await?
-                    .contacts
-                    .get(&tid)
-                    .map(|c| c.guid.clone())
-                    .unwrap_or_default();
-                let fpart = f.map_or(String::new(), |f| format!(" F={f}"));
-                let gpart = group_guid.map_or(String::new(), |g| format!(" {g}"));
-                s.reply(&format!("ADC {trid} FL N={handle}{fpart} C={guid}{gpart}"))
-                    .await?;
-                let lines =
-                    s.ns.directory
-                        .initial_presence(user.id, s.dialect(), trid, Some(tid))
-                        .await?;
-                for l in lines {
-                    s.conn.send(&[&l]).await?;
-                }
-                Ok(())
-            } else {
-                s.reply(&format!("ADC {trid} {list_name} N={handle}")).await
-            }
-        }
-        _ => s.error(201, trid).await,
+        Ok(())
     }
 }
 
-/// `REM trid LIST handle|guid [group]`.
-pub async fn rem(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
-    let d = s.dialect();
-    let Some(&list_name) = cmd.args.first() else {
-        return Err(Disconnect::new("REM without a list"));
-    };
-    let bit = match list::parse(list_name) {
-        Some(list::RL) | None => return Err(Disconnect::new(format!("REM on list {list_name}"))),
-        Some(list::PL) if !d.pending_list => return Err(Disconnect::new("REM on PL")),
-        Some(b) => b,
-    };
-    let Some(&who) = cmd.args.get(1) else {
-        return Err(Disconnect::new("REM without a contact"));
-    };
-    let group_arg = cmd.args.get(2).copied();
-    let guid_mode = d.groups == Groups::Guid;
-    // Find the contact: by GUID for FL in MSNP10+, by handle otherwise.
-    let found = {
-        let a = s.account(&user).await?;
-        let hit = if bit == list::FL && guid_mode {
-            a.find_by_guid(who)
-                .or_else(|| a.find_by_handle(&who.to_ascii_lowercase()))
-        } else {
-            a.find_by_handle(&who.to_ascii_lowercase())
+/// `ADC trid FL N=handle F=name [group]`, `ADC trid FL C=guid group`, `ADC trid AL|BL|RL N=handle`
+/// (MSNP10-12). The group is checked first (`224`), then the form decides.
+impl<'a> Apply<'a> for Adc<'a> {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
         };
-        hit.filter(|(_, c)| c.lists & bit != 0)
-            .map(|(id, c)| (id, c.groups))
-    };
+        let group = match self.group {
+            None => None,
+            Some(g) => match s.account(&user).await?.group_by_guid(g) {
+                Some(num) if num != 0 => Some(num),
+                _ => return s.error(224, trid).await,
+            },
+        };
+        match (self.list, self.handle, self.contact) {
+            (list::FL, None, Some(guid)) => match group {
+                Some(num) => adc_into_group(s, &user, trid, guid, num, &self).await,
+                None => s.error(201, trid).await,
+            },
+            (_, Some(handle), None) => adc_handle(s, &user, trid, handle, group, &self).await,
+            _ => s.error(201, trid).await,
+        }
+    }
+}
+
+/// `ADC trid FL C=guid group`: puts a contact already on my FL into one more group.
+async fn adc_into_group(
+    s: &mut NsSession,
+    user: &Arc<Me>,
+    trid: u32,
+    guid: &str,
+    num: u8,
+    adc: &Adc<'_>,
+) -> Handled {
+    let found = s
+        .account(user)
+        .await?
+        .find_by_guid(guid)
+        .filter(|(_, c)| c.lists & list::FL != 0)
+        .map(|(id, c)| (id, c.groups));
     let Some((tid, groups)) = found else {
         return s.error(216, trid).await;
     };
-    // A group argument removes only that group membership.
-    let group = match (bit, group_arg) {
-        (list::FL, Some(g)) if d.groups == Groups::Numeric => {
-            let num = parse_group_id(g)?;
-            let exists = s.account(&user).await?.groups.contains_key(&num);
-            if !exists {
-                return s.error(224, trid).await;
-            }
-            Some(num)
+    if groups & (1 << num) != 0 {
+        return s.error(215, trid).await;
+    }
+    let edit = Edit {
+        add_groups: 1 << num,
+        ..Default::default()
+    };
+    change(s, user, tid, edit).await?;
+    s.reply(&format!(
+        "ADC {trid} FL C={guid} {}",
+        adc.group.unwrap_or("")
+    ))
+    .await
+}
+
+/// `ADC trid RL N=handle`: the client acknowledged the "added you" prompt; the pending mark goes.
+async fn adc_acknowledge(s: &mut NsSession, user: &Arc<Me>, trid: u32, handle: &str) -> Handled {
+    let found = s
+        .account(user)
+        .await?
+        .find_by_handle(&handle.to_ascii_lowercase())
+        .map(|(id, c)| (id, c.lists));
+    match found {
+        Some((tid, l)) if l & list::RL != 0 => {
+            let edit = Edit {
+                clear: list::PL,
+                ..Default::default()
+            };
+            change(s, user, tid, edit).await?;
+            s.reply(&format!("ADC {trid} RL N={handle}")).await
         }
-        (list::FL, Some(g)) if guid_mode => {
-            let found = s.account(&user).await?.group_by_guid(g);
-            match found {
+        _ => s.error(216, trid).await,
+    }
+}
+
+/// The `N=handle` forms: the RL acknowledgement, or a new entry on FL, AL or BL.
+async fn adc_handle(
+    s: &mut NsSession,
+    user: &Arc<Me>,
+    trid: u32,
+    handle: &str,
+    group: Option<u8>,
+    adc: &Adc<'_>,
+) -> Handled {
+    if handle.starts_with("tel:") {
+        return s.error(201, trid).await;
+    }
+    let name = match adc.name {
+        Some(raw) => match decode_name(raw)? {
+            Some(n) => Some(n),
+            None => return s.error(201, trid).await,
+        },
+        None => None,
+    };
+    if adc.list == list::RL {
+        adc_acknowledge(s, user, trid, handle).await
+    } else {
+        adc_add(s, user, trid, handle, name, group, adc).await
+    }
+}
+
+/// `ADC trid FL N=handle F=name [group]` and `ADC trid AL|BL N=handle`: a new list entry.
+async fn adc_add(
+    s: &mut NsSession,
+    user: &Arc<Me>,
+    trid: u32,
+    handle: &str,
+    name: Option<String>,
+    group: Option<u8>,
+    adc: &Adc<'_>,
+) -> Handled {
+    let bit = adc.list;
+    let group = group.filter(|_| bit == list::FL);
+    let tid = match check_add(s, user, handle, bit, group, 208).await? {
+        Check::Ok(t) => t,
+        Check::Error(code) => return s.error(code, trid).await,
+    };
+    let edit = Edit {
+        set: bit,
+        name: name.filter(|_| bit == list::FL),
+        add_groups: group.map_or(0, |g| 1 << g),
+        ..Default::default()
+    };
+    change(s, user, tid, edit).await?;
+    if bit != list::FL {
+        return s
+            .reply(&format!("ADC {trid} {} N={handle}", list::name(bit)))
+            .await;
+    }
+    let guid = s
+        .account(user)
+        .await?
+        .contacts
+        .get(&tid)
+        .map(|c| c.guid.clone())
+        .unwrap_or_default();
+    let fpart = adc.name.map_or(String::new(), |f| format!(" F={f}"));
+    let gpart = adc.group.map_or(String::new(), |g| format!(" {g}"));
+    s.reply(&format!("ADC {trid} FL N={handle}{fpart} C={guid}{gpart}"))
+        .await?;
+    send_presence_of(s, user, trid, tid).await
+}
+
+/// `REM trid LIST handle|guid [group]`.
+impl<'a> Apply<'a> for Rem<'a> {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let d = s.dialect();
+        let (bit, who) = (self.list, self.contact);
+        // Find the contact: by GUID for FL in MSNP10+, by handle otherwise.
+        let found = {
+            let a = s.account(&user).await?;
+            let hit = if bit == list::FL && d.groups == Groups::Guid {
+                a.find_by_guid(who)
+                    .or_else(|| a.find_by_handle(&who.to_ascii_lowercase()))
+            } else {
+                a.find_by_handle(&who.to_ascii_lowercase())
+            };
+            hit.filter(|(_, c)| c.lists & bit != 0)
+                .map(|(id, c)| (id, c.groups))
+        };
+        let Some((tid, groups)) = found else {
+            return s.error(216, trid).await;
+        };
+        // A group argument removes only that group membership.
+        let grouped = bit == list::FL && d.groups != Groups::None;
+        let group = match self.group.filter(|_| grouped) {
+            Some(g) => match rem_group(s, &user, g).await? {
                 Some(num) => Some(num),
                 None => return s.error(224, trid).await,
+            },
+            None => None,
+        };
+        let edit = match group {
+            Some(num) => {
+                // MSNP7-9: a contact in no group is shown in group 0.
+                let effective = if groups == 0 && d.groups == Groups::Numeric {
+                    1
+                } else {
+                    groups
+                };
+                if effective & (1 << num) == 0 {
+                    return s.error(225, trid).await;
+                }
+                Edit {
+                    remove_groups: 1 << num,
+                    ..Default::default()
+                }
             }
-        }
-        _ => None,
-    };
-    let edit = match group {
-        Some(num) => {
-            // MSNP7-9: a contact in no group is shown in group 0.
-            let effective = if groups == 0 && d.groups == Groups::Numeric {
-                1
-            } else {
-                groups
-            };
-            if effective & (1 << num) == 0 {
-                return s.error(225, trid).await;
-            }
-            Edit {
-                remove_groups: 1 << num,
+            None => Edit {
+                clear: bit,
                 ..Default::default()
-            }
+            },
+        };
+        let edited = change(s, &user, tid, edit).await?;
+        let g = self
+            .group
+            .filter(|_| group.is_some())
+            .map_or(String::new(), |g| format!(" {g}"));
+        let name = list::name(bit);
+        if d.list_serials {
+            s.reply(&format!(
+                "REM {trid} {name} {} {}{g}",
+                edited.serial,
+                who.to_ascii_lowercase()
+            ))
+            .await
+        } else {
+            s.reply(&format!("REM {trid} {name} {who}{g}")).await
         }
-        None => Edit {
-            clear: bit,
-            ..Default::default()
-        },
-    };
-    let edited = change(s, &user, tid, edit).await?;
-    let g = group_arg
-        .filter(|_| group.is_some())
-        .map_or(String::new(), |g| format!(" {g}"));
-    if d.list_serials {
-        s.reply(&format!(
-            "REM {trid} {list_name} {} {}{g}",
-            edited.serial,
-            who.to_ascii_lowercase()
-        ))
-        .await
-    } else {
-        s.reply(&format!("REM {trid} {list_name} {who}{g}")).await
+    }
+}
+
+/// The group a `REM trid FL contact group` names, if it exists: a number in MSNP7-9 (out of
+/// range: a hang-up), a GUID in MSNP10-12. Asked only in dialects with groups.
+async fn rem_group(s: &mut NsSession, user: &Me, raw: &str) -> Result<Option<u8>, Disconnect> {
+    match s.dialect().groups {
+        Groups::Numeric => {
+            let num = parse_group_id(raw)?;
+            let exists = s.account(user).await?.groups.contains_key(&num);
+            Ok(exists.then_some(num))
+        }
+        _ => Ok(s.account(user).await?.group_by_guid(raw)),
     }
 }
 
@@ -561,15 +539,15 @@ async fn same_mode(s: &mut NsSession, trid: u32, verb: &str, value: &str, serial
 }
 
 /// `BLP trid AL|BL`: who sees me by default. Re-evaluates every watcher.
-pub async fn blp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
+impl Apply<'_> for SetBlp {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        set_blp(s, trid, self.0).await
+    }
+}
+
+async fn set_blp(s: &mut NsSession, trid: u32, blp: Blp) -> Handled {
     let Some(user) = s.user().cloned() else {
         return Ok(());
-    };
-    let blp = match cmd.args.first().copied() {
-        Some("AL") => Blp::Allow,
-        Some("BL") => Blp::Block,
-        other => return Err(Disconnect::new(format!("BLP with value {other:?}"))),
     };
     let account = s.account(&user).await?;
     let (unchanged, current) = (account.blp == blp, account.serial);
@@ -617,15 +595,15 @@ pub async fn blp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 }
 
 /// `GTC trid A|N`: whether the client prompts when someone adds me.
-pub async fn gtc(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
+impl Apply<'_> for Gtc {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        set_gtc(s, trid, self.prompt).await
+    }
+}
+
+async fn set_gtc(s: &mut NsSession, trid: u32, prompt: bool) -> Handled {
     let Some(user) = s.user().cloned() else {
         return Ok(());
-    };
-    let prompt = match cmd.args.first().copied() {
-        Some("A") => true,
-        Some("N") => false,
-        other => return Err(Disconnect::new(format!("GTC with value {other:?}"))),
     };
     let (unchanged, current) = {
         let a = s.account(&user).await?;

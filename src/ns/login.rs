@@ -5,55 +5,75 @@
 //! (client address, handle); when the client comes back and sends `USR ... I` again, the remembered
 //! redirect is consumed and the connection is served as the notification server.
 
-use super::{Challenged, NsSession, Phase, directory};
+use super::{Apply, Challenged, NsSession, Phase, directory};
 use crate::auth;
-use crate::dialect::{Auth, Challenge, Dialect, InitialMail, Profile, UsrOk, XfrNs};
-use crate::protocol::Command;
+use crate::dialect::{Auth, Challenge, Dialect, InitialMail, Profile, Quirk, UsrOk, XfrNs};
+use crate::protocol::ArgError;
+use crate::protocol::command::login::{Cvq, Cvr, Inf, Stage, Usr, Ver};
 use crate::protocol::names::normalize_handle;
+use crate::protocol::percent::Enc;
 use crate::protocol::timestamp::unix_now;
-use crate::protocol::write::Enc;
 use crate::server::session::{Disconnect, Handled};
 use crate::storage::DbError;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub async fn ver(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    match Dialect::negotiate(cmd.args.iter().copied()) {
-        Some(d) => {
-            s.dialect = Some(d);
-            s.phase = Phase::Hello;
-            s.reply(&format!("VER {trid} MSNP{}", d.version)).await
-        }
-        // W cvr0.md: when only the `CVR0` sub-protocol is in common the service agreed on it;
-        // the client then asks `CVQ` for the versions to upgrade to, and is disconnected.
-        None if cmd.args.contains(&"CVR0") => {
-            s.phase = Phase::UpgradeQuery;
-            s.reply(&format!("VER {trid} CVR0")).await
-        }
-        None => {
-            s.reply(&format!("VER {trid} 0")).await?;
-            Err(Disconnect::new(format!(
-                "no common protocol version in {:?}",
-                cmd.args
-            )))
+impl<'a> Apply<'a> for Ver<'a> {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let offered = &self.offered;
+        match Dialect::negotiate(offered.iter().copied()) {
+            Some(d) => {
+                s.dialect = Some(d);
+                s.phase = Phase::Hello;
+                s.reply(&format!("VER {trid} MSNP{}", d.version)).await
+            }
+            // W cvr0.md: when only the `CVR0` sub-protocol is in common the service agreed on
+            // it; the client then asks `CVQ` for the versions to upgrade to, and is disconnected.
+            None if offered.contains(&"CVR0") => {
+                s.phase = Phase::UpgradeQuery;
+                s.reply(&format!("VER {trid} CVR0")).await
+            }
+            None => {
+                s.reply(&format!("VER {trid} 0")).await?;
+                Err(Disconnect::new(format!(
+                    "no common protocol version in {offered:?}"
+                )))
+            }
         }
     }
 }
 
-pub async fn inf(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    s.reply(&format!("INF {} MD5", cmd.trid.unwrap_or(0))).await
+impl Apply<'_> for Inf {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        s.reply(&format!("INF {trid} MD5")).await
+    }
 }
 
 /// We never force an upgrade: recommend and require the client's own version.
-pub async fn cvr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    s.quirk = crate::dialect::Quirk::from_cvr(&cmd.args);
-    let ver = cmd.args.get(5).copied().unwrap_or("1.0.0000");
+async fn answer_cvr(s: &mut NsSession, trid: u32, ver: &str) -> Handled {
     s.reply(&format!(
         "CVR {trid} {ver} {ver} {ver} http://messenger.msn.com http://messenger.msn.com"
     ))
     .await
+}
+
+impl<'a> Apply<'a> for Cvr<'a> {
+    /// A `CVR` short of the six fixed fields is answered as it always was, with `1.0.0000`
+    /// (and no library recognised); one with fields after the handle is refused.
+    async fn refused(s: &mut NsSession, trid: u32, e: ArgError) -> Handled {
+        match e {
+            ArgError::Missing { .. } => {
+                s.quirk = Quirk::None;
+                answer_cvr(s, trid, "1.0.0000").await
+            }
+            _ => Err(Disconnect::new(e.to_string())),
+        }
+    }
+
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        s.quirk = self.0.quirk();
+        answer_cvr(s, trid, self.0.client_version).await
+    }
 }
 
 /// `CVQ trid lcid os osver arch library client-ver {codebase} {handle}` after `VER trid CVR0`:
@@ -62,93 +82,104 @@ pub async fn cvr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 /// hangs up. We recommend the newest client we serve (7.5, MSNP12) and require the oldest (1.0):
 /// a pre-release client is told to upgrade, a newer one is left alone. We host no installer, so
 /// both URLs point at the product page, as our CVR answers do.
-pub async fn cvq(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
+async fn answer_cvq(s: &mut NsSession, trid: u32, client: Option<&str>) -> Handled {
     s.reply(&format!(
         "CVQ {trid} {NEWEST_CLIENT} {NEWEST_CLIENT} {OLDEST_CLIENT} http://messenger.msn.com http://messenger.msn.com"
     ))
     .await?;
     Err(Disconnect::new(format!(
-        "client offered only CVR0 (version query from {:?})",
-        cmd.args.get(5)
+        "client offered only CVR0 (version query from {client:?})"
     )))
+}
+
+impl<'a> Apply<'a> for Cvq<'a> {
+    /// The answer and the hang-up are the same whatever the arguments.
+    async fn refused(s: &mut NsSession, trid: u32, _: ArgError) -> Handled {
+        answer_cvq(s, trid, None).await
+    }
+
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        answer_cvq(s, trid, Some(self.0.client_version)).await
+    }
 }
 
 /// MSN Messenger 7.5 (MSNP12) and 1.0 (MSNP2) builds, for CVQ.
 const NEWEST_CLIENT: &str = "7.5.0324";
 const OLDEST_CLIENT: &str = "1.0.0863";
 
-pub async fn usr(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let dialect = s.dialect();
-    let scheme = match (cmd.args.first().copied(), dialect.auth) {
-        (Some("MD5"), Auth::Md5) => Auth::Md5,
-        (Some("TWN"), Auth::Twn) => Auth::Twn,
-        _ => {
-            return Err(Disconnect::new(format!(
-                "USR with unsupported scheme {:?}",
-                cmd.args
-            )));
-        }
-    };
-    let (Some(&stage), Some(&value)) = (cmd.args.get(1), cmd.args.get(2)) else {
-        return Err(Disconnect::new("USR with missing arguments"));
-    };
-    match (stage, &s.phase) {
-        ("I", Phase::Hello) => initial(s, trid, scheme, value).await,
-        ("S", Phase::Challenged(_)) => {
-            let Phase::Challenged(pending) = std::mem::replace(&mut s.phase, Phase::Hello) else {
-                unreachable!("matched above")
-            };
-            let Challenged {
-                handle,
-                credentials,
-                challenge,
-            } = *pending;
-            let ip = s.conn.peer.ip();
-            refuse_if_blocked(s, trid, &handle).await?;
-            let ok = match (scheme, &credentials) {
-                (Auth::Md5, Some(c)) => {
-                    // The challenge we sent was the account's salt (see auth.rs).
-                    debug_assert_eq!(challenge, c.md5_salt);
-                    auth::digest_eq(value, &c.md5_hash)
-                }
-                (Auth::Twn, _) => s.ns.logins.redeem(value, &handle).await,
-                _ => false,
-            };
-            let id = match (ok, scheme, credentials) {
-                (true, Auth::Md5, Some(c)) => Some(c.id),
-                (true, Auth::Twn, _) => match s
-                    .ns
-                    .storage
-                    .run({
-                        let h = handle.clone();
-                        move |db| db.lookup(&h)
-                    })
-                    .await?
-                {
-                    Ok(Some((id, _))) => Some(id),
-                    _ => None,
-                },
-                _ => None,
-            };
-            match id {
-                Some(id) => {
-                    s.ns.logins.succeeded(ip, &handle).await;
-                    complete(s, trid, id).await
-                }
-                None => {
-                    s.ns.logins
-                        .failed(ip, &handle, s.ns.live.auth_backoff())
-                        .await;
-                    s.error(911, trid).await?;
-                    Err(Disconnect::new(format!(
-                        "authentication failed for {handle}"
-                    )))
-                }
+/// `USR` before login (after it, the dispatch answers `207`). The scheme is the dialect's
+/// (`Usr::parse` refuses another, a hang-up as the service did).
+impl<'a> Apply<'a> for Usr<'a> {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let scheme = s.dialect().auth;
+        match (self.stage, &s.phase) {
+            (Stage::Initial, Phase::Hello) => initial(s, trid, scheme, self.value).await,
+            (Stage::Subsequent, Phase::Challenged(_)) => {
+                let Phase::Challenged(pending) = std::mem::replace(&mut s.phase, Phase::Hello)
+                else {
+                    unreachable!("matched above")
+                };
+                subsequent(s, trid, scheme, *pending, self.value).await
             }
+            (stage, _) => Err(Disconnect::new(format!("USR {stage:?} out of sequence"))),
         }
-        _ => Err(Disconnect::new(format!("USR {stage} out of sequence"))),
+    }
+}
+
+/// `USR S`: checks the response to the challenge of `pending` and completes the login.
+async fn subsequent(
+    s: &mut NsSession,
+    trid: u32,
+    scheme: Auth,
+    pending: Challenged,
+    value: &str,
+) -> Handled {
+    let Challenged {
+        handle,
+        credentials,
+        challenge,
+    } = pending;
+    let ip = s.conn.peer.ip();
+    refuse_if_blocked(s, trid, &handle).await?;
+    let ok = match (scheme, &credentials) {
+        (Auth::Md5, Some(c)) => {
+            // The challenge we sent was the account's salt (see auth.rs).
+            debug_assert_eq!(challenge, c.md5_salt);
+            auth::digest_eq(value, &c.md5_hash)
+        }
+        (Auth::Twn, _) => s.ns.logins.redeem(value, &handle).await,
+        _ => false,
+    };
+    let id = match (ok, scheme, credentials) {
+        (true, Auth::Md5, Some(c)) => Some(c.id),
+        (true, Auth::Twn, _) => match s
+            .ns
+            .storage
+            .run({
+                let h = handle.clone();
+                move |db| db.lookup(&h)
+            })
+            .await?
+        {
+            Ok(Some((id, _))) => Some(id),
+            _ => None,
+        },
+        _ => None,
+    };
+    match id {
+        Some(id) => {
+            s.ns.logins.succeeded(ip, &handle).await;
+            complete(s, trid, id).await
+        }
+        None => {
+            s.ns.logins
+                .failed(ip, &handle, s.ns.live.auth_backoff())
+                .await;
+            s.error(911, trid).await?;
+            Err(Disconnect::new(format!(
+                "authentication failed for {handle}"
+            )))
+        }
     }
 }
 

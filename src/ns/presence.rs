@@ -1,77 +1,70 @@
 //! CHG, REA, PRP, SBP, UUX: what a user sets about themselves. The directory actor
 //! (`directory.rs`) stores it and tells the watchers (NLN, FLN, UBX).
 
-use super::NsSession;
+use super::{Apply, NsSession};
 use crate::limits::{MAX_FRIENDLY_ENCODED, MAX_PRP_VALUE};
-use crate::model::{Status, UserId, list};
-use crate::protocol::Command;
-use crate::protocol::names::{self, encoded_len};
-use crate::protocol::write::Enc;
+use crate::model::{UserId, list};
+use crate::protocol::ArgError;
+use crate::protocol::command::presence::{Chg, Prp, Rea, Sbp, Uux};
+use crate::protocol::percent::{self, Enc, encoded_len};
 use crate::server::session::{Disconnect, Handled};
 use std::sync::Arc;
 
-pub async fn chg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
-    let d = s.dialect();
-    let Some(status) = cmd.args.first().and_then(|a| Status::parse(a)) else {
-        // Includes `CHG trid FLN`: clients cannot set themselves offline that way.
-        return s.error(201, trid).await;
-    };
-    let caps = match cmd.args.get(1) {
-        None => 0,
-        Some(c) => match c.parse::<u32>() {
-            Ok(c) => c,
-            Err(_) => return s.error(201, trid).await,
-        },
-    };
-    let msnobj = cmd
-        .args
-        .get(2)
-        .filter(|_| d.presence_msnobj)
-        .map(|o| o.to_string());
-    s.ns.directory
-        .set_status(
-            user.id,
-            status,
-            d.presence_caps.then_some(caps),
-            d.presence_msnobj.then(|| msnobj.as_deref().map(Box::from)),
-        )
-        .await?;
-    let mut line = format!("CHG {trid} {}", status.code());
-    if d.presence_caps {
-        line.push_str(&format!(" {caps}"));
+/// `CHG trid status {caps} {msnobj}`. A status the client may not set (`FLN`), caps that are
+/// not a number or an argument too many cost `201`.
+impl<'a> Apply<'a> for Chg<'a> {
+    async fn refused(s: &mut NsSession, trid: u32, _: ArgError) -> Handled {
+        s.error(201, trid).await
     }
-    if let Some(o) = &msnobj {
-        line.push(' ');
-        line.push_str(o);
-    }
-    s.reply(&line).await?;
-    if !s.announced {
-        s.announced = true;
-        let lines =
-            s.ns.directory
-                .initial_presence(user.id, d, trid, None)
-                .await?;
-        for l in lines {
-            s.conn.send(&[&l]).await?;
+
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let d = s.dialect();
+        let caps = self.caps.unwrap_or(0);
+        let msnobj = self.msnobj;
+        s.ns.directory
+            .set_status(
+                user.id,
+                self.status,
+                d.presence_caps.then_some(caps),
+                d.presence_msnobj.then(|| msnobj.map(Box::from)),
+            )
+            .await?;
+        let mut line = format!("CHG {trid} {}", self.status.code());
+        if d.presence_caps {
+            line.push_str(&format!(" {caps}"));
         }
+        if let Some(o) = msnobj {
+            line.push(' ');
+            line.push_str(o);
+        }
+        s.reply(&line).await?;
+        if !s.announced {
+            s.announced = true;
+            let lines =
+                s.ns.directory
+                    .initial_presence(user.id, d, trid, None)
+                    .await?;
+            for l in lines {
+                s.conn.send(&[&l]).await?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Decodes a friendly name and applies the length rule (over the limit: the service disconnected).
 fn friendly(raw: &str) -> Result<Option<String>, Disconnect> {
     if raw.len() > MAX_FRIENDLY_ENCODED
-        || encoded_len(&names::decode(raw).unwrap_or_default()) > MAX_FRIENDLY_ENCODED
+        || encoded_len(&percent::decode_name(raw).unwrap_or_default()) > MAX_FRIENDLY_ENCODED
     {
         return Err(Disconnect::new(
             "friendly name longer than 387 encoded bytes",
         ));
     }
-    Ok(names::decode(raw).ok().filter(|n| !n.is_empty()))
+    Ok(percent::decode_name(raw).ok().filter(|n| !n.is_empty()))
 }
 
 /// Stores a new own friendly name and announces it.
@@ -132,96 +125,115 @@ async fn set_contact_name(
         .map_err(|e| Disconnect::new(format!("renaming contact: {e}")))
 }
 
-pub async fn rea(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
-    let (Some(&handle), Some(&raw)) = (cmd.args.first(), cmd.args.get(1)) else {
-        return Err(Disconnect::new("REA with missing arguments"));
-    };
-    let Some(name) = friendly(raw)? else {
-        return s.error(209, trid).await;
-    };
-    let handle = handle.to_ascii_lowercase();
-    let serial = if handle == user.handle {
-        set_own_name(s, &user, name).await?
-    } else {
-        let found = s
-            .account(&user)
-            .await?
-            .find_by_handle(&handle)
-            .map(|(id, _)| id);
+/// `REA trid handle name` (MSNP2-9): my own friendly name, or my name for a contact.
+impl<'a> Apply<'a> for Rea<'a> {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let raw = self.name;
+        let Some(name) = friendly(raw)? else {
+            return s.error(209, trid).await;
+        };
+        let handle = self.handle.to_ascii_lowercase();
+        let serial = if handle == user.handle {
+            set_own_name(s, &user, name).await?
+        } else {
+            let found = s
+                .account(&user)
+                .await?
+                .find_by_handle(&handle)
+                .map(|(id, _)| id);
+            match found {
+                Some(cid) => set_contact_name(s, &user, cid, name).await?,
+                None => return s.error(216, trid).await,
+            }
+        };
+        s.reply(&format!("REA {trid} {serial} {handle} {raw}"))
+            .await
+    }
+}
+
+/// `SBP trid contact-guid kind value` (MSNP10-12): my name (`MFN`) or a phone number for a
+/// contact.
+impl<'a> Apply<'a> for Sbp<'a> {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let Sbp {
+            contact: guid,
+            kind,
+            value: raw,
+        } = self;
+        if kind != "MFN" {
+            // Phone numbers of contacts are not stored server-side; acknowledge as the service did.
+            return s.reply(&format!("SBP {trid} {guid} {kind} {raw}")).await;
+        }
+        let Some(name) = friendly(raw)? else {
+            return s.error(209, trid).await;
+        };
+        let found = s.account(&user).await?.find_by_guid(guid).map(|(id, _)| id);
         match found {
-            Some(cid) => set_contact_name(s, &user, cid, name).await?,
-            None => return s.error(216, trid).await,
+            Some(cid) => {
+                set_contact_name(s, &user, cid, name).await?;
+                s.reply(&format!("SBP {trid} {guid} MFN {raw}")).await
+            }
+            None => s.error(216, trid).await,
         }
-    };
-    s.reply(&format!("REA {trid} {serial} {handle} {raw}"))
-        .await
+    }
 }
 
-pub async fn sbp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
-    let (Some(&guid), Some(&kind), Some(&raw)) =
-        (cmd.args.first(), cmd.args.get(1), cmd.args.get(2))
-    else {
-        return Err(Disconnect::new("SBP with missing arguments"));
-    };
-    if kind != "MFN" {
-        // Phone numbers of contacts are not stored server-side; acknowledge as the service did.
-        return s.reply(&format!("SBP {trid} {guid} {kind} {raw}")).await;
+/// `PRP trid kind {value}`: my friendly name (`MFN`, MSNP10+) or one of my phone fields.
+impl<'a> Apply<'a> for Prp<'a> {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let kind = self.kind;
+        let raw = self.value.unwrap_or("");
+        if kind.len() > 3 {
+            return Err(Disconnect::new("PRP with an overlong type"));
+        }
+        if raw.len() > MAX_PRP_VALUE && kind != "MFN" {
+            return Err(Disconnect::new("PRP value longer than allowed"));
+        }
+        if kind == "MFN" {
+            return own_name(s, &user, trid, raw).await;
+        }
+        set_phone(s, &user, trid, kind, raw).await
+    }
+}
+
+/// `PRP trid MFN name`: the own friendly name (MSNP10+; `REA` before).
+async fn own_name(s: &mut NsSession, user: &Arc<super::Me>, trid: u32, raw: &str) -> Handled {
+    if s.dialect().rea {
+        return s.error(715, trid).await;
     }
     let Some(name) = friendly(raw)? else {
         return s.error(209, trid).await;
     };
-    let found = s.account(&user).await?.find_by_guid(guid).map(|(id, _)| id);
-    match found {
-        Some(cid) => {
-            set_contact_name(s, &user, cid, name).await?;
-            s.reply(&format!("SBP {trid} {guid} MFN {raw}")).await
-        }
-        None => s.error(216, trid).await,
-    }
+    set_own_name(s, user, name).await?;
+    s.reply(&format!("PRP {trid} MFN {raw}")).await
 }
 
-pub async fn prp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
+/// `PRP trid PHH|PHW|PHM|MOB|MBE {value}`: one own phone field, announced to who may see it.
+async fn set_phone(
+    s: &mut NsSession,
+    user: &Arc<super::Me>,
+    trid: u32,
+    kind: &str,
+    raw: &str,
+) -> Handled {
     let d = s.dialect();
-    let Some(&kind) = cmd.args.first() else {
-        return Err(Disconnect::new("PRP without a type"));
-    };
-    let raw = cmd.args.get(1).copied().unwrap_or("");
-    if kind.len() > 3 {
-        return Err(Disconnect::new("PRP with an overlong type"));
-    }
-    if raw.len() > MAX_PRP_VALUE && kind != "MFN" {
-        return Err(Disconnect::new("PRP value longer than allowed"));
-    }
     let echo = if raw.is_empty() {
         String::new()
     } else {
         format!(" {raw}")
     };
-    if kind == "MFN" {
-        if d.rea {
-            return s.error(715, trid).await;
-        }
-        let Some(name) = friendly(raw)? else {
-            return s.error(209, trid).await;
-        };
-        set_own_name(s, &user, name).await?;
-        return s.reply(&format!("PRP {trid} MFN {raw}")).await;
-    }
-    let account = s.account(&user).await?;
+    let account = s.account(user).await?;
     let mut phones = account.phones().clone();
-    let Ok(value) = names::decode(raw) else {
+    let Ok(value) = percent::decode_name(raw) else {
         return s.error(201, trid).await;
     };
     match kind {
@@ -294,19 +306,20 @@ pub async fn prp(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
 }
 
 /// MSNP11 personal message: stored in memory, relayed as UBX to watchers who speak MSNP11+.
-pub async fn uux(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
-    let body = cmd.payload;
-    let text =
-        std::str::from_utf8(body).map_err(|_| Disconnect::new("UUX payload is not UTF-8"))?;
-    let t = text.trim();
-    if !(t.is_empty() || (t.starts_with("<Data>") && t.ends_with("</Data>"))) {
-        return Err(Disconnect::new("UUX payload is not a <Data> document"));
+impl<'a> Apply<'a> for Uux<'a> {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let body = self.data;
+        let text =
+            std::str::from_utf8(body).map_err(|_| Disconnect::new("UUX payload is not UTF-8"))?;
+        let t = text.trim();
+        if !(t.is_empty() || (t.starts_with("<Data>") && t.ends_with("</Data>"))) {
+            return Err(Disconnect::new("UUX payload is not a <Data> document"));
+        }
+        let psm = (!body.is_empty()).then(|| Box::from(body));
+        s.ns.directory.set_psm(user.id, psm).await?;
+        s.reply(&format!("UUX {trid} 0")).await
     }
-    let psm = (!body.is_empty()).then(|| Box::from(body));
-    s.ns.directory.set_psm(user.id, psm).await?;
-    s.reply(&format!("UUX {trid} 0")).await
 }

@@ -1,12 +1,12 @@
 //! SYN (the contact list dump) and the MSNP2-8 client LST/LSG requests. Layouts: NS.md 3.3.
 
-use super::NsSession;
+use super::{Apply, NsSession};
 use crate::dialect::SynFormat;
 use crate::model::{Account, Contact, Phones, list};
-use crate::protocol::Command;
+use crate::protocol::command::sync::{Lsg, Lst, Syn};
+use crate::protocol::percent::Enc;
 use crate::protocol::timestamp;
-use crate::protocol::write::Enc;
-use crate::server::session::{Disconnect, Handled};
+use crate::server::session::Handled;
 
 fn yn(b: bool) -> &'static str {
     if b { "Y" } else { "N" }
@@ -43,40 +43,39 @@ fn value(v: &str) -> String {
     }
 }
 
-pub async fn syn(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    if s.synced {
-        return s.error(715, trid).await;
-    }
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
-    let dialect = s.dialect();
-    // Snapshot the account so the lock is not held while writing.
-    let account = s.account(&user).await?;
-    s.synced = true;
-    let serial = account.serial;
-    let lines = if dialect.list_serials {
-        let theirs = cmd.args.first().and_then(|v| v.parse::<u32>().ok());
-        if theirs == Some(serial) {
-            vec![format!("SYN {trid} {serial}")]
-        } else if dialect.syn <= SynFormat::ListsGroups {
-            dump_classic(&account, trid, dialect.syn)
-        } else {
-            dump_bitmask(&account, trid)
+impl<'a> Apply<'a> for Syn<'a> {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        if s.synced {
+            return s.error(715, trid).await;
         }
-    } else {
-        let ts = timestamp::from_serial(serial);
-        if cmd.args.first() == Some(&ts.as_str()) && cmd.args.get(1) == Some(&ts.as_str()) {
-            vec![format!("SYN {trid} {ts} {ts}")]
-        } else {
-            dump_guid(&account, trid, &ts, dialect.syn == SynFormat::GuidNetwork)
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let dialect = s.dialect();
+        // Snapshot the account so the lock is not held while writing.
+        let account = s.account(&user).await?;
+        s.synced = true;
+        let serial = account.serial;
+        let lines = match self {
+            Syn::Serial(theirs) if theirs == Some(serial) => vec![format!("SYN {trid} {serial}")],
+            Syn::Serial(_) if dialect.syn <= SynFormat::ListsGroups => {
+                dump_classic(&account, trid, dialect.syn)
+            }
+            Syn::Serial(_) => dump_bitmask(&account, trid),
+            Syn::Timestamps(theirs) => {
+                let ts = timestamp::from_serial(serial);
+                if theirs == Some((ts.as_str(), ts.as_str())) {
+                    vec![format!("SYN {trid} {ts} {ts}")]
+                } else {
+                    dump_guid(&account, trid, &ts, dialect.syn == SynFormat::GuidNetwork)
+                }
+            }
+        };
+        for l in lines {
+            s.reply(&l).await?;
         }
-    };
-    for l in lines {
-        s.reply(&l).await?;
+        Ok(())
     }
-    Ok(())
 }
 
 /// MSNP2-7: every line carries the trid and the serial; LST has index and total.
@@ -250,54 +249,48 @@ fn dump_guid(a: &Account, trid: u32, ts: &str, network: bool) -> Vec<String> {
 }
 
 /// Client `LST trid XL` (MSNP2-8).
-pub async fn lst(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let Some(bit) = cmd
-        .args
-        .first()
-        .and_then(|l| list::parse(l))
-        .filter(|b| *b != list::PL)
-    else {
-        return Err(Disconnect::new("LST with an unknown list"));
-    };
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
-    let groups = s.dialect().syn >= SynFormat::ListsGroups;
-    let account = s.account(&user).await?;
-    let lines = classic_list(&account, trid, bit, groups, false);
-    for l in lines {
-        s.reply(&l).await?;
+impl Apply<'_> for Lst {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let groups = s.dialect().syn >= SynFormat::ListsGroups;
+        let account = s.account(&user).await?;
+        let lines = classic_list(&account, trid, self.list, groups, false);
+        for l in lines {
+            s.reply(&l).await?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Client `LSG trid` (MSNP7-8).
-pub async fn lsg(s: &mut NsSession, cmd: &Command<'_>) -> Handled {
-    let trid = cmd.trid.unwrap_or(0);
-    let Some(user) = s.user().cloned() else {
-        return Ok(());
-    };
-    let lines: Vec<String> = {
-        let a = s.account(&user).await?;
-        let total = a.groups.len();
-        a.groups
-            .iter()
-            .enumerate()
-            .map(|(i, (num, g))| {
-                format!(
-                    "LSG {trid} {} {} {total} {num} {} 0",
-                    a.serial,
-                    i + 1,
-                    Enc(&g.name)
-                )
-            })
-            .collect()
-    };
-    for l in lines {
-        s.reply(&l).await?;
+impl Apply<'_> for Lsg {
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let lines: Vec<String> = {
+            let a = s.account(&user).await?;
+            let total = a.groups.len();
+            a.groups
+                .iter()
+                .enumerate()
+                .map(|(i, (num, g))| {
+                    format!(
+                        "LSG {trid} {} {} {total} {num} {} 0",
+                        a.serial,
+                        i + 1,
+                        Enc(&g.name)
+                    )
+                })
+                .collect()
+        };
+        for l in lines {
+            s.reply(&l).await?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -10,9 +10,12 @@ use crate::limits::{MAX_ARGS, MAX_LINE, MAX_NS_PAYLOAD, MAX_SB_PAYLOAD};
 pub enum Role {
     /// Dispatch and notification (they share a listener and a grammar).
     Notification,
+    /// Switchboard: only `MSG` carries a payload, and payloads are capped lower.
     Switchboard,
 }
 
+/// One client command as read off the wire, borrowing every string from the read buffer so that
+/// parsing a line allocates nothing; the typed commands in `protocol::command` parse its `args`.
 #[derive(Debug)]
 pub struct Command<'a> {
     /// Three ASCII upper-case letters (digits are accepted too, for error replies we never expect).
@@ -21,9 +24,12 @@ pub struct Command<'a> {
     pub trid: Option<u32>,
     /// Arguments after the trid (the payload length stays in here for payload verbs).
     pub args: heapless::Vec<&'a str, MAX_ARGS>,
+    /// The bytes after the line for payload verbs (`MSG`, `QRY`, `UUX` ...); empty otherwise.
     pub payload: &'a [u8],
 }
 
+/// Why a frame could not be parsed. Every case ends the connection (the stream cannot be
+/// resynchronised), so the variants exist for the log line, not for recovery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParseError {
     /// No line end within `MAX_LINE` bytes.
@@ -64,6 +70,7 @@ impl Role {
         }
     }
 
+    /// The largest payload this role accepts; bigger ones are refused before they are buffered.
     pub fn max_payload(self) -> usize {
         match self {
             Role::Notification => MAX_NS_PAYLOAD,
@@ -80,7 +87,7 @@ fn has_trid(verb: &str) -> bool {
 /// Takes one complete command from the front of `buf`.
 ///
 /// `Ok(None)` means more bytes are needed; `Ok(Some((cmd, used)))` consumed `used` bytes. Empty lines
-/// are skipped (consumed, no command): see `used` with a `None` verb handled by the caller as a no-op.
+/// are consumed and returned as a command with an empty verb, which the caller treats as a no-op.
 pub fn parse_frame(buf: &[u8], role: Role) -> Result<Option<(Command<'_>, usize)>, ParseError> {
     let window = &buf[..buf.len().min(MAX_LINE)];
     let Some(nl) = window.iter().position(|&b| b == b'\n') else {

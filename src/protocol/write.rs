@@ -6,12 +6,15 @@ use std::fmt;
 pub struct LineBuf<const N: usize>(pub heapless::Vec<u8, N>);
 
 impl<const N: usize> LineBuf<N> {
+    /// An empty buffer (no allocation: the storage is inline).
     pub fn new() -> Self {
         LineBuf(heapless::Vec::new())
     }
+    /// The bytes formatted so far, ready to push to an outbox.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
+    /// Empties the buffer so that one buffer serves many lines (fan-out loops reuse it).
     pub fn clear(&mut self) {
         self.0.clear()
     }

@@ -32,6 +32,7 @@ use switchboard::{Ack, JoinOutcome, SbTx};
 /// The switchboard role: the shared services and the registry actor's handle. Sessions reach
 /// the hub's services through it (`Deref`).
 pub struct Sb {
+    /// The transport's shared services (limits, timeouts, the connection table, shutdown).
     pub hub: Arc<Hub>,
     /// The registry actor: cookies and the table of live switchboards.
     pub switchboards: registry::Switchboards,
@@ -62,7 +63,7 @@ impl std::ops::Deref for Sb {
 }
 
 /// One switchboard connection: the session state `drive` runs.
-pub struct SbSession {
+pub(crate) struct SbSession {
     sb: Arc<Sb>,
     conn: Connection,
     id: u64,
@@ -79,7 +80,8 @@ struct Joined {
     handle: String,
 }
 
-pub fn serve(
+/// The session task for one accepted switchboard TCP connection; `node`'s listener spawns it.
+pub(crate) fn serve(
     sb: Arc<Sb>,
     stream: Async<TcpStream>,
     peer: SocketAddr,
@@ -90,7 +92,7 @@ pub fn serve(
 /// The session on a connection already set up: a TCP socket's, or the HTTP gateway's pipe.
 /// Built before the `async` block and used in place, as in `ns::serve_connection`, so the idle
 /// session's state holds one copy of it.
-pub fn serve_connection(
+pub(crate) fn serve_connection(
     sb: Arc<Sb>,
     conn: std::io::Result<Connection>,
     peer: SocketAddr,

@@ -40,9 +40,12 @@ pub enum Entry {
     Join(u32),
 }
 
+/// One unused cookie's record: to whom it was issued, what it admits to, and when it runs out.
 #[derive(Clone, Debug)]
-pub struct Grant {
+pub(crate) struct Grant {
+    /// The handle the cookie is bound to; redeeming it under another handle fails.
     pub handle: String,
+    /// What redeeming the cookie does (create a switchboard, or join one).
     pub entry: Entry,
     expires: Instant,
 }
@@ -189,8 +192,11 @@ impl Cookies {
 
 /// A switchboard just created by `USR`: its id, its mailbox, and who the creator is.
 pub struct Opened {
+    /// The new switchboard's session id, for the log.
     pub id: u32,
+    /// The new switchboard actor's mailbox, where the session sends every later command.
     pub tx: SbTx,
+    /// The creator's identity from the cookie, for the `USR ... OK` reply.
     pub admit: Admit,
 }
 
@@ -247,7 +253,7 @@ struct Counters {
     cookies: AtomicUsize,
 }
 
-/// The handle to the registry actor (`hub.switchboards`).
+/// The handle to the registry actor (`Sb::switchboards`).
 pub struct Switchboards {
     /// The registry's mailbox; its receiver is claimed by the actor at `start`.
     tx: Sender<Request>,
@@ -262,6 +268,8 @@ impl Default for Switchboards {
 }
 
 impl Switchboards {
+    /// A handle whose mailbox exists before the actor runs, so that the roles can be wired to
+    /// each other first; `start` claims the mailbox and spawns the actor.
     pub fn new() -> Switchboards {
         Switchboards {
             tx: mailbox::unclaimed(SB_REGISTRY_MAILBOX),

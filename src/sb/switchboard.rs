@@ -7,7 +7,7 @@
 //! message), then writes the ACK/NAK into the sender's outbox itself, after the delivery and in
 //! order with the sender's other replies (CAL's come from here too). A recipient past its
 //! high-water mark is recorded on the sender's outbox (`Outbox::hold_sender`): the sender stops
-//! reading until it drains, as before. The actor itself never waits on a recipient.
+//! reading until it drains. The actor itself never waits on a recipient.
 //!
 //! CAL: the actor asks the registry for a cookie bound to the target's handle, then awaits the
 //! notification role's `Ringer` before it takes its next command, so the `ANS` that the `RNG`
@@ -50,6 +50,8 @@ pub enum Ack {
 }
 
 impl Ack {
+    /// The mode named by `MSG`'s first argument; `None` for anything else (the session then
+    /// disconnects the client).
     pub fn parse(s: &str) -> Option<Ack> {
         Some(match s {
             "U" => Ack::Unacknowledged,
@@ -75,41 +77,61 @@ pub enum JoinOutcome {
 pub enum Command {
     /// `MSG trid ack len` with its payload.
     Relay {
+        /// The sender's connection.
         conn: u64,
+        /// Echoed in the `ACK`/`NAK`.
         trid: u32,
+        /// Which acknowledgement the sender asked for.
         ack: Ack,
+        /// The message body in a pooled buffer; the actor gives it back after the fan-out.
         payload: Payload,
     },
     /// `CAL trid handle` (as sent).
     Call {
+        /// The caller's connection, which gets the `CAL` reply or error.
         conn: u64,
+        /// Echoed in the reply.
         trid: u32,
+        /// The handle to invite, unnormalised: the actor checks it (`208` if malformed).
         handle: String,
     },
     /// `ANS trid handle cookie sessid`, its cookie already redeemed with the registry.
     Join {
+        /// The invitee's normalised handle, matched against the recorded invitation.
         handle: String,
+        /// The invitee's outbox, where the actor writes `IRO`s, `ANS OK` and later relays.
         outbox: Arc<Outbox>,
+        /// The invitee's connection, naming them in later commands.
         conn: u64,
+        /// Echoed in `IRO` and `ANS OK`.
         trid: u32,
+        /// Where the outcome goes, so the session knows whether to stay.
         reply: Reply<JoinOutcome>,
     },
     /// The connection ended; `forced` when the server removed it (`BYE handle 1`).
     Leave {
+        /// The connection that ended.
         conn: u64,
+        /// Whether the server ended it, which changes the `BYE` the others see.
         forced: bool,
     },
+    /// The user's notification session ended: their connections here close and their
+    /// invitations are voided, so a replaced login cannot linger in a switchboard.
     SignOut {
+        /// Whose session ended.
         user: UserId,
     },
+    /// The user changed their friendly name: later lines from them carry the new one.
     Rename {
+        /// Who renamed.
         user: UserId,
+        /// The new name, URL-encoded as it goes on the wire.
         name: String,
     },
 }
 
 /// Someone in the session.
-pub struct Participant {
+pub(crate) struct Participant {
     /// Who they are; the name is kept current by `Rename`, so the relay reads it without lookups.
     admit: Admit,
     outbox: Arc<Outbox>,
@@ -120,7 +142,8 @@ pub struct Participant {
 }
 
 impl Participant {
-    pub fn new(admit: Admit, outbox: Arc<Outbox>, conn: u64) -> Participant {
+    /// A participant who has made no refused CALs yet.
+    pub(crate) fn new(admit: Admit, outbox: Arc<Outbox>, conn: u64) -> Participant {
         Participant {
             admit,
             outbox,
@@ -136,7 +159,9 @@ struct Invitation {
     until: Instant,
 }
 
-pub struct Switchboard {
+/// The actor's state: who is in the session and who has been rung. Only the actor's task touches
+/// it, so it needs no lock; the registry creates it with its first participant.
+pub(crate) struct Switchboard {
     id: u32,
     participants: Vec<Participant>,
     invited: Vec<Invitation>,

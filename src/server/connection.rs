@@ -18,9 +18,11 @@ use std::time::Instant;
 /// Why the task woke up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {
+    /// The socket has bytes (or EOF) to read.
     Readable,
     /// Outbox has data or changed state, or a blocked write may continue.
     Output,
+    /// The session's earliest timer passed (idle, login or stall timeout): the session decides.
     Deadline,
 }
 
@@ -63,10 +65,15 @@ impl Reached {
     }
 }
 
+/// A client's socket with its read buffer, write progress and timer: what a session task owns,
+/// so that only that task ever writes the socket, whatever other tasks queue in its outbox.
 pub struct Connection {
     stream: Async<TcpStream>,
+    /// The client's address: logs, admission and throttling key on it (port 0 via the gateway).
     pub peer: SocketAddr,
+    /// Which of our addresses the client used, for the host named in redirects.
     pub local: Reached,
+    /// The queue other tasks (actors, relays) write into for this client; shared, hence `Arc`.
     pub outbox: Arc<Outbox>,
     /// The chunk currently being written and how much of it went out.
     writing: Option<(Chunk, usize)>,
@@ -79,6 +86,8 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// Wraps an accepted socket, with Nagle off (replies are small lines and latency counts) and
+    /// no read buffer until there is something to read.
     pub fn new(stream: Async<TcpStream>) -> io::Result<Connection> {
         let peer = stream.get_ref().peer_addr()?;
         let local = stream.get_ref().local_addr()?;
@@ -227,7 +236,8 @@ impl Connection {
         self.stalled_since
     }
 
-    /// Writes everything queued, waiting for the socket as needed (bounded by the stall timeout).
+    /// Writes everything queued, waiting for the socket as needed (bounded by
+    /// `WRITE_STALL_TIMEOUT`).
     pub async fn flush(&mut self) -> io::Result<()> {
         loop {
             if self.write_some()? {
@@ -268,6 +278,8 @@ impl Connection {
         self.send(&[line.as_bytes()]).await
     }
 
+    /// Whether the outbox is open, closed by a kick, or overflowed: the drive loop checks it to
+    /// end a session that another task has cut off.
     pub fn outbox_state(&self) -> OutboxState {
         self.outbox.state()
     }

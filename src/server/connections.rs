@@ -1,8 +1,9 @@
 //! The table of open client connections, for shutdown: it is how `OUT SSD` reaches every
 //! notification client (logged in or half-way through a login) and how every socket is closed.
 //!
-//! Transport bookkeeping, not a role's state: nothing reads it while serving, it is written twice
-//! per connection (open, close) and read once, at shutdown. One short lock guards it.
+//! Transport bookkeeping, not a role's state: no command reads it, it is written twice per
+//! connection (open, close), counted by the housekeeping tick and at shutdown, and walked once, at
+//! shutdown. One short lock guards it.
 
 use super::outbox::Outbox;
 use std::collections::HashMap;
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Open connections by id: their outbox, and whether it is a notification connection.
 #[derive(Default)]
-pub struct OpenConnections {
+pub(crate) struct OpenConnections {
     table: Mutex<HashMap<u64, (Arc<Outbox>, bool)>>,
 }
 
@@ -32,11 +33,6 @@ impl OpenConnections {
     /// How many are open.
     pub fn len(&self) -> usize {
         self.table().len()
-    }
-
-    /// Whether none is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Sends `OUT SSD` to every notification connection and closes every connection.

@@ -63,7 +63,7 @@ pub fn parse_optional(value: &str) -> Result<Option<ListenAddr>, String> {
 
 /// Whether a failed bind is skipped (with this warning) or stops the server (`None`). For HTTPS a
 /// missing privilege is always only a warning: the rest of the server works without it.
-pub fn skip_warning(
+pub(crate) fn skip_warning(
     what: &str,
     addr: ListenAddr,
     kind: ErrorKind,

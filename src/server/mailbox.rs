@@ -51,7 +51,9 @@ pub struct Receiver<T>(Arc<Shared<T>>);
 /// Why `try_send` did not queue the message (which it hands back).
 #[derive(Debug, PartialEq, Eq)]
 pub enum TrySendError<T> {
+    /// The mailbox holds `capacity` messages: the caller applies its documented full behaviour.
     Full(T),
+    /// The actor has ended (shutdown or a panic): nobody will read the message.
     Closed(T),
 }
 
@@ -110,7 +112,8 @@ impl<T> Sender<T> {
         Some(Receiver(self.0.clone()))
     }
 
-    /// Queues `msg` if there is room and the receiver is there.
+    /// Queues `msg` if there is room and the mailbox is not closed (a mailbox not yet claimed
+    /// queues too: its actor takes the messages when it starts).
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
         let mut st = self.0.lock();
         if st.closed {

@@ -25,10 +25,13 @@ use std::task::{Context, Poll};
 /// Addresses the server actually bound (ports may have been 0).
 #[derive(Clone, Copy, Debug)]
 pub struct Bound {
+    /// The dispatch/notification listener (`XFR` answers and tests connect here).
     pub ns: SocketAddr,
+    /// The switchboard listener, named in `XFR SB` and `RNG`.
     pub sb: SocketAddr,
     /// The first HTTP listener.
     pub http: SocketAddr,
+    /// The HTTPS listener, when TLS is configured.
     pub https: Option<SocketAddr>,
 }
 
@@ -37,11 +40,12 @@ pub struct Bound {
 ///
 /// A hand-written future rather than an `async fn`: an async wrapper keeps its argument (the whole
 /// connection future) in its own state next to the one it awaits, doubling every task's size.
-pub fn isolated<F: Future<Output = ()>>(conn: F, admission: hub::Admission) -> Isolated<F> {
+pub(crate) fn isolated<F: Future<Output = ()>>(conn: F, admission: hub::Admission) -> Isolated<F> {
     Isolated { conn, admission }
 }
 
-pub struct Isolated<F> {
+/// The future `isolated` returns: the connection's future plus the admission it holds.
+pub(crate) struct Isolated<F> {
     conn: F,
     admission: hub::Admission,
 }

@@ -27,6 +27,8 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
+/// Why a frame was not queued. Neither case blocks the pusher: the caller decides (a session
+/// flushes its own replies and retries; a relay gives up on that recipient).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PushError {
     /// The frame does not fit in what is left of the queue.
@@ -35,8 +37,11 @@ pub enum PushError {
     Closed,
 }
 
+/// Where an outbox is in its life, read by its connection's task to know when to end the session
+/// that another task has cut off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutboxState {
+    /// Accepting frames.
     Open,
     /// Someone else's frame did not fit: the reader is too slow. Close now.
     Overflowed,
@@ -48,6 +53,8 @@ pub enum OutboxState {
 const HIGH_WATER: usize = OUTBOX_CHUNKS / 2;
 const LOW_WATER: usize = OUTBOX_CHUNKS / 4;
 
+/// One connection's queue of outgoing frames, shared (`Arc`) between the connection's task, which
+/// alone writes the socket, and every task that sends to that client; see the module doc.
 pub struct Outbox {
     inner: Mutex<Inner>,
     /// Senders held back by this outbox wait here; notified at the low-water mark and on close.
@@ -70,6 +77,7 @@ impl Default for Outbox {
 }
 
 impl Outbox {
+    /// An open, empty outbox holding no chunk (chunks come from the pool on the first push).
     pub fn new() -> Outbox {
         Outbox {
             inner: Mutex::new(Inner {
@@ -187,6 +195,7 @@ impl Outbox {
         }
     }
 
+    /// Open, closing or overflowed: the owner's task ends its session on anything but `Open`.
     pub fn state(&self) -> OutboxState {
         self.lock().state
     }

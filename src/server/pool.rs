@@ -2,8 +2,9 @@
 //!
 //! An idle connection holds no buffer. It borrows a read buffer while a command is incomplete or
 //! being handled, and an outbound chunk while it has bytes queued; both go back here afterwards.
-//! The pools keep at most `POOL_KEEP` spare buffers so a burst does not pin memory forever, and
-//! only `POOL_IDLE_KEEP` once the server is quiet again.
+//! The pools keep at most `POOL_KEEP` spare read and payload buffers and `POOL_KEEP_CHUNKS`
+//! spare chunks so a burst does not pin memory forever, and `release_spares` trims them towards
+//! `POOL_IDLE_KEEP` once the server is quiet again.
 
 use crate::limits::{MAX_SB_PAYLOAD, OUTBOX_CHUNK, POOL_KEEP, POOL_KEEP_CHUNKS, READ_BUF};
 use std::sync::Mutex;
@@ -39,6 +40,7 @@ pub fn payload() -> Payload {
     spare.unwrap_or_else(|| Box::new(heapless::Vec::new()))
 }
 
+/// Returns a payload buffer after its relay, cleared, so the next MSG reuses it.
 pub fn give_payload(mut p: Payload) {
     p.clear();
     let mut free = PAYLOADS.lock().unwrap_or_else(|e| e.into_inner());
@@ -47,6 +49,8 @@ pub fn give_payload(mut p: Payload) {
     }
 }
 
+/// An empty outbound chunk, a spare one when there is one: an outbox takes one when it has
+/// something to queue and gives it back once written, so an idle connection holds none.
 pub fn chunk() -> Chunk {
     let spare = {
         let mut free = CHUNKS.lock().unwrap_or_else(|e| e.into_inner());
@@ -57,6 +61,7 @@ pub fn chunk() -> Chunk {
     spare.unwrap_or_else(|| Box::new(heapless::Vec::new()))
 }
 
+/// Returns a written (or discarded) chunk, cleared, keeping at most `POOL_KEEP_CHUNKS` spares.
 pub fn give_chunk(mut c: Chunk) {
     c.clear();
     let mut free = CHUNKS.lock().unwrap_or_else(|e| e.into_inner());
@@ -109,11 +114,15 @@ pub fn release_spares(keep: usize) -> usize {
 
 /// A read buffer with a fill level.
 pub struct ReadBuf {
+    /// The bytes; boxed so that moving the buffer in and out of the pool moves a pointer.
     pub data: Box<[u8; READ_BUF]>,
+    /// How many bytes at the front of `data` hold unparsed input.
     pub len: usize,
 }
 
 impl ReadBuf {
+    /// An empty buffer, a spare one when there is one: a connection borrows it only while a
+    /// command is incomplete or being handled.
     pub fn take() -> ReadBuf {
         let spare = {
             let mut free = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner());
@@ -130,6 +139,8 @@ impl ReadBuf {
         ReadBuf { data, len: 0 }
     }
 
+    /// Returns the buffer to the pool; whatever it still held is forgotten (its fill level is
+    /// not kept, `take` starts at zero).
     pub fn give(self) {
         let mut free = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner());
         if free.len() < POOL_KEEP {
@@ -137,6 +148,7 @@ impl ReadBuf {
         }
     }
 
+    /// The unparsed bytes, what the frame parser reads.
     pub fn filled(&self) -> &[u8] {
         &self.data[..self.len]
     }

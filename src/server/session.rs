@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 pub struct Disconnect(pub String, pub bool);
 
 impl Disconnect {
+    /// The client left or broke the protocol: peers see a plain `BYE`.
     pub fn new(reason: impl Into<String>) -> Disconnect {
         Disconnect(reason.into(), false)
     }
 
+    /// The server removed the client (timeout, kick, shutdown): peers see `BYE handle 1`.
     pub fn by_server(reason: impl Into<String>) -> Disconnect {
         Disconnect(reason.into(), true)
     }
@@ -35,12 +37,16 @@ impl From<crate::storage::StorageGone> for Disconnect {
     }
 }
 
+/// What every command handler returns: carry on, or end the connection for this reason (which
+/// `?` on I/O and storage errors produces too).
 pub type Handled = Result<(), Disconnect>;
 
 /// A protocol role driven by `drive`.
 #[allow(async_fn_in_trait)] // only implemented and driven inside this crate
-pub trait Session {
+pub(crate) trait Session {
+    /// Which grammar the frame parser applies (payload verbs and sizes differ per role).
     const ROLE: Role;
+    /// The connection the loop reads, writes and waits on.
     fn conn(&mut self) -> &mut Connection;
     /// The earliest moment `on_deadline` must run.
     fn deadline(&self) -> Instant;
@@ -54,11 +60,12 @@ pub trait Session {
     /// Takes the command by value so a session that boxes its handlers keeps it out of its own
     /// future.
     async fn handle(&mut self, cmd: Command<'_>) -> Handled;
+    /// Called when `deadline` passes: the session says whether that ends it (and why).
     async fn on_deadline(&mut self) -> Handled;
 }
 
 /// Runs a session until it ends, returning why.
-pub async fn drive<S: Session>(s: &mut S) -> Disconnect {
+pub(crate) async fn drive<S: Session>(s: &mut S) -> Disconnect {
     let mut batches = 0u32;
     // Set while a recipient is congested; `unparsed` when complete commands wait in the buffer.
     let mut held: Option<Arc<Outbox>> = None;

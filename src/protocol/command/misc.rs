@@ -6,14 +6,18 @@ use crate::dialect::Dialect;
 use crate::protocol::cursor::{ArgError, Cursor};
 use crate::protocol::frame::Command;
 
-/// `URL trid SERVICE {param}`: a web page the client wants to open (INBOX, COMPOSE with a
-/// recipient, PROFILE with an lcid...). W url.md documents at most one parameter.
+/// `URL trid SERVICE {param} {more}`: a web page the client wants to open (INBOX, COMPOSE with
+/// a recipient, PROFILE with an lcid...). W url.md documents at most one parameter; a second is
+/// read and ignored (`more`), as the server always has, because not every client's URL requests
+/// are on record and the answer does not depend on them.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Url<'a> {
     /// The page wanted (`INBOX`, `COMPOSE`, `PERSON`...).
     pub service: &'a str,
     /// Its parameter (a recipient, an lcid).
     pub param: Option<&'a str>,
+    /// A second parameter, accepted and ignored.
+    pub more: Option<&'a str>,
 }
 
 impl<'a> ClientCommand<'a> for Url<'a> {
@@ -24,6 +28,7 @@ impl<'a> ClientCommand<'a> for Url<'a> {
         let url = Url {
             service: c.next()?,
             param: c.optional(),
+            more: c.optional(),
         };
         c.finish()?;
         Ok(url)
@@ -32,7 +37,7 @@ impl<'a> ClientCommand<'a> for Url<'a> {
     fn write(&self, trid: u32, _: &Dialect, out: &mut Vec<u8>) {
         head(out, Self::VERB, trid);
         arg(out, self.service);
-        if let Some(p) = self.param {
+        for p in [self.param, self.more].into_iter().flatten() {
             arg(out, p);
         }
         end(out);
@@ -276,7 +281,8 @@ mod tests {
                 Url,
                 Url {
                     service: "INBOX",
-                    param: None
+                    param: None,
+                    more: None
                 },
                 d,
                 NS
@@ -285,7 +291,8 @@ mod tests {
                 Url,
                 Url {
                     service: "COMPOSE",
-                    param: Some("a@b.com")
+                    param: Some("a@b.com"),
+                    more: None
                 },
                 d,
                 NS
@@ -364,11 +371,12 @@ mod tests {
                 index: 0
             })
         );
+        assert_eq!(parse_line!(Url, b"URL 1 A b c\r\n", d, NS), Ok(()));
         assert_eq!(
-            parse_line!(Url, b"URL 1 A b c\r\n", d, NS),
+            parse_line!(Url, b"URL 1 A b c d\r\n", d, NS),
             Err(Extra {
                 verb: "URL",
-                index: 2
+                index: 3
             })
         );
         assert_eq!(
