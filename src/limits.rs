@@ -113,6 +113,11 @@ pub const MAX_CONNECTIONS_PER_IP: usize = 256;
 pub const MAX_HTTP_CONNECTIONS: usize = 1024;
 /// ... and from one client address: a client opens two or three at once.
 pub const MAX_HTTP_CONNECTIONS_PER_IP: usize = 32;
+/// Per-address connection counters (`server::admission`), for each of the two kinds (NS/SB and
+/// HTTP): 16 KiB each, whatever the number of addresses. Addresses share a counter when their
+/// keyed hashes meet (about one in five of 1,000 addresses shares with another; the module doc
+/// has the figures).
+pub const ADMISSION_BUCKETS: usize = 4096;
 /// An HTTP request, head and body, must arrive whole this long after its first byte: one byte
 /// every few seconds no longer holds a socket (the idle timer restarts on every byte). Dividing
 /// the largest request (24 KiB) by it gives the minimum average rate, 2.4 KB/s.
@@ -158,6 +163,21 @@ pub const LOGIN_CHECKS_PER_ACCOUNT: u32 = 2;
 pub const LOGIN_CHECKS_PER_ADDRESS: u32 = 4;
 /// (address, account) login counters kept before the expired ones are swept out.
 pub const AUTH_TRACKED_PAIRS: usize = 100_000;
+/// Password checks in flight at once from all addresses; more are refused at once like a check
+/// crowded out by other addresses' (no failure counted). The same as `MAX_HTTP_CONNECTIONS`, so
+/// over plain HTTP the socket cap binds first; only HTTPS logins (counted with the NS/SB
+/// sockets) can reach it. Only `HASH_CONCURRENCY` hash at a time, so 1,024 waiting are seven
+/// seconds of hashing on the benchmark machine (13 ms each) and far more on a small board. It
+/// also bounds the logins actor's channel for ended checks, which is why that channel can never
+/// be full (see `server::logins`).
+pub const LOGIN_CHECKS_IN_FLIGHT: usize = 1024;
+/// Messages queued for the logins actor (throttle counters and Tweener tickets). Each is one or
+/// two hash-map operations (about a microsecond), so a full mailbox is a millisecond of work;
+/// an MSNP login sends three or four and an HTTP login two, so 1,024 covers a burst of a few
+/// hundred logins arriving at once. Full: the login that sends waits for room (it stops reading
+/// its client; nothing is refused or lost), as the actor never waits for anyone. Only the
+/// periodic ticket sweep is skipped instead, and done at the next tick.
+pub const LOGINS_MAILBOX: usize = 1024;
 /// Pending requests to the storage thread; senders wait when it is full.
 pub const STORAGE_QUEUE: usize = 1024;
 /// Messages queued for the notification directory actor. Each is handled in microseconds

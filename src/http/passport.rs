@@ -122,8 +122,9 @@ pub async fn check_password(
     // Counted as a failure from here until the hash says otherwise, so parallel guesses cannot
     // all slip past the check.
     let Some(attempt) = hub
-        .throttle
+        .logins
         .begin(ip, &handle, cfg.auth_failures, hub.live.auth_backoff())
+        .await
     else {
         log::warn!("http {ip}: login for {handle} refused: too many failures or checks at once");
         return None;
@@ -165,7 +166,7 @@ pub async fn login(hub: &Arc<Http>, req: &Request) -> Response {
     match handle {
         Some(h) => {
             log::info!("http {}: passport login for {h}", req.peer);
-            let ticket = hub.tickets.issue(&h);
+            let ticket = hub.logins.issue(&h).await;
             // from-PP must come last: msnp11-sdk keeps everything after it.
             Response::new("200 OK")
                 .header(
@@ -235,7 +236,7 @@ pub async fn rst(hub: &Arc<Http>, req: &Request) -> Response {
         return Response::new("200 OK").body("text/xml; charset=utf-8", fault);
     };
     log::info!("http {}: RST login for {handle}", req.peer);
-    let ticket = hub.tickets.issue(&handle);
+    let ticket = hub.logins.issue(&handle).await;
     let now = crate::protocol::timestamp::unix_now();
     let (created, expires) = (
         iso(now),

@@ -164,6 +164,7 @@ impl Server {
         }
         hub.set_sb_port(bound.sb.port());
         let executor = Arc::new(smol::Executor::new());
+        hub.logins.start(&executor);
         let ns = Ns::start_host(&hub, &executor, join.host, join.bus);
         let http = Arc::new(Http::new(ns.clone()));
         http.web.set_bound(bound);
@@ -371,7 +372,7 @@ async fn housekeeping(ns: Arc<Ns>) {
         ns.sign_out_requested().await;
         if tick.is_multiple_of(15) {
             ns.sb.switchboards.expire();
-            hub.tickets.expire();
+            hub.logins.expire_tickets();
         }
         // After a burst of connections has gone, hand the freed heap pages back to the system:
         // glibc only returns the top of the heap on its own, so a Pi's RSS would stay at its peak.

@@ -147,7 +147,7 @@ async fn subsequent(
             debug_assert_eq!(challenge, c.md5_salt);
             auth::digest_eq(value, &c.md5_hash)
         }
-        (Auth::Twn, _) => s.ns.tickets.redeem(value, &handle).is_some(),
+        (Auth::Twn, _) => s.ns.logins.redeem(value, &handle).await,
         _ => false,
     };
     let id = match (ok, scheme, credentials) {
@@ -168,11 +168,13 @@ async fn subsequent(
     };
     match id {
         Some(id) => {
-            s.ns.throttle.succeeded(ip, &handle);
+            s.ns.logins.succeeded(ip, &handle).await;
             complete(s, trid, id).await
         }
         None => {
-            s.ns.throttle.failed(ip, &handle, s.ns.live.auth_backoff());
+            s.ns.logins
+                .failed(ip, &handle, s.ns.live.auth_backoff())
+                .await;
             s.error(911, trid).await?;
             Err(Disconnect::new(format!(
                 "authentication failed for {handle}"
@@ -185,12 +187,13 @@ async fn subsequent(
 /// (`server::throttle`); checked at `USR I` and again at `USR S`.
 async fn refuse_if_blocked(s: &mut NsSession, trid: u32, handle: &str) -> Handled {
     let cfg = &s.ns.config;
-    if s.ns.throttle.allowed(
+    let allowed = s.ns.logins.allowed(
         s.conn.peer.ip(),
         handle,
         cfg.auth_failures,
         s.ns.live.auth_backoff(),
-    ) {
+    );
+    if allowed.await {
         return Ok(());
     }
     s.error(911, trid).await?;

@@ -1,16 +1,20 @@
 //! The services every role shares: configuration, storage, connection admission and tracking,
 //! login throttling, Tweener tickets, shutdown. No role's state lives here: who is online is the
 //! notification role's directory actor (`ns::directory`), switchboards are the switchboard
-//! role's registry and switchboard actors (`sb`), and nothing here imports a role.
+//! role's registry and switchboard actors (`sb`), and nothing here imports a role. Login
+//! throttling and tickets are the logins actor's (`logins.rs`); admission is lock-free
+//! (`admission.rs`).
 
+pub use super::admission::Admission;
+use super::admission::{Admissions, Kind, Refused};
 use super::connection::Reached;
+use super::logins::Logins;
 use super::outbox::Outbox;
 use crate::config::Config;
 use crate::storage::Storage;
-use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 pub struct Hub {
     pub config: Config,
@@ -19,7 +23,8 @@ pub struct Hub {
     /// Proves to `GET /status` that the caller could read the server's lock file.
     pub status_token: String,
     pub storage: Storage,
-    pub tickets: super::tickets::Tickets,
+    /// The logins actor: login throttling and Tweener tickets (`node` starts it).
+    pub logins: Logins,
     /// Bounds concurrent password hashing (memory and CPU on small boards).
     pub hash_slots: smol::lock::Semaphore,
     next_session: AtomicU64,
@@ -28,45 +33,12 @@ pub struct Hub {
     shutdown: event_listener::Event,
     /// Every open client connection, for shutdown: id -> (outbox, is a notification connection).
     connections: super::connections::OpenConnections,
-    /// Open sockets per client address (all listeners), for the connection caps.
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
-    /// The same for the HTTP listener, with caps of its own (`limits::MAX_HTTP_CONNECTIONS*`).
-    per_ip_http: Mutex<HashMap<IpAddr, usize>>,
-    pub throttle: super::throttle::Throttle,
+    /// Open sockets in all and per client address, for the connection caps; HTTP sockets have
+    /// caps of their own (`limits::MAX_HTTP_CONNECTIONS*`).
+    admissions: Arc<Admissions>,
     /// Key of the MD5 challenges sent for unknown handles (`auth::decoy_md5_challenge`), loaded
     /// from the database at start so they stay the same across restarts.
     pub challenge_key: std::sync::OnceLock<Vec<u8>>,
-}
-
-/// A socket counted against the connection caps; uncounted when dropped.
-pub struct Admission {
-    hub: Arc<Hub>,
-    ip: IpAddr,
-    /// Counted against the HTTP caps rather than the NS/SB ones.
-    http: bool,
-}
-
-impl Admission {
-    /// The client address counted.
-    pub fn ip(&self) -> IpAddr {
-        self.ip
-    }
-}
-
-impl Drop for Admission {
-    fn drop(&mut self) {
-        let mut m = self
-            .hub
-            .counts(self.http)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = m.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                m.remove(&self.ip);
-            }
-        }
-    }
 }
 
 /// Removes a connection from the hub's table when the connection task ends, however it ends.
@@ -88,16 +60,14 @@ impl Hub {
             status_token: crate::auth::token(32),
             config,
             storage,
-            tickets: Default::default(),
+            logins: Logins::default(),
             hash_slots: smol::lock::Semaphore::new(crate::limits::HASH_CONCURRENCY),
             next_session: AtomicU64::new(1),
             sb_port: AtomicU16::new(0),
             shutting_down: AtomicBool::new(false),
             shutdown: event_listener::Event::new(),
             connections: Default::default(),
-            per_ip: Mutex::new(HashMap::new()),
-            per_ip_http: Mutex::new(HashMap::new()),
-            throttle: Default::default(),
+            admissions: Default::default(),
             challenge_key: std::sync::OnceLock::new(),
         }
     }
@@ -115,63 +85,24 @@ impl Hub {
 
     /// Counts a new socket from `ip`, or refuses it when a cap is reached.
     pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Admission, &'static str> {
-        self.admit_to(
-            ip,
-            false,
-            (self.live.max_connections(), self.live.max_per_ip()),
-            [
-                "server connection limit reached",
-                "per-address connection limit reached",
-            ],
-        )
+        let caps = (self.live.max_connections(), self.live.max_per_ip());
+        match self.admissions.admit(ip, Kind::Messenger, caps.0, caps.1) {
+            Ok(a) => Ok(a),
+            Err(Refused::Total) => Err("server connection limit reached"),
+            Err(Refused::PerAddress) => Err("per-address connection limit reached"),
+        }
     }
 
     /// As `admit`, for an HTTP socket: HTTP connections have their own caps, so slow or idle
     /// HTTP clients never take the room NS and SB logins need.
     pub fn admit_http(self: &Arc<Self>, ip: IpAddr) -> Result<Admission, &'static str> {
         use crate::limits::{MAX_HTTP_CONNECTIONS, MAX_HTTP_CONNECTIONS_PER_IP};
-        self.admit_to(
-            ip,
-            true,
-            (MAX_HTTP_CONNECTIONS, MAX_HTTP_CONNECTIONS_PER_IP),
-            [
-                "server HTTP connection limit reached",
-                "per-address HTTP connection limit reached",
-            ],
-        )
-    }
-
-    /// The open sockets per address that an admission of this kind counts in.
-    fn counts(&self, http: bool) -> &Mutex<HashMap<IpAddr, usize>> {
-        if http {
-            &self.per_ip_http
-        } else {
-            &self.per_ip
+        let caps = (MAX_HTTP_CONNECTIONS, MAX_HTTP_CONNECTIONS_PER_IP);
+        match self.admissions.admit(ip, Kind::Http, caps.0, caps.1) {
+            Ok(a) => Ok(a),
+            Err(Refused::Total) => Err("server HTTP connection limit reached"),
+            Err(Refused::PerAddress) => Err("per-address HTTP connection limit reached"),
         }
-    }
-
-    fn admit_to(
-        self: &Arc<Self>,
-        ip: IpAddr,
-        http: bool,
-        (max_total, max_per_ip): (usize, usize),
-        [total_reached, per_ip_reached]: [&'static str; 2],
-    ) -> Result<Admission, &'static str> {
-        let mut m = self.counts(http).lock().unwrap_or_else(|e| e.into_inner());
-        let total: usize = m.values().sum();
-        if total >= max_total {
-            return Err(total_reached);
-        }
-        let n = m.entry(ip).or_insert(0);
-        if *n >= max_per_ip {
-            return Err(per_ip_reached);
-        }
-        *n += 1;
-        Ok(Admission {
-            hub: self.clone(),
-            ip,
-            http,
-        })
     }
 
     /// Registers an open connection so shutdown can reach it.

@@ -2,12 +2,14 @@
 //! and the services every role shares (`hub`). Nothing here knows a role: the roles (`ns`, `sb`,
 //! `http`) sit on top, and `node` binds the listeners and starts them.
 
+pub mod admission;
 pub mod connection;
 pub mod connections;
 pub mod hub;
 pub mod lan;
 pub mod listen;
 pub mod live;
+pub mod logins;
 pub mod mailbox;
 pub mod outbox;
 pub mod pool;

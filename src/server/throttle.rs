@@ -6,26 +6,28 @@
 //! A slow password check (`begin`) counts as a failure from the moment it starts until it is
 //! known to have succeeded: sixty guesses sent at once are sixty pending failures, so only as
 //! many as the limit allows reach the hash. Checks in flight are also capped per account (from
-//! all addresses) and per address, so a burst cannot queue up hashing work either.
+//! all addresses), per address, and in total (`LOGIN_CHECKS_IN_FLIGHT`), so a burst cannot queue
+//! up hashing work either.
+//!
+//! This is the table only, with no lock and no I/O: the logins actor (`logins.rs`) owns it and
+//! is the only one that changes it.
 
-use crate::limits::{AUTH_TRACKED_PAIRS, LOGIN_CHECKS_PER_ACCOUNT, LOGIN_CHECKS_PER_ADDRESS};
+use crate::limits::{
+    AUTH_TRACKED_PAIRS, LOGIN_CHECKS_IN_FLIGHT, LOGIN_CHECKS_PER_ACCOUNT, LOGIN_CHECKS_PER_ADDRESS,
+};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// The login counters of the whole server, shared by the NS logins and the HTTP (Passport) logins
-/// so that guessing over both paths counts once.
+/// so that guessing over both paths counts once; owned by the logins actor.
 #[derive(Default)]
 pub struct Throttle {
-    inner: Mutex<Inner>,
-}
-
-#[derive(Default)]
-struct Inner {
     counters: HashMap<(IpAddr, String), Counter>,
     /// Password checks in flight per account, from every address.
     in_flight: HashMap<String, u32>,
+    /// Password checks in flight in all: let through by `begin` and not yet `finish`ed.
+    checks: usize,
 }
 
 struct Counter {
@@ -47,7 +49,10 @@ impl Counter {
     }
 }
 
-impl Inner {
+/// The empty account name keys the per-address counter.
+const ANY: &str = "";
+
+impl Throttle {
     /// The counter of `(ip, key)`, created empty.
     fn counter(&mut self, ip: IpAddr, key: &str) -> &mut Counter {
         self.counters
@@ -59,148 +64,94 @@ impl Inner {
             })
     }
 
-    /// A success clears the pair's failures, unless other checks of it are still pending.
-    fn succeeded(&mut self, ip: IpAddr, account: &str) {
-        let pair = (ip, account.to_string());
-        if self.counters.get(&pair).is_some_and(|c| c.pending == 0) {
-            self.counters.remove(&pair);
-        }
-    }
-}
-
-/// The empty account name keys the per-address counter.
-const ANY: &str = "";
-
-/// A password check that has been let through; it counts as a failure until `succeeded`.
-#[must_use]
-pub struct Attempt<'a> {
-    throttle: &'a Throttle,
-    ip: IpAddr,
-    account: String,
-    backoff: Duration,
-    finished: bool,
-}
-
-impl Attempt<'_> {
-    /// The password was right: the pending failure is withdrawn, and the pair's failures are
-    /// cleared unless other checks of it are still pending.
-    pub fn succeeded(mut self) {
-        self.finish(true);
-    }
-
-    /// The password was wrong: the pending check becomes a counted failure.
-    pub fn failed(mut self) {
-        self.finish(false);
-    }
-
-    fn finish(&mut self, ok: bool) {
-        self.finished = true;
-        let mut inner = self.throttle.lock();
-        if let Some(n) = inner.in_flight.get_mut(&self.account) {
-            *n -= 1;
-            if *n == 0 {
-                inner.in_flight.remove(&self.account);
-            }
-        }
-        for key in [self.account.as_str(), ANY] {
-            if let Some(c) = inner.counters.get_mut(&(self.ip, key.to_string())) {
-                c.pending = c.pending.saturating_sub(1);
-            }
-        }
-        if ok {
-            inner.succeeded(self.ip, &self.account);
-        } else {
-            Throttle::count_failure(&mut inner, self.ip, &self.account, self.backoff);
-        }
-    }
-}
-
-impl Drop for Attempt<'_> {
-    /// A check abandoned half way (its connection went away) counts as the failure it most
-    /// likely was: the hash ran to the end regardless.
-    fn drop(&mut self) {
-        if !self.finished {
-            self.finish(false);
-        }
-    }
-}
-
-impl Throttle {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Whether a login for `account` from `ip` may be checked now (for checks that finish
     /// without waiting: the MD5 and ticket logins).
     pub fn allowed(&self, ip: IpAddr, account: &str, limit: u32, backoff: Duration) -> bool {
-        let inner = self.lock();
         let weight = |key: &str| {
-            inner
-                .counters
+            self.counters
                 .get(&(ip, key.to_string()))
                 .map_or(0, |c| c.weight(backoff))
         };
         weight(account) < limit && weight(ANY) < limit * 4
     }
 
-    /// Lets a slow password check start, counted as pending, or refuses it: the address is
-    /// blocked, or too many checks for this account or from this address are in flight.
-    pub fn begin(
-        &self,
-        ip: IpAddr,
-        account: &str,
-        limit: u32,
-        backoff: Duration,
-    ) -> Option<Attempt<'_>> {
-        let mut inner = self.lock();
-        let get = |inner: &Inner, key: &str| {
-            inner
-                .counters
+    /// Lets a slow password check start, counted as pending until `finish`, or refuses it: the
+    /// address is blocked, or too many checks for this account, from this address or in all are
+    /// in flight.
+    pub fn begin(&mut self, ip: IpAddr, account: &str, limit: u32, backoff: Duration) -> bool {
+        let get = |t: &Throttle, key: &str| {
+            t.counters
                 .get(&(ip, key.to_string()))
                 .map_or((0, 0), |c| (c.weight(backoff), c.pending))
         };
-        let (pair_weight, _) = get(&inner, account);
-        let (addr_weight, addr_pending) = get(&inner, ANY);
-        let account_in_flight = inner.in_flight.get(account).copied().unwrap_or(0);
+        let (pair_weight, _) = get(self, account);
+        let (addr_weight, addr_pending) = get(self, ANY);
+        let account_in_flight = self.in_flight.get(account).copied().unwrap_or(0);
         if pair_weight >= limit || addr_weight >= limit * 4 {
-            return None;
+            return false;
         }
         if addr_pending >= LOGIN_CHECKS_PER_ADDRESS || account_in_flight >= LOGIN_CHECKS_PER_ACCOUNT
         {
             // Crowding out one's own checks is guessing in parallel and counts as a failure;
             // being crowded out by other addresses' checks of this account does not.
             if addr_pending > 0 {
-                Self::count_failure(&mut inner, ip, account, backoff);
+                self.failed(ip, account, backoff);
             }
-            return None;
+            return false;
         }
-        Self::bound(&mut inner, backoff);
+        if self.checks >= LOGIN_CHECKS_IN_FLIGHT {
+            // Not this address's doing: refused like a crowded-out check, not counted.
+            return false;
+        }
+        self.bound(backoff);
         for key in [account, ANY] {
-            inner.counter(ip, key).pending += 1;
+            self.counter(ip, key).pending += 1;
         }
-        *inner.in_flight.entry(account.to_string()).or_insert(0) += 1;
-        Some(Attempt {
-            throttle: self,
-            ip,
-            account: account.to_string(),
-            backoff,
-            finished: false,
-        })
+        *self.in_flight.entry(account.to_string()).or_insert(0) += 1;
+        self.checks += 1;
+        true
+    }
+
+    /// Ends a check `begin` let through: its pending count goes, and it counts as a failure
+    /// unless `ok`.
+    pub fn finish(&mut self, ip: IpAddr, account: &str, backoff: Duration, ok: bool) {
+        self.checks = self.checks.saturating_sub(1);
+        if let Some(n) = self.in_flight.get_mut(account) {
+            *n -= 1;
+            if *n == 0 {
+                self.in_flight.remove(account);
+            }
+        }
+        for key in [account, ANY] {
+            if let Some(c) = self.counters.get_mut(&(ip, key.to_string())) {
+                c.pending = c.pending.saturating_sub(1);
+            }
+        }
+        if ok {
+            self.succeeded(ip, account);
+        } else {
+            self.failed(ip, account, backoff);
+        }
+    }
+
+    /// Checks let through by `begin` and not finished yet.
+    pub fn checks_in_flight(&self) -> usize {
+        self.checks
     }
 
     /// Drops expired counters once the table grows large.
-    fn bound(inner: &mut Inner, backoff: Duration) {
-        if inner.counters.len() > AUTH_TRACKED_PAIRS {
-            inner
-                .counters
+    fn bound(&mut self, backoff: Duration) {
+        if self.counters.len() > AUTH_TRACKED_PAIRS {
+            self.counters
                 .retain(|_, c| c.pending > 0 || c.last.elapsed() < backoff);
         }
     }
 
-    fn count_failure(inner: &mut Inner, ip: IpAddr, account: &str, backoff: Duration) {
-        Self::bound(inner, backoff);
+    /// Counts a failed check of `account` from `ip`.
+    pub fn failed(&mut self, ip: IpAddr, account: &str, backoff: Duration) {
+        self.bound(backoff);
         for key in [account, ANY] {
-            let c = inner.counter(ip, key);
+            let c = self.counter(ip, key);
             // A block that has run out starts the count afresh.
             if c.last.elapsed() >= backoff {
                 c.failures = 0;
@@ -210,14 +161,12 @@ impl Throttle {
         }
     }
 
-    /// Counts a failed check that did not go through `begin` (an MD5 or ticket login).
-    pub fn failed(&self, ip: IpAddr, account: &str, backoff: Duration) {
-        Self::count_failure(&mut self.lock(), ip, account, backoff);
-    }
-
-    /// Clears the pair's failures after a successful check that did not go through `begin`.
-    pub fn succeeded(&self, ip: IpAddr, account: &str) {
-        self.lock().succeeded(ip, account);
+    /// A success clears the pair's failures, unless other checks of it are still pending.
+    pub fn succeeded(&mut self, ip: IpAddr, account: &str) {
+        let pair = (ip, account.to_string());
+        if self.counters.get(&pair).is_some_and(|c| c.pending == 0) {
+            self.counters.remove(&pair);
+        }
     }
 }
 
@@ -227,7 +176,7 @@ mod tests {
 
     #[test]
     fn blocks_pairs_then_addresses_and_expires() {
-        let t = Throttle::default();
+        let mut t = Throttle::default();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let other: IpAddr = "10.0.0.2".parse().unwrap();
         let b = Duration::from_millis(200);
@@ -254,34 +203,52 @@ mod tests {
 
     #[test]
     fn pending_checks_count_before_they_finish() {
-        let t = Throttle::default();
+        let mut t = Throttle::default();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let other: IpAddr = "10.0.0.2".parse().unwrap();
         let b = Duration::from_secs(60);
         // In flight per account: the third concurrent check is refused, from any address (and
         // counted as a failure for an address that already has one running).
-        let first = t.begin(ip, "a@x.com", 5, b).expect("first");
-        let second = t.begin(other, "a@x.com", 5, b).expect("second");
-        assert!(t.begin(ip, "a@x.com", 5, b).is_none());
-        first.failed();
-        second.succeeded();
+        assert!(t.begin(ip, "a@x.com", 5, b), "first");
+        assert!(t.begin(other, "a@x.com", 5, b), "second");
+        assert!(!t.begin(ip, "a@x.com", 5, b));
+        t.finish(ip, "a@x.com", b, false);
+        t.finish(other, "a@x.com", b, true);
+        assert_eq!(t.checks_in_flight(), 0);
         // Pending checks count against the limit: five started, none finished, sixth refused.
         let started: Vec<_> = (0..LOGIN_CHECKS_PER_ADDRESS)
-            .filter_map(|i| t.begin(ip, &format!("u{i}@x.com"), 5, b))
+            .map(|i| format!("u{i}@x.com"))
+            .filter(|a| t.begin(ip, a, 5, b))
             .collect();
         assert_eq!(started.len() as u32, LOGIN_CHECKS_PER_ADDRESS);
-        assert!(t.begin(ip, "z@x.com", 5, b).is_none(), "per-address cap");
-        drop(started); // abandoned checks count as failures
+        assert!(!t.begin(ip, "z@x.com", 5, b), "per-address cap");
+        for a in &started {
+            t.finish(ip, a, b, false);
+        }
         // Two failures so far: the refused third check and `first`.
         for _ in 0..3 {
-            t.begin(ip, "a@x.com", 5, b)
-                .expect("under the limit")
-                .failed();
+            assert!(t.begin(ip, "a@x.com", 5, b), "under the limit");
+            t.finish(ip, "a@x.com", b, false);
         }
-        assert!(t.begin(ip, "a@x.com", 5, b).is_none(), "five failures");
+        assert!(!t.begin(ip, "a@x.com", 5, b), "five failures");
+        assert!(t.begin(other, "a@x.com", 5, b), "elsewhere still fine");
+    }
+
+    #[test]
+    fn checks_in_flight_are_capped_in_all_without_counting_a_failure() {
+        let mut t = Throttle::default();
+        let b = Duration::from_secs(60);
+        let addr = |i: usize| IpAddr::from([10, (i >> 16) as u8, (i >> 8) as u8, i as u8]);
+        for i in 0..LOGIN_CHECKS_IN_FLIGHT {
+            assert!(t.begin(addr(i), &format!("u{i}@x.com"), 5, b));
+        }
+        let late = addr(LOGIN_CHECKS_IN_FLIGHT);
+        assert!(!t.begin(late, "late@x.com", 5, b), "total cap");
         assert!(
-            t.begin(other, "a@x.com", 5, b).is_some(),
-            "elsewhere still fine"
+            t.allowed(late, "late@x.com", 5, b),
+            "and no failure counted"
         );
+        t.finish(addr(0), "u0@x.com", b, true);
+        assert!(t.begin(late, "late@x.com", 5, b), "room again");
     }
 }

@@ -1,56 +1,69 @@
 //! Passport tickets issued by the HTTP login and redeemed by `USR TWN S`: random, single use,
 //! bound to one account, short-lived.
+//!
+//! This is the table only, with no lock and no I/O: the logins actor (`logins.rs`) owns it.
 
 use crate::limits::{TICKET_SWEEP_AT, TICKET_TTL};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Tickets issued and not yet redeemed, with their owner and expiry; held by the `Hub` because
-/// the HTTP role issues them and the notification role redeems them.
+/// Tickets issued and not yet redeemed, with their owner and expiry; owned by the logins actor
+/// because the HTTP role issues them and the notification role redeems them.
 #[derive(Default)]
 pub struct Tickets {
-    map: Mutex<HashMap<String, (String, Instant)>>,
+    /// Ticket (the `t` value) -> (account, expiry).
+    map: HashMap<Box<str>, (Box<str>, Instant)>,
+}
+
+/// A fresh ticket's `t` value and the whole value to put in `from-PP='...'`.
+pub fn new_ticket() -> (String, String) {
+    let t = crate::auth::token(40);
+    let whole = format!("t={t}&p={}", crate::auth::token(16));
+    (t, whole)
+}
+
+/// The `t` value of a ticket as a client presents it (`t=...&p=...`, or the bare `t` value,
+/// possibly followed by `,ru=...`).
+pub fn ticket_id(param: &str) -> &str {
+    let t = param.strip_prefix("t=").unwrap_or(param);
+    t.split(['&', ',']).next().unwrap_or("")
 }
 
 impl Tickets {
-    /// A new ticket for `handle`; the value to put in `from-PP='...'`.
-    pub fn issue(&self, handle: &str) -> String {
-        self.issue_for(handle, TICKET_TTL)
-    }
-
-    /// As `issue`, valid for `ttl`.
-    pub fn issue_for(&self, handle: &str, ttl: Duration) -> String {
-        let t = crate::auth::token(40);
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > TICKET_SWEEP_AT {
-            let now = Instant::now();
-            map.retain(|_, (_, exp)| *exp > now);
+    /// Remembers ticket `t` for `handle` until `ttl` from now.
+    pub fn insert(&mut self, t: &str, handle: &str, ttl: Duration) {
+        if self.map.len() > TICKET_SWEEP_AT {
+            self.expire();
         }
-        map.insert(t.clone(), (handle.to_owned(), Instant::now() + ttl));
-        format!("t={t}&p={}", crate::auth::token(16))
-    }
-
-    /// Consumes the ticket in `param` (`t=...&p=...`, or the bare `t` value) if it was issued to
-    /// `handle` and has not expired. A ticket presented for the wrong account is burnt too.
-    pub fn redeem(&self, param: &str, handle: &str) -> Option<()> {
-        let t = param.strip_prefix("t=").unwrap_or(param);
-        let t = t.split(['&', ',']).next().unwrap_or("");
-        let (owner, expires) = self
-            .map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(t)?;
-        (owner == handle && Instant::now() < expires).then_some(())
-    }
-
-    /// Drops every expired ticket (the housekeeping tick calls it).
-    pub fn expire(&self) {
-        let now = Instant::now();
         self.map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, (_, exp)| *exp > now);
+            .insert(t.into(), (handle.into(), Instant::now() + ttl));
+    }
+
+    /// A new ticket for `handle`, valid for `TICKET_TTL`; the value to put in `from-PP='...'`.
+    pub fn issue(&mut self, handle: &str) -> String {
+        let (t, whole) = new_ticket();
+        self.insert(&t, handle, TICKET_TTL);
+        whole
+    }
+
+    /// Consumes ticket `t` (see `ticket_id`) if it was issued to `handle` and has not expired.
+    /// A ticket presented for the wrong account is burnt too.
+    pub fn redeem(&mut self, t: &str, handle: &str) -> bool {
+        self.map
+            .remove(t)
+            .is_some_and(|(owner, expires)| &*owner == handle && Instant::now() < expires)
+    }
+
+    /// Forgets expired tickets.
+    pub fn expire(&mut self) {
+        let now = Instant::now();
+        self.map.retain(|_, (_, exp)| *exp > now);
+    }
+
+    /// Tickets remembered.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.len()
     }
 }
 
@@ -60,23 +73,30 @@ mod tests {
 
     #[test]
     fn single_use_and_bound() {
-        let t = Tickets::default();
+        let mut t = Tickets::default();
         let a = t.issue("a@x.com");
-        assert!(t.redeem(&a, "b@x.com").is_none());
+        assert!(!t.redeem(ticket_id(&a), "b@x.com"));
         assert!(
-            t.redeem(&a, "a@x.com").is_none(),
+            !t.redeem(ticket_id(&a), "a@x.com"),
             "burnt by the wrong account"
         );
         let a = t.issue("a@x.com");
-        assert!(t.redeem(&format!("{a},ru=http://x"), "a@x.com").is_some());
-        assert!(t.redeem(&a, "a@x.com").is_none(), "single use");
+        assert!(t.redeem(ticket_id(&format!("{a},ru=http://x")), "a@x.com"));
+        assert!(!t.redeem(ticket_id(&a), "a@x.com"), "single use");
+        assert_eq!(t.len(), 0);
     }
 
     #[test]
-    fn expired_tickets_are_refused() {
-        let t = Tickets::default();
-        let a = t.issue_for("a@x.com", Duration::from_millis(30));
-        std::thread::sleep(Duration::from_millis(40));
-        assert!(t.redeem(&a, "a@x.com").is_none());
+    fn expired_tickets_are_refused_and_swept() {
+        let mut t = Tickets::default();
+        let (id, _) = new_ticket();
+        t.insert(&id, "a@x.com", Duration::ZERO);
+        let (live, _) = new_ticket();
+        t.insert(&live, "b@x.com", TICKET_TTL);
+        t.expire();
+        assert_eq!(t.len(), 1, "only the expired one is swept");
+        t.insert(&id, "a@x.com", Duration::ZERO);
+        assert!(!t.redeem(&id, "a@x.com"));
+        assert!(t.redeem(&live, "b@x.com"));
     }
 }
