@@ -51,6 +51,33 @@ fn sign_in(ns: SocketAddr, handle: &str, password: &str) -> Client {
     c
 }
 
+/// Waits until `c`'s reverse list, as its host's mirror has it, names `who`. A change committed
+/// by a user on another host reaches this host's mirror by a re-read of the account (the
+/// bus's `Reload` notice), after the notice that announced it: between hosts the mirrors are
+/// eventually consistent, and this is the event to wait for.
+fn wait_rl(c: &mut Client, who: &str) {
+    for t in 100..200 {
+        c.send(&format!("LST {t} RL"));
+        let mut found = false;
+        loop {
+            let line = c.line();
+            if !line.starts_with(&format!("LST {t} RL")) {
+                continue;
+            }
+            let f: Vec<&str> = line.split(' ').collect();
+            found |= f.get(6) == Some(&who);
+            // `LST t RL serial i n handle name`, or `LST t RL serial 0 0` for an empty list.
+            if f.get(4) == f.get(5) {
+                break;
+            }
+        }
+        if found {
+            return;
+        }
+    }
+    panic!("{who} never reached the reverse list");
+}
+
 #[test]
 fn users_on_two_hosts_see_each_other_and_chat() {
     let dir = TempDir::new();
@@ -96,6 +123,8 @@ fn users_on_two_hosts_see_each_other_and_chat() {
     bob.expect("ADD 21 FL ");
     bob.expect("ILN 21 NLN alice@x.com alice@x.com");
     alice.until("ADD 0 RL ");
+    wait_rl(&mut alice, "bob@x.com");
+    wait_rl(&mut bob, "alice@x.com");
 
     // Status changes cross in both directions.
     bob.send("CHG 22 AWY");

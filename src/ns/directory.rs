@@ -30,6 +30,7 @@ use crate::storage::Storage;
 use smol::channel::{Receiver, Sender};
 use std::collections::HashMap;
 use std::fmt::Write;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -43,12 +44,16 @@ pub struct Presence {
     pub status: Option<Status>,
     /// Client capability flags from CHG (MSNP8+).
     pub caps: u32,
-    /// URL-encoded MSNObject exactly as the client sent it.
-    pub msnobj: Option<Box<str>>,
-    /// Personal message `<Data>` XML (MSNP11+), as sent.
-    pub psm: Option<Box<[u8]>>,
     /// `IMS OFF`: not accepting switchboard invitations.
     pub ims_off: bool,
+    /// The MSNObject (URL-encoded, as sent) followed by the personal message (`<Data>` XML,
+    /// as sent), in one allocation: every online user has a `Presence`, so two boxes would cost
+    /// every one of them 16 bytes more. `split` is where the MSNObject ends; each part is absent
+    /// when its flag says so.
+    extras: Option<Box<[u8]>>,
+    split: u16,
+    has_msnobj: bool,
+    has_psm: bool,
 }
 
 impl Presence {
@@ -56,14 +61,55 @@ impl Presence {
     pub fn visible_status(&self) -> Option<Status> {
         self.status.filter(|s| *s != Status::Hidden)
     }
+
+    /// The MSNObject, URL-encoded as the client sent it (MSNP9+ CHG).
+    pub fn msnobj(&self) -> Option<&str> {
+        let e = self.extras.as_deref()?;
+        self.has_msnobj
+            .then(|| std::str::from_utf8(&e[..self.split as usize]).ok())
+            .flatten()
+    }
+
+    /// The personal message document as sent (MSNP11+ UUX).
+    pub fn psm(&self) -> Option<&[u8]> {
+        let e = self.extras.as_deref()?;
+        self.has_psm.then(|| &e[self.split as usize..])
+    }
+
+    /// Replaces the MSNObject.
+    pub fn set_msnobj(&mut self, msnobj: Option<&str>) {
+        let psm = self.psm().map(<[u8]>::to_vec);
+        self.pack(msnobj.map(str::as_bytes), psm.as_deref());
+    }
+
+    /// Replaces the personal message.
+    pub fn set_psm(&mut self, psm: Option<&[u8]>) {
+        let msnobj = self.msnobj().map(str::to_owned);
+        self.pack(msnobj.as_deref().map(str::as_bytes), psm);
+    }
+
+    fn pack(&mut self, msnobj: Option<&[u8]>, psm: Option<&[u8]>) {
+        // Both are bounded by a command line or payload (`MAX_LINE`, `MAX_NS_PAYLOAD`).
+        let first = msnobj.unwrap_or_default();
+        self.split = first.len().min(u16::MAX as usize) as u16;
+        self.has_msnobj = msnobj.is_some();
+        self.has_psm = psm.is_some();
+        self.extras = (msnobj.is_some() || psm.is_some()).then(|| {
+            let mut v = Vec::with_capacity(first.len() + psm.map_or(0, <[u8]>::len));
+            v.extend_from_slice(&first[..self.split as usize]);
+            v.extend_from_slice(psm.unwrap_or_default());
+            v.into_boxed_slice()
+        });
+    }
 }
 
 /// A notification session as the directory knows it: how to reach it and who it is.
 pub struct Member {
     /// The account.
     pub id: UserId,
-    /// The account's handle (lower case).
-    pub handle: String,
+    /// The account's handle (lower case), shared with the session and the by-handle index: one
+    /// copy per online user.
+    pub handle: Arc<str>,
     /// The protocol version this session speaks: lines to it are formatted for it.
     pub dialect: &'static Dialect,
     /// The session's outbound queue.
@@ -81,7 +127,11 @@ struct Online {
     /// a snapshot in use is never changed under its reader.
     account: Arc<Account>,
     presence: Presence,
-    pace: Pace,
+    /// Whether watchers were last told this user is visible (NLN) rather than offline.
+    shown: bool,
+    /// Pacing, only once an announcement found a watcher backed up (`pace.rs`): most users
+    /// never get there, so most pay 8 bytes for it.
+    pace: Option<Box<Pace>>,
 }
 
 impl Online {
@@ -275,6 +325,7 @@ impl Directory {
         let actor = Actor {
             users: HashMap::new(),
             by_handle: HashMap::new(),
+            handle_key: std::hash::RandomState::new(),
             paced: Vec::new(),
             host,
             bus,
@@ -490,8 +541,15 @@ pub struct Seen {
 }
 
 struct Actor {
-    users: HashMap<UserId, Online>,
-    by_handle: HashMap<Box<str>, UserId>,
+    /// Boxed entries: a table slot is 16 bytes, not the size of an `Online`, so the table's
+    /// spare capacity costs little per idle user.
+    users: HashMap<UserId, Box<Online>>,
+    /// Online users by a keyed 64-bit hash of their handle (`handle_key`): 16-byte slots, and the
+    /// handle itself is kept once, in the member. A lookup checks the handle it finds; two
+    /// online handles with the same hash (odds about n^2 / 2^65) would hide one of them from
+    /// lookups by handle, never mistake one for the other.
+    by_handle: HashMap<u64, UserId>,
+    handle_key: std::hash::RandomState,
     /// Users with announcements held back by pacing (few: only those flooding a slow watcher).
     paced: Vec<UserId>,
     host: HostId,
@@ -532,7 +590,7 @@ fn write_presence(
         let _ = write!(out, " {}", presence.caps);
     }
     if shape >= 2
-        && let Some(o) = &presence.msnobj
+        && let Some(o) = presence.msnobj()
     {
         let _ = write!(out, " {o}");
     }
@@ -571,7 +629,7 @@ impl Actor {
     fn next_due(&self) -> Option<Instant> {
         self.paced
             .iter()
-            .filter_map(|id| self.users.get(id)?.pace.due())
+            .filter_map(|id| self.users.get(id)?.pace.as_ref()?.due())
             .min()
     }
 
@@ -584,7 +642,7 @@ impl Actor {
             .filter(|id| {
                 self.users
                     .get(id)
-                    .and_then(|u| u.pace.due())
+                    .and_then(|u| u.pace.as_ref()?.due())
                     .is_some_and(|t| t <= now)
             })
             .collect();
@@ -592,8 +650,11 @@ impl Actor {
             self.announce(id, 0);
         }
         let users = &self.users;
-        self.paced
-            .retain(|id| users.get(id).is_some_and(|u| u.pace.due().is_some()));
+        self.paced.retain(|id| {
+            users
+                .get(id)
+                .is_some_and(|u| u.pace.as_ref().and_then(|p| p.due()).is_some())
+        });
     }
 
     async fn handle(&mut self, msg: Msg) {
@@ -604,9 +665,8 @@ impl Actor {
             Msg::SignOut(id, session) => self.sign_out(id, session),
             Msg::Kick(handle, line, reply) => {
                 let mut found = false;
-                if let Some(&id) = self.by_handle.get(handle.as_str())
-                    && let Some(u) = self.users.get(&id)
-                {
+                if let Some(u) = self.find(&handle) {
+                    let id = u.member.id;
                     let _ = u.member.outbox.push(&[line]);
                     u.member.outbox.close();
                     let session = u.member.session;
@@ -634,14 +694,14 @@ impl Actor {
                         u.presence.caps = c;
                     }
                     if let Some(o) = msnobj {
-                        u.presence.msnobj = o;
+                        u.presence.set_msnobj(o.as_deref());
                     }
                     self.announce(id, pace::STATUS);
                 }
             }
             Msg::SetPsm(id, psm) => {
                 if let Some(u) = self.users.get_mut(&id) {
-                    u.presence.psm = psm;
+                    u.presence.set_psm(psm.as_deref());
                     self.announce(id, pace::PSM);
                 }
             }
@@ -671,7 +731,7 @@ impl Actor {
                     .users
                     .values()
                     .map(|u| Listed {
-                        handle: u.member.handle.clone(),
+                        handle: u.member.handle.to_string(),
                         friendly: u.account.friendly.clone(),
                         visible: u.presence.visible_status().is_some(),
                     })
@@ -685,7 +745,7 @@ impl Actor {
                         let c = self.users.get(id)?;
                         Some(Seen {
                             status: c.seen_by(viewer)?,
-                            handle: c.member.handle.clone(),
+                            handle: c.member.handle.to_string(),
                             friendly: c.account.friendly.clone(),
                             presence: c.presence.clone(),
                         })
@@ -694,28 +754,28 @@ impl Actor {
                 let _ = reply.try_send(seen);
             }
             Msg::Callee(id, reply) => {
-                let _ = reply.try_send(self.users.get(&id).map(callee_of));
+                let _ = reply.try_send(self.users.get(&id).map(|u| callee_of(u)));
             }
             Msg::Lookup(handle, reply) => {
-                let _ = reply.try_send(self.by_handle.get(handle.as_str()).copied());
+                let _ = reply.try_send(self.find(&handle).map(|u| u.member.id));
             }
         }
     }
 
     fn register(&mut self, member: Member, account: Account) -> Option<Member> {
         let id = member.id;
-        let member_handle = member.handle.clone();
-        self.by_handle
-            .insert(member.handle.as_str().into(), member.id);
-        self.bus.claim(self.host, id, &member_handle);
+        let key = self.handle_key.hash_one(&*member.handle);
+        self.by_handle.insert(key, member.id);
+        self.bus.claim(self.host, id, &member.handle);
         let previous = self.users.insert(
             id,
-            Online {
+            Box::new(Online {
                 member,
                 account: Arc::new(account),
                 presence: Presence::default(),
-                pace: Pace::default(),
-            },
+                shown: false,
+                pace: None,
+            }),
         );
         let previous = previous.map(|p| p.member)?;
         // The replaced session's own sign-out finds a newer session and does nothing, so its
@@ -732,9 +792,12 @@ impl Actor {
             _ => return,
         }
         let u = self.users.remove(&id).expect("checked above");
-        self.by_handle.remove(u.member.handle.as_str());
+        let key = self.handle_key.hash_one(&*u.member.handle);
+        if self.by_handle.get(&key) == Some(&id) {
+            self.by_handle.remove(&key);
+        }
         self.bus.release(self.host, id, &u.member.handle);
-        if u.pace.shown || u.presence.visible_status().is_some() {
+        if u.shown || u.presence.visible_status().is_some() {
             self.broadcast_offline(&u);
         }
         (self.on_sign_out)(id);
@@ -748,17 +811,20 @@ impl Actor {
         let Some(u) = self.users.get_mut(&id) else {
             return;
         };
-        if !u.pace.take(now, what) {
-            if !self.paced.contains(&id) {
-                self.paced.push(id);
+        let mut what = what;
+        if let Some(p) = &mut u.pace {
+            if !p.take(now, what) {
+                if !self.paced.contains(&id) {
+                    self.paced.push(id);
+                }
+                return;
             }
-            return;
+            what |= std::mem::take(&mut p.deferred);
         }
-        let what = what | std::mem::take(&mut u.pace.deferred);
         let Some(u) = self.users.get(&id) else { return };
         let mut congested = false;
         let visible = u.presence.visible_status().is_some();
-        let mut shown = u.pace.shown;
+        let mut shown = u.shown;
         if what & pace::STATUS != 0 {
             if visible {
                 congested |= self.broadcast(u);
@@ -772,8 +838,19 @@ impl Actor {
             congested |= self.broadcast_psm(u);
         }
         let u = self.users.get_mut(&id).expect("present above");
-        u.pace.shown = shown;
-        u.pace.congested = congested;
+        u.shown = shown;
+        if congested && u.pace.is_none() {
+            let mut p = Box::<Pace>::default();
+            // Starts the refill clock; this announcement went out before pacing began.
+            p.take(now, 0);
+            u.pace = Some(p);
+        }
+        if let Some(p) = &mut u.pace {
+            p.congested = congested;
+            if p.at_rest(now) {
+                u.pace = None;
+            }
+        }
     }
 
     /// The watchers of `u` allowed to see it: on its reverse list and not blocked.
@@ -820,7 +897,7 @@ impl Actor {
             return false;
         }
         let mut congested = false;
-        let body: &[u8] = u.presence.psm.as_deref().unwrap_or_default();
+        let body: &[u8] = u.presence.psm().unwrap_or_default();
         let mut head = LineBuf::<256>::new();
         let _ = write!(head, "UBX {} {}\r\n", u.member.handle, body.len());
         for wid in Self::watchers(u) {
@@ -847,7 +924,7 @@ impl Actor {
                     let _ = w.member.outbox.push(&[line.as_bytes()]);
                 }
                 None => self.publish(wid, || Notice::Presence {
-                    handle: u.member.handle.clone(),
+                    handle: u.member.handle.to_string(),
                     status: None,
                     name: String::new(),
                     caps: 0,
@@ -870,7 +947,7 @@ impl Actor {
             presence_notice(u)
         } else {
             Notice::Presence {
-                handle: u.member.handle.clone(),
+                handle: u.member.handle.to_string(),
                 status: None,
                 name: String::new(),
                 caps: 0,
@@ -987,12 +1064,17 @@ impl Actor {
         }
     }
 
+    /// The online user with `handle`, if signed in here.
+    fn find(&self, handle: &str) -> Option<&Online> {
+        let id = self.by_handle.get(&self.handle_key.hash_one(handle))?;
+        self.users
+            .get(id)
+            .map(|u| &**u)
+            .filter(|u| *u.member.handle == *handle)
+    }
+
     fn ring(&self, ring: &Ring) -> Rung {
-        let Some(t) = self
-            .by_handle
-            .get(ring.target.as_str())
-            .and_then(|id| self.users.get(id))
-        else {
+        let Some(t) = self.find(&ring.target) else {
             return Rung::NotHere;
         };
         if t.seen_by(ring.caller).is_none() || t.presence.ims_off {
@@ -1014,7 +1096,7 @@ impl Actor {
 fn callee_of(u: &Online) -> Callee {
     Callee {
         user: u.member.id,
-        handle: u.member.handle.clone(),
+        handle: u.member.handle.to_string(),
         name: Enc(&u.account.friendly).to_string(),
         caps: u.presence.caps,
         dialect: u.member.dialect,
@@ -1024,11 +1106,11 @@ fn callee_of(u: &Online) -> Callee {
 /// The presence notice for `u` as its watchers elsewhere see it.
 fn presence_notice(u: &Online) -> Notice {
     Notice::Presence {
-        handle: u.member.handle.clone(),
+        handle: u.member.handle.to_string(),
         status: u.presence.visible_status(),
         name: u.account.friendly.clone(),
         caps: u.presence.caps,
-        msnobj: u.presence.msnobj.clone(),
+        msnobj: u.presence.msnobj().map(Box::from),
     }
 }
 
@@ -1046,13 +1128,12 @@ fn deliver_presence(to: &Member, notice: &Notice) {
     };
     match status {
         Some(status) => {
-            let p = Presence {
+            let mut p = Presence {
                 status: Some(*status),
                 caps: *caps,
-                msnobj: msnobj.clone(),
-                psm: None,
-                ims_off: false,
+                ..Presence::default()
             };
+            p.set_msnobj(msnobj.as_deref());
             let mut b = LineBuf::<PRESENCE_LINE>::new();
             write_presence(
                 &mut b,
@@ -1091,7 +1172,7 @@ fn push_initial(
     );
     out.push(b.as_bytes().to_vec());
     if viewer.personal_message
-        && let Some(psm) = &presence.psm
+        && let Some(psm) = presence.psm()
     {
         let mut l = format!("UBX {handle} {}\r\n", psm.len()).into_bytes();
         l.extend_from_slice(psm);

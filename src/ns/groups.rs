@@ -16,7 +16,6 @@ use crate::protocol::command::groups::{Adg, GroupRef, Reg, Rmg};
 use crate::protocol::percent::{self, Enc};
 use crate::server::session::{Disconnect, Handled};
 use crate::storage::DbError;
-use std::sync::Arc;
 
 fn group_name(raw: &str, limit: usize) -> Result<Option<String>, Disconnect> {
     if raw.len() > limit * 3 {
@@ -111,7 +110,7 @@ impl<'a> Apply<'a> for Rmg<'a> {
 }
 
 /// Takes every contact out of group `num` before it is deleted.
-async fn empty_group(s: &mut NsSession, user: &Arc<super::Me>, num: u8) -> Handled {
+async fn empty_group(s: &mut NsSession, user: &super::Me, num: u8) -> Handled {
     let numeric = s.dialect().groups == Groups::Numeric;
     let members: Vec<(UserId, bool)> = s
         .account(user)

@@ -15,7 +15,6 @@ use crate::protocol::percent::{self, Enc};
 use crate::server::hub::Hub;
 use crate::server::session::{Disconnect, Handled};
 use crate::storage::DbError;
-use std::sync::Arc;
 
 /// A change to one of my contact rows.
 #[derive(Default, Clone)]
@@ -140,7 +139,7 @@ async fn notify_reverse(
         return Ok(());
     };
     let notice = Notice::ReverseList {
-        who: me.handle.clone(),
+        who: me.handle.to_string(),
         added: *added,
         serial: *their_serial,
         name: my_name.clone(),
@@ -152,7 +151,7 @@ async fn notify_reverse(
 /// Runs an edit and everything that follows from it: mirrors, RL notices, presence changes.
 pub async fn change(
     s: &mut NsSession,
-    user: &Arc<Me>,
+    user: &Me,
     target: UserId,
     e: Edit,
 ) -> Result<Edited, Disconnect> {
@@ -322,7 +321,7 @@ impl<'a> Apply<'a> for Adc<'a> {
 /// `ADC trid FL C=guid group`: puts a contact already on my FL into one more group.
 async fn adc_into_group(
     s: &mut NsSession,
-    user: &Arc<Me>,
+    user: &Me,
     trid: u32,
     guid: &str,
     num: u8,
@@ -353,7 +352,7 @@ async fn adc_into_group(
 }
 
 /// `ADC trid RL N=handle`: the client acknowledged the "added you" prompt; the pending mark goes.
-async fn adc_acknowledge(s: &mut NsSession, user: &Arc<Me>, trid: u32, handle: &str) -> Handled {
+async fn adc_acknowledge(s: &mut NsSession, user: &Me, trid: u32, handle: &str) -> Handled {
     let found = s
         .account(user)
         .await?
@@ -375,7 +374,7 @@ async fn adc_acknowledge(s: &mut NsSession, user: &Arc<Me>, trid: u32, handle: &
 /// The `N=handle` forms: the RL acknowledgement, or a new entry on FL, AL or BL.
 async fn adc_handle(
     s: &mut NsSession,
-    user: &Arc<Me>,
+    user: &Me,
     trid: u32,
     handle: &str,
     group: Option<u8>,
@@ -401,7 +400,7 @@ async fn adc_handle(
 /// `ADC trid FL N=handle F=name [group]` and `ADC trid AL|BL N=handle`: a new list entry.
 async fn adc_add(
     s: &mut NsSession,
-    user: &Arc<Me>,
+    user: &Me,
     trid: u32,
     handle: &str,
     name: Option<String>,

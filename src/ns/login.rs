@@ -262,6 +262,7 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
         s.ns.storage
             .run(move |db| -> Result<_, DbError> {
                 let (handle, account) = db.load_account(id)?;
+                let handle: Arc<str> = handle.into();
                 let friendly = account.friendly.clone();
                 let member = directory::Member {
                     id,
@@ -286,11 +287,11 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
             previous.handle
         );
     }
-    let user = Arc::new(super::Me {
+    let user = super::Me {
         id,
         handle: handle.clone(),
         session,
-    });
+    };
     log::info!(
         "ns {}: {handle} logged in with MSNP{}",
         s.conn.peer,

@@ -57,14 +57,17 @@ enum Phase {
     Hello,
     /// Challenge sent; waiting for USR S. Boxed: a logged-in session no longer needs the room.
     Challenged(Box<Challenged>),
-    LoggedIn(Arc<Me>),
+    LoggedIn(Me),
 }
 
-/// Who a logged-in session is. The rest of what is known of them (account mirror, presence) is
-/// the directory actor's.
+/// Who a logged-in session is, kept in the session itself (no allocation per idle user). The
+/// rest of what is known of them (account mirror, presence) is the directory actor's.
+#[derive(Clone)]
 pub struct Me {
+    /// The account.
     pub id: crate::model::UserId,
-    pub handle: String,
+    /// The account's handle: the same allocation the directory keeps.
+    pub handle: Arc<str>,
     /// This login, as the directory knows it (a later login of the same account replaces it).
     pub session: u64,
 }
@@ -240,7 +243,7 @@ impl NsSession {
             .expect("dialect is set before any handler that needs it runs")
     }
 
-    fn user(&self) -> Option<&Arc<Me>> {
+    fn user(&self) -> Option<&Me> {
         match &self.phase {
             Phase::LoggedIn(u) => Some(u),
             _ => None,

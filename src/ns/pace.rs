@@ -22,8 +22,6 @@ pub struct Pace {
     tokens: u8,
     /// Announcements held back (`STATUS | PSM`).
     pub deferred: u8,
-    /// Whether watchers were last told this user is visible (NLN) rather than offline (FLN).
-    pub shown: bool,
     /// Whether the last announcement found a watcher backed up: pacing applies.
     pub congested: bool,
     refilled: Option<Instant>,
@@ -34,7 +32,6 @@ impl Default for Pace {
         Pace {
             tokens: PRESENCE_BURST,
             deferred: 0,
-            shown: false,
             congested: false,
             refilled: None,
         }
@@ -70,6 +67,13 @@ impl Pace {
             self.deferred |= what;
             false
         }
+    }
+
+    /// Whether pacing has nothing left to do: not congested, nothing held back, and the bucket
+    /// full again (the user has been quiet for a while).
+    pub fn at_rest(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        !self.congested && self.deferred == 0 && self.tokens == PRESENCE_BURST
     }
 
     /// When held-back announcements may go out, if there are any.

@@ -8,7 +8,6 @@ use crate::protocol::ArgError;
 use crate::protocol::command::presence::{Chg, Prp, Rea, Sbp, Uux};
 use crate::protocol::percent::{self, Enc, encoded_len};
 use crate::server::session::{Disconnect, Handled};
-use std::sync::Arc;
 
 /// `CHG trid status {caps} {msnobj}`. A status the client may not set (`FLN`), caps that are
 /// not a number or an argument too many cost `201`.
@@ -70,7 +69,7 @@ fn friendly(raw: &str) -> Result<Option<String>, Disconnect> {
 /// Stores a new own friendly name and announces it.
 async fn set_own_name(
     s: &mut NsSession,
-    user: &Arc<super::Me>,
+    user: &super::Me,
     name: String,
 ) -> Result<u32, Disconnect> {
     let directory = s.ns.directory.clone();
@@ -99,7 +98,7 @@ async fn set_own_name(
 /// Renames my stored name for one contact.
 async fn set_contact_name(
     s: &mut NsSession,
-    user: &Arc<super::Me>,
+    user: &super::Me,
     contact: UserId,
     name: String,
 ) -> Result<u32, Disconnect> {
@@ -136,7 +135,7 @@ impl<'a> Apply<'a> for Rea<'a> {
             return s.error(209, trid).await;
         };
         let handle = self.handle.to_ascii_lowercase();
-        let serial = if handle == user.handle {
+        let serial = if *handle == *user.handle {
             set_own_name(s, &user, name).await?
         } else {
             let found = s
@@ -206,7 +205,7 @@ impl<'a> Apply<'a> for Prp<'a> {
 }
 
 /// `PRP trid MFN name`: the own friendly name (MSNP10+; `REA` before).
-async fn own_name(s: &mut NsSession, user: &Arc<super::Me>, trid: u32, raw: &str) -> Handled {
+async fn own_name(s: &mut NsSession, user: &super::Me, trid: u32, raw: &str) -> Handled {
     if s.dialect().rea {
         return s.error(715, trid).await;
     }
@@ -220,7 +219,7 @@ async fn own_name(s: &mut NsSession, user: &Arc<super::Me>, trid: u32, raw: &str
 /// `PRP trid PHH|PHW|PHM|MOB|MBE {value}`: one own phone field, announced to who may see it.
 async fn set_phone(
     s: &mut NsSession,
-    user: &Arc<super::Me>,
+    user: &super::Me,
     trid: u32,
     kind: &str,
     raw: &str,
