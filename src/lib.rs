@@ -7,6 +7,9 @@
 //! `http` are the roles, one file per command family; `node` binds the listeners and starts the
 //! roles; `limits` names every bound.
 
+// Every public item says why it exists; `cargo clippy -- -D warnings` (CI) makes this binding.
+#![warn(missing_docs)]
+
 pub mod accounts;
 pub mod auth;
 pub mod config;

@@ -75,6 +75,7 @@ pub struct Me {
 /// The notification role (with dispatch): the shared services and the role's actors. Sessions
 /// reach the hub's services through it (`Deref`).
 pub struct Ns {
+    /// The services every role shares.
     pub hub: Arc<Hub>,
     /// Who is online, their presence and account mirrors.
     pub directory: Directory,
@@ -161,6 +162,8 @@ struct Challenged {
     challenge: String,
 }
 
+/// One notification connection: where it is in its login, and who it is once logged in. The
+/// state `drive` runs; kept small because every idle user has one (`session_futures_stay_small`).
 pub struct NsSession {
     ns: Arc<Ns>,
     conn: Connection,

@@ -16,12 +16,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 
+/// The services every role shares, built once per process and passed to every role in an `Arc`.
 pub struct Hub {
+    /// The settings the server started with (the reloadable ones are read from `live`).
     pub config: Config,
     /// The settings SIGHUP may change (limits, timeouts); read these, not `config`'s copies.
     pub live: super::live::Live,
     /// Proves to `GET /status` that the caller could read the server's lock file.
     pub status_token: String,
+    /// The storage actor (the SQLite thread).
     pub storage: Storage,
     /// The logins actor: login throttling and Tweener tickets (`node` starts it).
     pub logins: Logins,
@@ -44,6 +47,7 @@ pub struct Hub {
 /// Removes a connection from the hub's table when the connection task ends, however it ends.
 pub struct Tracked {
     hub: Arc<Hub>,
+    /// The connection's number (also its session number in logs).
     pub id: u64,
 }
 
@@ -54,6 +58,7 @@ impl Drop for Tracked {
 }
 
 impl Hub {
+    /// The shared services over `config` and `storage`; the logins actor starts with `node`.
     pub fn new(config: Config, storage: Storage) -> Hub {
         Hub {
             live: super::live::Live::new(&config),
@@ -115,6 +120,7 @@ impl Hub {
         }
     }
 
+    /// How many client connections are open (shutdown waits for this to reach 0).
     pub fn live_connections(&self) -> usize {
         self.connections.len()
     }
@@ -129,10 +135,12 @@ impl Hub {
         self.next_session.load(Ordering::Relaxed)
     }
 
+    /// A number no other connection or login of this process has.
     pub fn next_session_id(&self) -> u64 {
         self.next_session.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Records the switchboard listener's port once it is bound (port 0 picks one).
     pub fn set_sb_port(&self, port: u16) {
         self.sb_port.store(port, Ordering::Relaxed);
     }
@@ -159,11 +167,13 @@ impl Hub {
         }
     }
 
+    /// Marks the server as going down and wakes whoever waits in `shutdown_signal`.
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::Release);
         self.shutdown.notify(usize::MAX);
     }
 
+    /// Whether shutdown has begun (listeners stop admitting).
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Acquire)
     }
