@@ -76,21 +76,10 @@ fn drain(s: &mut std::net::TcpStream, mut n: usize, buf: &mut [u8]) {
 #[test]
 fn msg_relay_allocates_nothing_per_message() {
     let dir = TempDir::new();
-    let db_path = dir.path().join("t.db");
-    {
-        let mut db = msnpd::storage::Db::open(&db_path).unwrap();
-        db.migrate().unwrap();
-        for (h, p) in [("alice@example.com", "a"), ("bob@example.com", "b")] {
-            db.create_user(h, &msnpd::auth::Credential::new(p)).unwrap();
-        }
-    }
-    let mut config = msnpd::Config::new(db_path);
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.sb_listen = "127.0.0.1:0".parse().unwrap();
-    config.http_listen = msnpd::server::listen::parse_list("127.0.0.1:0").unwrap();
-    config.https_listen = None;
-    config.threads = 1;
-    config.chl_interval = None;
+    let config = in_process(
+        &dir.path().join("t.db"),
+        &[("alice@example.com", "a"), ("bob@example.com", "b")],
+    );
     let server = msnpd::Server::start(config).unwrap();
     let ns = server.bound.ns;
 

@@ -8,17 +8,6 @@ use msnpd::node::{Join, Server, bus::MemoryBus};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-fn config(db: &std::path::Path) -> msnpd::Config {
-    let mut config = msnpd::Config::new(db.to_path_buf());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.sb_listen = "127.0.0.1:0".parse().unwrap();
-    config.http_listen = msnpd::server::listen::parse_list("127.0.0.1:0").unwrap();
-    config.https_listen = None;
-    config.threads = 1;
-    config.chl_interval = None;
-    config
-}
-
 /// MSNP7 login straight to a notification host (the dispatch step included), then SYN and CHG.
 fn sign_in(ns: SocketAddr, handle: &str, password: &str) -> Client {
     let mut trid = 1;
@@ -82,16 +71,10 @@ fn wait_rl(c: &mut Client, who: &str) {
 fn users_on_two_hosts_see_each_other_and_chat() {
     let dir = TempDir::new();
     let db = dir.path().join("t.db");
-    {
-        let mut d = msnpd::storage::Db::open(&db).unwrap();
-        d.migrate().unwrap();
-        for (h, p) in [("alice@x.com", "a"), ("bob@x.com", "b")] {
-            d.create_user(h, &msnpd::auth::Credential::new(p)).unwrap();
-        }
-    }
+    let config = in_process(&db, &[("alice@x.com", "a"), ("bob@x.com", "b")]);
     let bus = Arc::new(MemoryBus::default());
     let host_a = Server::start_joined(
-        config(&db),
+        config.clone(),
         Join {
             host: 1,
             bus: bus.clone(),
@@ -100,7 +83,7 @@ fn users_on_two_hosts_see_each_other_and_chat() {
     )
     .unwrap();
     let host_b = Server::start_joined(
-        config(&db),
+        config,
         Join {
             host: 2,
             bus: bus.clone(),

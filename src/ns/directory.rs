@@ -207,20 +207,9 @@ pub struct Ring {
     pub sb_port: u16,
 }
 
-/// Who answered a ring, as the switchboard needs them.
-#[derive(Clone, Debug)]
-pub struct Callee {
-    /// Their account.
-    pub user: UserId,
-    /// Their handle.
-    pub handle: String,
-    /// URL-encoded friendly name.
-    pub name: String,
-    /// Client capabilities (JOI/IRO show them to MSNP12 peers).
-    pub caps: u32,
-    /// Their notification session's dialect: switchboard lines to them follow it.
-    pub dialect: &'static Dialect,
-}
+/// Who answered a ring, or who enters a switchboard: the switchboard's own `Admit` (the
+/// notification role fills it in, the switchboard never looks users up).
+pub use crate::sb::Admit as Callee;
 
 /// A one-line summary of an online user, for the web page and `msnpd status`.
 #[derive(Clone, Debug)]

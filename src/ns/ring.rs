@@ -1,20 +1,9 @@
-//! The notification side of the switchboard's ports: who a user is on a switchboard (`admit`),
-//! and ringing a user into one (`DirectoryRinger`, the `sb::Ringer` wired at start).
+//! The notification side of the switchboard's port: ringing a user into a switchboard
+//! (`DirectoryRinger`, the `sb::Ringer` wired at start).
 
-use super::directory::{self, Callee, Directory};
-use crate::sb::{Admit, Ring, RingRefused, RingReply, Ringer};
+use super::directory::{self, Directory};
+use crate::sb::{Ring, RingRefused, RingReply, Ringer};
 use std::sync::Arc;
-
-/// A switchboard participant as the directory describes them.
-pub fn admit(c: Callee) -> Admit {
-    Admit {
-        user: c.user,
-        handle: c.handle,
-        name: c.name,
-        caps: c.caps,
-        dialect: c.dialect,
-    }
-}
 
 /// Rings users through the directory actor (and, through it, the bus to other hosts).
 pub struct DirectoryRinger {
@@ -44,7 +33,7 @@ impl Ringer for DirectoryRinger {
         };
         Box::pin(async move {
             match directory.ring(ring).await {
-                Ok(Some(callee)) => Ok(admit(callee)),
+                Ok(Some(callee)) => Ok(callee),
                 _ => Err(RingRefused),
             }
         })

@@ -791,3 +791,23 @@ pub fn https_request(
             .unwrap_or_default(),
     })
 }
+
+/// A database at `db` with `users` (handle, password), and the configuration of a server run
+/// inside the test process on it: loopback ports chosen by the kernel, one worker thread, no
+/// HTTPS, no challenges. For tests that start `msnpd::Server` themselves.
+pub fn in_process(db: &Path, users: &[(&str, &str)]) -> msnpd::Config {
+    let mut d = msnpd::storage::Db::open(db).unwrap();
+    d.migrate().unwrap();
+    for (h, p) in users {
+        d.create_user(h, &msnpd::auth::Credential::new(p)).unwrap();
+    }
+    drop(d);
+    let mut config = msnpd::Config::new(db.to_path_buf());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.sb_listen = "127.0.0.1:0".parse().unwrap();
+    config.http_listen = msnpd::server::listen::parse_list("127.0.0.1:0").unwrap();
+    config.https_listen = None;
+    config.threads = 1;
+    config.chl_interval = None;
+    config
+}
