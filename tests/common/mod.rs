@@ -811,3 +811,19 @@ pub fn in_process(db: &Path, users: &[(&str, &str)]) -> msnpd::Config {
     config.chl_interval = None;
     config
 }
+
+/// Follows the dispatch redirect and stops at `USR 2 TWN S <challenge>` on the notification
+/// server, ready for `USR 3 TWN S <ticket>`.
+pub fn twn_challenged(server: &TestServer, version: u8, handle: &str) -> Client {
+    let mut c = server.connect();
+    c.send(&format!("VER 1 MSNP{version} CVR0"));
+    c.expect(&format!("VER 1 MSNP{version}"));
+    c.send(&format!("USR 2 TWN I {handle}"));
+    let xfr = c.expect("XFR 2 NS ");
+    let mut c = Client::connect(xfr.split(' ').nth(3).unwrap().parse().unwrap());
+    c.send(&format!("VER 1 MSNP{version} CVR0"));
+    c.expect(&format!("VER 1 MSNP{version}"));
+    c.send(&format!("USR 2 TWN I {handle}"));
+    c.expect("USR 2 TWN S ");
+    c
+}
