@@ -290,3 +290,27 @@ pub const MAX_HOST_NAME: usize = 253;
 pub const MALLOC_MMAP_THRESHOLD: usize = 128 * 1024;
 /// glibc: free memory at the top of the heap above this is returned to the system.
 pub const MALLOC_TRIM_THRESHOLD: usize = 256 * 1024;
+
+// Bounds that lived beside the code using them (issue 13: every limit here).
+
+/// Pending connections the kernel queues per listener. The standard library uses 128, which makes
+/// a burst of logins (a LAN party starting, a restart with everyone reconnecting) wait for SYN
+/// retransmits, about a second each.
+pub const LISTEN_BACKLOG: i32 = 1024;
+/// Characters of a gateway session id; 24 of 62 letters and digits are 142 random bits.
+pub const GATEWAY_SESSION_ID_LEN: usize = 24;
+/// Longest `Host` the gateway accepts (a DNS name is at most 253, plus a port).
+pub const GATEWAY_MAX_HOST: usize = 260;
+/// How long writing a gateway request body into a session may wait for the session to read it.
+pub const GATEWAY_BODY_WRITE_WAIT: Duration = Duration::from_secs(5);
+/// Queued outbound chunks at which a relaying sender is held back (half the outbox), and at which
+/// it may go on (a quarter): the gap keeps a sender from flapping at the edge.
+pub const OUTBOX_HIGH_WATER: usize = OUTBOX_CHUNKS / 2;
+/// See `OUTBOX_HIGH_WATER`.
+pub const OUTBOX_LOW_WATER: usize = OUTBOX_CHUNKS / 4;
+/// Consecutive refused CALs after which a participant's CALs get `713` without being tried: a
+/// client cannot use a switchboard to probe who is online one handle at a time.
+pub const MAX_FAILED_CALLS: u32 = 5;
+/// Longest presence line the directory formats on the stack: handle, encoded name and an
+/// MSNObject of up to a full command line.
+pub const PRESENCE_LINE: usize = 4096;

@@ -36,12 +36,6 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 const CONTENT_TYPE: &str = "application/x-msn-messenger";
-/// Characters of a session id; 24 of 62 letters and digits are 142 random bits.
-const SESSION_ID_LEN: usize = 24;
-/// Longest `Host` accepted (a DNS name is at most 253, plus a port).
-const MAX_HOST: usize = 260;
-/// How long writing a request body into a session may wait for the session to read it.
-const BODY_WRITE_WAIT: Duration = Duration::from_secs(5);
 
 /// The gateway's sessions, one table per HTTP role.
 #[derive(Default)]
@@ -185,7 +179,7 @@ impl<'a> Query<'a> {
 /// and without the port (the host named in `XFR` and `RNG`).
 fn gateway_host(req: &Request) -> Option<(String, Arc<str>)> {
     let host = req.header("host")?.trim();
-    if host.is_empty() || host.len() > MAX_HOST {
+    if host.is_empty() || host.len() > crate::limits::GATEWAY_MAX_HOST {
         return None;
     }
     let (name, port) = if let Some(rest) = host.strip_prefix('[') {
@@ -300,7 +294,7 @@ async fn open(
         Ok(p) => p,
         Err(e) => return Err(refuse(&format!("cannot make a pipe: {e}"))),
     };
-    let id = crate::auth::token(SESSION_ID_LEN);
+    let id = crate::auth::token(crate::limits::GATEWAY_SESSION_ID_LEN);
     let session = Arc::new(GatewaySession {
         owner: ip,
         host,
@@ -345,7 +339,7 @@ async fn open(
 async fn exchange(pipe: &mut Async<TcpStream>, body: &[u8]) -> (Vec<u8>, bool) {
     if !body.is_empty() {
         let wrote = smol::future::or(async { Some(pipe.write_all(body).await) }, async {
-            Timer::after(BODY_WRITE_WAIT).await;
+            Timer::after(crate::limits::GATEWAY_BODY_WRITE_WAIT).await;
             None
         })
         .await;

@@ -55,11 +55,6 @@ pub struct Server {
     _lock: Option<crate::ops::ServerLock>,
 }
 
-/// Pending connections the kernel queues per listener. The standard library uses 128, which makes
-/// a burst of logins (a LAN party starting, a restart with everyone reconnecting) wait for SYN
-/// retransmits, about a second each.
-const LISTEN_BACKLOG: i32 = 1024;
-
 fn bind(addr: SocketAddr, what: &str) -> std::io::Result<Async<TcpListener>> {
     let l = Async::<TcpListener>::bind(addr).map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot listen for {what} on {addr}: {e}"))
@@ -69,7 +64,7 @@ fn bind(addr: SocketAddr, what: &str) -> std::io::Result<Async<TcpListener>> {
         use std::os::fd::AsRawFd;
         // SAFETY: calling listen() again on a listening socket only changes its backlog.
         unsafe {
-            libc::listen(l.get_ref().as_raw_fd(), LISTEN_BACKLOG);
+            libc::listen(l.get_ref().as_raw_fd(), crate::limits::LISTEN_BACKLOG);
         }
     }
     Ok(l)

@@ -34,8 +34,7 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Longest presence line: handle, encoded name and an MSNObject of up to a full command line.
-pub const PRESENCE_LINE: usize = 4096;
+pub use crate::limits::PRESENCE_LINE;
 
 /// What others can see of me, besides my lists.
 #[derive(Clone, Debug, Default)]

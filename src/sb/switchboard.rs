@@ -31,9 +31,6 @@ use std::time::Instant;
 /// A switchboard actor's mailbox.
 pub type SbTx = Sender<Command>;
 
-/// Consecutive refused CALs after which a participant's CALs get `713` (not tried).
-const MAX_FAILED_CALLS: u32 = 5;
-
 /// The acknowledgement a `MSG` asks for: the protocol's own type.
 pub use crate::protocol::command::switchboard::Ack;
 
@@ -306,7 +303,7 @@ impl Switchboard {
         let Some(handle) = normalize_handle(raw) else {
             return reply(&outbox, format_args!("208 {trid}"));
         };
-        if self.participants[me].failed_calls >= MAX_FAILED_CALLS {
+        if self.participants[me].failed_calls >= crate::limits::MAX_FAILED_CALLS {
             return reply(&outbox, format_args!("713 {trid}"));
         }
         let now = Instant::now();

@@ -49,10 +49,6 @@ pub enum OutboxState {
     Closing,
 }
 
-/// Queued chunks at which a relaying sender is held back, and at which it may go on.
-const HIGH_WATER: usize = OUTBOX_CHUNKS / 2;
-const LOW_WATER: usize = OUTBOX_CHUNKS / 4;
-
 /// One connection's queue of outgoing frames, shared (`Arc`) between the connection's task, which
 /// alone writes the socket, and every task that sends to that client; see the module doc.
 pub struct Outbox {
@@ -143,7 +139,7 @@ impl Outbox {
         if was_empty && let Some(w) = inner.waker.take() {
             w.wake();
         }
-        Ok(inner.pending.len() >= HIGH_WATER)
+        Ok(inner.pending.len() >= crate::limits::OUTBOX_HIGH_WATER)
     }
 
     /// Takes the oldest queued chunk, for the owner to write.
@@ -156,7 +152,7 @@ impl Outbox {
             }
             other => other,
         };
-        if inner.pending.len() == LOW_WATER {
+        if inner.pending.len() == crate::limits::OUTBOX_LOW_WATER {
             drop(inner);
             // Cheap when nobody listens: one atomic load.
             self.room.notify(usize::MAX);
@@ -168,7 +164,7 @@ impl Outbox {
     /// connection is closing (its data no longer matters to the sender).
     pub fn has_room(&self) -> bool {
         let inner = self.lock();
-        inner.state != OutboxState::Open || inner.pending.len() <= LOW_WATER
+        inner.state != OutboxState::Open || inner.pending.len() <= crate::limits::OUTBOX_LOW_WATER
     }
 
     /// Ready when `has_room`. `listener` is the caller's slot for the registration between
@@ -216,7 +212,7 @@ impl Outbox {
         if let Some(o) = inner.hold.take() {
             return Some(o);
         }
-        (inner.pending.len() >= HIGH_WATER).then(|| self.clone())
+        (inner.pending.len() >= crate::limits::OUTBOX_HIGH_WATER).then(|| self.clone())
     }
 
     /// Asks the owner to flush what is queued and close. Later pushes fail.
@@ -303,8 +299,11 @@ mod tests {
     fn relaying_senders_are_held_between_high_and_low_water() {
         let o = std::sync::Arc::new(Outbox::new());
         let big = vec![b'x'; OUTBOX_CHUNK - 10];
-        for i in 1..=HIGH_WATER {
-            assert_eq!(o.push_relay(&[&big]), Ok(i == HIGH_WATER));
+        for i in 1..=crate::limits::OUTBOX_HIGH_WATER {
+            assert_eq!(
+                o.push_relay(&[&big]),
+                Ok(i == crate::limits::OUTBOX_HIGH_WATER)
+            );
         }
         assert!(!o.has_room());
         let waiter = {
@@ -315,7 +314,7 @@ mod tests {
         assert!(o.has_room());
         waiter.join().unwrap();
         // A closed connection releases its senders too.
-        for _ in 0..HIGH_WATER {
+        for _ in 0..crate::limits::OUTBOX_HIGH_WATER {
             let _ = o.push_relay(&[&big]);
         }
         assert!(!o.has_room());
