@@ -125,9 +125,15 @@ struct FakeUpstream {
 
 impl FakeUpstream {
     fn start(answer: bool) -> FakeUpstream {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let addr = udp.local_addr().unwrap();
-        let tcp = TcpListener::bind(addr).unwrap();
+        // The kernel picks a free UDP port; the same TCP port may be taken by someone else's
+        // connection (another test's), so try again with a fresh pair until both are ours.
+        let (udp, tcp, addr) = (0..100)
+            .find_map(|_| {
+                let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+                let addr = udp.local_addr().unwrap();
+                TcpListener::bind(addr).ok().map(|tcp| (udp, tcp, addr))
+            })
+            .expect("a port free on both UDP and TCP");
         let queries = Arc::new(AtomicUsize::new(0));
         let q = queries.clone();
         std::thread::spawn(move || {
