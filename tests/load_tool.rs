@@ -111,6 +111,21 @@ fn fanout_loses_nothing() {
     assert_eq!(num(&r, "wrong"), 0.0, "{r:?}");
     assert_eq!(num(&r, "delivered"), 24.0, "{r:?}");
     assert!(num(&r, "all_p99_us") >= num(&r, "all_p50_us") && num(&r, "all_p50_us") > 0.0);
+    // The floor: the same rounds through the tool's minimal relay, with the relay's CPU time.
+    let r = load(&[
+        "raw-fanout",
+        "--watchers",
+        "3",
+        "--rounds",
+        "8",
+        "--no-spin",
+    ]);
+    assert_eq!(r["scenario"], "raw-fanout");
+    assert_eq!(num(&r, "lost"), 0.0, "{r:?}");
+    assert_eq!(num(&r, "wrong"), 0.0, "{r:?}");
+    assert_eq!(num(&r, "delivered"), 24.0, "{r:?}");
+    assert_eq!(r["spin"], "false");
+    assert!(r.contains_key("server_cpu_us_per_nln"), "{r:?}");
 }
 
 #[test]

@@ -70,6 +70,7 @@ enum Scenario {
     Relay(RelayCmd),
     Fanout(FanoutCmd),
     RawRelay(RawRelayCmd),
+    RawFanout(RawFanoutCmd),
     RelayServer(RelayServerCmd),
 }
 
@@ -180,6 +181,9 @@ struct FanoutCmd {
     /// server process id, to report its CPU time per delivered NLN
     #[argh(option)]
     server_pid: Option<u32>,
+    /// sleep in epoll_wait instead of spinning while a round is out
+    #[argh(switch)]
+    no_spin: bool,
 }
 
 /// The relay byte pattern through the built-in minimal TCP relay: the physical limit.
@@ -215,7 +219,31 @@ struct RawRelayCmd {
     no_spin: bool,
 }
 
-/// Run only the minimal TCP relay (used by raw-relay); prints `listening on ADDR`.
+/// The fanout byte pattern through the minimal relay's broadcast: the physical floor.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "raw-fanout")]
+struct RawFanoutCmd {
+    /// watchers (default 200)
+    #[argh(option, default = "200")]
+    watchers: usize,
+    /// status changes (default 200)
+    #[argh(option, default = "200")]
+    rounds: usize,
+    /// pause between status changes in ms (default 0)
+    #[argh(option, default = "0")]
+    interval_ms: u64,
+    /// use a relay already running there (`msnpd-load relay-server`) instead of starting one
+    #[argh(option)]
+    relay: Option<SocketAddr>,
+    /// CPU to pin the started relay process to (like the server's taskset)
+    #[argh(option)]
+    relay_cpu: Option<usize>,
+    /// sleep in epoll_wait instead of spinning while a round is out
+    #[argh(switch)]
+    no_spin: bool,
+}
+
+/// Run only the minimal TCP relay (used by raw-relay and raw-fanout); prints `listening on ADDR`.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "relay-server")]
 struct RelayServerCmd {
@@ -358,6 +386,8 @@ fn run(cli: Cli, ex: scenarios::Ex) -> R<()> {
                 concurrency: c.concurrency,
                 interval_ms: c.interval_ms,
                 server_pid: c.server_pid,
+                raw: false,
+                spin: !c.no_spin,
             },
         ))),
         Scenario::Relay(c) => {
@@ -398,6 +428,31 @@ fn run(cli: Cli, ex: scenarios::Ex) -> R<()> {
                 spin: !c.no_spin,
             };
             let r = block(Box::pin(relay::raw_relay_scenario(addr, a)));
+            if let Some(mut ch) = child {
+                let _ = ch.kill();
+                let _ = ch.wait();
+            }
+            r
+        }
+        Scenario::RawFanout(c) => {
+            let (child, addr) = match c.relay {
+                Some(addr) => (None, addr),
+                None => {
+                    let (ch, addr) = spawn_relay(c.relay_cpu)?;
+                    (Some(ch), addr)
+                }
+            };
+            let a = scenarios::FanoutArgs {
+                watchers: c.watchers,
+                rounds: c.rounds,
+                first: 1,
+                concurrency: 1,
+                interval_ms: c.interval_ms,
+                server_pid: child.as_ref().map(|ch| ch.id()),
+                raw: true,
+                spin: !c.no_spin,
+            };
+            let r = block(Box::pin(scenarios::raw_fanout_scenario(addr, a)));
             if let Some(mut ch) = child {
                 let _ = ch.kill();
                 let _ = ch.wait();

@@ -129,6 +129,13 @@ impl Drop for Timer {
 enum State {
     Hello(Vec<u8>),
     Paired(usize),
+    /// Receives every broadcast (`WATCH`).
+    Watcher,
+    /// Its lines are broadcast to the watchers as `NLN <line> <handle> <handle>` (`FAN handle`).
+    Fan {
+        handle: Vec<u8>,
+        line: Vec<u8>,
+    },
 }
 
 struct RelayConn {
@@ -155,7 +162,7 @@ fn update(ep: &Epoll, conns: &[Option<RelayConn>], i: usize) -> R<()> {
     let mut ev = 0u32;
     let peer_blocked = match c.state {
         State::Paired(p) => conns[p].as_ref().is_some_and(|pc| !pc.pending.is_empty()),
-        State::Hello(_) => false,
+        _ => false,
     };
     if !peer_blocked {
         ev |= libc::EPOLLIN as u32;
@@ -175,6 +182,9 @@ pub fn relay_server(listener: TcpListener) -> R<()> {
     ep.add(listener.as_raw_fd(), libc::EPOLLIN as u32, LISTENER)?;
     let mut conns: Vec<Option<RelayConn>> = Vec::new();
     let mut waiting: HashMap<Vec<u8>, usize> = HashMap::new();
+    let mut watchers: Vec<usize> = Vec::new();
+    let mut out = Vec::with_capacity(256);
+    let mut cuts: Vec<usize> = Vec::new();
     let mut buf = vec![0u8; 256 * 1024];
     let rd = libc::EPOLLIN as u32;
     let wr = libc::EPOLLOUT as u32;
@@ -225,6 +235,21 @@ pub fn relay_server(listener: TcpListener) -> R<()> {
                         }
                         if let Some(nl) = h.iter().position(|&b| b == b'\n') {
                             let id = h[..nl].to_vec();
+                            if id.starts_with(b"WATCH") {
+                                c.state = State::Watcher;
+                                watchers.push(i);
+                                let _ = (&c.s).write(b"OK\r\n");
+                                continue;
+                            }
+                            if let Some(handle) = id.strip_prefix(b"FAN ") {
+                                let handle = handle.trim_ascii().to_vec();
+                                c.state = State::Fan {
+                                    handle,
+                                    line: Vec::new(),
+                                };
+                                let _ = (&c.s).write(b"OK\r\n");
+                                continue;
+                            }
                             if let Some(j) = waiting.remove(&id) {
                                 c.state = State::Paired(j);
                                 let _ = (&c.s).write(b"OK\r\n");
@@ -235,6 +260,31 @@ pub fn relay_server(listener: TcpListener) -> R<()> {
                             } else {
                                 waiting.insert(id, i);
                             }
+                        }
+                    }
+                    State::Watcher => match (&c.s).read(&mut buf) {
+                        Ok(0) => close = true,
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                        Err(_) => close = true,
+                        Ok(_) => {}
+                    },
+                    State::Fan { handle, line } => {
+                        match (&c.s).read(&mut buf) {
+                            Ok(0) => close = true,
+                            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                            Err(_) => close = true,
+                            Ok(n) => line.extend_from_slice(&buf[..n]),
+                        }
+                        while let Some(nl) = line.iter().position(|&b| b == b'\n') {
+                            out.extend_from_slice(b"NLN ");
+                            out.extend_from_slice(line[..nl].trim_ascii());
+                            for _ in 0..2 {
+                                out.push(b' ');
+                                out.extend_from_slice(handle);
+                            }
+                            out.extend_from_slice(b"\r\n");
+                            cuts.push(out.len());
+                            line.drain(..=nl);
                         }
                     }
                     State::Paired(p) => {
@@ -263,6 +313,18 @@ pub fn relay_server(listener: TcpListener) -> R<()> {
                     }
                 }
             }
+            // One `write` per watcher per broadcast line, as a server's fan-out does.
+            let mut from = 0;
+            for &to in &cuts {
+                for &w in &watchers {
+                    if let Some(Some(wc)) = conns.get(w) {
+                        let _ = (&wc.s).write(&out[from..to]);
+                    }
+                }
+                from = to;
+            }
+            cuts.clear();
+            out.clear();
             if close && let Some(c) = conns[i].take() {
                 ep.del(c.s.as_raw_fd());
                 if let State::Paired(p) = c.state

@@ -156,6 +156,82 @@ impl Conn {
 
     /// Reads more bytes; false on EOF.
     async fn fill(&mut self) -> R<bool> {
+        self.make_room();
+        let n = (&*self.stream).read(&mut self.buf[self.end..]).await?;
+        self.end += n;
+        Ok(n > 0)
+    }
+
+    /// Reads what the socket holds now, without waiting (for the epoll loop of `fanout`);
+    /// false on EOF.
+    pub fn read_ready(&mut self) -> R<bool> {
+        use std::io::Read;
+        self.make_room();
+        match self.stream.get_ref().read(&mut self.buf[self.end..]) {
+            Ok(0) => Ok(false),
+            Ok(n) => {
+                self.end += n;
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(true),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The next whole frame already read, if any (`CHL` answered and skipped), without waiting.
+    pub fn try_frame(&mut self) -> R<Option<Frame>> {
+        loop {
+            let Some(i) = self.buf[self.start..self.end]
+                .windows(2)
+                .position(|w| w == b"\r\n")
+            else {
+                return Ok(None);
+            };
+            let line = String::from_utf8_lossy(&self.buf[self.start..self.start + i]).into_owned();
+            let mut next = self.start + i + 2;
+            let payload = if payload_verb(&line) {
+                let n: usize = line
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| format!("bad payload length in `{line}`"))?;
+                if self.end - next < n {
+                    return Ok(None);
+                }
+                next += n;
+                Some(self.buf[next - n..next].to_vec())
+            } else {
+                None
+            };
+            self.start = next;
+            if let Some(qry) = self.answer_chl(&line)? {
+                use std::io::Write;
+                self.stream.get_ref().write_all(&qry)?;
+                continue;
+            }
+            return Ok(Some(Frame { line, payload }));
+        }
+    }
+
+    /// The `QRY` that answers `line` if it is a challenge.
+    fn answer_chl(&mut self, line: &str) -> R<Option<Vec<u8>>> {
+        let (Some(keys), Some(ch)) = (self.chl, line.strip_prefix("CHL 0 ")) else {
+            return Ok(None);
+        };
+        let ans = msnpd::auth::expected_qry(ch.trim(), keys.product, keys.msnp11)
+            .ok_or("no key for this product id")?;
+        let t = self.t();
+        let qry = Qry {
+            product: keys.product,
+            answer: ans.as_bytes(),
+        };
+        // The dialect only shapes commands whose form changed; QRY's never did.
+        let any = Dialect::get(msnpd::dialect::NEWEST).expect("served");
+        self.chl_answered += 1;
+        Ok(Some(qry.to_bytes(t, any)))
+    }
+
+    fn make_room(&mut self) {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -169,9 +245,6 @@ impl Conn {
                 self.buf.resize(n, 0);
             }
         }
-        let n = (&*self.stream).read(&mut self.buf[self.end..]).await?;
-        self.end += n;
-        Ok(n > 0)
     }
 
     async fn raw_line(&mut self) -> R<String> {
@@ -215,18 +288,8 @@ impl Conn {
             } else {
                 None
             };
-            if let (Some(keys), Some(ch)) = (self.chl, line.strip_prefix("CHL 0 ")) {
-                let ans = msnpd::auth::expected_qry(ch.trim(), keys.product, keys.msnp11)
-                    .ok_or("no key for this product id")?;
-                let t = self.t();
-                let qry = Qry {
-                    product: keys.product,
-                    answer: ans.as_bytes(),
-                };
-                // The dialect only shapes commands whose form changed; QRY's never did.
-                let any = Dialect::get(msnpd::dialect::NEWEST).expect("served");
-                self.send(&qry.to_bytes(t, any)).await?;
-                self.chl_answered += 1;
+            if let Some(qry) = self.answer_chl(&line)? {
+                self.send(&qry).await?;
                 continue;
             }
             return Ok(Frame { line, payload });

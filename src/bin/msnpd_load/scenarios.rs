@@ -1,7 +1,8 @@
 //! The `login`, `idle` and `fanout` scenarios.
 
+use crate::engine::Epoll;
 use crate::msnp::{Session, Target, local_hash_cost, login};
-use crate::net::{Error, R, io_timeout};
+use crate::net::{Conn, Error, R, io_timeout};
 use crate::stats::{Report, Samples, cpu_secs, rss_kib};
 use msnpd::dialect::Auth;
 use msnpd::model::Status;
@@ -301,32 +302,16 @@ pub struct FanoutArgs {
     pub interval_ms: u64,
     /// The server, to report its CPU time per delivered NLN.
     pub server_pid: Option<u32>,
-}
-
-struct FanState {
-    round: Cell<usize>,
-    status: RefCell<&'static str>,
-    t0: Cell<Instant>,
-    got: Cell<usize>,
-    seen: RefCell<Vec<usize>>,
-    lat: RefCell<Samples>,
-    wrong: Cell<u64>,
-    ev: event_listener::Event,
+    /// Through the minimal relay (names the report `raw-fanout`).
+    pub raw: bool,
+    /// Poll without sleeping while a round is out (as `relay` does: a sleeping CPU wakes
+    /// slowly, most of all in a VM, and on loopback the server's CPU pays for waking it).
+    pub spin: bool,
 }
 
 pub async fn fanout_scenario(ex: Ex, t: Rc<Target>, a: FanoutArgs) -> R<()> {
     let k = a.watchers;
     let target = t.handle(a.first);
-    let st = Rc::new(FanState {
-        round: Cell::new(0),
-        status: RefCell::new("NLN"),
-        t0: Cell::new(Instant::now()),
-        got: Cell::new(0),
-        seen: RefCell::new(vec![usize::MAX; k]),
-        lat: RefCell::new(Samples::default()),
-        wrong: Cell::new(0),
-        ev: event_listener::Event::new(),
-    });
     // Watchers: log in, put the target on FL, go online.
     let sessions = Rc::new(RefCell::new(Vec::new()));
     let errors = {
@@ -337,122 +322,150 @@ pub async fn fanout_scenario(ex: Ex, t: Rc<Target>, a: FanoutArgs) -> R<()> {
                 let (mut s, _) = login(&t, a.first + 1 + i).await?;
                 s.online(Status::Online).await?;
                 s.add_fl(&target).await?;
-                sessions.borrow_mut().push((i, s));
+                sessions.borrow_mut().push(s.ns);
                 Ok(())
             }
         })
         .await
     };
     first_error(&errors)?;
-    for (i, mut s) in sessions.take() {
-        let st = st.clone();
-        let target = target.clone();
-        ex.spawn(async move {
-            while let Ok(f) = s.ns.next_no_timeout().await {
-                // NLN status handle name ... (ILN/FLN are not status changes we asked for).
-                if !f.starts("NLN ") || f.arg(2) != target {
-                    continue;
-                }
-                let r = st.round.get();
-                if f.arg(1) != *st.status.borrow() {
-                    st.wrong.set(st.wrong.get() + 1);
-                    continue;
-                }
-                let mut seen = st.seen.borrow_mut();
-                if seen[i] == r {
-                    continue;
-                }
-                seen[i] = r;
-                if r > 0 {
-                    st.lat.borrow_mut().push_d(st.t0.get().elapsed());
-                }
-                st.got.set(st.got.get() + 1);
-                if st.got.get() == k {
-                    st.ev.notify(usize::MAX);
-                }
-            }
-        })
-        .detach();
-    }
+    let mut watchers = sessions.take();
     // Round 0: the target signs in (everyone sees NLN NLN).
-    let wait_all = |st: Rc<FanState>| async move {
-        let end = Instant::now() + io_timeout().min(Duration::from_secs(5));
-        loop {
-            if st.got.get() >= k {
-                return true;
-            }
-            let l = st.ev.listen();
-            if st.got.get() >= k {
-                return true;
-            }
-            let left = end.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            if smol::future::or(
-                async {
-                    l.await;
-                    true
-                },
-                async {
-                    smol::Timer::after(left).await;
-                    false
-                },
-            )
-            .await
-            {
-                continue;
-            }
-        }
-    };
     let (mut u, _) = login(&t, a.first).await?;
     u.online(Status::Online).await?;
-    if !wait_all(st.clone()).await {
-        return Err(format!("only {} of {k} watchers saw {target} sign in", st.got.get()).into());
+    for c in &mut watchers {
+        loop {
+            let f = c
+                .next()
+                .await
+                .map_err(|e| format!("a watcher never saw {target} sign in: {e}"))?;
+            if f.starts("NLN ") && f.arg(2) == target {
+                break;
+            }
+        }
     }
-    // The target's own answers (CHG) are read by a task of its own.
-    let stream = u.ns.stream.clone();
     let dialect = u.dialect;
-    ex.spawn(async move { while u.ns.next_no_timeout().await.is_ok() {} })
-        .detach();
+    let mut rep = fan_rounds(&a, &target, watchers, u.ns, |r, status| {
+        let chg = Chg::new(Status::parse(status).expect("a status code"), dialect);
+        chg.to_bytes(1000 + r as u32, dialect)
+    })?;
+    rep.kv("version", t.version).print();
+    Ok(())
+}
+
+/// The fan-out byte pattern through the minimal relay's broadcast mode: K watchers, one trigger
+/// whose every line the relay writes to all of them as an `NLN`, one `write` per watcher and
+/// nothing else. What the kernel and this generator cost on their own: the floor for `fanout`.
+pub async fn raw_fanout_scenario(relay: std::net::SocketAddr, a: FanoutArgs) -> R<()> {
+    let target = format!("user{}@example.com", a.first);
+    let mut watchers = Vec::with_capacity(a.watchers);
+    for _ in 0..a.watchers {
+        let mut c = Conn::connect(relay).await?;
+        c.send_line("WATCH").await?;
+        c.expect("OK").await?;
+        watchers.push(c);
+    }
+    let mut trigger = Conn::connect(relay).await?;
+    trigger.send_line(&format!("FAN {target}")).await?;
+    trigger.expect("OK").await?;
+    let mut rep = fan_rounds(&a, &target, watchers, trigger, |_, status| {
+        format!("{status}\r\n").into_bytes()
+    })?;
+    rep.kv("relay", relay).print();
+    Ok(())
+}
+
+/// The measured rounds, as a level-triggered epoll loop on this thread (one `read` per ready
+/// watcher, no task wake-ups: the generator must not be what is measured). Each round writes
+/// `line(round, status)` on `trigger` and times until every watcher has the `NLN` with that
+/// status; the report has those times, losses and the server's CPU per delivered `NLN`.
+fn fan_rounds(
+    a: &FanoutArgs,
+    target: &str,
+    mut watchers: Vec<Conn>,
+    mut trigger: Conn,
+    line: impl Fn(usize, &'static str) -> Vec<u8>,
+) -> R<Report> {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
     const CYCLE: [&str; 4] = ["BSY", "AWY", "BRB", "NLN"];
-    let mut all = Samples::default();
-    let mut lost = 0u64;
+    const TRIGGER: u64 = u64::MAX;
+    let k = watchers.len();
+    let mut ep = Epoll::new()?;
+    for (i, c) in watchers.iter_mut().enumerate() {
+        while c.try_frame()?.is_some() {}
+        ep.add(c.stream.as_raw_fd(), libc::EPOLLIN as u32, i as u64)?;
+    }
+    ep.add(trigger.stream.as_raw_fd(), libc::EPOLLIN as u32, TRIGGER)?;
+    let mut seen = vec![0usize; k];
+    let (mut all, mut lat) = (Samples::default(), Samples::default());
+    let (mut lost, mut wrong) = (0u64, 0u64);
     let cpu0 = a.server_pid.and_then(|p| cpu_secs(Some(p)));
     let t_start = Instant::now();
     for r in 1..=a.rounds {
         let status = CYCLE[(r - 1) % CYCLE.len()];
-        st.round.set(r);
-        *st.status.borrow_mut() = status;
-        st.got.set(0);
-        let chg = Chg::new(Status::parse(status).expect("a status code"), dialect);
-        let line = chg.to_bytes(1000 + r as u32, dialect);
-        st.t0.set(Instant::now());
-        (&*stream).write_all(&line).await?;
-        if wait_all(st.clone()).await {
-            all.push_d(st.t0.get().elapsed());
+        let bytes = line(r, status);
+        let mut got = 0;
+        let t0 = Instant::now();
+        trigger.stream.get_ref().write_all(&bytes)?;
+        let deadline = t0 + io_timeout().min(Duration::from_secs(5));
+        while got < k {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let wait = if a.spin {
+                0
+            } else {
+                left.as_millis().max(1) as i32
+            };
+            for (tok, _) in ep.wait(wait)? {
+                let c = match tok {
+                    TRIGGER => &mut trigger,
+                    i => &mut watchers[i as usize],
+                };
+                if !c.read_ready()? {
+                    return Err("connection closed by the server".into());
+                }
+                while let Some(f) = c.try_frame()? {
+                    // NLN status handle name ... (the trigger's CHG answers are only drained).
+                    if tok == TRIGGER || !f.starts("NLN ") || f.arg(2) != target {
+                        continue;
+                    }
+                    let i = tok as usize;
+                    if f.arg(1) != status {
+                        wrong += 1;
+                    } else if seen[i] != r {
+                        seen[i] = r;
+                        lat.push_d(t0.elapsed());
+                        got += 1;
+                    }
+                }
+            }
+        }
+        if got == k {
+            all.push_d(t0.elapsed());
         } else {
-            lost += (k - st.got.get()) as u64;
+            lost += (k - got) as u64;
         }
         if a.interval_ms > 0 {
-            smol::Timer::after(Duration::from_millis(a.interval_ms)).await;
+            std::thread::sleep(Duration::from_millis(a.interval_ms));
         }
     }
     let secs = t_start.elapsed().as_secs_f64();
     let cpu1 = a.server_pid.and_then(|p| cpu_secs(Some(p)));
-    let mut lat = st.lat.take();
-    let mut rep = Report::new("fanout");
-    rep.kv("version", t.version)
-        .kv("watchers", k)
+    let mut rep = Report::new(if a.raw { "raw-fanout" } else { "fanout" });
+    rep.kv("watchers", k)
         .kv("rounds", a.rounds)
         .kv("delivered", lat.0.len())
         .kv("lost", lost)
-        .kv("wrong", st.wrong.get())
+        .kv("wrong", wrong)
         .kv("secs", format!("{secs:.3}"))
         .kv("all_p50_us", all.us(50.0))
         .kv("all_p99_us", all.us(99.0))
         .kv("p50_us", lat.us(50.0))
-        .kv("p99_us", lat.us(99.0));
+        .kv("p99_us", lat.us(99.0))
+        .kv("spin", a.spin);
     if let (Some(x), Some(y)) = (cpu0, cpu1) {
         // Over the status-change rounds only (the watchers' logins are before `cpu0`).
         rep.kv(
@@ -464,8 +477,7 @@ pub async fn fanout_scenario(ex: Ex, t: Rc<Target>, a: FanoutArgs) -> R<()> {
             format!("{:.3}", (y - x) * 1e6 / lat.0.len().max(1) as f64),
         );
     }
-    rep.print();
-    Ok(())
+    Ok(rep)
 }
 
 /// Helper used by relay: logs in and goes online.
