@@ -424,3 +424,39 @@ fn url_snd_fnd_ims_replies() {
     // Still fine afterwards.
     a.ok("CHG", "BSY", "BSY");
 }
+
+/// Presence notices may be written straight to a watcher's socket (`Outbox::push_through`). A
+/// watcher that drops its connection while its contact keeps changing status must not have those
+/// notices land on a newcomer that got the same descriptor number. (Whether the race is hit
+/// depends on scheduling; `server::connection::tests::a_dropped_connection_is_never_written_through`
+/// checks the mechanism directly.)
+#[test]
+fn presence_for_a_gone_watcher_never_reaches_a_newcomer() {
+    let s = server();
+    add_all(&s, B, &[A]);
+    let mut a = on(&s, 7, A);
+    let mut newcomers = Vec::new();
+    let statuses = ["BSY", "AWY", "BRB", "NLN"];
+    for round in 0..6 {
+        let mut b = on(&s, 7, B);
+        a.ok("CHG", "PHN", "PHN");
+        assert_eq!(b.line(), "NLN PHN alice@example.com alice@example.com");
+        drop(b);
+        // Descriptors are reused lowest first: open sockets while the server is taking B's down
+        // and A's notices are still addressed to it.
+        for (i, st) in statuses.iter().enumerate() {
+            newcomers.push(s.connect());
+            if i % 2 == round % 2 {
+                a.ok("CHG", st, st);
+            }
+        }
+    }
+    for (i, c) in newcomers.iter_mut().enumerate() {
+        c.send("VER 1 MSNP7 CVR0");
+        assert_eq!(
+            c.line(),
+            "VER 1 MSNP7",
+            "newcomer {i} got someone else's line first"
+        );
+    }
+}

@@ -870,7 +870,7 @@ impl Actor {
                     congested |= w
                         .member
                         .outbox
-                        .push_relay(&[line.as_bytes()])
+                        .push_through(&[line.as_bytes()])
                         .unwrap_or(false);
                 }
                 None => self.publish(wid, || presence_notice(u)),
@@ -895,7 +895,7 @@ impl Actor {
                 congested |= w
                     .member
                     .outbox
-                    .push_relay(&[head.as_bytes(), body])
+                    .push_through(&[head.as_bytes(), body])
                     .unwrap_or(false);
             }
         }
@@ -909,7 +909,7 @@ impl Actor {
         for wid in Self::watchers(u) {
             match self.users.get(&wid) {
                 Some(w) => {
-                    let _ = w.member.outbox.push(&[line.as_bytes()]);
+                    let _ = w.member.outbox.push_through(&[line.as_bytes()]);
                 }
                 None => self.publish(wid, || Notice::Presence {
                     handle: u.member.handle.to_string(),

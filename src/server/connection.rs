@@ -10,6 +10,7 @@ use smol::{Async, Timer};
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
@@ -65,8 +66,9 @@ impl Reached {
     }
 }
 
-/// A client's socket with its read buffer, write progress and timer: what a session task owns,
-/// so that only that task ever writes the socket, whatever other tasks queue in its outbox.
+/// A client's socket with its read buffer, write progress and timer: what a session task owns.
+/// Other tasks queue into its outbox; they write the socket only through the outbox's
+/// write-through for presence notices (`Outbox::push_through`), never once it is detached.
 pub struct Connection {
     stream: Async<TcpStream>,
     /// The client's address: logs, admission and throttling key on it (port 0 via the gateway).
@@ -85,6 +87,14 @@ pub struct Connection {
     stalled_since: Option<Instant>,
 }
 
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Before the socket closes (fields drop after this): its descriptor number could be
+        // reused by another client's socket, which a write-through must never reach.
+        self.outbox.detach();
+    }
+}
+
 impl Connection {
     /// Wraps an accepted socket, with Nagle off (replies are small lines and latency counts) and
     /// no read buffer until there is something to read.
@@ -93,11 +103,13 @@ impl Connection {
         let local = stream.get_ref().local_addr()?;
         // Latency matters more than segment count: every reply is a small line.
         stream.get_ref().set_nodelay(true)?;
+        let outbox = Arc::new(Outbox::new());
+        outbox.attach(stream.as_raw_fd());
         Ok(Connection {
             stream,
             peer,
             local: Reached::Direct(local),
-            outbox: Arc::new(Outbox::new()),
+            outbox,
             writing: None,
             read: None,
             timer: Timer::never(),
@@ -295,6 +307,7 @@ impl Connection {
             },
         )
         .await;
+        self.outbox.detach();
         self.outbox.discard();
         if let Some((c, _)) = self.writing.take() {
             pool::give_chunk(c);
@@ -303,5 +316,32 @@ impl Connection {
             b.give();
         }
         let _ = self.stream.get_ref().shutdown(std::net::Shutdown::Both);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_connection_is_never_written_through() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (accepted, _) = l.accept().unwrap();
+        let conn = Connection::new(Async::new(accepted).unwrap()).unwrap();
+        let outbox = conn.outbox.clone();
+        // Attached: a notice goes straight out, nothing is queued.
+        outbox.push_through(&[b"NLN BSY a@b.c a\r\n"]).unwrap();
+        assert!(outbox.take().is_none());
+        let mut got = [0u8; 17];
+        (&client).read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"NLN BSY a@b.c a\r\n");
+        // Gone: detached before its socket closed (its descriptor number may be anyone's next),
+        // so later notices are only queued.
+        assert!(outbox.is_attached());
+        drop(conn);
+        assert!(!outbox.is_attached());
+        outbox.push_through(&[b"FLN a@b.c\r\n"]).unwrap();
+        assert_eq!(&outbox.take().unwrap()[..], b"FLN a@b.c\r\n");
     }
 }
