@@ -69,8 +69,10 @@ struct Inner {
     state: OutboxState,
     /// A recipient this connection's last message filled past its high-water mark.
     hold: Option<std::sync::Arc<Outbox>>,
-    /// The connection's socket while it is open (`attach`/`detach`), for writing through.
-    sink: Option<RawFd>,
+    /// The connection's socket while it is open (`attach`/`detach`), for writing through;
+    /// `NO_SINK` otherwise. A bare descriptor rather than an `Option`: it fits in what was
+    /// padding, and an idle session's memory is counted in bytes.
+    sink: RawFd,
     /// The owner holds a chunk it took and has not finished writing.
     owner_writing: bool,
 }
@@ -90,7 +92,7 @@ impl Outbox {
                 waker: None,
                 state: OutboxState::Open,
                 hold: None,
-                sink: None,
+                sink: NO_SINK,
                 owner_writing: false,
             }),
             room: Event::new(),
@@ -145,8 +147,9 @@ impl Outbox {
             && parts.len() <= MAX_PARTS
             && inner.pending.is_empty()
             && !inner.owner_writing
-            && let Some(fd) = inner.sink
+            && inner.sink != NO_SINK
         {
+            let fd = inner.sink;
             // Nothing queued and nothing being written: the frame can go straight to the
             // socket from here, in order, without waking the owner's task to do it. The lock keeps the owner out meanwhile, and `detach` takes it before the
             // socket closes, so `fd` is the connection's own.
@@ -306,7 +309,7 @@ impl Outbox {
     /// Whether frames may be written through to a socket now, for tests.
     #[cfg(test)]
     pub(crate) fn is_attached(&self) -> bool {
-        self.lock().sink.is_some()
+        self.lock().sink != NO_SINK
     }
 
     /// Bytes queued (not written through), for tests.
@@ -318,13 +321,13 @@ impl Outbox {
     /// Lets frames from others be written straight to `fd`, the owner's socket, while nothing is
     /// queued or being written. The owner must `detach` before it closes the socket.
     pub fn attach(&self, fd: RawFd) {
-        self.lock().sink = Some(fd);
+        self.lock().sink = fd;
     }
 
     /// Ends writing through: once this returns nobody writes to the socket but its owner, and
     /// the owner may close it.
     pub fn detach(&self) {
-        self.lock().sink = None;
+        self.lock().sink = NO_SINK;
     }
 
     /// Frees the pending chunk (the connection is gone).
@@ -341,6 +344,9 @@ impl Outbox {
         self.room.notify(usize::MAX);
     }
 }
+
+/// `Inner::sink` when there is no socket to write through to.
+const NO_SINK: RawFd = -1;
 
 /// The most parts one frame is pushed in (a command line, its payload, and room to spare).
 const MAX_PARTS: usize = 4;
