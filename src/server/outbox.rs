@@ -145,6 +145,7 @@ impl Outbox {
         let mut rest = [&[][..]; MAX_PARTS];
         if through
             && parts.len() <= MAX_PARTS
+            && total <= crate::limits::OUTBOX_CHUNK
             && inner.pending.is_empty()
             && !inner.owner_writing
             && inner.sink != NO_SINK
