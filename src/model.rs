@@ -223,7 +223,12 @@ impl Account {
     /// Whether `viewer` may see my presence and invite me: not blocked, and allowed (explicitly or
     /// by my default).
     pub fn allows(&self, viewer: UserId) -> bool {
-        let bits = self.lists_of(viewer);
+        self.allows_lists(self.lists_of(viewer))
+    }
+
+    /// `allows` for a viewer on the lists `bits`, for callers already holding its entry (the
+    /// presence fan-out walks the entries and need not look each one up again).
+    pub fn allows_lists(&self, bits: u8) -> bool {
         bits & list::BL == 0 && (bits & list::AL != 0 || self.blp == Blp::Allow)
     }
 

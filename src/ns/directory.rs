@@ -846,7 +846,7 @@ impl Actor {
         u.account
             .contacts
             .iter()
-            .filter(|(wid, c)| c.lists & list::RL != 0 && u.account.allows(**wid))
+            .filter(|(_, c)| c.lists & list::RL != 0 && u.account.allows_lists(c.lists))
             .map(|(wid, _)| *wid)
     }
 
