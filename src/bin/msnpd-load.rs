@@ -291,6 +291,23 @@ fn ack_byte(s: &str) -> R<u8> {
 }
 
 /// Starts `msnpd-load relay-server` as a child; returns it and its address.
+/// Runs `scenario` against the relay at `relay`, or against one started for it (pinned to `cpu`)
+/// and stopped after; the scenario gets the started relay's process id for its CPU figures.
+fn with_relay(
+    relay: Option<SocketAddr>,
+    cpu: Option<usize>,
+    scenario: impl FnOnce(SocketAddr, Option<u32>) -> R<()>,
+) -> R<()> {
+    let Some(addr) = relay else {
+        let (mut child, addr) = spawn_relay(cpu)?;
+        let r = scenario(addr, Some(child.id()));
+        let _ = child.kill();
+        let _ = child.wait();
+        return r;
+    };
+    scenario(addr, None)
+}
+
 fn spawn_relay(cpu: Option<usize>) -> R<(std::process::Child, SocketAddr)> {
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.arg("relay-server");
@@ -406,14 +423,7 @@ fn run(cli: Cli, ex: scenarios::Ex) -> R<()> {
             };
             block(Box::pin(relay::relay_scenario(ex, target, a)))
         }
-        Scenario::RawRelay(c) => {
-            let (child, addr) = match c.relay {
-                Some(addr) => (None, addr),
-                None => {
-                    let (ch, addr) = spawn_relay(c.relay_cpu)?;
-                    (Some(ch), addr)
-                }
-            };
+        Scenario::RawRelay(c) => with_relay(c.relay, c.relay_cpu, |addr, pid| {
             let a = RelayArgs {
                 pairs: c.pairs,
                 window: c.window.max(1),
@@ -424,41 +434,24 @@ fn run(cli: Cli, ex: scenarios::Ex) -> R<()> {
                 rate: c.rate,
                 first: 1,
                 concurrency: 1,
-                server_pid: child.as_ref().map(|ch| ch.id()),
+                server_pid: pid,
                 spin: !c.no_spin,
             };
-            let r = block(Box::pin(relay::raw_relay_scenario(addr, a)));
-            if let Some(mut ch) = child {
-                let _ = ch.kill();
-                let _ = ch.wait();
-            }
-            r
-        }
-        Scenario::RawFanout(c) => {
-            let (child, addr) = match c.relay {
-                Some(addr) => (None, addr),
-                None => {
-                    let (ch, addr) = spawn_relay(c.relay_cpu)?;
-                    (Some(ch), addr)
-                }
-            };
+            block(Box::pin(relay::raw_relay_scenario(addr, a)))
+        }),
+        Scenario::RawFanout(c) => with_relay(c.relay, c.relay_cpu, |addr, pid| {
             let a = scenarios::FanoutArgs {
                 watchers: c.watchers,
                 rounds: c.rounds,
                 first: 1,
                 concurrency: 1,
                 interval_ms: c.interval_ms,
-                server_pid: child.as_ref().map(|ch| ch.id()),
+                server_pid: pid,
                 raw: true,
                 spin: !c.no_spin,
             };
-            let r = block(Box::pin(scenarios::raw_fanout_scenario(addr, a)));
-            if let Some(mut ch) = child {
-                let _ = ch.kill();
-                let _ = ch.wait();
-            }
-            r
-        }
+            block(Box::pin(scenarios::raw_fanout_scenario(addr, a)))
+        }),
         Scenario::RelayServer(c) => {
             if std::env::var_os("MSNPD_LOAD_CHILD").is_some() {
                 // Started by raw-relay: go when it goes, even if it is killed.

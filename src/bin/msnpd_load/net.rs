@@ -93,6 +93,19 @@ impl Frame {
     }
 }
 
+/// The length of the payload that follows `line`, if its command carries one.
+fn payload_len(line: &str) -> R<Option<usize>> {
+    if !payload_verb(line) {
+        return Ok(None);
+    }
+    let n = line
+        .rsplit(' ')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad payload length in `{line}`"))?;
+    Ok(Some(n))
+}
+
 /// Server commands followed by a payload whose length is the last argument.
 fn payload_verb(line: &str) -> bool {
     matches!(
@@ -189,12 +202,7 @@ impl Conn {
             };
             let line = String::from_utf8_lossy(&self.buf[self.start..self.start + i]).into_owned();
             let mut next = self.start + i + 2;
-            let payload = if payload_verb(&line) {
-                let n: usize = line
-                    .rsplit(' ')
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| format!("bad payload length in `{line}`"))?;
+            let payload = if let Some(n) = payload_len(&line)? {
                 if self.end - next < n {
                     return Ok(None);
                 }
@@ -278,12 +286,7 @@ impl Conn {
     pub async fn next_no_timeout(&mut self) -> R<Frame> {
         loop {
             let line = self.raw_line().await?;
-            let payload = if payload_verb(&line) {
-                let n: usize = line
-                    .rsplit(' ')
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| format!("bad payload length in `{line}`"))?;
+            let payload = if let Some(n) = payload_len(&line)? {
                 Some(self.raw_payload(n).await?)
             } else {
                 None
