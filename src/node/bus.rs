@@ -73,7 +73,7 @@ impl Bus for MemoryBus {
         let holder = {
             let r = self.routes();
             r.by_handle
-                .get(&ring.target)
+                .get(&ring.call.target)
                 .filter(|h| **h != from)
                 .and_then(|h| r.hosts.get(h).cloned())
         };

@@ -187,22 +187,14 @@ pub enum Notice {
     Reload,
 }
 
-/// A switchboard invitation the directory delivers (the notification half of `CAL`).
+/// A switchboard invitation the directory delivers (the notification half of `CAL`): what the
+/// switchboard asked for, and the switchboard's port (its host is the one the callee reached us
+/// at).
 #[derive(Clone, Debug)]
 pub struct Ring {
-    /// Who calls.
-    pub caller: UserId,
-    /// The caller's handle, as the RNG line shows it.
-    pub caller_handle: String,
-    /// The caller's URL-encoded friendly name, as the RNG line shows it.
-    pub caller_name: String,
-    /// The callee's handle.
-    pub target: String,
-    /// The switchboard session the callee is asked into.
-    pub sb_id: u32,
-    /// The cookie the registry already issued for the callee's handle.
-    pub cookie: String,
-    /// The switchboard's port (its host is the one the callee reached us at).
+    /// The switchboard's request: caller, callee, session and the cookie already issued.
+    pub call: crate::sb::Ring,
+    /// The switchboard listener's port, named in the `RNG` line.
     pub sb_port: u16,
 }
 
@@ -1062,16 +1054,17 @@ impl Actor {
     }
 
     fn ring(&self, ring: &Ring) -> Rung {
-        let Some(t) = self.find(&ring.target) else {
+        let call = &ring.call;
+        let Some(t) = self.find(&call.target) else {
             return Rung::NotHere;
         };
-        if t.seen_by(ring.caller).is_none() || t.presence.ims_off {
+        if t.seen_by(call.caller).is_none() || t.presence.ims_off {
             return Rung::Refused;
         }
         let host = t.member.ns_local.host(self.public_host.as_deref());
         let line = format!(
             "RNG {} {host}:{} CKI {} {} {}\r\n",
-            ring.sb_id, ring.sb_port, ring.cookie, ring.caller_handle, ring.caller_name
+            call.sb, ring.sb_port, call.cookie, call.caller_handle, call.caller_name
         );
         if t.member.outbox.push(&[line.as_bytes()]).is_err() {
             return Rung::Refused;

@@ -23,12 +23,7 @@ impl Ringer for DirectoryRinger {
     fn ring(&self, ring: Ring) -> RingReply {
         let directory = self.directory.clone();
         let ring = directory::Ring {
-            caller: ring.caller,
-            caller_handle: ring.caller_handle,
-            caller_name: ring.caller_name,
-            target: ring.target,
-            sb_id: ring.sb,
-            cookie: ring.cookie,
+            call: ring,
             sb_port: self.sb_port,
         };
         Box::pin(async move {
