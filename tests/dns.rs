@@ -396,15 +396,24 @@ fn bad_dns_options_are_start_up_errors() {
     let (code, _, err) = serve(&["--dns-listen", "127.0.0.1:0", "--dns-allow", "10.0.0.0/40"]);
     assert_ne!(code, 0);
     assert!(err.contains("invalid --dns-allow entry"), "{err}");
-    // Forwarding to ourselves would loop.
-    let port = UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let me = format!("127.0.0.1:{port}");
-    let (code, _, err) = serve(&["--dns-listen", &me, "--dns-upstream", &me]);
-    assert_ne!(code, 0);
+    // Forwarding to ourselves would loop. The check needs the bound address, so the port must
+    // be free when the server binds it: one freed just before may be taken meanwhile (on UDP or
+    // TCP) by a test running beside this one, and then another is tried.
+    let mut err = String::new();
+    for _ in 0..5 {
+        let port = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let me = format!("127.0.0.1:{port}");
+        let (code, _, e) = serve(&["--dns-listen", &me, "--dns-upstream", &me]);
+        assert_ne!(code, 0);
+        err = e;
+        if !err.contains("Address already in use") {
+            break;
+        }
+    }
     assert!(err.contains("is this server's own dns address"), "{err}");
     // A port already in use.
     let taken = UdpSocket::bind("127.0.0.1:0").unwrap();

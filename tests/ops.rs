@@ -38,7 +38,7 @@ fn served(addr: std::net::SocketAddr) -> bool {
     let mut c = Client::connect(addr);
     c.send("VER 1 MSNP8 CVR0");
     let mut buf = [0u8; 64];
-    matches!(c.stream.read(&mut buf), Ok(n) if n > 0)
+    matches!(read_retrying(&mut c.stream, &mut buf), Ok(n) if n > 0)
 }
 
 const CONNECT_ARGS: [&str; 8] = [

@@ -223,6 +223,18 @@ pub fn wait_timeout(child: &mut Child, d: Duration) -> Option<i32> {
     None
 }
 
+/// `read`, again after a signal. A socket with a read timeout is one of the cases where Linux
+/// returns EINTR even under SA_RESTART (signal(7)), and a signal handler elsewhere in the test
+/// process made `expect_closed` fail now and then with "Interrupted system call".
+pub fn read_retrying(s: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match s.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            r => return r,
+        }
+    }
+}
+
 /// A raw MSNP connection.
 pub struct Client {
     pub stream: TcpStream,
@@ -266,7 +278,7 @@ impl Client {
 
     fn fill(&mut self) -> bool {
         let mut tmp = [0u8; 4096];
-        match self.stream.read(&mut tmp) {
+        match read_retrying(&mut self.stream, &mut tmp) {
             Ok(0) => false,
             Ok(n) => {
                 self.buf.extend_from_slice(&tmp[..n]);
@@ -345,7 +357,7 @@ impl Client {
                 continue;
             }
             let mut tmp = [0u8; 4096];
-            match self.stream.read(&mut tmp) {
+            match read_retrying(&mut self.stream, &mut tmp) {
                 Ok(0) => return lines,
                 Ok(n) => self.buf.extend_from_slice(&tmp[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return lines,
@@ -358,7 +370,7 @@ impl Client {
     pub fn expect_silence(&mut self, d: Duration) {
         self.stream.set_read_timeout(Some(d)).unwrap();
         let mut tmp = [0u8; 1024];
-        let r = self.stream.read(&mut tmp);
+        let r = read_retrying(&mut self.stream, &mut tmp);
         self.stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         match r {
             Ok(0) => panic!("connection closed"),
