@@ -4,10 +4,9 @@
 //! seam: the hosts share no state but this routing table and the accounts store.
 
 use crate::model::UserId;
-use crate::ns::bus::{Bus, HostId, Later};
-use crate::ns::directory::{Callee, Directory, Notice, Ring, Seen};
+use crate::ns::bus::{Bus, Callee, Host, HostId, Later, Notice, Ring, Seen};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Routes user-addressed messages to the host that claimed the user. The table is the broker's
 /// subscription list; it is not any role's state.
@@ -18,7 +17,7 @@ pub struct MemoryBus {
 
 #[derive(Default)]
 struct Routes {
-    hosts: HashMap<HostId, Directory>,
+    hosts: HashMap<HostId, Arc<dyn Host>>,
     by_id: HashMap<UserId, HostId>,
     by_handle: HashMap<String, HostId>,
 }
@@ -29,7 +28,7 @@ impl MemoryBus {
     }
 
     /// The directory of the host other than `from` that holds `user`.
-    fn holder(&self, from: HostId, user: UserId) -> Option<Directory> {
+    fn holder(&self, from: HostId, user: UserId) -> Option<Arc<dyn Host>> {
         let r = self.routes();
         let host = *r.by_id.get(&user)?;
         (host != from).then(|| r.hosts.get(&host).cloned())?
@@ -41,8 +40,8 @@ impl Bus for MemoryBus {
         false
     }
 
-    fn join(&self, host: HostId, directory: Directory) {
-        self.routes().hosts.insert(host, directory);
+    fn join(&self, host: HostId, inbox: Arc<dyn Host>) {
+        self.routes().hosts.insert(host, inbox);
     }
 
     fn claim(&self, host: HostId, user: UserId, handle: &str) {
@@ -81,7 +80,7 @@ impl Bus for MemoryBus {
     }
 
     fn seen(&self, from: HostId, ids: Vec<UserId>, viewer: UserId) -> Later<'_, Vec<Seen>> {
-        let mut per_host: HashMap<HostId, (Directory, Vec<UserId>)> = HashMap::new();
+        let mut per_host: HashMap<HostId, (Arc<dyn Host>, Vec<UserId>)> = HashMap::new();
         {
             let r = self.routes();
             for id in ids {
@@ -100,7 +99,7 @@ impl Bus for MemoryBus {
         Box::pin(async move {
             let mut out = Vec::new();
             for (_, (d, ids)) in per_host {
-                out.extend(d.seen(ids, viewer).await.unwrap_or_default());
+                out.extend(d.seen_here(ids, viewer).await);
             }
             out
         })

@@ -6,10 +6,10 @@
 //! Shapes per version are in `dialect::AsyncBpr`. The list version in that line is the watcher's
 //! new one: what SYN would dump for them changed, so their serial is bumped in the same
 //! transaction as the phone change (NS.md 3.4: bump on every change a SYN would show), and a
-//! client that caches its list stays in step.
+//! client that caches its list stays in step. `account.rs` makes the change and builds the
+//! notices; the directory writes the lines (`directory/lines.rs`).
 
-use super::directory::{Directory, DirectoryGone, Notice};
-use crate::model::{Phones, UserId};
+use crate::model::Phones;
 
 /// The phone fields a contact's BPR carries, in SYN order (MBE is the owner's setting only).
 pub fn fields(p: &Phones) -> [(&'static str, &str); 4] {
@@ -29,28 +29,4 @@ pub fn changed(old: &Phones, new: &Phones) -> Vec<&'static str> {
         .filter(|(a, b)| a.1 != b.1)
         .map(|(_, b)| b.0)
         .collect()
-}
-
-/// Tells each watcher (their copy of my numbers and their new list serial, from the committed
-/// transaction, go with it) which of my numbers changed: the directory updates their mirror and
-/// sends the BPR lines in their dialect.
-pub async fn announce(
-    directory: &Directory,
-    me: UserId,
-    handle: &str,
-    phones: &Phones,
-    kinds: &[&'static str],
-    watchers: &[(UserId, u32)],
-) -> Result<(), DirectoryGone> {
-    for &(wid, serial) in watchers {
-        let notice = Notice::Phones {
-            who: me,
-            handle: handle.to_owned(),
-            phones: Box::new(phones.clone()),
-            kinds: kinds.to_vec(),
-            serial,
-        };
-        directory.notify(wid, notice).await?;
-    }
-    Ok(())
 }

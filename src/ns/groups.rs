@@ -7,15 +7,14 @@
 //! place and the client reports "Invalid group". Only `msnp11-sdk`, recognised from its CVR (see
 //! `dialect::Quirk`), gets the `1`-prefixed shape of the server it was written against.
 
-use super::lists::{Edit, change};
+use super::account::{self, Change};
 use super::{Apply, NsSession};
 use crate::dialect::{Groups, GuidGroupReply};
 use crate::limits::{MAX_GROUP_NAME_ADG, MAX_GROUP_NAME_REG, MAX_GROUPS};
-use crate::model::{Group, UserId};
+use crate::model::Group;
 use crate::protocol::command::groups::{Adg, GroupRef, Reg, Rmg};
 use crate::protocol::percent::{self, Enc};
 use crate::server::session::{Disconnect, Handled};
-use crate::storage::DbError;
 
 fn group_name(raw: &str, limit: usize) -> Result<Option<String>, Disconnect> {
     if raw.len() > limit * 3 {
@@ -57,7 +56,11 @@ impl<'a> Apply<'a> for Adg<'a> {
             name: name.into(),
             guid: crate::auth::guid(),
         };
-        let serial = save_group(s, user.id, num, Some(group.clone())).await?;
+        let change = Change::PutGroup {
+            num,
+            group: group.clone(),
+        };
+        let serial = account::apply(&s.ns, user.id, change).await?.serial;
         let line = match (d.groups, d.guid_group_reply(s.quirk)) {
             (Groups::Guid, GuidGroupReply::Documented) => {
                 format!("ADG {trid} {raw} {}", group.guid)
@@ -97,8 +100,13 @@ impl<'a> Apply<'a> for Rmg<'a> {
         if num == 0 {
             return s.error(230, trid).await;
         }
-        empty_group(s, &user, num).await?;
-        let serial = save_group(s, user.id, num, None).await?;
+        // Its members leave it (in MSNP7-9 those in no other group leave the FL) in the same
+        // transaction that deletes it.
+        let change = Change::RemoveGroup {
+            num,
+            drop_sole_members: s.dialect().groups == Groups::Numeric,
+        };
+        let serial = account::apply(&s.ns, user.id, change).await?.serial;
         let d = s.dialect();
         let line = match (self.group, d.guid_group_reply(s.quirk)) {
             (GroupRef::Guid(guid), GuidGroupReply::Documented) => format!("RMG {trid} {guid}"),
@@ -107,34 +115,6 @@ impl<'a> Apply<'a> for Rmg<'a> {
         };
         s.reply(&line).await
     }
-}
-
-/// Takes every contact out of group `num` before it is deleted.
-async fn empty_group(s: &mut NsSession, user: &super::Me, num: u8) -> Handled {
-    let numeric = s.dialect().groups == Groups::Numeric;
-    let members: Vec<(UserId, bool)> = s
-        .account(user)
-        .await?
-        .contacts
-        .iter()
-        .filter(|(_, c)| c.groups & (1 << num) != 0)
-        .map(|(id, c)| (*id, c.groups & !(1 << num) == 0 && numeric))
-        .collect();
-    for (cid, only_here) in members {
-        let edit = if only_here {
-            Edit {
-                clear: crate::model::list::FL,
-                ..Default::default()
-            }
-        } else {
-            Edit {
-                remove_groups: 1 << num,
-                ..Default::default()
-            }
-        };
-        change(s, user, cid, edit).await?;
-    }
-    Ok(())
 }
 
 /// `REG trid group name {0}`: renames a group.
@@ -165,7 +145,11 @@ impl<'a> Apply<'a> for Reg<'a> {
             return s.error(228, trid).await;
         }
         group.name = name.into();
-        let serial = save_group(s, user.id, num, Some(group.clone())).await?;
+        let change = Change::PutGroup {
+            num,
+            group: group.clone(),
+        };
+        let serial = account::apply(&s.ns, user.id, change).await?.serial;
         let d = s.dialect();
         let line = match (d.groups, d.guid_group_reply(s.quirk)) {
             (Groups::Guid, GuidGroupReply::Documented) => {
@@ -178,38 +162,4 @@ impl<'a> Apply<'a> for Reg<'a> {
         };
         s.reply(&line).await
     }
-}
-
-/// Creates, renames (`Some`) or deletes (`None`) a group; returns the new serial.
-async fn save_group(
-    s: &NsSession,
-    id: UserId,
-    num: u8,
-    group: Option<Group>,
-) -> Result<u32, Disconnect> {
-    let directory = s.ns.directory.clone();
-    s.ns.storage
-        .run(move |db| {
-            let serial = db.write(|w| {
-                match &group {
-                    Some(g) => w.put_group(id, num, g)?,
-                    None => w.delete_group(id, num)?,
-                }
-                w.bump_serial(id)
-            })?;
-            directory.mirror_blocking(id, move |a| {
-                a.serial = serial;
-                match group {
-                    Some(g) => {
-                        a.groups.insert(num, g);
-                    }
-                    None => {
-                        a.groups.remove(&num);
-                    }
-                }
-            });
-            Ok::<_, DbError>(serial)
-        })
-        .await?
-        .map_err(|e| Disconnect::new(format!("saving group: {e}")))
 }

@@ -1,175 +1,24 @@
 //! ADD (MSNP2-9), ADC (MSNP10-12), REM, BLP and GTC.
 //!
-//! Rules are checked here against the session's account mirror; the change itself runs as one
-//! storage job that reads the rows it changes, commits, and then updates the mirrors of everyone
-//! online it touched. Only then is the reply written.
+//! Rules are checked here against the session's account mirror (`account::check_add` holds the
+//! ones every front end shares); the change itself is `account::apply`, which returns once it is
+//! committed and in every mirror. Only then is the reply written.
 
-use super::directory::{Directory, Notice};
+use super::account::{self, Change, Outcome, Refused};
+use super::directory::push_initial;
 use super::{Apply, Me, NsSession};
 use crate::dialect::{Groups, SameMode};
-use crate::limits::{MAX_FRIENDLY_ENCODED, MAX_GROUPS, MAX_LIST_ENTRIES};
-use crate::model::{Blp, Contact, Phones, UserId, list};
+use crate::limits::{MAX_FRIENDLY_ENCODED, MAX_GROUPS};
+use crate::model::{Account, Blp, UserId, list};
 use crate::protocol::command::lists::{Adc, Add, Blp as SetBlp, Gtc, Rem};
 use crate::protocol::names::normalize_handle;
 use crate::protocol::percent::{self, Enc};
-use crate::server::hub::Hub;
 use crate::server::session::{Disconnect, Handled};
-use crate::storage::DbError;
+use std::sync::Arc;
 
-/// A change to one of my contact rows.
-#[derive(Default, Clone)]
-pub struct Edit {
-    pub set: u8,
-    pub clear: u8,
-    pub name: Option<String>,
-    pub add_groups: u32,
-    pub remove_groups: u32,
-}
-
-pub struct Edited {
-    pub serial: u32,
-    /// The other side's RL changed: (added, their serial, my name as they store it).
-    pub reverse: Option<(bool, u32, String)>,
-}
-
-/// Applies `e` to `owner`'s row for `target` and the reverse list on the other side, in one
-/// transaction, then updates the mirrors of whoever is online.
-pub async fn apply(
-    (hub, directory): (&Hub, &Directory),
-    owner: UserId,
-    target: UserId,
-    e: Edit,
-) -> Result<Edited, Disconnect> {
-    let h = directory.clone();
-    let result = hub
-        .storage
-        .run(move |db| -> Result<Edited, DbError> {
-            let (row, serial, reverse) = db.write(|w| {
-                let before = w.contact(owner, target)?;
-                let mut row = match before {
-                    Some(r) => r,
-                    None => {
-                        let (handle, _) = w.user_names(target)?;
-                        Contact {
-                            name: handle.clone(),
-                            handle,
-                            guid: crate::auth::guid(),
-                            lists: 0,
-                            groups: 0,
-                            phones: Phones::default(),
-                        }
-                    }
-                };
-                let was = row.lists;
-                row.lists = (row.lists | e.set) & !e.clear;
-                if e.set & (list::AL | list::BL) != 0 {
-                    // Allowing or blocking someone answers the "added you" prompt.
-                    row.lists &= !list::PL;
-                }
-                if let Some(n) = &e.name {
-                    row.name = n.clone();
-                }
-                row.groups = (row.groups | e.add_groups) & !e.remove_groups;
-                if row.lists & list::FL == 0 {
-                    row.groups = 0;
-                }
-                w.put_contact(owner, target, &row)?;
-                let serial = w.bump_serial(owner)?;
-                let fl_added = was & list::FL == 0 && row.lists & list::FL != 0;
-                let fl_removed = was & list::FL != 0 && row.lists & list::FL == 0;
-                let reverse = if fl_added || fl_removed {
-                    let (my_handle, my_name) = w.user_names(owner)?;
-                    let mut other = w.contact(target, owner)?.unwrap_or(Contact {
-                        handle: my_handle,
-                        name: my_name.clone(),
-                        guid: crate::auth::guid(),
-                        lists: 0,
-                        groups: 0,
-                        phones: Phones::default(),
-                    });
-                    if fl_added {
-                        other.lists |= list::RL;
-                        if other.lists & (list::AL | list::BL) == 0 {
-                            other.lists |= list::PL;
-                        }
-                    } else {
-                        other.lists &= !(list::RL | list::PL);
-                    }
-                    w.put_contact(target, owner, &other)?;
-                    let their_serial = w.bump_serial(target)?;
-                    Some((fl_added, their_serial, other, my_name))
-                } else {
-                    None
-                };
-                Ok((row, serial, reverse))
-            })?;
-            h.mirror_blocking(owner, move |a| {
-                a.serial = serial;
-                if row.lists == 0 {
-                    a.contacts.remove(&target);
-                } else {
-                    a.contacts.insert(target, row);
-                }
-            });
-            let reverse = reverse.map(|(added, their_serial, other, my_name)| {
-                h.mirror_blocking(target, move |a| {
-                    a.serial = their_serial;
-                    if other.lists == 0 {
-                        a.contacts.remove(&owner);
-                    } else {
-                        a.contacts.insert(owner, other);
-                    }
-                });
-                (added, their_serial, my_name)
-            });
-            Ok(Edited { serial, reverse })
-        })
-        .await?;
-    result.map_err(|e| Disconnect::new(format!("list change failed: {e}")))
-}
-
-/// Tells the other side that I added or removed them (`ADD/ADC 0 RL`, `REM 0 RL`).
-async fn notify_reverse(
-    directory: &Directory,
-    me: &Me,
-    target: UserId,
-    edited: &Edited,
-) -> Result<(), Disconnect> {
-    let Some((added, their_serial, my_name)) = &edited.reverse else {
-        return Ok(());
-    };
-    let notice = Notice::ReverseList {
-        who: me.handle.to_string(),
-        added: *added,
-        serial: *their_serial,
-        name: my_name.clone(),
-    };
-    directory.notify(target, notice).await?;
-    Ok(())
-}
-
-/// Runs an edit and everything that follows from it: mirrors, RL notices, presence changes.
-pub async fn change(
-    s: &mut NsSession,
-    user: &Me,
-    target: UserId,
-    e: Edit,
-) -> Result<Edited, Disconnect> {
-    let directory = &s.ns.directory;
-    let saw = directory.sees(user.id, target).await?;
-    let edited = apply((&s.ns.hub, directory), user.id, target, e).await?;
-    notify_reverse(directory, user, target, &edited).await?;
-    directory.refresh_for(user.id, target, saw).await?;
-    Ok(edited)
-}
-
-/// What checking an add found.
-enum Check {
-    Ok(UserId),
-    Error(u16),
-}
-
-/// Validates adding `handle` to `bit` (with `group` for FL).
+/// Checks adding `handle` to `bit` (with `group` for FL): the handle's form (201), that the
+/// account exists (`unknown_code`), then `account::check_add` on my mirror. Returns the contact
+/// and the mirror snapshot the check read.
 async fn check_add(
     s: &mut NsSession,
     user: &Me,
@@ -177,9 +26,9 @@ async fn check_add(
     bit: u8,
     group: Option<u8>,
     unknown_code: u16,
-) -> Result<Check, Disconnect> {
+) -> Result<Result<(UserId, Arc<Account>), u16>, Disconnect> {
     let Some(handle) = normalize_handle(handle) else {
-        return Ok(Check::Error(201));
+        return Ok(Err(201));
     };
     let target = {
         let h = handle.clone();
@@ -187,37 +36,13 @@ async fn check_add(
     }
     .map_err(|e| Disconnect::new(format!("lookup: {e}")))?;
     let Some((tid, _)) = target else {
-        return Ok(Check::Error(unknown_code));
+        return Ok(Err(unknown_code));
     };
     let a = s.account(user).await?;
-    let bits = a.lists_of(tid);
-    if let Some(g) = group
-        && !a.groups.contains_key(&g)
-    {
-        return Ok(Check::Error(224));
+    match account::check_add(&a, tid, bit, group, s.dialect().al_bl_exclusive) {
+        Ok(()) => Ok(Ok((tid, a))),
+        Err(Refused(code)) => Ok(Err(code)),
     }
-    if bits & bit != 0 {
-        let in_group = group.is_some_and(|g| {
-            a.contacts
-                .get(&tid)
-                .is_some_and(|c| c.groups & (1 << g) != 0)
-        });
-        if bit != list::FL || group.is_none() || in_group {
-            return Ok(Check::Error(215));
-        }
-    }
-    let opposite = match bit {
-        list::AL => list::BL,
-        list::BL => list::AL,
-        _ => 0,
-    };
-    if bits & opposite != 0 && s.dialect().al_bl_exclusive {
-        return Ok(Check::Error(219));
-    }
-    if bits & bit == 0 && a.count(bit) >= MAX_LIST_ENTRIES {
-        return Ok(Check::Error(210));
-    }
-    Ok(Check::Ok(tid))
 }
 
 fn decode_name(raw: &str) -> Result<Option<String>, Disconnect> {
@@ -236,12 +61,34 @@ fn parse_group_id(raw: &str) -> Result<u8, Disconnect> {
         .ok_or_else(|| Disconnect::new(format!("group id out of range: {raw}")))
 }
 
-/// Sends the new contact's presence after an FL add (ILN, or nothing if they are offline).
-async fn send_presence_of(s: &mut NsSession, user: &Me, trid: u32, contact: UserId) -> Handled {
-    let lines =
-        s.ns.directory
-            .initial_presence(user.id, s.dialect(), trid, Some(contact))
-            .await?;
+/// Sends the new contact's presence after an FL add (ILN, or nothing if they are offline): the
+/// directory reported it with the change; only a contact on another host costs a bus query.
+async fn send_presence_of(
+    s: &mut NsSession,
+    user: &Me,
+    trid: u32,
+    contact: UserId,
+    outcome: &Outcome,
+) -> Handled {
+    let d = s.dialect();
+    let lines = match &outcome.seen {
+        Some(c) => {
+            let mut lines = Vec::with_capacity(2);
+            push_initial(
+                &mut lines,
+                d,
+                trid,
+                (c.status, &c.handle, &c.friendly, &c.presence),
+            );
+            lines
+        }
+        None if outcome.elsewhere => {
+            s.ns.directory
+                .initial_presence(user.id, d, trid, Some(contact))
+                .await?
+        }
+        None => return Ok(()),
+    };
     for l in lines {
         s.conn.send(&[&l]).await?;
     }
@@ -263,21 +110,22 @@ impl<'a> Apply<'a> for Add<'a> {
         let Some(name) = decode_name(raw_name)? else {
             return s.error(201, trid).await;
         };
-        let tid = match check_add(s, &user, handle, bit, group, 205).await? {
-            Check::Ok(t) => t,
-            Check::Error(code) => return s.error(code, trid).await,
+        let (tid, mirror) = match check_add(s, &user, handle, bit, group, 205).await? {
+            Ok(found) => found,
+            Err(code) => return s.error(code, trid).await,
         };
         let handle = handle.to_ascii_lowercase();
         // One stored name per contact: an AL/BL add (clients send the handle) must not replace
         // the custom name of an FL contact.
-        let on_fl = s.account(&user).await?.lists_of(tid) & list::FL != 0;
-        let edit = Edit {
-            set: bit,
+        let on_fl = mirror.lists_of(tid) & list::FL != 0;
+        drop(mirror);
+        let change = Change::Add {
+            target: tid,
+            list: bit,
             name: Some(name.clone()).filter(|_| bit == list::FL || !on_fl),
-            add_groups: group.map_or(0, |g| 1 << g),
-            ..Default::default()
+            group,
         };
-        let edited = change(s, &user, tid, edit).await?;
+        let edited = account::apply(&s.ns, user.id, change).await?;
         let g = group.map_or(String::new(), |g| format!(" {g}"));
         s.reply(&format!(
             "ADD {trid} {} {} {handle} {}{g}",
@@ -287,7 +135,7 @@ impl<'a> Apply<'a> for Add<'a> {
         ))
         .await?;
         if bit == list::FL {
-            send_presence_of(s, &user, trid, tid).await?;
+            send_presence_of(s, &user, trid, tid, &edited).await?;
         }
         Ok(())
     }
@@ -339,11 +187,11 @@ async fn adc_into_group(
     if groups & (1 << num) != 0 {
         return s.error(215, trid).await;
     }
-    let edit = Edit {
-        add_groups: 1 << num,
-        ..Default::default()
+    let change = Change::JoinGroup {
+        target: tid,
+        group: num,
     };
-    change(s, user, tid, edit).await?;
+    account::apply(&s.ns, user.id, change).await?;
     s.reply(&format!(
         "ADC {trid} FL C={guid} {}",
         adc.group.unwrap_or("")
@@ -360,11 +208,8 @@ async fn adc_acknowledge(s: &mut NsSession, user: &Me, trid: u32, handle: &str) 
         .map(|(id, c)| (id, c.lists));
     match found {
         Some((tid, l)) if l & list::RL != 0 => {
-            let edit = Edit {
-                clear: list::PL,
-                ..Default::default()
-            };
-            change(s, user, tid, edit).await?;
+            let change = Change::Acknowledge { target: tid };
+            account::apply(&s.ns, user.id, change).await?;
             s.reply(&format!("ADC {trid} RL N={handle}")).await
         }
         _ => s.error(216, trid).await,
@@ -410,33 +255,27 @@ async fn adc_add(
     let bit = adc.list;
     let group = group.filter(|_| bit == list::FL);
     let tid = match check_add(s, user, handle, bit, group, 208).await? {
-        Check::Ok(t) => t,
-        Check::Error(code) => return s.error(code, trid).await,
+        Ok((tid, _)) => tid,
+        Err(code) => return s.error(code, trid).await,
     };
-    let edit = Edit {
-        set: bit,
+    let change = Change::Add {
+        target: tid,
+        list: bit,
         name: name.filter(|_| bit == list::FL),
-        add_groups: group.map_or(0, |g| 1 << g),
-        ..Default::default()
+        group,
     };
-    change(s, user, tid, edit).await?;
+    let added = account::apply(&s.ns, user.id, change).await?;
     if bit != list::FL {
         return s
             .reply(&format!("ADC {trid} {} N={handle}", list::name(bit)))
             .await;
     }
-    let guid = s
-        .account(user)
-        .await?
-        .contacts
-        .get(&tid)
-        .map(|c| c.guid.clone())
-        .unwrap_or_default();
+    let guid = added.contact.as_ref().map_or("", |c| c.guid.as_str());
     let fpart = adc.name.map_or(String::new(), |f| format!(" F={f}"));
     let gpart = adc.group.map_or(String::new(), |g| format!(" {g}"));
     s.reply(&format!("ADC {trid} FL N={handle}{fpart} C={guid}{gpart}"))
         .await?;
-    send_presence_of(s, user, trid, tid).await
+    send_presence_of(s, user, trid, tid, &added).await
 }
 
 /// `REM trid LIST handle|guid [group]`.
@@ -471,7 +310,7 @@ impl<'a> Apply<'a> for Rem<'a> {
             },
             None => None,
         };
-        let edit = match group {
+        let change = match group {
             Some(num) => {
                 // MSNP7-9: a contact in no group is shown in group 0.
                 let effective = if groups == 0 && d.groups == Groups::Numeric {
@@ -482,17 +321,17 @@ impl<'a> Apply<'a> for Rem<'a> {
                 if effective & (1 << num) == 0 {
                     return s.error(225, trid).await;
                 }
-                Edit {
-                    remove_groups: 1 << num,
-                    ..Default::default()
+                Change::LeaveGroup {
+                    target: tid,
+                    group: num,
                 }
             }
-            None => Edit {
-                clear: bit,
-                ..Default::default()
+            None => Change::Remove {
+                target: tid,
+                list: bit,
             },
         };
-        let edited = change(s, &user, tid, edit).await?;
+        let edited = account::apply(&s.ns, user.id, change).await?;
         let g = self
             .group
             .filter(|_| group.is_some())
@@ -548,43 +387,17 @@ async fn set_blp(s: &mut NsSession, trid: u32, blp: Blp) -> Handled {
     let Some(user) = s.user().cloned() else {
         return Ok(());
     };
-    let account = s.account(&user).await?;
-    let (unchanged, current) = (account.blp == blp, account.serial);
+    let (unchanged, current) = {
+        let a = s.account(&user).await?;
+        (a.blp == blp, a.serial)
+    };
     if unchanged {
         return same_mode(s, trid, "BLP", blp.code(), current).await;
     }
-    let visible =
-        s.ns.directory
-            .presence(user.id)
-            .await?
-            .is_some_and(|p| p.visible_status().is_some());
-    let watchers: Vec<(UserId, bool)> = account
-        .contacts
-        .iter()
-        .filter(|(_, c)| c.lists & list::RL != 0)
-        .map(|(id, _)| (*id, visible && account.allows(*id)))
-        .collect();
-    drop(account);
-    let directory = s.ns.directory.clone();
-    let id = user.id;
-    let serial =
-        s.ns.storage
-            .run(move |db| {
-                let serial = db.write(|w| {
-                    w.set_blp(id, blp)?;
-                    w.bump_serial(id)
-                })?;
-                directory.mirror_blocking(id, move |a| {
-                    a.blp = blp;
-                    a.serial = serial;
-                });
-                Ok::<_, DbError>(serial)
-            })
-            .await?
-            .map_err(|e| Disconnect::new(format!("saving BLP: {e}")))?;
-    for (w, saw) in watchers {
-        s.ns.directory.refresh_for(user.id, w, saw).await?;
-    }
+    // Every watcher's view is re-evaluated by the directory as it applies the change.
+    let serial = account::apply(&s.ns, user.id, Change::Blp(blp))
+        .await?
+        .serial;
     let code = blp.code();
     if s.dialect().list_serials {
         s.reply(&format!("BLP {trid} {serial} {code}")).await
@@ -612,23 +425,9 @@ async fn set_gtc(s: &mut NsSession, trid: u32, prompt: bool) -> Handled {
         let v = if prompt { "A" } else { "N" };
         return same_mode(s, trid, "GTC", v, current).await;
     }
-    let directory = s.ns.directory.clone();
-    let id = user.id;
-    let serial =
-        s.ns.storage
-            .run(move |db| {
-                let serial = db.write(|w| {
-                    w.set_gtc(id, prompt)?;
-                    w.bump_serial(id)
-                })?;
-                directory.mirror_blocking(id, move |a| {
-                    a.gtc_prompt = prompt;
-                    a.serial = serial;
-                });
-                Ok::<_, DbError>(serial)
-            })
-            .await?
-            .map_err(|e| Disconnect::new(format!("saving GTC: {e}")))?;
+    let serial = account::apply(&s.ns, user.id, Change::Gtc(prompt))
+        .await?
+        .serial;
     let v = if prompt { "A" } else { "N" };
     if s.dialect().list_serials {
         s.reply(&format!("GTC {trid} {serial} {v}")).await

@@ -7,10 +7,14 @@
 //! `impl Apply` in the family's file: `dispatch` parses it in the session's dialect, answers a
 //! refused shape (`Apply::refused`) or applies it (`Apply::apply`), which writes the reply.
 //!
+//! Every account change (lists, groups, names, privacy, phones) goes through `account::apply`,
+//! which runs the storage job and hands the directory one typed message.
+//!
 //! The role's state is owned by actors: `directory` (who is online, presence, account mirrors;
 //! it sends what the server says unprompted: ILN NLN FLN UBX, RNG, ADD/ADC/REM 0 RL, BPR) and
 //! `dispatch` (the DS redirects). `bus` is the seam to other notification hosts.
 
+pub mod account;
 mod bpr;
 pub mod bus;
 pub mod directory;

@@ -1,12 +1,13 @@
 //! CHG, REA, PRP, SBP, UUX: what a user sets about themselves. The directory actor
 //! (`directory.rs`) stores it and tells the watchers (NLN, FLN, UBX).
 
+use super::account::{self, Change};
 use super::{Apply, NsSession};
 use crate::limits::{MAX_FRIENDLY_ENCODED, MAX_PRP_VALUE};
-use crate::model::{UserId, list};
+use crate::model::UserId;
 use crate::protocol::ArgError;
 use crate::protocol::command::presence::{Chg, Prp, Rea, Sbp, Uux};
-use crate::protocol::percent::{self, Enc, encoded_len};
+use crate::protocol::percent::{self, encoded_len};
 use crate::server::session::{Disconnect, Handled};
 
 /// `CHG trid status {caps} {msnobj}`. A status the client may not set (`FLN`), caps that are
@@ -66,62 +67,22 @@ fn friendly(raw: &str) -> Result<Option<String>, Disconnect> {
     Ok(percent::decode_name(raw).ok().filter(|n| !n.is_empty()))
 }
 
-/// Stores a new own friendly name and announces it.
-async fn set_own_name(
-    s: &mut NsSession,
-    user: &super::Me,
-    name: String,
-) -> Result<u32, Disconnect> {
-    let directory = s.ns.directory.clone();
-    let id = user.id;
-    let encoded = Enc(&name).to_string();
-    let serial =
-        s.ns.storage
-            .run(move |db| {
-                let serial = db.write(|w| {
-                    w.set_friendly(id, &name)?;
-                    w.bump_serial(id)
-                })?;
-                directory.mirror_blocking(id, move |a| {
-                    a.friendly = name;
-                    a.serial = serial;
-                });
-                Ok::<_, crate::storage::DbError>(serial)
-            })
-            .await?
-            .map_err(|e| Disconnect::new(format!("saving friendly name: {e}")))?;
-    s.ns.directory.announce(id, super::pace::STATUS).await?;
-    s.ns.switchboards().rename(id, &encoded);
-    Ok(serial)
+/// Stores a new own friendly name; the directory announces it, the switchboards learn it.
+async fn set_own_name(s: &NsSession, user: &super::Me, name: String) -> Result<u32, Disconnect> {
+    Ok(account::apply(&s.ns, user.id, Change::Rename(name))
+        .await?
+        .serial)
 }
 
 /// Renames my stored name for one contact.
 async fn set_contact_name(
-    s: &mut NsSession,
+    s: &NsSession,
     user: &super::Me,
-    contact: UserId,
+    target: UserId,
     name: String,
 ) -> Result<u32, Disconnect> {
-    let directory = s.ns.directory.clone();
-    let id = user.id;
-    s.ns.storage
-        .run(move |db| {
-            let (serial, row) = db.write(|w| {
-                let mut row = w
-                    .contact(id, contact)?
-                    .ok_or(crate::storage::DbError::NotFound)?;
-                row.name = name;
-                w.put_contact(id, contact, &row)?;
-                Ok((w.bump_serial(id)?, row))
-            })?;
-            directory.mirror_blocking(id, move |a| {
-                a.contacts.insert(contact, row);
-                a.serial = serial;
-            });
-            Ok::<_, crate::storage::DbError>(serial)
-        })
-        .await?
-        .map_err(|e| Disconnect::new(format!("renaming contact: {e}")))
+    let change = Change::RenameContact { target, name };
+    Ok(account::apply(&s.ns, user.id, change).await?.serial)
 }
 
 /// `REA trid handle name` (MSNP2-9): my own friendly name, or my name for a contact.
@@ -256,47 +217,11 @@ async fn set_phone(
     if !phones.mbe {
         phones.mob = false;
     }
-    // Who has me on their FL sees my numbers (SYN BPR); they hear of a change at once, unless
-    // I block them.
-    let (kinds, watchers): (Vec<&'static str>, Vec<UserId>) = {
-        let kinds = super::bpr::changed(account.phones(), &phones);
-        let watchers = if kinds.is_empty() {
-            Vec::new()
-        } else {
-            account
-                .contacts
-                .iter()
-                .filter(|(_, c)| c.lists & list::RL != 0 && c.lists & list::BL == 0)
-                .map(|(id, _)| *id)
-                .collect()
-        };
-        (kinds, watchers)
-    };
     drop(account);
-    let directory = s.ns.directory.clone();
-    let id = user.id;
-    let saved = phones.clone();
-    let (serial, bumped) =
-        s.ns.storage
-            .run(move |db| {
-                let (serial, bumped) = db.write(|w| {
-                    w.set_phones(id, &phones)?;
-                    let serial = w.bump_serial(id)?;
-                    let mut bumped = Vec::with_capacity(watchers.len());
-                    for wid in watchers {
-                        bumped.push((wid, w.bump_serial(wid)?));
-                    }
-                    Ok((serial, bumped))
-                })?;
-                directory.mirror_blocking(id, move |a| {
-                    a.phones = phones.boxed();
-                    a.serial = serial;
-                });
-                Ok::<_, crate::storage::DbError>((serial, bumped))
-            })
-            .await?
-            .map_err(|e| Disconnect::new(format!("saving phone numbers: {e}")))?;
-    super::bpr::announce(&s.ns.directory, id, &user.handle, &saved, &kinds, &bumped).await?;
+    // Who has me on their FL and is not blocked hears of the fields that changed (BPR).
+    let serial = account::apply(&s.ns, user.id, Change::Phones(phones))
+        .await?
+        .serial;
     if d.list_serials {
         s.reply(&format!("PRP {trid} {serial} {kind}{echo}")).await
     } else {

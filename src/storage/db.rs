@@ -433,6 +433,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Creates or replaces group `num` of `owner`.
     pub fn put_group(&mut self, owner: UserId, num: u8, g: &Group) -> Result<()> {
         let mut st = self.tx.prepare_cached(
             "INSERT INTO groups (user_id, num, guid, name) VALUES (?1, ?2, ?3, ?4)
@@ -442,6 +443,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Deletes group `num` of `owner`.
     pub fn delete_group(&mut self, owner: UserId, num: u8) -> Result<()> {
         self.tx.execute(
             "DELETE FROM groups WHERE user_id = ?1 AND num = ?2",
@@ -450,6 +452,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Sets the account's friendly name.
     pub fn set_friendly(&mut self, id: UserId, name: &str) -> Result<()> {
         self.tx.execute(
             "UPDATE users SET friendly = ?2 WHERE id = ?1",
@@ -458,6 +461,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Sets the account's privacy mode (BLP).
     pub fn set_blp(&mut self, id: UserId, blp: Blp) -> Result<()> {
         self.tx.execute(
             "UPDATE users SET blp_block = ?2 WHERE id = ?1",
@@ -466,6 +470,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Sets whether the account's client prompts when someone adds it (GTC).
     pub fn set_gtc(&mut self, id: UserId, prompt: bool) -> Result<()> {
         self.tx.execute(
             "UPDATE users SET gtc_prompt = ?2 WHERE id = ?1",
@@ -474,6 +479,7 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Sets the account's phone numbers and mobile settings.
     pub fn set_phones(&mut self, id: UserId, p: &Phones) -> Result<()> {
         self.tx.execute(
             "UPDATE users SET phone_home = ?2, phone_work = ?3, phone_mobile = ?4, mob = ?5, mbe = ?6

@@ -12,7 +12,7 @@ mod migrations;
 mod ops;
 mod private;
 
-pub use db::{Credentials, Db, DbError};
+pub use db::{Credentials, Db, DbError, Writer};
 pub use invites::{Invite, InviteRefused, Registered};
 
 use std::path::Path;

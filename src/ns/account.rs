@@ -1,0 +1,525 @@
+//! The one owner of account changes: every change to a contact list, a group, a name, a privacy
+//! setting or a phone number goes through `apply`.
+//!
+//! A caller says *what* changes (`Change`); `apply` runs one storage job that reads the rows it
+//! changes, writes them, bumps the list serials and commits, and then (still on the storage
+//! thread, so mirrors follow the database in commit order) hands the directory one typed
+//! `Committed` message: the mirror updates, the notices for the other side (`ADD/ADC/REM 0 RL`,
+//! `BPR`) and whose view of the owner to re-evaluate (NLN/FLN). The caller waits for the
+//! directory's answer, so when `apply` returns the change is committed *and* in every mirror:
+//! two round trips to actors, whatever the change.
+//!
+//! `apply` needs no session: the notification handlers (`lists.rs`, `groups.rs`,
+//! `presence.rs`) call it, and so will the SOAP address book and the XMPP roster.
+//!
+//! Rules: the checks that answer with a protocol error code before anything is written stay
+//! with the caller, because their codes and order differ per protocol; the ones every front end
+//! shares are here as functions over the account mirror (`check_add`: 215, 219, 224, 210), so an
+//! outside caller gets the same checks by calling them on `Directory::account` first. A change
+//! `apply` cannot make (a contact row gone) is a `ChangeError`, never a half-made change.
+
+use super::Ns;
+use super::directory::{Applied, Committed, Directory, DirectoryGone, MirrorUpdate, Seen, Viewers};
+use crate::limits::MAX_LIST_ENTRIES;
+use crate::model::{Account, Blp, Contact, Group, Phones, UserId, list};
+use crate::ns::bus::Notice;
+use crate::protocol::percent::Enc;
+use crate::server::session::Disconnect;
+use crate::storage::{Db, DbError, Storage, StorageGone};
+
+/// One change to an account, as the caller means it.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// Puts `target` on `list` (FL, AL or BL), with my name for them (`None`: keep the stored
+    /// one, or their handle for a new row) and, on the FL, a group.
+    Add {
+        /// The contact.
+        target: UserId,
+        /// One of `list::FL`, `list::AL`, `list::BL`.
+        list: u8,
+        /// My name for them, decoded.
+        name: Option<String>,
+        /// A group to put them in (FL only).
+        group: Option<u8>,
+    },
+    /// Takes `target` off `list` (off the FL: out of every group too).
+    Remove {
+        /// The contact.
+        target: UserId,
+        /// The list bit.
+        list: u8,
+    },
+    /// Puts a contact already on my FL into one more group.
+    JoinGroup {
+        /// The contact.
+        target: UserId,
+        /// The group number.
+        group: u8,
+    },
+    /// Takes a contact out of one group (they stay on my FL).
+    LeaveGroup {
+        /// The contact.
+        target: UserId,
+        /// The group number.
+        group: u8,
+    },
+    /// I answered the "added you" prompt for someone on my RL: the pending mark goes.
+    Acknowledge {
+        /// Who added me.
+        target: UserId,
+    },
+    /// My stored name for a contact already on one of my lists (`REA`, `SBP MFN`).
+    RenameContact {
+        /// The contact.
+        target: UserId,
+        /// The new name, decoded.
+        name: String,
+    },
+    /// Creates group `num` or renames it (`ADG`, `REG`).
+    PutGroup {
+        /// The group number.
+        num: u8,
+        /// Its name and GUID.
+        group: Group,
+    },
+    /// Deletes group `num` (`RMG`); its members leave it first, one list change each. With
+    /// `drop_sole_members` (MSNP7-9) a member in no other group leaves the FL with it.
+    RemoveGroup {
+        /// The group number.
+        num: u8,
+        /// Members only in this group leave the FL.
+        drop_sole_members: bool,
+    },
+    /// My own friendly name (`REA` of my handle, `PRP MFN`), announced to my watchers.
+    Rename(String),
+    /// Who sees me by default (`BLP`); every watcher's view is re-evaluated.
+    Blp(Blp),
+    /// Whether my client prompts when someone adds me (`GTC`).
+    Gtc(bool),
+    /// All my phone numbers and mobile settings (`PRP`); whoever has me on their FL and is not
+    /// blocked hears of the fields that changed (`BPR`) and gets a new serial.
+    Phones(Phones),
+}
+
+/// What a change did, for the caller's reply.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The owner's list serial after the change.
+    pub serial: u32,
+    /// The owner's row for the contact a list change was about, as committed (its GUID goes in
+    /// `ADC`'s reply).
+    pub contact: Option<Contact>,
+    /// The other side's reverse list changed: `Some(true)` they were told I added them,
+    /// `Some(false)` that I removed them.
+    pub reverse: Option<bool>,
+    /// After an FL add: what I see of the new contact if they are signed in on this host and
+    /// visible to me (their ILN).
+    pub seen: Option<Seen>,
+    /// After an FL add: the contact is not signed in here but other hosts exist, so the caller
+    /// asks the bus for their presence (`Directory::initial_presence`).
+    pub elsewhere: bool,
+}
+
+/// Why a change was not made.
+#[derive(Debug)]
+pub enum ChangeError {
+    /// The storage thread or the directory is gone (shutting down).
+    Gone,
+    /// The transaction failed and was rolled back (`DbError::NotFound`: a row the change needs,
+    /// such as the contact `RenameContact` names, does not exist).
+    Storage(DbError),
+}
+
+impl std::fmt::Display for ChangeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChangeError::Gone => f.write_str("account change: shutting down"),
+            ChangeError::Storage(e) => write!(f, "account change failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ChangeError {}
+
+impl From<StorageGone> for ChangeError {
+    fn from(_: StorageGone) -> Self {
+        ChangeError::Gone
+    }
+}
+
+impl From<DirectoryGone> for ChangeError {
+    fn from(_: DirectoryGone) -> Self {
+        ChangeError::Gone
+    }
+}
+
+impl From<ChangeError> for Disconnect {
+    fn from(e: ChangeError) -> Self {
+        match e {
+            ChangeError::Gone => Disconnect::by_server("account change: shutting down"),
+            e => Disconnect::new(e.to_string()),
+        }
+    }
+}
+
+/// Applies `change` to `owner`'s account: commits it, updates every mirror, sends the notices
+/// and, for an own-name change, renames the owner in their switchboard invitations. Returns once
+/// all of that is done (two round trips: the storage job, then the directory).
+pub async fn apply(ns: &Ns, owner: UserId, change: Change) -> Result<Outcome, ChangeError> {
+    let renamed = match &change {
+        Change::Rename(name) => Some(Enc(name).to_string()),
+        _ => None,
+    };
+    let outcome = apply_to(&ns.storage, &ns.directory, owner, change).await?;
+    if let Some(encoded) = renamed {
+        ns.switchboards().rename(owner, &encoded);
+    }
+    Ok(outcome)
+}
+
+/// `apply` without the switchboard side: the storage job and the directory's answer.
+pub async fn apply_to(
+    storage: &Storage,
+    directory: &Directory,
+    owner: UserId,
+    change: Change,
+) -> Result<Outcome, ChangeError> {
+    let d = directory.clone();
+    let (mut outcome, applied) = storage
+        .run(move |db| -> Result<_, ChangeError> {
+            let (committed, outcome) = commit(db, owner, change).map_err(ChangeError::Storage)?;
+            let applied = d.commit_blocking(committed)?;
+            Ok((outcome, applied))
+        })
+        .await??;
+    let Applied { seen, elsewhere } = applied.recv().await.map_err(|_| ChangeError::Gone)?;
+    outcome.seen = seen;
+    outcome.elsewhere = elsewhere;
+    Ok(outcome)
+}
+
+/// Why `check_add` refuses an add, as the notification protocol's error code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refused(pub u16);
+
+/// The rules an add must pass against the owner's mirror `a`: the group exists (224), the
+/// contact is not already there (215; on the FL, unless it goes into a new group), AL and BL
+/// exclude each other where the dialect says so (219), and the list is not full (210).
+pub fn check_add(
+    a: &Account,
+    target: UserId,
+    bit: u8,
+    group: Option<u8>,
+    al_bl_exclusive: bool,
+) -> Result<(), Refused> {
+    let bits = a.lists_of(target);
+    if let Some(g) = group
+        && !a.groups.contains_key(&g)
+    {
+        return Err(Refused(224));
+    }
+    if bits & bit != 0 {
+        let in_group = group.is_some_and(|g| {
+            a.contacts
+                .get(&target)
+                .is_some_and(|c| c.groups & (1 << g) != 0)
+        });
+        if bit != list::FL || group.is_none() || in_group {
+            return Err(Refused(215));
+        }
+    }
+    let opposite = match bit {
+        list::AL => list::BL,
+        list::BL => list::AL,
+        _ => 0,
+    };
+    if bits & opposite != 0 && al_bl_exclusive {
+        return Err(Refused(219));
+    }
+    if bits & bit == 0 && a.count(bit) >= MAX_LIST_ENTRIES {
+        return Err(Refused(210));
+    }
+    Ok(())
+}
+
+/// A change to one of my contact rows.
+#[derive(Default)]
+struct Edit {
+    set: u8,
+    clear: u8,
+    name: Option<String>,
+    add_groups: u32,
+    remove_groups: u32,
+}
+
+/// The list change a `Change` on one contact is, if it is one.
+fn edit_of(change: &Change) -> Option<(UserId, Edit)> {
+    Some(match change {
+        Change::Add {
+            target,
+            list,
+            name,
+            group,
+        } => (
+            *target,
+            Edit {
+                set: *list,
+                name: name.clone(),
+                add_groups: group.map_or(0, |g| 1 << g),
+                ..Default::default()
+            },
+        ),
+        Change::Remove { target, list } => (
+            *target,
+            Edit {
+                clear: *list,
+                ..Default::default()
+            },
+        ),
+        Change::JoinGroup { target, group } => (
+            *target,
+            Edit {
+                add_groups: 1 << group,
+                ..Default::default()
+            },
+        ),
+        Change::LeaveGroup { target, group } => (
+            *target,
+            Edit {
+                remove_groups: 1 << group,
+                ..Default::default()
+            },
+        ),
+        Change::Acknowledge { target } => (
+            *target,
+            Edit {
+                clear: list::PL,
+                ..Default::default()
+            },
+        ),
+        _ => return None,
+    })
+}
+
+/// A `Committed` message for `owner` with nothing in it yet.
+fn committed(owner: UserId) -> Committed {
+    Committed {
+        owner,
+        updates: Vec::new(),
+        notices: Vec::new(),
+        viewers: Viewers::Nobody,
+        announce: false,
+        report: None,
+    }
+}
+
+/// The storage side: makes the change in one transaction and describes what follows from it.
+fn commit(db: &mut Db, owner: UserId, change: Change) -> Result<(Committed, Outcome), DbError> {
+    let mut c = committed(owner);
+    let mut outcome = Outcome {
+        serial: 0,
+        contact: None,
+        reverse: None,
+        seen: None,
+        elsewhere: false,
+    };
+    if let Some((target, edit)) = edit_of(&change) {
+        let fl_add = matches!(change, Change::Add { list: list::FL, .. });
+        let (serial, row, reverse) = db.write(|w| edit_contact(w, owner, target, edit, &mut c))?;
+        c.viewers = Viewers::These(vec![target]);
+        c.report = fl_add.then_some(target);
+        outcome.serial = serial;
+        outcome.contact = Some(row);
+        outcome.reverse = reverse;
+        return Ok((c, outcome));
+    }
+    // Changes that read the whole account first (few and rare: RMG, PRP).
+    let before = match &change {
+        Change::RemoveGroup { .. } | Change::Phones(_) => Some(db.load_account(owner)?.1),
+        _ => None,
+    };
+    outcome.serial = db.write(|w| match change {
+        Change::RenameContact { target, name } => {
+            let mut row = w.contact(owner, target)?.ok_or(DbError::NotFound)?;
+            row.name = name;
+            w.put_contact(owner, target, &row)?;
+            let serial = w.bump_serial(owner)?;
+            c.updates
+                .push((owner, serial, MirrorUpdate::Contact(target, row)));
+            Ok(serial)
+        }
+        Change::PutGroup { num, group } => {
+            w.put_group(owner, num, &group)?;
+            let serial = w.bump_serial(owner)?;
+            c.updates
+                .push((owner, serial, MirrorUpdate::Group(num, Some(group))));
+            Ok(serial)
+        }
+        Change::RemoveGroup {
+            num,
+            drop_sole_members,
+        } => {
+            let account = before.as_ref().expect("read above");
+            let mut members = Vec::new();
+            for (cid, row) in account.contacts.iter() {
+                if row.groups & (1 << num) == 0 {
+                    continue;
+                }
+                let edit = if row.groups & !(1 << num) == 0 && drop_sole_members {
+                    Edit {
+                        clear: list::FL,
+                        ..Default::default()
+                    }
+                } else {
+                    Edit {
+                        remove_groups: 1 << num,
+                        ..Default::default()
+                    }
+                };
+                edit_contact(w, owner, *cid, edit, &mut c)?;
+                members.push(*cid);
+            }
+            w.delete_group(owner, num)?;
+            let serial = w.bump_serial(owner)?;
+            c.updates
+                .push((owner, serial, MirrorUpdate::Group(num, None)));
+            c.viewers = Viewers::These(members);
+            Ok(serial)
+        }
+        Change::Rename(name) => {
+            w.set_friendly(owner, &name)?;
+            let serial = w.bump_serial(owner)?;
+            c.updates
+                .push((owner, serial, MirrorUpdate::Friendly(name)));
+            c.announce = true;
+            Ok(serial)
+        }
+        Change::Blp(blp) => {
+            w.set_blp(owner, blp)?;
+            let serial = w.bump_serial(owner)?;
+            c.updates.push((owner, serial, MirrorUpdate::Blp(blp)));
+            c.viewers = Viewers::ReverseList;
+            Ok(serial)
+        }
+        Change::Gtc(prompt) => {
+            w.set_gtc(owner, prompt)?;
+            let serial = w.bump_serial(owner)?;
+            c.updates.push((owner, serial, MirrorUpdate::Gtc(prompt)));
+            Ok(serial)
+        }
+        Change::Phones(phones) => {
+            let account = before.as_ref().expect("read above");
+            w.set_phones(owner, &phones)?;
+            let serial = w.bump_serial(owner)?;
+            // Who has me on their FL sees my numbers (SYN BPR); they hear of a change at once,
+            // unless I block them, and their serial follows (bpr.rs).
+            let kinds = super::bpr::changed(account.phones(), &phones);
+            if !kinds.is_empty() {
+                let (handle, _) = w.user_names(owner)?;
+                for (wid, row) in account.contacts.iter() {
+                    if row.lists & list::RL == 0 || row.lists & list::BL != 0 {
+                        continue;
+                    }
+                    let their_serial = w.bump_serial(*wid)?;
+                    let notice = Notice::Phones {
+                        who: owner,
+                        handle: handle.clone(),
+                        phones: Box::new(phones.clone()),
+                        kinds: kinds.clone(),
+                        serial: their_serial,
+                    };
+                    c.notices.push((*wid, notice));
+                }
+            }
+            c.updates
+                .push((owner, serial, MirrorUpdate::Phones(phones.boxed())));
+            Ok(serial)
+        }
+        Change::Add { .. }
+        | Change::Remove { .. }
+        | Change::JoinGroup { .. }
+        | Change::LeaveGroup { .. }
+        | Change::Acknowledge { .. } => unreachable!("list changes are handled above"),
+    })?;
+    Ok((c, outcome))
+}
+
+/// Applies `e` to `owner`'s row for `target` and the reverse list on the other side (inside the
+/// caller's transaction), and records the mirror updates and the reverse-list notice in `c`.
+/// Returns the owner's new serial, their row, and whether the other side was told of an add or
+/// a removal.
+fn edit_contact(
+    w: &mut crate::storage::Writer<'_>,
+    owner: UserId,
+    target: UserId,
+    e: Edit,
+    c: &mut Committed,
+) -> Result<(u32, Contact, Option<bool>), DbError> {
+    let mut row = match w.contact(owner, target)? {
+        Some(r) => r,
+        None => {
+            let (handle, _) = w.user_names(target)?;
+            Contact {
+                name: handle.clone(),
+                handle,
+                guid: crate::auth::guid(),
+                lists: 0,
+                groups: 0,
+                phones: Phones::default(),
+            }
+        }
+    };
+    let was = row.lists;
+    row.lists = (row.lists | e.set) & !e.clear;
+    if e.set & (list::AL | list::BL) != 0 {
+        // Allowing or blocking someone answers the "added you" prompt.
+        row.lists &= !list::PL;
+    }
+    if let Some(n) = e.name {
+        row.name = n;
+    }
+    row.groups = (row.groups | e.add_groups) & !e.remove_groups;
+    if row.lists & list::FL == 0 {
+        row.groups = 0;
+    }
+    w.put_contact(owner, target, &row)?;
+    let serial = w.bump_serial(owner)?;
+    c.updates
+        .push((owner, serial, MirrorUpdate::Contact(target, row.clone())));
+    let fl_added = was & list::FL == 0 && row.lists & list::FL != 0;
+    let fl_removed = was & list::FL != 0 && row.lists & list::FL == 0;
+    if !(fl_added || fl_removed) {
+        return Ok((serial, row, None));
+    }
+    let (my_handle, my_name) = w.user_names(owner)?;
+    let mut other = w.contact(target, owner)?.unwrap_or(Contact {
+        handle: my_handle.clone(),
+        name: my_name.clone(),
+        guid: crate::auth::guid(),
+        lists: 0,
+        groups: 0,
+        phones: Phones::default(),
+    });
+    if fl_added {
+        other.lists |= list::RL;
+        if other.lists & (list::AL | list::BL) == 0 {
+            other.lists |= list::PL;
+        }
+    } else {
+        other.lists &= !(list::RL | list::PL);
+    }
+    w.put_contact(target, owner, &other)?;
+    let their_serial = w.bump_serial(target)?;
+    c.updates
+        .push((target, their_serial, MirrorUpdate::Contact(owner, other)));
+    c.notices.push((
+        target,
+        Notice::ReverseList {
+            who: my_handle,
+            added: fl_added,
+            serial: their_serial,
+            name: my_name,
+        },
+    ));
+    Ok((serial, row, Some(fl_added)))
+}

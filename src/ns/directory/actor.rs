@@ -1,0 +1,621 @@
+//! The actor: the task that owns who is online, their mirrors and presence, applies every
+//! message in mailbox order and fans presence out to watchers.
+
+use super::handle::{Applied, Committed, Directory, MirrorUpdate, Msg, Rung, Viewers};
+use super::lines::{
+    deliver_presence, push_initial, shape, write_bpr, write_presence, write_reverse_list, write_rng,
+};
+use super::presence::{Listed, Member, Online, Presence};
+use crate::limits::PRESENCE_LINE;
+use crate::model::{Account, UserId, list};
+use crate::ns::bus::{Bus, Callee, HostId, Notice, Ring, Seen};
+use crate::ns::pace::{self, Pace};
+use crate::protocol::percent::Enc;
+use crate::protocol::write::LineBuf;
+use crate::storage::Storage;
+use smol::channel::Receiver;
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The actor's state (see the module comment of `directory`).
+pub(super) struct Actor {
+    /// Boxed entries: a table slot is 16 bytes, not the size of an `Online`, so the table's
+    /// spare capacity costs little per idle user.
+    pub(super) users: HashMap<UserId, Box<Online>>,
+    /// Online users by a keyed 64-bit hash of their handle (`handle_key`): 16-byte slots, and the
+    /// handle itself is kept once, in the member. A lookup checks the handle it finds; two
+    /// online handles with the same hash (odds about n^2 / 2^65) would hide one of them from
+    /// lookups by handle, never mistake one for the other.
+    pub(super) by_handle: HashMap<u64, UserId>,
+    pub(super) handle_key: std::hash::RandomState,
+    /// Users with announcements held back by pacing (few: only those flooding a slow watcher).
+    pub(super) paced: Vec<UserId>,
+    pub(super) host: HostId,
+    pub(super) bus: Arc<dyn Bus>,
+    pub(super) storage: Storage,
+    /// Its own mailbox, for the reloads it asks the storage thread for.
+    pub(super) me: Directory,
+    pub(super) public_host: Option<String>,
+    pub(super) on_sign_out: Box<dyn Fn(UserId) + Send + Sync>,
+}
+
+impl Actor {
+    pub(super) async fn run(mut self, rx: Receiver<Msg>) {
+        loop {
+            let due = self.next_due();
+            let msg = match due {
+                None => rx.recv().await.ok(),
+                Some(at) => {
+                    let timer = async {
+                        smol::Timer::at(at).await;
+                        None
+                    };
+                    match smol::future::or(async { Some(rx.recv().await.ok()) }, timer).await {
+                        Some(m) => m,
+                        None => {
+                            self.release_paced();
+                            continue;
+                        }
+                    }
+                }
+            };
+            let Some(msg) = msg else { return };
+            self.handle(msg).await;
+            // Drain what queued meanwhile before looking at timers again.
+            while let Ok(msg) = rx.try_recv() {
+                self.handle(msg).await;
+            }
+        }
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        self.paced
+            .iter()
+            .filter_map(|id| self.users.get(id)?.pace.as_ref()?.due())
+            .min()
+    }
+
+    fn release_paced(&mut self) {
+        let now = Instant::now();
+        let due: Vec<UserId> = self
+            .paced
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.users
+                    .get(id)
+                    .and_then(|u| u.pace.as_ref()?.due())
+                    .is_some_and(|t| t <= now)
+            })
+            .collect();
+        for id in due {
+            self.announce(id, 0);
+        }
+        let users = &self.users;
+        self.paced.retain(|id| {
+            users
+                .get(id)
+                .is_some_and(|u| u.pace.as_ref().and_then(|p| p.due()).is_some())
+        });
+    }
+
+    async fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Register(member, account, reply) => {
+                let _ = reply.try_send(self.register(member, *account));
+            }
+            Msg::SignOut(id, session) => self.sign_out(id, session),
+            Msg::Kick(handle, line, reply) => {
+                let mut found = false;
+                if let Some(u) = self.find(&handle) {
+                    let id = u.member.id;
+                    let _ = u.member.outbox.push(&[line]);
+                    u.member.outbox.close();
+                    let session = u.member.session;
+                    // Its own sign-out comes later and finds nothing: do it now.
+                    self.sign_out(id, session);
+                    found = true;
+                }
+                let _ = reply.try_send(found);
+            }
+            Msg::Committed(change, reply) => {
+                let _ = reply.try_send(self.committed(*change));
+            }
+            Msg::Account(id, reply) => {
+                let _ = reply.try_send(self.users.get(&id).map(|u| u.account.clone()));
+            }
+            Msg::Presence(id, reply) => {
+                let _ = reply.try_send(self.users.get(&id).map(|u| u.presence.clone()));
+            }
+            Msg::SetStatus(id, status, caps, msnobj) => {
+                if let Some(u) = self.users.get_mut(&id) {
+                    u.presence.status = Some(status);
+                    if let Some(c) = caps {
+                        u.presence.caps = c;
+                    }
+                    if let Some(o) = msnobj {
+                        u.presence.set_msnobj(o.as_deref());
+                    }
+                    self.announce(id, pace::STATUS);
+                }
+            }
+            Msg::SetPsm(id, psm) => {
+                if let Some(u) = self.users.get_mut(&id) {
+                    u.presence.set_psm(psm.as_deref());
+                    self.announce(id, pace::PSM);
+                }
+            }
+            Msg::SetImsOff(id, off) => {
+                if let Some(u) = self.users.get_mut(&id) {
+                    u.presence.ims_off = off;
+                }
+            }
+            Msg::InitialPresence(viewer, trid, only, reply) => {
+                let _ = reply.try_send(self.initial_presence(viewer, trid, only));
+            }
+            Msg::Notify(to, notice) => self.notify(to, notice),
+            Msg::Ring(ring, reply) => {
+                let _ = reply.try_send(self.ring(&ring));
+            }
+            Msg::List(reply) => {
+                let list = self
+                    .users
+                    .values()
+                    .map(|u| Listed {
+                        handle: u.member.handle.to_string(),
+                        friendly: u.account.friendly.clone(),
+                        visible: u.presence.visible_status().is_some(),
+                    })
+                    .collect();
+                let _ = reply.try_send(list);
+            }
+            Msg::Seen(ids, viewer, reply) => {
+                let seen = ids
+                    .iter()
+                    .filter_map(|id| seen_of(self.users.get(id)?, viewer))
+                    .collect();
+                let _ = reply.try_send(seen);
+            }
+            Msg::Callee(id, reply) => {
+                let _ = reply.try_send(self.users.get(&id).map(|u| callee_of(u)));
+            }
+            Msg::Lookup(handle, reply) => {
+                let _ = reply.try_send(self.find(&handle).map(|u| u.member.id));
+            }
+        }
+    }
+
+    fn register(&mut self, member: Member, account: Account) -> Option<Member> {
+        let id = member.id;
+        let key = self.handle_key.hash_one(&*member.handle);
+        self.by_handle.insert(key, member.id);
+        self.bus.claim(self.host, id, &member.handle);
+        let previous = self.users.insert(
+            id,
+            Box::new(Online {
+                member,
+                account: Arc::new(account),
+                presence: Presence::default(),
+                shown: false,
+                pace: None,
+            }),
+        );
+        let previous = previous.map(|p| p.member)?;
+        // The replaced session's own sign-out finds a newer session and does nothing, so its
+        // switchboard connections are closed here: a kicked session must not go on chatting.
+        let _ = previous.outbox.push(&[b"OUT OTH\r\n"]);
+        previous.outbox.close();
+        (self.on_sign_out)(id);
+        Some(previous)
+    }
+
+    fn sign_out(&mut self, id: UserId, session: u64) {
+        match self.users.get(&id) {
+            Some(u) if u.member.session == session => {}
+            _ => return,
+        }
+        let u = self.users.remove(&id).expect("checked above");
+        let key = self.handle_key.hash_one(&*u.member.handle);
+        if self.by_handle.get(&key) == Some(&id) {
+            self.by_handle.remove(&key);
+        }
+        self.bus.release(self.host, id, &u.member.handle);
+        if u.shown || u.presence.visible_status().is_some() {
+            self.broadcast_offline(&u);
+        }
+        (self.on_sign_out)(id);
+    }
+
+    /// Announces a change of `id` (`pace::STATUS`, `pace::PSM`), or holds it back when the user
+    /// changes faster than the pace allows; `0` sends what was held back. What goes out is always
+    /// the current state, so held-back changes merge into one.
+    fn announce(&mut self, id: UserId, what: u8) {
+        let now = Instant::now();
+        let Some(u) = self.users.get_mut(&id) else {
+            return;
+        };
+        let mut what = what;
+        if let Some(p) = &mut u.pace {
+            if !p.take(now, what) {
+                if !self.paced.contains(&id) {
+                    self.paced.push(id);
+                }
+                return;
+            }
+            what |= std::mem::take(&mut p.deferred);
+        }
+        let Some(u) = self.users.get(&id) else { return };
+        let mut congested = false;
+        let visible = u.presence.visible_status().is_some();
+        let mut shown = u.shown;
+        if what & pace::STATUS != 0 {
+            if visible {
+                congested |= self.broadcast(u);
+            } else if shown {
+                // Going hidden looks like signing out to whoever could see us.
+                self.broadcast_offline(u);
+            }
+            shown = visible;
+        }
+        if what & pace::PSM != 0 {
+            congested |= self.broadcast_psm(u);
+        }
+        let u = self.users.get_mut(&id).expect("present above");
+        u.shown = shown;
+        if congested && u.pace.is_none() {
+            let mut p = Box::<Pace>::default();
+            // Starts the refill clock; this announcement went out before pacing began.
+            p.take(now, 0);
+            u.pace = Some(p);
+        }
+        if let Some(p) = &mut u.pace {
+            p.congested = congested;
+            if p.at_rest(now) {
+                u.pace = None;
+            }
+        }
+    }
+
+    /// The watchers of `u` allowed to see it: on its reverse list and not blocked.
+    fn watchers(u: &Online) -> impl Iterator<Item = UserId> + '_ {
+        u.account
+            .contacts
+            .iter()
+            .filter(|(_, c)| c.lists & list::RL != 0 && u.account.allows_lists(c.lists))
+            .map(|(wid, _)| *wid)
+    }
+
+    /// NLN to every watcher allowed to see `u`. Returns whether one is backed up (`pace.rs`).
+    fn broadcast(&self, u: &Online) -> bool {
+        let Some(status) = u.presence.visible_status() else {
+            return false;
+        };
+        let mut congested = false;
+        let mut lines: [Option<LineBuf<PRESENCE_LINE>>; 3] = [None, None, None];
+        let fields = (u.account.friendly.as_str(), &u.presence);
+        for wid in Self::watchers(u) {
+            match self.users.get(&wid) {
+                Some(w) => {
+                    let sh = shape(w.member.dialect);
+                    let line = lines[sh].get_or_insert_with(|| {
+                        let mut b = LineBuf::new();
+                        write_presence(&mut b, ("NLN", None), status, &u.member.handle, fields, sh);
+                        b
+                    });
+                    congested |= w
+                        .member
+                        .outbox
+                        .push_through(&[line.as_bytes()])
+                        .unwrap_or(false);
+                }
+                None => self.publish(wid, || presence_notice(u)),
+            }
+        }
+        congested
+    }
+
+    /// UBX to every watcher allowed to see `u` who speaks MSNP11+.
+    fn broadcast_psm(&self, u: &Online) -> bool {
+        if u.presence.visible_status().is_none() {
+            return false;
+        }
+        let mut congested = false;
+        let body: &[u8] = u.presence.psm().unwrap_or_default();
+        let mut head = LineBuf::<256>::new();
+        let _ = write!(head, "UBX {} {}\r\n", u.member.handle, body.len());
+        for wid in Self::watchers(u) {
+            if let Some(w) = self.users.get(&wid)
+                && w.member.dialect.personal_message
+            {
+                congested |= w
+                    .member
+                    .outbox
+                    .push_through(&[head.as_bytes(), body])
+                    .unwrap_or(false);
+            }
+        }
+        congested
+    }
+
+    /// FLN to every watcher that could see `u`.
+    fn broadcast_offline(&self, u: &Online) {
+        let mut line = LineBuf::<256>::new();
+        let _ = write!(line, "FLN {}\r\n", u.member.handle);
+        for wid in Self::watchers(u) {
+            match self.users.get(&wid) {
+                Some(w) => {
+                    let _ = w.member.outbox.push_through(&[line.as_bytes()]);
+                }
+                None => self.publish(wid, || Notice::Presence {
+                    handle: u.member.handle.to_string(),
+                    status: None,
+                    name: String::new(),
+                    caps: 0,
+                    msnobj: None,
+                }),
+            }
+        }
+    }
+
+    fn refresh_for(&self, user: UserId, viewer: UserId, saw_before: bool) {
+        let Some(u) = self.users.get(&user) else {
+            return;
+        };
+        let sees = u.seen_by(viewer).is_some();
+        let watches = u.account.lists_of(viewer) & list::RL != 0;
+        if sees == saw_before || !watches {
+            return;
+        }
+        let notice = if sees {
+            presence_notice(u)
+        } else {
+            Notice::Presence {
+                handle: u.member.handle.to_string(),
+                status: None,
+                name: String::new(),
+                caps: 0,
+                msnobj: None,
+            }
+        };
+        match self.users.get(&viewer) {
+            Some(w) => deliver_presence(&w.member, &notice),
+            None => self.publish(viewer, || notice),
+        }
+    }
+
+    /// The ILN lines for contacts signed in here, and the contacts who are not (to ask the bus).
+    fn initial_presence(
+        &self,
+        viewer: UserId,
+        trid: u32,
+        only: Option<UserId>,
+    ) -> (Vec<Vec<u8>>, Vec<UserId>) {
+        let Some(v) = self.users.get(&viewer) else {
+            return Default::default();
+        };
+        let dialect = v.member.dialect;
+        let fl: Vec<UserId> = v
+            .account
+            .contacts
+            .iter()
+            .filter(|(id, c)| c.lists & list::FL != 0 && only.is_none_or(|o| o == **id))
+            .map(|(id, _)| *id)
+            .collect();
+        let mut out = Vec::new();
+        let mut elsewhere = Vec::new();
+        for cid in fl {
+            let Some(c) = self.users.get(&cid) else {
+                elsewhere.push(cid);
+                continue;
+            };
+            let Some(status) = c.seen_by(viewer) else {
+                continue;
+            };
+            push_initial(
+                &mut out,
+                dialect,
+                trid,
+                (status, &c.member.handle, &c.account.friendly, &c.presence),
+            );
+        }
+        if self.bus.alone() {
+            elsewhere.clear();
+        }
+        (out, elsewhere)
+    }
+
+    /// Hands `notice` to the bus for a user not signed in here (built only when other hosts
+    /// exist: a single host pays nothing for offline watchers).
+    fn publish(&self, to: UserId, notice: impl FnOnce() -> Notice) {
+        if !self.bus.alone() {
+            self.bus.publish(self.host, to, notice());
+        }
+    }
+
+    fn notify(&mut self, to: UserId, notice: Notice) {
+        let Some(w) = self.users.get_mut(&to) else {
+            self.publish(to, || notice);
+            return;
+        };
+        match notice {
+            Notice::ReverseList {
+                who,
+                added,
+                serial,
+                name,
+            } => write_reverse_list(&w.member, &who, added, serial, &name),
+            Notice::Phones {
+                who,
+                handle,
+                phones,
+                kinds,
+                serial,
+            } => {
+                let a = Arc::make_mut(&mut w.account);
+                a.serial = serial;
+                if let Some(c) = a.contacts.get_mut(&who) {
+                    c.phones = (*phones).clone();
+                }
+                write_bpr(&w.member, &handle, &phones, &kinds, serial);
+            }
+            Notice::Presence { .. } => deliver_presence(&w.member, &notice),
+            Notice::Reload => {
+                // Another host committed a change to this account: re-read it. Never waits for
+                // the storage thread (which may be waiting for this mailbox).
+                let me = self.me.clone();
+                let job = self.storage.submit(move |db| {
+                    if let Ok((_, account)) = db.load_account(to) {
+                        me.reload_blocking(to, account);
+                    }
+                });
+                if job.is_err() {
+                    log::warn!("directory: reload of user {to} dropped: storage queue full");
+                }
+            }
+        }
+    }
+
+    /// Applies a committed account change: mirrors in commit order, then the notices, then
+    /// what the viewers see of the owner, then the owner's own announcement.
+    fn committed(&mut self, change: Committed) -> Applied {
+        let Committed {
+            owner,
+            updates,
+            notices,
+            viewers,
+            announce,
+            report,
+        } = change;
+        // What each viewer saw of the owner before the change (at most the owner's reverse list:
+        // a privacy change, never the presence fan-out path).
+        let before: Vec<(UserId, bool)> = match (&viewers, self.users.get(&owner)) {
+            (_, None) | (Viewers::Nobody, _) => Vec::new(),
+            (Viewers::These(ids), Some(u)) => {
+                ids.iter().map(|v| (*v, u.seen_by(*v).is_some())).collect()
+            }
+            (Viewers::ReverseList, Some(u)) => u
+                .account
+                .contacts
+                .iter()
+                .filter(|(_, c)| c.lists & list::RL != 0)
+                .map(|(v, _)| (*v, u.seen_by(*v).is_some()))
+                .collect(),
+        };
+        for (user, serial, update) in updates {
+            self.update_mirror(user, serial, update);
+        }
+        for (to, notice) in notices {
+            self.notify(to, notice);
+        }
+        for (viewer, saw) in before {
+            self.refresh_for(owner, viewer, saw);
+        }
+        if announce {
+            self.announce(owner, pace::STATUS);
+        }
+        // The ILN of an FL add, when the owner is signed in here to see it.
+        let (Some(contact), true) = (report, self.users.contains_key(&owner)) else {
+            return Applied::default();
+        };
+        match self.users.get(&contact) {
+            Some(c) => Applied {
+                seen: seen_of(c, owner),
+                elsewhere: false,
+            },
+            None => Applied {
+                seen: None,
+                elsewhere: !self.bus.alone(),
+            },
+        }
+    }
+
+    /// One committed change to `user`'s mirror, if they are signed in here; a user signed in
+    /// on another host (if anywhere) re-reads the account there.
+    fn update_mirror(&mut self, user: UserId, serial: u32, update: MirrorUpdate) {
+        let Some(u) = self.users.get_mut(&user) else {
+            self.publish(user, || Notice::Reload);
+            return;
+        };
+        let a = Arc::make_mut(&mut u.account);
+        a.serial = serial;
+        match update {
+            MirrorUpdate::Contact(id, row) if row.lists == 0 => {
+                a.contacts.remove(&id);
+            }
+            MirrorUpdate::Contact(id, row) => {
+                a.contacts.insert(id, row);
+            }
+            MirrorUpdate::Group(num, Some(g)) => {
+                a.groups.insert(num, g);
+            }
+            MirrorUpdate::Group(num, None) => {
+                a.groups.remove(&num);
+            }
+            MirrorUpdate::Friendly(name) => a.friendly = name,
+            MirrorUpdate::Blp(blp) => a.blp = blp,
+            MirrorUpdate::Gtc(prompt) => a.gtc_prompt = prompt,
+            MirrorUpdate::Phones(phones) => a.phones = phones,
+            MirrorUpdate::Reload(account) => *a = *account,
+        }
+    }
+
+    /// The online user with `handle`, if signed in here.
+    fn find(&self, handle: &str) -> Option<&Online> {
+        let id = self.by_handle.get(&self.handle_key.hash_one(handle))?;
+        self.users
+            .get(id)
+            .map(|u| &**u)
+            .filter(|u| *u.member.handle == *handle)
+    }
+
+    fn ring(&self, ring: &Ring) -> Rung {
+        let call = &ring.call;
+        let Some(t) = self.find(&call.target) else {
+            return Rung::NotHere;
+        };
+        if t.seen_by(call.caller).is_none() || t.presence.ims_off {
+            return Rung::Refused;
+        }
+        let host = t.member.ns_local.host(self.public_host.as_deref());
+        let line = write_rng(ring, &host);
+        if t.member.outbox.push(&[line.as_bytes()]).is_err() {
+            return Rung::Refused;
+        }
+        Rung::Answered(callee_of(t))
+    }
+}
+
+/// What `viewer` sees of `c`, if anything (ILN across hosts, and after an FL add).
+fn seen_of(c: &Online, viewer: UserId) -> Option<Seen> {
+    Some(Seen {
+        status: c.seen_by(viewer)?,
+        handle: c.member.handle.to_string(),
+        friendly: c.account.friendly.clone(),
+        presence: c.presence.clone(),
+    })
+}
+
+/// `u` as a switchboard participant.
+fn callee_of(u: &Online) -> Callee {
+    Callee {
+        user: u.member.id,
+        handle: u.member.handle.to_string(),
+        name: Enc(&u.account.friendly).to_string(),
+        caps: u.presence.caps,
+        dialect: u.member.dialect,
+    }
+}
+
+/// The presence notice for `u` as its watchers elsewhere see it.
+fn presence_notice(u: &Online) -> Notice {
+    Notice::Presence {
+        handle: u.member.handle.to_string(),
+        status: u.presence.visible_status(),
+        name: u.account.friendly.clone(),
+        caps: u.presence.caps,
+        msnobj: u.presence.msnobj().map(Box::from),
+    }
+}
