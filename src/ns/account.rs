@@ -7,16 +7,22 @@
 //! `Committed` message: the mirror updates, the notices for the other side (`ADD/ADC/REM 0 RL`,
 //! `BPR`) and whose view of the owner to re-evaluate (NLN/FLN). The caller waits for the
 //! directory's answer, so when `apply` returns the change is committed *and* in every mirror:
-//! two round trips to actors, whatever the change.
+//! two round trips to actors, whatever the change. For an FL add the directory also reports
+//! what the owner now sees of the new contact, so `ADD`/`ADC FL` and its `ILN` wait on those
+//! two round trips only (a contact signed in on another host costs one bus query more).
 //!
 //! `apply` needs no session: the notification handlers (`lists.rs`, `groups.rs`,
 //! `presence.rs`) call it, and so will the SOAP address book and the XMPP roster.
 //!
-//! Rules: the checks that answer with a protocol error code before anything is written stay
-//! with the caller, because their codes and order differ per protocol; the ones every front end
-//! shares are here as functions over the account mirror (`check_add`: 215, 219, 224, 210), so an
-//! outside caller gets the same checks by calling them on `Directory::account` first. A change
-//! `apply` cannot make (a contact row gone) is a `ChangeError`, never a half-made change.
+//! Rules: an add (`Change::Add`) is checked inside the storage job, on the committed rows,
+//! before anything is written: the account exists, then `check_add` (the group exists, not
+//! already there, AL/BL exclusive where the caller's protocol says so, the list not full). A
+//! refusal is `ChangeError::Refused`, which the notification handlers turn into 205/208, 224,
+//! 215, 219, 210; an outside caller gets the same checks for free. The checks that are about the
+//! command's shape stay with each front end (a malformed handle or name: 201; `REM` of someone
+//! not on the list: 216; a group name too long or taken: 229, 228; BLP/GTC to the mode already
+//! set: 218 or an echo), because they read the command, not the account. A change `apply` cannot
+//! make (a contact row gone) is a `ChangeError`, never a half-made change.
 
 use super::Ns;
 use super::directory::{Applied, Committed, Directory, DirectoryGone, MirrorUpdate, Seen, Viewers};
@@ -30,17 +36,22 @@ use crate::storage::{Db, DbError, Storage, StorageGone};
 /// One change to an account, as the caller means it.
 #[derive(Clone, Debug)]
 pub enum Change {
-    /// Puts `target` on `list` (FL, AL or BL), with my name for them (`None`: keep the stored
-    /// one, or their handle for a new row) and, on the FL, a group.
+    /// Puts the account `handle` on `list` (FL, AL or BL), with my name for them and, on the
+    /// FL, a group. Checked first (`check_add`, on the committed rows): an unknown account or a
+    /// broken rule is `ChangeError::Refused` and nothing is written. The name is stored for a
+    /// new row or an FL add (`None`: keep the stored one, or their handle for a new row): an
+    /// AL/BL add must not replace the custom name of an FL contact.
     Add {
-        /// The contact.
-        target: UserId,
+        /// The contact's handle, normalized (`protocol::names::normalize_handle`).
+        handle: String,
         /// One of `list::FL`, `list::AL`, `list::BL`.
         list: u8,
         /// My name for them, decoded.
         name: Option<String>,
         /// A group to put them in (FL only).
         group: Option<u8>,
+        /// The caller's protocol refuses a contact on both AL and BL (`219`).
+        exclusive_al_bl: bool,
     },
     /// Takes `target` off `list` (off the FL: out of every group too).
     Remove {
@@ -106,9 +117,9 @@ pub enum Change {
 pub struct Outcome {
     /// The owner's list serial after the change.
     pub serial: u32,
-    /// The owner's row for the contact a list change was about, as committed (its GUID goes in
-    /// `ADC`'s reply).
-    pub contact: Option<Contact>,
+    /// The contact a list change was about and the owner's row for them, as committed (its
+    /// GUID goes in `ADC`'s reply).
+    pub contact: Option<(UserId, Contact)>,
     /// The other side's reverse list changed: `Some(true)` they were told I added them,
     /// `Some(false)` that I removed them.
     pub reverse: Option<bool>,
@@ -123,6 +134,8 @@ pub struct Outcome {
 /// Why a change was not made.
 #[derive(Debug)]
 pub enum ChangeError {
+    /// A rule refused it before anything was written (`Change::Add`).
+    Refused(Refused),
     /// The storage thread or the directory is gone (shutting down).
     Gone,
     /// The transaction failed and was rolled back (`DbError::NotFound`: a row the change needs,
@@ -133,6 +146,7 @@ pub enum ChangeError {
 impl std::fmt::Display for ChangeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            ChangeError::Refused(r) => write!(f, "account change refused: {r:?}"),
             ChangeError::Gone => f.write_str("account change: shutting down"),
             ChangeError::Storage(e) => write!(f, "account change failed: {e}"),
         }
@@ -140,6 +154,18 @@ impl std::fmt::Display for ChangeError {
 }
 
 impl std::error::Error for ChangeError {}
+
+impl From<DbError> for ChangeError {
+    fn from(e: DbError) -> Self {
+        ChangeError::Storage(e)
+    }
+}
+
+impl From<Refused> for ChangeError {
+    fn from(r: Refused) -> Self {
+        ChangeError::Refused(r)
+    }
+}
 
 impl From<StorageGone> for ChangeError {
     fn from(_: StorageGone) -> Self {
@@ -187,7 +213,7 @@ pub async fn apply_to(
     let d = directory.clone();
     let (mut outcome, applied) = storage
         .run(move |db| -> Result<_, ChangeError> {
-            let (committed, outcome) = commit(db, owner, change).map_err(ChangeError::Storage)?;
+            let (committed, outcome) = commit(db, owner, change)?;
             let applied = d.commit_blocking(committed)?;
             Ok((outcome, applied))
         })
@@ -198,13 +224,39 @@ pub async fn apply_to(
     Ok(outcome)
 }
 
-/// Why `check_add` refuses an add, as the notification protocol's error code.
+/// Why an add was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Refused(pub u16);
+pub enum Refused {
+    /// No account has that handle (`205` for ADD, `208` for ADC).
+    UnknownAccount,
+    /// The group does not exist (`224`).
+    NoSuchGroup,
+    /// Already on that list (and, on the FL, already in that group) (`215`).
+    AlreadyThere,
+    /// On the opposite one of AL and BL where the protocol forbids both (`219`).
+    OppositeList,
+    /// The list holds `MAX_LIST_ENTRIES` already (`210`).
+    ListFull,
+}
 
-/// The rules an add must pass against the owner's mirror `a`: the group exists (224), the
+impl Refused {
+    /// The notification protocol's error code; `unknown` is the command's code for an unknown
+    /// account.
+    pub fn code(self, unknown: u16) -> u16 {
+        match self {
+            Refused::UnknownAccount => unknown,
+            Refused::NoSuchGroup => 224,
+            Refused::AlreadyThere => 215,
+            Refused::OppositeList => 219,
+            Refused::ListFull => 210,
+        }
+    }
+}
+
+/// The rules an add must pass against the owner's account `a`: the group exists (224), the
 /// contact is not already there (215; on the FL, unless it goes into a new group), AL and BL
-/// exclude each other where the dialect says so (219), and the list is not full (210).
+/// exclude each other where the protocol says so (219), and the list is not full (210).
+/// `apply` runs it on the committed rows for every `Change::Add`.
 pub fn check_add(
     a: &Account,
     target: UserId,
@@ -216,7 +268,7 @@ pub fn check_add(
     if let Some(g) = group
         && !a.groups.contains_key(&g)
     {
-        return Err(Refused(224));
+        return Err(Refused::NoSuchGroup);
     }
     if bits & bit != 0 {
         let in_group = group.is_some_and(|g| {
@@ -225,7 +277,7 @@ pub fn check_add(
                 .is_some_and(|c| c.groups & (1 << g) != 0)
         });
         if bit != list::FL || group.is_none() || in_group {
-            return Err(Refused(215));
+            return Err(Refused::AlreadyThere);
         }
     }
     let opposite = match bit {
@@ -234,10 +286,10 @@ pub fn check_add(
         _ => 0,
     };
     if bits & opposite != 0 && al_bl_exclusive {
-        return Err(Refused(219));
+        return Err(Refused::OppositeList);
     }
     if bits & bit == 0 && a.count(bit) >= MAX_LIST_ENTRIES {
-        return Err(Refused(210));
+        return Err(Refused::ListFull);
     }
     Ok(())
 }
@@ -255,20 +307,6 @@ struct Edit {
 /// The list change a `Change` on one contact is, if it is one.
 fn edit_of(change: &Change) -> Option<(UserId, Edit)> {
     Some(match change {
-        Change::Add {
-            target,
-            list,
-            name,
-            group,
-        } => (
-            *target,
-            Edit {
-                set: *list,
-                name: name.clone(),
-                add_groups: group.map_or(0, |g| 1 << g),
-                ..Default::default()
-            },
-        ),
         Change::Remove { target, list } => (
             *target,
             Edit {
@@ -313,8 +351,34 @@ fn committed(owner: UserId) -> Committed {
     }
 }
 
+/// The list change an add is, once the account was found and the rules passed on `owner`'s
+/// committed rows.
+fn checked_add(db: &mut Db, owner: UserId, change: &Change) -> Result<(UserId, Edit), ChangeError> {
+    let Change::Add {
+        handle,
+        list,
+        name,
+        group,
+        exclusive_al_bl,
+    } = change
+    else {
+        unreachable!("called for adds only");
+    };
+    let (target, _) = db.lookup(handle)?.ok_or(Refused::UnknownAccount)?;
+    let (_, account) = db.load_account(owner)?;
+    check_add(&account, target, *list, *group, *exclusive_al_bl)?;
+    let on_fl = account.lists_of(target) & list::FL != 0;
+    let edit = Edit {
+        set: *list,
+        name: name.clone().filter(|_| *list == list::FL || !on_fl),
+        add_groups: group.map_or(0, |g| 1 << g),
+        ..Default::default()
+    };
+    Ok((target, edit))
+}
+
 /// The storage side: makes the change in one transaction and describes what follows from it.
-fn commit(db: &mut Db, owner: UserId, change: Change) -> Result<(Committed, Outcome), DbError> {
+fn commit(db: &mut Db, owner: UserId, change: Change) -> Result<(Committed, Outcome), ChangeError> {
     let mut c = committed(owner);
     let mut outcome = Outcome {
         serial: 0,
@@ -323,13 +387,17 @@ fn commit(db: &mut Db, owner: UserId, change: Change) -> Result<(Committed, Outc
         seen: None,
         elsewhere: false,
     };
-    if let Some((target, edit)) = edit_of(&change) {
+    let edit = match &change {
+        Change::Add { .. } => Some(checked_add(db, owner, &change)?),
+        other => edit_of(other),
+    };
+    if let Some((target, edit)) = edit {
         let fl_add = matches!(change, Change::Add { list: list::FL, .. });
         let (serial, row, reverse) = db.write(|w| edit_contact(w, owner, target, edit, &mut c))?;
         c.viewers = Viewers::These(vec![target]);
         c.report = fl_add.then_some(target);
         outcome.serial = serial;
-        outcome.contact = Some(row);
+        outcome.contact = Some((target, row));
         outcome.reverse = reverse;
         return Ok((c, outcome));
     }

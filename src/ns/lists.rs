@@ -4,44 +4,41 @@
 //! ones every front end shares); the change itself is `account::apply`, which returns once it is
 //! committed and in every mirror. Only then is the reply written.
 
-use super::account::{self, Change, Outcome, Refused};
+use super::account::{self, Change, ChangeError, Outcome};
 use super::directory::push_initial;
 use super::{Apply, Me, NsSession};
 use crate::dialect::{Groups, SameMode};
 use crate::limits::{MAX_FRIENDLY_ENCODED, MAX_GROUPS};
-use crate::model::{Account, Blp, UserId, list};
+use crate::model::{Blp, list};
 use crate::protocol::command::lists::{Adc, Add, Blp as SetBlp, Gtc, Rem};
 use crate::protocol::names::normalize_handle;
 use crate::protocol::percent::{self, Enc};
 use crate::server::session::{Disconnect, Handled};
-use std::sync::Arc;
 
-/// Checks adding `handle` to `bit` (with `group` for FL): the handle's form (201), that the
-/// account exists (`unknown_code`), then `account::check_add` on my mirror. Returns the contact
-/// and the mirror snapshot the check read.
-async fn check_add(
+/// Adds `handle` to `bit` (with `group` for FL) through `account::apply`, which checks the
+/// rules on the committed rows: `Err` is the error code to answer (`unknown_code` for an unknown
+/// account, 201 for a malformed handle). Two round trips: the storage job, the directory.
+async fn add(
     s: &mut NsSession,
     user: &Me,
-    handle: &str,
-    bit: u8,
-    group: Option<u8>,
+    (handle, bit, group): (&str, u8, Option<u8>),
+    name: Option<String>,
     unknown_code: u16,
-) -> Result<Result<(UserId, Arc<Account>), u16>, Disconnect> {
+) -> Result<Result<Outcome, u16>, Disconnect> {
     let Some(handle) = normalize_handle(handle) else {
         return Ok(Err(201));
     };
-    let target = {
-        let h = handle.clone();
-        s.ns.storage.run(move |db| db.lookup(&h)).await?
-    }
-    .map_err(|e| Disconnect::new(format!("lookup: {e}")))?;
-    let Some((tid, _)) = target else {
-        return Ok(Err(unknown_code));
+    let change = Change::Add {
+        handle,
+        list: bit,
+        name,
+        group,
+        exclusive_al_bl: s.dialect().al_bl_exclusive,
     };
-    let a = s.account(user).await?;
-    match account::check_add(&a, tid, bit, group, s.dialect().al_bl_exclusive) {
-        Ok(()) => Ok(Ok((tid, a))),
-        Err(Refused(code)) => Ok(Err(code)),
+    match account::apply(&s.ns, user.id, change).await {
+        Ok(outcome) => Ok(Ok(outcome)),
+        Err(ChangeError::Refused(r)) => Ok(Err(r.code(unknown_code))),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -63,13 +60,7 @@ fn parse_group_id(raw: &str) -> Result<u8, Disconnect> {
 
 /// Sends the new contact's presence after an FL add (ILN, or nothing if they are offline): the
 /// directory reported it with the change; only a contact on another host costs a bus query.
-async fn send_presence_of(
-    s: &mut NsSession,
-    user: &Me,
-    trid: u32,
-    contact: UserId,
-    outcome: &Outcome,
-) -> Handled {
+async fn send_presence_of(s: &mut NsSession, user: &Me, trid: u32, outcome: &Outcome) -> Handled {
     let d = s.dialect();
     let lines = match &outcome.seen {
         Some(c) => {
@@ -82,12 +73,14 @@ async fn send_presence_of(
             );
             lines
         }
-        None if outcome.elsewhere => {
-            s.ns.directory
-                .initial_presence(user.id, d, trid, Some(contact))
-                .await?
-        }
-        None => return Ok(()),
+        None => match (&outcome.contact, outcome.elsewhere) {
+            (Some((contact, _)), true) => {
+                s.ns.directory
+                    .initial_presence(user.id, d, trid, Some(*contact))
+                    .await?
+            }
+            _ => return Ok(()),
+        },
     };
     for l in lines {
         s.conn.send(&[&l]).await?;
@@ -110,22 +103,12 @@ impl<'a> Apply<'a> for Add<'a> {
         let Some(name) = decode_name(raw_name)? else {
             return s.error(201, trid).await;
         };
-        let (tid, mirror) = match check_add(s, &user, handle, bit, group, 205).await? {
-            Ok(found) => found,
+        let added = (handle, bit, group);
+        let edited = match add(s, &user, added, Some(name.clone()), 205).await? {
+            Ok(outcome) => outcome,
             Err(code) => return s.error(code, trid).await,
         };
         let handle = handle.to_ascii_lowercase();
-        // One stored name per contact: an AL/BL add (clients send the handle) must not replace
-        // the custom name of an FL contact.
-        let on_fl = mirror.lists_of(tid) & list::FL != 0;
-        drop(mirror);
-        let change = Change::Add {
-            target: tid,
-            list: bit,
-            name: Some(name.clone()).filter(|_| bit == list::FL || !on_fl),
-            group,
-        };
-        let edited = account::apply(&s.ns, user.id, change).await?;
         let g = group.map_or(String::new(), |g| format!(" {g}"));
         s.reply(&format!(
             "ADD {trid} {} {} {handle} {}{g}",
@@ -135,7 +118,7 @@ impl<'a> Apply<'a> for Add<'a> {
         ))
         .await?;
         if bit == list::FL {
-            send_presence_of(s, &user, trid, tid, &edited).await?;
+            send_presence_of(s, &user, trid, &edited).await?;
         }
         Ok(())
     }
@@ -254,28 +237,22 @@ async fn adc_add(
 ) -> Handled {
     let bit = adc.list;
     let group = group.filter(|_| bit == list::FL);
-    let tid = match check_add(s, user, handle, bit, group, 208).await? {
-        Ok((tid, _)) => tid,
+    let name = name.filter(|_| bit == list::FL);
+    let added = match add(s, user, (handle, bit, group), name, 208).await? {
+        Ok(outcome) => outcome,
         Err(code) => return s.error(code, trid).await,
     };
-    let change = Change::Add {
-        target: tid,
-        list: bit,
-        name: name.filter(|_| bit == list::FL),
-        group,
-    };
-    let added = account::apply(&s.ns, user.id, change).await?;
     if bit != list::FL {
         return s
             .reply(&format!("ADC {trid} {} N={handle}", list::name(bit)))
             .await;
     }
-    let guid = added.contact.as_ref().map_or("", |c| c.guid.as_str());
+    let guid = added.contact.as_ref().map_or("", |(_, c)| c.guid.as_str());
     let fpart = adc.name.map_or(String::new(), |f| format!(" F={f}"));
     let gpart = adc.group.map_or(String::new(), |g| format!(" {g}"));
     s.reply(&format!("ADC {trid} FL N={handle}{fpart} C={guid}{gpart}"))
         .await?;
-    send_presence_of(s, user, trid, tid, &added).await
+    send_presence_of(s, user, trid, &added).await
 }
 
 /// `REM trid LIST handle|guid [group]`.
