@@ -25,10 +25,10 @@
 //! make (a contact row gone) is a `ChangeError`, never a half-made change.
 
 use super::Ns;
-use super::directory::{Applied, Committed, Directory, DirectoryGone, MirrorUpdate, Seen, Viewers};
+use super::directory::{Applied, Committed, Directory, DirectoryGone, MirrorUpdate, Viewers};
 use crate::limits::MAX_LIST_ENTRIES;
 use crate::model::{Account, Blp, Contact, Group, Phones, UserId, list};
-use crate::ns::bus::Notice;
+use crate::ns::bus::{Notice, Seen};
 use crate::protocol::percent::Enc;
 use crate::server::session::Disconnect;
 use crate::storage::{Db, DbError, Storage, StorageGone};
@@ -590,4 +590,205 @@ fn edit_contact(
         },
     ));
     Ok((serial, row, Some(fl_added)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Credential;
+    use crate::dialect::Dialect;
+    use crate::model::Status;
+    use crate::ns::bus::Alone;
+    use crate::ns::directory::{Member, Setup};
+    use crate::server::connection::Reached;
+    use crate::server::outbox::Outbox;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    /// A storage thread on a fresh database with accounts `a@x.com` and `b@x.com`, a directory
+    /// on `ex`, and both users signed in (MSNP12) and online.
+    struct World {
+        storage: Storage,
+        directory: Directory,
+        a: UserId,
+        b: UserId,
+        outbox_b: Arc<Outbox>,
+        dir: std::path::PathBuf,
+    }
+
+    async fn world(ex: &'static smol::Executor<'static>) -> World {
+        let dir = std::env::temp_dir().join(format!("msnpd-acct-{}", crate::auth::token(12)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (storage, _thread) = Storage::start(&dir.join("t.db")).unwrap();
+        let directory = Directory::start(
+            ex,
+            Setup {
+                storage: storage.clone(),
+                host: 0,
+                bus: Arc::new(Alone),
+                public_host: None,
+                on_sign_out: Box::new(|_| {}),
+            },
+        );
+        let mut ids = Vec::new();
+        let mut outboxes = Vec::new();
+        for (n, handle) in ["a@x.com", "b@x.com"].into_iter().enumerate() {
+            // A cheap credential: these accounts never log in (Argon2 would cost seconds here).
+            let cred = Credential {
+                md5_salt: "s".into(),
+                md5_hash: "h".into(),
+                phc: "p".into(),
+            };
+            let h = handle.to_owned();
+            let id = storage
+                .run(move |db| db.create_user(&h, &cred))
+                .await
+                .unwrap()
+                .unwrap();
+            let (_, account) = storage
+                .run(move |db| db.load_account(id))
+                .await
+                .unwrap()
+                .unwrap();
+            let outbox = Arc::new(Outbox::new());
+            let member = Member {
+                id,
+                handle: Arc::from(handle),
+                dialect: Dialect::get(12).unwrap(),
+                outbox: outbox.clone(),
+                session: n as u64 + 1,
+                ns_local: Reached::Direct("127.0.0.1:1863".parse().unwrap()),
+            };
+            let replaced = directory.register_blocking(member, account).unwrap();
+            assert!(replaced.recv().await.unwrap().is_none());
+            directory
+                .set_status(id, Status::Online, Some(0), None)
+                .await
+                .unwrap();
+            ids.push(id);
+            outboxes.push(outbox);
+        }
+        World {
+            storage,
+            directory,
+            a: ids[0],
+            b: ids[1],
+            outbox_b: outboxes.pop().unwrap(),
+            dir,
+        }
+    }
+
+    /// Everything queued in `outbox`, as text.
+    fn drain(outbox: &Outbox) -> String {
+        let mut out = Vec::new();
+        while let Some(c) = outbox.take() {
+            out.extend_from_slice(&c);
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    fn run<T>(test: impl AsyncFnOnce(&'static smol::Executor<'static>) -> T) -> T {
+        let ex: &'static smol::Executor<'static> = Box::leak(Box::new(smol::Executor::new()));
+        smol::block_on(ex.run(test(ex)))
+    }
+
+    fn add_fl(handle: &str) -> Change {
+        Change::Add {
+            handle: handle.into(),
+            list: list::FL,
+            name: Some("Bee".into()),
+            group: None,
+            exclusive_al_bl: true,
+        }
+    }
+
+    #[test]
+    fn an_fl_add_is_committed_mirrored_and_told_in_one_directory_message() {
+        run(async |ex| {
+            let w = world(ex).await;
+            drain(&w.outbox_b);
+            let before = w.directory.sent.load(Ordering::Relaxed);
+            let out = apply_to(&w.storage, &w.directory, w.a, add_fl("b@x.com"))
+                .await
+                .unwrap();
+            // One storage job (this call's) and one directory message: the whole ADD/ADC FL.
+            assert_eq!(w.directory.sent.load(Ordering::Relaxed) - before, 1);
+            assert_eq!(out.serial, 1);
+            assert_eq!(out.reverse, Some(true));
+            let (cid, row) = out.contact.clone().unwrap();
+            assert_eq!((cid, row.lists, row.name.as_str()), (w.b, list::FL, "Bee"));
+            // What A now sees of B, for the ILN, came back with the change.
+            let seen = out.seen.expect("b is online and allows a");
+            assert_eq!(
+                (seen.handle.as_str(), seen.status),
+                ("b@x.com", Status::Online)
+            );
+            assert!(!out.elsewhere);
+            // Both mirrors hold the committed rows and serials.
+            let a = w.directory.account(w.a).await.unwrap().unwrap();
+            assert_eq!((a.serial, a.contacts.get(&w.b)), (1, Some(&row)));
+            let b = w.directory.account(w.b).await.unwrap().unwrap();
+            assert_eq!(b.serial, 1);
+            assert_eq!(b.lists_of(w.a), list::RL | list::PL);
+            // B was told in its dialect (MSNP12: ADC 0 RL).
+            assert_eq!(drain(&w.outbox_b), "ADC 0 RL N=a@x.com F=a@x.com\r\n");
+            std::fs::remove_dir_all(&w.dir).unwrap();
+        });
+    }
+
+    #[test]
+    fn a_refused_add_writes_nothing() {
+        run(async |ex| {
+            let w = world(ex).await;
+            apply_to(&w.storage, &w.directory, w.a, add_fl("b@x.com"))
+                .await
+                .unwrap();
+            let again = apply_to(&w.storage, &w.directory, w.a, add_fl("b@x.com")).await;
+            assert!(matches!(
+                again,
+                Err(ChangeError::Refused(Refused::AlreadyThere))
+            ));
+            let nobody = apply_to(&w.storage, &w.directory, w.a, add_fl("c@x.com")).await;
+            assert!(matches!(
+                nobody,
+                Err(ChangeError::Refused(Refused::UnknownAccount))
+            ));
+            let block = Change::Add {
+                handle: "b@x.com".into(),
+                list: list::BL,
+                name: None,
+                group: Some(7),
+                exclusive_al_bl: true,
+            };
+            let no_group = apply_to(&w.storage, &w.directory, w.a, block).await;
+            assert!(matches!(
+                no_group,
+                Err(ChangeError::Refused(Refused::NoSuchGroup))
+            ));
+            let a = w.directory.account(w.a).await.unwrap().unwrap();
+            assert_eq!(a.serial, 1, "refusals bump nothing");
+            std::fs::remove_dir_all(&w.dir).unwrap();
+        });
+    }
+
+    #[test]
+    fn blocking_a_watcher_updates_the_mirror_and_their_view() {
+        run(async |ex| {
+            let w = world(ex).await;
+            // B watches A (B has A on its FL, so A has B on its RL).
+            apply_to(&w.storage, &w.directory, w.b, add_fl("a@x.com"))
+                .await
+                .unwrap();
+            drain(&w.outbox_b);
+            let out = apply_to(&w.storage, &w.directory, w.a, Change::Blp(Blp::Block))
+                .await
+                .unwrap();
+            assert_eq!(out.serial, 2);
+            let a = w.directory.account(w.a).await.unwrap().unwrap();
+            assert_eq!((a.blp, a.serial), (Blp::Block, 2));
+            // B could see A and no longer may: FLN, from the same directory message.
+            assert_eq!(drain(&w.outbox_b), "FLN a@x.com\r\n");
+            std::fs::remove_dir_all(&w.dir).unwrap();
+        });
+    }
 }

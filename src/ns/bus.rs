@@ -15,7 +15,7 @@
 //! `Alone` is the bus of a server that is the only host: it has no one to reach, and tells the
 //! directory so (`alone`), which then builds no notices for users who are simply offline.
 
-use super::directory::Presence;
+use super::directory::presence::Presence;
 use crate::model::{Phones, Status, UserId};
 use std::future::Future;
 use std::pin::Pin;

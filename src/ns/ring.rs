@@ -1,7 +1,8 @@
 //! The notification side of the switchboard's port: ringing a user into a switchboard
 //! (`DirectoryRinger`, the `sb::Ringer` wired at start).
 
-use super::directory::{self, Directory};
+use super::bus;
+use super::directory::Directory;
 use crate::sb::{Ring, RingRefused, RingReply, Ringer};
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ impl DirectoryRinger {
 impl Ringer for DirectoryRinger {
     fn ring(&self, ring: Ring) -> RingReply {
         let directory = self.directory.clone();
-        let ring = directory::Ring {
+        let ring = bus::Ring {
             call: ring,
             sb_port: self.sb_port,
         };

@@ -121,6 +121,9 @@ pub struct Directory {
     tx: Sender<Msg>,
     host: HostId,
     bus: Arc<dyn Bus>,
+    /// Messages sent through this handle and its clones (unit tests count round trips).
+    #[cfg(test)]
+    pub(crate) sent: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// What ringing found on this host.
@@ -157,6 +160,8 @@ impl Directory {
             tx,
             host,
             bus: bus.clone(),
+            #[cfg(test)]
+            sent: Arc::default(),
         };
         bus.join(host, Arc::new(directory.clone()));
         let actor = Actor {
@@ -176,6 +181,7 @@ impl Directory {
     }
 
     async fn send(&self, m: Msg) -> Result<(), DirectoryGone> {
+        self.count();
         self.tx.send(m).await.map_err(|_| DirectoryGone)
     }
 
@@ -183,6 +189,12 @@ impl Directory {
         let (tx, rx) = smol::channel::bounded(1);
         self.send(make(tx)).await?;
         rx.recv().await.map_err(|_| DirectoryGone)
+    }
+
+    /// Counts a message in unit tests; nothing otherwise.
+    fn count(&self) {
+        #[cfg(test)]
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Makes `member` the account's online session, with `account` as its mirror. Sent from the
@@ -205,6 +217,7 @@ impl Directory {
     /// on the storage thread right after the commit, so mirrors follow the database in commit
     /// order; the answer arrives on the returned receiver once the actor applied all of it.
     pub fn commit_blocking(&self, change: Committed) -> Result<Receiver<Applied>, DirectoryGone> {
+        self.count();
         let (tx, rx) = smol::channel::bounded(1);
         self.tx
             .send_blocking(Msg::Committed(Box::new(change), tx))

@@ -20,14 +20,15 @@
 //! One job per file: `presence` (what the actor keeps per online user), `handle` (the request
 //! API: `Directory` and its typed messages), `actor` (the task that owns the state and fans
 //! out), `lines` (formatting NLN ILN FLN UBX BPR RNG and the reverse-list lines per dialect).
-//! Account changes reach it as one typed `Committed` message from `ns/account.rs`.
+//! Account changes reach it as one typed `Committed` message from `ns/account.rs`. What crosses
+//! to other hosts (`Notice`, `Ring`, `Seen`, `Callee`) is declared in `bus.rs`, which reads only
+//! the presence model from here: no file imports back.
 
 mod actor;
 mod handle;
 mod lines;
-mod presence;
+pub mod presence;
 
-pub use super::bus::{Callee, Notice, Ring, Seen};
 pub use crate::limits::PRESENCE_LINE;
 pub use handle::{Applied, Committed, Directory, DirectoryGone, MirrorUpdate, Setup, Viewers};
 pub use lines::push_initial;
