@@ -175,7 +175,7 @@ pub struct Phones {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
     // No id or handle: the directory's session record keeps the one copy (`Member::id`,
-    // `Member::handle` in ns/directory.rs).
+    // `Member::handle` in ns/directory/presence.rs).
     /// My friendly name, decoded.
     pub friendly: String,
     /// Who sees me when they are on neither AL nor BL.

@@ -732,6 +732,7 @@ mod tests {
             assert_eq!(b.lists_of(w.a), list::RL | list::PL);
             // B was told in its dialect (MSNP12: ADC 0 RL).
             assert_eq!(drain(&w.outbox_b), "ADC 0 RL N=a@x.com F=a@x.com\r\n");
+            w.storage.close();
             std::fs::remove_dir_all(&w.dir).unwrap();
         });
     }
@@ -767,6 +768,7 @@ mod tests {
             ));
             let a = w.directory.account(w.a).await.unwrap().unwrap();
             assert_eq!(a.serial, 1, "refusals bump nothing");
+            w.storage.close();
             std::fs::remove_dir_all(&w.dir).unwrap();
         });
     }
@@ -788,6 +790,7 @@ mod tests {
             assert_eq!((a.blp, a.serial), (Blp::Block, 2));
             // B could see A and no longer may: FLN, from the same directory message.
             assert_eq!(drain(&w.outbox_b), "FLN a@x.com\r\n");
+            w.storage.close();
             std::fs::remove_dir_all(&w.dir).unwrap();
         });
     }

@@ -1,5 +1,6 @@
-//! CHG, REA, PRP, SBP, UUX: what a user sets about themselves. The directory actor
-//! (`directory.rs`) stores it and tells the watchers (NLN, FLN, UBX).
+//! CHG, REA, PRP, SBP, UUX: what a user sets about themselves. Stored changes (names, phone
+//! numbers) go through `account::apply`; the rest is presence only. The directory actor
+//! (`directory/`) stores it and tells the watchers (NLN, FLN, UBX).
 
 use super::account::{self, Change};
 use super::{Apply, NsSession};
