@@ -981,7 +981,7 @@ struct InviteRevoke {
 }
 
 fn invite(action: InviteAction) -> CliResult {
-    use msnpd::accounts::invites;
+    use msnpd::ops::invites;
     let config = config_for(None)?;
     let now = msnpd::protocol::timestamp::unix_now() as i64;
     match action {

@@ -8,6 +8,7 @@
 pub mod gateway;
 mod host;
 pub mod https;
+pub mod page;
 pub mod passport;
 pub mod register;
 pub mod site;

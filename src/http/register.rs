@@ -13,7 +13,7 @@
 //! executor under the same concurrency bound as logins, and created by the storage thread in one
 //! transaction with the use of the invitation code.
 
-use super::site::{esc, html, page_foot, page_head};
+use super::page::{esc, html, page_foot, page_head};
 use super::{Request, Response};
 use crate::accounts::{self, Registration};
 use crate::auth::{self, Credential};
