@@ -285,6 +285,16 @@ on the web. Ask its operator for an account.</p>\n<p><a href=\"/\">Back to the s
     html("403 Forbidden", o.into_bytes())
 }
 
+/// `/register`: the form (`GET`, `HEAD`) or its submission (`POST`).
+pub async fn route(hub: &Arc<Http>, req: &Request) -> Response {
+    let resp = if req.method == "POST" {
+        submit(hub, req).await
+    } else {
+        form(hub, req).await
+    };
+    resp.head_only(req.method == "HEAD")
+}
+
 /// `GET /register[?invite=CODE]`.
 pub async fn form(hub: &Arc<Http>, req: &Request) -> Response {
     let mode = hub.web.registration();

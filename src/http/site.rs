@@ -228,41 +228,34 @@ async fn online(hub: &Http, public: bool) -> (usize, Option<Vec<String>>) {
     (count, public.then_some(names))
 }
 
-/// Routes the site's paths. `None`: not a site path (the caller answers 404).
-pub async fn route(hub: &Arc<Http>, req: &Request, path: &str) -> Option<Response> {
-    let allow = match path {
-        "/" | "/index.html" | "/hosts.txt" | "/favicon.ico" | "/healthz" => "GET, HEAD",
-        "/register" => "GET, HEAD, POST",
-        _ => return None,
-    };
-    let method = req.method.as_str();
-    if !allow.split(", ").any(|m| m == method) {
-        return Some(method_not_allowed(allow));
-    }
-    let resp = match (method, path) {
-        ("POST", "/register") => register::submit(hub, req).await,
-        (_, "/register") => register::form(hub, req).await,
-        (_, "/hosts.txt") => hosts_txt(&page_info(hub, Some(req.local)).await),
-        (_, "/favicon.ico") => Response::new("200 OK")
-            .header("Cache-Control", "max-age=86400")
-            .body("image/x-icon", favicon().to_vec()),
-        (_, "/healthz") => healthz(hub).await,
-        _ => html(
-            "200 OK",
-            render_page(&page_info(hub, Some(req.local)).await).into_bytes(),
-        ),
-    };
-    Some(resp.head_only(method == "HEAD"))
+/// `GET /` and `/index.html`: the page.
+pub async fn page(hub: &Arc<Http>, req: &Request) -> Response {
+    html(
+        "200 OK",
+        render_page(&page_info(hub, Some(req.local)).await).into_bytes(),
+    )
+    .head_only(req.method == "HEAD")
 }
 
-/// 405 for a known path, with the methods it takes.
-pub fn method_not_allowed(allow: &'static str) -> Response {
-    Response::new("405 Method Not Allowed")
-        .header("Allow", allow)
-        .body("text/plain", "method not allowed\n")
+/// `GET /hosts.txt`: the hosts-file lines as a download.
+pub async fn hosts(hub: &Arc<Http>, req: &Request) -> Response {
+    hosts_txt(&page_info(hub, Some(req.local)).await).head_only(req.method == "HEAD")
 }
 
-async fn healthz(hub: &Arc<Http>) -> Response {
+/// `GET /favicon.ico`.
+pub fn favicon_ico(req: &Request) -> Response {
+    Response::new("200 OK")
+        .header("Cache-Control", "max-age=86400")
+        .body("image/x-icon", favicon().to_vec())
+        .head_only(req.method == "HEAD")
+}
+
+/// `GET /healthz`: whether the storage thread answers.
+pub async fn healthz(hub: &Arc<Http>, req: &Request) -> Response {
+    storage_health(hub).await.head_only(req.method == "HEAD")
+}
+
+async fn storage_health(hub: &Arc<Http>) -> Response {
     match hub.storage.run(|db| db.ping()).await {
         Ok(Ok(())) => Response::new("200 OK")
             .header("Cache-Control", "no-store")
