@@ -93,7 +93,7 @@ fn protocol_does_no_io_and_storage_alone_knows_sql() {
     );
     for m in [
         "server", "ns", "sb", "http", "node", "ops", "dns", "tls", "accounts", "config", "auth",
-        "main",
+        "main", "cli",
     ] {
         assert_none(
             m,

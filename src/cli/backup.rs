@@ -1,6 +1,9 @@
 //! `msnpd backup`: an online copy of the database.
 
-use super::*;
+use super::{CliResult, config_for, database_path, in_db, open_existing};
+use argh::FromArgs;
+use msnpd::storage::Db;
+use std::path::PathBuf;
 
 /// Copy the database to FILE with SQLite's online backup API (safe while the server runs; a
 /// plain `cp` of a live database can miss recent changes).

@@ -1,6 +1,9 @@
 //! `msnpd invite create|list|revoke`: invitation codes for `--registration invite`.
 
-use super::*;
+use super::{CliResult, config_for, database_path, in_db, open_existing, open_or_create};
+use argh::FromArgs;
+use msnpd::storage::DbError;
+use std::path::PathBuf;
 
 /// Invitation codes for `--registration invite`.
 #[derive(FromArgs)]

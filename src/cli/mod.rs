@@ -10,11 +10,7 @@ pub(crate) mod tls;
 pub(crate) mod user;
 
 use argh::FromArgs;
-use msnpd::auth::Credential;
-use msnpd::protocol::names::normalize_handle;
-use msnpd::storage::{Db, DbError};
-use std::io::{BufRead, IsTerminal, Write};
-use std::net::SocketAddr;
+use msnpd::storage::Db;
 use std::path::{Path, PathBuf};
 
 use backup::Backup;

@@ -1,6 +1,9 @@
 //! `msnpd serve`: its options, the server's settings from them, and the SIGHUP reload.
 
-use super::*;
+use super::{CliResult, VERSION, database_path, init_logging, parse_level};
+use argh::FromArgs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 /// Run the server (dispatch, notification, switchboard and HTTP).
 #[derive(FromArgs)]

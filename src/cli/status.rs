@@ -1,6 +1,10 @@
 //! `msnpd status`: checks a server's database, listeners and who is online.
 
-use super::*;
+use super::{CliResult, VERSION, config_for, database_path, in_db};
+use argh::FromArgs;
+use msnpd::storage::Db;
+use std::io::Write;
+use std::path::PathBuf;
 
 /// Check a server: its database, whether each listener answers, who is online. Exits 1 when
 /// something is wrong.

@@ -1,6 +1,8 @@
 //! `msnpd tls init|show`: the HTTPS certificate kit.
 
-use super::*;
+use super::{config_for, database_path};
+use argh::FromArgs;
+use std::path::PathBuf;
 
 /// Manage the HTTPS certificate kit (a private CA and the server certificates it signs).
 #[derive(FromArgs)]

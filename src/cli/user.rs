@@ -1,6 +1,12 @@
 //! `msnpd user add|passwd|del|list|import`: accounts in the database.
 
-use super::*;
+use super::{CliResult, config_for, database_path, in_db, open_existing, open_or_create};
+use argh::FromArgs;
+use msnpd::auth::Credential;
+use msnpd::protocol::names::normalize_handle;
+use msnpd::storage::DbError;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 /// Manage accounts in the database (works while the server runs).
 #[derive(FromArgs)]
