@@ -7,7 +7,7 @@
 //! is HTML-escaped.
 
 pub use super::page::esc;
-use super::page::{html, page_foot, page_head};
+use super::page::{Html, html};
 use super::register;
 use super::{Request, Response};
 use crate::accounts::Registration;
@@ -298,190 +298,228 @@ fn hosts_txt(info: &PageInfo) -> Response {
         .body("text/plain; charset=us-ascii", s)
 }
 
-/// The page at `/`.
+/// The page at `/`, section by section.
 pub fn render_page(p: &PageInfo) -> String {
-    let mut o = String::with_capacity(16 * 1024);
-    page_head(&format!("{} - MSN Messenger server", p.name), &mut o);
-    let host = esc(&bracketed(
-        p.hosts.first().map_or("127.0.0.1", |h| h.as_str()),
-    ));
-    let ip = esc(&p.hosts_ip);
-    let _ = writeln!(
-        o,
-        "<h1>{} <span>MSN Messenger server</span></h1>",
-        esc(&p.name)
-    );
+    let mut o = Html::page(&format!("{} - MSN Messenger server", p.name), 16 * 1024);
+    // The first address clients should use, ready for `host:port` and URLs.
+    let host = bracketed(p.hosts.first().map_or("127.0.0.1", |h| h.as_str()));
+    o.raw("<h1>")
+        .text(&p.name)
+        .raw(" <span>MSN Messenger server</span></h1>\n");
+    who_is_online(&mut o, p);
+    addresses(&mut o, p, &host);
+    get_an_account(&mut o, p.registration);
+    step1_names(&mut o, p);
+    step2_clients(&mut o, p, &host);
+    o.finish()
+}
 
-    // Who is online.
-    let people = if p.online == 1 { "person" } else { "people" };
-    let _ = write!(o, "<p><b>{} {people} online.</b>", p.online);
+fn who_is_online(o: &mut Html, p: &PageInfo) {
+    let people = if p.online == 1 { " person" } else { " people" };
+    o.raw("<p><b>")
+        .num(p.online)
+        .raw(people)
+        .raw(" online.</b>");
     if let Some(names) = &p.names
         && !names.is_empty()
     {
-        o.push(' ');
+        o.raw(" ");
         for (i, n) in names.iter().enumerate() {
             if i > 0 {
-                o.push_str(", ");
+                o.raw(", ");
             }
-            o.push_str(&esc(n));
+            o.text(n);
         }
         if names.len() < p.online {
-            let _ = write!(o, " and {} more", p.online - names.len());
+            o.raw(" and ").num(p.online - names.len()).raw(" more");
         }
-        o.push('.');
+        o.raw(".");
     }
-    o.push_str("</p>\n");
+    o.raw("</p>\n");
+}
 
-    // Addresses.
-    o.push_str("<h2>Server addresses</h2>\n<table class=\"info\" summary=\"addresses\">\n");
-    let _ = writeln!(
-        o,
-        "<tr><th>Messenger server (dispatch/notification)</th><td>{}</td></tr>",
-        join_addrs(&p.hosts, p.ns_port)
-    );
-    let _ = writeln!(
-        o,
-        "<tr><th>Conversations (switchboard)</th><td>{}</td></tr>",
-        join_addrs(&p.hosts, p.sb_port)
-    );
-    let _ = writeln!(
-        o,
-        "<tr><th>Passport login (HTTP)</th><td><span class=\"addr\">http://{host}:{}/rdr/pprdr.asp</span></td></tr>",
-        p.http_port
-    );
+fn addresses(o: &mut Html, p: &PageInfo, host: &str) {
+    o.raw("<h2>Server addresses</h2>\n<table class=\"info\" summary=\"addresses\">\n");
+    o.raw("<tr><th>Messenger server (dispatch/notification)</th><td>");
+    join_addrs(o, &p.hosts, p.ns_port);
+    o.raw("</td></tr>\n<tr><th>Conversations (switchboard)</th><td>");
+    join_addrs(o, &p.hosts, p.sb_port);
+    o.raw("</td></tr>\n");
+    o.raw("<tr><th>Passport login (HTTP)</th><td><span class=\"addr\">http://")
+        .text(host)
+        .raw(":")
+        .num(p.http_port)
+        .raw("/rdr/pprdr.asp</span></td></tr>\n");
     if let Some(port) = p.https_port {
-        let _ = writeln!(
-            o,
-            "<tr><th>Passport login (HTTPS)</th><td><span class=\"addr\">{host}:{port}</span></td></tr>"
-        );
+        o.raw("<tr><th>Passport login (HTTPS)</th><td><span class=\"addr\">")
+            .text(host)
+            .raw(":")
+            .num(port)
+            .raw("</span></td></tr>\n");
     }
     if let Some(ca) = &p.ca_url {
-        let _ = writeln!(
-            o,
-            "<tr><th>CA certificate</th><td><a href=\"{}\">{}</a></td></tr>",
-            esc(ca),
-            esc(ca)
-        );
+        o.raw("<tr><th>CA certificate</th><td><a href=\"")
+            .text(ca)
+            .raw("\">")
+            .text(ca)
+            .raw("</a></td></tr>\n");
     }
     if let Some(dns) = &p.dns {
-        let _ = writeln!(
-            o,
-            "<tr><th>DNS server</th><td><span class=\"addr\">{}</span></td></tr>",
-            esc(dns)
-        );
+        o.raw("<tr><th>DNS server</th><td><span class=\"addr\">")
+            .text(dns)
+            .raw("</span></td></tr>\n");
     }
-    o.push_str("</table>\n");
+    o.raw("</table>\n");
+}
 
-    // Accounts.
-    o.push_str("<h2>Get an account</h2>\n");
-    match p.registration {
-        Registration::Open => o.push_str(
+fn get_an_account(o: &mut Html, registration: Registration) {
+    o.raw("<h2>Get an account</h2>\n");
+    o.raw(match registration {
+        Registration::Open => {
             "<p>Anyone may sign up here: <a href=\"/register\"><b>create an account</b></a>. \
-Your sign-in name is an e-mail address of your choice; it does not have to receive mail.</p>\n",
-        ),
-        Registration::Invite => o.push_str(
+Your sign-in name is an e-mail address of your choice; it does not have to receive mail.</p>\n"
+        }
+        Registration::Invite => {
             "<p>Sign-up needs an invitation code from the operator: \
-<a href=\"/register\"><b>create an account with an invitation</b></a>.</p>\n",
-        ),
-        Registration::Closed => o.push_str(
-            "<p>Accounts are created by the operator of this server; ask them for one.</p>\n",
-        ),
-    }
+<a href=\"/register\"><b>create an account with an invitation</b></a>.</p>\n"
+        }
+        Registration::Closed => {
+            "<p>Accounts are created by the operator of this server; ask them for one.</p>\n"
+        }
+    });
+}
 
-    // Step 1: names.
-    o.push_str("<h2>Step 1: point Messenger at this server</h2>\n");
+fn step1_names(o: &mut Html, p: &PageInfo) {
+    o.raw("<h2>Step 1: point Messenger at this server</h2>\n");
     if let Some(dns) = &p.dns {
-        let _ = write!(
-            o,
-            "<p><b>Easiest:</b> set this PC's DNS server to <span class=\"addr\">{}</span> \
+        o.raw("<p><b>Easiest:</b> set this PC's DNS server to <span class=\"addr\">")
+            .text(dns)
+            .raw(
+                "</span> \
 (Windows 98: Control Panel, Network, TCP/IP, Properties, DNS Configuration; \
 Windows XP: Control Panel, Network Connections, your connection, Properties, \
 Internet Protocol (TCP/IP), Properties, &quot;Use the following DNS server addresses&quot;). \
 Then restart Messenger.</p>\n<p><b>Or</b> use the hosts file:</p>\n",
-            esc(dns)
-        );
+            );
     }
-    let _ = write!(
-        o,
+    o.raw(
         "<p>Add these lines to the <b>hosts file</b> (or <a href=\"/hosts.txt\">download them as hosts.txt</a>):</p>\n\
-<pre>{}</pre>\n\
+<pre>",
+    )
+    .text(&hosts_lines(&p.hosts_ip).replace("\r\n", "\n"))
+    .raw(
+        "</pre>\n\
 <p>The hosts file is <tt>C:\\WINDOWS\\HOSTS</tt> on Windows 95/98/ME (no extension; create it with \
 Notepad if it is missing) and <tt>C:\\WINDOWS\\system32\\drivers\\etc\\hosts</tt> on Windows 2000/XP \
 and later (edit it as Administrator). Afterwards run <tt>ipconfig /flushdns</tt> (2000/XP) or restart \
 the PC (95/98/ME).</p>\n",
-        esc(&hosts_lines(&p.hosts_ip).replace("\r\n", "\n"))
     );
     if p.ns_port != 1863 {
-        let _ = writeln!(
-            o,
-            "<p class=\"note\">This server listens on port {} rather than 1863. Official clients \
+        o.raw("<p class=\"note\">This server listens on port ")
+            .num(p.ns_port)
+            .raw(
+                " rather than 1863. Official clients \
 always connect to port 1863, so the hosts file alone will not work for them; third-party clients \
-below can be given the port.</p>",
-            p.ns_port
-        );
+below can be given the port.</p>\n",
+            );
     }
+}
 
-    // Step 2: per client.
-    o.push_str("<h2>Step 2: set up your Messenger</h2>\n");
-    let _ = write!(
-        o,
+fn step2_clients(o: &mut Html, p: &PageInfo, host: &str) {
+    o.raw("<h2>Step 2: set up your Messenger</h2>\n");
+    o.raw(
         "<h3>MSN Messenger 1.0 - 4.7, Windows Messenger 4.0 - 4.6</h3>\n\
-<p>Only <tt>{ip} messenger.hotmail.com</tt> is needed. Sign in with your e-mail address and password.</p>\n\
+<p>Only <tt>",
+    )
+    .text(&p.hosts_ip)
+    .raw(
+        " messenger.hotmail.com</tt> is needed. Sign in with your e-mail address and password.</p>\n\
 <p class=\"expect\">What to expect: sign-in takes a second; contacts, status and conversations work \
-over TCP ports {ns} and {sb}. If sign-in fails at once, check the hosts file.</p>\n",
-        ns = p.ns_port,
-        sb = p.sb_port
+over TCP ports ",
+    )
+    .num(p.ns_port)
+    .raw(" and ")
+    .num(p.sb_port)
+    .raw(". If sign-in fails at once, check the hosts file.</p>\n");
+
+    o.raw(
+        "<h3>MSN Messenger 5.0 - 7.0, Windows Messenger 4.7 - 5.1</h3>\n\
+<p>Use all the lines above (messenger.hotmail.com and the three passport.com names).</p>\n",
     );
-    let https_steps = match (&p.https_port, &p.ca_url) {
-        (Some(_), Some(ca)) => format!(
-            "<p>These versions sign in through Passport over <b>HTTPS</b>, so the PC must trust this \
-server's certificate authority once: open <a href=\"{ca}\">{ca}</a> in Internet Explorer, choose \
+    match (&p.https_port, &p.ca_url) {
+        (Some(_), Some(ca)) => {
+            o.raw(
+                "<p>These versions sign in through Passport over <b>HTTPS</b>, so the PC must trust this \
+server's certificate authority once: open <a href=\"",
+            )
+            .text(ca)
+            .raw("\">")
+            .text(ca)
+            .raw(
+                "</a> in Internet Explorer, choose \
 <i>Open</i>, <i>Install Certificate</i>, and place it in <i>Trusted Root Certification Authorities</i>. \
 Check that the PC's date is right.</p>\n",
-            ca = esc(ca)
-        ),
-        (Some(_), None) => "<p>These versions sign in through Passport over <b>HTTPS</b>; this \
-server offers it, with a certificate the PC must trust (ask the operator).</p>\n"
-            .to_string(),
-        _ => "<p class=\"note\">These versions sign in through Passport over <b>HTTPS</b> (port 443). \
+            );
+        }
+        (Some(_), None) => {
+            o.raw(
+                "<p>These versions sign in through Passport over <b>HTTPS</b>; this \
+server offers it, with a certificate the PC must trust (ask the operator).</p>\n",
+            );
+        }
+        _ => {
+            o.raw(
+                "<p class=\"note\">These versions sign in through Passport over <b>HTTPS</b> (port 443). \
 This server does not offer HTTPS itself: the operator must run a TLS front end on port 443, or \
-these clients stay at &quot;Signing in...&quot;.</p>\n"
-            .to_string(),
-    };
-    let _ = write!(
-        o,
-        "<h3>MSN Messenger 5.0 - 7.0, Windows Messenger 4.7 - 5.1</h3>\n\
-<p>Use all the lines above (messenger.hotmail.com and the three passport.com names).</p>\n{https_steps}\
-<p class=\"expect\">What to expect: &quot;Signing in...&quot; for a few seconds, then your contact list. \
+these clients stay at &quot;Signing in...&quot;.</p>\n",
+            );
+        }
+    }
+    o.raw(
+        "<p class=\"expect\">What to expect: &quot;Signing in...&quot; for a few seconds, then your contact list. \
 Messenger may complain that it cannot reach MSN Today or the Hotmail inbox: that is normal.</p>\n\
 <h3>MSN Messenger 7.5</h3>\n\
 <p>As 5.0 - 7.0, including the <tt>login.live.com</tt> line (7.5 signs in with a SOAP request there).</p>\n\
-<p class=\"expect\">What to expect: as above; display pictures and personal messages work between 7.x users.</p>\n"
+<p class=\"expect\">What to expect: as above; display pictures and personal messages work between 7.x users.</p>\n",
     );
-    let _ = write!(
-        o,
+
+    o.raw(
         "<h3>Third-party clients (Pidgin with msn-pecan, aMSN, Miranda IM, ...)</h3>\n\
-<p>In the account settings set the server to <span class=\"addr\">{host}</span> and the port to \
-<span class=\"addr\">{ns}</span>; clients that ask for a Passport or nexus URL take \
-<span class=\"addr\">http://{host}:{http}/rdr/pprdr.asp</span>. Clients that insist on HTTPS for \
+<p>In the account settings set the server to <span class=\"addr\">",
+    )
+    .text(host)
+    .raw("</span> and the port to <span class=\"addr\">")
+    .num(p.ns_port)
+    .raw(
+        "</span>; clients that ask for a Passport or nexus URL take \
+<span class=\"addr\">http://",
+    )
+    .text(host)
+    .raw(":")
+    .num(p.http_port)
+    .raw(
+        "/rdr/pprdr.asp</span>. Clients that insist on HTTPS for \
 Passport also need the hosts lines (and the certificate, when offered).</p>\n\
 <p class=\"expect\">What to expect: this server speaks MSNP2 to MSNP12. A client that only offers \
 MSNP13 or newer (Windows Live Messenger 8 and later, newer Pidgin builds) cannot sign in.</p>\n\
 <h3>Apps built on msnp11-sdk</h3>\n\
-<p>Server <span class=\"addr\">{host}</span>, port <span class=\"addr\">{ns}</span>, nexus URL \
-<span class=\"addr\">http://{host}:{http}/rdr/pprdr.asp</span> (plain HTTP works).</p>\n",
-        ns = p.ns_port,
-        http = p.http_port
-    );
+<p>Server <span class=\"addr\">",
+    )
+    .text(host)
+    .raw("</span>, port <span class=\"addr\">")
+    .num(p.ns_port)
+    .raw("</span>, nexus URL <span class=\"addr\">http://")
+    .text(host)
+    .raw(":")
+    .num(p.http_port)
+    .raw("/rdr/pprdr.asp</span> (plain HTTP works).</p>\n");
     if p.challenges {
-        o.push_str(
+        o.raw(
             "<p class=\"note\">This server sends challenges (CHL) that msnp11-sdk apps do not answer: \
 they are signed out after about a minute unless the operator starts the server with \
 <tt>--chl-interval 0</tt>.</p>\n",
         );
     }
-    page_foot(&mut o);
-    o
 }
 
 /// An IPv6 address in brackets, as it must be written before `:port` and in URLs.
@@ -493,19 +531,17 @@ fn bracketed(host: &str) -> String {
     }
 }
 
-fn join_addrs(hosts: &[String], port: u16) -> String {
-    let mut s = String::new();
+fn join_addrs(o: &mut Html, hosts: &[String], port: u16) {
     for (i, h) in hosts.iter().enumerate() {
         if i > 0 {
-            s.push_str("<br>");
+            o.raw("<br>");
         }
-        let _ = write!(
-            s,
-            "<span class=\"addr\">{}:{port}</span>",
-            esc(&bracketed(h))
-        );
+        o.raw("<span class=\"addr\">")
+            .text(&bracketed(h))
+            .raw(":")
+            .num(port)
+            .raw("</span>");
     }
-    s
 }
 
 /// A 16x16 32-bit icon: a two-figure "buddy" in MSN's green and blue, drawn once.
