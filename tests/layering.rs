@@ -190,14 +190,41 @@ fn file_of(path: &[String], known: &[String]) -> String {
 /// The source a file imports with: comments and `#[cfg(test)]` modules left out (a test module
 /// may reach anything; `super::*` there names the file itself).
 fn code_of(text: &str) -> String {
-    let text = match text.find("#[cfg(test)]\nmod ") {
-        Some(i) => &text[..i],
-        None => text,
-    };
-    text.lines()
+    let code: String = text
+        .lines()
         .map(|l| l.split("//").next().unwrap_or(""))
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code.as_str();
+    while let Some(i) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..i]);
+        let after = rest[i + "#[cfg(test)]".len()..].trim_start();
+        let Some(open) = after.strip_prefix("mod ").and_then(|m| m.find('{')) else {
+            rest = after;
+            continue;
+        };
+        // Skip to the brace that closes the module.
+        let body = &after["mod ".len() + open..];
+        let mut depth = 0usize;
+        let mut end = body.len();
+        for (j, c) in body.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = j + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &body[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The paths a file names that start with `crate::` or `super::`, as module paths from the crate
@@ -404,4 +431,13 @@ fn the_import_scanner_sees_what_it_must() {
     );
     assert_eq!(file_of(&["Config".into()], &known), "lib.rs");
     assert_eq!(module_of("http/mod.rs"), ["http"]);
+    // Code after a test module is still read; the test module is not.
+    let code = code_of(
+        "use crate::a;\n#[cfg(test)]\nmod tests {\n    fn f() { crate::b::x(); }\n}\npub mod m {\n    use crate::c;\n}\n",
+    );
+    let p: Vec<String> = imported_paths("x.rs", &code)
+        .iter()
+        .map(|p| p.join("::"))
+        .collect();
+    assert_eq!(p, ["a", "c"]);
 }
