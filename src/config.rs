@@ -1,6 +1,6 @@
 //! Runtime settings of `msnpd serve`.
 
-pub use crate::server::listen::ListenAddr;
+pub use crate::net::listen::ListenAddr;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -58,6 +58,18 @@ pub struct Config {
     pub dns_upstream: crate::dns::Upstream,
     /// Sources the name service answers (default: loopback, private and link-local).
     pub dns_allow: Vec<ipnet::IpNet>,
+}
+
+impl Config {
+    /// The name service's part of the settings.
+    pub fn dns(&self) -> crate::dns::Settings {
+        crate::dns::Settings {
+            listen: self.dns_listen,
+            upstream: self.dns_upstream.clone(),
+            allow: self.dns_allow.clone(),
+            public_host: self.public_host.clone(),
+        }
+    }
 }
 
 /// Deadlines for slow or silent clients.

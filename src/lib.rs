@@ -18,6 +18,7 @@ pub mod dns;
 pub mod http;
 pub mod limits;
 pub mod model;
+pub mod net;
 pub mod node;
 pub mod ns;
 pub mod ops;

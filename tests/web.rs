@@ -567,3 +567,20 @@ fn invite_cli_creates_lists_and_revokes() {
     assert_eq!(code, 1);
     assert!(err.contains("open, invite or closed"), "{err}");
 }
+
+#[test]
+fn one_route_table_folds_leading_slashes_and_hides_operator_paths() {
+    let s = TestServer::start(&[]);
+    // libpurple asks for `//RST.srf` and `//abservice/...`: the same as one slash.
+    let (code, hs, _) = get(&s, "//rdr/pprdr.asp");
+    assert_eq!(code, 200);
+    assert!(header(&hs, "PassportURLs").is_some(), "{hs:?}");
+    let (code, hs, _) = http(s.http, "GET", "//RST.srf", &[], b"");
+    assert_eq!((code, header(&hs, "Allow")), (405, Some("POST")));
+    assert_eq!(get(&s, "//healthz").0, 200);
+    assert_eq!(get(&s, "///").0, 200);
+    // The operator's and the gateway's paths answer another method as an unknown path.
+    assert_eq!(http(s.http, "POST", "/status", &[], b"").0, 404);
+    assert_eq!(get(&s, "/gateway/gateway.dll").0, 404);
+    assert_eq!(http(s.http, "PUT", "/msnpd-ca.cer", &[], b"").0, 404);
+}

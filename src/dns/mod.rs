@@ -16,7 +16,6 @@ mod udp;
 
 pub use policy::{Upstream, default_allow, parse_allow};
 
-use crate::config::Config;
 use ipnet::IpNet;
 use policy::canonical;
 use smol::Async;
@@ -24,6 +23,21 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// What the name service was told (`--dns-listen`, `--dns-upstream`, `--dns-allow`,
+/// `--public-host`): its own settings type, so that `config` builds it and the service does not
+/// import the server's whole `Config` (`Config::dns`).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// UDP and TCP address; `None` leaves the service off.
+    pub listen: Option<SocketAddr>,
+    /// Where names that are not ours go.
+    pub upstream: Upstream,
+    /// Sources the service answers.
+    pub allow: Vec<IpNet>,
+    /// `--public-host`, given out instead of the interface address when it is an IPv4 address.
+    pub public_host: Option<String>,
+}
 
 /// State shared by the UDP and TCP tasks.
 struct Service {
@@ -47,7 +61,7 @@ impl Service {
             Some(IpAddr::V4(v4)) if !v4.is_unspecified() => Some(v4),
             // An IPv6 query: the IPv4 address of the interface it came in on.
             other => interface_ipv4(ifindex, other)
-                .or_else(|| crate::server::lan::local_ipv4().first().copied()),
+                .or_else(|| crate::net::lan::local_ipv4().first().copied()),
         }
     }
 }
@@ -87,7 +101,7 @@ impl Drop for Slot {
 /// Starts serving on the sockets `bind_listeners` bound; returns their address.
 pub fn start(
     listeners: Listeners,
-    config: &Config,
+    settings: &Settings,
     ex: &Arc<smol::Executor<'static>>,
 ) -> SocketAddr {
     let Listeners {
@@ -103,9 +117,9 @@ pub fn start(
         log::info!("dns: other names are forwarded to {}", list.join(", "));
     }
     let service = Arc::new(Service {
-        allow: config.dns_allow.clone(),
+        allow: settings.allow.clone(),
         upstreams,
-        public_ipv4: config
+        public_ipv4: settings
             .public_host
             .as_deref()
             .and_then(|h| h.parse::<Ipv4Addr>().ok()),
@@ -129,13 +143,15 @@ pub struct Listeners {
 }
 
 /// Binds `--dns-listen` (UDP and TCP) and checks the upstreams; `None` when the service is off.
-pub fn bind_listeners(config: &Config) -> Result<Option<Listeners>, Box<dyn std::error::Error>> {
-    let Some(listen) = config.dns_listen else {
+pub fn bind_listeners(
+    settings: &Settings,
+) -> Result<Option<Listeners>, Box<dyn std::error::Error>> {
+    let Some(listen) = settings.listen else {
         return Ok(None);
     };
     let (udp, tcp) = bind(listen)?;
     let bound = udp.get_ref().local_addr()?;
-    let upstreams = upstreams(&config.dns_upstream, bound)?;
+    let upstreams = upstreams(&settings.upstream, bound)?;
     Ok(Some(Listeners {
         udp,
         tcp,
@@ -176,7 +192,7 @@ fn bind(listen: SocketAddr) -> io::Result<(Async<UdpSocket>, Async<TcpListener>)
 
 /// The upstream list for `setting`, without this very service (`bound`).
 fn upstreams(setting: &Upstream, bound: SocketAddr) -> Result<Vec<SocketAddr>, String> {
-    let local: Vec<IpAddr> = crate::server::lan::local_ipv4()
+    let local: Vec<IpAddr> = crate::net::lan::local_ipv4()
         .into_iter()
         .map(IpAddr::V4)
         .collect();

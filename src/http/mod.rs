@@ -3,13 +3,15 @@
 //! at `/` with the registration form (`site`, `register`), the CA download and the operator's
 //! loopback `/status`. Small and bounded: requests are parsed with `httparse`, heads, bodies and
 //! requests per connection have fixed caps (`limits::HTTP_*`), idle keep-alive connections time
-//! out, and anything else gets 404.
+//! out, and anything else gets 404. `router::ROUTES` lists every path.
 
 pub mod gateway;
 mod host;
 pub mod https;
+pub mod page;
 pub mod passport;
 pub mod register;
+pub mod router;
 pub mod site;
 mod status;
 
@@ -223,33 +225,6 @@ fn parse(buf: &[u8], peer: SocketAddr, local: SocketAddr) -> Parsed {
     )
 }
 
-async fn route(hub: &Arc<Http>, req: &Request) -> Response {
-    let path = req.path.to_ascii_lowercase();
-    match (req.method.as_str(), path.as_str()) {
-        ("GET", "/status") => return status::status_endpoint(hub, req).await,
-        ("POST", "/gateway/gateway.dll") => return gateway::handle(hub, req).await,
-        ("GET" | "HEAD", "/msnpd-ca.cer" | "/msnpd-ca.pem") => {
-            return ca_download(hub, path.ends_with(".cer"));
-        }
-        _ => {}
-    }
-    use passport::Endpoint;
-    let Some((endpoint, allow)) = passport::endpoint(&path) else {
-        return site::route(hub, req, &path)
-            .await
-            .unwrap_or_else(|| Response::new("404 Not Found").body("text/plain", "not found\n"));
-    };
-    if !allow.split(", ").any(|m| m == req.method) {
-        return site::method_not_allowed(allow);
-    }
-    match endpoint {
-        Endpoint::Nexus => passport::nexus(hub, req),
-        Endpoint::Login => passport::login(hub, req).await,
-        Endpoint::Rst => passport::rst(hub, req).await,
-        Endpoint::MsgrConfig => passport::msgr_config(req),
-    }
-}
-
 /// The kit's CA certificate, for client PCs to install (IE offers "Install Certificate" for
 /// this content type).
 fn ca_download(hub: &Arc<Http>, der: bool) -> Response {
@@ -327,7 +302,7 @@ pub async fn serve_stream<S>(
         };
         let Some(mut req) = req else { return };
         req.tls = tls;
-        let resp = route(&hub, &req).await;
+        let resp = router::route(&hub, &req).await;
         log::debug!(
             "http {peer}: {} {} -> {}",
             req.method,

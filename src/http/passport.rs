@@ -1,4 +1,5 @@
-//! Passport endpoints: nexus, Passport 1.4 login, RST SOAP login, MsgrConfig.
+//! Passport endpoints: nexus, Passport 1.4 login, RST SOAP login, MsgrConfig (their paths are in
+//! `router::ROUTES`).
 
 use super::{Request, Response};
 use crate::auth;
@@ -6,29 +7,6 @@ use crate::http::Http;
 use crate::protocol::names::normalize_handle;
 use crate::protocol::percent;
 use std::sync::Arc;
-
-/// The Passport endpoints, by lower-case path.
-pub enum Endpoint {
-    /// `/rdr/pprdr.asp`: tells MSNP8+ clients where the login endpoint is.
-    Nexus,
-    /// `login2.srf`: Passport 1.4 login (MSN 5.0-7.0), credentials in the `Authorization` header.
-    Login,
-    /// `RST.srf`: the SOAP login of MSN 7.5, credentials in the body.
-    Rst,
-    /// `MsgrConfig.asmx`: the client configuration MSN 6+ fetch (no authentication).
-    MsgrConfig,
-}
-
-/// The endpoint at `path` and the methods it takes (an `Allow` header value).
-pub fn endpoint(path: &str) -> Option<(Endpoint, &'static str)> {
-    Some(match path {
-        "/rdr/pprdr.asp" => (Endpoint::Nexus, "GET"),
-        "/login2.srf" | "/login.srf" | "/ppsecure/login2.srf" => (Endpoint::Login, "GET"),
-        "/rst.srf" | "/ppsecure/rst.srf" => (Endpoint::Rst, "POST"),
-        "/config/msgrconfig.asmx" => (Endpoint::MsgrConfig, "GET, POST"),
-        _ => return None,
-    })
-}
 
 /// Where this server's login endpoint is (see `host.rs` for which host may be named).
 fn login_url(hub: &Http, req: &Request) -> String {

@@ -13,7 +13,7 @@
 //! executor under the same concurrency bound as logins, and created by the storage thread in one
 //! transaction with the use of the invitation code.
 
-use super::site::{esc, html, page_foot, page_head};
+use super::page::{esc, html, page_foot, page_head};
 use super::{Request, Response};
 use crate::accounts::{self, Registration};
 use crate::auth::{self, Credential};
@@ -283,6 +283,16 @@ on the web. Ask its operator for an account.</p>\n<p><a href=\"/\">Back to the s
     );
     page_foot(&mut o);
     html("403 Forbidden", o.into_bytes())
+}
+
+/// `/register`: the form (`GET`, `HEAD`) or its submission (`POST`).
+pub async fn route(hub: &Arc<Http>, req: &Request) -> Response {
+    let resp = if req.method == "POST" {
+        submit(hub, req).await
+    } else {
+        form(hub, req).await
+    };
+    resp.head_only(req.method == "HEAD")
 }
 
 /// `GET /register[?invite=CODE]`.

@@ -6,6 +6,8 @@
 //! very PCs that run MSN Messenger shows it as well as a modern browser. Everything interpolated
 //! is HTML-escaped.
 
+pub use super::page::esc;
+use super::page::{Html, html};
 use super::register;
 use super::{Request, Response};
 use crate::accounts::Registration;
@@ -91,12 +93,12 @@ pub struct Web {
 impl Web {
     /// The page's name and registration mode from `config`; listener ports come later
     /// (`set_bound`), once the listeners are bound.
-    pub fn new(config: &crate::Config) -> Web {
+    pub fn new(config: &crate::config::Config) -> Web {
         let name = config
             .name
             .clone()
             .filter(|n| !n.trim().is_empty())
-            .or_else(crate::server::lan::hostname)
+            .or_else(crate::net::lan::hostname)
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "msnpd".to_string());
         let web = Web {
@@ -152,7 +154,7 @@ pub async fn page_info(hub: &Arc<Http>, local: Option<SocketAddr>) -> PageInfo {
     let web = &hub.web;
     let bound = web.bound.get().copied();
     let ns = bound.map_or(hub.config.listen, |b| b.ns);
-    let mut hosts = crate::server::lan::client_hosts(ns, hub.config.public_host.as_deref());
+    let mut hosts = crate::net::lan::client_hosts(ns, hub.config.public_host.as_deref());
     // With no --public-host, the address this browser used is the best guess for its clients.
     if let Some(ip) = local.map(|l| l.ip().to_string())
         && hub.config.public_host.is_none()
@@ -226,51 +228,34 @@ async fn online(hub: &Http, public: bool) -> (usize, Option<Vec<String>>) {
     (count, public.then_some(names))
 }
 
-/// Routes the site's paths. `None`: not a site path (the caller answers 404).
-pub async fn route(hub: &Arc<Http>, req: &Request, path: &str) -> Option<Response> {
-    let allow = match path {
-        "/" | "/index.html" | "/hosts.txt" | "/favicon.ico" | "/healthz" => "GET, HEAD",
-        "/register" => "GET, HEAD, POST",
-        _ => return None,
-    };
-    let method = req.method.as_str();
-    if !allow.split(", ").any(|m| m == method) {
-        return Some(method_not_allowed(allow));
-    }
-    let resp = match (method, path) {
-        ("POST", "/register") => register::submit(hub, req).await,
-        (_, "/register") => register::form(hub, req).await,
-        (_, "/hosts.txt") => hosts_txt(&page_info(hub, Some(req.local)).await),
-        (_, "/favicon.ico") => Response::new("200 OK")
-            .header("Cache-Control", "max-age=86400")
-            .body("image/x-icon", favicon().to_vec()),
-        (_, "/healthz") => healthz(hub).await,
-        _ => html(
-            "200 OK",
-            render_page(&page_info(hub, Some(req.local)).await).into_bytes(),
-        ),
-    };
-    Some(resp.head_only(method == "HEAD"))
+/// `GET /` and `/index.html`: the page.
+pub async fn page(hub: &Arc<Http>, req: &Request) -> Response {
+    html(
+        "200 OK",
+        render_page(&page_info(hub, Some(req.local)).await).into_bytes(),
+    )
+    .head_only(req.method == "HEAD")
 }
 
-/// 405 for a known path, with the methods it takes.
-pub fn method_not_allowed(allow: &'static str) -> Response {
-    Response::new("405 Method Not Allowed")
-        .header("Allow", allow)
-        .body("text/plain", "method not allowed\n")
+/// `GET /hosts.txt`: the hosts-file lines as a download.
+pub async fn hosts(hub: &Arc<Http>, req: &Request) -> Response {
+    hosts_txt(&page_info(hub, Some(req.local)).await).head_only(req.method == "HEAD")
 }
 
-/// An HTML response with the headers every page gets.
-pub(super) fn html(status: &'static str, body: Vec<u8>) -> Response {
-    Response::new(status)
-        .header("Cache-Control", "no-store")
-        .header("X-Content-Type-Options", "nosniff")
-        .header("X-Frame-Options", "DENY")
-        .header("Referrer-Policy", "no-referrer")
-        .body("text/html; charset=utf-8", body)
+/// `GET /favicon.ico`.
+pub fn favicon_ico(req: &Request) -> Response {
+    Response::new("200 OK")
+        .header("Cache-Control", "max-age=86400")
+        .body("image/x-icon", favicon().to_vec())
+        .head_only(req.method == "HEAD")
 }
 
-async fn healthz(hub: &Arc<Http>) -> Response {
+/// `GET /healthz`: whether the storage thread answers.
+pub async fn healthz(hub: &Arc<Http>, req: &Request) -> Response {
+    storage_health(hub).await.head_only(req.method == "HEAD")
+}
+
+async fn storage_health(hub: &Arc<Http>) -> Response {
     match hub.storage.run(|db| db.ping()).await {
         Ok(Ok(())) => Response::new("200 OK")
             .header("Cache-Control", "no-store")
@@ -279,23 +264,6 @@ async fn healthz(hub: &Arc<Http>) -> Response {
             .header("Cache-Control", "no-store")
             .body("text/plain", "storage not answering\n"),
     }
-}
-
-/// Escapes text for HTML/XML element content and quoted attribute values (the page, the form,
-/// the RST.srf SOAP answer).
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The hosts-file lines, CRLF-terminated for Notepad on Windows 98.
@@ -330,239 +298,228 @@ fn hosts_txt(info: &PageInfo) -> Response {
         .body("text/plain; charset=us-ascii", s)
 }
 
-/// Page top shared with the registration form.
-pub(super) fn page_head(title: &str, out: &mut String) {
-    let _ = write!(
-        out,
-        "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n\
-<html lang=\"en\">\n<head>\n\
-<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\n\
-<title>{title}</title>\n\
-<link rel=\"icon\" href=\"/favicon.ico\" type=\"image/x-icon\">\n\
-<link rel=\"shortcut icon\" href=\"/favicon.ico\" type=\"image/x-icon\">\n\
-<style type=\"text/css\">\n{STYLE}</style>\n</head>\n<body>\n<div id=\"page\">\n",
-        title = esc(title)
-    );
-}
-
-pub(super) fn page_foot(out: &mut String) {
-    out.push_str(
-        "<p class=\"foot\">msnpd: an MSN Messenger server for MSN Messenger 1.0 to 7.5 \
-(MSNP2 to MSNP12).</p>\n</div>\n</body>\n</html>\n",
-    );
-}
-
-/// CSS 2.1 only: IE6 has no flexbox, grid, max-width or rgba, so the page must read fine without
-/// them; `max-width` merely narrows the column where supported.
-const STYLE: &str = "body { margin: 0; padding: 0; background: #dfe8f5; color: #1a1a1a; \
-font-family: Tahoma, Verdana, Arial, sans-serif; font-size: 13px; }\n\
-#page { margin: 0 auto; max-width: 52em; padding: 0 12px 16px 12px; background: #ffffff; \
-border-left: 1px solid #9fb4d6; border-right: 1px solid #9fb4d6; }\n\
-h1 { margin: 0 -12px 12px -12px; padding: 10px 12px; background: #3a6ea5; color: #ffffff; \
-font-size: 20px; font-weight: bold; }\n\
-h1 span { font-size: 13px; font-weight: normal; color: #e8f0fa; }\n\
-h2 { margin: 20px 0 6px 0; padding: 3px 6px; background: #e8eef7; border-left: 4px solid #3a6ea5; \
-font-size: 15px; color: #1f3f66; }\n\
-h3 { margin: 14px 0 4px 0; font-size: 13px; color: #1f3f66; }\n\
-table.info { border-collapse: collapse; margin: 4px 0; }\n\
-table.info th, table.info td { border: 1px solid #c5d3e6; padding: 3px 8px; text-align: left; \
-vertical-align: top; }\n\
-table.info th { background: #f1f5fb; font-weight: bold; }\n\
-pre, code, tt { font-family: 'Courier New', Courier, monospace; font-size: 12px; }\n\
-pre { background: #f6f6f0; border: 1px solid #d8d8c8; padding: 6px 8px; overflow: auto; }\n\
-.addr { font-family: 'Courier New', Courier, monospace; font-weight: bold; color: #0b3d91; }\n\
-.note { background: #fff8d6; border: 1px solid #e6d58a; padding: 5px 8px; margin: 6px 0; }\n\
-.error { background: #fde8e8; border: 1px solid #d98080; color: #8a1010; padding: 5px 8px; margin: 6px 0; }\n\
-.ok { background: #e6f6e6; border: 1px solid #8cc78c; padding: 5px 8px; margin: 6px 0; }\n\
-.expect { color: #444444; }\n\
-.foot { margin-top: 24px; color: #666666; font-size: 11px; border-top: 1px solid #c5d3e6; padding-top: 6px; }\n\
-form table td { padding: 3px 6px 3px 0; }\n\
-input.text { width: 18em; }\n";
-
-/// The page at `/`.
+/// The page at `/`, section by section.
 pub fn render_page(p: &PageInfo) -> String {
-    let mut o = String::with_capacity(16 * 1024);
-    page_head(&format!("{} - MSN Messenger server", p.name), &mut o);
-    let host = esc(&bracketed(
-        p.hosts.first().map_or("127.0.0.1", |h| h.as_str()),
-    ));
-    let ip = esc(&p.hosts_ip);
-    let _ = writeln!(
-        o,
-        "<h1>{} <span>MSN Messenger server</span></h1>",
-        esc(&p.name)
-    );
+    let mut o = Html::page(&format!("{} - MSN Messenger server", p.name), 16 * 1024);
+    // The first address clients should use, ready for `host:port` and URLs.
+    let host = bracketed(p.hosts.first().map_or("127.0.0.1", |h| h.as_str()));
+    o.raw("<h1>")
+        .text(&p.name)
+        .raw(" <span>MSN Messenger server</span></h1>\n");
+    who_is_online(&mut o, p);
+    addresses(&mut o, p, &host);
+    get_an_account(&mut o, p.registration);
+    step1_names(&mut o, p);
+    step2_clients(&mut o, p, &host);
+    o.finish()
+}
 
-    // Who is online.
-    let people = if p.online == 1 { "person" } else { "people" };
-    let _ = write!(o, "<p><b>{} {people} online.</b>", p.online);
+fn who_is_online(o: &mut Html, p: &PageInfo) {
+    let people = if p.online == 1 { " person" } else { " people" };
+    o.raw("<p><b>")
+        .num(p.online)
+        .raw(people)
+        .raw(" online.</b>");
     if let Some(names) = &p.names
         && !names.is_empty()
     {
-        o.push(' ');
+        o.raw(" ");
         for (i, n) in names.iter().enumerate() {
             if i > 0 {
-                o.push_str(", ");
+                o.raw(", ");
             }
-            o.push_str(&esc(n));
+            o.text(n);
         }
         if names.len() < p.online {
-            let _ = write!(o, " and {} more", p.online - names.len());
+            o.raw(" and ").num(p.online - names.len()).raw(" more");
         }
-        o.push('.');
+        o.raw(".");
     }
-    o.push_str("</p>\n");
+    o.raw("</p>\n");
+}
 
-    // Addresses.
-    o.push_str("<h2>Server addresses</h2>\n<table class=\"info\" summary=\"addresses\">\n");
-    let _ = writeln!(
-        o,
-        "<tr><th>Messenger server (dispatch/notification)</th><td>{}</td></tr>",
-        join_addrs(&p.hosts, p.ns_port)
-    );
-    let _ = writeln!(
-        o,
-        "<tr><th>Conversations (switchboard)</th><td>{}</td></tr>",
-        join_addrs(&p.hosts, p.sb_port)
-    );
-    let _ = writeln!(
-        o,
-        "<tr><th>Passport login (HTTP)</th><td><span class=\"addr\">http://{host}:{}/rdr/pprdr.asp</span></td></tr>",
-        p.http_port
-    );
+fn addresses(o: &mut Html, p: &PageInfo, host: &str) {
+    o.raw("<h2>Server addresses</h2>\n<table class=\"info\" summary=\"addresses\">\n");
+    o.raw("<tr><th>Messenger server (dispatch/notification)</th><td>");
+    join_addrs(o, &p.hosts, p.ns_port);
+    o.raw("</td></tr>\n<tr><th>Conversations (switchboard)</th><td>");
+    join_addrs(o, &p.hosts, p.sb_port);
+    o.raw("</td></tr>\n");
+    o.raw("<tr><th>Passport login (HTTP)</th><td><span class=\"addr\">http://")
+        .text(host)
+        .raw(":")
+        .num(p.http_port)
+        .raw("/rdr/pprdr.asp</span></td></tr>\n");
     if let Some(port) = p.https_port {
-        let _ = writeln!(
-            o,
-            "<tr><th>Passport login (HTTPS)</th><td><span class=\"addr\">{host}:{port}</span></td></tr>"
-        );
+        o.raw("<tr><th>Passport login (HTTPS)</th><td><span class=\"addr\">")
+            .text(host)
+            .raw(":")
+            .num(port)
+            .raw("</span></td></tr>\n");
     }
     if let Some(ca) = &p.ca_url {
-        let _ = writeln!(
-            o,
-            "<tr><th>CA certificate</th><td><a href=\"{}\">{}</a></td></tr>",
-            esc(ca),
-            esc(ca)
-        );
+        o.raw("<tr><th>CA certificate</th><td><a href=\"")
+            .text(ca)
+            .raw("\">")
+            .text(ca)
+            .raw("</a></td></tr>\n");
     }
     if let Some(dns) = &p.dns {
-        let _ = writeln!(
-            o,
-            "<tr><th>DNS server</th><td><span class=\"addr\">{}</span></td></tr>",
-            esc(dns)
-        );
+        o.raw("<tr><th>DNS server</th><td><span class=\"addr\">")
+            .text(dns)
+            .raw("</span></td></tr>\n");
     }
-    o.push_str("</table>\n");
+    o.raw("</table>\n");
+}
 
-    // Accounts.
-    o.push_str("<h2>Get an account</h2>\n");
-    match p.registration {
-        Registration::Open => o.push_str(
+fn get_an_account(o: &mut Html, registration: Registration) {
+    o.raw("<h2>Get an account</h2>\n");
+    o.raw(match registration {
+        Registration::Open => {
             "<p>Anyone may sign up here: <a href=\"/register\"><b>create an account</b></a>. \
-Your sign-in name is an e-mail address of your choice; it does not have to receive mail.</p>\n",
-        ),
-        Registration::Invite => o.push_str(
+Your sign-in name is an e-mail address of your choice; it does not have to receive mail.</p>\n"
+        }
+        Registration::Invite => {
             "<p>Sign-up needs an invitation code from the operator: \
-<a href=\"/register\"><b>create an account with an invitation</b></a>.</p>\n",
-        ),
-        Registration::Closed => o.push_str(
-            "<p>Accounts are created by the operator of this server; ask them for one.</p>\n",
-        ),
-    }
+<a href=\"/register\"><b>create an account with an invitation</b></a>.</p>\n"
+        }
+        Registration::Closed => {
+            "<p>Accounts are created by the operator of this server; ask them for one.</p>\n"
+        }
+    });
+}
 
-    // Step 1: names.
-    o.push_str("<h2>Step 1: point Messenger at this server</h2>\n");
+fn step1_names(o: &mut Html, p: &PageInfo) {
+    o.raw("<h2>Step 1: point Messenger at this server</h2>\n");
     if let Some(dns) = &p.dns {
-        let _ = write!(
-            o,
-            "<p><b>Easiest:</b> set this PC's DNS server to <span class=\"addr\">{}</span> \
+        o.raw("<p><b>Easiest:</b> set this PC's DNS server to <span class=\"addr\">")
+            .text(dns)
+            .raw(
+                "</span> \
 (Windows 98: Control Panel, Network, TCP/IP, Properties, DNS Configuration; \
 Windows XP: Control Panel, Network Connections, your connection, Properties, \
 Internet Protocol (TCP/IP), Properties, &quot;Use the following DNS server addresses&quot;). \
 Then restart Messenger.</p>\n<p><b>Or</b> use the hosts file:</p>\n",
-            esc(dns)
-        );
+            );
     }
-    let _ = write!(
-        o,
+    o.raw(
         "<p>Add these lines to the <b>hosts file</b> (or <a href=\"/hosts.txt\">download them as hosts.txt</a>):</p>\n\
-<pre>{}</pre>\n\
+<pre>",
+    )
+    .text(&hosts_lines(&p.hosts_ip).replace("\r\n", "\n"))
+    .raw(
+        "</pre>\n\
 <p>The hosts file is <tt>C:\\WINDOWS\\HOSTS</tt> on Windows 95/98/ME (no extension; create it with \
 Notepad if it is missing) and <tt>C:\\WINDOWS\\system32\\drivers\\etc\\hosts</tt> on Windows 2000/XP \
 and later (edit it as Administrator). Afterwards run <tt>ipconfig /flushdns</tt> (2000/XP) or restart \
 the PC (95/98/ME).</p>\n",
-        esc(&hosts_lines(&p.hosts_ip).replace("\r\n", "\n"))
     );
     if p.ns_port != 1863 {
-        let _ = writeln!(
-            o,
-            "<p class=\"note\">This server listens on port {} rather than 1863. Official clients \
+        o.raw("<p class=\"note\">This server listens on port ")
+            .num(p.ns_port)
+            .raw(
+                " rather than 1863. Official clients \
 always connect to port 1863, so the hosts file alone will not work for them; third-party clients \
-below can be given the port.</p>",
-            p.ns_port
-        );
+below can be given the port.</p>\n",
+            );
     }
+}
 
-    // Step 2: per client.
-    o.push_str("<h2>Step 2: set up your Messenger</h2>\n");
-    let _ = write!(
-        o,
+fn step2_clients(o: &mut Html, p: &PageInfo, host: &str) {
+    o.raw("<h2>Step 2: set up your Messenger</h2>\n");
+    o.raw(
         "<h3>MSN Messenger 1.0 - 4.7, Windows Messenger 4.0 - 4.6</h3>\n\
-<p>Only <tt>{ip} messenger.hotmail.com</tt> is needed. Sign in with your e-mail address and password.</p>\n\
+<p>Only <tt>",
+    )
+    .text(&p.hosts_ip)
+    .raw(
+        " messenger.hotmail.com</tt> is needed. Sign in with your e-mail address and password.</p>\n\
 <p class=\"expect\">What to expect: sign-in takes a second; contacts, status and conversations work \
-over TCP ports {ns} and {sb}. If sign-in fails at once, check the hosts file.</p>\n",
-        ns = p.ns_port,
-        sb = p.sb_port
+over TCP ports ",
+    )
+    .num(p.ns_port)
+    .raw(" and ")
+    .num(p.sb_port)
+    .raw(". If sign-in fails at once, check the hosts file.</p>\n");
+
+    o.raw(
+        "<h3>MSN Messenger 5.0 - 7.0, Windows Messenger 4.7 - 5.1</h3>\n\
+<p>Use all the lines above (messenger.hotmail.com and the three passport.com names).</p>\n",
     );
-    let https_steps = match (&p.https_port, &p.ca_url) {
-        (Some(_), Some(ca)) => format!(
-            "<p>These versions sign in through Passport over <b>HTTPS</b>, so the PC must trust this \
-server's certificate authority once: open <a href=\"{ca}\">{ca}</a> in Internet Explorer, choose \
+    match (&p.https_port, &p.ca_url) {
+        (Some(_), Some(ca)) => {
+            o.raw(
+                "<p>These versions sign in through Passport over <b>HTTPS</b>, so the PC must trust this \
+server's certificate authority once: open <a href=\"",
+            )
+            .text(ca)
+            .raw("\">")
+            .text(ca)
+            .raw(
+                "</a> in Internet Explorer, choose \
 <i>Open</i>, <i>Install Certificate</i>, and place it in <i>Trusted Root Certification Authorities</i>. \
 Check that the PC's date is right.</p>\n",
-            ca = esc(ca)
-        ),
-        (Some(_), None) => "<p>These versions sign in through Passport over <b>HTTPS</b>; this \
-server offers it, with a certificate the PC must trust (ask the operator).</p>\n"
-            .to_string(),
-        _ => "<p class=\"note\">These versions sign in through Passport over <b>HTTPS</b> (port 443). \
+            );
+        }
+        (Some(_), None) => {
+            o.raw(
+                "<p>These versions sign in through Passport over <b>HTTPS</b>; this \
+server offers it, with a certificate the PC must trust (ask the operator).</p>\n",
+            );
+        }
+        _ => {
+            o.raw(
+                "<p class=\"note\">These versions sign in through Passport over <b>HTTPS</b> (port 443). \
 This server does not offer HTTPS itself: the operator must run a TLS front end on port 443, or \
-these clients stay at &quot;Signing in...&quot;.</p>\n"
-            .to_string(),
-    };
-    let _ = write!(
-        o,
-        "<h3>MSN Messenger 5.0 - 7.0, Windows Messenger 4.7 - 5.1</h3>\n\
-<p>Use all the lines above (messenger.hotmail.com and the three passport.com names).</p>\n{https_steps}\
-<p class=\"expect\">What to expect: &quot;Signing in...&quot; for a few seconds, then your contact list. \
+these clients stay at &quot;Signing in...&quot;.</p>\n",
+            );
+        }
+    }
+    o.raw(
+        "<p class=\"expect\">What to expect: &quot;Signing in...&quot; for a few seconds, then your contact list. \
 Messenger may complain that it cannot reach MSN Today or the Hotmail inbox: that is normal.</p>\n\
 <h3>MSN Messenger 7.5</h3>\n\
 <p>As 5.0 - 7.0, including the <tt>login.live.com</tt> line (7.5 signs in with a SOAP request there).</p>\n\
-<p class=\"expect\">What to expect: as above; display pictures and personal messages work between 7.x users.</p>\n"
+<p class=\"expect\">What to expect: as above; display pictures and personal messages work between 7.x users.</p>\n",
     );
-    let _ = write!(
-        o,
+
+    o.raw(
         "<h3>Third-party clients (Pidgin with msn-pecan, aMSN, Miranda IM, ...)</h3>\n\
-<p>In the account settings set the server to <span class=\"addr\">{host}</span> and the port to \
-<span class=\"addr\">{ns}</span>; clients that ask for a Passport or nexus URL take \
-<span class=\"addr\">http://{host}:{http}/rdr/pprdr.asp</span>. Clients that insist on HTTPS for \
+<p>In the account settings set the server to <span class=\"addr\">",
+    )
+    .text(host)
+    .raw("</span> and the port to <span class=\"addr\">")
+    .num(p.ns_port)
+    .raw(
+        "</span>; clients that ask for a Passport or nexus URL take \
+<span class=\"addr\">http://",
+    )
+    .text(host)
+    .raw(":")
+    .num(p.http_port)
+    .raw(
+        "/rdr/pprdr.asp</span>. Clients that insist on HTTPS for \
 Passport also need the hosts lines (and the certificate, when offered).</p>\n\
 <p class=\"expect\">What to expect: this server speaks MSNP2 to MSNP12. A client that only offers \
 MSNP13 or newer (Windows Live Messenger 8 and later, newer Pidgin builds) cannot sign in.</p>\n\
 <h3>Apps built on msnp11-sdk</h3>\n\
-<p>Server <span class=\"addr\">{host}</span>, port <span class=\"addr\">{ns}</span>, nexus URL \
-<span class=\"addr\">http://{host}:{http}/rdr/pprdr.asp</span> (plain HTTP works).</p>\n",
-        ns = p.ns_port,
-        http = p.http_port
-    );
+<p>Server <span class=\"addr\">",
+    )
+    .text(host)
+    .raw("</span>, port <span class=\"addr\">")
+    .num(p.ns_port)
+    .raw("</span>, nexus URL <span class=\"addr\">http://")
+    .text(host)
+    .raw(":")
+    .num(p.http_port)
+    .raw("/rdr/pprdr.asp</span> (plain HTTP works).</p>\n");
     if p.challenges {
-        o.push_str(
+        o.raw(
             "<p class=\"note\">This server sends challenges (CHL) that msnp11-sdk apps do not answer: \
 they are signed out after about a minute unless the operator starts the server with \
 <tt>--chl-interval 0</tt>.</p>\n",
         );
     }
-    page_foot(&mut o);
-    o
 }
 
 /// An IPv6 address in brackets, as it must be written before `:port` and in URLs.
@@ -574,19 +531,17 @@ fn bracketed(host: &str) -> String {
     }
 }
 
-fn join_addrs(hosts: &[String], port: u16) -> String {
-    let mut s = String::new();
+fn join_addrs(o: &mut Html, hosts: &[String], port: u16) {
     for (i, h) in hosts.iter().enumerate() {
         if i > 0 {
-            s.push_str("<br>");
+            o.raw("<br>");
         }
-        let _ = write!(
-            s,
-            "<span class=\"addr\">{}:{port}</span>",
-            esc(&bracketed(h))
-        );
+        o.raw("<span class=\"addr\">")
+            .text(&bracketed(h))
+            .raw(":")
+            .num(port)
+            .raw("</span>");
     }
-    s
 }
 
 /// A 16x16 32-bit icon: a two-figure "buddy" in MSN's green and blue, drawn once.

@@ -12,7 +12,7 @@ pub async fn status_endpoint(hub: &Http, req: &Request) -> Response {
     // address is reached from the host through that address).
     let local = |ip: std::net::IpAddr| {
         ip.is_loopback()
-            || matches!(ip, std::net::IpAddr::V4(v4) if crate::server::lan::local_ipv4().contains(&v4))
+            || matches!(ip, std::net::IpAddr::V4(v4) if crate::net::lan::local_ipv4().contains(&v4))
     };
     if !token_ok || !local(req.peer.ip()) {
         return Response::new("404 Not Found").body("text/plain", "not found\n");

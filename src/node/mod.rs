@@ -125,7 +125,7 @@ impl Server {
                 .map(|l| l.get_ref().local_addr())
                 .transpose()?,
         };
-        let dns = crate::dns::bind_listeners(&config)?;
+        let dns = crate::dns::bind_listeners(&config.dns())?;
         // A host joining others shares their accounts store; only the first opens the database.
         let (mut lock, storage, storage_thread) = match join.storage.clone() {
             Some(shared) => (None, shared, None),
@@ -189,7 +189,7 @@ impl Server {
         }
 
         let (stop, stop_rx) = smol::channel::bounded::<()>(1);
-        let dns = dns.map(|l| crate::dns::start(l, &hub.config, &executor));
+        let dns = dns.map(|l| crate::dns::start(l, &hub.config.dns(), &executor));
         if let Some(dns) = dns {
             log::info!("dns listening on {dns}");
         }

@@ -5,7 +5,7 @@
 //! same command-line parser, so a key accepts exactly what its flag accepts, has the flag's
 //! default, and a flag given on the command line overrides the key. Unknown keys are errors.
 //!
-//! Adding an option: give `Serve` in `src/main.rs` its flag, and add one line to `SERVE_KEYS`.
+//! Adding an option: give `Serve` in `src/cli/serve.rs` its flag, and add one line to `SERVE_KEYS`.
 
 use std::path::{Path, PathBuf};
 

@@ -10,6 +10,7 @@
 //! file (the operator) sees it, even behind a reverse proxy on the same host.
 
 pub mod config_file;
+pub mod invites;
 pub mod password;
 
 use crate::config::Config;

@@ -6,7 +6,8 @@ pub mod admission;
 pub mod connection;
 pub mod connections;
 pub mod hub;
-pub mod lan;
+/// The machine's addresses; lives in `net` so that `config` and `dns` need not import `server`.
+pub use crate::net::lan;
 pub mod listen;
 pub mod live;
 pub mod logins;

@@ -189,7 +189,7 @@ impl Db {
         if n == 0 {
             return Err(DbError::NotFound);
         }
-        super::ops::queue_signout(&tx, handle, "password changed")?;
+        queue_signout(&tx, handle, "password changed")?;
         tx.commit()?;
         Ok(())
     }
@@ -215,7 +215,7 @@ impl Db {
         )?;
         tx.execute("DELETE FROM groups WHERE user_id = ?1", [id])?;
         tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
-        super::ops::queue_signout(&tx, handle, "account deleted")?;
+        queue_signout(&tx, handle, "account deleted")?;
         tx.commit()?;
         Ok((id, affected))
     }
@@ -488,6 +488,16 @@ impl Writer<'_> {
         )?;
         Ok(())
     }
+}
+
+/// Records that `handle`'s live session (if any) must be signed out, inside the caller's
+/// transaction, so the request exists exactly when the change it is for was committed.
+fn queue_signout(tx: &rusqlite::Transaction<'_>, handle: &str, reason: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO signouts (handle, reason) VALUES (?1, ?2)",
+        params![handle, reason],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,22 +2,7 @@
 //! `msnpd user del|passwd` leave for a running server.
 
 use super::db::{Db, DbError, Result};
-use rusqlite::params;
 use std::path::{Path, PathBuf};
-
-/// Records that `handle`'s live session (if any) must be signed out, inside the caller's
-/// transaction, so the request exists exactly when the change it is for was committed.
-pub(super) fn queue_signout(
-    tx: &rusqlite::Transaction<'_>,
-    handle: &str,
-    reason: &str,
-) -> Result<()> {
-    tx.execute(
-        "INSERT INTO signouts (handle, reason) VALUES (?1, ?2)",
-        params![handle, reason],
-    )?;
-    Ok(())
-}
 
 /// Where the automatic backup of a database at schema `version` goes: beside it, named after the
 /// old schema, never overwriting an earlier one.

@@ -1,11 +1,12 @@
 //! The actor: the task that owns who is online, their mirrors and presence, applies every
 //! message in mailbox order and fans presence out to watchers.
 
-use super::handle::{Applied, Committed, Directory, MirrorUpdate, Msg, Rung, Viewers};
+use super::handle::{Applied, Committed, Directory, MirrorUpdate, Msg, Rung, Setup, Viewers};
 use super::lines::{
     deliver_presence, push_initial, shape, write_bpr, write_presence, write_reverse_list, write_rng,
 };
 use super::presence::{Listed, Member, Online, Presence};
+use crate::limits::DIRECTORY_MAILBOX;
 use crate::limits::PRESENCE_LINE;
 use crate::model::{Account, UserId, list};
 use crate::ns::bus::{Bus, Callee, HostId, Notice, Ring, Seen};
@@ -617,5 +618,43 @@ fn presence_notice(u: &Online) -> Notice {
         name: u.account.friendly.clone(),
         caps: u.presence.caps,
         msnobj: u.presence.msnobj().map(Box::from),
+    }
+}
+
+impl Directory {
+    /// Starts the actor on `executor`. `bus` reaches users on other hosts (`bus::Alone` when
+    /// this is the only one); `on_sign_out` runs when a session is replaced, kicked or ends, to
+    /// close the user's switchboard connections.
+    pub fn start(executor: &smol::Executor<'static>, setup: Setup) -> Directory {
+        let Setup {
+            storage,
+            host,
+            bus,
+            public_host,
+            on_sign_out,
+        } = setup;
+        let (tx, rx) = smol::channel::bounded(DIRECTORY_MAILBOX);
+        let directory = Directory {
+            tx,
+            host,
+            bus: bus.clone(),
+            #[cfg(test)]
+            sent: Arc::default(),
+        };
+        bus.join(host, Arc::new(directory.clone()));
+        let actor = Actor {
+            users: HashMap::new(),
+            by_handle: HashMap::new(),
+            handle_key: std::hash::RandomState::new(),
+            paced: Vec::new(),
+            host,
+            bus,
+            storage,
+            me: directory.clone(),
+            public_host,
+            on_sign_out,
+        };
+        executor.spawn(actor.run(rx)).detach();
+        directory
     }
 }

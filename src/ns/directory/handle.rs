@@ -1,16 +1,13 @@
 //! The request API: `Directory`, the handle every session, the storage thread and the other
 //! roles use to reach the actor, and the typed messages it sends.
 
-use super::actor::Actor;
 use super::lines::push_initial;
 use super::presence::{Listed, Member, Presence};
 use crate::dialect::Dialect;
-use crate::limits::DIRECTORY_MAILBOX;
 use crate::model::{Account, Blp, Contact, Group, Phones, Status, UserId};
 use crate::ns::bus::{Bus, Callee, Host, HostId, Later, Notice, Ring, Seen};
 use crate::storage::Storage;
 use smol::channel::{Receiver, Sender};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub(super) type Reply<T> = Sender<T>;
@@ -118,9 +115,9 @@ pub struct Setup {
 /// The handle every session, the storage thread and the other roles use to reach the actor.
 #[derive(Clone)]
 pub struct Directory {
-    tx: Sender<Msg>,
-    host: HostId,
-    bus: Arc<dyn Bus>,
+    pub(super) tx: Sender<Msg>,
+    pub(super) host: HostId,
+    pub(super) bus: Arc<dyn Bus>,
     /// Messages sent through this handle and its clones (unit tests count round trips).
     #[cfg(test)]
     pub(crate) sent: Arc<std::sync::atomic::AtomicUsize>,
@@ -144,42 +141,6 @@ impl From<DirectoryGone> for crate::server::session::Disconnect {
 }
 
 impl Directory {
-    /// Starts the actor on `executor`. `bus` reaches users on other hosts (`bus::Alone` when
-    /// this is the only one); `on_sign_out` runs when a session is replaced, kicked or ends, to
-    /// close the user's switchboard connections.
-    pub fn start(executor: &smol::Executor<'static>, setup: Setup) -> Directory {
-        let Setup {
-            storage,
-            host,
-            bus,
-            public_host,
-            on_sign_out,
-        } = setup;
-        let (tx, rx) = smol::channel::bounded(DIRECTORY_MAILBOX);
-        let directory = Directory {
-            tx,
-            host,
-            bus: bus.clone(),
-            #[cfg(test)]
-            sent: Arc::default(),
-        };
-        bus.join(host, Arc::new(directory.clone()));
-        let actor = Actor {
-            users: HashMap::new(),
-            by_handle: HashMap::new(),
-            handle_key: std::hash::RandomState::new(),
-            paced: Vec::new(),
-            host,
-            bus,
-            storage,
-            me: directory.clone(),
-            public_host,
-            on_sign_out,
-        };
-        executor.spawn(actor.run(rx)).detach();
-        directory
-    }
-
     async fn send(&self, m: Msg) -> Result<(), DirectoryGone> {
         self.count();
         self.tx.send(m).await.map_err(|_| DirectoryGone)

@@ -1,0 +1,210 @@
+//! The `msnpd` command line: the options of each subcommand and what it does, one file per
+//! subcommand; `main.rs` parses and dispatches. Shared here: where the database and the config
+//! file are, opening the database, parsing the command line, logging.
+
+pub(crate) mod backup;
+pub(crate) mod invite;
+pub(crate) mod serve;
+pub(crate) mod status;
+pub(crate) mod tls;
+pub(crate) mod user;
+
+use argh::FromArgs;
+use msnpd::storage::Db;
+use std::path::{Path, PathBuf};
+
+use backup::Backup;
+use invite::Invite;
+use serve::Serve;
+use status::Status;
+use tls::Tls;
+use user::User;
+
+/// msnpd: an MSN Messenger server (MSNP2-MSNP12) in one binary. `msnpd --version` prints the
+/// version. Logging: `serve --log-level`, or RUST_LOG (which wins); the default is info.
+#[derive(FromArgs)]
+pub(crate) struct Cli {
+    #[argh(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+// Parsed once at start; `serve`'s many options make it the large variant, which costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Command {
+    Serve(Serve),
+    User(User),
+    Invite(Invite),
+    Status(Status),
+    Backup(Backup),
+    Tls(Tls),
+}
+
+pub(crate) type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The database: `--db`, else the config file's `db`, else `$STATE_DIRECTORY/msnpd.db` under
+/// systemd, else `msnpd.db` here.
+pub(crate) fn database_path(flag: Option<PathBuf>, config: Option<&Path>) -> CliResult<PathBuf> {
+    let from_file = match (&flag, config) {
+        (None, Some(file)) => {
+            let args = msnpd::ops::config_file::flags(file, &[])?;
+            args.iter()
+                .position(|a| a == "--db")
+                .and_then(|i| args.get(i + 1))
+                .map(PathBuf::from)
+        }
+        _ => None,
+    };
+    let db = flag.or(from_file);
+    if db.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+        return Err("the database file name is empty (--db \"\"); give a path".into());
+    }
+    Ok(
+        db.unwrap_or_else(|| match std::env::var_os("STATE_DIRECTORY") {
+            // systemd may pass several directories separated by ':'; use the first.
+            Some(dir) => {
+                let dir = dir
+                    .to_string_lossy()
+                    .split(':')
+                    .next()
+                    .unwrap_or(".")
+                    .to_string();
+                Path::new(&dir).join("msnpd.db")
+            }
+            None => PathBuf::from("msnpd.db"),
+        }),
+    )
+}
+
+/// The config file for commands other than `serve`: `--config`, else the default when present.
+pub(crate) fn config_for(flag: Option<PathBuf>) -> CliResult<Option<PathBuf>> {
+    match flag {
+        Some(p) if p.as_os_str().is_empty() => Err("--config needs a file name".into()),
+        Some(p) => Ok(Some(p)),
+        None => Ok(msnpd::ops::config_file::locate(&[])?),
+    }
+}
+
+/// Prefixes a database error with the file it is about.
+pub(crate) fn in_db<T, E: std::fmt::Display>(db: &Path, r: Result<T, E>) -> CliResult<T> {
+    r.map_err(|e| {
+        let e = e.to_string();
+        if e.contains(&*db.to_string_lossy()) {
+            e.into()
+        } else {
+            format!("{}: {e}", db.display()).into()
+        }
+    })
+}
+
+pub(crate) fn open_existing(db: &Path) -> CliResult<Db> {
+    in_db(db, Db::open_existing(db))
+}
+
+pub(crate) fn open_or_create(db: &Path) -> CliResult<Db> {
+    let mut d = in_db(db, Db::open(db))?;
+    in_db(db, d.migrate())?;
+    Ok(d)
+}
+
+/// Parses the command line the way `argh::from_env` does; for `serve`, the config file's settings
+/// are inserted before the command line's own options, which therefore override them.
+pub(crate) fn parse_command_line(
+    args: &[String],
+) -> Result<(Cli, Option<PathBuf>, Vec<String>), String> {
+    let name = Path::new(args.first().map_or("msnpd", String::as_str))
+        .file_name()
+        .map_or("msnpd".into(), |n| n.to_string_lossy().into_owned());
+    let rest: Vec<String> = args.iter().skip(1).cloned().collect();
+    let mut full = rest.clone();
+    let mut config = None;
+    if rest.first().is_some_and(|c| c == "serve") && !rest.iter().any(|a| a == "--help") {
+        let given = &rest[1..];
+        config = msnpd::ops::config_file::locate(given)?;
+        if let Some(file) = &config {
+            let mut merged = vec!["serve".to_string()];
+            merged.extend(msnpd::ops::config_file::flags(file, given)?);
+            merged.extend(given.iter().cloned());
+            full = merged;
+        }
+    }
+    let strs: Vec<&str> = full.iter().map(String::as_str).collect();
+    match Cli::from_args(&[&name], &strs) {
+        Ok(cli) => Ok((cli, config, rest)),
+        Err(early) => {
+            if early.status.is_ok() {
+                println!("{}", early.output);
+                std::process::exit(0);
+            }
+            let from = match &config {
+                Some(f) => format!(" (with the settings of {})", f.display()),
+                None => String::new(),
+            };
+            Err(format!(
+                "{}{from}; run {name} --help for more information",
+                early.output.trim_end()
+            ))
+        }
+    }
+}
+
+pub(crate) fn parse_level(s: &str) -> Result<log::LevelFilter, String> {
+    s.parse()
+        .map_err(|_| format!("invalid log level {s:?}: use error, warn, info, debug or trace"))
+}
+
+/// Logs go to stderr. Under systemd (JOURNAL_STREAM set) the journal stamps each line, so ours
+/// is left out. Unless RUST_LOG is set, the level is `level` and can be changed later (SIGHUP).
+pub(crate) fn init_logging(level: log::LevelFilter) -> bool {
+    let mut b = env_logger::Builder::new();
+    let rust_log = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    match &rust_log {
+        Some(filters) => b.parse_filters(filters),
+        None => b.filter_level(log::LevelFilter::Trace),
+    };
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        b.format_timestamp(None);
+    }
+    b.init();
+    if rust_log.is_none() {
+        log::set_max_level(level);
+    }
+    rust_log.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use msnpd::ops::config_file::SERVE_KEYS;
+
+    /// Every `serve` option has a config-file key and every key is an option: adding a flag
+    /// without its line in `SERVE_KEYS` fails here.
+    #[test]
+    fn every_serve_option_has_a_config_key() {
+        let help = match Cli::from_args(&["msnpd"], &["serve", "--help"]) {
+            Err(early) => early.output,
+            Ok(_) => panic!("--help parses to a command"),
+        };
+        let flags: Vec<&str> = help
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("--"))
+            .filter_map(|l| l.split([' ', ',']).next())
+            .filter(|f| !matches!(*f, "help" | "config"))
+            .collect();
+        assert!(flags.len() >= 10, "{help}");
+        for f in &flags {
+            assert!(
+                SERVE_KEYS.iter().any(|(k, _)| k == f),
+                "serve --{f} has no line in SERVE_KEYS (src/ops/config_file.rs)"
+            );
+        }
+        for (k, _) in SERVE_KEYS {
+            assert!(flags.contains(k), "config key {k} is not a serve option");
+        }
+    }
+}
