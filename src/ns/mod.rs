@@ -25,15 +25,12 @@ pub mod ring;
 mod sync;
 mod xfr;
 
+use crate::dialect::commands::{self, LoggedIn};
 use crate::dialect::{Availability, Dialect, Quirk};
-use crate::protocol::command::ClientCommand;
-use crate::protocol::command::groups::{Adg, Reg, Rmg};
-use crate::protocol::command::lists::{Adc, Add, Blp, Gtc, Rem};
-use crate::protocol::command::login::{Cvq, Cvr, Inf, Usr, Ver};
-use crate::protocol::command::misc::{Fnd, Gcf, Ims, Out, Png, Qry, Sdc, Snd, Url};
-use crate::protocol::command::presence::{Chg, Prp, Rea, Sbp, Uux};
-use crate::protocol::command::sync::{Lsg, Lst, Syn};
-use crate::protocol::command::xfr::Xfr;
+use crate::limits;
+use crate::protocol::command::login::{Cvq, Ver};
+use crate::protocol::command::{self, ClientCommand};
+use crate::protocol::reply::{self, Reply};
 use crate::protocol::{ArgError, Command, Role};
 use crate::server::connection::Connection;
 use crate::server::hub::Hub;
@@ -280,9 +277,24 @@ impl NsSession {
         Ok(())
     }
 
+    /// Sends a typed reply in the session's dialect (the newest before `VER`, which no reply
+    /// before it depends on).
+    async fn send(&mut self, reply: &impl Reply) -> Handled {
+        let line = reply.to_line::<{ limits::MAX_LINE }>(self.parse_dialect());
+        self.conn.send(&[line.as_bytes()]).await?;
+        Ok(())
+    }
+
+    /// Sends a typed reply that may be longer than a line buffer (a payload, a list).
+    async fn send_long(&mut self, reply: &impl Reply) -> Handled {
+        let bytes = reply.to_bytes(self.parse_dialect());
+        self.conn.send(&[&bytes]).await?;
+        Ok(())
+    }
+
     async fn error(&mut self, code: u16, trid: u32) -> Handled {
         log::debug!("{}: error {code} for trid {trid}", self.who());
-        self.reply(&format!("{code} {trid}")).await
+        self.send(&reply::Error { code, trid }).await
     }
 
     /// A command the real service answered by hanging up.
@@ -452,59 +464,49 @@ impl NsSession {
             Availability::Refused(code) => return self.error(code, trid).await,
             Availability::Yes => {}
         }
-        // Before login only the login sequence, pings and OUT are meaningful.
+        // The table has a row for every verb the dialect said yes to.
+        let Some(spec) = commands::ns_spec(cmd.verb) else {
+            return self.close("unknown command", cmd);
+        };
         if self.user().is_none() {
-            return match cmd.verb {
-                "VER" => run!(self, Ver, cmd),
-                "INF" => run!(self, Inf, cmd),
-                "CVR" => run!(self, Cvr, cmd),
-                "USR" => run!(self, Usr, cmd),
-                "PNG" => run!(self, Png, cmd),
-                "OUT" => run!(self, Out, cmd),
-                _ => {
-                    log::info!("{}: {} before login", self.who(), cmd.verb);
-                    self.error(302, trid).await
-                }
-            };
-        }
-        match cmd.verb {
-            "VER" | "INF" => self.close("repeated login handshake", cmd),
-            "CVR" => run!(self, Cvr, cmd),
-            "USR" => self.error(207, trid).await,
-            "SYN" => run!(self, Syn, cmd),
-            "LST" => run!(self, Lst, cmd),
-            "LSG" => run!(self, Lsg, cmd),
-            "ADD" => run!(self, Add, cmd),
-            "ADC" => run!(self, Adc, cmd),
-            "REM" => run!(self, Rem, cmd),
-            "BLP" => run!(self, Blp, cmd),
-            "GTC" => run!(self, Gtc, cmd),
-            "ADG" => run!(self, Adg, cmd),
-            "RMG" => run!(self, Rmg, cmd),
-            "REG" => run!(self, Reg, cmd),
-            "CHG" => run!(self, Chg, cmd),
-            "REA" => run!(self, Rea, cmd),
-            "PRP" => run!(self, Prp, cmd),
-            "SBP" => run!(self, Sbp, cmd),
-            "UUX" => run!(self, Uux, cmd),
-            "XFR" => run!(self, Xfr, cmd),
-            "URL" => run!(self, Url, cmd),
-            "SND" => run!(self, Snd, cmd),
-            "SDC" => run!(self, Sdc, cmd),
-            "IMS" => run!(self, Ims, cmd),
-            "PNG" => run!(self, Png, cmd),
-            "QRY" => run!(self, Qry, cmd),
-            "GCF" => run!(self, Gcf, cmd),
-            "FND" => run!(self, Fnd, cmd),
-            "OUT" => run!(self, Out, cmd),
-            other => {
-                // The dialect table said yes but nothing handles it: a bug, not the client's fault.
-                log::error!("{}: no handler for {other}", self.who());
-                self.error(502, trid).await
+            // Before login only the login sequence, pings and OUT are meaningful.
+            if spec.phase != commands::Phase::Open {
+                log::info!("{}: {} before login", self.who(), cmd.verb);
+                return self.error(302, trid).await;
+            }
+        } else {
+            match spec.logged_in {
+                LoggedIn::Apply => {}
+                LoggedIn::Close(why) => return self.close(why, cmd),
+                LoggedIn::Error(code) => return self.error(code, trid).await,
             }
         }
+        self.apply_command(cmd).await
     }
 }
+
+/// Writes `NsSession::apply_command` from the command table: one arm per row with a type,
+/// parsing the command in the session's dialect and applying it (`run!`).
+macro_rules! apply_arms {
+    (=> $($verb:literal [$($ty:ty)?] $frame:ident $phase:ident $logged:expr, $exists:expr;)*) => {
+        impl NsSession {
+            /// Parses `cmd` as the table's type for its verb and applies it.
+            async fn apply_command(&mut self, cmd: &Command<'_>) -> Handled {
+                match cmd.verb {
+                    $($($verb => run!(self, $ty, cmd),)?)*
+                    other => {
+                        // The dialect table said yes but nothing handles it: a bug, not the
+                        // client's fault.
+                        log::error!("{}: no handler for {other}", self.who());
+                        self.error(502, cmd.trid.unwrap_or(0)).await
+                    }
+                }
+            }
+        }
+    };
+}
+
+commands::ns_commands!(apply_arms);
 
 /// Size of the session state, for the memory regression test.
 #[doc(hidden)]
