@@ -27,7 +27,6 @@ mod xfr;
 
 use crate::dialect::commands::{self, LoggedIn};
 use crate::dialect::{Availability, Dialect, Quirk};
-use crate::limits;
 use crate::protocol::command::login::{Cvq, Ver};
 use crate::protocol::command::{self, ClientCommand};
 use crate::protocol::reply::{self, Reply};
@@ -272,21 +271,11 @@ impl NsSession {
         Ok(())
     }
 
-    async fn reply_payload(&mut self, line: &str, payload: &[u8]) -> Handled {
-        self.conn.send(&[line.as_bytes(), b"\r\n", payload]).await?;
-        Ok(())
-    }
-
     /// Sends a typed reply in the session's dialect (the newest before `VER`, which no reply
-    /// before it depends on).
+    /// before it depends on). Notification replies were built on the heap before they were
+    /// typed and still are: they are not on a hot path, and a stack buffer would live in every
+    /// handler's future.
     async fn send(&mut self, reply: &impl Reply) -> Handled {
-        let line = reply.to_line::<{ limits::MAX_LINE }>(self.parse_dialect());
-        self.conn.send(&[line.as_bytes()]).await?;
-        Ok(())
-    }
-
-    /// Sends a typed reply that may be longer than a line buffer (a payload, a list).
-    async fn send_long(&mut self, reply: &impl Reply) -> Handled {
         let bytes = reply.to_bytes(self.parse_dialect());
         self.conn.send(&[&bytes]).await?;
         Ok(())

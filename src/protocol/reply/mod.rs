@@ -76,6 +76,60 @@ impl Reply for Error {
     }
 }
 
+/// A name, group name or phone value on its way out: either already in its URL-encoded wire
+/// form, or plain text that the writer encodes as it goes (no allocation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Text<'a> {
+    /// Already encoded (as received, or stored encoded).
+    Wire(&'a str),
+    /// Plain text, encoded when written (`percent::Enc`).
+    Plain(&'a str),
+}
+
+impl Text<'_> {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Text::Wire(s) | Text::Plain(s) => s.is_empty(),
+        }
+    }
+}
+
+/// `fmt::Write` over an `Out`, for `percent::Enc`.
+struct Fmt<'o, O: Out>(&'o mut O);
+
+impl<O: Out> std::fmt::Write for Fmt<'_, O> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.put(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// Appends ` text`, encoding plain text.
+pub(crate) fn sp_text(out: &mut impl Out, t: Text<'_>) {
+    out.put(b" ");
+    text(out, t);
+}
+
+/// Appends `text`, encoding plain text.
+pub(crate) fn text(out: &mut impl Out, t: Text<'_>) {
+    match t {
+        Text::Wire(s) => out.put(s.as_bytes()),
+        Text::Plain(s) => {
+            use std::fmt::Write;
+            let _ = write!(Fmt(out), "{}", super::percent::Enc(s));
+        }
+    }
+}
+
+/// Appends ` trid` where a line has one (`None` for the server's own notices and `SYN` lines
+/// that carry none).
+pub(crate) fn sp_opt(out: &mut impl Out, n: Option<u32>) {
+    if let Some(n) = n {
+        sp_num(out, n);
+    }
+}
+
 /// Appends `n` in decimal without the formatting machinery.
 pub(crate) fn num(out: &mut impl Out, mut n: u32) {
     let mut digits = [0u8; 10];
@@ -121,7 +175,7 @@ pub(crate) mod test_support {
 
     /// The bytes `r` writes for `MSNPv`, as text, checked to be the same through a `LineBuf`
     /// large enough for them (the stack path writes what the heap path does).
-    pub fn text(r: &impl Reply, v: u8) -> String {
+    pub fn wire(r: &impl Reply, v: u8) -> String {
         let d = Dialect::get(v).unwrap();
         let bytes = r.to_bytes(d);
         let line = r.to_line::<2048>(d);
@@ -137,15 +191,24 @@ pub(crate) mod test_support {
 
 #[cfg(test)]
 mod tests {
-    use super::test_support::*;
+    use super::test_support::{versions, wire};
     use super::*;
 
     #[test]
     fn error_line() {
         for v in versions() {
-            assert_eq!(text(&Error { code: 911, trid: 7 }, v), "911 7\r\n");
+            assert_eq!(wire(&Error { code: 911, trid: 7 }, v), "911 7\r\n");
         }
-        assert_eq!(text(&Error { code: 201, trid: 0 }, 2), "201 0\r\n");
+        assert_eq!(wire(&Error { code: 201, trid: 0 }, 2), "201 0\r\n");
+    }
+
+    #[test]
+    fn text_is_encoded_only_when_plain() {
+        let mut v = Vec::new();
+        text(&mut v, Text::Plain("A B%"));
+        sp_text(&mut v, Text::Wire("A%20B"));
+        assert_eq!(v, b"A%20B%25 A%20B");
+        assert!(Text::Plain("").is_empty());
     }
 
     #[test]

@@ -178,7 +178,7 @@ pub const MSG_HEAD_MAX: usize = 640;
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{text, versions};
+    use super::super::test_support::{versions, wire};
     use super::*;
 
     #[test]
@@ -190,10 +190,10 @@ mod tests {
                 handle: "a@b.com",
                 name: "A%20B",
             };
-            assert_eq!(t(&|v| text(&usr, v)), "USR 1 OK a@b.com A%20B\r\n");
-            assert_eq!(text(&AnsOk { trid: 9 }, v), "ANS 9 OK\r\n");
+            assert_eq!(t(&|v| wire(&usr, v)), "USR 1 OK a@b.com A%20B\r\n");
+            assert_eq!(wire(&AnsOk { trid: 9 }, v), "ANS 9 OK\r\n");
             assert_eq!(
-                text(
+                wire(
                     &CalRinging {
                         trid: 3,
                         session: 11752013
@@ -207,11 +207,11 @@ mod tests {
                 name: "A",
                 len: 120,
             };
-            assert_eq!(text(&head, v), "MSG a@b.com A 120\r\n");
-            assert_eq!(text(&Delivery::Ack(5), v), "ACK 5\r\n");
-            assert_eq!(text(&Delivery::Nak(5), v), "NAK 5\r\n");
+            assert_eq!(wire(&head, v), "MSG a@b.com A 120\r\n");
+            assert_eq!(wire(&Delivery::Ack(5), v), "ACK 5\r\n");
+            assert_eq!(wire(&Delivery::Nak(5), v), "NAK 5\r\n");
             assert_eq!(
-                text(
+                wire(
                     &Bye {
                         handle: "a@b.com",
                         forced: false
@@ -221,7 +221,7 @@ mod tests {
                 "BYE a@b.com\r\n"
             );
             assert_eq!(
-                text(
+                wire(
                     &Bye {
                         handle: "a@b.com",
                         forced: true
@@ -254,8 +254,8 @@ mod tests {
             } else {
                 ("IRO 2 1 2 a@b.com A\r\n", "JOI c@d.com C\r\n")
             };
-            assert_eq!(text(&iro, v), iro_line, "MSNP{v}");
-            assert_eq!(text(&joi, v), joi_line, "MSNP{v}");
+            assert_eq!(wire(&iro, v), iro_line, "MSNP{v}");
+            assert_eq!(wire(&joi, v), joi_line, "MSNP{v}");
         }
     }
 
