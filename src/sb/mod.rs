@@ -182,6 +182,38 @@ impl SbSession {
     }
 }
 
+/// Writes `Session::handle` for `SbSession` from the command table
+/// (`dialect::commands::sb_commands!`): one arm per row, taken when the session's joined state is
+/// the row type's `JOINED`, parsing the command as the row's type and applying it.
+macro_rules! handle_from_table {
+    (=> $($verb:literal [$ty:ty] $frame:ident $phase:ident $logged:expr, $exists:expr;)*) => {
+        async fn handle(&mut self, cmd: Command<'_>) -> Handled {
+            self.got_command = true;
+            self.last_activity = Instant::now();
+            let cmd = &cmd;
+            let trid = cmd.trid.unwrap_or(0);
+            // There is no VER on a switchboard, and every command has one form in MSNP2-12: the
+            // typed commands parse the same in any dialect.
+            let d = dialect::Dialect::get(dialect::OLDEST).expect("the oldest dialect exists");
+            match cmd.verb {
+                $($verb if <$ty as SbApply<'_>>::JOINED
+                    .is_none_or(|j| j == self.joined.is_some()) =>
+                {
+                    match <$ty>::parse(cmd, d) {
+                        Ok(c) => c.apply(self, trid).await,
+                        Err(e) => <$ty>::refused(self, trid, e, cmd).await,
+                    }
+                })*
+                verb => {
+                    let joined = self.joined.is_some();
+                    log::warn!("{}: unexpected {verb} (joined: {joined})", self.who());
+                    Err(Disconnect::new(format!("unexpected command {verb}")))
+                }
+            }
+        }
+    };
+}
+
 impl Session for SbSession {
     const ROLE: Role = Role::Switchboard;
 
@@ -213,11 +245,9 @@ impl Session for SbSession {
         }))
     }
 
-    async fn handle(&mut self, cmd: Command<'_>) -> Handled {
-        self.got_command = true;
-        self.last_activity = Instant::now();
-        self.apply_command(&cmd).await
-    }
+    // `handle`, written from the command table (see `handle_from_table`): inline rather than a
+    // call to a method, so the idle session's future holds no second frame.
+    dialect::commands::sb_commands!(handle_from_table);
 }
 
 /// A typed switchboard command (`protocol::command`) as the role applies it, as `ns::Apply` is
@@ -238,34 +268,3 @@ pub(crate) trait SbApply<'a>: ClientCommand<'a> {
     /// Does what the command asks (a joined session hands it to its switchboard actor).
     async fn apply(self, s: &mut SbSession, trid: u32) -> Handled;
 }
-
-/// Writes `SbSession::apply_command` from the command table (`dialect::commands::sb_commands!`):
-/// one arm per row, taken when the session's joined state is the row type's `JOINED`.
-macro_rules! apply_arms {
-    (=> $($verb:literal [$ty:ty] $frame:ident $phase:ident $logged:expr, $exists:expr;)*) => {
-        impl SbSession {
-            /// Parses `cmd` as the table's type for its verb and applies it.
-            async fn apply_command(&mut self, cmd: &Command<'_>) -> Handled {
-                let trid = cmd.trid.unwrap_or(0);
-                let joined = self.joined.is_some();
-                // There is no VER on a switchboard, and every command has one form in MSNP2-12:
-                // the typed commands parse the same in any dialect.
-                let d = dialect::Dialect::get(dialect::OLDEST).expect("the oldest dialect exists");
-                match cmd.verb {
-                    $($verb if <$ty as SbApply<'_>>::JOINED.is_none_or(|j| j == joined) => {
-                        match <$ty>::parse(cmd, d) {
-                            Ok(c) => c.apply(self, trid).await,
-                            Err(e) => <$ty>::refused(self, trid, e, cmd).await,
-                        }
-                    })*
-                    verb => {
-                        log::warn!("{}: unexpected {verb} (joined: {joined})", self.who());
-                        Err(Disconnect::new(format!("unexpected command {verb}")))
-                    }
-                }
-            }
-        }
-    };
-}
-
-dialect::commands::sb_commands!(apply_arms);
