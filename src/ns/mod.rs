@@ -3,9 +3,11 @@
 //! One file per command family a client sends:
 //! `login` VER INF CVR CVQ USR · `sync` SYN LST LSG · `lists` ADD ADC REM BLP GTC ·
 //! `groups` ADG RMG REG · `presence` CHG REA PRP SBP UUX · `misc` URL SND SDC FND IMS PNG CHL QRY
-//! GCF OUT · `xfr` XFR SB. Each command is a typed `protocol::command` value applied by its
-//! `impl Apply` in the family's file: `dispatch` parses it in the session's dialect, answers a
-//! refused shape (`Apply::refused`) or applies it (`Apply::apply`), which writes the reply.
+//! GCF OUT · `xfr` XFR SB. Each command is declared once, as a row of the command table
+//! (`dialect::commands::ns_commands!`: verb, type, frame, phase, versions); the session's
+//! `dispatch` checks the row and `apply_command` (written from the rows) parses the command in the
+//! session's dialect, answers a refused shape (`Apply::refused`) or applies it (`Apply::apply`,
+//! in the family's file), which writes the reply as `protocol::reply` types.
 //!
 //! The role's state is owned by actors: `directory` (who is online, presence, account mirrors;
 //! it sends what the server says unprompted: ILN NLN FLN UBX, RNG, ADD/ADC/REM 0 RL, BPR) and

@@ -9,6 +9,9 @@
 //! A connection task owns its socket and outbox and talks to them only through their bounded
 //! mailboxes; once joined, every command goes to its switchboard, which writes the replies, so
 //! they keep the order the commands came in.
+//!
+//! Commands are rows of `dialect::commands::sb_commands!`, applied by `impl SbApply` in the
+//! family files (`join` USR ANS OUT · `chat` CAL MSG); `messages` holds what the actors exchange.
 
 mod chat;
 mod join;
