@@ -2,7 +2,7 @@
 //!
 //! Handlers never compare version numbers; they ask the connection's `Dialect` what to do. Adding a
 //! version means adding a row here. Which commands exist where is the command table's
-//! (`commands`), whose rows name the fields below.
+//! (`commands`, which also answers `Dialect::ns_command`), whose rows name the fields below.
 
 pub mod commands;
 
@@ -403,12 +403,6 @@ impl Dialect {
             .filter_map(|v| v.strip_prefix("MSNP")?.parse::<u8>().ok())
             .filter_map(Dialect::get)
             .max_by_key(|d| d.version)
-    }
-
-    /// Whether a client may send `verb` to the notification server in this version (the
-    /// command table's "exists in" column, `commands::ns_commands!`).
-    pub fn ns_command(&self, verb: &str) -> Availability {
-        commands::ns_availability(self, verb)
     }
 
     /// Shape of the GUID group replies for a client with `quirk`.

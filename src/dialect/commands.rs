@@ -171,6 +171,15 @@ macro_rules! specs {
 ns_commands!(specs ns_spec ns_availability NS_VERBS);
 sb_commands!(specs sb_spec sb_availability SB_VERBS);
 
+impl Dialect {
+    /// Whether a client may send `verb` to the notification server in this version (the
+    /// command table's "exists in" column). Here rather than in `dialect.rs`, so that the table
+    /// imports the dialect and not the other way round.
+    pub fn ns_command(&self, verb: &str) -> Availability {
+        ns_availability(self, verb)
+    }
+}
+
 /// How `role`'s parser reads `verb`: a verb of neither table is a plain line. A verb without a
 /// trid has none in either role (a stray `PNG` on a switchboard is read, then refused).
 pub fn frame_of(switchboard: bool, verb: &str) -> Frame {
