@@ -1,7 +1,10 @@
 //! Everything that differs between protocol versions, as one table keyed by MSNP version.
 //!
 //! Handlers never compare version numbers; they ask the connection's `Dialect` what to do. Adding a
-//! version means adding a row here.
+//! version means adding a row here. Which commands exist where is the command table's
+//! (`commands`, which also answers `Dialect::ns_command`), whose rows name the fields below.
+
+pub mod commands;
 
 /// How a client proves its identity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,6 +258,25 @@ pub struct Dialect {
     pub initial_mail: InitialMail,
     /// Shape of a `BPR` outside `SYN`.
     pub async_bpr: AsyncBpr,
+    /// `SDC` (send an invitation e-mail) exists (MSNP5+).
+    pub sdc: bool,
+    /// `IMS` (block switchboard invitations) exists (MSNP3+).
+    pub ims: bool,
+    /// What `FND` (member directory search) gets.
+    ///
+    /// W fnd.md: the directory search answered `FND trid 0 0` when nothing matched, and from
+    /// April 2003 `502` in every version; 502 only exists from MSNP7 on (W fnd.md, "Known
+    /// changes"), so older clients get the empty result instead (we keep no member directory).
+    /// NS.md 0.1 lists FND as dead (502) in MSNP8 too.
+    pub fnd: Availability,
+    /// What `PAG` (page a mobile device) gets.
+    ///
+    /// W pag.md: no positive answer exists; a page that could not be sent got `800` (MSNP5-8),
+    /// and from MSNP9 PAG itself got `715` (replaced by PGD). We have no pager gateway, so every
+    /// page fails.
+    pub pag: Availability,
+    /// What `PGD` (page data, MSNP9+) gets. W pgd.md: a failed PGD got `800`.
+    pub pgd: Availability,
 }
 
 const fn row(version: u8) -> Dialect {
@@ -330,6 +352,23 @@ const fn row(version: u8) -> Dialect {
             5..=9 => AsyncBpr::SerialHandle,
             _ => AsyncBpr::Handle,
         },
+        sdc: version >= 5,
+        ims: version >= 3,
+        fnd: if version <= 6 {
+            Availability::Yes
+        } else {
+            Availability::Disabled
+        },
+        pag: match version {
+            5..=8 => Availability::Refused(800),
+            9.. => Availability::Refused(715),
+            _ => Availability::Removed,
+        },
+        pgd: if version >= 9 {
+            Availability::Refused(800)
+        } else {
+            Availability::Removed
+        },
     }
 }
 
@@ -364,55 +403,6 @@ impl Dialect {
             .filter_map(|v| v.strip_prefix("MSNP")?.parse::<u8>().ok())
             .filter_map(Dialect::get)
             .max_by_key(|d| d.version)
-    }
-
-    /// Whether a client may send `verb` to the notification server in this version.
-    pub fn ns_command(&self, verb: &str) -> Availability {
-        use Availability::*;
-        let v = self.version;
-        let yes = |cond: bool| if cond { Yes } else { Removed };
-        match verb {
-            "VER" | "CVR" | "USR" | "XFR" | "SYN" | "GTC" | "BLP" | "REM" | "CHG" | "URL"
-            | "OUT" | "PNG" | "SND" => Yes,
-            "INF" => yes(self.inf),
-            "ADD" => yes(self.list_commands == ListCommands::Add),
-            "ADC" | "SBP" => yes(self.list_commands == ListCommands::Adc),
-            "REA" => yes(self.rea),
-            "LST" | "LSG" => yes(self.client_lst),
-            "ADG" | "RMG" | "REG" => yes(self.groups != Groups::None),
-            "PRP" => yes(self.phones),
-            "SDC" => yes(v >= 5),
-            "IMS" => yes(v >= 3),
-            "QRY" => yes(self.challenge != Challenge::None),
-            "UUX" | "GCF" => yes(self.personal_message),
-            // W fnd.md: the directory search answered `FND trid 0 0` when nothing matched, and
-            // from April 2003 `502` in every version; 502 only exists from MSNP7 on (W fnd.md,
-            // "Known changes"), so older clients get the empty result instead (we keep no
-            // member directory). NS.md 0.1 lists FND as dead (502) in MSNP8 too.
-            "FND" => {
-                if v <= 6 {
-                    Yes
-                } else {
-                    Disabled
-                }
-            }
-            // W pag.md: no positive answer exists; a page that could not be sent got `800`
-            // (MSNP5-8), and from MSNP9 PAG itself got `715` (replaced by PGD). W pgd.md: a
-            // failed PGD got `800` too. We have no pager gateway, so every page fails.
-            "PAG" => match v {
-                5..=8 => Refused(800),
-                9.. => Refused(715),
-                _ => Removed,
-            },
-            "PGD" => {
-                if v >= 9 {
-                    Refused(800)
-                } else {
-                    Removed
-                }
-            }
-            _ => Removed,
-        }
     }
 
     /// Shape of the GUID group replies for a client with `quirk`.

@@ -7,11 +7,12 @@
 
 use super::{Apply, Challenged, NsSession, Phase, directory};
 use crate::auth;
-use crate::dialect::{Auth, Challenge, Dialect, InitialMail, Profile, Quirk, UsrOk, XfrNs};
+use crate::dialect::{Auth, Challenge, Dialect, InitialMail, Profile, Quirk};
 use crate::protocol::ArgError;
 use crate::protocol::command::login::{Cvq, Cvr, Inf, Stage, Usr, Ver};
 use crate::protocol::names::normalize_handle;
-use crate::protocol::percent::Enc;
+use crate::protocol::percent;
+use crate::protocol::reply::login::{self as reply, HotmailMsg, UsrChallenge, VerAnswer};
 use crate::protocol::timestamp::unix_now;
 use crate::server::session::{Disconnect, Handled};
 use crate::storage::DbError;
@@ -25,16 +26,19 @@ impl<'a> Apply<'a> for Ver<'a> {
             Some(d) => {
                 s.dialect = Some(d);
                 s.phase = Phase::Hello;
-                s.reply(&format!("VER {trid} MSNP{}", d.version)).await
+                let answer = VerAnswer::Version(d.version);
+                s.send(&reply::Ver { trid, answer }).await
             }
             // W cvr0.md: when only the `CVR0` sub-protocol is in common the service agreed on
             // it; the client then asks `CVQ` for the versions to upgrade to, and is disconnected.
             None if offered.contains(&"CVR0") => {
                 s.phase = Phase::UpgradeQuery;
-                s.reply(&format!("VER {trid} CVR0")).await
+                let answer = VerAnswer::Cvr0;
+                s.send(&reply::Ver { trid, answer }).await
             }
             None => {
-                s.reply(&format!("VER {trid} 0")).await?;
+                let answer = VerAnswer::None;
+                s.send(&reply::Ver { trid, answer }).await?;
                 Err(Disconnect::new(format!(
                     "no common protocol version in {offered:?}"
                 )))
@@ -45,16 +49,13 @@ impl<'a> Apply<'a> for Ver<'a> {
 
 impl Apply<'_> for Inf {
     async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
-        s.reply(&format!("INF {trid} MD5")).await
+        s.send(&reply::InfMd5 { trid }).await
     }
 }
 
 /// We never force an upgrade: recommend and require the client's own version.
 async fn answer_cvr(s: &mut NsSession, trid: u32, ver: &str) -> Handled {
-    s.reply(&format!(
-        "CVR {trid} {ver} {ver} {ver} http://messenger.msn.com http://messenger.msn.com"
-    ))
-    .await
+    s.send(&reply::Cvr { trid, version: ver }).await
 }
 
 impl<'a> Apply<'a> for Cvr<'a> {
@@ -83,10 +84,12 @@ impl<'a> Apply<'a> for Cvr<'a> {
 /// a pre-release client is told to upgrade, a newer one is left alone. We host no installer, so
 /// both URLs point at the product page, as our CVR answers do.
 async fn answer_cvq(s: &mut NsSession, trid: u32, client: Option<&str>) -> Handled {
-    s.reply(&format!(
-        "CVQ {trid} {NEWEST_CLIENT} {NEWEST_CLIENT} {OLDEST_CLIENT} http://messenger.msn.com http://messenger.msn.com"
-    ))
-    .await?;
+    let cvq = reply::Cvq {
+        trid,
+        recommended: NEWEST_CLIENT,
+        minimum: OLDEST_CLIENT,
+    };
+    s.send(&cvq).await?;
     Err(Disconnect::new(format!(
         "client offered only CVR0 (version query from {client:?})"
     )))
@@ -212,13 +215,8 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
         // This is the dispatch step.
         s.ns.dispatch.remember(ip, &handle);
         let ns = s.ns.ns_address(&s.conn.local);
-        let line = match s.dialect().xfr_ns {
-            XfrNs::Bare => format!("XFR {trid} NS {ns}"),
-            XfrNs::Zero => format!("XFR {trid} NS {ns} 0"),
-            XfrNs::ZeroCurrent => format!("XFR {trid} NS {ns} 0 {ns}"),
-        };
         log::debug!("ns {}: redirecting {handle} to {ns}", s.conn.peer);
-        return s.reply(&line).await;
+        return s.send(&reply::XfrNs { trid, ns: &ns }).await;
     }
     // A blocked (address, account) is refused here already: no challenge, no account lookup.
     refuse_if_blocked(s, trid, &handle).await?;
@@ -232,12 +230,24 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
             let c = credentials
                 .as_ref()
                 .map_or_else(|| s.ns.decoy_challenge(&handle), |c| c.md5_salt.clone());
-            s.reply(&format!("USR {trid} MD5 S {c}")).await?;
+            let scheme = Auth::Md5;
+            s.send(&UsrChallenge {
+                trid,
+                scheme,
+                challenge: &c,
+            })
+            .await?;
             c
         }
         Auth::Twn => {
             let c = "ct=1,rver=1,wp=FS_40SEC_0_COMPACT,lc=1,id=1".to_string();
-            s.reply(&format!("USR {trid} TWN S {c}")).await?;
+            let scheme = Auth::Twn;
+            s.send(&UsrChallenge {
+                trid,
+                scheme,
+                challenge: &c,
+            })
+            .await?;
             c
         }
     };
@@ -300,29 +310,22 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
     s.phase = Phase::LoggedIn(user);
     // From now on `since` is the last activity: this command.
     s.since = Instant::now();
-    let name = Enc(&friendly);
-    let line = match dialect.usr_ok {
-        UsrOk::Name => format!("USR {trid} OK {handle} {name}"),
-        UsrOk::NameVerified => format!("USR {trid} OK {handle} {name} 1"),
-        UsrOk::NameVerifiedRestricted => format!("USR {trid} OK {handle} {name} 1 0"),
-        UsrOk::VerifiedRestricted => format!("USR {trid} OK {handle} 1 0"),
+    let name = percent::encode(&friendly);
+    let ok = reply::UsrOk {
+        trid,
+        handle: &handle,
+        name: &name,
     };
-    s.reply(&line).await?;
+    s.send(&ok).await?;
     if dialect.sbs {
-        s.reply("SBS 0 null").await?;
+        s.send(&reply::Sbs).await?;
     }
     let profile = profile(dialect, id, s.conn.peer);
-    s.reply_payload(
-        &format!("MSG Hotmail Hotmail {}", profile.len()),
-        profile.as_bytes(),
-    )
-    .await?;
+    let payload = profile.as_bytes();
+    s.send(&HotmailMsg { payload }).await?;
     if let Some(mail) = initial_mail(dialect.initial_mail) {
-        s.reply_payload(
-            &format!("MSG Hotmail Hotmail {}", mail.len()),
-            mail.as_bytes(),
-        )
-        .await?;
+        let payload = mail.as_bytes();
+        s.send(&HotmailMsg { payload }).await?;
     }
     if dialect.challenge != Challenge::None {
         s.next_challenge = s.ns.config.chl_interval.map(|i| Instant::now() + i);

@@ -3,22 +3,18 @@
 use super::{Apply, NsSession};
 use crate::auth;
 use crate::dialect::Challenge;
-use crate::limits::{CHALLENGE_TIMEOUT, QNG_SECONDS};
+use crate::limits::CHALLENGE_TIMEOUT;
 use crate::protocol::ArgError;
+use crate::protocol::command::ClientCommand;
 use crate::protocol::command::misc::{Fnd, Gcf, Ims, Out, Png, Qry, Sdc, Snd, Url};
+use crate::protocol::reply::misc::{self as reply, Done};
 use crate::server::session::{Disconnect, Handled};
 use std::time::Instant;
 
 /// The service opened a browser on these; we have no web pages, so point at something harmless.
 impl<'a> Apply<'a> for Url<'a> {
     async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
-        if s.dialect().url_site_id {
-            s.reply(&format!("URL {trid} /unused http://messenger.msn.com 2"))
-                .await
-        } else {
-            s.reply(&format!("URL {trid} /unused http://messenger.msn.com"))
-                .await
-        }
+        s.send(&reply::Url { trid }).await
     }
 }
 
@@ -26,11 +22,19 @@ impl<'a> Apply<'a> for Url<'a> {
 impl<'a> Apply<'a> for Snd<'a> {
     /// Even without an address: the service acknowledged every SND.
     async fn refused(s: &mut NsSession, trid: u32, _: ArgError) -> Handled {
-        s.reply(&format!("SND {trid} OK")).await
+        s.send(&Done {
+            verb: Snd::VERB,
+            trid,
+        })
+        .await
     }
 
     async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
-        s.reply(&format!("SND {trid} OK")).await
+        s.send(&Done {
+            verb: Snd::VERB,
+            trid,
+        })
+        .await
     }
 }
 
@@ -44,13 +48,17 @@ impl<'a> Apply<'a> for Fnd<'a> {
         if !named(self.field("fname")) || !named(self.field("lname")) {
             return s.error(201, trid).await;
         }
-        s.reply(&format!("FND {trid} 0 0")).await
+        s.send(&reply::FndNone { trid }).await
     }
 }
 
 impl<'a> Apply<'a> for Sdc<'a> {
     async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
-        s.reply(&format!("SDC {trid} OK")).await
+        s.send(&Done {
+            verb: Sdc::VERB,
+            trid,
+        })
+        .await
     }
 }
 
@@ -64,24 +72,23 @@ impl Apply<'_> for Ims {
         if let Some(u) = s.user() {
             s.ns.directory.set_ims_off(u.id, self.off).await?;
         }
-        let state = if self.off { "OFF" } else { "ON" };
-        s.reply(&format!("IMS {trid} 0 {state}")).await
+        s.send(&reply::Ims {
+            trid,
+            off: self.off,
+        })
+        .await
     }
 }
 
 impl Apply<'_> for Png {
     async fn apply(self, s: &mut NsSession, _: u32) -> Handled {
-        if s.dialect.is_some_and(|d| d.qng_seconds) {
-            s.reply(&format!("QNG {QNG_SECONDS}")).await
-        } else {
-            s.reply("QNG").await
-        }
+        s.send(&reply::Qng).await
     }
 }
 
 impl Apply<'_> for Out {
     async fn apply(self, s: &mut NsSession, _: u32) -> Handled {
-        let _ = s.reply("OUT").await;
+        let _ = s.send(&reply::Goodbye).await;
         Err(Disconnect::new("client signed out (OUT)"))
     }
 }
@@ -90,19 +97,19 @@ impl Apply<'_> for Out {
 impl<'a> Apply<'a> for Gcf<'a> {
     async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
         const SHIELDS: &str = "<?xml version=\"1.0\" encoding=\"utf-8\" ?><config><shield><cli maj=\"7\" min=\"0\" minbld=\"0\" maxbld=\"9999\" deny=\" \" /></shield><block></block></config>";
-        let file = self.file;
-        s.reply_payload(
-            &format!("GCF {trid} {file} {}", SHIELDS.len()),
-            SHIELDS.as_bytes(),
-        )
-        .await
+        let gcf = reply::Gcf {
+            trid,
+            file: self.file,
+            body: SHIELDS.as_bytes(),
+        };
+        s.send(&gcf).await
     }
 }
 
 impl NsSession {
     pub(super) async fn send_challenge(&mut self) -> Handled {
         let c = auth::chl_challenge();
-        self.reply(&format!("CHL 0 {c}")).await?;
+        self.send(&reply::Chl { challenge: &c }).await?;
         self.pending_challenge = Some(Box::new((c, Instant::now() + CHALLENGE_TIMEOUT)));
         self.next_challenge = self.ns.config.chl_interval.map(|i| Instant::now() + i);
         Ok(())
@@ -134,7 +141,7 @@ impl<'a> Apply<'a> for Qry<'a> {
             None => s.ns.config.allow_unknown_clients && answer.len() == 32,
         };
         if ok {
-            s.reply(&format!("QRY {trid}")).await
+            s.send(&reply::QryOk { trid }).await
         } else {
             refuse_qry(
                 s,

@@ -3,9 +3,11 @@
 //! One file per command family a client sends:
 //! `login` VER INF CVR CVQ USR · `sync` SYN LST LSG · `lists` ADD ADC REM BLP GTC ·
 //! `groups` ADG RMG REG · `presence` CHG REA PRP SBP UUX · `misc` URL SND SDC FND IMS PNG CHL QRY
-//! GCF OUT · `xfr` XFR SB. Each command is a typed `protocol::command` value applied by its
-//! `impl Apply` in the family's file: `dispatch` parses it in the session's dialect, answers a
-//! refused shape (`Apply::refused`) or applies it (`Apply::apply`), which writes the reply.
+//! GCF OUT · `xfr` XFR SB. Each command is declared once, as a row of the command table
+//! (`dialect::commands::ns_commands!`: verb, type, frame, phase, versions); the session's
+//! `dispatch` checks the row and `apply_command` (written from the rows) parses the command in the
+//! session's dialect, answers a refused shape (`Apply::refused`) or applies it (`Apply::apply`,
+//! in the family's file), which writes the reply as `protocol::reply` types.
 //!
 //! Every account change (lists, groups, names, privacy, phones) goes through `account::apply`,
 //! which runs the storage job and hands the directory one typed message.
@@ -29,15 +31,11 @@ pub mod ring;
 mod sync;
 mod xfr;
 
+use crate::dialect::commands::{self, LoggedIn};
 use crate::dialect::{Availability, Dialect, Quirk};
-use crate::protocol::command::ClientCommand;
-use crate::protocol::command::groups::{Adg, Reg, Rmg};
-use crate::protocol::command::lists::{Adc, Add, Blp, Gtc, Rem};
-use crate::protocol::command::login::{Cvq, Cvr, Inf, Usr, Ver};
-use crate::protocol::command::misc::{Fnd, Gcf, Ims, Out, Png, Qry, Sdc, Snd, Url};
-use crate::protocol::command::presence::{Chg, Prp, Rea, Sbp, Uux};
-use crate::protocol::command::sync::{Lsg, Lst, Syn};
-use crate::protocol::command::xfr::Xfr;
+use crate::protocol::command::login::{Cvq, Ver};
+use crate::protocol::command::{self, ClientCommand};
+use crate::protocol::reply::{self, Reply};
 use crate::protocol::{ArgError, Command, Role};
 use crate::server::connection::Connection;
 use crate::server::hub::Hub;
@@ -279,14 +277,19 @@ impl NsSession {
         Ok(())
     }
 
-    async fn reply_payload(&mut self, line: &str, payload: &[u8]) -> Handled {
-        self.conn.send(&[line.as_bytes(), b"\r\n", payload]).await?;
+    /// Sends a typed reply in the session's dialect (the newest before `VER`, which no reply
+    /// before it depends on). Notification replies were built on the heap before they were
+    /// typed and still are: they are not on a hot path, and a stack buffer would live in every
+    /// handler's future.
+    async fn send(&mut self, reply: &impl Reply) -> Handled {
+        let bytes = reply.to_bytes(self.parse_dialect());
+        self.conn.send(&[&bytes]).await?;
         Ok(())
     }
 
     async fn error(&mut self, code: u16, trid: u32) -> Handled {
         log::debug!("{}: error {code} for trid {trid}", self.who());
-        self.reply(&format!("{code} {trid}")).await
+        self.send(&reply::Error { code, trid }).await
     }
 
     /// A command the real service answered by hanging up.
@@ -456,59 +459,49 @@ impl NsSession {
             Availability::Refused(code) => return self.error(code, trid).await,
             Availability::Yes => {}
         }
-        // Before login only the login sequence, pings and OUT are meaningful.
+        // The table has a row for every verb the dialect said yes to.
+        let Some(spec) = commands::ns_spec(cmd.verb) else {
+            return self.close("unknown command", cmd);
+        };
         if self.user().is_none() {
-            return match cmd.verb {
-                "VER" => run!(self, Ver, cmd),
-                "INF" => run!(self, Inf, cmd),
-                "CVR" => run!(self, Cvr, cmd),
-                "USR" => run!(self, Usr, cmd),
-                "PNG" => run!(self, Png, cmd),
-                "OUT" => run!(self, Out, cmd),
-                _ => {
-                    log::info!("{}: {} before login", self.who(), cmd.verb);
-                    self.error(302, trid).await
-                }
-            };
-        }
-        match cmd.verb {
-            "VER" | "INF" => self.close("repeated login handshake", cmd),
-            "CVR" => run!(self, Cvr, cmd),
-            "USR" => self.error(207, trid).await,
-            "SYN" => run!(self, Syn, cmd),
-            "LST" => run!(self, Lst, cmd),
-            "LSG" => run!(self, Lsg, cmd),
-            "ADD" => run!(self, Add, cmd),
-            "ADC" => run!(self, Adc, cmd),
-            "REM" => run!(self, Rem, cmd),
-            "BLP" => run!(self, Blp, cmd),
-            "GTC" => run!(self, Gtc, cmd),
-            "ADG" => run!(self, Adg, cmd),
-            "RMG" => run!(self, Rmg, cmd),
-            "REG" => run!(self, Reg, cmd),
-            "CHG" => run!(self, Chg, cmd),
-            "REA" => run!(self, Rea, cmd),
-            "PRP" => run!(self, Prp, cmd),
-            "SBP" => run!(self, Sbp, cmd),
-            "UUX" => run!(self, Uux, cmd),
-            "XFR" => run!(self, Xfr, cmd),
-            "URL" => run!(self, Url, cmd),
-            "SND" => run!(self, Snd, cmd),
-            "SDC" => run!(self, Sdc, cmd),
-            "IMS" => run!(self, Ims, cmd),
-            "PNG" => run!(self, Png, cmd),
-            "QRY" => run!(self, Qry, cmd),
-            "GCF" => run!(self, Gcf, cmd),
-            "FND" => run!(self, Fnd, cmd),
-            "OUT" => run!(self, Out, cmd),
-            other => {
-                // The dialect table said yes but nothing handles it: a bug, not the client's fault.
-                log::error!("{}: no handler for {other}", self.who());
-                self.error(502, trid).await
+            // Before login only the login sequence, pings and OUT are meaningful.
+            if spec.phase != commands::Phase::Open {
+                log::info!("{}: {} before login", self.who(), cmd.verb);
+                return self.error(302, trid).await;
+            }
+        } else {
+            match spec.logged_in {
+                LoggedIn::Apply => {}
+                LoggedIn::Close(why) => return self.close(why, cmd),
+                LoggedIn::Error(code) => return self.error(code, trid).await,
             }
         }
+        self.apply_command(cmd).await
     }
 }
+
+/// Writes `NsSession::apply_command` from the command table: one arm per row with a type,
+/// parsing the command in the session's dialect and applying it (`run!`).
+macro_rules! apply_arms {
+    (=> $($verb:literal [$($ty:ty)?] $frame:ident $phase:ident $logged:expr, $exists:expr;)*) => {
+        impl NsSession {
+            /// Parses `cmd` as the table's type for its verb and applies it.
+            async fn apply_command(&mut self, cmd: &Command<'_>) -> Handled {
+                match cmd.verb {
+                    $($($verb => run!(self, $ty, cmd),)?)*
+                    other => {
+                        // The dialect table said yes but nothing handles it: a bug, not the
+                        // client's fault.
+                        log::error!("{}: no handler for {other}", self.who());
+                        self.error(502, cmd.trid.unwrap_or(0)).await
+                    }
+                }
+            }
+        }
+    };
+}
+
+commands::ns_commands!(apply_arms);
 
 /// Size of the session state, for the memory regression test.
 #[doc(hidden)]

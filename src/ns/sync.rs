@@ -1,10 +1,12 @@
 //! SYN (the contact list dump) and the MSNP2-8 client LST/LSG requests. Layouts: NS.md 3.3.
 
 use super::{Apply, NsSession};
-use crate::dialect::SynFormat;
+use crate::dialect::{Dialect, SynFormat};
 use crate::model::{Account, Contact, Phones, list};
 use crate::protocol::command::sync::{Lsg, Lst, Syn};
-use crate::protocol::percent::Enc;
+use crate::protocol::reply::lists::Setting;
+use crate::protocol::reply::sync::{self as reply, ListVersion, Prp, SynBpr};
+use crate::protocol::reply::{Reply, Text};
 use crate::protocol::timestamp;
 use crate::server::session::Handled;
 
@@ -35,12 +37,27 @@ pub fn group_ids(mask: u32) -> String {
         .join(",")
 }
 
-fn value(v: &str) -> String {
-    if v.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", Enc(v))
-    }
+/// One line of a dump, without its line end (the session adds it when sending; the tests read
+/// the lines as the client does). No line of the sync family depends on the dialect.
+fn line(reply: impl Reply) -> String {
+    let d = Dialect::get(crate::dialect::OLDEST).expect("served");
+    let mut bytes = reply.to_bytes(d);
+    bytes.truncate(bytes.len().saturating_sub(2));
+    String::from_utf8(bytes).expect("replies are written from UTF-8")
+}
+
+/// `GTC`/`BLP` inside SYN.
+fn setting(verb: &'static str, trid: Option<u32>, serial: Option<u32>, value: &str) -> String {
+    line(Setting {
+        verb,
+        trid,
+        serial,
+        value,
+    })
+}
+
+fn gtc_value(a: &Account) -> &'static str {
+    if a.gtc_prompt { "A" } else { "N" }
 }
 
 impl<'a> Apply<'a> for Syn<'a> {
@@ -57,7 +74,11 @@ impl<'a> Apply<'a> for Syn<'a> {
         s.synced = true;
         let serial = account.serial;
         let lines = match self {
-            Syn::Serial(theirs) if theirs == Some(serial) => vec![format!("SYN {trid} {serial}")],
+            Syn::Serial(theirs) if theirs == Some(serial) => vec![line(reply::Syn {
+                trid,
+                version: ListVersion::Serial(serial),
+                counts: None,
+            })],
             Syn::Serial(_) if dialect.syn <= SynFormat::ListsGroups => {
                 dump_classic(&account, trid, dialect.syn)
             }
@@ -65,41 +86,63 @@ impl<'a> Apply<'a> for Syn<'a> {
             Syn::Timestamps(theirs) => {
                 let ts = timestamp::from_serial(serial);
                 if theirs == Some((ts.as_str(), ts.as_str())) {
-                    vec![format!("SYN {trid} {ts} {ts}")]
+                    vec![line(reply::Syn {
+                        trid,
+                        version: ListVersion::Stamps(&ts),
+                        counts: None,
+                    })]
                 } else {
                     dump_guid(&account, trid, &ts, dialect.syn == SynFormat::GuidNetwork)
                 }
             }
         };
-        for l in lines {
-            s.reply(&l).await?;
-        }
-        Ok(())
+        send_lines(s, lines).await
     }
+}
+
+async fn send_lines(s: &mut NsSession, lines: Vec<String>) -> Handled {
+    for l in lines {
+        s.conn.send(&[l.as_bytes(), b"\r\n"]).await?;
+    }
+    Ok(())
 }
 
 /// MSNP2-7: every line carries the trid and the serial; LST has index and total.
 fn dump_classic(a: &Account, trid: u32, syn: SynFormat) -> Vec<String> {
     let ser = a.serial;
+    let t = Some(trid);
     let mut out = vec![
-        format!("SYN {trid} {ser}"),
-        format!("GTC {trid} {ser} {}", if a.gtc_prompt { "A" } else { "N" }),
-        format!("BLP {trid} {ser} {}", a.blp.code()),
+        line(reply::Syn {
+            trid,
+            version: ListVersion::Serial(ser),
+            counts: None,
+        }),
+        setting("GTC", t, Some(ser), gtc_value(a)),
+        setting("BLP", t, Some(ser), a.blp.code()),
     ];
     let phones = syn >= SynFormat::ListsPhones;
     if phones {
-        for (k, v) in phone_fields(a.phones()) {
-            out.push(format!("PRP {trid} {ser} {k}{}", value(&v)));
+        for (kind, v) in phone_fields(a.phones()) {
+            let value = Text::Plain(&v);
+            out.push(line(Prp {
+                trid: t,
+                serial: Some(ser),
+                kind,
+                value,
+            }));
         }
     }
     if syn >= SynFormat::ListsGroups {
-        let total = a.groups.len();
+        let total = a.groups.len() as u32;
         for (i, (num, g)) in a.groups.iter().enumerate() {
-            out.push(format!(
-                "LSG {trid} {ser} {} {total} {num} {} 0",
-                i + 1,
-                Enc(&g.name)
-            ));
+            out.push(line(reply::Lsg::Indexed {
+                trid,
+                serial: ser,
+                index: i as u32 + 1,
+                total,
+                id: *num,
+                name: Text::Plain(&g.name),
+            }));
         }
     }
     for bit in [list::FL, list::AL, list::BL, list::RL] {
@@ -116,29 +159,38 @@ fn dump_classic(a: &Account, trid: u32, syn: SynFormat) -> Vec<String> {
 
 /// One list in the MSNP2-7 shape (also the answer to a client `LST` request).
 fn classic_list(a: &Account, trid: u32, bit: u8, groups: bool, phones: bool) -> Vec<String> {
-    let ser = a.serial;
+    let serial = a.serial;
     let name = list::name(bit);
     let members: Vec<&Contact> = a.contacts.values().filter(|c| c.lists & bit != 0).collect();
     if members.is_empty() {
-        return vec![format!("LST {trid} {name} {ser} 0 0")];
+        return vec![line(reply::Lst::Empty {
+            trid,
+            list: name,
+            serial,
+        })];
     }
-    let total = members.len();
-    let mut out = Vec::with_capacity(total);
+    let total = members.len() as u32;
+    let mut out = Vec::with_capacity(members.len());
     for (i, c) in members.into_iter().enumerate() {
-        let g = if groups && bit == list::FL {
-            format!(" {}", group_ids(c.groups))
-        } else {
-            String::new()
-        };
-        out.push(format!(
-            "LST {trid} {name} {ser} {} {total} {} {}{g}",
-            i + 1,
-            c.handle,
-            Enc(&c.name)
-        ));
+        let ids = (groups && bit == list::FL).then(|| group_ids(c.groups));
+        out.push(line(reply::Lst::Indexed {
+            trid,
+            list: name,
+            serial,
+            index: i as u32 + 1,
+            total,
+            handle: &c.handle,
+            name: Text::Plain(&c.name),
+            groups: ids.as_deref(),
+        }));
         if phones && bit == list::FL {
-            for (k, v) in phone_fields(&c.phones).into_iter().take(4) {
-                out.push(format!("BPR {ser} {} {k}{}", c.handle, value(&v)));
+            for (kind, v) in phone_fields(&c.phones).into_iter().take(4) {
+                out.push(line(SynBpr::Classic {
+                    serial,
+                    handle: &c.handle,
+                    kind,
+                    value: Text::Plain(&v),
+                }));
             }
         }
     }
@@ -153,6 +205,28 @@ fn set_phones(p: &Phones, with_mbe: bool) -> Vec<(&'static str, String)> {
         .collect()
 }
 
+/// The own phone numbers as MSNP8+ dumps them: `PRP kind value`.
+fn own_phones(a: &Account, out: &mut Vec<String>) {
+    for (kind, v) in set_phones(a.phones(), true) {
+        out.push(line(Prp {
+            trid: None,
+            serial: None,
+            kind,
+            value: Text::Plain(&v),
+        }));
+    }
+}
+
+/// A contact's phone numbers as MSNP8+ dumps them: `BPR kind value` after their `LST`.
+fn contact_phones(c: &Contact, out: &mut Vec<String>) {
+    for (kind, v) in set_phones(&c.phones, false) {
+        out.push(line(SynBpr::Short {
+            kind,
+            value: Text::Plain(&v),
+        }));
+    }
+}
+
 /// MSNP8-9: counts on SYN, one LST per contact with a list bitmask.
 fn dump_bitmask(a: &Account, trid: u32) -> Vec<String> {
     let mask = list::FL | list::AL | list::BL | list::RL;
@@ -162,32 +236,31 @@ fn dump_bitmask(a: &Account, trid: u32) -> Vec<String> {
         .filter(|c| c.lists & mask != 0)
         .collect();
     let mut out = vec![
-        format!(
-            "SYN {trid} {} {} {}",
-            a.serial,
-            contacts.len(),
-            a.groups.len()
-        ),
-        format!("GTC {}", if a.gtc_prompt { "A" } else { "N" }),
-        format!("BLP {}", a.blp.code()),
+        line(reply::Syn {
+            trid,
+            version: ListVersion::Serial(a.serial),
+            counts: Some((contacts.len() as u32, a.groups.len() as u32)),
+        }),
+        setting("GTC", None, None, gtc_value(a)),
+        setting("BLP", None, None, a.blp.code()),
     ];
-    for (k, v) in set_phones(a.phones(), true) {
-        out.push(format!("PRP {k} {}", Enc(&v)));
-    }
+    own_phones(a, &mut out);
     for (num, g) in &a.groups {
-        out.push(format!("LSG {num} {} 0", Enc(&g.name)));
+        out.push(line(reply::Lsg::Numbered {
+            id: *num,
+            name: Text::Plain(&g.name),
+        }));
     }
     for c in contacts {
         let bits = c.lists & mask;
-        let g = if bits & list::FL != 0 {
-            format!(" {}", group_ids(c.groups))
-        } else {
-            String::new()
-        };
-        out.push(format!("LST {} {} {bits}{g}", c.handle, Enc(&c.name)));
-        for (k, v) in set_phones(&c.phones, false) {
-            out.push(format!("BPR {k} {}", Enc(&v)));
-        }
+        let ids = (bits & list::FL != 0).then(|| group_ids(c.groups));
+        out.push(line(reply::Lst::Bitmask {
+            handle: &c.handle,
+            name: Text::Plain(&c.name),
+            lists: bits,
+            groups: ids.as_deref(),
+        }));
+        contact_phones(c, &mut out);
     }
     out
 }
@@ -206,44 +279,44 @@ fn dump_guid(a: &Account, trid: u32, ts: &str, network: bool) -> Vec<String> {
     let groups: Vec<_> = a.groups.iter().filter(|(n, _)| **n != 0).collect();
     let contacts: Vec<&Contact> = a.contacts.values().filter(|c| c.lists != 0).collect();
     let mut out = vec![
-        format!("SYN {trid} {ts} {ts} {} {}", contacts.len(), groups.len()),
-        format!("GTC {}", if a.gtc_prompt { "A" } else { "N" }),
-        format!("BLP {}", a.blp.code()),
-        format!("PRP MFN {}", Enc(&a.friendly)),
+        line(reply::Syn {
+            trid,
+            version: ListVersion::Stamps(ts),
+            counts: Some((contacts.len() as u32, groups.len() as u32)),
+        }),
+        setting("GTC", None, None, gtc_value(a)),
+        setting("BLP", None, None, a.blp.code()),
+        line(Prp {
+            trid: None,
+            serial: None,
+            kind: "MFN",
+            value: Text::Plain(&a.friendly),
+        }),
     ];
-    for (k, v) in set_phones(a.phones(), true) {
-        out.push(format!("PRP {k} {}", Enc(&v)));
-    }
+    own_phones(a, &mut out);
     for (_, g) in &groups {
-        out.push(format!("LSG {} {}", Enc(&g.name), g.guid));
+        out.push(line(reply::Lsg::Guid {
+            name: Text::Plain(&g.name),
+            guid: &g.guid,
+        }));
     }
-    let net = if network { " 1" } else { "" };
     for c in contacts {
-        if c.lists & list::FL != 0 {
-            let gg = group_guids(a, c.groups);
-            let g = if gg.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", gg.join(","))
-            };
-            out.push(format!(
-                "LST N={} F={} C={} {}{net}{g}",
-                c.handle,
-                Enc(&c.name),
-                c.guid,
-                c.lists
-            ));
+        let on_fl = c.lists & list::FL != 0;
+        let gg = if on_fl {
+            group_guids(a, c.groups)
         } else {
-            out.push(format!(
-                "LST N={} F={} {}{net}",
-                c.handle,
-                Enc(&c.name),
-                c.lists
-            ));
-        }
-        for (k, v) in set_phones(&c.phones, false) {
-            out.push(format!("BPR {k} {}", Enc(&v)));
-        }
+            Vec::new()
+        };
+        let joined = (!gg.is_empty()).then(|| gg.join(","));
+        out.push(line(reply::Lst::Guid {
+            handle: &c.handle,
+            name: Text::Plain(&c.name),
+            guid: on_fl.then_some(c.guid.as_str()),
+            lists: c.lists,
+            network,
+            groups: joined.as_deref(),
+        }));
+        contact_phones(c, &mut out);
     }
     out
 }
@@ -257,10 +330,7 @@ impl Apply<'_> for Lst {
         let groups = s.dialect().syn >= SynFormat::ListsGroups;
         let account = s.account(&user).await?;
         let lines = classic_list(&account, trid, self.list, groups, false);
-        for l in lines {
-            s.reply(&l).await?;
-        }
-        Ok(())
+        send_lines(s, lines).await
     }
 }
 
@@ -272,24 +342,23 @@ impl Apply<'_> for Lsg {
         };
         let lines: Vec<String> = {
             let a = s.account(&user).await?;
-            let total = a.groups.len();
+            let total = a.groups.len() as u32;
             a.groups
                 .iter()
                 .enumerate()
                 .map(|(i, (num, g))| {
-                    format!(
-                        "LSG {trid} {} {} {total} {num} {} 0",
-                        a.serial,
-                        i + 1,
-                        Enc(&g.name)
-                    )
+                    line(reply::Lsg::Indexed {
+                        trid,
+                        serial: a.serial,
+                        index: i as u32 + 1,
+                        total,
+                        id: *num,
+                        name: Text::Plain(&g.name),
+                    })
                 })
                 .collect()
         };
-        for l in lines {
-            s.reply(&l).await?;
-        }
-        Ok(())
+        send_lines(s, lines).await
     }
 }
 

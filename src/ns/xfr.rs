@@ -2,6 +2,7 @@
 
 use super::{Apply, NsSession};
 use crate::protocol::command::xfr::Xfr;
+use crate::protocol::reply::misc::XfrSb;
 use crate::server::session::{Disconnect, Handled};
 
 impl Apply<'_> for Xfr {
@@ -31,6 +32,11 @@ impl Apply<'_> for Xfr {
             }
         };
         let addr = s.ns.sb_address(&s.conn.local);
-        s.reply(&format!("XFR {trid} SB {addr} CKI {cookie}")).await
+        let xfr = XfrSb {
+            trid,
+            addr: &addr,
+            cookie: &cookie,
+        };
+        s.send(&xfr).await
     }
 }

@@ -3,6 +3,7 @@
 //! A command is `VRB trid arg arg...\r\n`, optionally followed by a payload whose byte count is the
 //! last argument. Parsing allocates nothing: arguments are slices of the buffer.
 
+use crate::dialect::commands::{Frame, frame_of};
 use crate::limits::{MAX_ARGS, MAX_LINE, MAX_NS_PAYLOAD, MAX_SB_PAYLOAD};
 
 /// Which server role is reading: decides which verbs carry a payload.
@@ -63,11 +64,9 @@ impl std::fmt::Display for ParseError {
 }
 
 impl Role {
-    fn has_payload(self, verb: &str) -> bool {
-        match self {
-            Role::Notification => matches!(verb, "QRY" | "SDC" | "PAG" | "PGD" | "UUX"),
-            Role::Switchboard => verb == "MSG",
-        }
+    /// How this role reads `verb`'s frame: the command table's "frame" column.
+    fn frame(self, verb: &str) -> Frame {
+        frame_of(self == Role::Switchboard, verb)
     }
 
     /// The largest payload this role accepts; bigger ones are refused before they are buffered.
@@ -77,11 +76,6 @@ impl Role {
             Role::Switchboard => MAX_SB_PAYLOAD,
         }
     }
-}
-
-/// Verbs that carry no transaction id.
-fn has_trid(verb: &str) -> bool {
-    !matches!(verb, "PNG" | "OUT")
 }
 
 /// Takes one complete command from the front of `buf`.
@@ -129,7 +123,8 @@ pub fn parse_frame(buf: &[u8], role: Role) -> Result<Option<(Command<'_>, usize)
     {
         return Err(ParseError::BadVerb);
     }
-    let trid = if has_trid(verb) {
+    let frame = role.frame(verb);
+    let trid = if frame != Frame::NoTrid {
         let t = words.next().ok_or(ParseError::BadTrid)?;
         Some(parse_u32(t).ok_or(ParseError::BadTrid)?)
     } else {
@@ -141,7 +136,7 @@ pub fn parse_frame(buf: &[u8], role: Role) -> Result<Option<(Command<'_>, usize)
     }
     let mut used = nl + 1;
     let mut payload: &[u8] = &[];
-    if role.has_payload(verb) {
+    if frame == Frame::Payload {
         let len = args
             .last()
             .and_then(|l| parse_u32(l))

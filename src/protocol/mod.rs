@@ -5,6 +5,7 @@ pub mod cursor;
 pub mod frame;
 pub mod names;
 pub mod percent;
+pub mod reply;
 pub mod timestamp;
 pub mod write;
 

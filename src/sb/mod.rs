@@ -9,30 +9,35 @@
 //! A connection task owns its socket and outbox and talks to them only through their bounded
 //! mailboxes; once joined, every command goes to its switchboard, which writes the replies, so
 //! they keep the order the commands came in.
+//!
+//! Commands are rows of `dialect::commands::sb_commands!`, applied by `impl SbApply` in the
+//! family files (`join` USR ANS OUT · `chat` CAL MSG); `messages` holds what the actors exchange.
 
+mod chat;
+mod join;
+pub mod messages;
 pub mod port;
 pub mod registry;
 pub mod switchboard;
 
 pub use port::{Admit, Ring, RingRefused, RingReply, Ringer};
 
-use crate::dialect;
-use crate::protocol::command::ClientCommand;
-use crate::protocol::command::misc::Out;
-use crate::protocol::command::switchboard::{Ans, Cal, Msg, SbUsr};
+use crate::dialect::{self, Dialect};
+use crate::protocol::command::{self, ClientCommand};
 use crate::protocol::cursor::ArgError;
+use crate::protocol::reply::switchboard::MSG_HEAD_MAX;
+use crate::protocol::reply::{self, Reply};
 use crate::protocol::{Command, Role};
 use crate::server::connection::Connection;
 use crate::server::hub::Hub;
 use crate::server::outbox::Outbox;
-use crate::server::pool;
 use crate::server::session::{Disconnect, Handled, Session, drive};
+use messages::SbTx;
 use smol::Async;
 use std::future::Future;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Instant;
-use switchboard::{JoinOutcome, SbTx};
 
 /// The switchboard role: the shared services and the registry actor's handle. Sessions reach
 /// the hub's services through it (`Deref`).
@@ -143,18 +148,21 @@ impl SbSession {
         }
     }
 
-    async fn reply(&mut self, line: &str) -> Handled {
-        self.conn.send(&[line.as_bytes(), b"\r\n"]).await?;
+    /// Sends a reply in the dialect every switchboard line has (none differs before joining).
+    async fn send(&mut self, reply: &impl Reply) -> Handled {
+        let line =
+            reply.to_line::<{ MSG_HEAD_MAX }>(Dialect::get(dialect::OLDEST).expect("served"));
+        self.conn.send(&[line.as_bytes()]).await?;
         Ok(())
     }
 
     async fn error(&mut self, code: u16, trid: u32) -> Handled {
-        self.reply(&format!("{code} {trid}")).await
+        self.send(&reply::Error { code, trid }).await
     }
 
     /// Hands a command to the switchboard; waits for room while its mailbox is full (this
     /// connection then reads nothing more: the client is pushed back by TCP).
-    async fn pass_on(&mut self, cmd: switchboard::Command) -> Handled {
+    async fn pass_on(&mut self, cmd: messages::Command) -> Handled {
         let joined = self.joined.as_ref().expect("checked by handle()");
         joined
             .sb
@@ -163,97 +171,11 @@ impl SbSession {
             .map_err(|_| Disconnect::by_server("switchboard ended"))
     }
 
-    async fn usr(&mut self, trid: u32, usr: SbUsr<'_>) -> Handled {
-        let (handle, cookie) = (usr.handle.to_ascii_lowercase(), usr.cookie);
-        let outbox = self.conn.outbox.clone();
-        let opened = self.sb.switchboards.open(cookie, &handle, outbox, self.id);
-        let Some(opened) = opened.await else {
-            self.error(911, trid).await?;
-            return Err(Disconnect::new(format!(
-                "bad switchboard cookie for {handle}"
-            )));
-        };
-        let me = opened.admit;
-        self.joined = Some(Joined {
-            sb: opened.tx,
-            handle: me.handle.clone(),
-        });
-        log::debug!("{}: opened switchboard {}", self.who(), opened.id);
-        self.reply(&format!("USR {trid} OK {} {}", me.handle, me.name))
-            .await
-    }
-
-    /// `id` 0 stands for a malformed session id: ids start at 1, so it matches nothing, and the
-    /// cookie is burnt all the same.
-    async fn ans(&mut self, trid: u32, (handle, cookie, id): (&str, &str, u32)) -> Handled {
-        let handle = handle.to_ascii_lowercase();
-        let sb = self.sb.switchboards.answer(cookie, &handle, id).await;
-        let outcome = match &sb {
-            Some(sb) => {
-                let (reply, answer) = smol::channel::bounded(1);
-                let join = switchboard::Command::Join {
-                    handle: handle.clone(),
-                    outbox: self.conn.outbox.clone(),
-                    conn: self.id,
-                    trid,
-                    reply,
-                };
-                match sb.send(join).await {
-                    Ok(()) => answer.recv().await.unwrap_or(JoinOutcome::Refused(911)),
-                    Err(_) => JoinOutcome::Refused(911),
-                }
-            }
-            None => JoinOutcome::Refused(911),
-        };
-        match (outcome, sb) {
-            (JoinOutcome::Joined, Some(sb)) => {
-                self.joined = Some(Joined { sb, handle });
-                Ok(())
-            }
-            (JoinOutcome::Refused(713), _) => {
-                self.error(713, trid).await?;
-                Err(Disconnect::new("switchboard full or already joined"))
-            }
-            _ => {
-                self.error(911, trid).await?;
-                Err(Disconnect::new(format!(
-                    "bad switchboard answer from {handle}"
-                )))
-            }
-        }
-    }
-
-    async fn cal(&mut self, trid: u32, cal: Cal<'_>) -> Handled {
-        let call = switchboard::Command::Call {
-            conn: self.id,
-            trid,
-            handle: cal.handle.to_owned(),
-        };
-        self.pass_on(call).await
-    }
-
-    async fn msg(&mut self, trid: u32, msg: Msg<'_>) -> Handled {
-        let ack = msg.ack;
-        let mut payload = pool::payload();
-        // The parser refuses payloads longer than MAX_SB_PAYLOAD, the buffer's capacity.
-        if payload.extend_from_slice(msg.payload).is_err() {
-            pool::give_payload(payload);
-            return Err(Disconnect::new("MSG payload too long"));
-        }
-        let relay = switchboard::Command::Relay {
-            conn: self.id,
-            trid,
-            ack,
-            payload,
-        };
-        self.pass_on(relay).await
-    }
-
     async fn end(mut self, why: Disconnect) {
         log::debug!("{}: disconnected: {}", self.who(), why.0);
         if let Some(j) = self.joined.take() {
             // Removed by the server (idle, kicked, shutdown) rather than leaving by choice.
-            let leave = switchboard::Command::Leave {
+            let leave = messages::Command::Leave {
                 conn: self.id,
                 forced: why.1,
             };
@@ -261,6 +183,38 @@ impl SbSession {
         }
         self.conn.finish().await;
     }
+}
+
+/// Writes `Session::handle` for `SbSession` from the command table
+/// (`dialect::commands::sb_commands!`): one arm per row, taken when the session's joined state is
+/// the row type's `JOINED`, parsing the command as the row's type and applying it.
+macro_rules! handle_from_table {
+    (=> $($verb:literal [$ty:ty] $frame:ident $phase:ident $logged:expr, $exists:expr;)*) => {
+        async fn handle(&mut self, cmd: Command<'_>) -> Handled {
+            self.got_command = true;
+            self.last_activity = Instant::now();
+            let cmd = &cmd;
+            let trid = cmd.trid.unwrap_or(0);
+            // There is no VER on a switchboard, and every command has one form in MSNP2-12: the
+            // typed commands parse the same in any dialect.
+            let d = dialect::Dialect::get(dialect::OLDEST).expect("the oldest dialect exists");
+            match cmd.verb {
+                $($verb if <$ty as SbApply<'_>>::JOINED
+                    .is_none_or(|j| j == self.joined.is_some()) =>
+                {
+                    match <$ty>::parse(cmd, d) {
+                        Ok(c) => c.apply(self, trid).await,
+                        Err(e) => <$ty>::refused(self, trid, e, cmd).await,
+                    }
+                })*
+                verb => {
+                    let joined = self.joined.is_some();
+                    log::warn!("{}: unexpected {verb} (joined: {joined})", self.who());
+                    Err(Disconnect::new(format!("unexpected command {verb}")))
+                }
+            }
+        }
+    };
 }
 
 impl Session for SbSession {
@@ -294,46 +248,26 @@ impl Session for SbSession {
         }))
     }
 
-    async fn handle(&mut self, cmd: Command<'_>) -> Handled {
-        self.got_command = true;
-        self.last_activity = Instant::now();
-        let trid = cmd.trid.unwrap_or(0);
-        // There is no VER on a switchboard, and every command has one form in MSNP2-12: the
-        // typed commands parse the same in any dialect.
-        let d = dialect::Dialect::get(2).expect("MSNP2 is served");
-        // A wrong argument count or value closes the connection, as the service did; only a
-        // malformed ANS session id is answered (911), as a failed cookie check.
-        let refused = |e: ArgError| Err(Disconnect::new(format!("bad command: {e}")));
-        match (cmd.verb, self.joined.is_some()) {
-            // Rare commands are boxed so the idle session's future stays small (see ns::handle).
-            ("USR", false) => match SbUsr::parse(&cmd, d) {
-                Ok(usr) => Box::pin(self.usr(trid, usr)).await,
-                Err(e) => refused(e),
-            },
-            ("ANS", false) => match Ans::parse(&cmd, d) {
-                Ok(a) => Box::pin(self.ans(trid, (a.handle, a.cookie, a.session))).await,
-                Err(ArgError::Invalid { index: 2, .. }) => {
-                    let (handle, cookie) = (cmd.args[0], cmd.args[1]);
-                    Box::pin(self.ans(trid, (handle, cookie, 0))).await
-                }
-                Err(e) => refused(e),
-            },
-            ("CAL", true) => match Cal::parse(&cmd, d) {
-                Ok(cal) => Box::pin(self.cal(trid, cal)).await,
-                Err(e) => refused(e),
-            },
-            ("MSG", true) => match Msg::parse(&cmd, d) {
-                Ok(msg) => self.msg(trid, msg).await,
-                Err(e) => refused(e),
-            },
-            ("OUT", _) => match Out::parse(&cmd, d) {
-                Ok(_) => Err(Disconnect::new("left (OUT)")),
-                Err(e) => refused(e),
-            },
-            (verb, joined) => {
-                log::warn!("{}: unexpected {verb} (joined: {joined})", self.who());
-                Err(Disconnect::new(format!("unexpected command {verb}")))
-            }
-        }
+    // `handle`, written from the command table (see `handle_from_table`): inline rather than a
+    // call to a method, so the idle session's future holds no second frame.
+    dialect::commands::sb_commands!(handle_from_table);
+}
+
+/// A typed switchboard command (`protocol::command`) as the role applies it, as `ns::Apply` is
+/// for the notification role: `impl SbApply` in the family's file (`join` USR ANS OUT, `chat`
+/// CAL MSG) says when it may be sent, what refused arguments get and what it does.
+pub(crate) trait SbApply<'a>: ClientCommand<'a> {
+    /// `Some(false)`: only before joining (USR, ANS); `Some(true)`: only after (CAL, MSG);
+    /// `None`: either (OUT). Anything else is unexpected and closes the connection.
+    const JOINED: Option<bool>;
+
+    /// What the client gets for arguments `parse` refused: a hang-up, as the service did (only
+    /// a malformed `ANS` session id is answered, `911`, as a failed cookie check).
+    async fn refused(s: &mut SbSession, trid: u32, e: ArgError, cmd: &Command<'_>) -> Handled {
+        let _ = (s, trid, cmd);
+        Err(Disconnect::new(format!("bad command: {e}")))
     }
+
+    /// Does what the command asks (a joined session hands it to its switchboard actor).
+    async fn apply(self, s: &mut SbSession, trid: u32) -> Handled;
 }

@@ -13,8 +13,11 @@
 //! may wait on it without risk of a cycle. `count` and `cookie_count` read counters it publishes
 //! after every request.
 
+use super::messages::{Command, Reply, Request, SbTx};
+/// The registry's answers, under the names they had before `messages` existed.
+pub use super::messages::{GrantRefused, Opened};
 use super::port::{Admit, Ringer};
-use super::switchboard::{self, SbTx};
+use super::switchboard;
 use crate::limits::{
     COOKIE_TTL, MAX_COOKIES, MAX_COOKIES_PER_USER, SB_MAILBOX, SB_REGISTRY_MAILBOX,
 };
@@ -23,7 +26,6 @@ use crate::server::mailbox::{self, Spawner, post};
 use crate::server::mailbox::{Receiver, Sender};
 use crate::server::outbox::Outbox;
 /// A one-slot reply channel (requests that need an answer are rare: not on the relay path).
-pub(super) type Reply<T> = smol::channel::Sender<T>;
 use smol::future::FutureExt;
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
@@ -59,17 +61,6 @@ impl Grant {
             Entry::Join(_) => None,
         }
     }
-}
-
-/// Why a cookie was not issued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GrantRefused {
-    /// The user holds `MAX_COOKIES_PER_USER` unused `XFR SB` cookies.
-    UserCap,
-    /// `MAX_COOKIES` unused cookies exist.
-    Full,
-    /// The registry is gone (the server is shutting down).
-    Gone,
 }
 
 /// The registry's cookie table. Owned by the registry actor; plain data so it can be tested
@@ -188,62 +179,6 @@ impl Cookies {
     pub(super) fn len(&self) -> usize {
         self.cookies.len()
     }
-}
-
-/// A switchboard just created by `USR`: its id, its mailbox, and who the creator is.
-pub struct Opened {
-    /// The new switchboard's session id, for the log.
-    pub id: u32,
-    /// The new switchboard actor's mailbox, where the session sends every later command.
-    pub tx: SbTx,
-    /// The creator's identity from the cookie, for the `USR ... OK` reply.
-    pub admit: Admit,
-}
-
-/// The registry's mailbox messages.
-pub(super) enum Request {
-    Grant {
-        admit: Admit,
-        ttl: Duration,
-        reply: Reply<Result<String, GrantRefused>>,
-    },
-    /// `USR`: redeem an `XFR SB` cookie and create a switchboard with its holder in it.
-    Open {
-        cookie: String,
-        handle: String,
-        outbox: Arc<Outbox>,
-        conn: u64,
-        reply: Reply<Option<Opened>>,
-    },
-    /// `ANS`: redeem an `RNG` cookie for switchboard `sb`; answers with its mailbox.
-    Answer {
-        cookie: String,
-        handle: String,
-        sb: u32,
-        reply: Reply<Option<SbTx>>,
-    },
-    /// A switchboard's `CAL`: a cookie for `handle` to join `sb`.
-    Invite {
-        handle: String,
-        sb: u32,
-        reply: Reply<Result<String, GrantRefused>>,
-    },
-    /// The ring that cookie was for was refused.
-    Revoke {
-        cookie: String,
-    },
-    /// Switchboard `id` has ended (its last participant left).
-    Closed {
-        id: u32,
-    },
-    SignOut {
-        user: UserId,
-    },
-    Rename {
-        user: UserId,
-        name: String,
-    },
-    Expire,
 }
 
 /// Figures the registry publishes for status pages and tests.
@@ -425,7 +360,7 @@ impl Registry {
     }
 
     /// Tells every switchboard something; never waits on one (see the module doc).
-    fn broadcast(&self, make: impl Fn() -> switchboard::Command) {
+    fn broadcast(&self, make: impl Fn() -> Command) {
         for tx in self.sessions.values() {
             post(tx, make(), Some(&self.spawner));
         }
@@ -480,11 +415,11 @@ impl Registry {
             }
             Request::SignOut { user } => {
                 self.cookies.sign_out(user);
-                self.broadcast(|| switchboard::Command::SignOut { user });
+                self.broadcast(|| Command::SignOut { user });
             }
             Request::Rename { user, name } => {
                 self.cookies.rename(user, &name);
-                self.broadcast(|| switchboard::Command::Rename {
+                self.broadcast(|| Command::Rename {
                     user,
                     name: name.clone(),
                 });

@@ -14,91 +14,23 @@
 //! leads to always finds the invitation (and the invitee's `Admit`) recorded. A refused ring
 //! revokes the cookie. The actor ends when its last participant leaves; its id then stops working.
 
+/// The switchboard's messages, under the names they had before `messages` existed.
+pub use super::messages::{Ack, Command, JoinOutcome, SbTx};
+use super::messages::{GrantRefused, Request};
 use super::port::{Admit, Ring, RingRefused, Ringer};
-use super::registry::{GrantRefused, Reply, Request};
+use crate::dialect::{self, Dialect};
 use crate::limits::{COOKIE_TTL, MAX_SB_PARTICIPANTS};
-use crate::model::UserId;
 use crate::protocol::names::normalize_handle;
-use crate::protocol::write::LineBuf;
+use crate::protocol::reply::switchboard::{
+    AnsOk, Bye, CalRinging, Delivery, Iro, Joi, MSG_HEAD_MAX, MsgHead,
+};
+use crate::protocol::reply::{Error, Reply};
 use crate::server::mailbox::{Receiver, Sender};
 use crate::server::mailbox::{Spawner, post};
 use crate::server::outbox::Outbox;
-use crate::server::pool::{self, Payload};
-use std::fmt::Write;
+use crate::server::pool;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// A switchboard actor's mailbox.
-pub type SbTx = Sender<Command>;
-
-/// The acknowledgement a `MSG` asks for: the protocol's own type.
-pub use crate::protocol::command::switchboard::Ack;
-
-/// How an `ANS` went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JoinOutcome {
-    /// In; `IRO`s and `ANS OK` are queued.
-    Joined,
-    /// Not in: send this error code and disconnect.
-    Refused(u16),
-}
-
-/// A switchboard actor's mailbox messages. `conn` names the participant's connection.
-pub enum Command {
-    /// `MSG trid ack len` with its payload.
-    Relay {
-        /// The sender's connection.
-        conn: u64,
-        /// Echoed in the `ACK`/`NAK`.
-        trid: u32,
-        /// Which acknowledgement the sender asked for.
-        ack: Ack,
-        /// The message body in a pooled buffer; the actor gives it back after the fan-out.
-        payload: Payload,
-    },
-    /// `CAL trid handle` (as sent).
-    Call {
-        /// The caller's connection, which gets the `CAL` reply or error.
-        conn: u64,
-        /// Echoed in the reply.
-        trid: u32,
-        /// The handle to invite, unnormalised: the actor checks it (`208` if malformed).
-        handle: String,
-    },
-    /// `ANS trid handle cookie sessid`, its cookie already redeemed with the registry.
-    Join {
-        /// The invitee's normalised handle, matched against the recorded invitation.
-        handle: String,
-        /// The invitee's outbox, where the actor writes `IRO`s, `ANS OK` and later relays.
-        outbox: Arc<Outbox>,
-        /// The invitee's connection, naming them in later commands.
-        conn: u64,
-        /// Echoed in `IRO` and `ANS OK`.
-        trid: u32,
-        /// Where the outcome goes, so the session knows whether to stay.
-        reply: Reply<JoinOutcome>,
-    },
-    /// The connection ended; `forced` when the server removed it (`BYE handle 1`).
-    Leave {
-        /// The connection that ended.
-        conn: u64,
-        /// Whether the server ended it, which changes the `BYE` the others see.
-        forced: bool,
-    },
-    /// The user's notification session ended: their connections here close and their
-    /// invitations are voided, so a replaced login cannot linger in a switchboard.
-    SignOut {
-        /// Whose session ended.
-        user: UserId,
-    },
-    /// The user changed their friendly name: later lines from them carry the new one.
-    Rename {
-        /// Who renamed.
-        user: UserId,
-        /// The new name, URL-encoded as it goes on the wire.
-        name: String,
-    },
-}
 
 /// Someone in the session.
 pub(crate) struct Participant {
@@ -155,12 +87,25 @@ fn p2p_dest(payload: &[u8]) -> Option<&str> {
         .map(str::trim)
 }
 
-/// Queues a short reply line (`ACK 5`, `217 5` ...) for a participant.
-fn reply(outbox: &Outbox, args: std::fmt::Arguments<'_>) {
-    let mut line = LineBuf::<64>::new();
-    let _ = line.write_fmt(args);
-    let _ = line.write_str("\r\n");
+/// Queues a reply for a participant, written on the stack (no allocation). No switchboard line
+/// differs between versions except `IRO`/`JOI`, which `push_in` writes for their reader.
+fn reply(outbox: &Outbox, reply: impl Reply) {
+    push_in(
+        outbox,
+        Dialect::get(dialect::OLDEST).expect("served"),
+        reply,
+    );
+}
+
+/// Queues `reply` as a client speaking `d` reads it.
+fn push_in(outbox: &Outbox, d: &Dialect, reply: impl Reply) {
+    let line = reply.to_line::<MSG_HEAD_MAX>(d);
     let _ = outbox.push(&[line.as_bytes()]);
+}
+
+/// `code trid`.
+fn error(code: u16, trid: u32) -> Error {
+    Error { code, trid }
 }
 
 impl Switchboard {
@@ -253,17 +198,15 @@ impl Switchboard {
             return;
         };
         if ack == Ack::Data && !payload.windows(4).any(|w| w == b"\r\n\r\n") {
-            return reply(&me.outbox, format_args!("282 {trid}"));
+            return reply(&me.outbox, error(282, trid));
         }
         let dest = p2p_dest(payload);
-        let mut head = LineBuf::<640>::new();
-        let _ = write!(
-            head,
-            "MSG {} {} {}\r\n",
-            me.admit.handle,
-            me.admit.name,
-            payload.len()
-        );
+        let head = MsgHead {
+            handle: &me.admit.handle,
+            name: &me.admit.name,
+            len: payload.len() as u32,
+        }
+        .to_line::<MSG_HEAD_MAX>(me.admit.dialect);
         // A P2P message naming a participant goes to that participant only.
         let routed = dest.is_some_and(|d| {
             self.participants
@@ -288,9 +231,9 @@ impl Switchboard {
         let ok = delivered > 0 && failed == 0;
         match (ack, ok) {
             (Ack::Always | Ack::Data | Ack::Success, true) => {
-                reply(&me.outbox, format_args!("ACK {trid}"))
+                reply(&me.outbox, Delivery::Ack(trid))
             }
-            (Ack::Always | Ack::Negative, false) => reply(&me.outbox, format_args!("NAK {trid}")),
+            (Ack::Always | Ack::Negative, false) => reply(&me.outbox, Delivery::Nak(trid)),
             _ => {}
         }
     }
@@ -301,10 +244,10 @@ impl Switchboard {
         };
         let outbox = self.participants[me].outbox.clone();
         let Some(handle) = normalize_handle(raw) else {
-            return reply(&outbox, format_args!("208 {trid}"));
+            return reply(&outbox, error(208, trid));
         };
         if self.participants[me].failed_calls >= crate::limits::MAX_FAILED_CALLS {
-            return reply(&outbox, format_args!("713 {trid}"));
+            return reply(&outbox, error(713, trid));
         }
         let now = Instant::now();
         let already = self.participants.iter().any(|p| p.admit.handle == handle)
@@ -313,10 +256,10 @@ impl Switchboard {
                 .iter()
                 .any(|i| i.admit.handle == handle && i.until > now);
         if already {
-            return reply(&outbox, format_args!("215 {trid}"));
+            return reply(&outbox, error(215, trid));
         }
         if self.participants.len() >= MAX_SB_PARTICIPANTS {
-            return reply(&outbox, format_args!("713 {trid}"));
+            return reply(&outbox, error(713, trid));
         }
         // The registry never waits on a switchboard, so waiting on it here cannot deadlock.
         let (tx, rx) = smol::channel::bounded(1);
@@ -331,7 +274,7 @@ impl Switchboard {
         };
         let Ok(cookie) = cookie else {
             // Every cookie slot is taken: the callee cannot be rung now.
-            return reply(&outbox, format_args!("217 {trid}"));
+            return reply(&outbox, error(217, trid));
         };
         let caller = &self.participants[me].admit;
         let ring = Ring {
@@ -350,7 +293,8 @@ impl Switchboard {
                     admit,
                     until: Instant::now() + COOKIE_TTL,
                 });
-                reply(&outbox, format_args!("CAL {trid} RINGING {}", self.id));
+                let session = self.id;
+                reply(&outbox, CalRinging { trid, session });
             }
             Err(RingRefused) => {
                 post(
@@ -359,7 +303,7 @@ impl Switchboard {
                     Some(&self.spawner),
                 );
                 self.participants[me].failed_calls += 1;
-                reply(&outbox, format_args!("217 {trid}"));
+                reply(&outbox, error(217, trid));
             }
         }
     }
@@ -382,26 +326,23 @@ impl Switchboard {
         let n = self.participants.len();
         for (i, p) in self.participants.iter().enumerate() {
             let a = &p.admit;
-            let iro = if me.dialect.sb_caps {
-                format!(
-                    "IRO {trid} {} {n} {} {} {}\r\n",
-                    i + 1,
-                    a.handle,
-                    a.name,
-                    a.caps
-                )
-            } else {
-                format!("IRO {trid} {} {n} {} {}\r\n", i + 1, a.handle, a.name)
+            let iro = Iro {
+                trid,
+                index: i as u32 + 1,
+                count: n as u32,
+                handle: &a.handle,
+                name: &a.name,
+                caps: a.caps,
             };
-            let _ = outbox.push(&[iro.as_bytes()]);
-            let joi = if a.dialect.sb_caps {
-                format!("JOI {} {} {}\r\n", me.handle, me.name, me.caps)
-            } else {
-                format!("JOI {} {}\r\n", me.handle, me.name)
+            push_in(&outbox, me.dialect, iro);
+            let joi = Joi {
+                handle: &me.handle,
+                name: &me.name,
+                caps: me.caps,
             };
-            let _ = p.outbox.push(&[joi.as_bytes()]);
+            push_in(&p.outbox, a.dialect, joi);
         }
-        reply(&outbox, format_args!("ANS {trid} OK"));
+        reply(&outbox, AnsOk { trid });
         log::debug!("switchboard {}: {} joined", self.id, me.handle);
         self.participants.push(Participant::new(me, outbox, conn));
         JoinOutcome::Joined
@@ -411,13 +352,12 @@ impl Switchboard {
     fn leave(&mut self, conn: u64, forced: bool) -> bool {
         if let Some(i) = self.participants.iter().position(|p| p.conn == conn) {
             let gone = self.participants.remove(i);
-            let bye = if forced {
-                format!("BYE {} 1\r\n", gone.admit.handle)
-            } else {
-                format!("BYE {}\r\n", gone.admit.handle)
+            let bye = Bye {
+                handle: &gone.admit.handle,
+                forced,
             };
             for p in &self.participants {
-                let _ = p.outbox.push(&[bye.as_bytes()]);
+                push_in(&p.outbox, p.admit.dialect, bye);
             }
         }
         !self.participants.is_empty()
