@@ -314,3 +314,15 @@ pub const MAX_FAILED_CALLS: u32 = 5;
 /// Longest presence line the directory formats on the stack: handle, encoded name and an
 /// MSNObject of up to a full command line.
 pub const PRESENCE_LINE: usize = 4096;
+/// Password checks waiting for room under the in-flight caps (`LOGIN_CHECKS_PER_*`), in all and
+/// from one address (an IPv6 /64). A NAT full of users signing in at once queues instead of
+/// being refused; 64 per address covers a school room, and the HTTP socket cap (32 per address)
+/// binds first over plain HTTP. Past either bound a login is answered "busy", never "wrong
+/// password".
+pub const LOGIN_WAITING: usize = 1024;
+/// ... and from one address.
+pub const LOGIN_WAITING_PER_ADDRESS: usize = 64;
+/// Longest a password check waits in that queue before it is answered "busy": clients give up
+/// on login2.srf after about 30 s, and with `HASH_CONCURRENCY` 2 a full address queue is hashed
+/// in well under this on a Pi.
+pub const LOGIN_WAIT_LIMIT: Duration = Duration::from_secs(20);

@@ -1,0 +1,95 @@
+//! Issue #21, security round 3: each test here reproduces one finding of the second outside
+//! review and failed before its fix.
+mod common;
+use common::*;
+
+const A: &str = "alice@example.com";
+
+fn passwd(server: &TestServer, handle: &str, password: &str) {
+    let db = server.db.to_str().unwrap();
+    let (code, _, err) = msnpd(
+        &["user", "passwd", handle, "--password", password, "--db", db],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+/// Finding 4: a Tweener ticket fetched before `user passwd` no longer signs in afterwards.
+#[test]
+fn a_ticket_from_before_a_password_change_is_refused() {
+    let server = TestServer::start(&[(A, "old-password")]);
+    let ticket = passport_ticket(&server, A, "old-password", "ct=1").expect("login accepted");
+    passwd(&server, A, "new-password");
+    let mut ns = twn_challenged(&server, 12, A);
+    ns.send(&format!("USR 3 TWN S {ticket}"));
+    assert_eq!(ns.expect_closed(), vec!["911 3"]);
+    // A ticket fetched with the new password works.
+    let ticket = passport_ticket(&server, A, "new-password", "ct=1").expect("new password");
+    let mut ns = twn_challenged(&server, 12, A);
+    ns.send(&format!("USR 3 TWN S {ticket}"));
+    ns.expect("USR 3 OK ");
+}
+
+/// Finding 4: an MD5 login that got its challenge before `user passwd` cannot finish with the
+/// old password afterwards.
+#[test]
+fn an_md5_challenge_from_before_a_password_change_is_refused() {
+    let server = TestServer::start(&[(A, "old-password")]);
+    let mut ds = server.connect();
+    ds.send("VER 1 MSNP7 CVR0");
+    ds.expect("VER 1 MSNP7");
+    ds.send(&format!("USR 2 MD5 I {A}"));
+    let xfr = ds.expect("XFR 2 NS ");
+    let mut ns = Client::connect(xfr.split(' ').nth(3).unwrap().parse().unwrap());
+    ns.send("VER 1 MSNP7 CVR0");
+    ns.expect("VER 1 MSNP7");
+    ns.send(&format!("USR 2 MD5 I {A}"));
+    let s = ns.expect("USR 2 MD5 S ");
+    let salt = s.rsplit(' ').next().unwrap().to_string();
+    passwd(&server, A, "new-password");
+    ns.send(&format!(
+        "USR 3 MD5 S {}",
+        md5_hex(&format!("{salt}old-password"))
+    ));
+    assert_eq!(ns.expect_closed(), vec!["911 3"]);
+    // The new password signs in.
+    login_md5(&server, 7, A, "new-password");
+}
+
+/// Logins behind one NAT: 30 correct Tweener logins from one address at once all get in (they
+/// queue for the password checks instead of being refused as wrong), and the address is not
+/// blocked afterwards.
+#[test]
+fn thirty_correct_tweener_logins_from_one_address_all_get_in() {
+    let users: Vec<(String, String)> = (0..30)
+        .map(|i| (format!("nat{i}@example.com"), format!("pw-{i}")))
+        .collect();
+    let refs: Vec<(&str, &str)> = users
+        .iter()
+        .map(|(h, p)| (h.as_str(), p.as_str()))
+        .collect();
+    let server = TestServer::start(&refs);
+    let oks: Vec<String> = std::thread::scope(|scope| {
+        let logins: Vec<_> = users
+            .iter()
+            .enumerate()
+            .map(|(i, (h, p))| {
+                let server = &server;
+                scope.spawn(move || login_twn(server, 8 + (i % 5) as u8, h, p).1)
+            })
+            .collect();
+        logins
+            .into_iter()
+            .map(|l| l.join().expect("login"))
+            .collect()
+    });
+    for (ok, (h, _)) in oks.iter().zip(&users) {
+        assert!(
+            ok.starts_with("USR 4 OK ") && ok.contains(h.as_str()),
+            "{ok}"
+        );
+    }
+    assert!(!server.log_text().contains("refused: too many failures"));
+    // Nothing was counted against the address: one more login works at once.
+    assert!(passport_ticket(&server, "nat0@example.com", "pw-0", "ct=1").is_some());
+}
