@@ -3,7 +3,36 @@
 mod common;
 use common::*;
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
 const A: &str = "alice@example.com";
+
+/// One HTTP request with exactly the `Host` given; returns the status and the headers.
+fn with_host(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    host: &str,
+    body: &[u8],
+) -> (u16, Vec<(String, String)>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    s.write_all(&req).unwrap();
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    let split = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("response head");
+    response_head(&String::from_utf8_lossy(&resp[..split]))
+}
 
 fn passwd(server: &TestServer, handle: &str, password: &str) {
     let db = server.db.to_str().unwrap();
@@ -92,4 +121,35 @@ fn thirty_correct_tweener_logins_from_one_address_all_get_in() {
     assert!(!server.log_text().contains("refused: too many failures"));
     // Nothing was counted against the address: one more login works at once.
     assert!(passport_ticket(&server, "nat0@example.com", "pw-0", "ct=1").is_some());
+}
+
+/// Finding 8: a bracketed `Host` cannot smuggle another host into the nexus's `DALogin` (where the
+/// client sends its password), and the gateway refuses a `Host` with bytes after the bracket
+/// instead of echoing them into `GW-IP`.
+#[test]
+fn bracketed_hosts_do_not_reach_dalogin_or_gw_ip() {
+    let server = TestServer::start(&[(A, "pw")]);
+    for evil in [
+        "[127.0.0.1]@evil.example:8080",
+        "[::1]@evil.example:8080",
+        "[::1]:8080/evil",
+    ] {
+        let (status, hs) = with_host(server.http, "GET", "/rdr/pprdr.asp", evil, b"");
+        assert_eq!(status, 200);
+        let urls = header(&hs, "PassportURLs").unwrap();
+        assert_eq!(
+            urls,
+            format!("DALogin=http://{}/login2.srf", server.http),
+            "Host {evil:?}"
+        );
+    }
+    let (status, hs) = with_host(
+        server.http,
+        "POST",
+        "/gateway/gateway.dll?Action=open&Server=NS&IP=127.0.0.1",
+        "[::1];SessionID=x",
+        b"VER 1 MSNP8 CVR0\r\n",
+    );
+    assert_eq!(status, 400, "{hs:?}");
+    assert!(header(&hs, "X-MSN-Messenger").is_none());
 }

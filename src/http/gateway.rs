@@ -178,28 +178,10 @@ impl<'a> Query<'a> {
 /// echoed in headers and redirects, so nothing else may pass. Returns it as given (for `GW-IP`)
 /// and without the port (the host named in `XFR` and `RNG`).
 fn gateway_host(req: &Request) -> Option<(String, Arc<str>)> {
-    let host = req.header("host")?.trim();
-    if host.is_empty() || host.len() > crate::limits::GATEWAY_MAX_HOST {
-        return None;
-    }
-    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
-        // [v6]:port
-        let (addr, after) = rest.split_once(']')?;
-        addr.parse::<std::net::Ipv6Addr>().ok()?;
-        (&host[..addr.len() + 2], after.strip_prefix(':'))
-    } else {
-        match host.split_once(':') {
-            Some((n, p)) => (n, Some(p)),
-            None => (host, None),
-        }
-    };
-    let name_ok = !name.is_empty()
-        && (name.starts_with('[')
-            || name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'));
-    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
-    (name_ok && port_ok).then(|| (host.to_string(), Arc::from(name)))
+    // Rebuilt from the parsed host and port (`host::parse_host`): `[::1];SessionID=x` and the
+    // like are refused, not echoed.
+    let hp = super::host::parse_host(req.header("host")?)?;
+    Some((hp.to_string(), Arc::from(hp.name())))
 }
 
 fn bare(status: &'static str) -> Response {
@@ -496,6 +478,11 @@ mod tests {
             "host:",
             "[nope]:80",
             "a/b",
+            "[::1];SessionID=x",
+            "[::1]:80;SessionID=x",
+            "[127.0.0.1]@evil.example:8080",
+            "[::1]x",
+            "host:+80",
             &"a".repeat(300),
         ] {
             assert_eq!(ok(bad), None, "{bad:?}");
