@@ -237,8 +237,16 @@ pub const PAGE_MAX_NAMES: usize = 200;
 /// HTTP gateway (`gateway.dll`) sessions at most, in total and from one client address. Each is
 /// one notification or switchboard connection and also counts against the connection caps above.
 pub const MAX_GATEWAY_SESSIONS: usize = 2048;
-/// ... and from one client address.
+/// ... and from one client address (an IPv6 /64).
 pub const MAX_GATEWAY_SESSIONS_PER_IP: usize = 128;
+/// Gateway sessions that have not signed in yet (no `USR ... OK`, `IRO` or `ANS ... OK` came
+/// back), in total and from one address: capped apart, so that a few addresses opening sessions
+/// and never logging in cannot take the room signed-in users need (16 addresses x 128 used to
+/// refuse everyone). Such a session lives at most the login timeout. 16 per address lets a NAT
+/// of users sign in at once; 512 in all takes 32 addresses (/64s) to fill.
+pub const MAX_GATEWAY_UNAUTHENTICATED: usize = 512;
+/// ... and from one client address (an IPv6 /64).
+pub const MAX_GATEWAY_UNAUTHENTICATED_PER_IP: usize = 16;
 /// A gateway session without any request for this long is closed (Escargot uses 60 s; clients
 /// poll about every 2 s). `--gateway-idle-timeout` overrides it.
 pub const GATEWAY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);

@@ -153,3 +153,34 @@ fn bracketed_hosts_do_not_reach_dalogin_or_gw_ip() {
     assert_eq!(status, 400, "{hs:?}");
     assert!(header(&hs, "X-MSN-Messenger").is_none());
 }
+
+/// Finding 6: sessions that never sign in are capped per address well below the per-address
+/// session cap (128 used to be let in from one address, 16 addresses refused everyone).
+#[test]
+fn gateway_sessions_not_signed_in_are_capped_per_address() {
+    let server = TestServer::start(&[(A, "pw")]);
+    let mut opened = 0;
+    for _ in 0..200 {
+        let (status, _) = with_host(
+            server.http,
+            "POST",
+            "/gateway/gateway.dll?Action=open&Server=NS&IP=127.0.0.1",
+            "gateway.example.test",
+            b"VER 1 MSNP8 CVR0\r\n",
+        );
+        if status != 200 {
+            assert_eq!(status, 503);
+            break;
+        }
+        opened += 1;
+    }
+    assert!(
+        opened <= 16,
+        "{opened} unauthenticated gateway sessions from one address"
+    );
+    assert!(
+        opened >= 8,
+        "a NAT's users can still open several: {opened}"
+    );
+    server.wait_log("per-address limit of gateway sessions not signed in reached");
+}
