@@ -273,6 +273,9 @@ pub const DNS_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest DNS message accepted from a client (UDP or TCP) or from an upstream over UDP; larger
 /// ones are dropped. Queries are far smaller; 4096 is the common EDNS buffer size.
 pub const DNS_MAX_MESSAGE: usize = 4096;
+/// Largest UDP reply to a client without EDNS (RFC 1035 4.2.1); a larger forwarded answer goes
+/// back truncated (TC set, header and question only), so the service cannot amplify.
+pub const DNS_UDP_PLAIN: usize = 512;
 /// EDNS payload size announced in our replies: the DNS flag day 2020 value, small enough to
 /// avoid IP fragmentation on any path.
 pub const DNS_EDNS_PAYLOAD: u16 = 1232;

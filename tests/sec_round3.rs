@@ -184,3 +184,95 @@ fn gateway_sessions_not_signed_in_are_capped_per_address() {
     );
     server.wait_log("per-address limit of gateway sessions not signed in reached");
 }
+
+/// Finding 10: forwarded UDP answers are capped (TC set past 512 bytes, or the client's EDNS
+/// size) and ANY is refused without asking the upstream.
+#[test]
+fn relayed_dns_answers_are_capped_and_any_is_refused() {
+    use hickory_proto::op::{Edns, Message, OpCode, Query, ResponseCode};
+    use hickory_proto::rr::rdata::A;
+    use hickory_proto::rr::{Name, RData, Record, RecordType};
+    use std::net::{Ipv4Addr, UdpSocket};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    // An upstream answering every query with 100 A records (about 1.6 KB).
+    let upstream = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let upstream_addr = upstream.local_addr().unwrap();
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok((n, from)) = upstream.recv_from(&mut buf) {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let q = Message::from_vec(&buf[..n]).unwrap();
+            let mut r = Message::response(q.metadata.id, OpCode::Query);
+            r.metadata.recursion_available = true;
+            r.add_queries(q.queries.iter().cloned());
+            let name = q.queries[0].name().clone();
+            for i in 0..100u8 {
+                let ip = Ipv4Addr::new(198, 51, 100, i);
+                r.add_answer(Record::from_rdata(name.clone(), 300, RData::A(A(ip))));
+            }
+            let _ = upstream.send_to(&r.to_vec().unwrap(), from);
+        }
+    });
+    let server = TestServer::start_with(
+        &[],
+        &[
+            "--dns-listen",
+            "127.0.0.1:0",
+            "--dns-upstream",
+            &upstream_addr.to_string(),
+        ],
+    );
+    let line = server.wait_log("dns listening on ");
+    let dns: SocketAddr = line
+        .split("dns listening on ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let ask = |t: RecordType, edns: Option<u16>| {
+        let mut m = Message::query();
+        m.metadata.recursion_desired = true;
+        m.add_query(Query::query(
+            Name::from_ascii("big.example.org.").unwrap(),
+            t,
+        ));
+        if let Some(size) = edns {
+            let mut e = Edns::new();
+            e.set_max_payload(size);
+            m.set_edns(e);
+        }
+        let query = m.to_vec().unwrap();
+        client.send_to(&query, dns).unwrap();
+        let mut buf = [0u8; 8192];
+        loop {
+            let (n, _) = client.recv_from(&mut buf).unwrap();
+            let r = Message::from_vec(&buf[..n]).unwrap();
+            if r.metadata.id == m.metadata.id {
+                return (query.len(), n, r);
+            }
+        }
+    };
+    let (_, n, r) = ask(RecordType::A, None);
+    assert!(n <= 512, "a {n}-byte answer without EDNS");
+    assert!(r.metadata.truncation, "TC tells the client to use TCP");
+    assert_eq!(r.queries.len(), 1);
+    let (_, n, r) = ask(RecordType::A, Some(4096));
+    assert!(n <= 1232, "a {n}-byte answer for EDNS 4096");
+    assert!(r.metadata.truncation);
+    let before = asked.load(Ordering::SeqCst);
+    let (q, n, r) = ask(RecordType::ANY, None);
+    assert_eq!(r.metadata.response_code, ResponseCode::Refused);
+    assert!(n <= q + 16, "ANY: {n} bytes for a {q}-byte query");
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        before,
+        "ANY never reaches the upstream"
+    );
+}
