@@ -337,3 +337,14 @@ pub const LOGIN_WAITING_PER_ADDRESS: usize = 64;
 /// on login2.srf after about 30 s, and with `HASH_CONCURRENCY` 2 a full address queue is hashed
 /// in well under this on a Pi.
 pub const LOGIN_WAIT_LIMIT: Duration = Duration::from_secs(20);
+/// Log lines a client can cause at will (a refused `XFR SB`, a gateway `400`), per call site:
+/// at most this many per connection in each `LOG_LIMIT_WINDOW` ...
+pub const LOG_LINES_PER_CONNECTION: u32 = 5;
+/// ... and per client address (an IPv6 /64), whatever its number of connections. A runaway
+/// `XFR SB` loop wrote 429,329 lines in 4 s; now at most 20 per address every 10 s.
+pub const LOG_LINES_PER_ADDRESS: u32 = 20;
+/// The window of those budgets.
+pub const LOG_LIMIT_WINDOW: Duration = Duration::from_secs(10);
+/// Counter cells of the log limiter (8 bytes each: 32 KiB in all, whatever the number of
+/// clients).
+pub const LOG_LIMIT_BUCKETS: usize = 4096;

@@ -276,3 +276,53 @@ fn relayed_dns_answers_are_capped_and_any_is_refused() {
         "ANY never reaches the upstream"
     );
 }
+
+fn count_lines(server: &TestServer, needle: &str) -> usize {
+    server
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains(needle))
+        .count()
+}
+
+/// Finding 11: a client looping on `XFR SB` (refused with 800 once its cookies are used up)
+/// and a stream of gateway requests without a session each write a bounded number of log lines.
+#[test]
+fn repeated_refusals_do_not_flood_the_log() {
+    let server = TestServer::start(&[(A, "pw")]);
+    let mut c = online(&server, 7, A, "pw");
+    for _ in 0..300 {
+        let t = c.t();
+        c.send(&format!("XFR {t} SB"));
+    }
+    // Every one is answered: a cookie or, once they are used up, 800.
+    let mut answered = 0;
+    while answered < 300 {
+        let line = c.line();
+        if line.starts_with("XFR ") || line.starts_with("800 ") {
+            answered += 1;
+        }
+    }
+    let refused = count_lines(&server, "XFR SB refused");
+    assert!(refused > 0, "the first refusals are logged");
+    assert!(refused <= 20, "{refused} lines for one looping client");
+    server.wait_log("\"XFR SB refused\" lines held back");
+
+    for _ in 0..100 {
+        let (status, _) = with_host(
+            server.http,
+            "POST",
+            "/gateway/gateway.dll?Action=poll",
+            "gateway.example.test",
+            b"",
+        );
+        assert_eq!(status, 400);
+    }
+    let lines = count_lines(&server, ": request without SessionID");
+    assert!(
+        (1..=20).contains(&lines),
+        "{lines} lines for 100 bad gateway requests"
+    );
+}

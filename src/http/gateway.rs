@@ -239,6 +239,12 @@ fn bare(status: &'static str) -> Response {
     Response::new(status)
 }
 
+/// Whether a line about a refused gateway request from `req` may be logged (`loglimit`): any
+/// client can cause these at will.
+fn loggable(req: &Request, site: &'static str) -> bool {
+    crate::server::loglimit::allow(site, req.peer)
+}
+
 /// `POST /gateway/gateway.dll`.
 pub async fn handle(hub: &Arc<Http>, req: &Request) -> Response {
     let q = Query::parse(&req.query);
@@ -250,24 +256,32 @@ pub async fn handle(hub: &Arc<Http>, req: &Request) -> Response {
         }
     } else {
         let Some(id) = q.session_id else {
-            log::info!("gateway {ip}: request without SessionID");
+            if loggable(req, "gateway request without SessionID") {
+                log::info!("gateway {ip}: request without SessionID");
+            }
             return bare("400 Bad Request");
         };
         let found = hub.gateway.sessions().get(id).cloned();
         match found {
             Some(s) if s.owner == ip => (id.to_string(), s),
             Some(_) => {
-                log::warn!("gateway {ip}: SessionID of another address refused");
+                if loggable(req, "gateway SessionID of another address") {
+                    log::warn!("gateway {ip}: SessionID of another address refused");
+                }
                 return bare("400 Bad Request");
             }
             None => {
-                log::info!("gateway {ip}: unknown or expired SessionID");
+                if loggable(req, "gateway unknown SessionID") {
+                    log::info!("gateway {ip}: unknown or expired SessionID");
+                }
                 return bare("400 Bad Request");
             }
         }
     };
     let Some(mut pipe) = session.pipe.try_lock() else {
-        log::info!("gateway {ip}: second request while one is in flight");
+        if loggable(req, "gateway second request in flight") {
+            log::info!("gateway {ip}: second request while one is in flight");
+        }
         return bare("400 Bad Request");
     };
     session.touch();
@@ -300,22 +314,30 @@ async fn open(
         Some(s) if s.eq_ignore_ascii_case("NS") => Role::Notification,
         Some(s) if s.eq_ignore_ascii_case("SB") => Role::Switchboard,
         other => {
-            log::info!("gateway {ip}: open for server {other:?}");
+            if loggable(req, "gateway open for an unknown server") {
+                log::info!("gateway {ip}: open for server {other:?}");
+            }
             return Err(bare("400 Bad Request"));
         }
     };
     // `IP` is the server the client meant to reach; there is one server here, so it only
     // has to be present (clients always send it).
     if q.ip.is_none_or(str::is_empty) {
-        log::info!("gateway {ip}: open without IP");
+        if loggable(req, "gateway open without IP") {
+            log::info!("gateway {ip}: open without IP");
+        }
         return Err(bare("400 Bad Request"));
     }
     let Some((host, redirect_host)) = gateway_host(req) else {
-        log::info!("gateway {ip}: missing or invalid Host");
+        if loggable(req, "gateway invalid Host") {
+            log::info!("gateway {ip}: missing or invalid Host");
+        }
         return Err(bare("400 Bad Request"));
     };
     let refuse = |why: &str| {
-        log::warn!("gateway {ip}: refused: {why}");
+        if loggable(req, "gateway open refused") {
+            log::warn!("gateway {ip}: refused: {why}");
+        }
         bare("503 Service Unavailable")
     };
     if hub.is_shutting_down() {

@@ -10,6 +10,7 @@ pub mod lan;
 pub mod listen;
 pub mod live;
 pub mod logins;
+pub mod loglimit;
 pub mod mailbox;
 pub mod outbox;
 pub mod pool;
