@@ -34,6 +34,8 @@ pub const POOL_IDLE_KEEP: usize = 8;
 pub const MAX_FRIENDLY_ENCODED: usize = 387;
 /// Handles (e-mail addresses).
 pub const MAX_HANDLE: usize = 129;
+/// Longest domain label of a new handle (RFC 1035 2.3.4).
+pub const MAX_DOMAIN_LABEL: usize = 63;
 /// Group names on ADG (encoded), and on REG.
 pub const MAX_GROUP_NAME_ADG: usize = 61;
 /// ... and on REG, where the official server allowed more (NS.md, groups).

@@ -326,3 +326,52 @@ fn repeated_refusals_do_not_flood_the_log() {
         "{lines} lines for 100 bad gateway requests"
     );
 }
+
+/// Finding 12: new handles follow the rule (no path or quote characters) in `user add` and
+/// `user import`; an account made before the rule still signs in, can have its password changed,
+/// and is listed by `ops::check`.
+#[test]
+fn handles_with_path_or_quote_characters_are_refused_for_new_accounts_only() {
+    let dir = TempDir::new();
+    let db = dir.path().join("msnpd.db");
+    let old = "a'b@example.com";
+    {
+        let mut d = msnpd::storage::Db::open(&db).unwrap();
+        d.migrate().unwrap();
+        d.create_user(old, &msnpd::auth::Credential::new("pw"))
+            .unwrap();
+    }
+    let db_arg = db.to_str().unwrap();
+    for bad in [
+        "../../../.purple/x@example.com",
+        "a'onerror=alert(1)@example.com",
+        "a\"b@example.com",
+    ] {
+        let (code, _, err) = msnpd(
+            &["user", "add", bad, "--password", "pw", "--db", db_arg],
+            None,
+        );
+        assert_ne!(code, 0, "{bad} was accepted");
+        assert!(err.contains("invalid e-mail address"), "{err}");
+    }
+    let file = dir.path().join("import.txt");
+    std::fs::write(&file, "ok@example.com\tpw\nx/y@example.com\tpw\n").unwrap();
+    let (code, _, err) = msnpd(
+        &["user", "import", file.to_str().unwrap(), "--db", db_arg],
+        None,
+    );
+    assert_ne!(code, 0, "an import with a bad handle was accepted");
+    assert!(err.contains("x/y@example.com"), "{err}");
+    let (code, _, err) = msnpd(
+        &["user", "passwd", old, "--password", "new", "--db", db_arg],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    {
+        let d = msnpd::storage::Db::open(&db).unwrap();
+        let bad = msnpd::ops::check::handles_breaking_rule(&d).unwrap();
+        assert_eq!(bad, [old]);
+    }
+    let server = TestServer::start_on(dir, db, &["--chl-interval", "0"]);
+    login_md5(&server, 7, old, "new");
+}
