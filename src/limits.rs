@@ -89,6 +89,11 @@ pub const COOKIE_TTL: Duration = Duration::from_secs(120);
 pub const MAX_COOKIES_PER_USER: u32 = 32;
 /// ... and unused cookies of all users together, so that many accounts cannot fill memory either.
 pub const MAX_COOKIES: usize = 100_000;
+/// DS redirects remembered per client address (an IPv6 /64): a client follows its redirect
+/// within a second, so even a large NAT has few pending at once; past it the address's new
+/// redirects are not remembered (its clients are redirected once more) instead of pushing other
+/// addresses' out of `MAX_REDIRECTS`.
+pub const MAX_REDIRECTS_PER_ADDRESS: usize = 256;
 /// How long a DS redirect is remembered so that the client's second connection is served as NS.
 pub const REDIRECT_TTL: Duration = Duration::from_secs(60);
 /// How long a client has to answer `CHL` with `QRY`.
@@ -350,3 +355,6 @@ pub const LOG_LIMIT_WINDOW: Duration = Duration::from_secs(10);
 /// Counter cells of the log limiter (8 bytes each: 32 KiB in all, whatever the number of
 /// clients).
 pub const LOG_LIMIT_BUCKETS: usize = 4096;
+/// Descriptors the server holds besides connections: listeners, the database and its WAL files,
+/// the lock file, the epoll instance and the log, with room to spare (`files_needed`).
+pub const FILES_BESIDES_CONNECTIONS: usize = 64;

@@ -375,3 +375,24 @@ fn handles_with_path_or_quote_characters_are_refused_for_new_accounts_only() {
     let server = TestServer::start_on(dir, db, &["--chl-interval", "0"]);
     login_md5(&server, 7, old, "new");
 }
+
+/// "Also": the unit's open-file limit covers what the default connection caps may hold open
+/// (it was 16,384, below the 20,000 connections alone).
+#[test]
+fn the_units_open_file_limit_covers_the_default_caps() {
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/systemd/msnpd.service"
+    ))
+    .unwrap();
+    let limit: u64 = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("LimitNOFILE="))
+        .expect("LimitNOFILE in the unit")
+        .trim()
+        .parse()
+        .unwrap();
+    let needed = msnpd::server::listen::files_needed(msnpd::limits::MAX_CONNECTIONS);
+    assert!(needed > msnpd::limits::MAX_CONNECTIONS as u64);
+    assert!(limit >= needed, "LimitNOFILE={limit} < {needed}");
+}
