@@ -385,7 +385,7 @@ fn the_units_open_file_limit_covers_the_default_caps() {
         "/systemd/msnpd.service"
     ))
     .unwrap();
-    let limit: u64 = unit
+    let limit: usize = unit
         .lines()
         .find_map(|l| l.strip_prefix("LimitNOFILE="))
         .expect("LimitNOFILE in the unit")
@@ -393,6 +393,6 @@ fn the_units_open_file_limit_covers_the_default_caps() {
         .parse()
         .unwrap();
     let needed = msnpd::server::listen::files_needed(msnpd::limits::MAX_CONNECTIONS);
-    assert!(needed > msnpd::limits::MAX_CONNECTIONS as u64);
+    assert!(needed > msnpd::limits::MAX_CONNECTIONS);
     assert!(limit >= needed, "LimitNOFILE={limit} < {needed}");
 }
