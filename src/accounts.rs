@@ -1,7 +1,7 @@
 //! Rules for new accounts and passwords, shared by `msnpd user add` and the registration form so
 //! that both accept exactly the same handles.
 
-use crate::limits::{MAX_HANDLE, MAX_PASSWORD, MIN_WEB_PASSWORD};
+use crate::limits::{MAX_DOMAIN_LABEL, MAX_HANDLE, MAX_PASSWORD, MIN_WEB_PASSWORD};
 use crate::protocol::names::normalize_handle;
 
 /// Who may create an account through the registration form (`--registration`).
@@ -88,6 +88,8 @@ impl std::fmt::Display for Refused {
 impl std::error::Error for Refused {}
 
 /// Checks and normalises (lower case) a new account's handle, the way every login will look it up.
+/// A new handle must also follow `handle_follows_rule`; logins of existing accounts only need
+/// `normalize_handle`, so accounts made before the rule keep working.
 pub fn new_handle(input: &str) -> Result<String, Refused> {
     let input = input.trim();
     if input.is_empty() {
@@ -95,8 +97,50 @@ pub fn new_handle(input: &str) -> Result<String, Refused> {
     } else if input.len() > MAX_HANDLE {
         Err(Refused::HandleTooLong)
     } else {
+        normalize_handle(input)
+            .filter(|h| handle_follows_rule(h))
+            .ok_or(Refused::HandleInvalid)
+    }
+}
+
+/// Checks and normalises the handle of an account that may already exist (`user passwd`,
+/// `user del`): only what logins need, so accounts made before the handle rule stay reachable.
+pub fn existing_handle(input: &str) -> Result<String, Refused> {
+    let input = input.trim();
+    if input.is_empty() {
+        Err(Refused::HandleEmpty)
+    } else {
         normalize_handle(input).ok_or(Refused::HandleInvalid)
     }
+}
+
+/// The rule for new handles (SECURITY.md, "Handles"). Old clients build file paths (Messenger
+/// 6-7's per-user folders, Pidgin's logs and buddy icons) and XML or HTML from handles, so only
+/// characters that are harmless in all of them are allowed: the local part of
+/// `[A-Za-z0-9._+-]`, not empty, not starting or ending with `.` and without `..`; the
+/// domain of at least two labels of `[A-Za-z0-9-]`, 1-63 characters each, not starting or
+/// ending with `-`; in all at most `MAX_HANDLE` characters. No quotes, slashes, `<>&`, `%` or
+/// spaces can pass.
+pub fn handle_follows_rule(handle: &str) -> bool {
+    let Some((local, domain)) = handle.split_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..");
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            (1..=MAX_DOMAIN_LABEL).contains(&l.len())
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    handle.len() <= MAX_HANDLE && local_ok && domain_ok
 }
 
 /// What every password must satisfy (the command line and the form): not empty, bounded, and no
@@ -128,6 +172,43 @@ pub fn password_strong_enough(handle: &str, password: &str) -> Result<(), Refuse
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 21, finding 12: path and quote characters are refused in new handles, though such
+    /// old handles still normalise for login.
+    #[test]
+    fn new_handles_follow_the_rule() {
+        for bad in [
+            "../../../.purple/x@example.com",
+            "a'onerror=alert(1)@example.com",
+            "a\"b@example.com",
+            "a<b>@example.com",
+            "a&b@example.com",
+            "a/b@example.com",
+            "a%41@example.com",
+            ".a@example.com",
+            "a.@example.com",
+            "a..b@example.com",
+            "a@-example.com",
+            "a@example-.com",
+            "a@example",
+            "a@exa_mple.com",
+        ] {
+            assert_eq!(new_handle(bad), Err(Refused::HandleInvalid), "{bad}");
+        }
+        for good in [
+            "alice@example.com",
+            "Bob.Smith+msn@mail.example.co.uk",
+            "x_y-z@a-b.example",
+            "9@9.9",
+        ] {
+            assert!(new_handle(good).is_ok(), "{good}");
+        }
+        let long_label = format!("a@{}.com", "b".repeat(MAX_DOMAIN_LABEL + 1));
+        assert_eq!(new_handle(&long_label), Err(Refused::HandleInvalid));
+        // Existing accounts keep logging in.
+        assert!(normalize_handle("a'b@example.com").is_some());
+        assert!(!handle_follows_rule("a'b@example.com"));
+    }
 
     #[test]
     fn handles() {

@@ -34,6 +34,8 @@ pub const POOL_IDLE_KEEP: usize = 8;
 pub const MAX_FRIENDLY_ENCODED: usize = 387;
 /// Handles (e-mail addresses).
 pub const MAX_HANDLE: usize = 129;
+/// Longest domain label of a new handle (RFC 1035 2.3.4).
+pub const MAX_DOMAIN_LABEL: usize = 63;
 /// Group names on ADG (encoded), and on REG.
 pub const MAX_GROUP_NAME_ADG: usize = 61;
 /// ... and on REG, where the official server allowed more (NS.md, groups).
@@ -87,6 +89,11 @@ pub const COOKIE_TTL: Duration = Duration::from_secs(120);
 pub const MAX_COOKIES_PER_USER: u32 = 32;
 /// ... and unused cookies of all users together, so that many accounts cannot fill memory either.
 pub const MAX_COOKIES: usize = 100_000;
+/// DS redirects remembered per client address (an IPv6 /64): a client follows its redirect
+/// within a second, so even a large NAT has few pending at once; past it the address's new
+/// redirects are not remembered (its clients are redirected once more) instead of pushing other
+/// addresses' out of `MAX_REDIRECTS`.
+pub const MAX_REDIRECTS_PER_ADDRESS: usize = 256;
 /// How long a DS redirect is remembered so that the client's second connection is served as NS.
 pub const REDIRECT_TTL: Duration = Duration::from_secs(60);
 /// How long a client has to answer `CHL` with `QRY`.
@@ -237,8 +244,16 @@ pub const PAGE_MAX_NAMES: usize = 200;
 /// HTTP gateway (`gateway.dll`) sessions at most, in total and from one client address. Each is
 /// one notification or switchboard connection and also counts against the connection caps above.
 pub const MAX_GATEWAY_SESSIONS: usize = 2048;
-/// ... and from one client address.
+/// ... and from one client address (an IPv6 /64).
 pub const MAX_GATEWAY_SESSIONS_PER_IP: usize = 128;
+/// Gateway sessions that have not signed in yet (no `USR ... OK`, `IRO` or `ANS ... OK` came
+/// back), in total and from one address: capped apart, so that a few addresses opening sessions
+/// and never logging in cannot take the room signed-in users need (16 addresses x 128 used to
+/// refuse everyone). Such a session lives at most the login timeout. 16 per address lets a NAT
+/// of users sign in at once; 512 in all takes 32 addresses (/64s) to fill.
+pub const MAX_GATEWAY_UNAUTHENTICATED: usize = 512;
+/// ... and from one client address (an IPv6 /64).
+pub const MAX_GATEWAY_UNAUTHENTICATED_PER_IP: usize = 16;
 /// A gateway session without any request for this long is closed (Escargot uses 60 s; clients
 /// poll about every 2 s). `--gateway-idle-timeout` overrides it.
 pub const GATEWAY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -265,6 +280,9 @@ pub const DNS_TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest DNS message accepted from a client (UDP or TCP) or from an upstream over UDP; larger
 /// ones are dropped. Queries are far smaller; 4096 is the common EDNS buffer size.
 pub const DNS_MAX_MESSAGE: usize = 4096;
+/// Largest UDP reply to a client without EDNS (RFC 1035 4.2.1); a larger forwarded answer goes
+/// back truncated (TC set, header and question only), so the service cannot amplify.
+pub const DNS_UDP_PLAIN: usize = 512;
 /// EDNS payload size announced in our replies: the DNS flag day 2020 value, small enough to
 /// avoid IP fragmentation on any path.
 pub const DNS_EDNS_PAYLOAD: u16 = 1232;
@@ -314,3 +332,29 @@ pub const MAX_FAILED_CALLS: u32 = 5;
 /// Longest presence line the directory formats on the stack: handle, encoded name and an
 /// MSNObject of up to a full command line.
 pub const PRESENCE_LINE: usize = 4096;
+/// Password checks waiting for room under the in-flight caps (`LOGIN_CHECKS_PER_*`), in all and
+/// from one address (an IPv6 /64). A NAT full of users signing in at once queues instead of
+/// being refused; 64 per address covers a school room, and the HTTP socket cap (32 per address)
+/// binds first over plain HTTP. Past either bound a login is answered "busy", never "wrong
+/// password".
+pub const LOGIN_WAITING: usize = 1024;
+/// ... and from one address.
+pub const LOGIN_WAITING_PER_ADDRESS: usize = 64;
+/// Longest a password check waits in that queue before it is answered "busy": clients give up
+/// on login2.srf after about 30 s, and with `HASH_CONCURRENCY` 2 a full address queue is hashed
+/// in well under this on a Pi.
+pub const LOGIN_WAIT_LIMIT: Duration = Duration::from_secs(20);
+/// Log lines a client can cause at will (a refused `XFR SB`, a gateway `400`), per call site:
+/// at most this many per connection in each `LOG_LIMIT_WINDOW` ...
+pub const LOG_LINES_PER_CONNECTION: u32 = 5;
+/// ... and per client address (an IPv6 /64), whatever its number of connections. A runaway
+/// `XFR SB` loop wrote 429,329 lines in 4 s; now at most 20 per address every 10 s.
+pub const LOG_LINES_PER_ADDRESS: u32 = 20;
+/// The window of those budgets.
+pub const LOG_LIMIT_WINDOW: Duration = Duration::from_secs(10);
+/// Counter cells of the log limiter (8 bytes each: 32 KiB in all, whatever the number of
+/// clients).
+pub const LOG_LIMIT_BUCKETS: usize = 4096;
+/// Descriptors the server holds besides connections: listeners, the database and its WAL files,
+/// the lock file, the epoll instance and the log, with room to spare (`files_needed`).
+pub const FILES_BESIDES_CONNECTIONS: usize = 64;

@@ -34,6 +34,7 @@ fn main() -> ExitCode {
                     Command::Backup(b) => cli::backup::backup(b),
                     Command::Invite(i) => cli::invite::invite(i.action),
                     Command::Tls(t) => cli::tls::tls(t.action),
+                    Command::Check(c) => cli::check::check(c),
                     Command::Serve(_) => unreachable!("handled above"),
                 }
             }

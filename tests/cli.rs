@@ -402,3 +402,39 @@ fn deleting_an_account_removes_it_from_other_lists() {
     );
     assert!(!can_login(&server, "bob@example.com", "pw"));
 }
+
+/// `msnpd check` lists an account whose handle breaks today's rule (created before it, straight in
+/// the database) and exits 1; with only clean handles it exits 0.
+#[test]
+fn check_lists_handles_that_break_the_rule() {
+    let dir = TempDir::new();
+    let db = dir.path().join("m.db");
+    let (code, _, err) = msnpd(
+        &[
+            "user",
+            "add",
+            "alice@example.com",
+            "--password",
+            "one",
+            "--db",
+            s(&db),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = msnpd(&["check", "--db", s(&db)], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("every account follows"), "{out}");
+    {
+        let mut d = msnpd::storage::Db::open(&db).unwrap();
+        d.create_user(
+            "a'onerror=x@example.com",
+            &msnpd::auth::Credential::new("pw"),
+        )
+        .unwrap();
+    }
+    let (code, out, _) = msnpd(&["check", "--db", s(&db)], None);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("a'onerror=x@example.com"), "{out}");
+    assert!(!out.contains("alice@example.com"), "{out}");
+}

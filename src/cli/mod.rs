@@ -3,6 +3,7 @@
 //! file are, opening the database, parsing the command line, logging.
 
 pub(crate) mod backup;
+pub(crate) mod check;
 pub(crate) mod invite;
 pub(crate) mod serve;
 pub(crate) mod status;
@@ -14,6 +15,7 @@ use msnpd::storage::Db;
 use std::path::{Path, PathBuf};
 
 use backup::Backup;
+use check::Check;
 use invite::Invite;
 use serve::Serve;
 use status::Status;
@@ -39,6 +41,7 @@ pub(crate) enum Command {
     Status(Status),
     Backup(Backup),
     Tls(Tls),
+    Check(Check),
 }
 
 pub(crate) type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;

@@ -146,7 +146,7 @@ pub(crate) fn user(action: UserAction) -> CliResult {
             }
         }
         UserAction::Passwd(p) => {
-            let h = handle(&p.email)?;
+            let h = msnpd::accounts::existing_handle(&p.email)?;
             let db_path = database_path(p.db, config.as_deref())?;
             let mut db = open_existing(&db_path)?;
             if db.lookup(&h).ok().flatten().is_none() {
@@ -160,7 +160,7 @@ pub(crate) fn user(action: UserAction) -> CliResult {
             }
         }
         UserAction::Del(d) => {
-            let h = handle(&d.email)?;
+            let h = msnpd::accounts::existing_handle(&d.email)?;
             let db_path = database_path(d.db, config.as_deref())?;
             let mut db = open_existing(&db_path)?;
             match db.delete_user(&h) {
@@ -215,7 +215,8 @@ pub(crate) fn import(i: UserImport, config: Option<&Path>) -> CliResult {
                 format!("{file}:{n}: expected `email<TAB>password` or `email password`").into(),
             );
         };
-        let Some(h) = normalize_handle(email) else {
+        let Some(h) = normalize_handle(email).filter(|h| msnpd::accounts::handle_follows_rule(h))
+        else {
             return Err(format!("{file}:{n}: invalid e-mail address {email}").into());
         };
         if pw.is_empty() {

@@ -8,7 +8,7 @@
 //! brings a URL parser with Unicode tables) would otherwise be most of the DNS code in the binary.
 
 use super::names;
-use crate::limits::{DNS_ANSWER_TTL, DNS_EDNS_PAYLOAD};
+use crate::limits::{DNS_ANSWER_TTL, DNS_EDNS_PAYLOAD, DNS_UDP_PLAIN};
 use hickory_proto::op::{Edns, Header, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
@@ -46,6 +46,8 @@ pub struct Request {
     pub queries: Vec<Query>,
     /// The query carries an EDNS OPT record, so the reply must carry one too (RFC 6891).
     pub edns: bool,
+    /// The UDP payload size the client's OPT record announces (0 without EDNS).
+    pub edns_payload: u16,
 }
 
 impl Request {
@@ -61,16 +63,30 @@ impl Request {
             && c.additionals > 0
             && Name::read(&mut d).is_ok_and(|n| n.is_root())
             && RecordType::read(&mut d).is_ok_and(|t| t == RecordType::OPT);
+        // An OPT record's class field is the requester's UDP payload size (RFC 6891 6.1.2).
+        let edns_payload = if edns {
+            d.read_u16().map_or(0, |r| r.unverified())
+        } else {
+            0
+        };
         Some(Request {
             header,
             queries,
             edns,
+            edns_payload,
         })
     }
 
     /// The transaction id the reply must carry.
     pub fn id(&self) -> u16 {
         self.header.metadata.id
+    }
+
+    /// The largest reply this client may get over UDP: 512 bytes (RFC 1035), or with EDNS the
+    /// size it announced, at most `DNS_EDNS_PAYLOAD`.
+    pub fn udp_limit(&self) -> usize {
+        let edns = if self.edns { self.edns_payload } else { 0 };
+        (edns.min(DNS_EDNS_PAYLOAD) as usize).max(DNS_UDP_PLAIN)
     }
 
     /// The question's name, for log lines.
@@ -98,6 +114,11 @@ pub fn decide(packet: &[u8], cx: &Context) -> Action {
         return Action::Reply(reply(&request, ResponseCode::FormErr, cx, Vec::new()));
     }
     let query = &request.queries[0];
+    if query.query_type() == RecordType::ANY {
+        // ANY is the amplifier's favourite (one short question, every record of a name back);
+        // no client of ours needs it (RFC 8482 lets servers decline it).
+        return Action::Reply(reply(&request, ResponseCode::Refused, cx, Vec::new()));
+    }
     if names::is_ours(&query.name().to_ascii()) {
         if query.query_type() != RecordType::A || query.query_class() != DNSClass::IN {
             // AAAA and every other type: the name exists, but has no such record (NODATA).
@@ -115,6 +136,33 @@ pub fn decide(packet: &[u8], cx: &Context) -> Action {
         return Action::Reply(reply(&request, ResponseCode::Refused, cx, Vec::new()));
     }
     Action::Forward(Box::new(request))
+}
+
+/// An upstream's `reply` to `request` as it may go back over UDP: unchanged when it fits the
+/// client's limit (`Request::udp_limit`), else only the header and the question with TC set,
+/// which tells the client to ask again over TCP (RFC 1035 4.2.1, RFC 7766). So a relayed
+/// answer is never larger than 512 bytes, or than the EDNS size the client announced (at most
+/// `DNS_EDNS_PAYLOAD`).
+pub fn fit_udp(request: &Request, reply: Vec<u8>) -> Vec<u8> {
+    if reply.len() <= request.udp_limit() {
+        return reply;
+    }
+    let code =
+        Request::read(&reply).map_or(ResponseCode::ServFail, |r| r.header.metadata.response_code);
+    let mut r = Message::response(request.header.metadata.id, request.header.metadata.op_code);
+    r.metadata.response_code = code;
+    r.metadata.truncation = true;
+    r.metadata.recursion_desired = request.header.metadata.recursion_desired;
+    r.metadata.checking_disabled = request.header.metadata.checking_disabled;
+    r.metadata.recursion_available = true;
+    r.add_queries(request.queries.iter().cloned());
+    if request.edns {
+        let mut edns = Edns::new();
+        edns.set_max_payload(DNS_EDNS_PAYLOAD);
+        r.set_edns(edns);
+    }
+    r.to_vec()
+        .unwrap_or_else(|_| header_only(request.header.metadata.id, ResponseCode::ServFail))
 }
 
 /// SERVFAIL for a forwarded query that got no usable reply.

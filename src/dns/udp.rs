@@ -98,9 +98,11 @@ pub async fn serve(
                 let query = buf[..got.len].to_vec();
                 let (service, socket, local) = (service.clone(), socket.clone(), got.local);
                 ex.spawn(async move {
-                    let reply = forward::over_udp(&service.upstreams, &query, &request)
-                        .await
-                        .unwrap_or_else(|| message::servfail(&request));
+                    let reply = match forward::over_udp(&service.upstreams, &query, &request).await
+                    {
+                        Some(reply) => message::fit_udp(&request, reply),
+                        None => message::servfail(&request),
+                    };
                     drop(slot);
                     send(socket.get_ref(), &reply, peer, local);
                 })

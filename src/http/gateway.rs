@@ -24,14 +24,16 @@ use super::{Request, Response};
 use crate::http::Http;
 use crate::limits::{
     GATEWAY_MAX_RESPONSE, GATEWAY_PIPE_BUFFER, GATEWAY_REPLY_WAIT, MAX_GATEWAY_SESSIONS,
-    MAX_GATEWAY_SESSIONS_PER_IP,
+    MAX_GATEWAY_SESSIONS_PER_IP, MAX_GATEWAY_UNAUTHENTICATED, MAX_GATEWAY_UNAUTHENTICATED_PER_IP,
 };
+use crate::server::admission::address_key;
 use crate::server::connection::Connection;
 use smol::io::AsyncWriteExt;
 use smol::{Async, Executor, Timer};
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -55,6 +57,9 @@ struct GatewaySession {
     /// session are served one at a time, a concurrent one is refused.
     pipe: smol::lock::Mutex<Async<TcpStream>>,
     last_request: Mutex<Instant>,
+    /// The session has signed in (its output showed `USR ... OK`, `IRO` or `ANS ... OK`): it
+    /// no longer counts against the caps on unauthenticated sessions.
+    authenticated: AtomicBool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,17 +102,76 @@ impl Gateway {
         self.len() == 0
     }
 
-    /// Whether another session from `ip` fits under the caps.
-    fn room_for(&self, ip: IpAddr) -> Result<(), &'static str> {
-        let sessions = self.sessions();
-        if sessions.len() >= MAX_GATEWAY_SESSIONS {
-            return Err("gateway session limit reached");
-        }
-        if sessions.values().filter(|s| s.owner == ip).count() >= MAX_GATEWAY_SESSIONS_PER_IP {
-            return Err("per-address gateway session limit reached");
-        }
-        Ok(())
+    /// Whether another session from `ip` fits under the caps; sessions past the idle timeout
+    /// are closed first, so they never count (the sweep may not have run yet).
+    fn room_for(&self, ip: IpAddr, idle: Duration) -> Result<(), &'static str> {
+        room(&mut self.sessions(), ip, idle, Instant::now())
     }
+}
+
+/// Closes the sessions of `sessions` that have seen no request for `idle` (and have none in
+/// flight). Dropping the gateway's end of the pipe ends the session as a closed socket would.
+fn expire(sessions: &mut HashMap<String, Arc<GatewaySession>>, idle: Duration, now: Instant) {
+    sessions.retain(|_, s| {
+        // A session whose request is in flight is in use whatever its timestamp says.
+        let expired = now.duration_since(s.idle_since()) >= idle && s.pipe.try_lock().is_some();
+        if expired {
+            log::info!(
+                "gateway {} {}: expired after {}s without a request",
+                s.role.name(),
+                s.owner,
+                idle.as_secs_f32()
+            );
+        }
+        !expired
+    });
+}
+
+/// Whether a new session from `ip` fits: live sessions in all and per address (an IPv6 /64),
+/// and apart from those, sessions not signed in yet, in all and per address.
+fn room(
+    sessions: &mut HashMap<String, Arc<GatewaySession>>,
+    ip: IpAddr,
+    idle: Duration,
+    now: Instant,
+) -> Result<(), &'static str> {
+    expire(sessions, idle, now);
+    let key = address_key(ip);
+    let (mut per_ip, mut unauthenticated, mut unauthenticated_per_ip) = (0, 0, 0);
+    for s in sessions.values() {
+        let here = address_key(s.owner) == key;
+        let signed_in = s.authenticated.load(Ordering::Relaxed);
+        per_ip += here as usize;
+        unauthenticated += !signed_in as usize;
+        unauthenticated_per_ip += (here && !signed_in) as usize;
+    }
+    if sessions.len() >= MAX_GATEWAY_SESSIONS {
+        return Err("gateway session limit reached");
+    }
+    if per_ip >= MAX_GATEWAY_SESSIONS_PER_IP {
+        return Err("per-address gateway session limit reached");
+    }
+    if unauthenticated >= MAX_GATEWAY_UNAUTHENTICATED {
+        return Err("limit of gateway sessions not signed in reached");
+    }
+    if unauthenticated_per_ip >= MAX_GATEWAY_UNAUTHENTICATED_PER_IP {
+        return Err("per-address limit of gateway sessions not signed in reached");
+    }
+    Ok(())
+}
+
+/// Whether a session's output shows it signed in: `USR trid OK ...` (notification, switchboard
+/// caller), `IRO ...` or `ANS trid OK` (switchboard callee). Only looked at until it has: before
+/// that the server writes nothing a client chose.
+fn shows_login(out: &[u8]) -> bool {
+    out.split(|&b| b == b'\n').any(|line| {
+        let mut words = line.split(|&b| b == b' ');
+        match (words.next(), words.next(), words.next()) {
+            (Some(b"IRO"), _, _) => true,
+            (Some(b"USR" | b"ANS"), Some(_), Some(ok)) => ok.trim_ascii_end() == b"OK",
+            _ => false,
+        }
+    })
 }
 
 /// Lets the gateway start sessions on the server's executor and starts the expiry sweep.
@@ -126,20 +190,7 @@ async fn sweep(hub: Weak<Http>) {
         };
         Timer::after((idle / 4).clamp(Duration::from_millis(250), Duration::from_secs(5))).await;
         let Some(hub) = hub.upgrade() else { return };
-        let now = Instant::now();
-        hub.gateway.sessions().retain(|_, s| {
-            // A session whose request is in flight is in use whatever its timestamp says.
-            let expired = now.duration_since(s.idle_since()) >= idle && s.pipe.try_lock().is_some();
-            if expired {
-                log::info!(
-                    "gateway {} {}: expired after {}s without a request",
-                    s.role.name(),
-                    s.owner,
-                    idle.as_secs_f32()
-                );
-            }
-            !expired
-        });
+        expire(&mut hub.gateway.sessions(), idle, Instant::now());
     }
 }
 
@@ -178,32 +229,20 @@ impl<'a> Query<'a> {
 /// echoed in headers and redirects, so nothing else may pass. Returns it as given (for `GW-IP`)
 /// and without the port (the host named in `XFR` and `RNG`).
 fn gateway_host(req: &Request) -> Option<(String, Arc<str>)> {
-    let host = req.header("host")?.trim();
-    if host.is_empty() || host.len() > crate::limits::GATEWAY_MAX_HOST {
-        return None;
-    }
-    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
-        // [v6]:port
-        let (addr, after) = rest.split_once(']')?;
-        addr.parse::<std::net::Ipv6Addr>().ok()?;
-        (&host[..addr.len() + 2], after.strip_prefix(':'))
-    } else {
-        match host.split_once(':') {
-            Some((n, p)) => (n, Some(p)),
-            None => (host, None),
-        }
-    };
-    let name_ok = !name.is_empty()
-        && (name.starts_with('[')
-            || name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'));
-    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
-    (name_ok && port_ok).then(|| (host.to_string(), Arc::from(name)))
+    // Rebuilt from the parsed host and port (`host::parse_host`): `[::1];SessionID=x` and the
+    // like are refused, not echoed.
+    let hp = super::host::parse_host(req.header("host")?)?;
+    Some((hp.to_string(), Arc::from(hp.name())))
 }
 
 fn bare(status: &'static str) -> Response {
     Response::new(status)
+}
+
+/// Whether a line about a refused gateway request from `req` may be logged (`loglimit`): any
+/// client can cause these at will.
+fn loggable(req: &Request, site: &'static str) -> bool {
+    crate::server::loglimit::allow(site, req.peer)
 }
 
 /// `POST /gateway/gateway.dll`.
@@ -217,30 +256,41 @@ pub async fn handle(hub: &Arc<Http>, req: &Request) -> Response {
         }
     } else {
         let Some(id) = q.session_id else {
-            log::info!("gateway {ip}: request without SessionID");
+            if loggable(req, "gateway request without SessionID") {
+                log::info!("gateway {ip}: request without SessionID");
+            }
             return bare("400 Bad Request");
         };
         let found = hub.gateway.sessions().get(id).cloned();
         match found {
             Some(s) if s.owner == ip => (id.to_string(), s),
             Some(_) => {
-                log::warn!("gateway {ip}: SessionID of another address refused");
+                if loggable(req, "gateway SessionID of another address") {
+                    log::warn!("gateway {ip}: SessionID of another address refused");
+                }
                 return bare("400 Bad Request");
             }
             None => {
-                log::info!("gateway {ip}: unknown or expired SessionID");
+                if loggable(req, "gateway unknown SessionID") {
+                    log::info!("gateway {ip}: unknown or expired SessionID");
+                }
                 return bare("400 Bad Request");
             }
         }
     };
     let Some(mut pipe) = session.pipe.try_lock() else {
-        log::info!("gateway {ip}: second request while one is in flight");
+        if loggable(req, "gateway second request in flight") {
+            log::info!("gateway {ip}: second request while one is in flight");
+        }
         return bare("400 Bad Request");
     };
     session.touch();
     let (out, closed) = exchange(&mut pipe, &req.body).await;
     drop(pipe);
     session.touch();
+    if !session.authenticated.load(Ordering::Relaxed) && shows_login(&out) {
+        session.authenticated.store(true, Ordering::Relaxed);
+    }
     let mut messenger = format!("SessionID={id}; GW-IP={}", session.host);
     if closed {
         // The session ended (OUT, an error, a timeout): this is its last answer.
@@ -264,28 +314,37 @@ async fn open(
         Some(s) if s.eq_ignore_ascii_case("NS") => Role::Notification,
         Some(s) if s.eq_ignore_ascii_case("SB") => Role::Switchboard,
         other => {
-            log::info!("gateway {ip}: open for server {other:?}");
+            if loggable(req, "gateway open for an unknown server") {
+                log::info!("gateway {ip}: open for server {other:?}");
+            }
             return Err(bare("400 Bad Request"));
         }
     };
     // `IP` is the server the client meant to reach; there is one server here, so it only
     // has to be present (clients always send it).
     if q.ip.is_none_or(str::is_empty) {
-        log::info!("gateway {ip}: open without IP");
+        if loggable(req, "gateway open without IP") {
+            log::info!("gateway {ip}: open without IP");
+        }
         return Err(bare("400 Bad Request"));
     }
     let Some((host, redirect_host)) = gateway_host(req) else {
-        log::info!("gateway {ip}: missing or invalid Host");
+        if loggable(req, "gateway invalid Host") {
+            log::info!("gateway {ip}: missing or invalid Host");
+        }
         return Err(bare("400 Bad Request"));
     };
     let refuse = |why: &str| {
-        log::warn!("gateway {ip}: refused: {why}");
+        if loggable(req, "gateway open refused") {
+            log::warn!("gateway {ip}: refused: {why}");
+        }
         bare("503 Service Unavailable")
     };
     if hub.is_shutting_down() {
         return Err(refuse("shutting down"));
     }
-    hub.gateway.room_for(ip).map_err(refuse)?;
+    let idle = hub.config.timeouts.gateway_idle;
+    hub.gateway.room_for(ip, idle).map_err(refuse)?;
     let admission = hub.ns.hub.admit(ip).map_err(refuse)?;
     let Some(executor) = hub.gateway.executor.get().and_then(Weak::upgrade) else {
         return Err(refuse("no executor"));
@@ -301,14 +360,14 @@ async fn open(
         role,
         pipe: smol::lock::Mutex::new(ours),
         last_request: Mutex::new(Instant::now()),
+        authenticated: AtomicBool::new(false),
     });
     {
         // Checked again under the same lock as the insert: another open may have won meanwhile.
         let mut sessions = hub.gateway.sessions();
-        let per_ip = sessions.values().filter(|s| s.owner == ip).count();
-        if sessions.len() >= MAX_GATEWAY_SESSIONS || per_ip >= MAX_GATEWAY_SESSIONS_PER_IP {
+        if let Err(why) = room(&mut sessions, ip, idle, Instant::now()) {
             drop(sessions);
-            return Err(refuse("gateway session limit reached"));
+            return Err(refuse(why));
         }
         sessions.insert(id.clone(), session.clone());
     }
@@ -496,11 +555,59 @@ mod tests {
             "host:",
             "[nope]:80",
             "a/b",
+            "[::1];SessionID=x",
+            "[::1]:80;SessionID=x",
+            "[127.0.0.1]@evil.example:8080",
+            "[::1]x",
+            "host:+80",
             &"a".repeat(300),
         ] {
             assert_eq!(ok(bad), None, "{bad:?}");
         }
         assert!(gateway_host(&req(None)).is_none());
+    }
+
+    fn session(owner: &str, idle_for: Duration, signed_in: bool) -> Arc<GatewaySession> {
+        let (ours, _theirs) = smol::block_on(pipe()).unwrap();
+        Arc::new(GatewaySession {
+            owner: owner.parse().unwrap(),
+            host: "h".into(),
+            role: Role::Notification,
+            pipe: smol::lock::Mutex::new(ours),
+            last_request: Mutex::new(Instant::now() - idle_for),
+            authenticated: AtomicBool::new(signed_in),
+        })
+    }
+
+    /// Issue 21, finding 6: timed-out sessions do not count, sessions not signed in are capped
+    /// apart, and an IPv6 /64 is one address.
+    #[test]
+    fn only_live_sessions_count_and_unauthenticated_ones_are_capped_apart() {
+        let idle = Duration::from_secs(60);
+        let mut map = HashMap::new();
+        let fresh = Duration::ZERO;
+        for i in 0..MAX_GATEWAY_UNAUTHENTICATED_PER_IP {
+            map.insert(format!("u{i}"), session("2001:db8::1", fresh, false));
+        }
+        let now = Instant::now();
+        assert!(room(&mut map, "2001:db8::2".parse().unwrap(), idle, now).is_err());
+        assert!(room(&mut map, "2001:db8:0:1::2".parse().unwrap(), idle, now).is_ok());
+        // Signed-in sessions of the same address leave room for one more login.
+        map.get("u0")
+            .unwrap()
+            .authenticated
+            .store(true, Ordering::Relaxed);
+        assert!(room(&mut map, "2001:db8::2".parse().unwrap(), idle, now).is_ok());
+        // Timed-out ones are gone before counting.
+        for i in 0..MAX_GATEWAY_SESSIONS_PER_IP {
+            map.insert(format!("old{i}"), session("10.0.0.1", idle * 2, true));
+        }
+        assert!(room(&mut map, "10.0.0.1".parse().unwrap(), idle, now).is_ok());
+        assert_eq!(map.len(), MAX_GATEWAY_UNAUTHENTICATED_PER_IP);
+        assert!(shows_login(b"USR 5 OK a@b.c 1 0\r\n"));
+        assert!(shows_login(b"IRO 1 1 1 a@b.c A\r\n"));
+        assert!(shows_login(b"VER 1 MSNP8\r\nANS 2 OK\r\n"));
+        assert!(!shows_login(b"USR 3 TWN S ct=1\r\n"));
     }
 
     #[test]

@@ -8,16 +8,82 @@ use std::net::{IpAddr, SocketAddr};
 /// the ones the web page tells users to map (`site::MSN_HOSTS`).
 const SERVICE_HOSTS: &[&str] = &["login.passport.net", "messenger.msn.com", "localhost"];
 
-/// The host part of a `Host` header value (`name`, `name:port`, `[v6]:port`).
-fn host_part(value: &str) -> &str {
+/// A `Host` header value taken apart: only a DNS name or an address, and an optional port, get
+/// through, so that what is built from it (`DALogin`, `GW-IP`, XFR/RNG) holds nothing else: no
+/// `user@` part, no path, no `;param`, no bytes past a bracket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostPort<'a> {
+    /// The name or address, without brackets.
+    pub host: &'a str,
+    /// Whether `host` is an IPv6 address (written in brackets).
+    pub v6: bool,
+    /// The port, when one was given.
+    pub port: Option<u16>,
+}
+
+impl HostPort<'_> {
+    /// The host as it goes into a URL: an IPv6 address in brackets.
+    pub fn name(&self) -> String {
+        if self.v6 {
+            format!("[{}]", self.host)
+        } else {
+            self.host.to_string()
+        }
+    }
+}
+
+impl std::fmt::Display for HostPort<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())?;
+        match self.port {
+            Some(p) => write!(f, ":{p}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A port as written after the colon: 1-65535, digits only.
+fn port(p: &str) -> Option<u16> {
+    if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    p.parse::<u16>().ok().filter(|&n| n > 0)
+}
+
+/// Parses a `Host` header value (`name`, `name:port`, `a.b.c.d:port`, `[v6]`, `[v6]:port`);
+/// `None` for anything else, including trailing bytes after the port or the bracket.
+pub fn parse_host(value: &str) -> Option<HostPort<'_>> {
     let v = value.trim();
+    if v.is_empty() || v.len() > crate::limits::GATEWAY_MAX_HOST {
+        return None;
+    }
     if let Some(rest) = v.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or("");
+        let (addr, after) = rest.split_once(']')?;
+        addr.parse::<std::net::Ipv6Addr>().ok()?;
+        let port = match after {
+            "" => None,
+            _ => Some(port(after.strip_prefix(':')?)?),
+        };
+        return Some(HostPort {
+            host: addr,
+            v6: true,
+            port,
+        });
     }
-    match v.rsplit_once(':') {
-        Some((h, port)) if !h.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => v,
-    }
+    let (name, port) = match v.split_once(':') {
+        Some((n, p)) => (n, Some(port(p)?)),
+        None => (v, None),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= crate::limits::MAX_HOST_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    name_ok.then_some(HostPort {
+        host: name,
+        v6: false,
+        port,
+    })
 }
 
 /// Whether `host` (no port) names this server: a service host name, the machine's name, the
@@ -66,8 +132,9 @@ pub fn login_host(
             format!("{h}:{}", local.port())
         };
     }
-    match header {
-        Some(v) if is_ours(host_part(v), local) => v.trim().to_string(),
+    // Rebuilt from the parsed host and port only, never echoed.
+    match header.and_then(parse_host) {
+        Some(hp) if is_ours(hp.host, local) => hp.to_string(),
         _ => local.to_string(),
     }
 }
@@ -99,7 +166,24 @@ mod tests {
             login_host(Some("msn.example.org"), None, local, true),
             "msn.example.org"
         );
-        assert_eq!(host_part("[::1]:80"), "::1");
+        assert_eq!(
+            parse_host("[::1]:80"),
+            Some(HostPort {
+                host: "::1",
+                v6: true,
+                port: Some(80)
+            })
+        );
+        // Issue 21, finding 8: a bracketed address followed by anything else.
+        assert_eq!(h(Some("[127.0.0.1]@evil.example:8080")), "127.0.0.1:8080");
+        assert_eq!(h(Some("[::1]@evil.example:8080")), "127.0.0.1:8080");
+        assert_eq!(h(Some("[::1]:8080/x")), "127.0.0.1:8080");
+        assert_eq!(h(Some("localhost:8080@evil")), "127.0.0.1:8080");
+        let v6local: SocketAddr = "[::1]:8080".parse().unwrap();
+        assert_eq!(
+            login_host(None, Some("[::1]:8080"), v6local, false),
+            "[::1]:8080"
+        );
         if let Some(me) = crate::server::lan::hostname() {
             assert_eq!(h(Some(&me)), me);
         }

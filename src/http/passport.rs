@@ -6,6 +6,7 @@ use crate::auth;
 use crate::http::Http;
 use crate::protocol::names::normalize_handle;
 use crate::protocol::percent;
+use crate::server::logins::Refusal;
 use std::sync::Arc;
 
 /// Where this server's login endpoint is (see `host.rs` for which host may be named).
@@ -87,64 +88,105 @@ pub fn parse_authorization(value: &str) -> Option<(String, String)> {
     Some((get("sign-in")?, get("pwd")?))
 }
 
+/// How a password check went.
+pub enum Checked {
+    /// The password is right: the normalised handle and the credential version it was checked
+    /// under (the ticket is bound to it).
+    Ok(String, u64),
+    /// Wrong password, unknown account, or blocked by failures: the client is told "wrong".
+    Wrong,
+    /// The server could not check it now (too many logins waiting, or an internal error): the
+    /// client is told "busy, try later", never "wrong password".
+    Busy,
+}
+
 /// Checks a password with the slow hash, off the executor and at most `HASH_CONCURRENCY` at once.
-/// Returns the normalised handle on success.
+/// A check over the in-flight caps waits its turn (`server::logins`).
 pub async fn check_password(
     hub: &Arc<Http>,
     ip: std::net::IpAddr,
     handle: &str,
     password: &str,
-) -> Option<String> {
-    let handle = normalize_handle(handle)?;
+) -> Checked {
+    let Some(handle) = normalize_handle(handle) else {
+        return Checked::Wrong;
+    };
     let cfg = &hub.config;
     // Counted as a failure from here until the hash says otherwise, so parallel guesses cannot
     // all slip past the check.
-    let Some(attempt) = hub
+    let attempt = match hub
         .logins
         .begin(ip, &handle, cfg.auth_failures, hub.live.auth_backoff())
         .await
-    else {
-        log::warn!("http {ip}: login for {handle} refused: too many failures or checks at once");
-        return None;
+    {
+        Ok(a) => a,
+        Err(Refusal::Blocked) => {
+            log::warn!("http {ip}: login for {handle} refused: too many failures");
+            return Checked::Wrong;
+        }
+        Err(Refusal::Busy) => {
+            log::warn!("http {ip}: login for {handle} answered busy: too many logins waiting");
+            return Checked::Busy;
+        }
     };
     let h = handle.clone();
-    let creds = hub
-        .storage
-        .run(move |db| db.credentials(&h))
-        .await
-        .ok()?
-        .ok()?;
+    let creds = match hub.storage.run(move |db| db.credentials(&h)).await {
+        Ok(Ok(c)) => c,
+        _ => {
+            // Not the client's doing: no failure counted.
+            attempt.abandoned();
+            return Checked::Busy;
+        }
+    };
     let _slot = hub.hash_slots.acquire().await;
     let password = password.to_string();
     let ok = match creds {
-        Some(c) => smol::unblock(move || auth::verify_password(&password, &c.phc)).await,
+        Some(c) => {
+            smol::unblock(move || auth::verify_password(&password, &c.phc).then_some(c.version))
+                .await
+        }
         None => {
             // Spend the same time for unknown accounts so timing does not reveal which exist.
             smol::unblock(move || auth::verify_password(&password, auth::dummy_phc())).await;
-            false
+            None
         }
     };
     log::debug!("http {ip}: password checked for {handle}");
-    if ok {
-        attempt.succeeded();
-        Some(handle)
-    } else {
-        attempt.failed();
-        None
+    match ok {
+        Some(version) => {
+            attempt.succeeded();
+            Checked::Ok(handle, version)
+        }
+        None => {
+            attempt.failed();
+            Checked::Wrong
+        }
     }
+}
+
+/// The answer to a login the server could not check now: 503 with `Retry-After`. A Passport
+/// client treats it as a server error ("service temporarily unavailable") and keeps the saved
+/// password, where a 401 `da-status=failed` would make it ask for the password again.
+fn busy(what: &str) -> Response {
+    Response::new("503 Service Unavailable")
+        .header("Retry-After", "5")
+        .body(
+            "text/plain",
+            format!("{what}: the server is busy, try again shortly\n"),
+        )
 }
 
 /// `GET /login2.srf` with `Authorization: Passport1.4 ...`.
 pub async fn login(hub: &Arc<Http>, req: &Request) -> Response {
     let creds = req.header("authorization").and_then(parse_authorization);
-    let handle = match &creds {
+    let checked = match &creds {
         Some((user, pw)) => check_password(hub, req.peer.ip(), user, pw).await,
-        None => None,
+        None => Checked::Wrong,
     };
-    match handle {
-        Some(h) => {
+    match checked {
+        Checked::Ok(h, version) => {
             log::info!("http {}: passport login for {h}", req.peer);
-            let ticket = hub.logins.issue(&h).await;
+            let ticket = hub.logins.issue(&h, version).await;
             // from-PP must come last: msnp11-sdk keeps everything after it.
             Response::new("200 OK")
                 .header(
@@ -153,7 +195,8 @@ pub async fn login(hub: &Arc<Http>, req: &Request) -> Response {
                 )
                 .body("text/html", "")
         }
-        None => {
+        Checked::Busy => busy("login2.srf"),
+        Checked::Wrong => {
             log::info!(
                 "http {}: passport login failed for {}",
                 req.peer,
@@ -200,21 +243,25 @@ pub async fn rst(hub: &Arc<Http>, req: &Request) -> Response {
     let body = String::from_utf8_lossy(&req.body);
     let user = xml_text(&body, "wsse:Username").map(xml_unescape);
     let pass = xml_text(&body, "wsse:Password").map(xml_unescape);
-    let handle = match (&user, &pass) {
+    let checked = match (&user, &pass) {
         (Some(u), Some(p)) => check_password(hub, req.peer.ip(), u, p).await,
-        _ => None,
+        _ => Checked::Wrong,
     };
-    let Some(handle) = handle else {
-        log::info!(
-            "http {}: RST login failed for {}",
-            req.peer,
-            user.as_deref().unwrap_or("(none)")
-        );
-        let fault = r#"<?xml version="1.0" encoding="utf-8"?><S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:psf="http://schemas.microsoft.com/Passport/SoapServices/SOAPFault"><S:Header><psf:pp><psf:serverVersion>1</psf:serverVersion><psf:authstate>0x80048800</psf:authstate><psf:reqstatus>0x80048823</psf:reqstatus></psf:pp></S:Header><S:Fault><faultcode>wsse:FailedAuthentication</faultcode><faultstring>Authentication Failure</faultstring></S:Fault></S:Envelope>"#.to_string();
-        return Response::new("200 OK").body("text/xml; charset=utf-8", fault);
+    let (handle, version) = match checked {
+        Checked::Ok(h, v) => (h, v),
+        Checked::Busy => return busy("RST.srf"),
+        Checked::Wrong => {
+            log::info!(
+                "http {}: RST login failed for {}",
+                req.peer,
+                user.as_deref().unwrap_or("(none)")
+            );
+            let fault = r#"<?xml version="1.0" encoding="utf-8"?><S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:psf="http://schemas.microsoft.com/Passport/SoapServices/SOAPFault"><S:Header><psf:pp><psf:serverVersion>1</psf:serverVersion><psf:authstate>0x80048800</psf:authstate><psf:reqstatus>0x80048823</psf:reqstatus></psf:pp></S:Header><S:Fault><faultcode>wsse:FailedAuthentication</faultcode><faultstring>Authentication Failure</faultstring></S:Fault></S:Envelope>"#.to_string();
+            return Response::new("200 OK").body("text/xml; charset=utf-8", fault);
+        }
     };
     log::info!("http {}: RST login for {handle}", req.peer);
-    let ticket = hub.logins.issue(&handle).await;
+    let ticket = hub.logins.issue(&handle, version).await;
     let now = crate::protocol::timestamp::unix_now();
     let (created, expires) = (
         iso(now),

@@ -126,6 +126,9 @@ impl Server {
                 .transpose()?,
         };
         let dns = crate::dns::bind_listeners(&config.dns())?;
+        crate::server::listen::raise_open_files(crate::server::listen::files_needed(
+            config.max_connections,
+        ));
         // A host joining others shares their accounts store; only the first opens the database.
         let (mut lock, storage, storage_thread) = match join.storage.clone() {
             Some(shared) => (None, shared, None),

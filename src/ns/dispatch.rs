@@ -8,7 +8,8 @@
 //! `DISPATCH_MAILBOX`. Remembering never waits: with a full mailbox the redirect is simply not
 //! remembered, and the client, which retries, is redirected once more.
 
-use crate::limits::{DISPATCH_MAILBOX, MAX_REDIRECTS, REDIRECT_TTL};
+use crate::limits::{DISPATCH_MAILBOX, MAX_REDIRECTS, MAX_REDIRECTS_PER_ADDRESS, REDIRECT_TTL};
+use crate::server::admission::address_key;
 use smol::channel::{Receiver, Sender};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -80,6 +81,9 @@ async fn run(rx: Receiver<Msg>) {
 struct Redirects {
     at: HashMap<Key, Instant>,
     order: VecDeque<(Instant, Key)>,
+    /// Redirects in `at` per client address (an IPv6 /64): one address sending `USR I` for
+    /// made-up handles cannot push everyone else's redirects out (issue 21).
+    per_address: HashMap<IpAddr, usize>,
 }
 
 impl Redirects {
@@ -90,16 +94,36 @@ impl Redirects {
             }
             let (t, old) = self.order.pop_front().expect("front exists");
             if self.at.get(&old) == Some(&t) {
-                self.at.remove(&old);
+                self.forget(&old);
             }
         }
+        if self.at.contains_key(&key) {
+            // Already pending: kept as it was, so repeating one handle adds no entries.
+            return;
+        }
+        let count = self.per_address.entry(address_key(key.0)).or_insert(0);
+        if *count >= MAX_REDIRECTS_PER_ADDRESS {
+            return;
+        }
+        *count += 1;
         self.at.insert(key.clone(), now);
         self.order.push_back((now, key));
     }
 
+    fn forget(&mut self, key: &Key) -> Option<Instant> {
+        let t = self.at.remove(key)?;
+        let a = address_key(key.0);
+        if let Some(n) = self.per_address.get_mut(&a) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_address.remove(&a);
+            }
+        }
+        Some(t)
+    }
+
     fn take(&mut self, key: &Key, now: Instant) -> bool {
-        self.at
-            .remove(key)
+        self.forget(key)
             .is_some_and(|t| now.duration_since(t) < REDIRECT_TTL)
     }
 }
@@ -109,7 +133,26 @@ mod tests {
     use super::*;
 
     fn key(n: usize) -> Key {
-        ("10.0.0.1".parse().unwrap(), format!("u{n}@x.com").into())
+        let ip = IpAddr::from([10, (n >> 16) as u8, (n >> 8) as u8, n as u8]);
+        (ip, format!("u{n}@x.com").into())
+    }
+
+    /// Issue 21: made-up handles from one address fill only that address's share.
+    #[test]
+    fn one_address_cannot_push_out_the_others() {
+        let mut r = Redirects::default();
+        let now = Instant::now();
+        let victim: Key = ("192.168.1.5".parse().unwrap(), "bob@x.com".into());
+        r.remember(victim.clone(), now);
+        for n in 0..MAX_REDIRECTS + 10 {
+            r.remember(
+                ("10.9.9.9".parse().unwrap(), format!("x{n}@x.com").into()),
+                now,
+            );
+        }
+        assert!(r.at.len() <= MAX_REDIRECTS_PER_ADDRESS + 1);
+        assert!(r.take(&victim, now), "the victim's redirect survived");
+        assert!(r.per_address.len() == 1);
     }
 
     #[test]

@@ -144,29 +144,29 @@ async fn subsequent(
     } = pending;
     let ip = s.conn.peer.ip();
     refuse_if_blocked(s, trid, &handle).await?;
-    let ok = match (scheme, &credentials) {
-        (Auth::Md5, Some(c)) => {
+    // The account's credential version now: a password changed since the challenge (MD5) or
+    // since the ticket was issued (Tweener) voids it (issue 21).
+    let current = {
+        let h = handle.clone();
+        s.ns.storage
+            .run(move |db| db.credential_version(&h))
+            .await?
+    }
+    .ok()
+    .flatten();
+    let id = match (scheme, &credentials, current) {
+        (Auth::Md5, Some(c), Some((id, version))) => {
             // The challenge we sent was the account's salt (see auth.rs).
             debug_assert_eq!(challenge, c.md5_salt);
-            auth::digest_eq(value, &c.md5_hash)
+            (auth::digest_eq(value, &c.md5_hash) && c.version == version && c.id == id)
+                .then_some(id)
         }
-        (Auth::Twn, _) => s.ns.logins.redeem(value, &handle).await,
-        _ => false,
-    };
-    let id = match (ok, scheme, credentials) {
-        (true, Auth::Md5, Some(c)) => Some(c.id),
-        (true, Auth::Twn, _) => match s
-            .ns
-            .storage
-            .run({
-                let h = handle.clone();
-                move |db| db.lookup(&h)
-            })
-            .await?
-        {
-            Ok(Some((id, _))) => Some(id),
-            _ => None,
-        },
+        (Auth::Twn, _, Some((id, version))) => {
+            s.ns.logins
+                .redeem(value, &handle, version)
+                .await
+                .then_some(id)
+        }
         _ => None,
     };
     match id {

@@ -27,7 +27,9 @@ impl Apply<'_> for Xfr {
             Ok(c) => c,
             Err(why) => {
                 // 800: "changing too rapidly", the service's rate-limit answer to XFR (NS.md).
-                log::info!("ns {}: XFR SB refused: {why:?}", s.conn.peer);
+                if crate::server::loglimit::allow("XFR SB refused", s.conn.peer) {
+                    log::info!("ns {}: XFR SB refused: {why:?}", s.conn.peer);
+                }
                 return s.error(800, trid).await;
             }
         };

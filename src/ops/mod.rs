@@ -9,6 +9,7 @@
 //! answers only peers on this machine that present the token, so only someone who can read the lock
 //! file (the operator) sees it, even behind a reverse proxy on the same host.
 
+pub mod check;
 pub mod config_file;
 pub mod invites;
 pub mod password;

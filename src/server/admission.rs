@@ -22,15 +22,32 @@
 //! Which ones is decided by the random key, not by the flooder, and changes on every restart.
 //! The cap in all is exact. Per address it is never looser than today, only sometimes tighter.
 //!
-//! IPv6: each address is its own key as before (a client with many addresses of one /64 gets a
-//! cap per address, as with the map); the total cap is what holds a many-address flood, for
-//! both designs alike.
+//! IPv6: a client is keyed by its /64 (`address_key`), the block one subscriber or host is
+//! usually given whole: a client cycling through the 2^64 addresses of its /64 gets one
+//! per-address cap, not one per address. Every per-address limit (connections, gateway
+//! sessions, login throttle, the log limiter) uses the same key.
 
 use crate::limits::ADMISSION_BUCKETS;
 use std::hash::BuildHasher;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+
+/// The key a client is counted under by every per-address limit: an IPv4 address as itself
+/// (also when it arrives IPv4-mapped on an IPv6 socket), an IPv6 address by its /64, which a
+/// single host or subscriber usually holds whole and can pick addresses from at will.
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
 
 /// Why a socket was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,9 +155,9 @@ impl Admissions {
         }
     }
 
-    /// The bucket `ip` is counted in.
+    /// The bucket `ip` is counted in (by its `address_key`).
     fn bucket(&self, ip: IpAddr) -> usize {
-        (self.key.hash_one(ip) % ADMISSION_BUCKETS as u64) as usize
+        (self.key.hash_one(address_key(ip)) % ADMISSION_BUCKETS as u64) as usize
     }
 
     /// Counts a new `kind` socket from `ip`, or refuses it when `max_total` sockets of its kind
@@ -215,6 +232,24 @@ mod tests {
                 .buckets
                 .iter()
                 .all(|b| b.load(Ordering::Relaxed) == 0)
+        );
+    }
+
+    /// Issue 21, finding 6: the addresses of one IPv6 /64 share one per-address cap.
+    #[test]
+    fn an_ipv6_64_is_one_address() {
+        let a = Arc::new(Admissions::default());
+        let v6 = |i: u16| IpAddr::from([0x2001, 0xdb8, 0, 1, 0xabcd, 0, 0, i]);
+        let _held: Vec<_> = (0..3)
+            .map(|i| a.admit(v6(i), Kind::Messenger, 100, 3).unwrap())
+            .collect();
+        assert_eq!(
+            a.admit(v6(99), Kind::Messenger, 100, 3).err(),
+            Some(Refused::PerAddress)
+        );
+        assert_eq!(
+            address_key("::ffff:10.0.0.1".parse().unwrap()),
+            "10.0.0.1".parse::<IpAddr>().unwrap()
         );
     }
 

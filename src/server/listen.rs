@@ -32,6 +32,55 @@ pub(crate) fn skip_warning(
     }
 }
 
+/// File descriptors the server may need with `max_connections` (`--max-connections`): one per
+/// NS/SB/HTTPS connection and gateway session (all counted against that cap), the gateway's own
+/// end of each session's pipe, every HTTP socket, the name service's forwards and TCP
+/// connections, and `FILES_BESIDES_CONNECTIONS` for listeners, the database and the log.
+pub fn files_needed(max_connections: usize) -> usize {
+    use crate::limits::{
+        DNS_MAX_FORWARDS, DNS_MAX_TCP_CONNECTIONS, FILES_BESIDES_CONNECTIONS, MAX_GATEWAY_SESSIONS,
+        MAX_HTTP_CONNECTIONS,
+    };
+    max_connections
+        + MAX_GATEWAY_SESSIONS
+        + MAX_HTTP_CONNECTIONS
+        + DNS_MAX_FORWARDS
+        + DNS_MAX_TCP_CONNECTIONS
+        + FILES_BESIDES_CONNECTIONS
+}
+
+/// Raises the soft open-file limit towards `needed` (as far as the hard limit allows) and warns
+/// when it stays below: past it `accept` fails with EMFILE, which refuses everyone, long before
+/// the connection caps that are meant to refuse only the excess.
+pub fn raise_open_files(needed: usize) {
+    let want = libc::rlim_t::try_from(needed).unwrap_or(libc::rlim_t::MAX);
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the struct we pass, nothing else.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) != 0 {
+            return;
+        }
+        if l.rlim_cur < want && l.rlim_max > l.rlim_cur {
+            let mut raised = l;
+            raised.rlim_cur = want.min(l.rlim_max);
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                l = raised;
+            }
+        }
+    }
+    if l.rlim_cur < want {
+        log::warn!(
+            "the open-file limit is {}, below the {needed} descriptors the connection caps may \
+             need: raise it (LimitNOFILE in the systemd unit, ulimit -n) or lower \
+             --max-connections",
+            l.rlim_cur
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ pub use crate::net::lan;
 pub mod listen;
 pub mod live;
 pub mod logins;
+pub mod loglimit;
 pub mod mailbox;
 pub mod outbox;
 pub mod pool;

@@ -6,18 +6,37 @@
 //! A slow password check (`begin`) counts as a failure from the moment it starts until it is
 //! known to have succeeded: sixty guesses sent at once are sixty pending failures, so only as
 //! many as the limit allows reach the hash. Checks in flight are also capped per account (from
-//! all addresses), per address, and in total (`LOGIN_CHECKS_IN_FLIGHT`), so a burst cannot queue
-//! up hashing work either.
+//! all addresses), per address, and in total (`LOGIN_CHECKS_IN_FLIGHT`). A check over one of
+//! those caps is not refused: it waits (`Verdict::Wait`, the logins actor queues it) until a
+//! check ends, and is then judged again, so thirty users behind one NAT address who sign in at
+//! once all get through, a few at a time, while parallel guesses still reach the hash only until
+//! their pending failures reach the limit. Only a queue past its bound is refused, as busy.
+//!
+//! Per-address keys are `address_key`s: an IPv6 client is keyed by its /64, which one host
+//! usually owns whole.
 //!
 //! This is the table only, with no lock and no I/O: the logins actor (`logins.rs`) owns it and
 //! is the only one that changes it.
 
+use super::admission::address_key;
 use crate::limits::{
     AUTH_TRACKED_PAIRS, LOGIN_CHECKS_IN_FLIGHT, LOGIN_CHECKS_PER_ACCOUNT, LOGIN_CHECKS_PER_ADDRESS,
 };
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
+
+/// What `begin` decided about a password check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Let through: counted as pending until `finish`.
+    Go,
+    /// Too many checks of this account, from this address or in all are in flight: ask again
+    /// when one ends. Nothing is counted.
+    Wait,
+    /// The pair or the address is blocked by failures: refused without checking.
+    Blocked,
+}
 
 /// The login counters of the whole server, shared by the NS logins and the HTTP (Passport) logins
 /// so that guessing over both paths counts once; owned by the logins actor.
@@ -67,6 +86,7 @@ impl Throttle {
     /// Whether a login for `account` from `ip` may be checked now (for checks that finish
     /// without waiting: the MD5 and ticket logins).
     pub fn allowed(&self, ip: IpAddr, account: &str, limit: u32, backoff: Duration) -> bool {
+        let ip = address_key(ip);
         let weight = |key: &str| {
             self.counters
                 .get(&(ip, key.to_string()))
@@ -75,10 +95,11 @@ impl Throttle {
         weight(account) < limit && weight(ANY) < limit * 4
     }
 
-    /// Lets a slow password check start, counted as pending until `finish`, or refuses it: the
-    /// address is blocked, or too many checks for this account, from this address or in all are
-    /// in flight.
-    pub fn begin(&mut self, ip: IpAddr, account: &str, limit: u32, backoff: Duration) -> bool {
+    /// Lets a slow password check start, counted as pending until `finish` (`Go`); or says it
+    /// must wait for a check in flight to end (`Wait`: too many for this account, from this
+    /// address or in all); or refuses it (`Blocked`: the pair or the address is blocked).
+    pub fn begin(&mut self, ip: IpAddr, account: &str, limit: u32, backoff: Duration) -> Verdict {
+        let ip = address_key(ip);
         let get = |t: &Throttle, key: &str| {
             t.counters
                 .get(&(ip, key.to_string()))
@@ -88,20 +109,15 @@ impl Throttle {
         let (addr_weight, addr_pending) = get(self, ANY);
         let account_in_flight = self.in_flight.get(account).copied().unwrap_or(0);
         if pair_weight >= limit || addr_weight >= limit * 4 {
-            return false;
+            return Verdict::Blocked;
         }
-        if addr_pending >= LOGIN_CHECKS_PER_ADDRESS || account_in_flight >= LOGIN_CHECKS_PER_ACCOUNT
+        // Parallel guesses need no penalty of their own: each pending check already weighs as
+        // a failure, so the ones that wait are refused as soon as those ahead of them fail.
+        if addr_pending >= LOGIN_CHECKS_PER_ADDRESS
+            || account_in_flight >= LOGIN_CHECKS_PER_ACCOUNT
+            || self.checks >= LOGIN_CHECKS_IN_FLIGHT
         {
-            // Crowding out one's own checks is guessing in parallel and counts as a failure;
-            // being crowded out by other addresses' checks of this account does not.
-            if addr_pending > 0 {
-                self.failed(ip, account, backoff);
-            }
-            return false;
-        }
-        if self.checks >= LOGIN_CHECKS_IN_FLIGHT {
-            // Not this address's doing: refused like a crowded-out check, not counted.
-            return false;
+            return Verdict::Wait;
         }
         self.bound(backoff);
         for key in [account, ANY] {
@@ -109,12 +125,13 @@ impl Throttle {
         }
         *self.in_flight.entry(account.to_string()).or_insert(0) += 1;
         self.checks += 1;
-        true
+        Verdict::Go
     }
 
-    /// Ends a check `begin` let through: its pending count goes, and it counts as a failure
-    /// unless `ok`.
-    pub fn finish(&mut self, ip: IpAddr, account: &str, backoff: Duration, ok: bool) {
+    /// Ends a check `begin` let through: its pending count goes, and it counts as a success
+    /// (`Some(true)`), a failure (`Some(false)`) or neither (`None`: it was never checked).
+    pub fn finish(&mut self, ip: IpAddr, account: &str, backoff: Duration, ok: Option<bool>) {
+        let ip = address_key(ip);
         self.checks = self.checks.saturating_sub(1);
         if let Some(n) = self.in_flight.get_mut(account) {
             *n -= 1;
@@ -127,10 +144,10 @@ impl Throttle {
                 c.pending = c.pending.saturating_sub(1);
             }
         }
-        if ok {
-            self.succeeded(ip, account);
-        } else {
-            self.failed(ip, account, backoff);
+        match ok {
+            Some(true) => self.succeeded(ip, account),
+            Some(false) => self.failed(ip, account, backoff),
+            None => {}
         }
     }
 
@@ -149,6 +166,7 @@ impl Throttle {
 
     /// Counts a failed check of `account` from `ip`.
     pub fn failed(&mut self, ip: IpAddr, account: &str, backoff: Duration) {
+        let ip = address_key(ip);
         self.bound(backoff);
         for key in [account, ANY] {
             let c = self.counter(ip, key);
@@ -163,7 +181,7 @@ impl Throttle {
 
     /// A success clears the pair's failures, unless other checks of it are still pending.
     pub fn succeeded(&mut self, ip: IpAddr, account: &str) {
-        let pair = (ip, account.to_string());
+        let pair = (address_key(ip), account.to_string());
         if self.counters.get(&pair).is_some_and(|c| c.pending == 0) {
             self.counters.remove(&pair);
         }
@@ -203,35 +221,45 @@ mod tests {
 
     #[test]
     fn pending_checks_count_before_they_finish() {
+        use Verdict::*;
         let mut t = Throttle::default();
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
         let other: IpAddr = "10.0.0.2".parse().unwrap();
         let b = Duration::from_secs(60);
-        // In flight per account: the third concurrent check is refused, from any address (and
-        // counted as a failure for an address that already has one running).
-        assert!(t.begin(ip, "a@x.com", 5, b), "first");
-        assert!(t.begin(other, "a@x.com", 5, b), "second");
-        assert!(!t.begin(ip, "a@x.com", 5, b));
-        t.finish(ip, "a@x.com", b, false);
-        t.finish(other, "a@x.com", b, true);
+        // In flight per account: the third concurrent check waits, from any address, and is
+        // not counted as anything.
+        assert_eq!(t.begin(ip, "a@x.com", 5, b), Go, "first");
+        assert_eq!(t.begin(other, "a@x.com", 5, b), Go, "second");
+        assert_eq!(t.begin(ip, "a@x.com", 5, b), Wait);
+        t.finish(ip, "a@x.com", b, Some(false));
+        t.finish(other, "a@x.com", b, Some(true));
         assert_eq!(t.checks_in_flight(), 0);
-        // Pending checks count against the limit: five started, none finished, sixth refused.
+        // Per address: four in flight, the fifth waits.
         let started: Vec<_> = (0..LOGIN_CHECKS_PER_ADDRESS)
             .map(|i| format!("u{i}@x.com"))
-            .filter(|a| t.begin(ip, a, 5, b))
+            .filter(|a| t.begin(ip, a, 5, b) == Go)
             .collect();
         assert_eq!(started.len() as u32, LOGIN_CHECKS_PER_ADDRESS);
-        assert!(!t.begin(ip, "z@x.com", 5, b), "per-address cap");
+        assert_eq!(t.begin(ip, "z@x.com", 5, b), Wait, "per-address cap");
         for a in &started {
-            t.finish(ip, a, b, false);
+            t.finish(ip, a, b, Some(false));
         }
-        // Two failures so far: the refused third check and `first`.
-        for _ in 0..3 {
-            assert!(t.begin(ip, "a@x.com", 5, b), "under the limit");
-            t.finish(ip, "a@x.com", b, false);
-        }
-        assert!(!t.begin(ip, "a@x.com", 5, b), "five failures");
-        assert!(t.begin(other, "a@x.com", 5, b), "elsewhere still fine");
+        // One failure of the pair so far (`first`); pending checks weigh like failures.
+        assert_eq!(t.begin(ip, "a@x.com", 5, b), Go);
+        assert_eq!(t.begin(ip, "a@x.com", 5, b), Go);
+        t.finish(ip, "a@x.com", b, Some(false));
+        t.finish(ip, "a@x.com", b, Some(false));
+        assert_eq!(t.begin(ip, "a@x.com", 5, b), Go, "under the limit");
+        assert_eq!(
+            t.begin(ip, "a@x.com", 4, b),
+            Blocked,
+            "three failures and one pending reach a limit of four"
+        );
+        t.finish(ip, "a@x.com", b, Some(false));
+        assert_eq!(t.begin(ip, "a@x.com", 5, b), Go, "four failures");
+        t.finish(ip, "a@x.com", b, Some(false));
+        assert_eq!(t.begin(ip, "a@x.com", 5, b), Blocked, "five failures");
+        assert_eq!(t.begin(other, "a@x.com", 5, b), Go, "elsewhere still fine");
     }
 
     #[test]
@@ -240,15 +268,34 @@ mod tests {
         let b = Duration::from_secs(60);
         let addr = |i: usize| IpAddr::from([10, (i >> 16) as u8, (i >> 8) as u8, i as u8]);
         for i in 0..LOGIN_CHECKS_IN_FLIGHT {
-            assert!(t.begin(addr(i), &format!("u{i}@x.com"), 5, b));
+            assert_eq!(t.begin(addr(i), &format!("u{i}@x.com"), 5, b), Verdict::Go);
         }
         let late = addr(LOGIN_CHECKS_IN_FLIGHT);
-        assert!(!t.begin(late, "late@x.com", 5, b), "total cap");
+        assert_eq!(
+            t.begin(late, "late@x.com", 5, b),
+            Verdict::Wait,
+            "total cap"
+        );
         assert!(
             t.allowed(late, "late@x.com", 5, b),
             "and no failure counted"
         );
-        t.finish(addr(0), "u0@x.com", b, true);
-        assert!(t.begin(late, "late@x.com", 5, b), "room again");
+        t.finish(addr(0), "u0@x.com", b, Some(true));
+        assert_eq!(t.begin(late, "late@x.com", 5, b), Verdict::Go, "room again");
+    }
+
+    /// Issue 21: an IPv6 client is one address per /64, whichever of its addresses it uses.
+    #[test]
+    fn ipv6_addresses_of_one_64_share_their_counters() {
+        let mut t = Throttle::default();
+        let b = Duration::from_secs(60);
+        let one: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        for i in 0..20u16 {
+            let ip = IpAddr::from([0x2001, 0xdb8, 1, 2, 0, 0, 7, i]);
+            t.failed(ip, &format!("u{i}@x.com"), b);
+        }
+        assert!(!t.allowed(one, "new@x.com", 5, b), "the /64 is blocked");
+        let next: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(t.allowed(next, "new@x.com", 5, b), "the next /64 is not");
     }
 }

@@ -1,5 +1,6 @@
 //! Passport tickets issued by the HTTP login and redeemed by `USR TWN S`: random, single use,
-//! bound to one account, short-lived.
+//! bound to one account and to the account's credential version (a password change voids every
+//! ticket issued before it), short-lived.
 //!
 //! This is the table only, with no lock and no I/O: the logins actor (`logins.rs`) owns it.
 
@@ -11,8 +12,15 @@ use std::time::{Duration, Instant};
 /// because the HTTP role issues them and the notification role redeems them.
 #[derive(Default)]
 pub struct Tickets {
-    /// Ticket (the `t` value) -> (account, expiry).
-    map: HashMap<Box<str>, (Box<str>, Instant)>,
+    /// Ticket (the `t` value) -> its owner.
+    map: HashMap<Box<str>, Issued>,
+}
+
+/// Whom a ticket was issued to, under which credential version, and until when.
+struct Issued {
+    handle: Box<str>,
+    version: u64,
+    expires: Instant,
 }
 
 /// A fresh ticket's `t` value and the whole value to put in `from-PP='...'`.
@@ -30,34 +38,40 @@ pub fn ticket_id(param: &str) -> &str {
 }
 
 impl Tickets {
-    /// Remembers ticket `t` for `handle` until `ttl` from now.
-    pub fn insert(&mut self, t: &str, handle: &str, ttl: Duration) {
+    /// Remembers ticket `t` for `handle` at credential version `version` until `ttl` from now.
+    pub fn insert(&mut self, t: &str, handle: &str, version: u64, ttl: Duration) {
         if self.map.len() > TICKET_SWEEP_AT {
             self.expire();
         }
-        self.map
-            .insert(t.into(), (handle.into(), Instant::now() + ttl));
+        let issued = Issued {
+            handle: handle.into(),
+            version,
+            expires: Instant::now() + ttl,
+        };
+        self.map.insert(t.into(), issued);
     }
 
-    /// A new ticket for `handle`, valid for `TICKET_TTL`; the value to put in `from-PP='...'`.
-    pub fn issue(&mut self, handle: &str) -> String {
+    /// A new ticket for `handle` at `version`, valid for `TICKET_TTL`; the value to put in
+    /// `from-PP='...'`.
+    pub fn issue(&mut self, handle: &str, version: u64) -> String {
         let (t, whole) = new_ticket();
-        self.insert(&t, handle, TICKET_TTL);
+        self.insert(&t, handle, version, TICKET_TTL);
         whole
     }
 
-    /// Consumes ticket `t` (see `ticket_id`) if it was issued to `handle` and has not expired.
-    /// A ticket presented for the wrong account is burnt too.
-    pub fn redeem(&mut self, t: &str, handle: &str) -> bool {
-        self.map
-            .remove(t)
-            .is_some_and(|(owner, expires)| &*owner == handle && Instant::now() < expires)
+    /// Consumes ticket `t` (see `ticket_id`) if it was issued to `handle` under the account's
+    /// current credential version `version` and has not expired. A ticket presented for the
+    /// wrong account, or after a password change, is burnt too.
+    pub fn redeem(&mut self, t: &str, handle: &str, version: u64) -> bool {
+        self.map.remove(t).is_some_and(|i| {
+            &*i.handle == handle && i.version == version && Instant::now() < i.expires
+        })
     }
 
     /// Forgets expired tickets.
     pub fn expire(&mut self) {
         let now = Instant::now();
-        self.map.retain(|_, (_, exp)| *exp > now);
+        self.map.retain(|_, i| i.expires > now);
     }
 
     /// Tickets remembered.
@@ -74,15 +88,21 @@ mod tests {
     #[test]
     fn single_use_and_bound() {
         let mut t = Tickets::default();
-        let a = t.issue("a@x.com");
-        assert!(!t.redeem(ticket_id(&a), "b@x.com"));
+        let a = t.issue("a@x.com", 0);
+        assert!(!t.redeem(ticket_id(&a), "b@x.com", 0));
         assert!(
-            !t.redeem(ticket_id(&a), "a@x.com"),
+            !t.redeem(ticket_id(&a), "a@x.com", 0),
             "burnt by the wrong account"
         );
-        let a = t.issue("a@x.com");
-        assert!(t.redeem(ticket_id(&format!("{a},ru=http://x")), "a@x.com"));
-        assert!(!t.redeem(ticket_id(&a), "a@x.com"), "single use");
+        let a = t.issue("a@x.com", 0);
+        assert!(t.redeem(ticket_id(&format!("{a},ru=http://x")), "a@x.com", 0));
+        assert!(!t.redeem(ticket_id(&a), "a@x.com", 0), "single use");
+        let a = t.issue("a@x.com", 3);
+        assert!(
+            !t.redeem(ticket_id(&a), "a@x.com", 4),
+            "issued before a password change"
+        );
+        assert!(!t.redeem(ticket_id(&a), "a@x.com", 3), "and burnt");
         assert_eq!(t.len(), 0);
     }
 
@@ -90,13 +110,13 @@ mod tests {
     fn expired_tickets_are_refused_and_swept() {
         let mut t = Tickets::default();
         let (id, _) = new_ticket();
-        t.insert(&id, "a@x.com", Duration::ZERO);
+        t.insert(&id, "a@x.com", 0, Duration::ZERO);
         let (live, _) = new_ticket();
-        t.insert(&live, "b@x.com", TICKET_TTL);
+        t.insert(&live, "b@x.com", 0, TICKET_TTL);
         t.expire();
         assert_eq!(t.len(), 1, "only the expired one is swept");
-        t.insert(&id, "a@x.com", Duration::ZERO);
-        assert!(!t.redeem(&id, "a@x.com"));
-        assert!(t.redeem(&live, "b@x.com"));
+        t.insert(&id, "a@x.com", 0, Duration::ZERO);
+        assert!(!t.redeem(&id, "a@x.com", 0));
+        assert!(t.redeem(&live, "b@x.com", 0));
     }
 }

@@ -59,6 +59,9 @@ pub struct Credentials {
     pub md5_hash: String,
     /// The Argon2id PHC string for HTTP (Passport/RST) logins.
     pub phc: String,
+    /// Raised by every password change: a ticket or challenge issued under another version is
+    /// refused.
+    pub version: u64,
 }
 
 /// The one SQLite connection. Only the storage thread holds one while the server runs (the
@@ -183,7 +186,8 @@ impl Db {
     pub fn set_password(&mut self, handle: &str, cred: &Credential) -> Result<()> {
         let tx = self.conn.transaction()?;
         let n = tx.execute(
-            "UPDATE users SET md5_salt = ?2, md5_hash = ?3, password = ?4 WHERE handle = ?1",
+            "UPDATE users SET md5_salt = ?2, md5_hash = ?3, password = ?4,
+                 cred_version = cred_version + 1 WHERE handle = ?1",
             params![handle, cred.md5_salt, cred.md5_hash, cred.phc],
         )?;
         if n == 0 {
@@ -232,7 +236,8 @@ impl Db {
     /// What a login needs to check a password; `None` for an unknown handle.
     pub fn credentials(&self, handle: &str) -> Result<Option<Credentials>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT id, handle, md5_salt, md5_hash, password FROM users WHERE handle = ?1",
+            "SELECT id, handle, md5_salt, md5_hash, password, cred_version FROM users
+             WHERE handle = ?1",
         )?;
         Ok(st
             .query_row([handle], |r| {
@@ -242,8 +247,20 @@ impl Db {
                     md5_salt: r.get(2)?,
                     md5_hash: r.get(3)?,
                     phc: r.get(4)?,
+                    version: r.get::<_, i64>(5)? as u64,
                 })
             })
+            .optional()?)
+    }
+
+    /// Id and credential version (see `Credentials::version`) of an account by handle: what a
+    /// login re-reads when the password is checked, so a change made meanwhile is seen.
+    pub fn credential_version(&self, handle: &str) -> Result<Option<(UserId, u64)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, cred_version FROM users WHERE handle = ?1")?;
+        Ok(st
+            .query_row([handle], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
             .optional()?)
     }
 

@@ -67,4 +67,9 @@ pub const MIGRATIONS: &[&str] = &[
         reason      TEXT NOT NULL
     );
     "#,
+    // Credential version: raised by every password change; Tweener tickets and MD5 challenges
+    // carry the version they were issued under and are refused once it moved (issue 21, 4).
+    r#"
+    ALTER TABLE users ADD COLUMN cred_version INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
