@@ -518,6 +518,10 @@ fn control_bytes_in_names_are_refused() {
     c11.err("PRP", "MFN bad%1Bname", 209);
     c11.err("PRP", "PHH 555%00", 201);
     c11.ok("PRP", "MFN Alice%20A", "MFN Alice%20A");
+    // An empty name is refused before any echo (the echo would end in a space); an emptied
+    // phone field is echoed without a value, byte for byte.
+    c11.err("PRP", "MFN", 209);
+    c11.ok("PRP", "PHH", "PHH");
     c11.err("ADG", "grp%00 0", 229);
     c11.err("ADG", "grp\u{7f} 0", 229);
     let (t, l) = c11.call("ADC", &format!("FL N={B} F=Bob%00"));

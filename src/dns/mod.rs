@@ -228,38 +228,7 @@ fn upstreams(setting: &Upstream, bound: SocketAddr) -> Result<Vec<SocketAddr>, S
 /// The first IPv4 address of the interface with index `ifindex`, or else of the interface that
 /// holds `local`.
 fn interface_ipv4(ifindex: u32, local: Option<IpAddr>) -> Option<Ipv4Addr> {
-    let mut entries: Vec<(String, IpAddr)> = Vec::new();
-    // SAFETY: getifaddrs fills a linked list we only read and then free with freeifaddrs; names
-    // are NUL-terminated C strings owned by that list, copied before it is freed.
-    unsafe {
-        let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-        if libc::getifaddrs(&mut head) != 0 {
-            return None;
-        }
-        let mut cur = head;
-        while !cur.is_null() {
-            let ifa = &*cur;
-            if !ifa.ifa_addr.is_null() && !ifa.ifa_name.is_null() {
-                let name = std::ffi::CStr::from_ptr(ifa.ifa_name)
-                    .to_string_lossy()
-                    .into_owned();
-                match (*ifa.ifa_addr).sa_family as i32 {
-                    libc::AF_INET => {
-                        let sin = &*(ifa.ifa_addr as *const libc::sockaddr_in);
-                        let ip = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
-                        entries.push((name, IpAddr::V4(ip)));
-                    }
-                    libc::AF_INET6 => {
-                        let sin6 = &*(ifa.ifa_addr as *const libc::sockaddr_in6);
-                        entries.push((name, IpAddr::V6(sin6.sin6_addr.s6_addr.into())));
-                    }
-                    _ => {}
-                }
-            }
-            cur = ifa.ifa_next;
-        }
-        libc::freeifaddrs(head);
-    }
+    let entries = crate::net::lan::interface_addresses();
     let by_index = |name: &str| {
         std::ffi::CString::new(name)
             // SAFETY: if_nametoindex reads a NUL-terminated string.

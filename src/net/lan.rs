@@ -6,27 +6,57 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 /// Non-loopback IPv4 addresses of this machine's interfaces.
 pub fn local_ipv4() -> Vec<Ipv4Addr> {
     let mut out = Vec::new();
-    // SAFETY: getifaddrs fills a linked list we only read and then free with freeifaddrs.
+    for (_, ip) in interface_addresses() {
+        if let IpAddr::V4(ip) = ip
+            && !ip.is_loopback()
+            && !out.contains(&ip)
+        {
+            out.push(ip);
+        }
+    }
+    out
+}
+
+/// Every IPv4 and IPv6 address of this machine's interfaces, with the interface's name, in the
+/// order the system lists them (empty when it cannot). The one walk of `getifaddrs`.
+pub fn interface_addresses() -> Vec<(String, IpAddr)> {
+    let mut entries = Vec::new();
+    // SAFETY: getifaddrs fills a linked list we only read and then free with freeifaddrs; names
+    // are NUL-terminated C strings owned by that list, copied before it is freed.
     unsafe {
         let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
         if libc::getifaddrs(&mut head) != 0 {
-            return out;
+            return entries;
         }
         let mut cur = head;
         while !cur.is_null() {
             let ifa = &*cur;
-            if !ifa.ifa_addr.is_null() && (*ifa.ifa_addr).sa_family as i32 == libc::AF_INET {
-                let sin = &*(ifa.ifa_addr as *const libc::sockaddr_in);
-                let ip = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
-                if !ip.is_loopback() && !out.contains(&ip) {
-                    out.push(ip);
+            if !ifa.ifa_addr.is_null() && !ifa.ifa_name.is_null() {
+                let ip = match (*ifa.ifa_addr).sa_family as i32 {
+                    libc::AF_INET => {
+                        let sin = &*(ifa.ifa_addr as *const libc::sockaddr_in);
+                        Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                            sin.sin_addr.s_addr,
+                        ))))
+                    }
+                    libc::AF_INET6 => {
+                        let sin6 = &*(ifa.ifa_addr as *const libc::sockaddr_in6);
+                        Some(IpAddr::V6(sin6.sin6_addr.s6_addr.into()))
+                    }
+                    _ => None,
+                };
+                if let Some(ip) = ip {
+                    let name = std::ffi::CStr::from_ptr(ifa.ifa_name)
+                        .to_string_lossy()
+                        .into_owned();
+                    entries.push((name, ip));
                 }
             }
             cur = ifa.ifa_next;
         }
         libc::freeifaddrs(head);
     }
-    out
+    entries
 }
 
 /// This machine's host name, if it has a readable one.

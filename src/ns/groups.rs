@@ -9,12 +9,22 @@
 
 use super::account::{self, Change};
 use super::{Apply, NsSession};
-use crate::dialect::{Groups, GuidGroupReply};
+use crate::dialect::{Dialect, Groups};
 use crate::limits::{MAX_GROUP_NAME_ADG, MAX_GROUP_NAME_REG, MAX_GROUPS};
 use crate::model::Group;
 use crate::protocol::command::groups::{Adg, GroupRef, Reg, Rmg};
-use crate::protocol::percent::{self, Enc};
+use crate::protocol::percent;
+use crate::protocol::reply::{Text, groups as reply};
 use crate::server::session::{Disconnect, Handled};
+
+/// The name a group reply carries: as the client sent it where GUIDs name groups, as stored
+/// (and encoded on the way out) with numeric ids.
+fn reply_name<'a>(d: &Dialect, raw: &'a str, stored: &'a str) -> Text<'a> {
+    match d.groups {
+        Groups::Guid => Text::Wire(raw),
+        _ => Text::Plain(stored),
+    }
+}
 
 fn group_name(raw: &str, limit: usize) -> Result<Option<String>, Disconnect> {
     if raw.len() > limit * 3 {
@@ -61,16 +71,15 @@ impl<'a> Apply<'a> for Adg<'a> {
             group: group.clone(),
         };
         let serial = account::apply(&s.ns, user.id, change).await?.serial;
-        let line = match (d.groups, d.guid_group_reply(s.quirk)) {
-            (Groups::Guid, GuidGroupReply::Documented) => {
-                format!("ADG {trid} {raw} {}", group.guid)
-            }
-            (Groups::Guid, GuidGroupReply::LeadingOne) => {
-                format!("ADG {trid} 1 {raw} {}", group.guid)
-            }
-            _ => format!("ADG {trid} {serial} {} {num} 0", Enc(&group.name)),
-        };
-        s.reply(&line).await
+        s.send(&reply::Adg {
+            trid,
+            serial,
+            name: reply_name(d, raw, &group.name),
+            id: num,
+            guid: &group.guid,
+            shape: d.guid_group_reply(s.quirk),
+        })
+        .await
     }
 }
 
@@ -107,13 +116,20 @@ impl<'a> Apply<'a> for Rmg<'a> {
             drop_sole_members: s.dialect().groups == Groups::Numeric,
         };
         let serial = account::apply(&s.ns, user.id, change).await?.serial;
-        let d = s.dialect();
-        let line = match (self.group, d.guid_group_reply(s.quirk)) {
-            (GroupRef::Guid(guid), GuidGroupReply::Documented) => format!("RMG {trid} {guid}"),
-            (GroupRef::Guid(guid), GuidGroupReply::LeadingOne) => format!("RMG {trid} 1 {guid}"),
-            (GroupRef::Id(_), _) => format!("RMG {trid} {serial} {num}"),
+        // The reference was read as the dialect names groups, so the reply's shape (which
+        // follows the dialect) names it the same way.
+        let guid = match self.group {
+            GroupRef::Guid(guid) => guid,
+            GroupRef::Id(_) => "",
         };
-        s.reply(&line).await
+        s.send(&reply::Rmg {
+            trid,
+            serial,
+            id: num,
+            guid,
+            shape: s.dialect().guid_group_reply(s.quirk),
+        })
+        .await
     }
 }
 
@@ -151,15 +167,14 @@ impl<'a> Apply<'a> for Reg<'a> {
         };
         let serial = account::apply(&s.ns, user.id, change).await?.serial;
         let d = s.dialect();
-        let line = match (d.groups, d.guid_group_reply(s.quirk)) {
-            (Groups::Guid, GuidGroupReply::Documented) => {
-                format!("REG {trid} {} {raw}", group.guid)
-            }
-            (Groups::Guid, GuidGroupReply::LeadingOne) => {
-                format!("REG {trid} 1 {raw} {}", group.guid)
-            }
-            _ => format!("REG {trid} {serial} {num} {} 0", Enc(&group.name)),
-        };
-        s.reply(&line).await
+        s.send(&reply::Reg {
+            trid,
+            serial,
+            id: num,
+            guid: &group.guid,
+            name: reply_name(d, raw, &group.name),
+            shape: d.guid_group_reply(s.quirk),
+        })
+        .await
     }
 }

@@ -12,7 +12,9 @@ use crate::limits::{MAX_FRIENDLY_ENCODED, MAX_GROUPS};
 use crate::model::{Blp, list};
 use crate::protocol::command::lists::{Adc, Add, Blp as SetBlp, Gtc, Rem};
 use crate::protocol::names::normalize_handle;
-use crate::protocol::percent::{self, Enc};
+use crate::protocol::percent;
+use crate::protocol::reply::Text;
+use crate::protocol::reply::lists::{self as reply, Setting};
 use crate::server::session::{Disconnect, Handled};
 
 /// Adds `handle` to `bit` (with `group` for FL) through `account::apply`, which checks the
@@ -109,13 +111,14 @@ impl<'a> Apply<'a> for Add<'a> {
             Err(code) => return s.error(code, trid).await,
         };
         let handle = handle.to_ascii_lowercase();
-        let g = group.map_or(String::new(), |g| format!(" {g}"));
-        s.reply(&format!(
-            "ADD {trid} {} {} {handle} {}{g}",
-            list::name(bit),
-            edited.serial,
-            Enc(&name)
-        ))
+        s.send(&reply::Add {
+            trid,
+            list: list::name(bit),
+            serial: edited.serial,
+            handle: &handle,
+            name: Text::Plain(&name),
+            group,
+        })
         .await?;
         if bit == list::FL {
             send_presence_of(s, &user, trid, &edited).await?;
@@ -175,10 +178,15 @@ async fn adc_into_group(
         group: num,
     };
     account::apply(&s.ns, user.id, change).await?;
-    s.reply(&format!(
-        "ADC {trid} FL C={guid} {}",
-        adc.group.unwrap_or("")
-    ))
+    // A missing group (not reachable: the caller resolved one) kept its trailing space.
+    s.send(&reply::Adc {
+        trid,
+        list: "FL",
+        handle: None,
+        name: None,
+        guid: Some(guid),
+        group: Some(adc.group.unwrap_or("")),
+    })
     .await
 }
 
@@ -193,7 +201,15 @@ async fn adc_acknowledge(s: &mut NsSession, user: &Me, trid: u32, handle: &str) 
         Some((tid, l)) if l & list::RL != 0 => {
             let change = Change::Acknowledge { target: tid };
             account::apply(&s.ns, user.id, change).await?;
-            s.reply(&format!("ADC {trid} RL N={handle}")).await
+            s.send(&reply::Adc {
+                trid,
+                list: "RL",
+                handle: Some(handle),
+                name: None,
+                guid: None,
+                group: None,
+            })
+            .await
         }
         _ => s.error(216, trid).await,
     }
@@ -242,16 +258,21 @@ async fn adc_add(
         Ok(outcome) => outcome,
         Err(code) => return s.error(code, trid).await,
     };
+    let mut line = reply::Adc {
+        trid,
+        list: list::name(bit),
+        handle: Some(handle),
+        name: None,
+        guid: None,
+        group: None,
+    };
     if bit != list::FL {
-        return s
-            .reply(&format!("ADC {trid} {} N={handle}", list::name(bit)))
-            .await;
+        return s.send(&line).await;
     }
-    let guid = added.contact.as_ref().map_or("", |(_, c)| c.guid.as_str());
-    let fpart = adc.name.map_or(String::new(), |f| format!(" F={f}"));
-    let gpart = adc.group.map_or(String::new(), |g| format!(" {g}"));
-    s.reply(&format!("ADC {trid} FL N={handle}{fpart} C={guid}{gpart}"))
-        .await?;
+    line.name = adc.name.map(Text::Wire);
+    line.guid = Some(added.contact.as_ref().map_or("", |(_, c)| c.guid.as_str()));
+    line.group = adc.group;
+    s.send(&line).await?;
     send_presence_of(s, user, trid, &added).await
 }
 
@@ -309,21 +330,21 @@ impl<'a> Apply<'a> for Rem<'a> {
             },
         };
         let edited = account::apply(&s.ns, user.id, change).await?;
-        let g = self
-            .group
-            .filter(|_| group.is_some())
-            .map_or(String::new(), |g| format!(" {g}"));
-        let name = list::name(bit);
-        if d.list_serials {
-            s.reply(&format!(
-                "REM {trid} {name} {} {}{g}",
-                edited.serial,
-                who.to_ascii_lowercase()
-            ))
-            .await
+        let lowered;
+        let (serial, who) = if d.list_serials {
+            lowered = who.to_ascii_lowercase();
+            (Some(edited.serial), lowered.as_str())
         } else {
-            s.reply(&format!("REM {trid} {name} {who}{g}")).await
-        }
+            (None, who)
+        };
+        s.send(&reply::Rem {
+            trid,
+            list: list::name(bit),
+            serial,
+            who,
+            group: self.group.filter(|_| group.is_some()),
+        })
+        .await
     }
 }
 
@@ -343,14 +364,35 @@ async fn rem_group(s: &mut NsSession, user: &Me, raw: &str) -> Result<Option<u8>
 /// A `BLP`/`GTC` naming the mode already set: `218` or a success echo, per the dialect table
 /// (`dialect::SameMode` has the evidence). The echo changes nothing, so it carries the current
 /// list serial and no transaction runs.
-async fn same_mode(s: &mut NsSession, trid: u32, verb: &str, value: &str, serial: u32) -> Handled {
+async fn same_mode(
+    s: &mut NsSession,
+    trid: u32,
+    verb: &'static str,
+    value: &str,
+    serial: u32,
+) -> Handled {
     match s.dialect().same_mode {
         SameMode::Refuse => s.error(218, trid).await,
-        SameMode::Echo if s.dialect().list_serials => {
-            s.reply(&format!("{verb} {trid} {serial} {value}")).await
-        }
-        SameMode::Echo => s.reply(&format!("{verb} {trid} {value}")).await,
+        SameMode::Echo => setting(s, trid, verb, value, serial).await,
     }
+}
+
+/// `BLP`/`GTC trid [serial] value`: the list serial where the dialect's replies carry one.
+async fn setting(
+    s: &mut NsSession,
+    trid: u32,
+    verb: &'static str,
+    value: &str,
+    serial: u32,
+) -> Handled {
+    let serial = s.dialect().list_serials.then_some(serial);
+    s.send(&Setting {
+        verb,
+        trid: Some(trid),
+        serial,
+        value,
+    })
+    .await
 }
 
 /// `BLP trid AL|BL`: who sees me by default. Re-evaluates every watcher.
@@ -375,12 +417,7 @@ async fn set_blp(s: &mut NsSession, trid: u32, blp: Blp) -> Handled {
     let serial = account::apply(&s.ns, user.id, Change::Blp(blp))
         .await?
         .serial;
-    let code = blp.code();
-    if s.dialect().list_serials {
-        s.reply(&format!("BLP {trid} {serial} {code}")).await
-    } else {
-        s.reply(&format!("BLP {trid} {code}")).await
-    }
+    setting(s, trid, "BLP", blp.code(), serial).await
 }
 
 /// `GTC trid A|N`: whether the client prompts when someone adds me.
@@ -406,9 +443,5 @@ async fn set_gtc(s: &mut NsSession, trid: u32, prompt: bool) -> Handled {
         .await?
         .serial;
     let v = if prompt { "A" } else { "N" };
-    if s.dialect().list_serials {
-        s.reply(&format!("GTC {trid} {serial} {v}")).await
-    } else {
-        s.reply(&format!("GTC {trid} {v}")).await
-    }
+    setting(s, trid, "GTC", v, serial).await
 }

@@ -226,31 +226,17 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
     }
     .map_err(|e| Disconnect::new(format!("credentials lookup: {e}")))?;
     let challenge = match scheme {
-        Auth::Md5 => {
-            let c = credentials
-                .as_ref()
-                .map_or_else(|| s.ns.decoy_challenge(&handle), |c| c.md5_salt.clone());
-            let scheme = Auth::Md5;
-            s.send(&UsrChallenge {
-                trid,
-                scheme,
-                challenge: &c,
-            })
-            .await?;
-            c
-        }
-        Auth::Twn => {
-            let c = "ct=1,rver=1,wp=FS_40SEC_0_COMPACT,lc=1,id=1".to_string();
-            let scheme = Auth::Twn;
-            s.send(&UsrChallenge {
-                trid,
-                scheme,
-                challenge: &c,
-            })
-            .await?;
-            c
-        }
+        Auth::Md5 => credentials
+            .as_ref()
+            .map_or_else(|| s.ns.decoy_challenge(&handle), |c| c.md5_salt.clone()),
+        Auth::Twn => "ct=1,rver=1,wp=FS_40SEC_0_COMPACT,lc=1,id=1".to_string(),
     };
+    s.send(&UsrChallenge {
+        trid,
+        scheme,
+        challenge: &challenge,
+    })
+    .await?;
     s.phase = Phase::Challenged(Box::new(Challenged {
         handle,
         credentials,

@@ -272,11 +272,6 @@ impl NsSession {
         }
     }
 
-    async fn reply(&mut self, line: &str) -> Handled {
-        self.conn.send(&[line.as_bytes(), b"\r\n"]).await?;
-        Ok(())
-    }
-
     /// Sends a typed reply in the session's dialect (the newest before `VER`, which no reply
     /// before it depends on). Notification replies were built on the heap before they were
     /// typed and still are: they are not on a hot path, and a stack buffer would live in every

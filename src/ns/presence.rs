@@ -9,6 +9,7 @@ use crate::model::UserId;
 use crate::protocol::ArgError;
 use crate::protocol::command::presence::{Chg, Prp, Rea, Sbp, Uux};
 use crate::protocol::percent::{self, encoded_len};
+use crate::protocol::reply::{self, Text};
 use crate::server::session::{Disconnect, Handled};
 
 /// `CHG trid status {caps} {msnobj}`. A status the client may not set (`FLN`), caps that are
@@ -33,15 +34,13 @@ impl<'a> Apply<'a> for Chg<'a> {
                 d.presence_msnobj.then(|| msnobj.map(Box::from)),
             )
             .await?;
-        let mut line = format!("CHG {trid} {}", self.status.code());
-        if d.presence_caps {
-            line.push_str(&format!(" {caps}"));
-        }
-        if let Some(o) = msnobj {
-            line.push(' ');
-            line.push_str(o);
-        }
-        s.reply(&line).await?;
+        s.send(&reply::presence::Chg {
+            trid,
+            status: self.status.code(),
+            caps,
+            msnobj,
+        })
+        .await?;
         if !s.announced {
             s.announced = true;
             let lines =
@@ -110,8 +109,13 @@ impl<'a> Apply<'a> for Rea<'a> {
                 None => return s.error(216, trid).await,
             }
         };
-        s.reply(&format!("REA {trid} {serial} {handle} {raw}"))
-            .await
+        s.send(&reply::presence::Rea {
+            trid,
+            serial,
+            handle: &handle,
+            name: Text::Wire(raw),
+        })
+        .await
     }
 }
 
@@ -127,9 +131,15 @@ impl<'a> Apply<'a> for Sbp<'a> {
             kind,
             value: raw,
         } = self;
+        let echo = reply::presence::Sbp {
+            trid,
+            guid,
+            kind,
+            value: Text::Wire(raw),
+        };
         if kind != "MFN" {
             // Phone numbers of contacts are not stored server-side; acknowledge as the service did.
-            return s.reply(&format!("SBP {trid} {guid} {kind} {raw}")).await;
+            return s.send(&echo).await;
         }
         let Some(name) = friendly(raw)? else {
             return s.error(209, trid).await;
@@ -138,7 +148,7 @@ impl<'a> Apply<'a> for Sbp<'a> {
         match found {
             Some(cid) => {
                 set_contact_name(s, &user, cid, name).await?;
-                s.reply(&format!("SBP {trid} {guid} MFN {raw}")).await
+                s.send(&echo).await
             }
             None => s.error(216, trid).await,
         }
@@ -175,7 +185,14 @@ async fn own_name(s: &mut NsSession, user: &super::Me, trid: u32, raw: &str) -> 
         return s.error(209, trid).await;
     };
     set_own_name(s, user, name).await?;
-    s.reply(&format!("PRP {trid} MFN {raw}")).await
+    // `friendly` refused an empty name above, so the value is never left out here.
+    s.send(&reply::sync::Prp {
+        trid: Some(trid),
+        serial: None,
+        kind: "MFN",
+        value: Text::Wire(raw),
+    })
+    .await
 }
 
 /// `PRP trid PHH|PHW|PHM|MOB|MBE {value}`: one own phone field, announced to who may see it.
@@ -187,11 +204,6 @@ async fn set_phone(
     raw: &str,
 ) -> Handled {
     let d = s.dialect();
-    let echo = if raw.is_empty() {
-        String::new()
-    } else {
-        format!(" {raw}")
-    };
     let account = s.account(user).await?;
     let mut phones = account.phones().clone();
     let Ok(value) = percent::decode_name(raw) else {
@@ -223,11 +235,14 @@ async fn set_phone(
     let serial = account::apply(&s.ns, user.id, Change::Phones(phones))
         .await?
         .serial;
-    if d.list_serials {
-        s.reply(&format!("PRP {trid} {serial} {kind}{echo}")).await
-    } else {
-        s.reply(&format!("PRP {trid} {kind}{echo}")).await
-    }
+    // An emptied field is echoed without a value, as the SYN dump lists it.
+    s.send(&reply::sync::Prp {
+        trid: Some(trid),
+        serial: d.list_serials.then_some(serial),
+        kind,
+        value: Text::Wire(raw),
+    })
+    .await
 }
 
 /// MSNP11 personal message: stored in memory, relayed as UBX to watchers who speak MSNP11+.
@@ -245,6 +260,6 @@ impl<'a> Apply<'a> for Uux<'a> {
         }
         let psm = (!body.is_empty()).then(|| Box::from(body));
         s.ns.directory.set_psm(user.id, psm).await?;
-        s.reply(&format!("UUX {trid} 0")).await
+        s.send(&reply::presence::UuxOk { trid }).await
     }
 }

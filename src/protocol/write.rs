@@ -34,6 +34,23 @@ impl<const N: usize> fmt::Write for LineBuf<N> {
     }
 }
 
+/// `n` in decimal, written into `digits` without the formatting machinery (the relay writes
+/// hundreds of thousands of MSG heads a second); returns the digits used. Both writers of lines,
+/// `protocol::command` and `protocol::reply`, use it.
+pub fn decimal(n: u32, digits: &mut [u8; 10]) -> &[u8] {
+    let mut n = n;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &digits[i..]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +68,12 @@ mod tests {
             Enc("Jü%").to_string(),
             crate::protocol::percent::encode("Jü%")
         );
+    }
+
+    #[test]
+    fn decimal_digits() {
+        for n in [0u32, 7, 10, 99, 1863, u32::MAX] {
+            assert_eq!(decimal(n, &mut [0; 10]), n.to_string().as_bytes());
+        }
     }
 }

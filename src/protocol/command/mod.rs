@@ -49,18 +49,8 @@ pub trait ClientCommand<'a>: Sized {
 
 /// Appends `n` in decimal, without the formatting machinery (the load tool's relay writes
 /// hundreds of thousands of MSG heads a second with it).
-pub fn put_u32(out: &mut Vec<u8>, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+pub fn put_u32(out: &mut Vec<u8>, n: u32) {
+    out.extend_from_slice(super::write::decimal(n, &mut [0; 10]));
 }
 
 /// Appends `VRB trid`.

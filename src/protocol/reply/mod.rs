@@ -131,18 +131,8 @@ pub(crate) fn sp_opt(out: &mut impl Out, n: Option<u32>) {
 }
 
 /// Appends `n` in decimal without the formatting machinery.
-pub(crate) fn num(out: &mut impl Out, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.put(&digits[i..]);
+pub(crate) fn num(out: &mut impl Out, n: u32) {
+    out.put(super::write::decimal(n, &mut [0; 10]));
 }
 
 /// Appends `VRB trid`.
