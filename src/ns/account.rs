@@ -479,13 +479,14 @@ fn commit(db: &mut Db, owner: UserId, change: Change) -> Result<(Committed, Outc
             let account = before.as_ref().expect("read above");
             w.set_phones(owner, &phones)?;
             let serial = w.bump_serial(owner)?;
-            // Who has me on their FL sees my numbers (SYN BPR); they hear of a change at once,
-            // unless I block them, and their serial follows (bpr.rs).
+            // Who has me on their FL and whom I allow (BL, AL, BLP as for presence) sees my
+            // numbers (SYN BPR); their serial follows, and the directory tells them at once
+            // when they can see me online, paced (bpr.rs).
             let kinds = super::bpr::changed(account.phones(), &phones);
             if !kinds.is_empty() {
                 let (handle, _) = w.user_names(owner)?;
                 for (wid, row) in account.contacts.iter() {
-                    if row.lists & list::RL == 0 || row.lists & list::BL != 0 {
+                    if row.lists & list::RL == 0 || !super::bpr::may_see_phones(account, *wid) {
                         continue;
                     }
                     let their_serial = w.bump_serial(*wid)?;
@@ -578,8 +579,14 @@ fn edit_contact(
     }
     w.put_contact(target, owner, &other)?;
     let their_serial = w.bump_serial(target)?;
+    // Someone the target blocked is not heard from (their next SYN still shows the row): a
+    // blocked user toggling FL cannot reach the target at all (issue 21 item 3).
+    let blocked = other.lists & list::BL != 0;
     c.updates
         .push((target, their_serial, MirrorUpdate::Contact(owner, other)));
+    if blocked {
+        return Ok((serial, row, Some(fl_added)));
+    }
     c.notices.push((
         target,
         Notice::ReverseList {
