@@ -8,7 +8,7 @@ use super::lines::{
 use super::presence::{Listed, Member, Online, Presence};
 use crate::limits::DIRECTORY_MAILBOX;
 use crate::limits::PRESENCE_LINE;
-use crate::model::{Account, UserId, list};
+use crate::model::{Account, Blp, UserId, list};
 use crate::ns::bpr;
 use crate::ns::bus::{Bus, Callee, HostId, Notice, Ring, Seen};
 use crate::ns::pace::{self, Announcement, Pace};
@@ -166,10 +166,16 @@ impl Actor {
                 let list = self
                     .users
                     .values()
-                    .map(|u| Listed {
-                        handle: u.member.handle.to_string(),
-                        friendly: u.account.friendly.clone(),
-                        visible: u.presence.visible_status().is_some(),
+                    .map(|u| {
+                        let visible = u.presence.visible_status().is_some();
+                        Listed {
+                            handle: u.member.handle.to_string(),
+                            friendly: u.account.friendly.clone(),
+                            visible,
+                            public: visible
+                                && u.account.blp == Blp::Allow
+                                && u.account.contacts.values().all(|c| c.lists & list::BL == 0),
+                        }
                     })
                     .collect();
                 let _ = reply.try_send(list);
