@@ -12,6 +12,11 @@ pub(crate) mod user;
 use argh::FromArgs;
 use msnpd::storage::Db;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// `--config FILE` given to a command other than `serve` (taken off the command line before
+/// parsing, so every subcommand accepts it in any position).
+static CONFIG_FLAG: OnceLock<PathBuf> = OnceLock::new();
 
 use backup::Backup;
 use invite::Invite;
@@ -21,7 +26,9 @@ use tls::Tls;
 use user::User;
 
 /// msnpd: an MSN Messenger server (MSNP2-MSNP12) in one binary. `msnpd --version` prints the
-/// version. Logging: `serve --log-level`, or RUST_LOG (which wins); the default is info.
+/// version. Logging: `serve --log-level`, or RUST_LOG (which wins); the default is info. Every
+/// command takes `--config FILE` (default /etc/msnpd/msnpd.toml when it exists): the admin
+/// commands act on the database it names.
 #[derive(FromArgs)]
 pub(crate) struct Cli {
     #[argh(subcommand)]
@@ -46,8 +53,34 @@ pub(crate) type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The database: `--db`, else the config file's `db`, else `$STATE_DIRECTORY/msnpd.db` under
-/// systemd, else `msnpd.db` here.
+/// systemd, else `msnpd.db` here. A directory is refused (it is not a database file), and so is
+/// a file in a directory that does not exist (a typo must not create directories).
 pub(crate) fn database_path(flag: Option<PathBuf>, config: Option<&Path>) -> CliResult<PathBuf> {
+    let db = database_path_unchecked(flag, config)?;
+    if db.is_dir() {
+        return Err(format!(
+            "{} is a directory; give the database file, e.g. {}",
+            db.display(),
+            db.join("msnpd.db").display()
+        )
+        .into());
+    }
+    let parent = db.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent
+        && !dir.is_dir()
+    {
+        return Err(format!(
+            "{}: directory {} does not exist (a typo in --db or the config file's db?); msnpd \
+             creates no directories",
+            db.display(),
+            dir.display()
+        )
+        .into());
+    }
+    Ok(db)
+}
+
+fn database_path_unchecked(flag: Option<PathBuf>, config: Option<&Path>) -> CliResult<PathBuf> {
     let from_file = match (&flag, config) {
         (None, Some(file)) => {
             let args = msnpd::ops::config_file::flags(file, &[])?;
@@ -81,7 +114,7 @@ pub(crate) fn database_path(flag: Option<PathBuf>, config: Option<&Path>) -> Cli
 
 /// The config file for commands other than `serve`: `--config`, else the default when present.
 pub(crate) fn config_for(flag: Option<PathBuf>) -> CliResult<Option<PathBuf>> {
-    match flag {
+    match flag.or_else(|| CONFIG_FLAG.get().cloned()) {
         Some(p) if p.as_os_str().is_empty() => Err("--config needs a file name".into()),
         Some(p) => Ok(Some(p)),
         None => Ok(msnpd::ops::config_file::locate(&[])?),
@@ -104,7 +137,23 @@ pub(crate) fn open_existing(db: &Path) -> CliResult<Db> {
     in_db(db, Db::open_existing(db))
 }
 
-pub(crate) fn open_or_create(db: &Path) -> CliResult<Db> {
+/// Opens the database, creating it only when the operator named it on the command line (`--db`):
+/// a database found through the config file or the defaults must already exist, so that an
+/// admin command run in the wrong place or with the wrong config says so instead of starting an
+/// empty database beside the service's.
+pub(crate) fn open_or_create_named(db: &Path, named: bool) -> CliResult<Db> {
+    if !named && !db.exists() {
+        return Err(format!(
+            "no database at {} (msnpd serve creates it; to start a new one there, give --db {})",
+            db.display(),
+            db.display()
+        )
+        .into());
+    }
+    open_or_create(db)
+}
+
+fn open_or_create(db: &Path) -> CliResult<Db> {
     let mut d = in_db(db, Db::open(db))?;
     in_db(db, d.migrate())?;
     Ok(d)
@@ -118,7 +167,18 @@ pub(crate) fn parse_command_line(
     let name = Path::new(args.first().map_or("msnpd", String::as_str))
         .file_name()
         .map_or("msnpd".into(), |n| n.to_string_lossy().into_owned());
-    let rest: Vec<String> = args.iter().skip(1).cloned().collect();
+    let mut rest: Vec<String> = args.iter().skip(1).cloned().collect();
+    if rest.first().is_some_and(|c| c != "serve")
+        && let Some(i) = rest.iter().position(|a| a == "--config")
+    {
+        match rest.get(i + 1) {
+            Some(p) if !p.is_empty() && !p.starts_with("--") => {
+                let _ = CONFIG_FLAG.set(PathBuf::from(p));
+                rest.drain(i..i + 2);
+            }
+            _ => return Err("--config needs a file name".into()),
+        }
+    }
     let mut full = rest.clone();
     let mut config = None;
     if rest.first().is_some_and(|c| c == "serve") && !rest.iter().any(|a| a == "--help") {
