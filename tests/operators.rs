@@ -213,3 +213,41 @@ fn the_checkout_ignores_what_the_quick_start_writes() {
         assert!(ok, "{f} is not ignored");
     }
 }
+
+#[test]
+fn sudo_tls_init_hands_the_kit_to_the_service_user() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root (as `sudo msnpd tls init` is run)");
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempDir::new();
+    let srv = dir.path().join("srv");
+    std::fs::create_dir(&srv).unwrap();
+    let db = srv.join("msnpd.db");
+    let (code, _, err) = msnpd(
+        &[
+            "user",
+            "add",
+            "a@x.com",
+            "--password",
+            "pw1",
+            "--db",
+            s(&db),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    // The service's StateDirectory belongs to its (dynamic) user, here `nobody`.
+    std::os::unix::fs::chown(&srv, Some(65534), Some(65534)).unwrap();
+    std::os::unix::fs::chown(&db, Some(65534), Some(65534)).unwrap();
+    let conf = dir.path().join("msnpd.toml");
+    std::fs::write(&conf, format!("db = {:?}\n", s(&db))).unwrap();
+    let (code, _, err) = msnpd(&["tls", "init", "--config", s(&conf)], None);
+    assert_eq!(code, 0, "{err}");
+    for f in ["ca.key", "server.key", "server.pem"] {
+        let m = std::fs::metadata(srv.join(f)).unwrap();
+        assert_eq!((m.uid(), m.gid()), (65534, 65534), "{f}");
+    }
+}

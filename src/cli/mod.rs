@@ -121,6 +121,31 @@ pub(crate) fn config_for(flag: Option<PathBuf>) -> CliResult<Option<PathBuf>> {
     }
 }
 
+/// Run as root on files in a directory another user owns (the service's StateDirectory, used
+/// through `sudo msnpd ...`), hands the files written there to that user: a key or database
+/// left owned by root would be unreadable to the service. Does nothing otherwise.
+pub(crate) fn give_to_directory_owner(files: &[PathBuf]) {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    for f in files {
+        let Some(dir) = f.parent().filter(|d| !d.as_os_str().is_empty()) else {
+            continue;
+        };
+        let (Ok(d), Ok(m)) = (std::fs::metadata(dir), std::fs::metadata(f)) else {
+            continue;
+        };
+        if d.uid() != 0
+            && (m.uid(), m.gid()) != (d.uid(), d.gid())
+            && let Err(e) = std::os::unix::fs::chown(f, Some(d.uid()), Some(d.gid()))
+        {
+            log::warn!("cannot hand {} to the directory's owner: {e}", f.display());
+        }
+    }
+}
+
 /// Prefixes a database error with the file it is about.
 pub(crate) fn in_db<T, E: std::fmt::Display>(db: &Path, r: Result<T, E>) -> CliResult<T> {
     r.map_err(|e| {
@@ -142,7 +167,8 @@ pub(crate) fn open_existing(db: &Path) -> CliResult<Db> {
 /// admin command run in the wrong place or with the wrong config says so instead of starting an
 /// empty database beside the service's.
 pub(crate) fn open_or_create_named(db: &Path, named: bool) -> CliResult<Db> {
-    if !named && !db.exists() {
+    let existed = db.exists();
+    if !named && !existed {
         return Err(format!(
             "no database at {} (msnpd serve creates it; to start a new one there, give --db {})",
             db.display(),
@@ -150,7 +176,11 @@ pub(crate) fn open_or_create_named(db: &Path, named: bool) -> CliResult<Db> {
         )
         .into());
     }
-    open_or_create(db)
+    let d = open_or_create(db)?;
+    if !existed {
+        give_to_directory_owner(&[db.to_path_buf()]);
+    }
+    Ok(d)
 }
 
 fn open_or_create(db: &Path) -> CliResult<Db> {

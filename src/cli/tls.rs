@@ -1,6 +1,6 @@
 //! `msnpd tls init|show`: the HTTPS certificate kit.
 
-use super::{config_for, database_path};
+use super::{config_for, database_path, give_to_directory_owner};
 use argh::FromArgs;
 use std::path::PathBuf;
 
@@ -66,6 +66,15 @@ pub(crate) fn tls(action: TlsAction) -> Result<(), Box<dyn std::error::Error>> {
             let created =
                 msnpd::tls::kit::init(&dir, &msnpd::tls::kit::default_names(&i.name), i.new_ca)
                     .map_err(|e| e.to_string())?;
+            let kit = [
+                "ca.pem",
+                "ca.cer",
+                "ca.key",
+                "server.pem",
+                "server-legacy.pem",
+                "server.key",
+            ];
+            give_to_directory_owner(&kit.map(|f| dir.join(f)));
             if created {
                 println!(
                     "created a new CA: install {} on every client PC",
