@@ -251,3 +251,17 @@ fn sudo_tls_init_hands_the_kit_to_the_service_user() {
         assert_eq!((m.uid(), m.gid()), (65534, 65534), "{f}");
     }
 }
+
+#[test]
+fn a_kit_write_error_names_the_kit_file_not_its_temporary() {
+    let dir = TempDir::new();
+    // Something in the way of the temporary file (as a read-only folder would be, even for root).
+    std::fs::create_dir(dir.path().join("ca.tmp")).unwrap();
+    std::fs::write(dir.path().join("ca.tmp").join("x"), b"x").unwrap();
+    let (code, _, err) = msnpd(&["tls", "init", "--tls-dir", s(dir.path())], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cannot write") && !err.contains("ca.tmp"),
+        "{err}"
+    );
+}
