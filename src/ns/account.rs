@@ -744,6 +744,48 @@ mod tests {
         });
     }
 
+    /// Issue 21 item 3: alternating `PRP PHH` at a watcher that does not read. Unpaced, the BPR
+    /// lines (~110 bytes each) overflowed its 256 KiB outbox; paced, it stays open and the latest
+    /// numbers follow once the pace allows.
+    #[test]
+    fn a_phone_flood_is_paced_and_the_latest_numbers_win() {
+        run(async |ex| {
+            let w = world(ex).await;
+            apply_to(&w.storage, &w.directory, w.b, add_fl("a@x.com"))
+                .await
+                .unwrap();
+            drain(&w.outbox_b);
+            let value = |i: usize| format!("{i:06}{}", "5".repeat(84));
+            const CHANGES: usize = 4000;
+            for i in 0..CHANGES {
+                let phones = Phones {
+                    home: value(i),
+                    ..Default::default()
+                };
+                apply_to(&w.storage, &w.directory, w.a, Change::Phones(phones))
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(
+                w.outbox_b.state(),
+                crate::server::outbox::OutboxState::Open,
+                "the watcher was not cut off"
+            );
+            let first = drain(&w.outbox_b);
+            assert!(
+                first.lines().count() < CHANGES / 2,
+                "{} lines",
+                first.lines().count()
+            );
+            smol::Timer::after(crate::limits::PRESENCE_INTERVAL * 3).await;
+            let later = drain(&w.outbox_b);
+            let last = later.lines().last().unwrap_or_default();
+            assert_eq!(last, format!("BPR a@x.com PHH {}", value(CHANGES - 1)));
+            w.storage.close();
+            std::fs::remove_dir_all(&w.dir).unwrap();
+        });
+    }
+
     #[test]
     fn a_refused_add_writes_nothing() {
         run(async |ex| {
