@@ -12,7 +12,7 @@ GCC_armv7-unknown-linux-gnueabihf   := arm-linux-gnueabihf-gcc
 SYSROOT_aarch64-unknown-linux-gnu     := /usr/aarch64-linux-gnu
 SYSROOT_armv7-unknown-linux-gnueabihf := /usr/arm-linux-gnueabihf
 
-.PHONY: all build release test test-arm aarch64 armv7 dist install clean bench check-unit fuzz fuzz-build
+.PHONY: all build release test test-arm aarch64 armv7 dist install uninstall clean bench check-unit fuzz fuzz-build
 
 all: build
 
@@ -90,6 +90,15 @@ install:
 	install -D -m 0644 systemd/msnpd.service $(DESTDIR)/etc/systemd/system/msnpd.service
 	[ -e $(DESTDIR)/etc/msnpd/msnpd.toml ] || install -D -m 0644 systemd/msnpd.toml $(DESTDIR)/etc/msnpd/msnpd.toml
 	@[ "$(PREFIX)" = /usr/local ] || sed -i 's|/usr/local/bin/msnpd|$(PREFIX)/bin/msnpd|' $(DESTDIR)/etc/systemd/system/msnpd.service
+
+# Removes what `install` put in place and stops the service; keeps the data (the database and
+# the HTTPS kit in /var/lib/msnpd, i.e. /var/lib/private/msnpd) and /etc/msnpd/msnpd.toml,
+# which docs/operations.md says how to remove.
+uninstall:
+	-systemctl disable --now msnpd 2>/dev/null
+	rm -f $(DESTDIR)/etc/systemd/system/msnpd.service $(DESTDIR)$(PREFIX)/bin/msnpd
+	-systemctl daemon-reload 2>/dev/null
+	@echo "kept: /etc/msnpd/msnpd.toml and the data in /var/lib/msnpd (see docs/operations.md, Uninstall)"
 
 clean:
 	$(CARGO) clean

@@ -82,6 +82,10 @@ pub const QNG_SECONDS: u32 = 60;
 pub const PRESENCE_BURST: u8 = 8;
 /// ... and the interval between announcements once the burst is spent.
 pub const PRESENCE_INTERVAL: Duration = Duration::from_millis(500);
+/// Contacts a paced user may have reverse-list notices held back for (issue 21 item 3): what
+/// one user can touch with ADD/REM FL is bounded by the FL size; past this the notice is
+/// dropped and the contact's next SYN (their serial moved) shows the change.
+pub const PACED_REVERSE_NOTICES: usize = MAX_LIST_ENTRIES;
 /// Lifetime of a switchboard cookie from XFR SB or RNG.
 pub const COOKIE_TTL: Duration = Duration::from_secs(120);
 /// Unused `XFR SB` cookies one user may hold (a real client asks for one per conversation it

@@ -1,6 +1,6 @@
 //! `msnpd invite create|list|revoke`: invitation codes for `--registration invite`.
 
-use super::{CliResult, config_for, database_path, in_db, open_existing, open_or_create};
+use super::{CliResult, config_for, database_path, in_db, open_existing, open_or_create_named};
 use argh::FromArgs;
 use msnpd::storage::DbError;
 use std::path::PathBuf;
@@ -72,8 +72,9 @@ pub(crate) fn invite(action: InviteAction) -> CliResult {
                 return Err("--expires must be at least 1 day".into());
             }
             let expires = c.expires.map(|d| now + i64::from(d) * 86_400);
+            let named = c.db.is_some();
             let db_path = database_path(c.db, config.as_deref())?;
-            let mut db = open_or_create(&db_path)?;
+            let mut db = open_or_create_named(&db_path, named)?;
             let code = invites::new_code();
             in_db(&db_path, db.create_invite(&code, c.uses, expires, now))?;
             let base = c.url.unwrap_or_else(invites::default_base_url);

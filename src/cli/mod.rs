@@ -13,6 +13,11 @@ pub(crate) mod user;
 use argh::FromArgs;
 use msnpd::storage::Db;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// `--config FILE` given to a command other than `serve` (taken off the command line before
+/// parsing, so every subcommand accepts it in any position).
+static CONFIG_FLAG: OnceLock<PathBuf> = OnceLock::new();
 
 use backup::Backup;
 use check::Check;
@@ -23,7 +28,9 @@ use tls::Tls;
 use user::User;
 
 /// msnpd: an MSN Messenger server (MSNP2-MSNP12) in one binary. `msnpd --version` prints the
-/// version. Logging: `serve --log-level`, or RUST_LOG (which wins); the default is info.
+/// version. Logging: `serve --log-level`, or RUST_LOG (which wins); the default is info. Every
+/// command takes `--config FILE` (default /etc/msnpd/msnpd.toml when it exists): the admin
+/// commands act on the database it names.
 #[derive(FromArgs)]
 pub(crate) struct Cli {
     #[argh(subcommand)]
@@ -49,8 +56,34 @@ pub(crate) type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The database: `--db`, else the config file's `db`, else `$STATE_DIRECTORY/msnpd.db` under
-/// systemd, else `msnpd.db` here.
+/// systemd, else `msnpd.db` here. A directory is refused (it is not a database file), and so is
+/// a file in a directory that does not exist (a typo must not create directories).
 pub(crate) fn database_path(flag: Option<PathBuf>, config: Option<&Path>) -> CliResult<PathBuf> {
+    let db = database_path_unchecked(flag, config)?;
+    if db.is_dir() {
+        return Err(format!(
+            "{} is a directory; give the database file, e.g. {}",
+            db.display(),
+            db.join("msnpd.db").display()
+        )
+        .into());
+    }
+    let parent = db.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(dir) = parent
+        && !dir.is_dir()
+    {
+        return Err(format!(
+            "{}: directory {} does not exist (a typo in --db or the config file's db?); msnpd \
+             creates no directories",
+            db.display(),
+            dir.display()
+        )
+        .into());
+    }
+    Ok(db)
+}
+
+fn database_path_unchecked(flag: Option<PathBuf>, config: Option<&Path>) -> CliResult<PathBuf> {
     let from_file = match (&flag, config) {
         (None, Some(file)) => {
             let args = msnpd::ops::config_file::flags(file, &[])?;
@@ -84,10 +117,35 @@ pub(crate) fn database_path(flag: Option<PathBuf>, config: Option<&Path>) -> Cli
 
 /// The config file for commands other than `serve`: `--config`, else the default when present.
 pub(crate) fn config_for(flag: Option<PathBuf>) -> CliResult<Option<PathBuf>> {
-    match flag {
+    match flag.or_else(|| CONFIG_FLAG.get().cloned()) {
         Some(p) if p.as_os_str().is_empty() => Err("--config needs a file name".into()),
         Some(p) => Ok(Some(p)),
         None => Ok(msnpd::ops::config_file::locate(&[])?),
+    }
+}
+
+/// Run as root on files in a directory another user owns (the service's StateDirectory, used
+/// through `sudo msnpd ...`), hands the files written there to that user: a key or database
+/// left owned by root would be unreadable to the service. Does nothing otherwise.
+pub(crate) fn give_to_directory_owner(files: &[PathBuf]) {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    for f in files {
+        let Some(dir) = f.parent().filter(|d| !d.as_os_str().is_empty()) else {
+            continue;
+        };
+        let (Ok(d), Ok(m)) = (std::fs::metadata(dir), std::fs::metadata(f)) else {
+            continue;
+        };
+        if d.uid() != 0
+            && (m.uid(), m.gid()) != (d.uid(), d.gid())
+            && let Err(e) = std::os::unix::fs::chown(f, Some(d.uid()), Some(d.gid()))
+        {
+            log::warn!("cannot hand {} to the directory's owner: {e}", f.display());
+        }
     }
 }
 
@@ -107,7 +165,28 @@ pub(crate) fn open_existing(db: &Path) -> CliResult<Db> {
     in_db(db, Db::open_existing(db))
 }
 
-pub(crate) fn open_or_create(db: &Path) -> CliResult<Db> {
+/// Opens the database, creating it only when the operator named it on the command line (`--db`):
+/// a database found through the config file or the defaults must already exist, so that an
+/// admin command run in the wrong place or with the wrong config says so instead of starting an
+/// empty database beside the service's.
+pub(crate) fn open_or_create_named(db: &Path, named: bool) -> CliResult<Db> {
+    let existed = db.exists();
+    if !named && !existed {
+        return Err(format!(
+            "no database at {} (msnpd serve creates it; to start a new one there, give --db {})",
+            db.display(),
+            db.display()
+        )
+        .into());
+    }
+    let d = open_or_create(db)?;
+    if !existed {
+        give_to_directory_owner(&[db.to_path_buf()]);
+    }
+    Ok(d)
+}
+
+fn open_or_create(db: &Path) -> CliResult<Db> {
     let mut d = in_db(db, Db::open(db))?;
     in_db(db, d.migrate())?;
     Ok(d)
@@ -121,7 +200,18 @@ pub(crate) fn parse_command_line(
     let name = Path::new(args.first().map_or("msnpd", String::as_str))
         .file_name()
         .map_or("msnpd".into(), |n| n.to_string_lossy().into_owned());
-    let rest: Vec<String> = args.iter().skip(1).cloned().collect();
+    let mut rest: Vec<String> = args.iter().skip(1).cloned().collect();
+    if rest.first().is_some_and(|c| c != "serve")
+        && let Some(i) = rest.iter().position(|a| a == "--config")
+    {
+        match rest.get(i + 1) {
+            Some(p) if !p.is_empty() && !p.starts_with("--") => {
+                let _ = CONFIG_FLAG.set(PathBuf::from(p));
+                rest.drain(i..i + 2);
+            }
+            _ => return Err("--config needs a file name".into()),
+        }
+    }
     let mut full = rest.clone();
     let mut config = None;
     if rest.first().is_some_and(|c| c == "serve") && !rest.iter().any(|a| a == "--help") {

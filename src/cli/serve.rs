@@ -191,9 +191,21 @@ pub(crate) fn serve(
         signal_hook::consts::SIGHUP,
     ])?;
     let server = msnpd::Server::start(config)?;
+    let given = command_line.get(1..).unwrap_or_default();
+    // What the server started with; restart-only keys stay as they were until a restart.
+    let in_effect = config_file
+        .as_deref()
+        .and_then(|f| msnpd::ops::config_file::flags(f, given).ok())
+        .unwrap_or_default();
     for sig in signals.forever() {
         if sig == signal_hook::consts::SIGHUP {
-            reload(&server, config_file.as_deref(), &command_line, rust_log);
+            reload(
+                &server,
+                config_file.as_deref(),
+                &command_line,
+                rust_log,
+                &in_effect,
+            );
             continue;
         }
         log::info!("signal {sig} received");
@@ -204,13 +216,57 @@ pub(crate) fn serve(
     Ok(())
 }
 
+/// The keys `reload` applies without a restart (as `ops::reload` and the log level do).
+pub(crate) const RELOADABLE_KEYS: &[&str] = &[
+    "max-connections",
+    "max-per-ip",
+    "auth-backoff",
+    "login-timeout",
+    "idle-timeout",
+    "sb-idle-timeout",
+    "stall-timeout",
+    "registration",
+    "log-level",
+];
+
+/// The keys whose flags differ between two `config_file::flags` lists and that need a restart.
+pub(crate) fn restart_keys(before: &[String], after: &[String]) -> Vec<String> {
+    fn by_key(flags: &[String]) -> std::collections::BTreeMap<&str, Vec<&str>> {
+        let mut m = std::collections::BTreeMap::<&str, Vec<&str>>::new();
+        let mut key = "";
+        for f in flags {
+            match f.strip_prefix("--") {
+                Some(k) => {
+                    key = k;
+                    m.entry(k).or_default();
+                }
+                None => m.entry(key).or_default().push(f),
+            }
+        }
+        m
+    }
+    let (b, a) = (by_key(before), by_key(after));
+    let mut keys: Vec<String> = b
+        .keys()
+        .chain(a.keys())
+        .filter(|k| !RELOADABLE_KEYS.contains(k) && b.get(*k) != a.get(*k))
+        .map(|k| k.to_string())
+        .collect();
+    keys.dedup();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 /// SIGHUP: re-reads the config file (the command line still overriding it) and applies what can
-/// change while running. A broken file changes nothing.
+/// change while running. A broken file changes nothing. `in_effect` is the file's flags the
+/// server runs with: a changed key that needs a restart is named in the warning.
 pub(crate) fn reload(
     server: &msnpd::Server,
     file: Option<&Path>,
     command_line: &[String],
     rust_log: bool,
+    in_effect: &[String],
 ) {
     let Some(file) = file else {
         log::info!("SIGHUP: no configuration file in use; nothing to reload");
@@ -245,10 +301,19 @@ pub(crate) fn reload(
     } else {
         log::info!("reloaded {}: {}", file.display(), changes.join(", "));
     }
-    if needs_restart {
+    let given = command_line.get(1..).unwrap_or_default();
+    let now = msnpd::ops::config_file::flags(file, given).unwrap_or_default();
+    let keys = restart_keys(in_effect, &now);
+    if !keys.is_empty() {
         log::warn!(
-            "{}: some changed settings (addresses, database, public-host, threads, ...) take \
-             effect only after a restart",
+            "{}: changed {} {} take effect only after a restart (systemctl restart msnpd)",
+            file.display(),
+            if keys.len() == 1 { "key" } else { "keys" },
+            keys.join(", ")
+        );
+    } else if needs_restart {
+        log::warn!(
+            "{}: some changed settings take effect only after a restart",
             file.display()
         );
     }

@@ -1,6 +1,6 @@
 //! `msnpd tls init|show`: the HTTPS certificate kit.
 
-use super::{config_for, database_path};
+use super::{config_for, database_path, give_to_directory_owner};
 use argh::FromArgs;
 use std::path::PathBuf;
 
@@ -45,14 +45,36 @@ pub(crate) struct TlsShow {
 
 pub(crate) fn tls(action: TlsAction) -> Result<(), Box<dyn std::error::Error>> {
     let db = database_path(None, config_for(None)?.as_deref())?;
-    let dir =
-        |d: Option<PathBuf>| d.unwrap_or_else(|| msnpd::tls::tls_dir(&msnpd::Config::new(db)));
+    // The kit beside the service's database (through the config file): without --tls-dir, a
+    // directory with no database is not a server's, and a CA minted there would be one no client
+    // trusts (issue 21: `sudo msnpd tls init --name` next to the service made a new CA).
+    let dir = |d: Option<PathBuf>| -> Result<PathBuf, Box<dyn std::error::Error>> {
+        match d {
+            Some(d) => Ok(d),
+            None if !db.exists() => Err(format!(
+                "no database at {}, so this is not the server's directory; give --config \
+                 (the service's file, e.g. /etc/msnpd/msnpd.toml) or --tls-dir",
+                db.display()
+            )
+            .into()),
+            None => Ok(msnpd::tls::tls_dir(&msnpd::Config::new(db.clone()))),
+        }
+    };
     match action {
         TlsAction::Init(i) => {
-            let dir = dir(i.tls_dir);
+            let dir = dir(i.tls_dir)?;
             let created =
                 msnpd::tls::kit::init(&dir, &msnpd::tls::kit::default_names(&i.name), i.new_ca)
                     .map_err(|e| e.to_string())?;
+            let kit = [
+                "ca.pem",
+                "ca.cer",
+                "ca.key",
+                "server.pem",
+                "server-legacy.pem",
+                "server.key",
+            ];
+            give_to_directory_owner(&kit.map(|f| dir.join(f)));
             if created {
                 println!(
                     "created a new CA: install {} on every client PC",
@@ -67,7 +89,7 @@ pub(crate) fn tls(action: TlsAction) -> Result<(), Box<dyn std::error::Error>> {
         TlsAction::Show(s) => {
             print!(
                 "{}",
-                msnpd::tls::kit::describe(&dir(s.tls_dir)).map_err(|e| e.to_string())?
+                msnpd::tls::kit::describe(&dir(s.tls_dir)?).map_err(|e| e.to_string())?
             );
         }
     }

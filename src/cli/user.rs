@@ -1,6 +1,6 @@
 //! `msnpd user add|passwd|del|list|import`: accounts in the database.
 
-use super::{CliResult, config_for, database_path, in_db, open_existing, open_or_create};
+use super::{CliResult, config_for, database_path, in_db, open_existing, open_or_create_named};
 use argh::FromArgs;
 use msnpd::auth::Credential;
 use msnpd::protocol::names::normalize_handle;
@@ -135,10 +135,11 @@ pub(crate) fn user(action: UserAction) -> CliResult {
     match action {
         UserAction::Add(a) => {
             let h = handle(&a.email)?;
+            let named = a.db.is_some();
             let db_path = database_path(a.db, config.as_deref())?;
             let pw = read_password(a.password)?;
-            // `user add` may create the database: it is how a new installation starts.
-            let mut db = open_or_create(&db_path)?;
+            // Creates the database only when named with --db (`open_or_create_named`).
+            let mut db = open_or_create_named(&db_path, named)?;
             match db.create_user(&h, &Credential::new(&pw)) {
                 Ok(_) => println!("created {h}"),
                 Err(DbError::Exists) => return Err(format!("account {h} already exists").into()),
@@ -227,8 +228,9 @@ pub(crate) fn import(i: UserImport, config: Option<&Path>) -> CliResult {
         }
         users.push((h, pw.to_string()));
     }
+    let named = i.db.is_some();
     let db_path = database_path(i.db, config)?;
-    let mut db = open_or_create(&db_path)?;
+    let mut db = open_or_create_named(&db_path, named)?;
     // Checked before the slow hashing; the insert below still refuses a late duplicate.
     let taken = in_db(
         &db_path,

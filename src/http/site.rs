@@ -32,6 +32,10 @@ pub(super) const MSN_HOSTS: &[(&str, &str)] = &[
     ),
     ("login.live.com", "MSN 7.5: RST login (HTTPS)"),
     (
+        "gateway.messenger.hotmail.com",
+        "MSN 5.0-7.5: HTTP gateway when 1863 is blocked",
+    ),
+    (
         "config.messenger.msn.com",
         "MSN 6.0+: MsgrConfig (optional)",
     ),
@@ -70,7 +74,8 @@ pub struct PageInfo {
     pub ca_url: Option<String>,
     /// See `Extras::dns`.
     pub dns: Option<String>,
-    /// Users signed in right now (always shown; names only with `--public-presence`).
+    /// Users signed in right now whom everyone may see online (`Listed::public`; always shown,
+    /// names only with `--public-presence`).
     pub online: usize,
     /// Friendly names of who is online (with `--public-presence` only).
     pub names: Option<Vec<String>>,
@@ -211,12 +216,14 @@ async fn resolve_v4(host: &str) -> Option<String> {
     .await
 }
 
-/// How many are online and visible (hidden users are not counted), and their names if public.
+/// How many are online that everyone may see online (`Listed::public`: hidden users, users
+/// with `BLP BL` and users who block anyone are neither counted nor named, so the page never
+/// shows a sign-in the protocol would hide from someone), and their names if public.
 async fn online(hub: &Http, public: bool) -> (usize, Option<Vec<String>>) {
     let mut count = 0;
     let mut names = Vec::new();
     for u in hub.ns.directory.list().await.unwrap_or_default() {
-        if !u.visible {
+        if !u.public {
             continue;
         }
         count += 1;
@@ -444,7 +451,8 @@ over TCP ports ",
 
     o.raw(
         "<h3>MSN Messenger 5.0 - 7.0, Windows Messenger 4.7 - 5.1</h3>\n\
-<p>Use all the lines above (messenger.hotmail.com and the three passport.com names).</p>\n",
+<p>Use all the lines above (messenger.hotmail.com, the three passport.com names and the \
+gateway, which these versions fall back to when port 1863 is blocked).</p>\n",
     );
     match (&p.https_port, &p.ca_url) {
         (Some(_), Some(ca)) => {

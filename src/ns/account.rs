@@ -479,13 +479,14 @@ fn commit(db: &mut Db, owner: UserId, change: Change) -> Result<(Committed, Outc
             let account = before.as_ref().expect("read above");
             w.set_phones(owner, &phones)?;
             let serial = w.bump_serial(owner)?;
-            // Who has me on their FL sees my numbers (SYN BPR); they hear of a change at once,
-            // unless I block them, and their serial follows (bpr.rs).
+            // Who has me on their FL and whom I allow (BL, AL, BLP as for presence) sees my
+            // numbers (SYN BPR); their serial follows, and the directory tells them at once
+            // when they can see me online, paced (bpr.rs).
             let kinds = super::bpr::changed(account.phones(), &phones);
             if !kinds.is_empty() {
                 let (handle, _) = w.user_names(owner)?;
                 for (wid, row) in account.contacts.iter() {
-                    if row.lists & list::RL == 0 || row.lists & list::BL != 0 {
+                    if row.lists & list::RL == 0 || !super::bpr::may_see_phones(account, *wid) {
                         continue;
                     }
                     let their_serial = w.bump_serial(*wid)?;
@@ -578,8 +579,14 @@ fn edit_contact(
     }
     w.put_contact(target, owner, &other)?;
     let their_serial = w.bump_serial(target)?;
+    // Someone the target blocked is not heard from (their next SYN still shows the row): a
+    // blocked user toggling FL cannot reach the target at all (issue 21 item 3).
+    let blocked = other.lists & list::BL != 0;
     c.updates
         .push((target, their_serial, MirrorUpdate::Contact(owner, other)));
+    if blocked {
+        return Ok((serial, row, Some(fl_added)));
+    }
     c.notices.push((
         target,
         Notice::ReverseList {
@@ -732,6 +739,48 @@ mod tests {
             assert_eq!(b.lists_of(w.a), list::RL | list::PL);
             // B was told in its dialect (MSNP12: ADC 0 RL).
             assert_eq!(drain(&w.outbox_b), "ADC 0 RL N=a@x.com F=a@x.com\r\n");
+            w.storage.close();
+            std::fs::remove_dir_all(&w.dir).unwrap();
+        });
+    }
+
+    /// Issue 21 item 3: alternating `PRP PHH` at a watcher that does not read. Unpaced, the BPR
+    /// lines (~110 bytes each) overflowed its 256 KiB outbox; paced, it stays open and the latest
+    /// numbers follow once the pace allows.
+    #[test]
+    fn a_phone_flood_is_paced_and_the_latest_numbers_win() {
+        run(async |ex| {
+            let w = world(ex).await;
+            apply_to(&w.storage, &w.directory, w.b, add_fl("a@x.com"))
+                .await
+                .unwrap();
+            drain(&w.outbox_b);
+            let value = |i: usize| format!("{i:06}{}", "5".repeat(84));
+            const CHANGES: usize = 4000;
+            for i in 0..CHANGES {
+                let phones = Phones {
+                    home: value(i),
+                    ..Default::default()
+                };
+                apply_to(&w.storage, &w.directory, w.a, Change::Phones(phones))
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(
+                w.outbox_b.state(),
+                crate::server::outbox::OutboxState::Open,
+                "the watcher was not cut off"
+            );
+            let first = drain(&w.outbox_b);
+            assert!(
+                first.lines().count() < CHANGES / 2,
+                "{} lines",
+                first.lines().count()
+            );
+            smol::Timer::after(crate::limits::PRESENCE_INTERVAL * 3).await;
+            let later = drain(&w.outbox_b);
+            let last = later.lines().last().unwrap_or_default();
+            assert_eq!(last, format!("BPR a@x.com PHH {}", value(CHANGES - 1)));
             w.storage.close();
             std::fs::remove_dir_all(&w.dir).unwrap();
         });

@@ -19,7 +19,8 @@ pub enum Kind {
     Value,
     /// `key = true` becomes `--key`; `false` adds nothing.
     Switch,
-    /// `key = ["a", "b"]` becomes `--key a --key b` (a single value is a list of one).
+    /// `key = ["a", "b"]` becomes `--key a,b` (the flag takes a comma-separated list; a single
+    /// value or a string with commas is taken as written).
     List,
 }
 
@@ -28,7 +29,7 @@ pub const SERVE_KEYS: &[(&str, Kind)] = &[
     ("db", Kind::Value),
     ("listen", Kind::Value),
     ("sb-listen", Kind::Value),
-    ("http-listen", Kind::Value),
+    ("http-listen", Kind::List),
     ("https-listen", Kind::Value),
     ("tls-dir", Kind::Value),
     ("tls-cert", Kind::Value),
@@ -51,8 +52,8 @@ pub const SERVE_KEYS: &[(&str, Kind)] = &[
     ("public-presence", Kind::Switch),
     ("registration", Kind::Value),
     ("dns-listen", Kind::Value),
-    ("dns-upstream", Kind::Value),
-    ("dns-allow", Kind::Value),
+    ("dns-upstream", Kind::List),
+    ("dns-allow", Kind::List),
 ];
 
 /// The config file to use: `--config FILE` from `args`, else the default path when it exists.
@@ -108,10 +109,15 @@ pub fn to_flags(text: &str, given: &[String]) -> Result<Vec<String>, String> {
             (Kind::Switch, toml::Value::Boolean(false)) => {}
             (Kind::Switch, _) => return Err(format!("{key} must be true or false")),
             (Kind::List, toml::Value::Array(items)) => {
-                for item in items {
-                    out.push(flag.clone());
-                    out.push(scalar(key, item)?);
+                let items: Vec<String> = items
+                    .iter()
+                    .map(|i| scalar(key, i))
+                    .collect::<Result<_, _>>()?;
+                if items.is_empty() {
+                    return Err(format!("{key} is an empty list"));
                 }
+                out.push(flag);
+                out.push(items.join(","));
             }
             (Kind::List | Kind::Value, v) => {
                 out.push(flag);
@@ -143,5 +149,22 @@ mod tests {
         assert!(to_flags("threads = true", &[]).is_err());
         assert!(to_flags("allow-unknown-clients = 1", &[]).is_err());
         assert!(to_flags("threads = ", &[]).unwrap_err().contains("line 1"));
+    }
+
+    #[test]
+    fn list_options_take_arrays() {
+        let f = to_flags(
+            "http-listen = [\"0.0.0.0:8080\", \"0.0.0.0:80\"]\ndns-allow = \"10.0.0.0/8\"\n",
+            &[],
+        )
+        .unwrap();
+        assert!(
+            f.windows(2)
+                .any(|w| w == ["--http-listen", "0.0.0.0:8080,0.0.0.0:80"]),
+            "{f:?}"
+        );
+        assert!(f.windows(2).any(|w| w == ["--dns-allow", "10.0.0.0/8"]));
+        assert!(to_flags("dns-upstream = []", &[]).is_err());
+        assert!(to_flags("listen = [\"a\"]", &[]).is_err());
     }
 }

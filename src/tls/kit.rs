@@ -265,10 +265,11 @@ fn write_file(path: &Path, data: &[u8], mode: u32) -> Result<(), KitError> {
         .create_new(true)
         .mode(mode)
         .open(&tmp)
-        .map_err(|e| err(&tmp, "cannot create", e))?;
+        .map_err(|e| err(path, "cannot write", e))?;
+    // Errors name the file the operator knows (`ca.pem`), not the temporary one beside it.
     f.write_all(data)
         .and_then(|()| f.sync_all())
-        .map_err(|e| err(&tmp, "cannot write", e))?;
+        .map_err(|e| err(path, "cannot write", e))?;
     std::fs::rename(&tmp, path).map_err(|e| err(path, "cannot write", e))?;
     Ok(())
 }

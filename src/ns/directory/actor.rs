@@ -8,9 +8,10 @@ use super::lines::{
 use super::presence::{Listed, Member, Online, Presence};
 use crate::limits::DIRECTORY_MAILBOX;
 use crate::limits::PRESENCE_LINE;
-use crate::model::{Account, UserId, list};
+use crate::model::{Account, Blp, UserId, list};
+use crate::ns::bpr;
 use crate::ns::bus::{Bus, Callee, HostId, Notice, Ring, Seen};
-use crate::ns::pace::{self, Pace};
+use crate::ns::pace::{self, Announcement, Pace};
 use crate::protocol::percent::Enc;
 use crate::protocol::write::LineBuf;
 use crate::storage::Storage;
@@ -93,7 +94,7 @@ impl Actor {
             })
             .collect();
         for id in due {
-            self.announce(id, 0);
+            self.announce_with(id, Announcement::default());
         }
         let users = &self.users;
         self.paced.retain(|id| {
@@ -165,10 +166,16 @@ impl Actor {
                 let list = self
                     .users
                     .values()
-                    .map(|u| Listed {
-                        handle: u.member.handle.to_string(),
-                        friendly: u.account.friendly.clone(),
-                        visible: u.presence.visible_status().is_some(),
+                    .map(|u| {
+                        let visible = u.presence.visible_status().is_some();
+                        Listed {
+                            handle: u.member.handle.to_string(),
+                            friendly: u.account.friendly.clone(),
+                            visible,
+                            public: visible
+                                && u.account.blp == Blp::Allow
+                                && u.account.contacts.values().all(|c| c.lists & list::BL == 0),
+                        }
                     })
                     .collect();
                 let _ = reply.try_send(list);
@@ -230,23 +237,45 @@ impl Actor {
         (self.on_sign_out)(id);
     }
 
-    /// Announces a change of `id` (`pace::STATUS`, `pace::PSM`), or holds it back when the user
-    /// changes faster than the pace allows; `0` sends what was held back. What goes out is always
-    /// the current state, so held-back changes merge into one.
+    /// Announces a change of `id` (`pace::STATUS`, `pace::PSM`); see `announce_with`.
     fn announce(&mut self, id: UserId, what: u8) {
+        self.announce_with(
+            id,
+            Announcement {
+                what,
+                ..Default::default()
+            },
+        );
+    }
+
+    /// Announces a change of `id` or tells the notices its account change caused (`pace.rs`),
+    /// or holds them back when the user changes faster than the pace allows; an empty
+    /// announcement sends what was held back. What goes out is always the current state, so
+    /// held-back changes merge into one.
+    fn announce_with(&mut self, id: UserId, a: Announcement) {
         let now = Instant::now();
         let Some(u) = self.users.get_mut(&id) else {
             return;
         };
-        let mut what = what;
+        let mut what = a.what;
+        let mut phone_kinds = a.phone_kinds;
+        let mut reverse = Vec::new();
         if let Some(p) = &mut u.pace {
             if !p.take(now, what) {
+                p.hold(&a);
                 if !self.paced.contains(&id) {
                     self.paced.push(id);
                 }
                 return;
             }
             what |= std::mem::take(&mut p.deferred);
+            phone_kinds |= std::mem::take(&mut p.phone_kinds);
+            reverse = std::mem::take(&mut p.reverse);
+        }
+        if let Some(t) = a.reverse_to
+            && !reverse.contains(&t)
+        {
+            reverse.push(t);
         }
         let Some(u) = self.users.get(&id) else { return };
         let mut congested = false;
@@ -264,6 +293,12 @@ impl Actor {
         if what & pace::PSM != 0 {
             congested |= self.broadcast_psm(u);
         }
+        if what & pace::PHONES != 0 {
+            congested |= self.broadcast_phones(u, phone_kinds);
+        }
+        for to in reverse {
+            congested |= self.tell_reverse_list(u, to);
+        }
         let u = self.users.get_mut(&id).expect("present above");
         u.shown = shown;
         if congested && u.pace.is_none() {
@@ -278,6 +313,46 @@ impl Actor {
                 u.pace = None;
             }
         }
+    }
+
+    /// BPR (the `kinds` fields) to every watcher allowed to see `u`'s numbers, while `u` is
+    /// visible (a hidden user editing a number must not give away being online): the numbers
+    /// are `u`'s current ones and the serial each watcher's current one. Watchers not told get
+    /// them at their next SYN (their serial moved). Returns whether one is backed up.
+    fn broadcast_phones(&self, u: &Online, kinds: u8) -> bool {
+        if u.presence.visible_status().is_none() {
+            return false;
+        }
+        let mut congested = false;
+        let phones = u.account.phones();
+        // `watchers` is the presence rule, which is also the rule for numbers (`bpr.rs`).
+        for wid in Self::watchers(u) {
+            if let Some(w) = self.users.get(&wid) {
+                congested |=
+                    write_bpr(&w.member, &u.member.handle, phones, kinds, w.account.serial);
+            }
+        }
+        congested
+    }
+
+    /// The reverse-list notice from `u` to `to` as things stand now (on `u`'s FL or not, `to`'s
+    /// current serial): nothing when `to` is not here or blocks `u`. Returns whether `to` is
+    /// backed up.
+    fn tell_reverse_list(&self, u: &Online, to: UserId) -> bool {
+        let Some(w) = self.users.get(&to) else {
+            return false;
+        };
+        let bits = w.account.lists_of(u.member.id);
+        if bits & list::BL != 0 {
+            return false;
+        }
+        write_reverse_list(
+            &w.member,
+            &u.member.handle,
+            bits & list::RL != 0,
+            w.account.serial,
+            &u.account.friendly,
+        )
     }
 
     /// The watchers of `u` allowed to see it: on its reverse list and not blocked.
@@ -447,7 +522,9 @@ impl Actor {
                 added,
                 serial,
                 name,
-            } => write_reverse_list(&w.member, &who, added, serial, &name),
+            } => {
+                write_reverse_list(&w.member, &who, added, serial, &name);
+            }
             Notice::Phones {
                 who,
                 handle,
@@ -460,7 +537,7 @@ impl Actor {
                 if let Some(c) = a.contacts.get_mut(&who) {
                     c.phones = (*phones).clone();
                 }
-                write_bpr(&w.member, &handle, &phones, &kinds, serial);
+                write_bpr(&w.member, &handle, &phones, bpr::kind_bits(&kinds), serial);
             }
             Notice::Presence { .. } => deliver_presence(&w.member, &notice),
             Notice::Reload => {
@@ -508,9 +585,7 @@ impl Actor {
         for (user, serial, update) in updates {
             self.update_mirror(user, serial, update);
         }
-        for (to, notice) in notices {
-            self.notify(to, notice);
-        }
+        self.tell(owner, notices);
         for (viewer, saw) in before {
             self.refresh_for(owner, viewer, saw);
         }
@@ -530,6 +605,78 @@ impl Actor {
                 seen: None,
                 elsewhere: !self.bus.alone(),
             },
+        }
+    }
+
+    /// The notices of `owner`'s committed change. To users signed in here, reverse-list and
+    /// phone notices are paced with `owner`'s presence (`pace.rs`): their mirrors follow at once,
+    /// the lines as pacing allows. Phone notices to other hosts go out only when the viewer can
+    /// see `owner` online here (otherwise their mirror is re-read, quietly).
+    fn tell(&mut self, owner: UserId, notices: Vec<(UserId, Notice)>) {
+        let paced = self.users.contains_key(&owner);
+        let mut phone_kinds = 0;
+        for (to, notice) in notices {
+            let here = self.users.contains_key(&to);
+            match notice {
+                Notice::ReverseList { .. } if paced && here => self.announce_with(
+                    owner,
+                    Announcement {
+                        what: pace::REVERSE,
+                        reverse_to: Some(to),
+                        ..Default::default()
+                    },
+                ),
+                Notice::Phones {
+                    who,
+                    phones,
+                    kinds,
+                    serial,
+                    ..
+                } if paced && here => {
+                    let w = self.users.get_mut(&to).expect("checked above");
+                    let a = Arc::make_mut(&mut w.account);
+                    a.serial = serial;
+                    if let Some(c) = a.contacts.get_mut(&who) {
+                        c.phones = *phones;
+                    }
+                    phone_kinds |= bpr::kind_bits(&kinds);
+                }
+                Notice::Phones { .. }
+                    if !here
+                        && self
+                            .users
+                            .get(&owner)
+                            .is_none_or(|u| u.seen_by(to).is_none()) =>
+                {
+                    self.publish(to, || Notice::Reload);
+                }
+                // Phone notices about someone not signed in here (no presence to check): the
+                // mirror only.
+                Notice::Phones {
+                    who,
+                    phones,
+                    serial,
+                    ..
+                } if here => {
+                    let w = self.users.get_mut(&to).expect("checked above");
+                    let a = Arc::make_mut(&mut w.account);
+                    a.serial = serial;
+                    if let Some(c) = a.contacts.get_mut(&who) {
+                        c.phones = *phones;
+                    }
+                }
+                notice => self.notify(to, notice),
+            }
+        }
+        if phone_kinds != 0 {
+            self.announce_with(
+                owner,
+                Announcement {
+                    what: pace::PHONES,
+                    phone_kinds,
+                    ..Default::default()
+                },
+            );
         }
     }
 

@@ -111,20 +111,21 @@ pub fn push_initial(
     }
 }
 
-/// The asynchronous BPR lines for a contact's changed phone numbers, in `to`'s dialect.
+/// The asynchronous BPR lines for a contact's changed phone numbers (`kinds`, as
+/// `bpr::kind_bits`), in `to`'s dialect. Returns whether `to` is backed up (`pace.rs`).
 pub(super) fn write_bpr(
     to: &Member,
     handle: &str,
     phones: &Phones,
-    kinds: &[&'static str],
+    kinds: u8,
     serial: u32,
-) {
+) -> bool {
     // At most four lines of a bounded handle and value (`MAX_PRP_VALUE`): a stack buffer.
     let mut out = LineBuf::<PRESENCE_LINE>::new();
-    for (kind, value) in crate::ns::bpr::fields(phones)
-        .iter()
-        .filter(|(k, _)| kinds.contains(k))
-    {
+    for (i, (kind, value)) in crate::ns::bpr::fields(phones).iter().enumerate() {
+        if kinds & (1 << i) == 0 {
+            continue;
+        }
         let _ = match to.dialect.async_bpr {
             AsyncBpr::None => break,
             AsyncBpr::SerialHandle => write!(out, "BPR {serial} {handle} {kind}"),
@@ -136,22 +137,30 @@ pub(super) fn write_bpr(
             write!(out, " {}\r\n", Enc(value))
         };
     }
-    if !out.as_bytes().is_empty() {
-        let _ = to.outbox.push(&[out.as_bytes()]);
+    if out.as_bytes().is_empty() {
+        return false;
     }
+    to.outbox.push_through(&[out.as_bytes()]).unwrap_or(false)
 }
 
 /// Tells `to` that `who` added them to their forward list or removed them, in `to`'s dialect.
 /// This is the seam for the newer protocols: a dialect that learns of it differently (WLM's
 /// `ADL`, an XMPP roster push) gets its own `ListCommands` arm here, the notice stays the same.
-pub(super) fn write_reverse_list(to: &Member, who: &str, added: bool, serial: u32, name: &str) {
+/// Returns whether `to` is backed up (`pace.rs`).
+pub(super) fn write_reverse_list(
+    to: &Member,
+    who: &str,
+    added: bool,
+    serial: u32,
+    name: &str,
+) -> bool {
     let line = match (to.dialect.list_commands, added) {
         (ListCommands::Add, true) => format!("ADD 0 RL {serial} {who} {}\r\n", Enc(name)),
         (ListCommands::Add, false) => format!("REM 0 RL {serial} {who}\r\n"),
         (ListCommands::Adc, true) => format!("ADC 0 RL N={who} F={}\r\n", Enc(name)),
         (ListCommands::Adc, false) => format!("REM 0 RL N={who}\r\n"),
     };
-    let _ = to.outbox.push(&[line.as_bytes()]);
+    to.outbox.push_through(&[line.as_bytes()]).unwrap_or(false)
 }
 
 /// The `RNG` line inviting a callee into a switchboard at `host`.

@@ -121,6 +121,10 @@ pub struct Listed {
     pub handle: String,
     /// Their friendly name, decoded.
     pub friendly: String,
-    /// Online and not hidden (the page counts only those).
+    /// Online and not hidden.
     pub visible: bool,
+    /// Everyone may see them online: visible, `BLP AL` and nobody on their block list. The
+    /// public page names and counts only these (issue 21 item 9): a sign-in it showed would
+    /// otherwise tell someone blocked what the protocol hides from them.
+    pub public: bool,
 }
