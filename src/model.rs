@@ -52,6 +52,14 @@ pub enum Blp {
     Block,
 }
 
+/// Whether someone on the owner's lists `bits` (the owner's row for them) may see the owner's
+/// phone numbers (issue 21 item 2): the presence rule, not on the owner's BL, and on their AL or
+/// the owner's BLP is AL. Storage applies it when it loads a contact's numbers, so a `SYN` dump
+/// never carries numbers the owner did not allow; `ns::bpr` applies it to the live push.
+pub fn phones_visible(owner_blp: Blp, bits: u8) -> bool {
+    bits & list::BL == 0 && (bits & list::AL != 0 || owner_blp == Blp::Allow)
+}
+
 impl Blp {
     /// The word `BLP` and `SYN` write for it.
     pub fn code(self) -> &'static str {

@@ -187,3 +187,37 @@ fn phone_numbers_go_only_to_allowed_viewers_while_the_owner_is_visible() {
     // The number is stored: carol's next SYN carries it.
     assert!(b.drain().is_empty());
 }
+
+/// Item 2, the SYN part: a stranger's SYN carries no `BPR` of someone who blocks them (BLP BL, not
+/// on her AL), while an allowed viewer's SYN does.
+#[test]
+fn syn_gives_phone_numbers_only_to_allowed_viewers() {
+    let s = server();
+    let mut a = online(&s, 7, A, PW);
+    a.ok("ADD", &format!("AL {C} {C}"), &format!("AL 1 {C} {C}"));
+    a.ok("BLP", "BL", "2 BL");
+    let (t, l) = a.call("PRP", "PHH 555%201234");
+    assert!(l.starts_with(&format!("PRP {t} ")), "{l}");
+    for who in [B, C] {
+        let mut v = online(&s, 7, who, PW);
+        let (t, l) = v.call("ADD", &format!("FL {A} {A} 0"));
+        assert!(l.starts_with(&format!("ADD {t} FL ")), "{l}");
+        drop(v);
+        // A fresh login loads the lists from storage, as every SYN after a sign-in does.
+        let (mut v, _) = login_md5(&s, 7, who, PW);
+        let (_, first) = v.call("SYN", "0");
+        std::thread::sleep(QUIET);
+        let mut dump = v.drain();
+        dump.insert(0, first);
+        let bprs: Vec<&String> = dump
+            .iter()
+            .filter(|l| l.starts_with("BPR ") && l.contains("555%201234"))
+            .collect();
+        if who == C {
+            assert_eq!(bprs.len(), 1, "carol is allowed: {dump:?}");
+        } else {
+            assert!(bprs.is_empty(), "bob is a stranger under BLP BL: {dump:?}");
+            assert!(dump.iter().any(|l| l.starts_with("LST ")), "{dump:?}");
+        }
+    }
+}

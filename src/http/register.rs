@@ -178,7 +178,7 @@ impl Forms {
 
     /// Counts a submission from `ip`; `Err(seconds to wait)` when over the limit.
     fn attempt(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
-        let ip = rate_key(ip);
+        let ip = crate::server::admission::address_key(ip);
         let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if !w.contains_key(&ip) && w.len() >= REGISTER_TRACKED_ADDRESSES {
             w.retain(|_, win| now.duration_since(win.start) < REGISTER_WINDOW);
@@ -208,21 +208,9 @@ impl Forms {
 
     fn created(&self, ip: IpAddr) {
         let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(win) = w.get_mut(&rate_key(ip)) {
+        if let Some(win) = w.get_mut(&crate::server::admission::address_key(ip)) {
             win.created += 1;
         }
-    }
-}
-
-/// The rate limit's key for a client: the address, or for IPv6 its /64 (an IPv4-mapped
-/// address counts as the IPv4 one).
-fn rate_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
-        },
     }
 }
 
@@ -557,7 +545,7 @@ mod tests {
         assert!(f.attempt("2001:db8::ffff:1".parse().unwrap(), t0).is_err());
         assert!(f.attempt("2001:db8:0:1::1".parse().unwrap(), t0).is_ok());
         assert_eq!(
-            rate_key("::ffff:10.0.0.1".parse().unwrap()),
+            crate::server::admission::address_key("::ffff:10.0.0.1".parse().unwrap()),
             "10.0.0.1".parse::<IpAddr>().unwrap()
         );
     }

@@ -15,7 +15,7 @@
 //! a number must not give away being signed in), paced per owner like presence (latest numbers
 //! win); a viewer who is not told still gets the numbers at their next SYN.
 
-use crate::model::{Account, Blp, Phones, UserId, list};
+use crate::model::{Account, Blp, Phones, UserId};
 
 /// Whether `viewer` may see `owner`'s phone numbers (SYN's BPR lines and the live push): the
 /// same rule as presence (`Account::allows`). SYN calls this for every FL contact.
@@ -26,7 +26,7 @@ pub fn may_see_phones(owner: &Account, viewer: UserId) -> bool {
 /// `may_see_phones` for a viewer on the owner's lists `bits` (the owner's row for the viewer),
 /// for a caller that walks the owner's rows or reads them from storage.
 pub fn phones_visible(owner_blp: Blp, bits: u8) -> bool {
-    bits & list::BL == 0 && (bits & list::AL != 0 || owner_blp == Blp::Allow)
+    crate::model::phones_visible(owner_blp, bits)
 }
 
 /// The bit of each BPR field in `fields` order (to merge held-back changes).
@@ -63,6 +63,7 @@ pub fn changed(old: &Phones, new: &Phones) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::list;
 
     #[test]
     fn phones_follow_the_presence_rule() {

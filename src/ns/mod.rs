@@ -293,7 +293,14 @@ impl NsSession {
     }
 
     async fn end(mut self, why: Disconnect) {
-        log::info!("{}: disconnected: {}", self.who(), why.0);
+        // A client that leaves before `USR I` is done with dispatch (it follows the `XFR NS`
+        // it was given): one such line per login would only be noise at INFO.
+        let level = if matches!(self.phase, Phase::Hello) {
+            log::Level::Debug
+        } else {
+            log::Level::Info
+        };
+        log::log!(level, "{}: disconnected: {}", self.who(), why.0);
         if let Phase::LoggedIn(user) = std::mem::replace(&mut self.phase, Phase::Version) {
             let _ = self.ns.directory.sign_out(user.id, user.session).await;
         }

@@ -127,7 +127,7 @@ impl Switchboard {
     }
 
     pub(super) async fn run(mut self, rx: Receiver<Command>) {
-        log::debug!("switchboard {}: opened", self.id);
+        log::info!("switchboard {}: opened", self.id);
         while let Some(cmd) = rx.recv().await {
             if !self.handle(cmd).await {
                 break;
@@ -147,7 +147,7 @@ impl Switchboard {
                 pool::give_payload(payload);
             }
         }
-        log::debug!("switchboard {}: ended", self.id);
+        log::info!("switchboard {}: ended", self.id);
     }
 
     /// Returns false when the session is over (nobody left).

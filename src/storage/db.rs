@@ -325,10 +325,30 @@ impl Db {
         {
             let mut st = tx.prepare_cached(
                 "SELECT c.contact_id, u.handle, c.name, c.guid, c.lists, c.groups,
-                        u.phone_home, u.phone_work, u.phone_mobile, u.mob, u.mbe
-                 FROM contacts c JOIN users u ON u.id = c.contact_id WHERE c.user_id = ?1",
+                        u.phone_home, u.phone_work, u.phone_mobile, u.mob, u.mbe,
+                        u.blp_block, COALESCE(r.lists, 0)
+                 FROM contacts c JOIN users u ON u.id = c.contact_id
+                 LEFT JOIN contacts r ON r.user_id = c.contact_id AND r.contact_id = c.user_id
+                 WHERE c.user_id = ?1",
             )?;
             let rows = st.query_map([id], |r| {
+                // Only numbers the contact allows this account to see (`model::phones_visible`).
+                let their_blp = if r.get::<_, bool>(11)? {
+                    Blp::Block
+                } else {
+                    Blp::Allow
+                };
+                let phones = if crate::model::phones_visible(their_blp, r.get(12)?) {
+                    Phones {
+                        home: r.get(6)?,
+                        work: r.get(7)?,
+                        mobile: r.get(8)?,
+                        mob: r.get(9)?,
+                        mbe: r.get(10)?,
+                    }
+                } else {
+                    Phones::default()
+                };
                 Ok((
                     r.get::<_, UserId>(0)?,
                     Contact {
@@ -337,13 +357,7 @@ impl Db {
                         guid: r.get(3)?,
                         lists: r.get(4)?,
                         groups: r.get(5)?,
-                        phones: Phones {
-                            home: r.get(6)?,
-                            work: r.get(7)?,
-                            mobile: r.get(8)?,
-                            mob: r.get(9)?,
-                            mbe: r.get(10)?,
-                        },
+                        phones,
                     },
                 ))
             })?;
@@ -399,25 +413,38 @@ impl Writer<'_> {
     pub fn contact(&mut self, owner: UserId, contact: UserId) -> Result<Option<Contact>> {
         let mut st = self.tx.prepare_cached(
             "SELECT u.handle, c.name, c.guid, c.lists, c.groups,
-                    u.phone_home, u.phone_work, u.phone_mobile, u.mob, u.mbe
+                    u.phone_home, u.phone_work, u.phone_mobile, u.mob, u.mbe,
+                    u.blp_block, COALESCE(r.lists, 0)
              FROM contacts c JOIN users u ON u.id = c.contact_id
+             LEFT JOIN contacts r ON r.user_id = c.contact_id AND r.contact_id = c.user_id
              WHERE c.user_id = ?1 AND c.contact_id = ?2",
         )?;
         Ok(st
             .query_row([owner, contact], |r| {
+                // As `load_account`: only numbers the contact allows the owner to see.
+                let their_blp = if r.get::<_, bool>(10)? {
+                    Blp::Block
+                } else {
+                    Blp::Allow
+                };
+                let phones = if crate::model::phones_visible(their_blp, r.get(11)?) {
+                    Phones {
+                        home: r.get(5)?,
+                        work: r.get(6)?,
+                        mobile: r.get(7)?,
+                        mob: r.get(8)?,
+                        mbe: r.get(9)?,
+                    }
+                } else {
+                    Phones::default()
+                };
                 Ok(Contact {
                     handle: r.get(0)?,
                     name: r.get(1)?,
                     guid: r.get(2)?,
                     lists: r.get(3)?,
                     groups: r.get(4)?,
-                    phones: Phones {
-                        home: r.get(5)?,
-                        work: r.get(6)?,
-                        mobile: r.get(7)?,
-                        mob: r.get(8)?,
-                        mbe: r.get(9)?,
-                    },
+                    phones,
                 })
             })
             .optional()?)
