@@ -58,6 +58,8 @@ pub struct Config {
     pub dns_upstream: crate::dns::Upstream,
     /// Sources the name service answers (default: loopback, private and link-local).
     pub dns_allow: Vec<ipnet::IpNet>,
+    /// XMPP client listener (STARTTLS on 5222, docs/xmpp.md); `None` disables it.
+    pub xmpp_listen: Option<ListenAddr>,
 }
 
 /// Deadlines for slow or silent clients.
@@ -127,6 +129,9 @@ impl Config {
             dns_listen: None,
             dns_upstream: crate::dns::Upstream::System,
             dns_allow: crate::dns::default_allow(),
+            xmpp_listen: Some(ListenAddr::optional(
+                "0.0.0.0:5222".parse().expect("valid address"),
+            )),
         }
     }
 }

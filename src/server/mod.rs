@@ -33,6 +33,8 @@ pub struct Bound {
     pub http: SocketAddr,
     /// The HTTPS listener, when TLS is configured.
     pub https: Option<SocketAddr>,
+    /// The XMPP listener (`--xmpp-listen`), when it is on.
+    pub xmpp: Option<SocketAddr>,
 }
 
 /// Runs a connection so that a bug that panics ends that connection only: the worker thread and

@@ -104,6 +104,16 @@ pub fn tls_dir(config: &Config) -> PathBuf {
 
 /// Loads the configured certificate, or the kit (creating it on first start).
 pub fn prepare(config: &Config) -> Result<Acceptor, Box<dyn std::error::Error>> {
+    prepare_with(config, &[])
+}
+
+/// As `prepare`; the kit's server certificate must also name `required` (the domains of the
+/// accounts, for XMPP clients that check it against their JID): it is re-issued from the same CA
+/// when one is missing.
+pub fn prepare_with(
+    config: &Config,
+    required: &[String],
+) -> Result<Acceptor, Box<dyn std::error::Error>> {
     let id = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
             log::info!(
@@ -115,8 +125,9 @@ pub fn prepare(config: &Config) -> Result<Acceptor, Box<dyn std::error::Error>> 
         }
         (None, None) => {
             let dir = tls_dir(config);
-            let extra: Vec<String> = config.public_host.iter().cloned().collect();
-            let (id, action) = kit::load_or_create(&dir, &kit::default_names(&extra))?;
+            let mut extra: Vec<String> = config.public_host.iter().cloned().collect();
+            extra.extend(required.iter().cloned());
+            let (id, action) = kit::load_or_create(&dir, &kit::default_names(&extra), required)?;
             match action {
                 kit::Action::CreatedAll => log::info!(
                     "https: created a private CA and server certificates in {}; client PCs \
