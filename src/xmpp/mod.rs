@@ -40,17 +40,17 @@ pub fn start(
     let domains = smol::block_on(storage.run(|db| db.account_domains()))
         .map_err(|e| e.to_string())?
         .unwrap_or_default();
-    let tls = Arc::new(crate::tls::prepare_with(&hub.config, &domains)?);
+    let tls = Arc::new(crate::tls::prepare_for_xmpp(&hub.config, &domains)?);
     let role = Arc::new(Xmpp {
         hub: hub.clone(),
         tls,
         router: router::Router::start(ex),
     });
+    log::info!("xmpp listening on {}", listener.get_ref().local_addr()?);
     log::info!(
-        "xmpp listening on {} (STARTTLS; domains: {})",
-        listener.get_ref().local_addr()?,
+        "xmpp: STARTTLS required; domains served: {}",
         if domains.is_empty() {
-            "none yet".to_string()
+            "none yet (those of the accounts)".to_string()
         } else {
             domains.join(", ")
         }

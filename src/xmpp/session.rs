@@ -72,6 +72,14 @@ enum Io {
 }
 
 impl Io {
+    async fn readable(&self) -> io::Result<()> {
+        match self {
+            Io::Plain(s) => s.readable().await,
+            Io::Tls(s) => s.readable().await,
+            Io::Gone => Ok(()),
+        }
+    }
+
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Io::Plain(s) => s.read(buf).await,
@@ -337,29 +345,28 @@ impl Session {
     fn consume(&mut self, n: usize) {
         self.inbuf.drain(..n);
         self.framer.consume(n);
-        if self.inbuf.is_empty() && self.inbuf.capacity() > XMPP_READ_CHUNK {
-            // A big stanza's buffer goes back; an idle session keeps one read chunk.
-            self.inbuf = Vec::with_capacity(XMPP_READ_CHUNK);
+        if self.inbuf.is_empty() {
+            // An idle session keeps no buffer (docs/xmpp.md, memory).
+            self.inbuf = Vec::new();
         }
     }
 
     /// Waits for client bytes, a delivery from another session, the deadline or shutdown.
+    /// While waiting, the session holds no read buffer (nor does OpenSSL: see
+    /// `TlsStream::readable`); one is taken only when bytes are there to read.
     async fn wait(&mut self) -> Result<(), End> {
         enum Woke {
-            Read(io::Result<usize>),
+            Readable(io::Result<()>),
             Deliver(Option<Delivery>),
             Deadline,
             Shutdown,
         }
         let deadline = self.deadline();
-        let len = self.inbuf.len();
-        self.inbuf.resize(len + XMPP_READ_CHUNK, 0);
         let hub = self.role.hub.clone();
         let woke = {
-            let io = &mut self.io;
-            let buf = &mut self.inbuf[len..];
+            let io = &self.io;
             let queue = self.queue.clone();
-            let read = async { Woke::Read(io.read(buf).await) };
+            let readable = async { Woke::Readable(io.readable().await) };
             let deliver = async {
                 match &queue {
                     Some(q) => Woke::Deliver(q.recv().await.ok()),
@@ -374,20 +381,11 @@ impl Session {
                 hub.shutdown_signal().await;
                 Woke::Shutdown
             };
-            read.or(deliver).or(timer).or(shutdown).await
+            readable.or(deliver).or(timer).or(shutdown).await
         };
-        let got = match &woke {
-            Woke::Read(Ok(n)) => *n,
-            _ => 0,
-        };
-        self.inbuf.truncate(len + got);
         match woke {
-            Woke::Read(Ok(0)) => Err(End::Closed),
-            Woke::Read(Ok(_)) => {
-                self.last_read = Instant::now();
-                Ok(())
-            }
-            Woke::Read(Err(e)) => Err(End::Io(e)),
+            Woke::Readable(Ok(())) => self.read().await,
+            Woke::Readable(Err(e)) => Err(End::Io(e)),
             Woke::Deliver(Some(d)) => {
                 self.send(&d).await?;
                 // Drain what else is queued without waiting.
@@ -402,6 +400,33 @@ impl Session {
             }
             Woke::Deadline => Err(stream_error("connection-timeout", "no login in time")),
             Woke::Shutdown => Err(stream_error("system-shutdown", "the server is stopping")),
+        }
+    }
+
+    /// Reads what the client sent (the socket was readable). A TLS record that is only partly
+    /// there is waited for here, up to the idle deadline.
+    async fn read(&mut self) -> Result<(), End> {
+        let len = self.inbuf.len();
+        self.inbuf.resize(len + XMPP_READ_CHUNK, 0);
+        let deadline = self.deadline();
+        let io = &mut self.io;
+        let buf = &mut self.inbuf[len..];
+        let r = io
+            .read(buf)
+            .or(async {
+                smol::Timer::at(deadline).await;
+                Err(io::Error::new(io::ErrorKind::TimedOut, "partial record"))
+            })
+            .await;
+        let n = *r.as_ref().unwrap_or(&0);
+        self.inbuf.truncate(len + n);
+        match r {
+            Ok(0) => Err(End::Closed),
+            Ok(_) => {
+                self.last_read = Instant::now();
+                Ok(())
+            }
+            Err(e) => Err(End::Io(e)),
         }
     }
 
