@@ -166,6 +166,8 @@ struct Session {
     /// XEP-0198: stanzas handled since `<enable/>`, when enabled.
     sm_handled: Option<u32>,
     pending_scram: Option<PendingScram>,
+    /// The SASL mechanism of the last attempt, for the log.
+    mechanism: &'static str,
     sasl_failures: u32,
     bucket: Bucket,
     last_read: Instant,
@@ -193,6 +195,7 @@ pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr) 
         available: false,
         sm_handled: None,
         pending_scram: None,
+        mechanism: "",
         sasl_failures: 0,
         bucket: Bucket {
             tokens: XMPP_STANZA_BURST,
@@ -574,7 +577,12 @@ impl Session {
                 }
                 s.push_str("</success>");
                 self.send(&s).await?;
-                log::info!("xmpp {}: {} authenticated", self.peer, self.handle);
+                log::info!(
+                    "xmpp {}: {} authenticated ({})",
+                    self.peer,
+                    self.handle,
+                    self.mechanism
+                );
                 self.phase = Phase::Authed;
                 self.framer.restart();
                 self.header_sent = false;
@@ -605,6 +613,10 @@ impl Session {
         mechanism: &str,
         data: Vec<u8>,
     ) -> Result<Result<Option<String>, Failure>, End> {
+        self.mechanism = sasl::MECHANISMS
+            .into_iter()
+            .find(|m| *m == mechanism)
+            .unwrap_or("?");
         if mechanism == "PLAIN" {
             return Ok(self.plain(&data).await?.map(|()| Some(String::new())));
         }
