@@ -326,6 +326,7 @@ fn bind(c: &mut Xc, resource: &str) -> String {
     ));
     c.expect("<jid>");
     let jid = c.expect("</jid>");
+    c.expect("</iq>");
     jid.trim_end_matches("</jid>").to_string()
 }
 
@@ -532,6 +533,63 @@ fn bind_ping_disco_roster_presence_and_chat() {
         "<iq type='get' id='p2'><ping xmlns='urn:xmpp:ping'/></iq><r xmlns='urn:xmpp:sm:3'/>",
     );
     alice.expect("<a xmlns='urn:xmpp:sm:3' h='1'/>");
+}
+
+#[test]
+fn carbons_copy_chats_to_other_resources() {
+    let h = Harness::start(&[
+        ("alice@example.com", "pw-alice"),
+        ("bob@example.com", "pw-bob"),
+    ]);
+    let mut phone = signed_in(&h, "alice@example.com", "pw-alice", "phone");
+    let mut laptop = signed_in(&h, "alice@example.com", "pw-alice", "laptop");
+    let mut bob = signed_in(&h, "bob@example.com", "pw-bob", "desk");
+    phone.send(
+        "<iq type='get' id='d' to='example.com'>\
+         <query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
+    );
+    assert!(
+        phone
+            .expect("</iq>")
+            .contains("<feature var='urn:xmpp:carbons:2'/>")
+    );
+    for c in [&mut phone, &mut laptop] {
+        c.send("<iq type='set' id='c1'><enable xmlns='urn:xmpp:carbons:2'/></iq>");
+        let r = c.expect("/>");
+        assert!(r.contains("type='result'") && r.contains("id='c1'"), "{r}");
+    }
+    // To one resource: the other gets a received copy.
+    bob.send("<message to='alice@example.com/phone' type='chat'><body>one</body></message>");
+    let m = phone.expect("</message>");
+    assert!(
+        m.contains("<body>one</body>") && !m.contains("carbons"),
+        "{m}"
+    );
+    let m = laptop.expect("</received></message>");
+    assert!(
+        m.contains("<received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>")
+            && m.contains("<message xmlns='jabber:client'")
+            && m.contains("from='bob@example.com/desk'")
+            && m.contains("<body>one</body>"),
+        "{m}"
+    );
+    // Sent from one resource: the other gets a sent copy, the sender none.
+    phone.send("<message to='bob@example.com' type='chat'><body>two</body></message>");
+    assert!(bob.expect("</message>").contains("<body>two</body>"));
+    let m = laptop.expect("</message>");
+    assert!(
+        m.contains("<sent xmlns='urn:xmpp:carbons:2'>") && m.contains("two"),
+        "{m}"
+    );
+    // Private messages are not copied.
+    phone.send(
+        "<message to='bob@example.com' type='chat'><body>three</body>\
+         <private xmlns='urn:xmpp:carbons:2'/></message>",
+    );
+    let m = bob.expect("</message>");
+    assert!(m.contains("three") && !m.contains("private"), "{m}");
+    phone.expect_no("<sent", Duration::from_millis(300));
+    laptop.expect_no("three", Duration::from_millis(300));
 }
 
 #[test]

@@ -23,9 +23,18 @@ pub const NS_VCARD: &str = "vcard-temp";
 pub const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 /// XEP-0198.
 pub const NS_SM: &str = "urn:xmpp:sm:3";
+/// XEP-0280 message carbons.
+pub const NS_CARBONS: &str = "urn:xmpp:carbons:2";
 
 /// The features the server's disco#info lists.
-pub const SERVER_FEATURES: [&str; 5] = [NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VCARD, NS_SM];
+pub const SERVER_FEATURES: [&str; 6] = [
+    NS_DISCO_INFO,
+    NS_DISCO_ITEMS,
+    NS_PING,
+    NS_VCARD,
+    NS_SM,
+    NS_CARBONS,
+];
 
 /// A result IQ answering `req` (same id, to and from swapped).
 pub fn result(req: &Element, from: &str, to: &str) -> Element {

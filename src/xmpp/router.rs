@@ -73,7 +73,14 @@ enum Msg {
         to_bare: Box<str>,
         to_resource: Option<String>,
         stanza: Delivery,
+        /// A chat message: copies go to the carbons-enabled resources (XEP-0280).
+        carbons: Option<Box<str>>,
         reply: Sender<Routed>,
+    },
+    Carbons {
+        bare: Box<str>,
+        resource: String,
+        on: bool,
     },
     Count(Sender<usize>),
 }
@@ -83,6 +90,8 @@ struct Resource {
     queue: Sender<Delivery>,
     /// The last available presence it sent, already stamped with its full JID.
     presence: Option<Delivery>,
+    /// Wants copies of its account's chat messages to and from other resources (XEP-0280).
+    carbons: bool,
 }
 
 struct Account {
@@ -144,12 +153,15 @@ impl Router {
     }
 
     /// Delivers a message or IQ to `to_bare` (one resource if named and bound, else every one).
+    /// `carbons_from`: the sender's resource, for a chat message whose copies go to the
+    /// carbons-enabled resources of both accounts.
     pub async fn route(
         &self,
         from_bare: &str,
         to_bare: &str,
         to_resource: Option<&str>,
         stanza: Delivery,
+        carbons_from: Option<&str>,
     ) -> Routed {
         let (reply, answer) = smol::channel::bounded(1);
         let msg = Msg::Route {
@@ -157,12 +169,23 @@ impl Router {
             to_bare: to_bare.into(),
             to_resource: to_resource.map(Into::into),
             stanza,
+            carbons: carbons_from.map(Into::into),
             reply,
         };
         if self.tx.send(msg).await.is_err() {
             return Routed::Unavailable;
         }
         answer.recv().await.unwrap_or(Routed::Unavailable)
+    }
+
+    /// Turns XEP-0280 carbons on or off for a resource.
+    pub async fn carbons(&self, bare: &str, resource: &str, on: bool) {
+        let msg = Msg::Carbons {
+            bare: bare.into(),
+            resource: resource.into(),
+            on,
+        };
+        let _ = self.tx.send(msg).await;
     }
 
     /// How many resources are bound (tests and status).
@@ -172,6 +195,41 @@ impl Router {
             return 0;
         }
         answer.recv().await.unwrap_or(0)
+    }
+}
+
+/// A XEP-0280 copy of `stanza` (`direction` "sent" or "received") for `bare/resource`.
+fn carbon(direction: &str, bare: &str, resource: &str, stanza: &str) -> Delivery {
+    let mut s = String::with_capacity(stanza.len() + 200);
+    s.push_str("<message from='");
+    super::xml::escape_into(&mut s, bare);
+    s.push_str("' to='");
+    super::xml::escape_into(&mut s, bare);
+    s.push('/');
+    super::xml::escape_into(&mut s, resource);
+    s.push_str("' type='chat'><");
+    s.push_str(direction);
+    s.push_str(" xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>");
+    // The forwarded stanza was written in the stream's default namespace; here it must say so.
+    match stanza.strip_prefix("<message") {
+        Some(rest) => {
+            s.push_str("<message xmlns='jabber:client'");
+            s.push_str(rest);
+        }
+        None => s.push_str(stanza),
+    }
+    s.push_str("</forwarded></");
+    s.push_str(direction);
+    s.push_str("></message>");
+    s.into()
+}
+
+/// Copies to the carbons-enabled resources of `acct` other than `except` (best effort).
+fn carbon_copies(acct: &Account, bare: &str, except: &[&str], direction: &str, stanza: &str) {
+    for (r, res) in &acct.resources {
+        if res.carbons && !except.contains(&r.as_str()) {
+            let _ = res.queue.try_send(carbon(direction, bare, r, stanza));
+        }
     }
 }
 
@@ -231,6 +289,7 @@ async fn run(rx: Receiver<Msg>) {
                         session: b.session,
                         queue: b.queue,
                         presence: None,
+                        carbons: false,
                     },
                 );
                 let _ = reply.try_send(Some(resource));
@@ -296,13 +355,23 @@ async fn run(rx: Receiver<Msg>) {
                     }
                 }
             }
+            Msg::Carbons { bare, resource, on } => {
+                if let Some(r) = accounts
+                    .get_mut(&bare)
+                    .and_then(|a| a.resources.get_mut(&resource))
+                {
+                    r.carbons = on;
+                }
+            }
             Msg::Route {
                 from_bare,
                 to_bare,
                 to_resource,
                 stanza,
+                carbons,
                 reply,
             } => {
+                let copy = carbons.as_ref().map(|_| stanza.clone());
                 let answer = match accounts.get(&to_bare) {
                     Some(acct) if !acct.blocked.contains(&from_bare) => {
                         let one = to_resource.as_deref().and_then(|r| acct.resources.get(r));
@@ -330,6 +399,24 @@ async fn run(rx: Receiver<Msg>) {
                     }
                     _ => Routed::Unavailable,
                 };
+                if let (Some(sender), Some(copy), Routed::Delivered) = (carbons, copy, answer) {
+                    // The recipient's other resources, when one resource got it ...
+                    if let (Some(r), Some(acct)) = (&to_resource, accounts.get(&to_bare))
+                        && acct.resources.contains_key(r)
+                    {
+                        carbon_copies(acct, &to_bare, &[r.as_str()], "received", &copy);
+                    }
+                    // ... and the sender's other resources.
+                    if let Some(acct) = accounts.get(&from_bare) {
+                        let except = [&*sender, to_resource.as_deref().unwrap_or("")];
+                        let skip: &[&str] = if from_bare == to_bare {
+                            &except
+                        } else {
+                            &except[..1]
+                        };
+                        carbon_copies(acct, &from_bare, skip, "sent", &copy);
+                    }
+                }
                 let _ = reply.try_send(answer);
             }
             Msg::Count(reply) => {

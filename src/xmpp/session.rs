@@ -942,17 +942,25 @@ impl Session {
         self.send_el(&e).await
     }
 
-    async fn on_message(&mut self, el: Element) -> Result<(), End> {
+    async fn on_message(&mut self, mut el: Element) -> Result<(), End> {
         let Some((bare, resource)) = self.target(&el) else {
             // Messages to the server itself: nothing handles them.
             return self.bounce(&el, Routed::Unavailable).await;
         };
         // Next phase (docs/xmpp.md): a recipient online on MSN gets it through a switchboard.
+        let private = el.find("private", iq::NS_CARBONS).is_some();
+        if private {
+            // XEP-0280 6: not copied, and the marker is not passed on.
+            el.children
+                .retain(|c| !(c.name == "private" && c.ns == iq::NS_CARBONS));
+        }
+        let carbons =
+            (el.get("type") == Some("chat") && !private).then_some(self.resource.as_str());
         let d: Delivery = el.to_xml().into();
         let routed = self
             .role
             .router
-            .route(&self.handle, &bare, resource.as_deref(), d)
+            .route(&self.handle, &bare, resource.as_deref(), d, carbons)
             .await;
         self.bounce(&el, routed).await
     }
@@ -967,7 +975,7 @@ impl Session {
                     let _ = self
                         .role
                         .router
-                        .route(&self.handle, &bare, resource.as_deref(), d)
+                        .route(&self.handle, &bare, resource.as_deref(), d, None)
                         .await;
                 }
                 other => log::debug!(
@@ -1036,7 +1044,7 @@ impl Session {
                 let routed = self
                     .role
                     .router
-                    .route(&self.handle, bare, resource.as_deref(), d)
+                    .route(&self.handle, bare, resource.as_deref(), d, None)
                     .await;
                 if matches!(kind.as_str(), "get" | "set") {
                     return self.bounce(&el, routed).await;
@@ -1073,6 +1081,14 @@ impl Session {
             }
             ("get", "query", NS_DISCO_ITEMS) => iq::disco_items(&el, &from, &self.full_jid),
             ("set", "session", iq::NS_SESSION) => iq::result(&el, &from, &self.full_jid),
+            ("set", "enable" | "disable", iq::NS_CARBONS) => {
+                let on = payload.name == "enable";
+                self.role
+                    .router
+                    .carbons(&self.handle, &self.resource, on)
+                    .await;
+                iq::result(&el, &from, &self.full_jid)
+            }
             ("get", "query", NS_ROSTER) => {
                 let id = self.user_id;
                 let (_, account) = self
