@@ -265,6 +265,14 @@ fn auth_scram(c: &mut Xc, mech: &str, user: &str, password: &str) -> (String, bo
         "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='{mech}'>{}</auth>",
         B64.encode(format!("n,,{first_bare}"))
     ));
+    let deadline = Instant::now() + TIMEOUT;
+    while !c.buf.contains("</challenge>") && !c.buf.contains("</failure>") {
+        assert!(Instant::now() < deadline, "no SCRAM challenge: {:?}", c.buf);
+        assert!(c.read_some(), "closed during SCRAM: {:?}", c.buf);
+    }
+    if !c.buf.contains("</challenge>") {
+        return (c.expect("</failure>"), false);
+    }
     c.expect("<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>");
     let ch = c.expect("</challenge>");
     let server_first =
@@ -419,6 +427,25 @@ fn sasl_plain_and_scram() {
     ));
     let rest = c.until_closed();
     assert!(rest.contains("<stream:error><not-authorized"), "{rest}");
+    // The MSN side's login throttle counts them (a success clears the pair's count): after
+    // `AUTH_FAILURES` in a row it refuses, even the right password, for PLAIN and SCRAM alike.
+    let mut refused = 0;
+    for _ in 0..msnpd::limits::AUTH_FAILURES + 1 {
+        let (mut c, _) = tls_client(&h);
+        let r = auth_plain(&mut c, "alice", "bad");
+        if r.contains("<temporary-auth-failure/>") {
+            refused += 1;
+        } else {
+            assert!(r.contains("<not-authorized/>"), "{r}");
+        }
+    }
+    assert!(refused >= 1, "the throttle never refused");
+    let (mut c, _) = tls_client(&h);
+    let r = auth_plain(&mut c, "alice", "pw-alice");
+    assert!(r.contains("<temporary-auth-failure/>"), "{r}");
+    let (mut c, _) = tls_client(&h);
+    let (r, _) = auth_scram(&mut c, "SCRAM-SHA-1", "alice", "pw-alice");
+    assert!(r.contains("<temporary-auth-failure/>"), "{r}");
 }
 
 #[test]

@@ -142,6 +142,18 @@ impl Bucket {
     }
 }
 
+impl Drop for Session {
+    /// However the session ends (a closed stream, an error, a panic caught by `isolated`), its
+    /// resource leaves the router, which tells the watchers if it was available.
+    fn drop(&mut self) {
+        if self.phase == Phase::Bound {
+            self.role
+                .router
+                .unbind(&self.handle, &self.resource, self.session_id);
+        }
+    }
+}
+
 struct Session {
     role: Arc<Xmpp>,
     peer: SocketAddr,
@@ -229,11 +241,6 @@ impl Session {
 
     /// Ends the stream the way `end` says and leaves the router.
     async fn close(&mut self, end: End) {
-        if self.phase == Phase::Bound {
-            self.role
-                .router
-                .unbind(&self.handle, &self.resource, self.session_id);
-        }
         let mut out = String::new();
         match end {
             End::Io(_) => {}
