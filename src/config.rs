@@ -60,6 +60,8 @@ pub struct Config {
     pub dns_allow: Vec<ipnet::IpNet>,
     /// XMPP client listener (STARTTLS on 5222, docs/xmpp.md); `None` disables it.
     pub xmpp_listen: Option<ListenAddr>,
+    /// XMPP over direct TLS (XEP-0368, usually 5223); off by default.
+    pub xmpp_tls_listen: Option<ListenAddr>,
 }
 
 /// Deadlines for slow or silent clients.
@@ -132,6 +134,7 @@ impl Config {
             xmpp_listen: Some(ListenAddr::optional(
                 "0.0.0.0:5222".parse().expect("valid address"),
             )),
+            xmpp_tls_listen: None,
         }
     }
 }

@@ -22,6 +22,7 @@ struct Harness {
     _dir: TempDir,
     server: Option<msnpd::Server>,
     xmpp: SocketAddr,
+    xmpp_tls: SocketAddr,
     ca: PathBuf,
 }
 
@@ -33,14 +34,22 @@ impl Harness {
         config.xmpp_listen = Some(msnpd::server::listen::ListenAddr::required(
             "127.0.0.1:0".parse().unwrap(),
         ));
+        config.xmpp_tls_listen = Some(msnpd::server::listen::ListenAddr::required(
+            "127.0.0.1:0".parse().unwrap(),
+        ));
         config.threads = 2;
         let server = msnpd::Server::start(config).unwrap();
         let xmpp = server.bound.xmpp.expect("xmpp listener bound");
+        let xmpp_tls = server
+            .bound
+            .xmpp_tls
+            .expect("xmpp direct TLS listener bound");
         let ca = dir.path().join("ca.pem");
         Harness {
             _dir: dir,
             server: Some(server),
             xmpp,
+            xmpp_tls,
             ca,
         }
     }
@@ -197,6 +206,10 @@ impl Xc {
     fn starttls(&mut self, ca: &Path) {
         self.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
         self.expect("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        self.handshake(ca);
+    }
+
+    fn handshake(&mut self, ca: &Path) {
         let Sock::Plain(tcp) = std::mem::replace(&mut self.sock, Sock::None) else {
             panic!("already TLS");
         };
@@ -762,7 +775,7 @@ fn idle_session_memory() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let peer = l.local_addr().unwrap();
         let s = smol::Async::new(TcpStream::connect(peer).unwrap()).unwrap();
-        let fut = msnpd::xmpp::session::serve(role, s, peer);
+        let fut = msnpd::xmpp::session::serve(role, s, peer, false);
         eprintln!("xmpp session future: {} bytes", std::mem::size_of_val(&fut));
     }
     const N: usize = 200;

@@ -29,12 +29,14 @@ pub struct Xmpp {
     pub router: router::Router,
 }
 
-/// Starts the XMPP role on a bound listener: prepares the certificate kit (naming the domains the
-/// accounts use), the router actor and the accept loop.
+/// Starts the XMPP role on its bound listeners (STARTTLS, and direct TLS, XEP-0368): prepares
+/// the certificate kit (naming the domains the accounts use), the router actor and the accept
+/// loops.
 pub fn start(
     hub: &Arc<Hub>,
     ex: &Arc<smol::Executor<'static>>,
-    listener: Async<TcpListener>,
+    starttls: Option<Async<TcpListener>>,
+    direct_tls: Option<Async<TcpListener>>,
 ) -> Result<Arc<Xmpp>, Box<dyn std::error::Error>> {
     let storage = hub.storage.clone();
     let domains = smol::block_on(storage.run(|db| db.account_domains()))
@@ -46,17 +48,24 @@ pub fn start(
         tls,
         router: router::Router::start(ex),
     });
-    log::info!("xmpp listening on {}", listener.get_ref().local_addr()?);
     log::info!(
-        "xmpp: STARTTLS required; domains served: {}",
+        "xmpp: domains served: {}",
         if domains.is_empty() {
             "none yet (those of the accounts)".to_string()
         } else {
             domains.join(", ")
         }
     );
-    ex.spawn(accept_loop(role.clone(), listener, ex.clone()))
-        .detach();
+    for (listener, direct) in [(starttls, false), (direct_tls, true)] {
+        let Some(listener) = listener else { continue };
+        log::info!(
+            "xmpp{} listening on {}",
+            if direct { " (direct TLS)" } else { "" },
+            listener.get_ref().local_addr()?
+        );
+        ex.spawn(accept_loop(role.clone(), listener, ex.clone(), direct))
+            .detach();
+    }
     Ok(role)
 }
 
@@ -64,6 +73,7 @@ async fn accept_loop(
     role: Arc<Xmpp>,
     listener: Async<TcpListener>,
     ex: Arc<smol::Executor<'static>>,
+    direct_tls: bool,
 ) {
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -85,7 +95,7 @@ async fn accept_loop(
             }
         };
         ex.spawn(crate::server::isolated(
-            session::serve(role.clone(), stream, peer),
+            session::serve(role.clone(), stream, peer, direct_tls),
             admission,
         ))
         .detach();

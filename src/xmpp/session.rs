@@ -186,8 +186,9 @@ struct Session {
     started: Instant,
 }
 
-/// Serves one XMPP client connection until it ends.
-pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr) {
+/// Serves one XMPP client connection until it ends; with `direct_tls` (XEP-0368) the TLS
+/// handshake comes first and the stream starts in the TLS phase.
+pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr, direct_tls: bool) {
     let session_id = role.hub.next_session_id();
     let mut s = Session {
         role,
@@ -217,7 +218,14 @@ pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr) 
         started: Instant::now(),
     };
     log::debug!("xmpp {peer}: connected");
-    let end = s.run().await.err().unwrap_or(End::Closed);
+    let end = match if direct_tls {
+        s.start_tls().await
+    } else {
+        Ok(())
+    } {
+        Ok(()) => s.run().await.err().unwrap_or(End::Closed),
+        Err(e) => e,
+    };
     match &end {
         End::Closed => log::info!("xmpp {peer}: {} closed the stream", s.who()),
         End::Io(e) => log::info!("xmpp {peer}: {} connection lost: {e}", s.who()),
@@ -517,23 +525,7 @@ impl Session {
             // Nothing sent before the handshake may be acted on afterwards (RFC 6120 5.4.3.3).
             self.inbuf.clear();
             self.framer.restart();
-            let Io::Plain(tcp) = std::mem::replace(&mut self.io, Io::Gone) else {
-                return Err(stream_error("internal-server-error", "no socket"));
-            };
-            let tls = self
-                .role
-                .tls
-                .accept(tcp)
-                .or(async {
-                    smol::Timer::after(TLS_HANDSHAKE_TIMEOUT).await;
-                    Err(io::Error::new(io::ErrorKind::TimedOut, "TLS handshake"))
-                })
-                .await?;
-            log::debug!("xmpp {}: TLS {}", self.peer, tls.describe());
-            self.io = Io::Tls(Box::new(tls));
-            self.phase = Phase::Tls;
-            self.header_sent = false;
-            return Ok(());
+            return self.start_tls().await;
         }
         if el.ns == NS_SASL {
             return Err(stream_error(
@@ -542,6 +534,27 @@ impl Session {
             ));
         }
         Err(stream_error("not-authorized", "STARTTLS is required"))
+    }
+
+    /// The server side of the TLS handshake; then a new stream in the TLS phase.
+    async fn start_tls(&mut self) -> Result<(), End> {
+        let Io::Plain(tcp) = std::mem::replace(&mut self.io, Io::Gone) else {
+            return Err(stream_error("internal-server-error", "no socket"));
+        };
+        let tls = self
+            .role
+            .tls
+            .accept(tcp)
+            .or(async {
+                smol::Timer::after(TLS_HANDSHAKE_TIMEOUT).await;
+                Err(io::Error::new(io::ErrorKind::TimedOut, "TLS handshake"))
+            })
+            .await?;
+        log::debug!("xmpp {}: TLS {}", self.peer, tls.describe());
+        self.io = Io::Tls(Box::new(tls));
+        self.phase = Phase::Tls;
+        self.header_sent = false;
+        Ok(())
     }
 
     async fn on_unauthenticated(&mut self, el: Element) -> Result<(), End> {
