@@ -399,6 +399,18 @@ fn starttls_is_required_before_sasl() {
         );
     }
     assert!(!features.contains("starttls"), "{features}");
+
+    // Direct TLS (XEP-0368): the handshake first, then the same stream from SASL on.
+    let mut c = Xc::connect(h.xmpp_tls);
+    c.handshake(&h.ca);
+    c.send(HEADER);
+    let f = c.expect("</stream:features>");
+    assert!(
+        f.contains("<mechanism>PLAIN</mechanism>") && !f.contains("starttls"),
+        "{f}"
+    );
+    assert!(auth_plain(&mut c, "alice", "pw-alice").contains("success"));
+    assert_eq!(bind(&mut c, "tls"), "alice@example.com/tls");
 }
 
 #[test]
