@@ -331,7 +331,8 @@ pub const XMPP_STANZA_BURST: u32 = 60;
 /// ... refilled at this many per second; a client past it gets `<policy-violation/>` (the MSN
 /// side's equivalent is TCP backpressure, which a stanza router cannot apply per sender).
 pub const XMPP_STANZAS_PER_SECOND: u32 = 20;
-/// Bytes read from the TLS stream at once; also what an idle session keeps for a partial stanza.
+/// Bytes read from the TLS stream at once. The buffer exists only while bytes of an unfinished
+/// stanza are held: an idle session keeps none.
 pub const XMPP_READ_CHUNK: usize = 1024;
 /// Stanzas queued for one XMPP session by other sessions; past it, presence is dropped and a
 /// message is bounced with `<resource-constraint/>` (the sender never waits for a slow reader).

@@ -373,6 +373,9 @@ impl Session {
     /// While waiting, the session holds no read buffer (nor does OpenSSL: see
     /// `TlsStream::readable`); one is taken only when bytes are there to read.
     async fn wait(&mut self) -> Result<(), End> {
+        // What other sessions queued goes out first, so a client that keeps its socket busy
+        // still gets its messages (the readable branch below would otherwise always win).
+        self.drain_queue().await?;
         enum Woke {
             Readable(io::Result<()>),
             Deliver(Option<Delivery>),
@@ -406,11 +409,7 @@ impl Session {
             Woke::Readable(Err(e)) => Err(End::Io(e)),
             Woke::Deliver(Some(d)) => {
                 self.send(&d).await?;
-                // Drain what else is queued without waiting.
-                while let Some(d) = self.queue.as_ref().and_then(|q| q.try_recv().ok()) {
-                    self.send(&d).await?;
-                }
-                Ok(())
+                self.drain_queue().await
             }
             Woke::Deliver(None) => Err(stream_error("internal-server-error", "router gone")),
             Woke::Deadline if self.phase == Phase::Bound => {
@@ -419,6 +418,14 @@ impl Session {
             Woke::Deadline => Err(stream_error("connection-timeout", "no login in time")),
             Woke::Shutdown => Err(stream_error("system-shutdown", "the server is stopping")),
         }
+    }
+
+    /// Sends what is queued for this session, without waiting for more.
+    async fn drain_queue(&mut self) -> Result<(), End> {
+        while let Some(d) = self.queue.as_ref().and_then(|q| q.try_recv().ok()) {
+            self.send(&d).await?;
+        }
+        Ok(())
     }
 
     /// Reads what the client sent (the socket was readable). A TLS record that is only partly
