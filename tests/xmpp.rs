@@ -662,7 +662,12 @@ fn bad_input_ends_only_that_stream() {
     let r = c.until_closed();
     assert!(r.contains("<restricted-xml"), "{r}");
 
-    let cases: [(&str, String); 5] = [
+    let cases: [(&str, String); 6] = [
+        (
+            // A control character would break the recipient's stream: never relayed.
+            "not-well-formed",
+            "<message to='bob@example.com' type='chat'><body>a&#1;b</body></message>".into(),
+        ),
         ("not-well-formed", "<message><body>x</message>".into()),
         (
             "policy-violation",
