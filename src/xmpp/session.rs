@@ -189,7 +189,12 @@ struct Session {
 /// Serves one XMPP client connection until it ends; with `direct_tls` (XEP-0368) the TLS
 /// handshake comes first and the stream starts in the TLS phase.
 pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr, direct_tls: bool) {
-    let session_id = role.hub.next_session_id();
+    // Counted with the other connections, so that shutdown waits (briefly) for this stream to
+    // say `<system-shutdown/>`; the outbox is only the table's handle, XMPP writes its own socket.
+    let tracked = role
+        .hub
+        .track(Arc::new(crate::server::outbox::Outbox::new()), false);
+    let session_id = tracked.id;
     let mut s = Session {
         role,
         peer,
@@ -234,6 +239,8 @@ pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr, 
         }
     }
     s.close(end).await;
+    drop(s);
+    drop(tracked);
 }
 
 impl Session {
