@@ -479,6 +479,7 @@ fn bind_ping_disco_roster_presence_and_chat() {
         ("alice@example.com", "pw-alice"),
         ("bob@example.com", "pw-bob"),
         ("carol@example.com", "pw-carol"),
+        ("dave@example.com", "pw-dave"),
     ]);
     // The MSN side makes the lists: alice puts bob in her group "Friends" (FL), bob and carol
     // put alice on their forward lists.
@@ -492,6 +493,8 @@ fn bind_ping_disco_roster_presence_and_chat() {
     );
     assert!(l.starts_with("ADD"), "{l}");
     let (_, l) = alice_msn.call("ADD", "AL bob@example.com bob@example.com");
+    assert!(l.starts_with("ADD"), "{l}");
+    let (_, l) = alice_msn.call("ADD", "BL dave@example.com dave@example.com");
     assert!(l.starts_with("ADD"), "{l}");
     drop(alice_msn);
     for (who, pw) in [
@@ -534,6 +537,19 @@ fn bind_ping_disco_roster_presence_and_chat() {
     );
     assert!(
         r.contains("<item jid='carol@example.com' subscription='from'/>"),
+        "{r}"
+    );
+    assert!(
+        !r.contains("dave@example.com"),
+        "blocked only: not in the roster: {r}"
+    );
+    // XEP-0191: the block list is the BL.
+    alice.send("<iq type='get' id='bl'><blocklist xmlns='urn:xmpp:blocking'/></iq>");
+    let r = alice.expect("</iq>");
+    assert!(
+        r.contains(
+            "<blocklist xmlns='urn:xmpp:blocking'><item jid='dave@example.com'/></blocklist>"
+        ),
         "{r}"
     );
 

@@ -1134,7 +1134,25 @@ impl Session {
                     .map_err(|e| stream_error("internal-server-error", &e.to_string()))?;
                 iq::roster(&el, &self.full_jid, &account)
             }
-            // Roster changes go through the owner of account changes (next phase).
+            ("get", "blocklist", iq::NS_BLOCKING) => {
+                let id = self.user_id;
+                let (_, account) = self
+                    .role
+                    .hub
+                    .storage
+                    .run(move |db| db.load_account(id))
+                    .await?
+                    .map_err(|e| stream_error("internal-server-error", &e.to_string()))?;
+                iq::blocklist(&el, &self.full_jid, &account)
+            }
+            // Roster and block list changes go through the owner of account changes (next phase).
+            ("set", "block" | "unblock", iq::NS_BLOCKING) => iq::error(
+                &el,
+                &from,
+                &self.full_jid,
+                "cancel",
+                "feature-not-implemented",
+            ),
             ("set", "query", NS_ROSTER) => iq::error(
                 &el,
                 &from,
