@@ -27,6 +27,14 @@ fn fails(args: &[&str], stdin: Option<&str>) -> String {
     lines[0].to_string()
 }
 
+/// The schema version of a database (the number of migrations, which other branches raise).
+fn schema_of(db: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
+}
+
 fn ok(args: &[&str], stdin: Option<&str>) -> String {
     let (code, out, err) = msnpd(args, stdin);
     assert_eq!(code, 0, "{args:?} failed: {err}");
@@ -58,15 +66,6 @@ fn version_flag_and_start_line() {
     assert_eq!(ok(&["--version"], None).trim(), format!("msnpd {v}"));
     let server = TestServer::start(&[]);
     server.wait_log(&format!("msnpd {v} starting"));
-}
-
-/// The schema version of `db` (the number of migrations applied): not written into the tests,
-/// since every schema change appends one.
-fn schema_of(db: &std::path::Path) -> i64 {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .unwrap()
 }
 
 #[test]
@@ -172,7 +171,8 @@ fn migration_backs_up_first_and_newer_schemas_are_refused() {
         let c = rusqlite::Connection::open(&db).unwrap();
         c.execute_batch(
             "DROP TABLE invites; DROP TABLE server_secrets; DROP TABLE signouts; \
-             ALTER TABLE users DROP COLUMN cred_version; PRAGMA user_version = 1;",
+             DROP TABLE scram_keys; ALTER TABLE users DROP COLUMN cred_version; \
+             PRAGMA user_version = 1;",
         )
         .unwrap();
     }

@@ -32,6 +32,12 @@ pub(crate) struct Serve {
     /// HTTPS address for Passport login, or none (default 0.0.0.0:443 when it can be bound)
     #[argh(option)]
     https_listen: Option<String>,
+    /// XMPP client address (STARTTLS), or none (default 0.0.0.0:5222 when it can be bound)
+    #[argh(option)]
+    xmpp_listen: Option<String>,
+    /// XMPP direct-TLS address (XEP-0368), or none (the default)
+    #[argh(option)]
+    xmpp_tls_listen: Option<String>,
     /// directory of the generated CA and server certificates (default: the database's directory)
     #[argh(option)]
     tls_dir: Option<PathBuf>,
@@ -126,6 +132,14 @@ pub(crate) fn server_config(s: &Serve) -> CliResult<msnpd::Config> {
     if let Some(addr) = &s.https_listen {
         config.https_listen = msnpd::server::listen::parse_optional(addr)
             .map_err(|e| format!("--https-listen: {e}"))?;
+    }
+    if let Some(addr) = &s.xmpp_listen {
+        config.xmpp_listen = msnpd::server::listen::parse_optional(addr)
+            .map_err(|e| format!("--xmpp-listen: {e}"))?;
+    }
+    if let Some(addr) = &s.xmpp_tls_listen {
+        config.xmpp_tls_listen = msnpd::server::listen::parse_optional(addr)
+            .map_err(|e| format!("--xmpp-tls-listen: {e}"))?;
     }
     if s.tls_cert.is_some() != s.tls_key.is_some() {
         return Err("--tls-cert and --tls-key must be given together".into());

@@ -31,6 +31,8 @@ pub const SERVE_KEYS: &[(&str, Kind)] = &[
     ("sb-listen", Kind::Value),
     ("http-listen", Kind::List),
     ("https-listen", Kind::Value),
+    ("xmpp-listen", Kind::Value),
+    ("xmpp-tls-listen", Kind::Value),
     ("tls-dir", Kind::Value),
     ("tls-cert", Kind::Value),
     ("tls-key", Kind::Value),

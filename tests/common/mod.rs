@@ -163,6 +163,9 @@ impl TestServer {
         if !extra.contains(&"--http-listen") {
             args.extend_from_slice(&["--http-listen", "127.0.0.1:0"]);
         }
+        if !extra.contains(&"--xmpp-listen") {
+            args.extend_from_slice(&["--xmpp-listen", "none"]);
+        }
         if !extra.contains(&"--https-listen") {
             args.extend_from_slice(&["--https-listen", "none"]);
         }
@@ -652,6 +655,9 @@ pub fn start_serve_args(
     let mut cmd = command();
     cmd.arg("serve").args(args);
     // Test servers never take the machine's port 443 (tests run as root here).
+    if !args.contains(&"--xmpp-listen") {
+        cmd.args(["--xmpp-listen", "none"]);
+    }
     if !args.contains(&"--https-listen") {
         cmd.args(["--https-listen", "none"]);
     }
@@ -819,6 +825,7 @@ pub fn in_process(db: &Path, users: &[(&str, &str)]) -> msnpd::Config {
     config.sb_listen = "127.0.0.1:0".parse().unwrap();
     config.http_listen = msnpd::server::listen::parse_list("127.0.0.1:0").unwrap();
     config.https_listen = None;
+    config.xmpp_listen = None;
     config.threads = 1;
     config.chl_interval = None;
     config
