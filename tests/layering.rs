@@ -133,6 +133,7 @@ const LAYERS: &[&[&str]] = &[
     &["sb"],
     &["ns"],
     &["http"],
+    &["xmpp"],
     &["node"],
     &["lib"],
 ];

@@ -196,7 +196,7 @@ impl Db {
         let id: UserId = tx.query_row("SELECT id FROM users WHERE handle = ?1", [handle], |r| {
             r.get(0)
         })?;
-        super::scram::replace_keys(&tx, id, &cred.scram)?;
+        replace_scram_keys(&tx, id, &cred.scram)?;
         queue_signout(&tx, handle, "password changed")?;
         tx.commit()?;
         Ok(())
@@ -396,7 +396,7 @@ pub(super) fn insert_user(
         "INSERT INTO groups (user_id, num, guid, name) VALUES (?1, 0, ?2, ?3)",
         params![id, crate::auth::guid(), OTHER_CONTACTS],
     )?;
-    super::scram::replace_keys(tx, id, &cred.scram)?;
+    replace_scram_keys(tx, id, &cred.scram)?;
     Ok(id)
 }
 
@@ -595,4 +595,32 @@ mod tests {
         assert_eq!(db.integrity_check().unwrap(), "ok");
         std::fs::remove_dir_all(dir).unwrap();
     }
+}
+
+/// Replaces an account's SCRAM keys with `keys` (inside the caller's transaction). Here, not in
+/// `scram.rs`, because password changes call it: `scram.rs` builds on `Db`, never the reverse.
+pub(super) fn replace_scram_keys(
+    tx: &rusqlite::Transaction<'_>,
+    id: UserId,
+    keys: &[crate::auth::ScramKey],
+) -> Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    tx.execute("DELETE FROM scram_keys WHERE user_id = ?1", [id])?;
+    let mut st = tx.prepare_cached(
+        "INSERT INTO scram_keys (user_id, mechanism, salt, iterations, stored_key, server_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for k in keys {
+        st.execute(params![
+            id,
+            k.hash.mechanism(),
+            k.salt,
+            k.iterations,
+            k.stored_key,
+            k.server_key
+        ])?;
+    }
+    Ok(())
 }

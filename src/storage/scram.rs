@@ -6,33 +6,6 @@ use crate::auth::{ScramHash, ScramKey};
 use crate::model::UserId;
 use rusqlite::{OptionalExtension, params};
 
-/// Replaces an account's SCRAM keys with `keys` (inside the caller's transaction).
-pub(super) fn replace_keys(
-    tx: &rusqlite::Transaction<'_>,
-    id: UserId,
-    keys: &[ScramKey],
-) -> Result<()> {
-    if keys.is_empty() {
-        return Ok(());
-    }
-    tx.execute("DELETE FROM scram_keys WHERE user_id = ?1", [id])?;
-    let mut st = tx.prepare_cached(
-        "INSERT INTO scram_keys (user_id, mechanism, salt, iterations, stored_key, server_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for k in keys {
-        st.execute(params![
-            id,
-            k.hash.mechanism(),
-            k.salt,
-            k.iterations,
-            k.stored_key,
-            k.server_key
-        ])?;
-    }
-    Ok(())
-}
-
 impl Db {
     /// The account's id and its SCRAM keys for `hash`; `None` for an unknown handle, and a `None`
     /// key for an account whose keys were not derived yet (no password set or PLAIN login since
@@ -79,7 +52,7 @@ impl Db {
     /// Stores SCRAM keys derived at a PLAIN login (the password was just checked).
     pub fn set_scram_keys(&mut self, id: UserId, keys: &[ScramKey]) -> Result<()> {
         let tx = self.conn.transaction()?;
-        replace_keys(&tx, id, keys)?;
+        super::db::replace_scram_keys(&tx, id, keys)?;
         tx.commit()?;
         Ok(())
     }
