@@ -204,13 +204,14 @@ pub(crate) fn serve(
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGHUP,
     ])?;
-    let server = msnpd::Server::start(config)?;
     let given = command_line.get(1..).unwrap_or_default();
-    // What the server started with; restart-only keys stay as they were until a restart.
+    // What the server starts with; restart-only keys stay as they were until a restart. Read
+    // before the listeners open: once they do, the file may already be edited for a reload.
     let in_effect = config_file
         .as_deref()
         .and_then(|f| msnpd::ops::config_file::flags(f, given).ok())
         .unwrap_or_default();
+    let server = msnpd::Server::start(config)?;
     for sig in signals.forever() {
         if sig == signal_hook::consts::SIGHUP {
             reload(
