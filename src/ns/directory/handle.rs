@@ -108,8 +108,8 @@ pub struct Setup {
     /// The name clients are given for this server (`--public-host`), for RNG addresses.
     pub public_host: Option<String>,
     /// Runs when a session is replaced, kicked or ends: closes the user's switchboard
-    /// connections and burns their cookies.
-    pub on_sign_out: Box<dyn Fn(UserId) + Send + Sync>,
+    /// connections and burns the cookies bound to their handle (the second argument).
+    pub on_sign_out: Box<dyn Fn(UserId, &str) + Send + Sync>,
 }
 
 /// The handle every session, the storage thread and the other roles use to reach the actor.
