@@ -1,7 +1,9 @@
 //! The actor: the task that owns who is online, their mirrors and presence, applies every
 //! message in mailbox order and fans presence out to watchers.
 
-use super::handle::{Applied, Committed, Directory, MirrorUpdate, Msg, Rung, Setup, Viewers};
+use super::handle::{
+    Applied, Committed, Directory, MirrorUpdate, Msg, OnSignOut, Rung, Setup, Viewers,
+};
 use super::lines::{
     deliver_presence, push_initial, shape, write_bpr, write_presence, write_reverse_list, write_rng,
 };
@@ -41,7 +43,7 @@ pub(super) struct Actor {
     /// Its own mailbox, for the reloads it asks the storage thread for.
     pub(super) me: Directory,
     pub(super) public_host: Option<String>,
-    pub(super) on_sign_out: Box<dyn Fn(UserId, &str) + Send + Sync>,
+    pub(super) on_sign_out: OnSignOut,
 }
 
 impl Actor {

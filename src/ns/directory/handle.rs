@@ -97,6 +97,9 @@ pub(super) enum Msg {
     Callee(UserId, Reply<Option<Callee>>),
 }
 
+/// What runs when a user's session is replaced, kicked or ends: their id and handle.
+pub type OnSignOut = Box<dyn Fn(UserId, &str) + Send + Sync>;
+
 /// What the directory actor is started with.
 pub struct Setup {
     /// Where accounts are re-read when another host changed one.
@@ -109,7 +112,7 @@ pub struct Setup {
     pub public_host: Option<String>,
     /// Runs when a session is replaced, kicked or ends: closes the user's switchboard
     /// connections and burns the cookies bound to their handle (the second argument).
-    pub on_sign_out: Box<dyn Fn(UserId, &str) + Send + Sync>,
+    pub on_sign_out: OnSignOut,
 }
 
 /// The handle every session, the storage thread and the other roles use to reach the actor.
