@@ -93,6 +93,13 @@ pub const COOKIE_TTL: Duration = Duration::from_secs(120);
 pub const MAX_COOKIES_PER_USER: u32 = 32;
 /// ... and unused cookies of all users together, so that many accounts cannot fill memory either.
 pub const MAX_COOKIES: usize = 100_000;
+/// Unused `RNG` cookies one caller may have caused (issue 21 item 1). Ringing costs the callee
+/// nothing, so ring cookies count against whoever sent the `CAL`: otherwise two accounts (one
+/// calling from many switchboards, the other logging in again to void the invitations) fill
+/// `MAX_COOKIES` in seconds and every `XFR SB` and `CAL` on the server fails. A client rings at
+/// most `MAX_SB_PARTICIPANTS - 1` people into one conversation and each ring lives `COOKIE_TTL`
+/// unless answered, so 64 covers three full group chats started within two minutes.
+pub const MAX_RING_COOKIES_PER_USER: u32 = 64;
 /// DS redirects remembered per client address (an IPv6 /64): a client follows its redirect
 /// within a second, so even a large NAT has few pending at once; past it the address's new
 /// redirects are not remembered (its clients are redirected once more) instead of pushing other

@@ -634,7 +634,7 @@ mod tests {
                 host: 0,
                 bus: Arc::new(Alone),
                 public_host: None,
-                on_sign_out: Box::new(|_| {}),
+                on_sign_out: Box::new(|_, _| {}),
             },
         );
         let mut ids = Vec::new();

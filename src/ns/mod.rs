@@ -114,7 +114,9 @@ impl Ns {
                 host,
                 bus,
                 public_host: hub.config.public_host.clone(),
-                on_sign_out: Box::new(move |id| for_sign_out.switchboards.sign_out(id)),
+                on_sign_out: Box::new(move |id, handle| {
+                    for_sign_out.switchboards.sign_out(id, handle)
+                }),
             },
         );
         sb.start(

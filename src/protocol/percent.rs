@@ -71,6 +71,16 @@ pub fn decode_name(s: &str) -> Result<String, NameError> {
     String::from_utf8(out).map_err(|_| NameError::NotUtf8)
 }
 
+/// Whether an encoded value other clients are shown as sent (the MSNObject of `CHG`) holds a
+/// control byte, raw or escaped, or a malformed escape (which a client's decoder may read as
+/// anything): the rule `decode_name` applies to names.
+pub fn hides_control(s: &str) -> bool {
+    matches!(
+        decode_name(s),
+        Err(NameError::Control | NameError::BadEscape)
+    )
+}
+
 /// Decodes an HTTP query or form field, keeping a malformed escape as it was typed and replacing
 /// invalid UTF-8; `plus_is_space` for form bodies (`application/x-www-form-urlencoded`).
 pub fn decode_lenient(s: &[u8], plus_is_space: bool) -> String {
@@ -137,6 +147,23 @@ pub fn encoded_len(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn msnobjects_hiding_control_bytes_are_caught() {
+        let clean = "%3Cmsnobj%20Creator%3D%22a%40b.com%22%20Friendly%3D%22AAA%3D%22%2F%3E";
+        assert!(!hides_control(clean));
+        for bad in [
+            "%3Cmsnobj%0D%0A%3E",
+            "x%00",
+            "%1B[2J",
+            "a\x1bb",
+            "x\u{7f}",
+            "%3",
+            "%G0",
+        ] {
+            assert!(hides_control(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn names_round_trip_with_the_fixed_rule() {

@@ -19,6 +19,8 @@ pub(super) type Reply<T> = smol::channel::Sender<T>;
 pub enum GrantRefused {
     /// The user holds `MAX_COOKIES_PER_USER` unused `XFR SB` cookies.
     UserCap,
+    /// The caller's `CAL`s caused `MAX_RING_COOKIES_PER_USER` unanswered `RNG` cookies.
+    RingCap,
     /// `MAX_COOKIES` unused cookies exist.
     Full,
     /// The registry is gone (the server is shutting down).
@@ -57,8 +59,10 @@ pub(super) enum Request {
         sb: u32,
         reply: Reply<Option<SbTx>>,
     },
-    /// A switchboard's `CAL`: a cookie for `handle` to join `sb`.
+    /// A switchboard's `CAL` by `caller`: a cookie for `handle` to join `sb`, counted against
+    /// the caller.
     Invite {
+        caller: UserId,
         handle: String,
         sb: u32,
         reply: Reply<Result<String, GrantRefused>>,
@@ -71,8 +75,10 @@ pub(super) enum Request {
     Closed {
         id: u32,
     },
+    /// `user`'s notification session ended; `handle` names the cookies to burn.
     SignOut {
         user: UserId,
+        handle: String,
     },
     Rename {
         user: UserId,

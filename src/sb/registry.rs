@@ -19,7 +19,8 @@ pub use super::messages::{GrantRefused, Opened};
 use super::port::{Admit, Ringer};
 use super::switchboard;
 use crate::limits::{
-    COOKIE_TTL, MAX_COOKIES, MAX_COOKIES_PER_USER, SB_MAILBOX, SB_REGISTRY_MAILBOX,
+    COOKIE_TTL, MAX_COOKIES, MAX_COOKIES_PER_USER, MAX_RING_COOKIES_PER_USER, SB_MAILBOX,
+    SB_REGISTRY_MAILBOX,
 };
 use crate::model::UserId;
 use crate::server::mailbox::{self, Spawner, post};
@@ -27,7 +28,7 @@ use crate::server::mailbox::{Receiver, Sender};
 use crate::server::outbox::Outbox;
 /// A one-slot reply channel (requests that need an answer are rare: not on the relay path).
 use smol::future::FutureExt;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -49,41 +50,55 @@ pub(crate) struct Grant {
     pub handle: String,
     /// What redeeming the cookie does (create a switchboard, or join one).
     pub entry: Entry,
+    /// Whose cap it counts against: the `XFR SB` user, or the `CAL`'s caller (ringing costs the
+    /// callee nothing, so it must not use up the callee's share, nor escape everyone's).
+    issuer: UserId,
     expires: Instant,
 }
 
-impl Grant {
-    /// `XFR SB` cookies count against their user's cap; `RNG` cookies are caused by the caller,
-    /// so they must not use up the invitee's.
-    fn counted(&self) -> Option<UserId> {
-        match &self.entry {
-            Entry::Create(a) => Some(a.user),
-            Entry::Join(_) => None,
-        }
-    }
+/// The unused cookies one user caused, counted per kind against the caps.
+#[derive(Default)]
+struct Issued {
+    /// `XFR SB` cookies (`MAX_COOKIES_PER_USER`).
+    creates: u32,
+    /// `RNG` cookies this user's `CAL`s caused (`MAX_RING_COOKIES_PER_USER`).
+    rings: u32,
+    /// Those cookies, so that a rename visits only them.
+    cookies: HashSet<String>,
 }
 
 /// The registry's cookie table. Owned by the registry actor; plain data so it can be tested
-/// without one.
+/// without one. Indexed by issuer and by holder, so that no request (a rename, a sign-out)
+/// walks other users' cookies.
 #[derive(Default)]
 pub(super) struct Cookies {
     cookies: HashMap<String, Grant>,
     /// (deadline, cookie), earliest first. Entries of cookies already redeemed stay until they
     /// reach the front (or a compaction), and are skipped then.
     deadlines: VecDeque<(Instant, String)>,
-    /// Unused `XFR SB` cookies per user.
-    outstanding: HashMap<UserId, u32>,
+    /// Unused cookies per user who caused them.
+    issued: HashMap<UserId, Issued>,
+    /// Unused cookies per handle they are bound to (the `XFR SB` user's own, a callee's rings).
+    held: HashMap<String, HashSet<String>>,
 }
 
 impl Cookies {
     fn forget(&mut self, cookie: &str) -> Option<Grant> {
         let g = self.cookies.remove(cookie)?;
-        if let Some(user) = g.counted()
-            && let Some(n) = self.outstanding.get_mut(&user)
-        {
-            *n -= 1;
-            if *n == 0 {
-                self.outstanding.remove(&user);
+        if let Some(i) = self.issued.get_mut(&g.issuer) {
+            i.cookies.remove(cookie);
+            match g.entry {
+                Entry::Create(_) => i.creates -= 1,
+                Entry::Join(_) => i.rings -= 1,
+            }
+            if i.cookies.is_empty() {
+                self.issued.remove(&g.issuer);
+            }
+        }
+        if let Some(held) = self.held.get_mut(&g.handle) {
+            held.remove(cookie);
+            if held.is_empty() {
+                self.held.remove(&g.handle);
             }
         }
         Some(g)
@@ -108,8 +123,11 @@ impl Cookies {
         }
     }
 
+    /// A cookie bound to `handle`, counted against `issuer`: `XFR SB` cookies against
+    /// `MAX_COOKIES_PER_USER`, `RNG` cookies against `MAX_RING_COOKIES_PER_USER`.
     pub(super) fn grant(
         &mut self,
+        issuer: UserId,
         handle: &str,
         entry: Entry,
         ttl: Duration,
@@ -120,23 +138,42 @@ impl Cookies {
         if self.cookies.len() >= MAX_COOKIES {
             return Err(GrantRefused::Full);
         }
-        let grant = Grant {
-            handle: handle.to_owned(),
-            entry,
-            expires,
+        let issued = self.issued.entry(issuer).or_default();
+        let (count, cap, refused) = match entry {
+            Entry::Create(_) => (
+                &mut issued.creates,
+                MAX_COOKIES_PER_USER,
+                GrantRefused::UserCap,
+            ),
+            Entry::Join(_) => (
+                &mut issued.rings,
+                MAX_RING_COOKIES_PER_USER,
+                GrantRefused::RingCap,
+            ),
         };
-        if let Some(user) = grant.counted() {
-            let n = self.outstanding.entry(user).or_insert(0);
-            if *n >= MAX_COOKIES_PER_USER {
-                return Err(GrantRefused::UserCap);
+        if *count >= cap {
+            if issued.cookies.is_empty() {
+                self.issued.remove(&issuer);
             }
-            *n += 1;
+            return Err(refused);
         }
+        *count += 1;
         let cookie = format!(
             "{}.{}",
             crate::auth::token(20),
             crate::auth::random_u64() % 1_000_000
         );
+        issued.cookies.insert(cookie.clone());
+        self.held
+            .entry(handle.to_owned())
+            .or_default()
+            .insert(cookie.clone());
+        let grant = Grant {
+            handle: handle.to_owned(),
+            entry,
+            issuer,
+            expires,
+        };
         self.cookies.insert(cookie.clone(), grant);
         // Every cookie lives COOKIE_TTL, so it goes at the back; a shorter one (tests) is put
         // in its place to keep the queue in deadline order.
@@ -156,24 +193,35 @@ impl Cookies {
         (g.handle == handle && Instant::now() < g.expires).then_some(g)
     }
 
-    /// Burns the user's `XFR SB` cookies. (Their `RNG` cookies die with the invitations that
-    /// the switchboards void on sign-out.)
-    pub(super) fn sign_out(&mut self, user: UserId) {
-        self.cookies.retain(|_, g| g.counted() != Some(user));
-        // Those were all of the user's counted cookies: their cap starts afresh.
-        self.outstanding.remove(&user);
+    /// Burns every cookie bound to the user's `handle`: their `XFR SB` cookies (which frees
+    /// their cap) and the `RNG` cookies that ring them (which frees their callers' caps; the
+    /// invitations are void anyway, the switchboards drop them on the same sign-out). Left alone:
+    /// the rings this user caused, which still admit their callees to the conversations, and
+    /// count against this user until answered or expired (logging in again does not reset
+    /// them). O(the user's cookies).
+    pub(super) fn sign_out(&mut self, handle: &str) {
+        for cookie in self.held.remove(handle).unwrap_or_default() {
+            self.forget(&cookie);
+        }
     }
 
-    /// A switchboard opened with one of the user's cookies shows their current name.
-    fn rename(&mut self, user: UserId, encoded: &str) {
-        for g in self.cookies.values_mut() {
-            if let Entry::Create(a) = &mut g.entry
-                && a.user == user
+    /// A switchboard opened with one of the user's cookies shows their current name. Visits
+    /// only the cookies the user caused (at most both caps); returns how many, for the tests.
+    fn rename(&mut self, user: UserId, encoded: &str) -> usize {
+        let Some(issued) = self.issued.get(&user) else {
+            return 0;
+        };
+        for cookie in &issued.cookies {
+            if let Some(Grant {
+                entry: Entry::Create(a),
+                ..
+            }) = self.cookies.get_mut(cookie)
             {
                 a.name.clear();
                 a.name.push_str(encoded);
             }
         }
+        issued.cookies.len()
     }
 
     pub(super) fn len(&self) -> usize {
@@ -321,11 +369,15 @@ impl Switchboards {
         });
     }
 
-    /// The user's notification session ended: closes their switchboard connections, burns their
-    /// cookies (a session replaced by a newer login, `OUT OTH`, must not enter a switchboard with
-    /// a cookie it was given before) and voids their invitations. Does not wait.
-    pub fn sign_out(&self, user: UserId) {
-        self.notify(Request::SignOut { user });
+    /// The user's notification session ended: closes their switchboard connections, burns the
+    /// cookies bound to their `handle` (a session replaced by a newer login, `OUT OTH`, must not
+    /// enter a switchboard with a cookie it was given before, and rings it did not answer must not
+    /// hold slots of the cookie table) and voids their invitations. Does not wait.
+    pub fn sign_out(&self, user: UserId, handle: &str) {
+        self.notify(Request::SignOut {
+            user,
+            handle: handle.to_owned(),
+        });
     }
 }
 
@@ -370,8 +422,9 @@ impl Registry {
         // Replies go into one-slot channels made for them: they never block.
         match req {
             Request::Grant { admit, ttl, reply } => {
-                let handle = admit.handle.clone();
-                let _ = reply.try_send(self.cookies.grant(&handle, Entry::Create(admit), ttl));
+                let (user, handle) = (admit.user, admit.handle.clone());
+                let granted = self.cookies.grant(user, &handle, Entry::Create(admit), ttl);
+                let _ = reply.try_send(granted);
             }
             Request::Open {
                 cookie,
@@ -404,8 +457,16 @@ impl Registry {
                 };
                 let _ = reply.try_send(tx);
             }
-            Request::Invite { handle, sb, reply } => {
-                let _ = reply.try_send(self.cookies.grant(&handle, Entry::Join(sb), COOKIE_TTL));
+            Request::Invite {
+                caller,
+                handle,
+                sb,
+                reply,
+            } => {
+                let granted = self
+                    .cookies
+                    .grant(caller, &handle, Entry::Join(sb), COOKIE_TTL);
+                let _ = reply.try_send(granted);
             }
             Request::Revoke { cookie } => {
                 self.cookies.forget(&cookie);
@@ -413,12 +474,12 @@ impl Registry {
             Request::Closed { id } => {
                 self.sessions.remove(&id);
             }
-            Request::SignOut { user } => {
-                self.cookies.sign_out(user);
+            Request::SignOut { user, handle } => {
+                self.cookies.sign_out(&handle);
                 self.broadcast(|| Command::SignOut { user });
             }
             Request::Rename { user, name } => {
-                self.cookies.rename(user, &name);
+                let _visited = self.cookies.rename(user, &name);
                 self.broadcast(|| Command::Rename {
                     user,
                     name: name.clone(),
@@ -484,7 +545,17 @@ mod tests {
         handle: &str,
         ttl: Duration,
     ) -> Result<String, GrantRefused> {
-        c.grant(handle, Entry::Create(admit(user, handle)), ttl)
+        c.grant(user, handle, Entry::Create(admit(user, handle)), ttl)
+    }
+
+    /// `caller` rings `callee` into switchboard `sb`.
+    fn ring(
+        c: &mut Cookies,
+        caller: UserId,
+        callee: &str,
+        sb: u32,
+    ) -> Result<String, GrantRefused> {
+        c.grant(caller, callee, Entry::Join(sb), COOKIE_TTL)
     }
 
     #[test]
@@ -493,7 +564,7 @@ mod tests {
         let c = create(&mut s, 1, "a@x.com", COOKIE_TTL).unwrap();
         assert!(s.redeem(&c, "b@x.com").is_none());
         assert!(s.redeem(&c, "a@x.com").is_none());
-        let c = s.grant("a@x.com", Entry::Join(7), COOKIE_TTL).unwrap();
+        let c = ring(&mut s, 2, "a@x.com", 7).unwrap();
         assert!(matches!(
             s.redeem(&c, "a@x.com").unwrap().entry,
             Entry::Join(7)
@@ -519,7 +590,7 @@ mod tests {
             create(&mut s, 1, "a@x.com", COOKIE_TTL),
             Err(GrantRefused::UserCap)
         );
-        s.sign_out(1);
+        s.sign_out("a@x.com");
         assert_eq!(s.len(), 0);
         assert!(
             create(&mut s, 1, "a@x.com", COOKIE_TTL).is_ok(),
@@ -546,8 +617,8 @@ mod tests {
             "other users unaffected"
         );
         assert!(
-            s.grant("a@x.com", Entry::Join(5), COOKIE_TTL).is_ok(),
-            "RNG cookies are not counted"
+            ring(&mut s, 1, "b@x.com", 5).is_ok(),
+            "RNG cookies have a cap of their own"
         );
         // The short-lived one expires (queued ahead of the others despite being issued first
         // among equals), which frees a slot.
@@ -562,5 +633,76 @@ mod tests {
         assert!(create(&mut s, 1, "a@x.com", COOKIE_TTL).is_ok());
         assert!(s.redeem(&fresh, "a@x.com").is_some());
         assert_eq!(s.len(), MAX_COOKIES_PER_USER as usize + 1);
+    }
+
+    /// Issue 21 item 1, at full size: one account rings another from many switchboards, the
+    /// other signs out and in again (which voids the invitations, so the rings can be repeated),
+    /// until the table would hold `MAX_COOKIES`. The caller's rings are capped, the callee's die
+    /// with its session, so the table stays small and a third user is served.
+    #[test]
+    fn two_accounts_cannot_fill_the_table() {
+        let mut s = Cookies::default();
+        let (caller, callee) = (1, "b@x.com");
+        let mut refused = 0;
+        for round in 0..MAX_COOKIES as u32 / 250 {
+            for sb in 0..250 {
+                if ring(&mut s, caller, callee, round * 250 + sb).is_err() {
+                    refused += 1;
+                }
+            }
+            s.sign_out(callee);
+        }
+        assert!(refused > 0, "the caller hit its cap");
+        assert_eq!(s.len(), 0, "nothing outlives the callee's sessions");
+        for sb in 0..2 * MAX_RING_COOKIES_PER_USER {
+            let _ = ring(&mut s, caller, callee, sb);
+        }
+        assert_eq!(s.len(), MAX_RING_COOKIES_PER_USER as usize);
+        assert_eq!(
+            ring(&mut s, caller, "c@x.com", 1),
+            Err(GrantRefused::RingCap)
+        );
+        assert!(create(&mut s, 3, "c@x.com", COOKIE_TTL).is_ok());
+        assert!(
+            ring(&mut s, 3, callee, 9).is_ok(),
+            "a third user still rings"
+        );
+        // The caller's own sign-out leaves its rings (they still admit their callees).
+        s.sign_out("a@x.com");
+        assert_eq!(
+            ring(&mut s, caller, "c@x.com", 1),
+            Err(GrantRefused::RingCap)
+        );
+    }
+
+    /// The "Also" line of issue 21: a rename visits the renamer's cookies only, however many
+    /// others hold (it used to walk the whole table).
+    #[test]
+    fn a_rename_visits_only_the_renamers_cookies() {
+        let mut s = Cookies::default();
+        for user in 10..3_010 {
+            let handle = format!("u{user}@x.com");
+            create(&mut s, user, &handle, COOKIE_TTL).unwrap();
+            ring(&mut s, user, "a@x.com", user as u32).unwrap();
+        }
+        let mine = [
+            create(&mut s, 1, "a@x.com", COOKIE_TTL).unwrap(),
+            create(&mut s, 1, "a@x.com", COOKIE_TTL).unwrap(),
+        ];
+        ring(&mut s, 1, "z@x.com", 5).unwrap();
+        assert_eq!(s.len(), 6_003);
+        assert_eq!(
+            s.rename(1, "New%20name"),
+            3,
+            "its two XFR cookies and one ring"
+        );
+        assert_eq!(s.rename(2, "Nobody"), 0);
+        for c in mine {
+            match s.redeem(&c, "a@x.com").map(|g| g.entry) {
+                Some(Entry::Create(a)) => assert_eq!(a.name, "New%20name"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(s.issued.get(&1).is_some_and(|i| i.cookies.len() == 1));
     }
 }

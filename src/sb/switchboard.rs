@@ -264,6 +264,7 @@ impl Switchboard {
         // The registry never waits on a switchboard, so waiting on it here cannot deadlock.
         let (tx, rx) = smol::channel::bounded(1);
         let invite = Request::Invite {
+            caller: self.participants[me].admit.user,
             handle: handle.clone(),
             sb: self.id,
             reply: tx,

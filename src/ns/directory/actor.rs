@@ -1,7 +1,9 @@
 //! The actor: the task that owns who is online, their mirrors and presence, applies every
 //! message in mailbox order and fans presence out to watchers.
 
-use super::handle::{Applied, Committed, Directory, MirrorUpdate, Msg, Rung, Setup, Viewers};
+use super::handle::{
+    Applied, Committed, Directory, MirrorUpdate, Msg, OnSignOut, Rung, Setup, Viewers,
+};
 use super::lines::{
     deliver_presence, push_initial, shape, write_bpr, write_presence, write_reverse_list, write_rng,
 };
@@ -41,7 +43,7 @@ pub(super) struct Actor {
     /// Its own mailbox, for the reloads it asks the storage thread for.
     pub(super) me: Directory,
     pub(super) public_host: Option<String>,
-    pub(super) on_sign_out: Box<dyn Fn(UserId) + Send + Sync>,
+    pub(super) on_sign_out: OnSignOut,
 }
 
 impl Actor {
@@ -216,7 +218,7 @@ impl Actor {
         // switchboard connections are closed here: a kicked session must not go on chatting.
         let _ = previous.outbox.push(&[b"OUT OTH\r\n"]);
         previous.outbox.close();
-        (self.on_sign_out)(id);
+        (self.on_sign_out)(id, &previous.handle);
         Some(previous)
     }
 
@@ -234,7 +236,7 @@ impl Actor {
         if u.shown || u.presence.visible_status().is_some() {
             self.broadcast_offline(&u);
         }
-        (self.on_sign_out)(id);
+        (self.on_sign_out)(id, &u.member.handle);
     }
 
     /// Announces a change of `id` (`pace::STATUS`, `pace::PSM`); see `announce_with`.

@@ -97,6 +97,9 @@ pub(super) enum Msg {
     Callee(UserId, Reply<Option<Callee>>),
 }
 
+/// What runs when a user's session is replaced, kicked or ends: their id and handle.
+pub type OnSignOut = Box<dyn Fn(UserId, &str) + Send + Sync>;
+
 /// What the directory actor is started with.
 pub struct Setup {
     /// Where accounts are re-read when another host changed one.
@@ -108,8 +111,8 @@ pub struct Setup {
     /// The name clients are given for this server (`--public-host`), for RNG addresses.
     pub public_host: Option<String>,
     /// Runs when a session is replaced, kicked or ends: closes the user's switchboard
-    /// connections and burns their cookies.
-    pub on_sign_out: Box<dyn Fn(UserId) + Send + Sync>,
+    /// connections and burns the cookies bound to their handle (the second argument).
+    pub on_sign_out: OnSignOut,
 }
 
 /// The handle every session, the storage thread and the other roles use to reach the actor.

@@ -46,6 +46,10 @@ impl<'a> ClientCommand<'a> for Chg<'a> {
             None => None,
         };
         let msnobj = c.optional().filter(|_| dialect.presence_msnobj);
+        // Watchers' NLN/ILN carry it as sent: refused like a name hiding a control byte (201).
+        if msnobj.is_some_and(crate::protocol::percent::hides_control) {
+            return Err(c.invalid_last());
+        }
         c.finish()?;
         Ok(Chg {
             status,
