@@ -7,6 +7,7 @@ pub mod names;
 pub mod percent;
 pub mod timestamp;
 pub mod write;
+pub mod xml;
 
 pub use cursor::{ArgError, Cursor};
 pub use frame::{Command, ParseError, Role, parse_frame};
