@@ -346,3 +346,8 @@ pub const SSO_NONCE_LEN: usize = 64;
 /// `RequestSecurityToken`s one RST.srf request may carry: WLM 2009 asks for about ten services,
 /// libpurple for seven (counting `Passport.NET/tb`).
 pub const RST_MAX_TOKENS: usize = 16;
+/// Web-service tokens (address book, sharing, storage) remembered at once, all accounts
+/// together: each login gets one per requested service (libpurple asks for five) and they live
+/// `RST_STATED_LIFETIME`; 20,000 (about 2 MB) covers a few thousand logins a day, and past it the
+/// oldest is forgotten (that client signs in again).
+pub const MAX_SERVICE_TOKENS: usize = 20_000;

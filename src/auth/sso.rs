@@ -175,7 +175,9 @@ pub fn parse_answer(base64: &str) -> Result<Answer, SsoError> {
     }
     let at = HEADER_LEN as usize;
     Ok(Answer {
-        iv: blob[at..at + IV_LEN].try_into().map_err(|_| SsoError::Format)?,
+        iv: blob[at..at + IV_LEN]
+            .try_into()
+            .map_err(|_| SsoError::Format)?,
         hash: blob[at + IV_LEN..at + IV_LEN + HASH_LEN]
             .try_into()
             .map_err(|_| SsoError::Format)?,
