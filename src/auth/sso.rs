@@ -213,15 +213,16 @@ pub fn verify(key: &SessionKey, nonce: &str, answer: &str) -> Result<(), SsoErro
     Ok(())
 }
 
+/// The client side of the exchange, for tests elsewhere in the crate (RST.srf answer to login).
 #[cfg(test)]
-mod tests {
+pub(crate) mod client {
     use super::*;
     use openssl::symm::{Crypter, Mode};
 
     /// The client side, written from papyon's `mbi_crypt` and libpurple's `msn_rps_encrypt`: the
     /// header, a random IV, the HMAC, and 3DES-CBC of the nonce followed by eight 0x08 bytes with
     /// no further padding.
-    fn client_answer(binary_secret_b64: &str, nonce: &str) -> String {
+    pub(crate) fn client_answer(binary_secret_b64: &str, nonce: &str) -> String {
         let secret = B64.decode(binary_secret_b64).unwrap();
         let key2 = derive_key(&secret, "WS-SecureConversationSESSION KEY HASH").unwrap();
         let key3 = derive_key(&secret, "WS-SecureConversationSESSION KEY ENCRYPTION").unwrap();
@@ -246,6 +247,12 @@ mod tests {
         blob.extend_from_slice(&cipher);
         B64.encode(blob)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client::client_answer;
+    use super::*;
 
     #[test]
     fn hmac_sha1_matches_rfc_2202() {

@@ -10,6 +10,7 @@ mod host;
 pub mod https;
 pub mod passport;
 pub mod register;
+pub mod rst;
 pub mod site;
 mod status;
 
