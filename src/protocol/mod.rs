@@ -3,9 +3,11 @@
 pub mod command;
 pub mod cursor;
 pub mod frame;
+pub mod ml;
 pub mod names;
 pub mod percent;
 pub mod timestamp;
+pub mod uux;
 pub mod write;
 pub mod xml;
 
