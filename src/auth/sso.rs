@@ -167,7 +167,7 @@ pub fn parse_answer(base64: &str) -> Result<Answer, SsoError> {
         || iv_len as usize != IV_LEN
         || hash_len as usize != HASH_LEN
         || cipher_len == 0
-        || cipher_len % 8 != 0
+        || !cipher_len.is_multiple_of(8)
         || cipher_len > MAX_CIPHER_LEN
         || blob.len() != HEADER_LEN as usize + IV_LEN + HASH_LEN + cipher_len
     {

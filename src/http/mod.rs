@@ -12,6 +12,7 @@ pub mod passport;
 pub mod register;
 pub mod rst;
 pub mod site;
+pub mod soap;
 mod status;
 
 use crate::ns::Ns;

@@ -198,12 +198,11 @@ pub fn write(ml: &Ml, lists: Lists) -> String {
         out.push_str("<d n=\"");
         escape_into(&mut out, domain);
         out.push_str("\">");
-        for j in i..ml.contacts.len() {
-            let c = &ml.contacts[j];
-            if done[j] || domain_of(&c.handle) != domain {
+        for (c, done) in ml.contacts.iter().zip(done.iter_mut()).skip(i) {
+            if *done || domain_of(&c.handle) != domain {
                 continue;
             }
-            done[j] = true;
+            *done = true;
             out.push_str("<c n=\"");
             escape_into(&mut out, local_of(&c.handle));
             out.push('"');
