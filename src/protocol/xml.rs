@@ -5,7 +5,7 @@
 //! entity can be declared, let alone expanded), no external references (nothing is ever fetched
 //! or opened), only the five predefined entities and character references, and hard bounds on the
 //! document's size, nesting depth, element count and attributes per element. Every failure is an
-//! `XmlError`; nothing panics, whatever the bytes (the fuzz target `xml_payloads` checks that).
+//! `XmlError`; nothing panics, whatever the bytes (the fuzz target `wlm_payloads` checks that).
 //!
 //! Names are matched by their local part (`wst:Address` and `Address` are the same element):
 //! clients disagree on prefixes (WLM writes `s:Envelope`, libpurple an unprefixed `Envelope` with
