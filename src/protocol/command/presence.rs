@@ -218,10 +218,10 @@ mod tests {
     fn chg_forms_per_dialect() {
         for d in all() {
             let b = round_trip!(Chg, Chg::new(Status::Away, d), d, NS);
-            let want = if d.presence_caps {
-                "CHG 7 AWY 0\r\n"
-            } else {
-                "CHG 7 AWY\r\n"
+            let want = match (d.presence_caps, d.caps_ex) {
+                (true, true) => "CHG 7 AWY 0:0\r\n",
+                (true, false) => "CHG 7 AWY 0\r\n",
+                _ => "CHG 7 AWY\r\n",
             };
             assert_eq!(b, want.as_bytes());
             round_trip!(
