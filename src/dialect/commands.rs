@@ -98,6 +98,7 @@ macro_rules! ns_commands {
             "PRP" [command::presence::Prp] Line   Login Apply, |d| yes(d.phones);
             "SBP" [command::presence::Sbp] Line   Login Apply, |d| yes(d.list_commands == ListCommands::Adc && !d.address_book);
             "UUX" [command::presence::Uux] Payload Login Apply, |d| yes(d.personal_message);
+            "UUN" [command::presence::Uun] Payload Login Apply, |d| yes(d.endpoint_messages);
             "XFR" [command::xfr::Xfr]     Line    Login Apply, |_| Yes;
             "URL" [command::misc::Url]    Line    Login Apply, |_| Yes;
             "SND" [command::misc::Snd]    Line    Login Apply, |_| Yes;
@@ -217,7 +218,7 @@ mod tests {
         {
             let ns_payload = matches!(
                 *v,
-                "QRY" | "SDC" | "PAG" | "PGD" | "UUX" | "UUM" | "PUT" | "SDG"
+                "QRY" | "SDC" | "PAG" | "PGD" | "UUX" | "UUN" | "UUM" | "PUT" | "SDG"
             );
             let sb_payload = *v == "MSG";
             let no_trid = matches!(*v, "PNG" | "OUT");
