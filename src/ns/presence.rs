@@ -3,13 +3,15 @@
 //! (`directory/`) stores it and tells the watchers (NLN, FLN, UBX).
 
 use super::account::{self, Change};
-use super::{Apply, NsSession};
+use super::{Apply, NsSession, directory};
 use crate::limits::{MAX_FRIENDLY_ENCODED, MAX_PRP_VALUE};
-use crate::model::UserId;
+use crate::model::{MachineGuid, UserId};
 use crate::protocol::ArgError;
-use crate::protocol::command::presence::{Chg, Prp, Rea, Sbp, Uux};
+use crate::protocol::command::presence::{Chg, Prp, Rea, Sbp, Uun, Uux};
+use crate::protocol::names::normalize_handle;
 use crate::protocol::percent::{self, encoded_len};
 use crate::protocol::reply::{self, Text};
+use crate::protocol::uux;
 use crate::server::session::{Disconnect, Handled};
 
 /// `CHG trid status {caps} {msnobj}`. A status the client may not set (`FLN`), caps that are
@@ -25,12 +27,14 @@ impl<'a> Apply<'a> for Chg<'a> {
         };
         let d = s.dialect();
         let caps = self.caps.unwrap_or(0);
-        let msnobj = self.msnobj;
+        let caps_ex = self.caps_ex.unwrap_or(0);
+        // libpurple's MSNP18 plug-in sends `0` for "no display picture": never an MSNObject.
+        let msnobj = self.msnobj.filter(|o| *o != "0");
         s.ns.directory
-            .set_status(
+            .set_status_ex(
                 user.id,
                 self.status,
-                d.presence_caps.then_some(caps),
+                d.presence_caps.then_some((caps, caps_ex)),
                 d.presence_msnobj.then(|| msnobj.map(Box::from)),
             )
             .await?;
@@ -38,7 +42,8 @@ impl<'a> Apply<'a> for Chg<'a> {
             trid,
             status: self.status.code(),
             caps,
-            msnobj,
+            caps_ex,
+            msnobj: self.msnobj,
         })
         .await?;
         if !s.announced {
@@ -245,21 +250,96 @@ async fn set_phone(
     .await
 }
 
-/// MSNP11 personal message: stored in memory, relayed as UBX to watchers who speak MSNP11+.
+/// `UUX trid len` + payload (MSNP11+): the personal message, and from MSNP13 the machine GUID
+/// and (MSNP16+) the endpoint's public and private data (`protocol::uux`).
+///
+/// The `<Data>` part is what watchers get in `UBX`. A `<Data>` with only the personal fields is
+/// relayed as sent (what MSN 7.x clients send and read); one that carries endpoint data (WLM 2009
+/// may put it inside `<Data>`) is rewritten with the personal fields only, so no watcher sees an
+/// endpoint's private data. A payload that is only `EndpointData`/`PrivateEndpointData`
+/// (libpurple sends them as separate `UUX`es) leaves the personal message as it was and goes to
+/// the endpoint table (MPOP). Not a payload of those three roots, or not acceptable XML: the
+/// service hung up.
 impl<'a> Apply<'a> for Uux<'a> {
     async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
         let Some(user) = s.user().cloned() else {
             return Ok(());
         };
         let body = self.data;
-        let text =
-            std::str::from_utf8(body).map_err(|_| Disconnect::new("UUX payload is not UTF-8"))?;
-        let t = text.trim();
-        if !(t.is_empty() || (t.starts_with("<Data>") && t.ends_with("</Data>"))) {
-            return Err(Disconnect::new("UUX payload is not a <Data> document"));
+        let parsed = uux::parse(body).map_err(|e| Disconnect::new(e.to_string()))?;
+        let personal =
+            parsed.psm.is_some() || parsed.current_media.is_some() || parsed.machine_guid.is_some();
+        let data_root = body
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .is_some_and(|i| body[i..].starts_with(b"<Data"));
+        if body.iter().all(u8::is_ascii_whitespace) {
+            s.ns.directory.set_psm(user.id, None).await?;
+        } else if data_root && parsed.endpoint.is_none() && parsed.private_endpoint.is_none() {
+            s.ns.directory
+                .set_psm(user.id, Some(Box::from(body)))
+                .await?;
+        } else if personal {
+            let data = uux::PersonalData {
+                psm: parsed.psm.clone().unwrap_or_default(),
+                current_media: parsed.current_media.clone().unwrap_or_default(),
+                machine_guid: parsed.machine_guid.clone().unwrap_or_default(),
+            };
+            let doc = uux::write_ubx(&data, &[]);
+            s.ns.directory
+                .set_psm(user.id, Some(doc.into_bytes().into_boxed_slice()))
+                .await?;
         }
-        let psm = (!body.is_empty()).then(|| Box::from(body));
-        s.ns.directory.set_psm(user.id, psm).await?;
+        if let Some(endpoint) = user.endpoint
+            && (parsed.endpoint.is_some() || parsed.private_endpoint.is_some())
+        {
+            s.ns.directory
+                .set_endpoint_data(user.id, endpoint, parsed.endpoint, parsed.private_endpoint)
+                .await?;
+        }
         s.send(&reply::presence::UuxOk { trid }).await
+    }
+}
+
+/// `UUN trid target type len` (MSNP13+): handed to the target's sessions as `UBN` (to one
+/// endpoint when the target names it, `email;{guid}`). To one of my own endpoints, type 4 or 8
+/// with `goawyplzthxbye` (or `gtfo`) also signs that endpoint out (MPOP). A target on another
+/// network, or not a handle: `204`/`201`; offline, or not accepting me: `217`.
+impl<'a> Apply<'a> for Uun<'a> {
+    async fn refused(s: &mut NsSession, trid: u32, _: ArgError) -> Handled {
+        s.error(201, trid).await
+    }
+
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let target = match self.target.split_once(':') {
+            Some(("1", rest)) => rest,
+            Some(_) => return s.error(204, trid).await,
+            None => self.target,
+        };
+        let (handle, endpoint) = match target.split_once(';') {
+            Some((h, g)) => match MachineGuid::parse(g) {
+                Some(g) => (h, Some(g)),
+                None => return s.error(201, trid).await,
+            },
+            None => (target, None),
+        };
+        let Some(handle) = normalize_handle(handle) else {
+            return s.error(201, trid).await;
+        };
+        let message = directory::EndpointMessage {
+            from: user.id,
+            to: handle,
+            endpoint,
+            kind: self.kind,
+            data: Box::from(self.data),
+        };
+        if s.ns.directory.endpoint_message(message).await? {
+            s.send(&reply::presence::UunOk { trid }).await
+        } else {
+            s.error(217, trid).await
+        }
     }
 }

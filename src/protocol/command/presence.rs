@@ -12,13 +12,16 @@ use crate::protocol::frame::Command;
 /// `201`). Caps are read in every version, as today (MSNP10-12 clients may leave them out: then
 /// `None`, meaning 0); the MSNObject is kept only where the dialect carries one
 /// (`Dialect::presence_msnobj`) and dropped before, as today. A fourth argument is refused: no
-/// client of MSNP2-12 sends one.
+/// client of MSNP2-18 sends one. MSNP16+ writes the caps as `caps:capsex`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Chg<'a> {
     /// The new status.
     pub status: Status,
     /// Client capabilities; `None` when left out.
     pub caps: Option<u32>,
+    /// Extended capabilities, the part after `:` in MSNP16+'s `caps:capsex` (`None` when the
+    /// dialect has none or the client left it out).
+    pub caps_ex: Option<u32>,
     /// The encoded MSNObject, as sent.
     pub msnobj: Option<&'a str>,
 }
@@ -30,6 +33,7 @@ impl Chg<'static> {
         Chg {
             status,
             caps: dialect.presence_caps.then_some(0),
+            caps_ex: dialect.caps_ex.then_some(0),
             msnobj: None,
         }
     }
@@ -41,9 +45,20 @@ impl<'a> ClientCommand<'a> for Chg<'a> {
     fn parse(cmd: &'a Command<'a>, dialect: &Dialect) -> Result<Self, ArgError> {
         let mut c = Cursor::new(Self::VERB, cmd);
         let status = c.next_with(Status::parse)?;
-        let caps = match c.optional() {
-            Some(caps) => Some(caps.parse().map_err(|_| c.invalid_last())?),
-            None => None,
+        let (caps, caps_ex) = match c.optional() {
+            Some(caps) => {
+                let (base, ex) = match caps.split_once(':') {
+                    Some((base, ex)) if dialect.caps_ex => (base, Some(ex)),
+                    _ => (caps, None),
+                };
+                let base = base.parse().map_err(|_| c.invalid_last())?;
+                let ex = match ex {
+                    Some(ex) => Some(ex.parse().map_err(|_| c.invalid_last())?),
+                    None => None,
+                };
+                (Some(base), ex)
+            }
+            None => (None, None),
         };
         let msnobj = c.optional().filter(|_| dialect.presence_msnobj);
         // Watchers' NLN/ILN carry it as sent: refused like a name hiding a control byte (201).
@@ -54,6 +69,7 @@ impl<'a> ClientCommand<'a> for Chg<'a> {
         Ok(Chg {
             status,
             caps,
+            caps_ex,
             msnobj,
         })
     }
@@ -61,8 +77,10 @@ impl<'a> ClientCommand<'a> for Chg<'a> {
     fn write(&self, trid: u32, _: &Dialect, out: &mut Vec<u8>) {
         head(out, Self::VERB, trid);
         arg(out, self.status.code());
-        if let Some(caps) = self.caps {
-            arg_u32(out, caps);
+        match (self.caps, self.caps_ex) {
+            (Some(caps), Some(ex)) => arg(out, &format!("{caps}:{ex}")),
+            (Some(caps), None) => arg_u32(out, caps),
+            _ => {}
         }
         if let Some(o) = self.msnobj {
             arg(out, o);
@@ -194,6 +212,43 @@ impl<'a> ClientCommand<'a> for Uux<'a> {
     }
 }
 
+/// `UUN trid target type len` + payload (MSNP13+): a message to a contact's endpoints or one of
+/// my own (`email;{guid}`), e.g. type 4 `goawyplzthxbye` to sign that endpoint out (W uun.md;
+/// libpurple `msn_notification_send_uun`). The server hands it on as `UBN`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Uun<'a> {
+    /// `email`, `email;{guid}`, or MSNP18's `1:email[;{guid}]`, as sent.
+    pub target: &'a str,
+    /// The notification type (4 = MPOP sign-out ...).
+    pub kind: u32,
+    /// The payload, as sent.
+    pub data: &'a [u8],
+}
+
+impl<'a> ClientCommand<'a> for Uun<'a> {
+    const VERB: &'static str = "UUN";
+
+    fn parse(cmd: &'a Command<'a>, _: &Dialect) -> Result<Self, ArgError> {
+        let mut c = Cursor::new(Self::VERB, cmd);
+        let target = c.next()?;
+        let kind = c.next_with(|k| k.parse().ok())?;
+        let _length = c.next()?; // checked by the framer, which cut the payload
+        c.finish()?;
+        Ok(Uun {
+            target,
+            kind,
+            data: cmd.payload,
+        })
+    }
+
+    fn write(&self, trid: u32, _: &Dialect, out: &mut Vec<u8>) {
+        head(out, Self::VERB, trid);
+        arg(out, self.target);
+        arg_u32(out, self.kind);
+        payload(out, self.data);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{all, parse_line, round_trip, v};
@@ -204,10 +259,10 @@ mod tests {
     fn chg_forms_per_dialect() {
         for d in all() {
             let b = round_trip!(Chg, Chg::new(Status::Away, d), d, NS);
-            let want = if d.presence_caps {
-                "CHG 7 AWY 0\r\n"
-            } else {
-                "CHG 7 AWY\r\n"
+            let want = match (d.presence_caps, d.caps_ex) {
+                (true, true) => "CHG 7 AWY 0:0\r\n",
+                (true, false) => "CHG 7 AWY 0\r\n",
+                _ => "CHG 7 AWY\r\n",
             };
             assert_eq!(b, want.as_bytes());
             round_trip!(
@@ -215,6 +270,7 @@ mod tests {
                 Chg {
                     status: Status::Hidden,
                     caps: Some(268435500),
+                    caps_ex: d.caps_ex.then_some(48),
                     msnobj: None
                 },
                 d,
@@ -227,6 +283,7 @@ mod tests {
                     Chg {
                         status: Status::Online,
                         caps: Some(1),
+                        caps_ex: None,
                         msnobj: Some(o)
                     },
                     d,
@@ -238,6 +295,20 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(Chg::parse(&cmd, v(8)).unwrap().msnobj, None);
+        // MSNP16+: `caps:capsex`, as libpurple's MSNP18 plug-in sends it.
+        let (cmd, _) = crate::protocol::parse_frame(b"CHG 12 NLN 2789003324:48 0\r\n", NS)
+            .unwrap()
+            .unwrap();
+        let chg = Chg::parse(&cmd, v(18)).unwrap();
+        assert_eq!(
+            (chg.caps, chg.caps_ex, chg.msnobj),
+            (Some(2789003324), Some(48), Some("0"))
+        );
+        assert!(Chg::parse(&cmd, v(15)).is_err());
+        let (cmd, _) = crate::protocol::parse_frame(b"CHG 12 NLN 1:x\r\n", NS)
+            .unwrap()
+            .unwrap();
+        assert!(Chg::parse(&cmd, v(18)).is_err());
         use ArgError::*;
         let p = |l: &[u8]| parse_line!(Chg, l, v(12), NS);
         assert_eq!(
@@ -365,5 +436,23 @@ mod tests {
                 index: 1
             })
         );
+    }
+
+    #[test]
+    fn uun_round_trips_and_refuses() {
+        let u = Uun {
+            target: "a@b.com;{F26D1F07-95E2-403C-BC18-D4BFED493428}",
+            kind: 4,
+            data: b"goawyplzthxbye",
+        };
+        let b = round_trip!(Uun, u, v(18), NS);
+        assert_eq!(
+            b,
+            &b"UUN 7 a@b.com;{F26D1F07-95E2-403C-BC18-D4BFED493428} 4 14\r\ngoawyplzthxbye"[..]
+        );
+        let (cmd, _) = crate::protocol::parse_frame(b"UUN 1 a@b.com x 2\r\nhi", NS)
+            .unwrap()
+            .unwrap();
+        assert!(Uun::parse(&cmd, v(13)).is_err());
     }
 }

@@ -15,6 +15,8 @@ pub struct Chg<'a> {
     pub status: &'a str,
     /// Client capabilities.
     pub caps: u32,
+    /// Extended capabilities (`caps:capsex`, MSNP16+).
+    pub caps_ex: u32,
     /// The MSNObject, encoded as sent.
     pub msnobj: Option<&'a str>,
 }
@@ -25,6 +27,10 @@ impl Reply for Chg<'_> {
         sp(out, self.status);
         if d.presence_caps {
             sp_num(out, self.caps);
+            if d.caps_ex {
+                out.put(b":");
+                super::num(out, self.caps_ex);
+            }
         }
         if let Some(o) = self.msnobj {
             sp(out, o);
@@ -90,6 +96,21 @@ impl Reply for UuxOk {
     fn write(&self, _: &Dialect, out: &mut impl Out) {
         head(out, "UUX", self.trid);
         sp(out, "0");
+        end(out);
+    }
+}
+
+/// `UUN trid OK`: an endpoint message (MSNP13+) was passed on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UunOk {
+    /// Echoed.
+    pub trid: u32,
+}
+
+impl Reply for UunOk {
+    fn write(&self, _: &Dialect, out: &mut impl Out) {
+        head(out, "UUN", self.trid);
+        sp(out, "OK");
         end(out);
     }
 }
@@ -249,9 +270,11 @@ mod tests {
             trid: 1,
             status: "NLN",
             caps: 268435456,
+            caps_ex: 48,
             msnobj: None,
         };
         assert_eq!(wire(&c, 7), "CHG 1 NLN\r\n");
+        assert_eq!(wire(&c, 18), "CHG 1 NLN 268435456:48\r\n");
         assert_eq!(wire(&c, 8), "CHG 1 NLN 268435456\r\n");
         let c = Chg {
             msnobj: Some("%3Cmsnobj%2F%3E"),
@@ -273,6 +296,7 @@ mod tests {
         };
         assert_eq!(wire(&s, 11), "SBP 3 c-1 MFN X%20Y\r\n");
         assert_eq!(wire(&UuxOk { trid: 4 }, 11), "UUX 4 0\r\n");
+        assert_eq!(wire(&UunOk { trid: 9 }, 18), "UUN 9 OK\r\n");
     }
 
     #[test]
