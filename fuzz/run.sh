@@ -10,13 +10,15 @@ SECS=${FUZZ_SECS:-30}
 TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 ./build.sh
 summary=()
-for t in msnp_frame http_request; do
+for t in msnp_frame http_request wlm_payloads; do
     corpus=corpus/$t
     [ -n "${FUZZ_FRESH:-}" ] && rm -rf "$corpus"
     mkdir -p "$corpus" "artifacts/$t"
     extra=()
     # The HTTP target must reach the 8 KiB head and 16 KiB body limits.
     [ "$t" = http_request ] && extra+=(-max_len=32768)
+    # The WLM target must reach the 16 KiB SOAP body limit.
+    [ "$t" = wlm_payloads ] && extra+=(-max_len=20000)
     log=$(mktemp)
     echo "== $t: ${SECS} s" >&2
     rc=0

@@ -7,6 +7,8 @@
 //!   weakness of the protocol documented in SECURITY.md.
 //! * Password logins over HTTP (MSNP8+) use Argon2id with a random salt.
 
+pub mod sso;
+
 use crate::limits::{ARGON2_LANES, ARGON2_MEMORY_KIB, ARGON2_PASSES};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use md5::{Digest, Md5};

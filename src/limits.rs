@@ -314,3 +314,40 @@ pub const MAX_FAILED_CALLS: u32 = 5;
 /// Longest presence line the directory formats on the stack: handle, encoded name and an
 /// MSNObject of up to a full command line.
 pub const PRESENCE_LINE: usize = 4096;
+
+// Windows Live Messenger (MSNP13-18): XML payloads and SOAP (issue 19).
+
+/// Deepest element nesting an XML document may have. The deepest real one, a SOAP address-book
+/// answer read back in tests, nests about 12 levels (Envelope/Body/.../Annotation/Name); 32 leaves
+/// room without letting a document of nested tags cost a deep stack or a long walk.
+pub const XML_MAX_DEPTH: usize = 32;
+/// Elements one XML document may contain. An `ADL` of 150 contacts (the most a client puts in
+/// one) has about 160; an RST request about 60; a SOAP request of ours far fewer. 4,096 also
+/// bounds what a `HTTP_MAX_BODY` body of empty tags could make us allocate.
+pub const XML_MAX_ELEMENTS: usize = 4096;
+/// Attributes on one element: the ones clients send have at most five.
+pub const XML_MAX_ATTRIBUTES: usize = 16;
+/// Largest `ADL`/`RML`/`FQY` payload: clients put at most 150 contacts in one `ADL`, "a payload
+/// of roughly 7500 bytes" (NINA wiki, MSNP13 changes); 8 KiB admits that and nothing much larger.
+pub const MAX_ML_PAYLOAD: usize = 8 * 1024;
+/// Contacts one `ADL`/`RML`/`FQY` payload may name (the clients' own batch size, see above).
+pub const MAX_ML_CONTACTS: usize = 150;
+/// Largest `UUX` payload (personal message, current media, machine GUID, endpoint data): the
+/// longest real one, WLM 2009's with `PrivateEndpointData`, is well under 1 KiB; the personal
+/// message itself is cut by the clients at 129 characters.
+pub const MAX_UUX_PAYLOAD: usize = 2048;
+/// Longest personal message (`PSM`) or current-media string kept from a `UUX`, in characters:
+/// clients cut the PSM at 129 characters; media strings carry a few more fields.
+pub const MAX_PSM_CHARS: usize = 256;
+/// Length of the nonce in `USR t SSO S MBI_KEY_OLD <nonce>`: libpurple encrypts the nonce plus
+/// eight padding bytes into a 72-byte field, so the nonce must be 64 characters (48 random bytes
+/// in base64, as the official service sent).
+pub const SSO_NONCE_LEN: usize = 64;
+/// `RequestSecurityToken`s one RST.srf request may carry: WLM 2009 asks for about ten services,
+/// libpurple for seven (counting `Passport.NET/tb`).
+pub const RST_MAX_TOKENS: usize = 16;
+/// Web-service tokens (address book, sharing, storage) remembered at once, all accounts
+/// together: each login gets one per requested service (libpurple asks for five) and they live
+/// `RST_STATED_LIFETIME`; 20,000 (about 2 MB) covers a few thousand logins a day, and past it the
+/// oldest is forgotten (that client signs in again).
+pub const MAX_SERVICE_TOKENS: usize = 20_000;

@@ -12,7 +12,9 @@ pub mod page;
 pub mod passport;
 pub mod register;
 pub mod router;
+pub mod rst;
 pub mod site;
+pub mod soap;
 mod status;
 
 use crate::ns::Ns;

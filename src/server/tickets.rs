@@ -3,16 +3,26 @@
 //!
 //! This is the table only, with no lock and no I/O: the logins actor (`logins.rs`) owns it.
 
-use crate::limits::{TICKET_SWEEP_AT, TICKET_TTL};
-use std::collections::HashMap;
+use crate::auth::sso::SessionKey;
+use crate::limits::{MAX_SERVICE_TOKENS, TICKET_SWEEP_AT, TICKET_TTL};
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// Tickets issued and not yet redeemed, with their owner and expiry; owned by the logins actor
 /// because the HTTP role issues them and the notification role redeems them.
 #[derive(Default)]
 pub struct Tickets {
-    /// Ticket (the `t` value) -> (account, expiry).
-    map: HashMap<Box<str>, (Box<str>, Instant)>,
+    /// Ticket (the `t` value) -> what it was issued for.
+    map: HashMap<Box<str>, Issued>,
+}
+
+/// One unredeemed ticket.
+struct Issued {
+    owner: Box<str>,
+    expires: Instant,
+    /// The MSNP15+ session key (`BinarySecret`) the RST.srf answer gave with this ticket: the
+    /// client's `USR SSO S` answer is checked against it (`auth::sso::verify`).
+    key: Option<SessionKey>,
 }
 
 /// A fresh ticket's `t` value and the whole value to put in `from-PP='...'`.
@@ -35,8 +45,22 @@ impl Tickets {
         if self.map.len() > TICKET_SWEEP_AT {
             self.expire();
         }
-        self.map
-            .insert(t.into(), (handle.into(), Instant::now() + ttl));
+        self.map.insert(
+            t.into(),
+            Issued {
+                owner: handle.into(),
+                expires: Instant::now() + ttl,
+                key: None,
+            },
+        );
+    }
+
+    /// Remembers ticket `t` for `handle` with the session key issued beside it (MSNP15+ SSO).
+    pub fn insert_with_key(&mut self, t: &str, handle: &str, ttl: Duration, key: SessionKey) {
+        self.insert(t, handle, ttl);
+        if let Some(issued) = self.map.get_mut(t) {
+            issued.key = Some(key);
+        }
     }
 
     /// A new ticket for `handle`, valid for `TICKET_TTL`; the value to put in `from-PP='...'`.
@@ -49,21 +73,97 @@ impl Tickets {
     /// Consumes ticket `t` (see `ticket_id`) if it was issued to `handle` and has not expired.
     /// A ticket presented for the wrong account is burnt too.
     pub fn redeem(&mut self, t: &str, handle: &str) -> bool {
+        self.take(t, handle).is_some()
+    }
+
+    /// As `redeem`, for `USR SSO S`: the session key issued with the ticket, if the ticket was
+    /// valid for `handle` and came with one. Burnt either way.
+    pub fn redeem_with_key(&mut self, t: &str, handle: &str) -> Option<SessionKey> {
+        self.take(t, handle)?.key
+    }
+
+    fn take(&mut self, t: &str, handle: &str) -> Option<Issued> {
         self.map
             .remove(t)
-            .is_some_and(|(owner, expires)| &*owner == handle && Instant::now() < expires)
+            .filter(|i| &*i.owner == handle && Instant::now() < i.expires)
     }
 
     /// Forgets expired tickets.
     pub fn expire(&mut self) {
         let now = Instant::now();
-        self.map.retain(|_, (_, exp)| *exp > now);
+        self.map.retain(|_, i| i.expires > now);
     }
 
     /// Tickets remembered.
     #[cfg(test)]
     fn len(&self) -> usize {
         self.map.len()
+    }
+}
+
+/// Tokens for the MSNP13+ web services (the address book and sharing service on
+/// contacts.msn.com, storage, OIM): the RST.srf answer hands one out per requested service and
+/// the client sends it with every SOAP call (`ABAuthHeader/TicketToken`) for the token's stated
+/// lifetime, so unlike login tickets they are not consumed. Bounded: all live the same time, so
+/// issue order is expiry order, and past `MAX_SERVICE_TOKENS` the oldest is forgotten (its client
+/// signs in again, as after any expiry).
+#[derive(Default)]
+pub struct ServiceTokens {
+    /// Token (the `t` value) -> (account, expiry).
+    map: HashMap<Box<str>, (Box<str>, Instant)>,
+    /// Tokens in the order issued.
+    order: VecDeque<Box<str>>,
+}
+
+impl ServiceTokens {
+    /// A new token for `handle`, valid for `ttl`; the whole value (`t=...&p=...`) to put in the
+    /// answer's `BinarySecurityToken`.
+    pub fn issue(&mut self, handle: &str, ttl: Duration) -> String {
+        self.expire();
+        while self.order.len() >= MAX_SERVICE_TOKENS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.map.remove(&oldest);
+            }
+        }
+        let (t, whole) = new_ticket();
+        let t: Box<str> = t.into();
+        self.map
+            .insert(t.clone(), (handle.into(), Instant::now() + ttl));
+        self.order.push_back(t);
+        whole
+    }
+
+    /// The account a token (as the client sends it, see `ticket_id`) was issued to, while valid.
+    pub fn owner(&self, param: &str) -> Option<&str> {
+        self.map
+            .get(ticket_id(param))
+            .filter(|(_, exp)| Instant::now() < *exp)
+            .map(|(h, _)| &**h)
+    }
+
+    /// Forgets expired tokens (from the front: issue order is expiry order).
+    pub fn expire(&mut self) {
+        let now = Instant::now();
+        while let Some(t) = self.order.front() {
+            match self.map.get(t) {
+                Some((_, exp)) if *exp > now => break,
+                _ => {
+                    if let Some(t) = self.order.pop_front() {
+                        self.map.remove(&t);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tokens remembered.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether none is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
     }
 }
 
@@ -98,5 +198,48 @@ mod tests {
         t.insert(&id, "a@x.com", Duration::ZERO);
         assert!(!t.redeem(&id, "a@x.com"));
         assert!(t.redeem(&live, "b@x.com"));
+    }
+
+    #[test]
+    fn sso_tickets_carry_their_session_key() {
+        let mut t = Tickets::default();
+        let (id, _) = new_ticket();
+        let key = SessionKey::random();
+        t.insert_with_key(&id, "a@x.com", TICKET_TTL, key.clone());
+        assert_eq!(t.redeem_with_key(&id, "a@x.com"), Some(key.clone()));
+        assert_eq!(t.redeem_with_key(&id, "a@x.com"), None, "single use");
+        t.insert_with_key(&id, "a@x.com", TICKET_TTL, key.clone());
+        assert_eq!(
+            t.redeem_with_key(&id, "b@x.com"),
+            None,
+            "bound to its account"
+        );
+        assert_eq!(
+            t.redeem_with_key(&id, "a@x.com"),
+            None,
+            "burnt by the wrong one"
+        );
+        let (plain, _) = new_ticket();
+        t.insert(&plain, "a@x.com", TICKET_TTL);
+        assert_eq!(t.redeem_with_key(&plain, "a@x.com"), None, "no key issued");
+        t.insert_with_key(&id, "a@x.com", Duration::ZERO, key);
+        assert_eq!(t.redeem_with_key(&id, "a@x.com"), None, "expired");
+    }
+
+    #[test]
+    fn service_tokens_are_reusable_bounded_and_expire() {
+        let mut s = ServiceTokens::default();
+        let a = s.issue("a@x.com", TICKET_TTL);
+        assert_eq!(s.owner(&a), Some("a@x.com"));
+        assert_eq!(s.owner(&a), Some("a@x.com"), "not consumed");
+        assert_eq!(s.owner(ticket_id(&a)), Some("a@x.com"));
+        assert_eq!(s.owner("t=nothing"), None);
+        let gone = s.issue("b@x.com", Duration::ZERO);
+        assert_eq!(s.owner(&gone), None);
+        for i in 0..MAX_SERVICE_TOKENS {
+            s.issue(&format!("u{i}@x.com"), TICKET_TTL);
+        }
+        assert_eq!(s.len(), MAX_SERVICE_TOKENS);
+        assert_eq!(s.owner(&a), None, "the oldest made room");
     }
 }
