@@ -5,6 +5,7 @@
 //! requests per connection have fixed caps (`limits::HTTP_*`), idle keep-alive connections time
 //! out, and anything else gets 404. `router::ROUTES` lists every path.
 
+pub mod abservice;
 pub mod gateway;
 mod host;
 pub mod https;

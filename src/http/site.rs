@@ -35,6 +35,25 @@ pub(super) const MSN_HOSTS: &[(&str, &str)] = &[
         "config.messenger.msn.com",
         "MSN 6.0+: MsgrConfig (optional)",
     ),
+    ("contacts.msn.com", "WLM 8-2009: address book (HTTPS)"),
+    ("omega.contacts.msn.com", "WLM 8-2009: address book (HTTPS)"),
+    (
+        "byrdr.omega.contacts.msn.com",
+        "WLM 2009: address book (HTTPS)",
+    ),
+    (
+        "local-bay.contacts.msn.com",
+        "Pidgin/libpurple: address book (HTTPS)",
+    ),
+    ("storage.msn.com", "WLM 8.5-2009: roaming profile (HTTPS)"),
+    ("storage.live.com", "WLM 2009: roaming profile (HTTPS)"),
+    ("tkrdr.storage.msn.com", "WLM 2009: roaming profile (HTTPS)"),
+    (
+        "ows.messenger.msn.com",
+        "WLM 8-2009: offline messages (HTTPS)",
+    ),
+    ("rsi.hotmail.com", "WLM 8-2009: offline messages (HTTPS)"),
+    ("messengersecure.live.com", "WLM 8.5-2009: sign-in (HTTPS)"),
 ];
 
 /// What the server adds once its other listeners are bound (HTTPS with its own CA, the LAN name

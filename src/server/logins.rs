@@ -20,7 +20,8 @@
 
 use super::mailbox::{self, Receiver, Sender, Spawner, TrySendError};
 use super::throttle::Throttle;
-use super::tickets::{self, Tickets};
+use super::tickets::{self, ServiceTokens, Tickets};
+use crate::auth::sso::SessionKey;
 use crate::limits::{LOGIN_CHECKS_IN_FLIGHT, LOGINS_MAILBOX, TICKET_TTL};
 use smol::future::FutureExt;
 use std::future::Future;
@@ -53,6 +54,26 @@ enum Msg {
         ticket: Box<str>,
         handle: Box<str>,
         reply: Reply<bool>,
+    },
+    IssueWithKey {
+        ticket: Box<str>,
+        handle: Box<str>,
+        ttl: Duration,
+        key: SessionKey,
+    },
+    RedeemWithKey {
+        ticket: Box<str>,
+        handle: Box<str>,
+        reply: Reply<Option<SessionKey>>,
+    },
+    IssueService {
+        handle: Box<str>,
+        ttl: Duration,
+        reply: Reply<String>,
+    },
+    ServiceOwner {
+        token: Box<str>,
+        reply: Reply<Option<Box<str>>>,
     },
     ExpireTickets,
 }
@@ -227,6 +248,62 @@ impl Logins {
         answer.recv().await.unwrap_or(false)
     }
 
+    /// A new MSNP15+ login ticket for `handle` (valid for `TICKET_TTL`) with its session key:
+    /// the RST.srf answer gives both to the client (`BinarySecurityToken` and `BinarySecret` for
+    /// messengerclear.live.com), and `USR SSO S` redeems the ticket and checks the client's
+    /// `MBI_KEY_OLD` answer against the key.
+    pub async fn issue_with_key(&self, handle: &str) -> (String, SessionKey) {
+        let (ticket, whole) = tickets::new_ticket();
+        let key = SessionKey::random();
+        let msg = Msg::IssueWithKey {
+            ticket: ticket.into(),
+            handle: handle.into(),
+            ttl: TICKET_TTL,
+            key: key.clone(),
+        };
+        let _ = self.tx.send(msg).await;
+        (whole, key)
+    }
+
+    /// Consumes an SSO ticket issued to `handle`: its session key, or `None` (unknown, expired,
+    /// another account's, or issued without a key). Burnt either way, like `redeem`.
+    pub async fn redeem_with_key(&self, param: &str, handle: &str) -> Option<SessionKey> {
+        let (reply, answer) = smol::channel::bounded(1);
+        let msg = Msg::RedeemWithKey {
+            ticket: tickets::ticket_id(param).into(),
+            handle: handle.into(),
+            reply,
+        };
+        self.tx.send(msg).await.ok()?;
+        answer.recv().await.ok().flatten()
+    }
+
+    /// A web-service token for `handle` (address book, storage ...), valid for `ttl`; not
+    /// consumed by use (`tickets::ServiceTokens`).
+    pub async fn issue_service(&self, handle: &str, ttl: Duration) -> String {
+        let (reply, answer) = smol::channel::bounded(1);
+        let msg = Msg::IssueService {
+            handle: handle.into(),
+            ttl,
+            reply,
+        };
+        if self.tx.send(msg).await.is_err() {
+            return String::new();
+        }
+        answer.recv().await.unwrap_or_default()
+    }
+
+    /// The account a web-service token (as the client sends it) belongs to, while valid.
+    pub async fn service_owner(&self, token: &str) -> Option<Box<str>> {
+        let (reply, answer) = smol::channel::bounded(1);
+        let msg = Msg::ServiceOwner {
+            token: token.into(),
+            reply,
+        };
+        self.tx.send(msg).await.ok()?;
+        answer.recv().await.ok().flatten()
+    }
+
     /// Forgets expired tickets; skipped if the mailbox is full (the next tick does it).
     pub fn expire_tickets(&self) {
         if self.tx.try_send(Msg::ExpireTickets).is_err() {
@@ -244,6 +321,7 @@ enum Next {
 async fn run(rx: Receiver<Msg>, ended_tx: Sender<Ended>, ended_rx: Receiver<Ended>) {
     let mut throttle = Throttle::default();
     let mut tickets = Tickets::default();
+    let mut services = ServiceTokens::default();
     loop {
         // Ends first (`or` polls its first future first).
         let next = smol::future::or(
@@ -301,7 +379,29 @@ async fn run(rx: Receiver<Msg>, ended_tx: Sender<Ended>, ended_rx: Receiver<Ende
             } => {
                 let _ = reply.try_send(tickets.redeem(&ticket, &handle));
             }
-            Msg::ExpireTickets => tickets.expire(),
+            Msg::IssueWithKey {
+                ticket,
+                handle,
+                ttl,
+                key,
+            } => tickets.insert_with_key(&ticket, &handle, ttl, key),
+            Msg::RedeemWithKey {
+                ticket,
+                handle,
+                reply,
+            } => {
+                let _ = reply.try_send(tickets.redeem_with_key(&ticket, &handle));
+            }
+            Msg::IssueService { handle, ttl, reply } => {
+                let _ = reply.try_send(services.issue(&handle, ttl));
+            }
+            Msg::ServiceOwner { token, reply } => {
+                let _ = reply.try_send(services.owner(&token).map(Into::into));
+            }
+            Msg::ExpireTickets => {
+                tickets.expire();
+                services.expire();
+            }
         }
     }
 }
