@@ -22,6 +22,9 @@ pub enum Frame {
     Line,
     /// `VRB trid args... len` and `len` bytes of payload.
     Payload,
+    /// As `Payload`, with the larger bound of an `<ml>` contact list (`ADL`/`RML`/`FQY`,
+    /// `limits::MAX_ML_PAYLOAD`: 150 contacts do not fit in the other payloads' 2 KiB).
+    MlPayload,
     /// `VRB args...` with no transaction id (PNG, OUT).
     NoTrid,
 }
@@ -108,6 +111,9 @@ macro_rules! ns_commands {
             "FND" [command::misc::Fnd]    Line    Login Apply, |d| d.fnd;
             "PAG" []                      Payload Login Apply, |d| d.pag;
             "PGD" []                      Payload Login Apply, |d| d.pgd;
+            "ADL" [command::contacts::Adl] MlPayload Login Apply, |_| Removed;
+            "RML" [command::contacts::Rml] MlPayload Login Apply, |_| Removed;
+            "FQY" [command::contacts::Fqy] MlPayload Login Apply, |_| Removed;
         }
     };
 }
@@ -212,10 +218,15 @@ mod tests {
             .chain(SB_VERBS)
             .chain(&["MSG", "CHL", "XYZ"])
         {
-            let ns_payload = matches!(*v, "QRY" | "SDC" | "PAG" | "PGD" | "UUX");
+            let ns_payload = matches!(
+                *v,
+                "QRY" | "SDC" | "PAG" | "PGD" | "UUX" | "ADL" | "RML" | "FQY"
+            );
             let sb_payload = *v == "MSG";
             let no_trid = matches!(*v, "PNG" | "OUT");
+            let ml = matches!(*v, "ADL" | "RML" | "FQY");
             let want = |payload| match (payload, no_trid) {
+                (true, _) if ml => Frame::MlPayload,
                 (true, _) => Frame::Payload,
                 (_, true) => Frame::NoTrid,
                 _ => Frame::Line,
