@@ -183,6 +183,13 @@ pub(crate) const PRODUCT_KEYS: &[(&str, &str, bool)] = &[
     ("PROD00974#MT*RC2", "LMCVO*18PQJ3H!K3", true),
     ("PROD0104U6VVM{UJ", "VK67B}379XYM5}$T", true),
     ("PROD0113H11T8$X_", "RG@XY*28Q5QHS%Q5", true),
+    // WLM (MSNP13-18), same algorithm: 8.0/8.1 betas, 8.5 (libpurple's MSNP15 pair), 2009
+    // (libpurple's MSNP18 pair; WLM 14.0.8050+). From the clients' and libraries' sources.
+    ("PROD01065C%ZFN6F", "O4BG@C7BWLYQX?5G", true),
+    ("PROD0114ES4Z%Q5W", "PK}_A_0N_K%O?A9S", true),
+    ("PROD0118R6%2WYOS", "YIXPX@5I2P0UT*LK", true),
+    ("PROD0119GSJUC$18", "ILTXC!4IXB5FB*PX", true),
+    ("PROD0120PW!CCV9@", "C1BX{V4W}Q3*10SM", true),
 ];
 
 /// What a correct `QRY` answer to `challenge` is for `product_id`, if we know that product.

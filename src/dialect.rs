@@ -11,8 +11,12 @@ pub mod commands;
 pub enum Auth {
     /// `USR MD5`: MD5(challenge + password) in-band (MSNP2-7).
     Md5,
-    /// `USR TWN`: a Passport ticket obtained over HTTP (MSNP8-12).
+    /// `USR TWN`: a Passport ticket obtained over HTTP (MSNP8-14; MSNP13-14 get it from the
+    /// RST.srf envelope, as MSN 7.5 does).
     Twn,
+    /// `USR SSO`: a ticket and a session key from the RST.srf multi-token envelope, and the
+    /// `MBI_KEY_OLD` answer to a nonce proving the key (MSNP15+, WLM.md; `auth::sso`).
+    Sso,
 }
 
 /// Shape of `XFR trid NS ...` (DS redirect).
@@ -48,8 +52,11 @@ pub enum Profile {
     Passport,
     /// Plus `ClientIP`/`ClientPort` (MSNP8-9).
     ClientAddress,
-    /// Plus `ABCHMigrated: 1` (MSNP10-12: lists without serials).
+    /// Plus `ABCHMigrated: 1` (MSNP10-15: lists without serials).
     Abch,
+    /// Plus `MPOPEnabled: 1` (MSNP16+: the account may be signed in at several places; the
+    /// profile WLM 2009 got from the service, as community servers replay it).
+    Mpop,
 }
 
 /// Layout of the SYN dump (see NS.md 3.3).
@@ -87,8 +94,23 @@ pub enum Challenge {
     None,
     /// MD5(challenge + product key) (MSNP6-10).
     Md5,
-    /// The MSNP11 algorithm (`auth::msnp11_response`) (MSNP11+).
+    /// The MSNP11 algorithm (`auth::msnp11_response`) (MSNP11+; WLM's product ids use it too).
     Msnp11,
+}
+
+/// How a watcher names a contact on presence lines (`NLN`, `ILN`, `FLN`, `UBX`).
+///
+/// W msnp14.md: MSNP14 added the network id after the handle (`NLN NLN alice@x 1 name ...`,
+/// `FLN alice@x 1`, `UBX alice@x 1 len`) for Yahoo interop; W msnp18.md: MSNP18 moved it in
+/// front (`NLN NLN 1:alice@x name ...`, `FLN 1:alice@x`, `UBX 1:alice@x len`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PresenceAddress {
+    /// `handle` (MSNP2-13).
+    Handle,
+    /// `handle network` (MSNP14-17).
+    HandleNetwork,
+    /// `network:handle` (MSNP18).
+    Prefixed,
 }
 
 /// How a contact is added and removed.
@@ -205,7 +227,7 @@ pub enum GuidGroupReply {
 /// version comparisons: a session keeps a `&'static Dialect` from `VER` on.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Dialect {
-    /// The MSNP version number (2-12).
+    /// The MSNP version number (2-18).
     pub version: u8,
     /// How a client logs in.
     pub auth: Auth,
@@ -277,12 +299,35 @@ pub struct Dialect {
     pub pag: Availability,
     /// What `PGD` (page data, MSNP9+) gets. W pgd.md: a failed PGD got `800`.
     pub pgd: Availability,
+    /// The contact lists live in the address book (SOAP on the HTTPS port) and are sent to the
+    /// server with `ADL`/`RML` (MSNP13+): `SYN`, `ADC`/`ADD`, `REM`, `ADG`/`RMG`/`REG`, `SBP` and
+    /// `GTC` are gone (W msnp13.md, WLM.md "Versions and clients").
+    pub address_book: bool,
+    /// How contacts are named on presence lines (network ids MSNP14+, prefixes MSNP18).
+    pub presence_address: PresenceAddress,
+    /// Several endpoints of one account online at once, keyed by machine GUID; `USR SSO S`
+    /// carries the GUID, the switchboard names participants `email;{guid}` (MSNP16+, WLM.md).
+    pub mpop: bool,
+    /// Capabilities are `caps:capsex` in `CHG`/`NLN`/`ILN` (MSNP16+, W msnp16.md).
+    pub caps_ex: bool,
+    /// `UUN`/`UBN`: messages to and from a contact's endpoints (MSNP13+, W uun.md).
+    pub endpoint_messages: bool,
+    /// What `UUM` (a message to a Yahoo contact, MSNP14+) gets: we federate with no other
+    /// network, so it always fails (W uum.md lists no error; 502 is the service's "disabled").
+    pub uum: Availability,
+    /// What the circle commands `PUT`/`SDG` (MSNP18) get: circles (network 9) are not served, so
+    /// they are disabled, as Escargot refuses circles.
+    pub circles: Availability,
 }
 
 const fn row(version: u8) -> Dialect {
     Dialect {
         version,
-        auth: if version >= 8 { Auth::Twn } else { Auth::Md5 },
+        auth: match version {
+            2..=7 => Auth::Md5,
+            8..=14 => Auth::Twn,
+            _ => Auth::Sso,
+        },
         inf: version <= 7,
         xfr_ns: match version {
             2 => XfrNs::Bare,
@@ -299,7 +344,8 @@ const fn row(version: u8) -> Dialect {
             2 => Profile::Basic,
             3..=7 => Profile::Passport,
             8..=9 => Profile::ClientAddress,
-            _ => Profile::Abch,
+            10..=15 => Profile::Abch,
+            _ => Profile::Mpop,
         },
         syn: match version {
             2..=4 => SynFormat::Lists,
@@ -369,13 +415,32 @@ const fn row(version: u8) -> Dialect {
         } else {
             Availability::Removed
         },
+        address_book: version >= 13,
+        presence_address: match version {
+            2..=13 => PresenceAddress::Handle,
+            14..=17 => PresenceAddress::HandleNetwork,
+            _ => PresenceAddress::Prefixed,
+        },
+        mpop: version >= 16,
+        caps_ex: version >= 16,
+        endpoint_messages: version >= 13,
+        uum: if version >= 14 {
+            Availability::Disabled
+        } else {
+            Availability::Removed
+        },
+        circles: if version >= 18 {
+            Availability::Disabled
+        } else {
+            Availability::Removed
+        },
     }
 }
 
 /// Oldest version served (MSN Messenger 1.0).
 pub const OLDEST: u8 = 2;
-/// Newest version served (MSN Messenger 7.5).
-pub const NEWEST: u8 = 12;
+/// Newest version served (Windows Live Messenger 2009).
+pub const NEWEST: u8 = 18;
 
 static DIALECTS: [Dialect; (NEWEST - OLDEST + 1) as usize] = [
     row(2),
@@ -389,6 +454,12 @@ static DIALECTS: [Dialect; (NEWEST - OLDEST + 1) as usize] = [
     row(10),
     row(11),
     row(12),
+    row(13),
+    row(14),
+    row(15),
+    row(16),
+    row(17),
+    row(18),
 ];
 
 impl Dialect {
@@ -428,7 +499,9 @@ mod tests {
         let d = Dialect::negotiate("MSNP7 MSNP6 MSNP5 CVR0".split(' ')).unwrap();
         assert_eq!(d.version, 7);
         let d = Dialect::negotiate("MSNP15 MSNP12 MSNP11 CVR0".split(' ')).unwrap();
-        assert_eq!(d.version, 12);
+        assert_eq!(d.version, 15);
+        let d = Dialect::negotiate("MSNP21 MSNP18 MSNP15 CVR0".split(' ')).unwrap();
+        assert_eq!(d.version, 18);
         assert!(Dialect::negotiate("MSNP1 CVR0".split(' ')).is_none());
         assert!(Dialect::negotiate("MSNP99 garbage".split(' ')).is_none());
     }

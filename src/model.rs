@@ -6,6 +6,67 @@ use std::borrow::Cow;
 /// than the handle, and never sent to clients.
 pub type UserId = i64;
 
+/// An endpoint's machine GUID (MSNP16+ MPOP: `USR SSO S ... {guid}`, `email;{guid}` on the
+/// switchboard), kept as 16 bytes and written back in the service's form: braces, upper case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct MachineGuid(pub [u8; 16]);
+
+impl MachineGuid {
+    /// Length of the written form, `{8-4-4-4-12}`.
+    pub const TEXT_LEN: usize = 38;
+
+    /// Reads `{F26D1F07-95E2-403C-BC18-D4BFED493428}` (braces optional, any case).
+    pub fn parse(s: &str) -> Option<MachineGuid> {
+        let s = s
+            .strip_prefix('{')
+            .map_or(s, |r| r.strip_suffix('}').unwrap_or(r));
+        let b = s.as_bytes();
+        if b.len() != 36 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        let mut n = 0;
+        let mut i = 0;
+        while i < b.len() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if b[i] != b'-' {
+                    return None;
+                }
+                i += 1;
+                continue;
+            }
+            let hi = (b[i] as char).to_digit(16)?;
+            let lo = (*b.get(i + 1)? as char).to_digit(16)?;
+            out[n] = (hi * 16 + lo) as u8;
+            n += 1;
+            i += 2;
+        }
+        (n == 16).then_some(MachineGuid(out))
+    }
+
+    /// The written form into a fixed buffer (no allocation on the fan-out path).
+    pub fn text(&self) -> heapless::String<{ MachineGuid::TEXT_LEN }> {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut out = heapless::String::new();
+        let _ = out.push('{');
+        for (i, byte) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                let _ = out.push('-');
+            }
+            let _ = out.push(HEX[(byte >> 4) as usize] as char);
+            let _ = out.push(HEX[(byte & 15) as usize] as char);
+        }
+        let _ = out.push('}');
+        out
+    }
+}
+
+impl std::fmt::Display for MachineGuid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
 /// List membership bits, as MSNP8+ writes them in LST.
 pub mod list {
     /// Forward list: the people I watch.
@@ -379,6 +440,26 @@ impl<'a, K: Ord, V> IntoIterator for &'a SortedMap<K, V> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn machine_guids_read_and_write_the_service_form() {
+        let g = super::MachineGuid::parse("{f26d1f07-95e2-403c-bc18-d4bfed493428}").unwrap();
+        assert_eq!(g.to_string(), "{F26D1F07-95E2-403C-BC18-D4BFED493428}");
+        assert_eq!(
+            super::MachineGuid::parse("F26D1F07-95E2-403C-BC18-D4BFED493428"),
+            Some(g)
+        );
+        for bad in [
+            "",
+            "{}",
+            "{F26D1F07-95E2-403C-BC18-D4BFED49342}",
+            "{F26D1F07x95E2-403C-BC18-D4BFED493428}",
+            "{G26D1F07-95E2-403C-BC18-D4BFED493428}",
+            "{F26D1F07-95E2-403C-BC18-D4BFED4934é}",
+        ] {
+            assert_eq!(super::MachineGuid::parse(bad), None, "{bad}");
+        }
+    }
+
     use super::SortedMap;
 
     #[test]

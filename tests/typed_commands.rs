@@ -59,7 +59,8 @@ fn ok<'a, C: ClientCommand<'a>>(c: &mut Client, cmd: &C, d: &Dialect) -> String 
 #[test]
 fn every_notification_command_is_answered_in_every_dialect() {
     let server = TestServer::start(&[(A, PW), (B, PW)]);
-    for d in Dialect::all() {
+    // MSNP2-12 (WLM's 13-18 are driven in tests/wlm_*.rs: no SYN, SSO sign-in).
+    for d in Dialect::all().filter(|d| d.version <= 12) {
         let v = d.version;
         let mut c = online_any(&server, v, A, PW);
         ok(&mut c, &Chg::new(Status::Busy, d), d);
@@ -205,7 +206,8 @@ fn every_notification_command_is_answered_in_every_dialect() {
 #[test]
 fn switchboard_commands_carry_a_conversation_in_every_dialect() {
     let server = TestServer::start(&[(A, PW), (B, PW)]);
-    for d in Dialect::all() {
+    // MSNP2-12 (WLM's 13-18 are driven in tests/wlm_*.rs: no SYN, SSO sign-in).
+    for d in Dialect::all().filter(|d| d.version <= 12) {
         let mut alice = online_any(&server, d.version, A, PW);
         let mut bob = online_any(&server, d.version, B, PW);
         let xfr = ok(&mut alice, &Xfr, d);

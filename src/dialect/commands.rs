@@ -82,24 +82,24 @@ macro_rules! ns_commands {
             "INF" [command::login::Inf]   Line    Open  Close("repeated login handshake"), |d| yes(d.inf);
             "CVQ" [command::login::Cvq]   Line    Open  Apply, |_| Removed;
             "CVR" [command::login::Cvr]   Line    Open  Apply, |_| Yes;
-            "USR" [command::login::Usr]   Line    Open  Error(207), |_| Yes;
+            "USR" [command::login::Usr]   Line    Open  Apply, |_| Yes;
             "PNG" [command::misc::Png]    NoTrid  Open  Apply, |_| Yes;
             "OUT" [command::misc::Out]    NoTrid  Open  Apply, |_| Yes;
-            "SYN" [command::sync::Syn]    Line    Login Apply, |_| Yes;
+            "SYN" [command::sync::Syn]    Line    Login Apply, |d| yes(!d.address_book);
             "LST" [command::sync::Lst]    Line    Login Apply, |d| yes(d.client_lst);
             "LSG" [command::sync::Lsg]    Line    Login Apply, |d| yes(d.client_lst);
             "ADD" [command::lists::Add]   Line    Login Apply, |d| yes(d.list_commands == ListCommands::Add);
-            "ADC" [command::lists::Adc]   Line    Login Apply, |d| yes(d.list_commands == ListCommands::Adc);
-            "REM" [command::lists::Rem]   Line    Login Apply, |_| Yes;
+            "ADC" [command::lists::Adc]   Line    Login Apply, |d| yes(d.list_commands == ListCommands::Adc && !d.address_book);
+            "REM" [command::lists::Rem]   Line    Login Apply, |d| yes(!d.address_book);
             "BLP" [command::lists::Blp]   Line    Login Apply, |_| Yes;
-            "GTC" [command::lists::Gtc]   Line    Login Apply, |_| Yes;
-            "ADG" [command::groups::Adg]  Line    Login Apply, |d| yes(d.groups != Groups::None);
-            "RMG" [command::groups::Rmg]  Line    Login Apply, |d| yes(d.groups != Groups::None);
-            "REG" [command::groups::Reg]  Line    Login Apply, |d| yes(d.groups != Groups::None);
+            "GTC" [command::lists::Gtc]   Line    Login Apply, |d| yes(!d.address_book);
+            "ADG" [command::groups::Adg]  Line    Login Apply, |d| yes(d.groups != Groups::None && !d.address_book);
+            "RMG" [command::groups::Rmg]  Line    Login Apply, |d| yes(d.groups != Groups::None && !d.address_book);
+            "REG" [command::groups::Reg]  Line    Login Apply, |d| yes(d.groups != Groups::None && !d.address_book);
             "CHG" [command::presence::Chg] Line   Login Apply, |_| Yes;
             "REA" [command::presence::Rea] Line   Login Apply, |d| yes(d.rea);
             "PRP" [command::presence::Prp] Line   Login Apply, |d| yes(d.phones);
-            "SBP" [command::presence::Sbp] Line   Login Apply, |d| yes(d.list_commands == ListCommands::Adc);
+            "SBP" [command::presence::Sbp] Line   Login Apply, |d| yes(d.list_commands == ListCommands::Adc && !d.address_book);
             "UUX" [command::presence::Uux] Payload Login Apply, |d| yes(d.personal_message);
             "XFR" [command::xfr::Xfr]     Line    Login Apply, |_| Yes;
             "URL" [command::misc::Url]    Line    Login Apply, |_| Yes;
@@ -111,9 +111,12 @@ macro_rules! ns_commands {
             "FND" [command::misc::Fnd]    Line    Login Apply, |d| d.fnd;
             "PAG" []                      Payload Login Apply, |d| d.pag;
             "PGD" []                      Payload Login Apply, |d| d.pgd;
-            "ADL" [command::contacts::Adl] MlPayload Login Apply, |_| Removed;
-            "RML" [command::contacts::Rml] MlPayload Login Apply, |_| Removed;
-            "FQY" [command::contacts::Fqy] MlPayload Login Apply, |_| Removed;
+            "UUM" []                      Payload Login Apply, |d| d.uum;
+            "PUT" []                      Payload Login Apply, |d| d.circles;
+            "SDG" []                      Payload Login Apply, |d| d.circles;
+            "ADL" [command::contacts::Adl] MlPayload Login Apply, |d| yes(d.address_book);
+            "RML" [command::contacts::Rml] MlPayload Login Apply, |d| yes(d.address_book);
+            "FQY" [command::contacts::Fqy] MlPayload Login Apply, |d| yes(d.address_book);
         }
     };
 }
@@ -220,7 +223,17 @@ mod tests {
         {
             let ns_payload = matches!(
                 *v,
-                "QRY" | "SDC" | "PAG" | "PGD" | "UUX" | "ADL" | "RML" | "FQY"
+                "QRY"
+                    | "SDC"
+                    | "PAG"
+                    | "PGD"
+                    | "UUX"
+                    | "UUM"
+                    | "PUT"
+                    | "SDG"
+                    | "ADL"
+                    | "RML"
+                    | "FQY"
             );
             let sb_payload = *v == "MSG";
             let no_trid = matches!(*v, "PNG" | "OUT");

@@ -4,6 +4,7 @@
 use super::{Request, Response};
 use crate::auth;
 use crate::http::Http;
+use crate::http::rst::{self, Issued, RstRequest, Service, TokenRequest};
 use crate::protocol::names::normalize_handle;
 use crate::protocol::percent;
 use std::sync::Arc;
@@ -188,46 +189,93 @@ fn xml_unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn iso(t: u64) -> String {
-    // Reuse the serial formatter's calendar code through a fixed base offset.
-    let base = 1_104_537_600u64; // 2005-01-01
-    let ts = crate::protocol::timestamp::from_serial(t.saturating_sub(base) as u32);
-    format!("{}Z", &ts[..19])
+/// The request of a client whose well-formed envelope has credentials but no token list (tools
+/// that post only the `UsernameToken`, which the former handler answered): the two tokens
+/// MSN 7.5 asks for, Passport.NET/tb and messenger.msn.com, numbered as it numbers them.
+fn legacy_request(body: &[u8]) -> Option<RstRequest> {
+    let doc = String::from_utf8_lossy(body);
+    let token = |number: u32, address: &str| TokenRequest {
+        number,
+        address: address.to_string(),
+        policy: None,
+    };
+    Some(RstRequest {
+        username: xml_unescape(xml_text(&doc, "wsse:Username")?),
+        password: xml_unescape(xml_text(&doc, "wsse:Password")?),
+        tokens: vec![
+            token(0, "http://Passport.NET/tb"),
+            token(1, "messenger.msn.com"),
+        ],
+    })
 }
 
-/// `POST /RST.srf`: the SOAP login of MSN 7.5.
-pub async fn rst(hub: &Arc<Http>, req: &Request) -> Response {
-    let body = String::from_utf8_lossy(&req.body);
-    let user = xml_text(&body, "wsse:Username").map(xml_unescape);
-    let pass = xml_text(&body, "wsse:Password").map(xml_unescape);
-    let handle = match (&user, &pass) {
-        (Some(u), Some(p)) => check_password(hub, req.peer.ip(), u, p).await,
-        _ => None,
-    };
-    let Some(handle) = handle else {
-        log::info!(
-            "http {}: RST login failed for {}",
-            req.peer,
-            user.as_deref().unwrap_or("(none)")
-        );
-        let fault = r#"<?xml version="1.0" encoding="utf-8"?><S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:psf="http://schemas.microsoft.com/Passport/SoapServices/SOAPFault"><S:Header><psf:pp><psf:serverVersion>1</psf:serverVersion><psf:authstate>0x80048800</psf:authstate><psf:reqstatus>0x80048823</psf:reqstatus></psf:pp></S:Header><S:Fault><faultcode>wsse:FailedAuthentication</faultcode><faultstring>Authentication Failure</faultstring></S:Fault></S:Envelope>"#.to_string();
-        return Response::new("200 OK").body("text/xml; charset=utf-8", fault);
-    };
-    log::info!("http {}: RST login for {handle}", req.peer);
-    let ticket = hub.logins.issue(&handle).await;
-    let now = crate::protocol::timestamp::unix_now();
-    let (created, expires) = (
-        iso(now),
-        iso(now + crate::limits::RST_STATED_LIFETIME.as_secs()),
-    );
-    let mut secret = [0u8; 24];
-    auth::fill_random(&mut secret);
+/// Random bytes in base64, for the opaque Passport.NET/tb blob and its secret (no client reads
+/// them: they would only matter to Microsoft's own services).
+fn random_b64(n: usize) -> String {
     use base64::Engine;
-    let secret = base64::engine::general_purpose::STANDARD.encode(secret);
-    let body = format!(
-        r##"<?xml version="1.0" encoding="utf-8"?><S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Header><psf:pp xmlns:psf="http://schemas.microsoft.com/Passport/SoapServices/SOAPFault"><psf:serverVersion>1</psf:serverVersion><psf:PUID>0000000000000000</psf:PUID><psf:configVersion>3.0.869.0</psf:configVersion><psf:uiVersion>3.0.869.0</psf:uiVersion><psf:authstate>0x48803</psf:authstate><psf:reqstatus>0x0</psf:reqstatus><psf:serverInfo Path="Live1" RollingUpgradeState="ExclusiveNew" LocVersion="0" ServerTime="{created}">msnpd</psf:serverInfo><psf:cookies/><psf:response/></psf:pp></S:Header><S:Body><wst:RequestSecurityTokenResponseCollection xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy" xmlns:psf="http://schemas.microsoft.com/Passport/SoapServices/SOAPFault"><wst:RequestSecurityTokenResponse><wst:TokenType>urn:passport:legacy</wst:TokenType><wsp:AppliesTo xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing"><wsa:EndpointReference><wsa:Address>http://Passport.NET/tb</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wst:LifeTime><wsu:Created>{created}</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wst:LifeTime><wst:RequestedSecurityToken><EncryptedData xmlns="http://www.w3.org/2001/04/xmlenc#" Id="BinaryDAToken0" Type="http://www.w3.org/2001/04/xmlenc#Element"><EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#tripledes-cbc"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:KeyName>http://Passport.NET/STS</ds:KeyName></ds:KeyInfo><CipherData><CipherValue>{secret}</CipherValue></CipherData></EncryptedData></wst:RequestedSecurityToken><wst:RequestedTokenReference><wsse:KeyIdentifier ValueType="urn:passport"/><wsse:Reference URI="#BinaryDAToken0"/></wst:RequestedTokenReference><wst:RequestedProofToken><wst:BinarySecret>{secret}</wst:BinarySecret></wst:RequestedProofToken></wst:RequestSecurityTokenResponse><wst:RequestSecurityTokenResponse><wst:TokenType>urn:passport:compact</wst:TokenType><wsp:AppliesTo xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing"><wsa:EndpointReference><wsa:Address>messenger.msn.com</wsa:Address></wsa:EndpointReference></wsp:AppliesTo><wst:LifeTime><wsu:Created>{created}</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wst:LifeTime><wst:RequestedSecurityToken><wsse:BinarySecurityToken Id="Compact1">{ticket}</wsse:BinarySecurityToken></wst:RequestedSecurityToken><wst:RequestedTokenReference><wsse:KeyIdentifier ValueType="urn:passport:compact"/><wsse:Reference URI="#Compact1"/></wst:RequestedTokenReference></wst:RequestSecurityTokenResponse></wst:RequestSecurityTokenResponseCollection></S:Body></S:Envelope>"##,
-        ticket = super::site::esc(&ticket)
+    let mut raw = vec![0u8; n];
+    auth::fill_random(&mut raw);
+    base64::engine::general_purpose::STANDARD.encode(raw)
+}
+
+/// `POST /RST.srf`: the SOAP login of MSN 7.5 and WLM (MSNP12-18). One password check, then one
+/// token per requested service, numbered as the request numbers them (`http::rst`):
+/// messenger.msn.com gets a single-use login ticket (`USR TWN S`, MSNP12-14),
+/// messengerclear.live.com a single-use ticket with a session key bound to it (`USR SSO S`,
+/// MSNP15+), every other service a web-service token (`logins::issue_service`).
+pub async fn rst(hub: &Arc<Http>, req: &Request) -> Response {
+    let request = match rst::parse_request(&req.body) {
+        Ok(r) => Some(r),
+        // Well-formed, with credentials, without a token list: MSN 7.5's two tokens.
+        Err(rst::RstError::NoTokens) => legacy_request(&req.body),
+        Err(e) => {
+            log::info!("http {}: unusable RST request: {e}", req.peer);
+            None
+        }
+    };
+    let handle = match &request {
+        Some(r) => check_password(hub, req.peer.ip(), &r.username, &r.password).await,
+        None => None,
+    };
+    let (Some(request), Some(handle)) = (request, handle) else {
+        log::info!("http {}: RST login failed", req.peer);
+        return Response::new("200 OK").body(
+            "text/xml; charset=utf-8",
+            rst::fault_failed_authentication(),
+        );
+    };
+    log::info!(
+        "http {}: RST login for {handle} ({} tokens)",
+        req.peer,
+        request.tokens.len()
     );
+    let lifetime = crate::limits::RST_STATED_LIFETIME;
+    let mut issued = Vec::with_capacity(request.tokens.len());
+    for token in &request.tokens {
+        issued.push(match Service::of(&token.address) {
+            Service::PassportTb => Issued::PassportTb {
+                cipher: random_b64(48),
+                secret: random_b64(24),
+            },
+            Service::MessengerClear => {
+                let (ticket, key) = hub.logins.issue_with_key(&handle).await;
+                Issued::Ticket {
+                    ticket,
+                    proof: Some(key.to_base64()),
+                }
+            }
+            Service::Messenger => Issued::Ticket {
+                ticket: hub.logins.issue(&handle).await,
+                proof: None,
+            },
+            Service::Web => Issued::Ticket {
+                ticket: hub.logins.issue_service(&handle, lifetime).await,
+                proof: None,
+            },
+        });
+    }
+    let now = crate::protocol::timestamp::unix_now();
+    let body = rst::answer(&request, &issued, now, now + lifetime.as_secs());
     Response::new("200 OK").body("text/xml; charset=utf-8", body)
 }
 
@@ -270,6 +318,5 @@ mod tests {
         let doc = "<wsse:UsernameToken Id=\"user\"><wsse:Username>a@b.com</wsse:Username><wsse:Password>x&amp;y</wsse:Password></wsse:UsernameToken>";
         assert_eq!(xml_text(doc, "wsse:Username"), Some("a@b.com"));
         assert_eq!(xml_unescape(xml_text(doc, "wsse:Password").unwrap()), "x&y");
-        assert!(iso(1_104_537_600).starts_with("2005-01-01T00:00:00Z"));
     }
 }

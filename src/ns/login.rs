@@ -7,7 +7,9 @@
 
 use super::{Apply, Challenged, NsSession, Phase, directory};
 use crate::auth;
+use crate::auth::sso;
 use crate::dialect::{Auth, Challenge, Dialect, InitialMail, Profile, Quirk};
+use crate::model::MachineGuid;
 use crate::protocol::ArgError;
 use crate::protocol::command::login::{Cvq, Cvr, Inf, Stage, Usr, Ver};
 use crate::protocol::names::normalize_handle;
@@ -110,19 +112,37 @@ impl<'a> Apply<'a> for Cvq<'a> {
 const NEWEST_CLIENT: &str = "7.5.0324";
 const OLDEST_CLIENT: &str = "1.0.0863";
 
-/// `USR` before login (after it, the dispatch answers `207`). The scheme is the dialect's
-/// (`Usr::parse` refuses another, a hang-up as the service did).
+/// `USR` before login; after it `207`, except MSNP15+'s `USR trid SHA A signed-ticket`, which
+/// is acknowledged (`USR trid OK handle 0 0`, as the service and Escargot answer it: libpurple
+/// sends it after every sign-in). The scheme is the dialect's (`Usr::parse` refuses another, a
+/// hang-up as the service did).
 impl<'a> Apply<'a> for Usr<'a> {
+    async fn refused(s: &mut NsSession, trid: u32, e: ArgError) -> Handled {
+        if s.user().is_some() {
+            return s.error(207, trid).await;
+        }
+        Err(Disconnect::new(e.to_string()))
+    }
+
     async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
         let scheme = s.dialect().auth;
         match (self.stage, &s.phase) {
+            (Stage::SignedTicket, Phase::LoggedIn(me)) => {
+                let handle = me.handle.clone();
+                s.send(&reply::UsrSignedTicketOk {
+                    trid,
+                    handle: &handle,
+                })
+                .await
+            }
+            (_, Phase::LoggedIn(_)) => s.error(207, trid).await,
             (Stage::Initial, Phase::Hello) => initial(s, trid, scheme, self.value).await,
             (Stage::Subsequent, Phase::Challenged(_)) => {
                 let Phase::Challenged(pending) = std::mem::replace(&mut s.phase, Phase::Hello)
                 else {
                     unreachable!("matched above")
                 };
-                subsequent(s, trid, scheme, *pending, self.value).await
+                subsequent(s, trid, scheme, *pending, &self).await
             }
             (stage, _) => Err(Disconnect::new(format!("USR {stage:?} out of sequence"))),
         }
@@ -135,8 +155,9 @@ async fn subsequent(
     trid: u32,
     scheme: Auth,
     pending: Challenged,
-    value: &str,
+    usr: &Usr<'_>,
 ) -> Handled {
+    let value = usr.value;
     let Challenged {
         handle,
         credentials,
@@ -151,11 +172,29 @@ async fn subsequent(
             auth::digest_eq(value, &c.md5_hash)
         }
         (Auth::Twn, _) => s.ns.logins.redeem(value, &handle).await,
+        // The ticket is burnt whatever the answer: a wrong answer costs the client a new
+        // RST.srf round (and a password check, which the throttle counts).
+        (Auth::Sso, _) => match (s.ns.logins.redeem_with_key(value, &handle).await, usr.proof) {
+            (Some(key), Some(proof)) => match sso::verify(&key, &challenge, proof) {
+                Ok(()) => true,
+                Err(e) => {
+                    log::info!("ns {}: SSO answer for {handle} refused: {e:?}", s.conn.peer);
+                    false
+                }
+            },
+            _ => false,
+        },
         _ => false,
+    };
+    // MSNP16+: the endpoint this login is (MPOP). A client that sends none is one endpoint.
+    let endpoint = if s.dialect().mpop {
+        usr.machine_guid.and_then(MachineGuid::parse)
+    } else {
+        None
     };
     let id = match (ok, scheme, credentials) {
         (true, Auth::Md5, Some(c)) => Some(c.id),
-        (true, Auth::Twn, _) => match s
+        (true, Auth::Twn | Auth::Sso, _) => match s
             .ns
             .storage
             .run({
@@ -172,7 +211,7 @@ async fn subsequent(
     match id {
         Some(id) => {
             s.ns.logins.succeeded(ip, &handle).await;
-            complete(s, trid, id).await
+            complete(s, trid, id, endpoint).await
         }
         None => {
             s.ns.logins
@@ -250,6 +289,18 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
             .await?;
             c
         }
+        // WLM.md / libpurple: the policies first (`GCF 0 len`), then the nonce the client
+        // answers with the session key RST.srf gives it.
+        Auth::Sso => {
+            s.send(&reply::GcfPolicies { body: POLICIES }).await?;
+            let nonce = sso::new_nonce();
+            s.send(&reply::UsrSsoNonce {
+                trid,
+                nonce: &nonce,
+            })
+            .await?;
+            nonce
+        }
     };
     s.phase = Phase::Challenged(Box::new(Challenged {
         handle,
@@ -259,8 +310,18 @@ async fn initial(s: &mut NsSession, trid: u32, scheme: Auth, handle: &str) -> Ha
     Ok(())
 }
 
+/// The policies pushed with `GCF 0` before the MSNP15+ nonce. WLM 8.5/2009 and libpurple read
+/// only the shields section (libpurple logs the payload and moves on); this is the smallest
+/// document of the service's shape: no client version is denied, no block list.
+const POLICIES: &str = "<?xml version= \"1.0\" encoding=\"utf-8\" ?><Policies><Policy type=\"SHIELDS\"><config><shield><cli maj=\"7\" min=\"0\" minbld=\"0\" maxbld=\"9999\" deny=\" \" /></shield><block></block></config></Policy><Policy type=\"ABCH\"><policy><set id=\"push\">on</set><set id=\"delaysup\">off</set></policy></Policy></Policies>";
+
 /// Loads the account, takes over from an older session, and sends USR OK and the profile.
-async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Handled {
+async fn complete(
+    s: &mut NsSession,
+    trid: u32,
+    id: crate::model::UserId,
+    endpoint: Option<MachineGuid>,
+) -> Handled {
     let dialect = s.dialect();
     let outbox = s.conn.outbox.clone();
     let session = s.ns.next_session_id();
@@ -301,6 +362,7 @@ async fn complete(s: &mut NsSession, trid: u32, id: crate::model::UserId) -> Han
         id,
         handle: handle.clone(),
         session,
+        endpoint,
     };
     log::info!(
         "ns {}: {handle} logged in with MSNP{}",
@@ -384,6 +446,9 @@ pub fn profile(dialect: &Dialect, id: crate::model::UserId, peer: std::net::Sock
     }
     if dialect.profile >= Profile::Abch {
         p.push_str("ABCHMigrated: 1\r\n");
+    }
+    if dialect.profile >= Profile::Mpop {
+        p.push_str("MPOPEnabled: 1\r\n");
     }
     p.push_str("\r\n");
     p

@@ -73,6 +73,8 @@ pub struct Me {
     pub handle: Arc<str>,
     /// This login, as the directory knows it (a later login of the same account replaces it).
     pub session: u64,
+    /// The endpoint's machine GUID (MSNP16+ `USR SSO S ... {guid}`), for MPOP.
+    pub endpoint: Option<crate::model::MachineGuid>,
 }
 
 /// The notification role (with dispatch): the shared services and the role's actors. Sessions

@@ -103,10 +103,7 @@ async fn hello(c: &mut Conn, t: &Target, handle: &str) -> R<crate::net::Frame> {
         c.until(&format!("CVR {tr} "), tr).await?;
     }
     let tr = c.t();
-    let usr = Usr {
-        stage: Stage::Initial,
-        value: handle,
-    };
+    let usr = Usr::plain(Stage::Initial, handle);
     c.send(&usr.to_bytes(tr, d)).await?;
     let f = c.next().await?;
     if f.starts(&format!("XFR {tr} NS ")) || f.starts(&format!("USR {tr} ")) {
@@ -204,11 +201,10 @@ pub async fn login(t: &Target, n: usize) -> R<(Session, LoginTimes)> {
             ticket
         }
         Auth::Md5 => msnpd::auth::md5_hex(format!("{challenge}{}", t.password).as_bytes()),
+        // The load tool drives MSNP2-12 only (`Dialect::all` is filtered by its scenarios).
+        Auth::Sso => return Err("the load tool does not speak SSO (MSNP15+)".into()),
     };
-    let usr = Usr {
-        stage: Stage::Subsequent,
-        value: &response,
-    };
+    let usr = Usr::plain(Stage::Subsequent, &response);
     c.send(&usr.to_bytes(tr, d)).await?;
     c.until(&format!("USR {tr} OK "), tr).await?;
     c.chl = Some(ChlKeys::for_dialect(d));

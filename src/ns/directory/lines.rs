@@ -7,6 +7,8 @@ use crate::dialect::{AsyncBpr, Dialect, ListCommands};
 use crate::model::{Phones, Status};
 use crate::ns::bus::{Notice, Ring};
 use crate::protocol::percent::Enc;
+use crate::protocol::reply::Reply;
+use crate::protocol::reply::contacts::ReverseList;
 use crate::protocol::write::LineBuf;
 use std::fmt::Write;
 
@@ -145,6 +147,16 @@ pub(super) fn write_bpr(
 /// This is the seam for the newer protocols: a dialect that learns of it differently (WLM's
 /// `ADL`, an XMPP roster push) gets its own `ListCommands` arm here, the notice stays the same.
 pub(super) fn write_reverse_list(to: &Member, who: &str, added: bool, serial: u32, name: &str) {
+    if to.dialect.address_book {
+        // MSNP13+: `ADL 0` / `RML 0` with the contact on the reverse list (`l="8"`).
+        let notice = ReverseList {
+            added,
+            handle: who,
+            name,
+        };
+        let _ = to.outbox.push(&[&notice.to_bytes(to.dialect)]);
+        return;
+    }
     let line = match (to.dialect.list_commands, added) {
         (ListCommands::Add, true) => format!("ADD 0 RL {serial} {who} {}\r\n", Enc(name)),
         (ListCommands::Add, false) => format!("REM 0 RL {serial} {who}\r\n"),

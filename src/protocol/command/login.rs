@@ -7,9 +7,9 @@ use crate::protocol::cursor::{ArgError, Cursor};
 use crate::protocol::frame::Command;
 
 /// `MSNPn` for every version served, as a client offers it in `VER`.
-const PROTOCOL_NAMES: [&str; 11] = [
+const PROTOCOL_NAMES: [&str; 17] = [
     "MSNP2", "MSNP3", "MSNP4", "MSNP5", "MSNP6", "MSNP7", "MSNP8", "MSNP9", "MSNP10", "MSNP11",
-    "MSNP12",
+    "MSNP12", "MSNP13", "MSNP14", "MSNP15", "MSNP16", "MSNP17", "MSNP18",
 ];
 
 /// The name a client gives `dialect`'s version in `VER` (`MSNP7`).
@@ -198,27 +198,49 @@ impl<'a> ClientCommand<'a> for Cvq<'a> {
 pub enum Stage {
     /// `I handle`: who is logging in.
     Initial,
-    /// `S response`: the MD5 digest or the Passport ticket.
+    /// `S response`: the MD5 digest, the Passport ticket, or (SSO) the ticket and its proof.
     Subsequent,
+    /// `SHA A signed-ticket` (MSNP15+, after login): the client hands over the signed ticket it
+    /// got for circles; libpurple sends it after every sign-in and expects `USR trid OK`.
+    SignedTicket,
 }
 
-/// `USR trid MD5|TWN I handle` and `USR trid MD5|TWN S response` (NS.md 2.5, 2.6).
+/// `USR trid MD5|TWN|SSO I handle`, `USR trid MD5|TWN S response`,
+/// `USR trid SSO S ticket mbi-answer [{machine-guid}]` (NS.md 2.5, 2.6; WLM.md) and, logged in,
+/// `USR trid SHA A signed-ticket`.
 ///
-/// The scheme must be the dialect's (`MD5` MSNP2-7, `TWN` MSNP8-12): another is `Invalid` at 0,
-/// which the service answered by hanging up. MSNP2's `CTP` scheme is not served.
+/// The scheme must be the dialect's (`MD5` MSNP2-7, `TWN` MSNP8-14, `SSO` MSNP15+): another is
+/// `Invalid` at 0, which the service answered by hanging up. MSNP2's `CTP` scheme is not served.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Usr<'a> {
     /// Which step of the login this is.
     pub stage: Stage,
-    /// The handle (`I`) or the response (`S`).
+    /// The handle (`I`), the response or ticket (`S`), the signed ticket (`SHA A`).
     pub value: &'a str,
+    /// `SSO S`: the base64 `MBI_KEY_OLD` answer (`auth::sso::verify`).
+    pub proof: Option<&'a str>,
+    /// `SSO S` from MSNP16: the endpoint's machine GUID (`{F26D1F07-...}`).
+    pub machine_guid: Option<&'a str>,
 }
 
-/// The scheme's name in `USR` (`MD5`, `TWN`).
+impl<'a> Usr<'a> {
+    /// `I handle` or `S response` with no SSO fields.
+    pub fn plain(stage: Stage, value: &'a str) -> Usr<'a> {
+        Usr {
+            stage,
+            value,
+            proof: None,
+            machine_guid: None,
+        }
+    }
+}
+
+/// The scheme's name in `USR` (`MD5`, `TWN`, `SSO`).
 pub fn scheme_name(auth: Auth) -> &'static str {
     match auth {
         Auth::Md5 => "MD5",
         Auth::Twn => "TWN",
+        Auth::Sso => "SSO",
     }
 }
 
@@ -227,28 +249,55 @@ impl<'a> ClientCommand<'a> for Usr<'a> {
 
     fn parse(cmd: &'a Command<'a>, dialect: &Dialect) -> Result<Self, ArgError> {
         let mut c = Cursor::new(Self::VERB, cmd);
-        c.next_with(|s| (s == scheme_name(dialect.auth)).then_some(()))?;
-        let stage = c.next_with(|s| match s {
-            "I" => Some(Stage::Initial),
-            "S" => Some(Stage::Subsequent),
+        let sso = dialect.auth == Auth::Sso;
+        let sha = c.next_with(|s| {
+            if s == scheme_name(dialect.auth) {
+                Some(false)
+            } else {
+                (sso && s == "SHA").then_some(true)
+            }
+        })?;
+        let stage = c.next_with(|s| match (s, sha) {
+            ("I", false) => Some(Stage::Initial),
+            ("S", false) => Some(Stage::Subsequent),
+            ("A", true) => Some(Stage::SignedTicket),
             _ => None,
         })?;
         let value = c.next()?;
+        let (proof, machine_guid) = if sso && stage == Stage::Subsequent {
+            (Some(c.next()?), c.optional())
+        } else {
+            (None, None)
+        };
         c.finish()?;
-        Ok(Usr { stage, value })
+        Ok(Usr {
+            stage,
+            value,
+            proof,
+            machine_guid,
+        })
     }
 
     fn write(&self, trid: u32, dialect: &Dialect, out: &mut Vec<u8>) {
         head(out, Self::VERB, trid);
-        arg(out, scheme_name(dialect.auth));
-        arg(
-            out,
-            match self.stage {
-                Stage::Initial => "I",
-                Stage::Subsequent => "S",
-            },
-        );
+        match self.stage {
+            Stage::SignedTicket => {
+                arg(out, "SHA");
+                arg(out, "A");
+            }
+            Stage::Initial => {
+                arg(out, scheme_name(dialect.auth));
+                arg(out, "I");
+            }
+            Stage::Subsequent => {
+                arg(out, scheme_name(dialect.auth));
+                arg(out, "S");
+            }
+        }
         arg(out, self.value);
+        for a in [self.proof, self.machine_guid].into_iter().flatten() {
+            arg(out, a);
+        }
         end(out);
     }
 }
@@ -287,37 +336,36 @@ mod tests {
                 round_trip!(Cvq, Cvq(cv(cb, h)), d, NS);
             }
             for stage in [Stage::Initial, Stage::Subsequent] {
-                round_trip!(
-                    Usr,
-                    Usr {
-                        stage,
-                        value: "alice@example.com"
-                    },
-                    d,
-                    NS
-                );
+                let mut usr = Usr::plain(stage, "alice@example.com");
+                if stage == Stage::Subsequent && d.auth == Auth::Sso {
+                    usr.proof = Some("AAAA");
+                }
+                round_trip!(Usr, usr, d, NS);
             }
         }
-        let b = round_trip!(
-            Usr,
-            Usr {
-                stage: Stage::Initial,
-                value: "a@b.com"
-            },
-            v(7),
-            NS
-        );
+        let b = round_trip!(Usr, Usr::plain(Stage::Initial, "a@b.com"), v(7), NS);
         assert_eq!(b, b"USR 7 MD5 I a@b.com\r\n");
+        let b = round_trip!(Usr, Usr::plain(Stage::Subsequent, "t=1&p=2"), v(8), NS);
+        assert_eq!(b, b"USR 7 TWN S t=1&p=2\r\n");
         let b = round_trip!(
             Usr,
             Usr {
                 stage: Stage::Subsequent,
-                value: "t=1&p=2"
+                value: "t=1&p=2",
+                proof: Some("HAAA"),
+                machine_guid: Some("{F26D1F07-95E2-403C-BC18-D4BFED493428}"),
             },
-            v(8),
+            v(18),
             NS
         );
-        assert_eq!(b, b"USR 7 TWN S t=1&p=2\r\n");
+        assert_eq!(
+            b,
+            b"USR 7 SSO S t=1&p=2 HAAA {F26D1F07-95E2-403C-BC18-D4BFED493428}\r\n"
+        );
+        let b = round_trip!(Usr, Usr::plain(Stage::SignedTicket, "PHNhbWw+"), v(18), NS);
+        assert_eq!(b, b"USR 7 SHA A PHNhbWw+\r\n");
+        let b = round_trip!(Usr, Usr::plain(Stage::Initial, "a@b.com"), v(15), NS);
+        assert_eq!(b, b"USR 7 SSO I a@b.com\r\n");
     }
 
     #[test]
@@ -336,6 +384,27 @@ mod tests {
             Err(Invalid {
                 verb: "USR",
                 index: 0
+            })
+        );
+        assert_eq!(
+            p(b"USR 1 TWN I a@b.com\r\n", v(15)),
+            Err(Invalid {
+                verb: "USR",
+                index: 0
+            })
+        );
+        assert_eq!(
+            p(b"USR 1 SHA A x\r\n", v(14)),
+            Err(Invalid {
+                verb: "USR",
+                index: 0
+            })
+        );
+        assert_eq!(
+            p(b"USR 1 SSO S t=1\r\n", v(15)),
+            Err(Missing {
+                verb: "USR",
+                index: 3
             })
         );
         assert_eq!(

@@ -144,10 +144,7 @@ impl Reply for UsrChallenge<'_> {
         head(out, "USR", self.trid);
         sp(
             out,
-            match self.scheme {
-                Auth::Md5 => "MD5",
-                Auth::Twn => "TWN",
-            },
+            crate::protocol::command::login::scheme_name(self.scheme),
         );
         sp(out, "S");
         sp(out, self.challenge);
@@ -184,6 +181,61 @@ impl Reply for UsrOk<'_> {
             UsrOkShape::VerifiedRestricted => sp(out, "1 0"),
         }
         end(out);
+    }
+}
+
+/// `USR trid OK handle 0 0`: the answer to MSNP15+'s `USR trid SHA A signed-ticket` after login
+/// (Escargot and the community servers answer it so; libpurple only needs a non-error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UsrSignedTicketOk<'a> {
+    /// Echoed.
+    pub trid: u32,
+    /// The account's handle.
+    pub handle: &'a str,
+}
+
+impl Reply for UsrSignedTicketOk<'_> {
+    fn write(&self, _: &Dialect, out: &mut impl Out) {
+        head(out, "USR", self.trid);
+        sp(out, "OK");
+        sp(out, self.handle);
+        sp(out, "0 0");
+        end(out);
+    }
+}
+
+/// `USR trid SSO S MBI_KEY_OLD nonce` (MSNP15+): the policy and the nonce the client answers
+/// with the session key of its RST.srf answer (`auth::sso`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UsrSsoNonce<'a> {
+    /// Echoed.
+    pub trid: u32,
+    /// The nonce (`auth::sso::new_nonce`).
+    pub nonce: &'a str,
+}
+
+impl Reply for UsrSsoNonce<'_> {
+    fn write(&self, _: &Dialect, out: &mut impl Out) {
+        head(out, "USR", self.trid);
+        sp(out, "SSO S MBI_KEY_OLD");
+        sp(out, self.nonce);
+        end(out);
+    }
+}
+
+/// `GCF 0 len` + the policies document, pushed before the MSNP15+ nonce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcfPolicies<'a> {
+    /// The document.
+    pub body: &'a str,
+}
+
+impl Reply for GcfPolicies<'_> {
+    fn write(&self, _: &Dialect, out: &mut impl Out) {
+        out.put(b"GCF 0");
+        sp_num(out, self.body.len() as u32);
+        end(out);
+        out.put(self.body.as_bytes());
     }
 }
 
