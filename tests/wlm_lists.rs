@@ -5,6 +5,7 @@
 //! its `SYN` (and is told of at once, in its own dialect), and what `ADD` changes, SOAP shows.
 
 mod common;
+mod wlm_common;
 use common::*;
 use msnpd::protocol::xml::{self, Bounds, Element};
 
@@ -633,4 +634,194 @@ fn over_https_by_every_contacts_host_name() {
             );
         }
     }
+}
+
+// ---- ADL / RML / FQY (MSNP13+) ----
+
+const GUID: &str = "{F26D1F07-95E2-403C-BC18-D4BFED493428}";
+
+/// `VRB trid len` + `<ml>` as a client sends it.
+fn ml_cmd(c: &mut Client, verb: &str, ml: &str) -> u32 {
+    let t = c.t();
+    c.send_payload(&format!("{verb} {t} {}", ml.len()), ml.as_bytes());
+    t
+}
+
+/// Reads lines (with their payloads for the verbs that carry one) until one starts with
+/// `prefix`; returns it, its payload if any, and what came before.
+fn read_until(c: &mut Client, prefix: &str) -> (String, String, Vec<String>) {
+    let mut before = Vec::new();
+    loop {
+        let l = c.line();
+        let verb = l.split(' ').next().unwrap_or("").to_string();
+        let carries = matches!(
+            verb.as_str(),
+            "MSG" | "GCF" | "UBX" | "NOT" | "ADL" | "RML" | "FQY"
+        ) && l.split(' ').nth(2) != Some("OK");
+        let payload = match l.rsplit(' ').next().and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) if carries => String::from_utf8(c.payload(n)).unwrap(),
+            _ => String::new(),
+        };
+        if l.starts_with(prefix) {
+            return (l, payload, before);
+        }
+        before.push(format!("{l} {payload}"));
+    }
+}
+
+/// libpurple's sequence: sign in (MSNP18, SSO), FindMembership + ABFindContactsPaged, BLP, the
+/// empty initial `ADL`, CHG; then the contact add (ABContactAdd, `ADL l=2`, `ADL l=1`, FQY). The
+/// MSNP7 contact hears `ADD 0 RL` from the SOAP add, the WLM user gets the contact's `ILN` after
+/// `ADL l=1`, and an MSNP7 login of the WLM user's account shows the lists.
+#[test]
+fn msnp18_adl_after_soap_add_subscribes_and_changes_only_what_differs() {
+    let s = server();
+    let mut bob = online(&s, 7, B, "pw");
+    let mut alice = wlm_common::sign_in(&s, 18, A, "pw", Some(GUID)).ns;
+    let t = contacts_token(&s, A, "pw");
+    ok(&s, SHARING, &t, "Initial", &find_membership(None));
+    ok(&s, AB, &t, "Initial", &find_paged());
+    let blp = alice.t();
+    alice.send(&format!("BLP {blp} AL"));
+    read_until(&mut alice, &format!("BLP {blp} "));
+    let n = ml_cmd(&mut alice, "ADL", "<ml l='1'/>");
+    read_until(&mut alice, &format!("ADL {n} OK"));
+    let chg = alice.t();
+    alice.send(&format!("CHG {chg} NLN 0"));
+    read_until(&mut alice, &format!("CHG {chg} NLN"));
+
+    ok(&s, AB, &t, "ContactSave", &contact_add(B));
+    assert!(bob.expect("ADD 0 RL ").contains(A));
+    let n = ml_cmd(
+        &mut alice,
+        "ADL",
+        r#"<ml><d n="example.com"><c n="bob" l="2" t="1"/></d></ml>"#,
+    );
+    read_until(&mut alice, &format!("ADL {n} OK"));
+    let n = ml_cmd(
+        &mut alice,
+        "ADL",
+        r#"<ml><d n="example.com"><c n="bob" l="1" t="1"/></d></ml>"#,
+    );
+    read_until(&mut alice, &format!("ADL {n} OK"));
+    let (iln, _, _) = read_until(&mut alice, "ILN ");
+    assert!(iln.contains(B) && iln.contains(" NLN "), "{iln}");
+    let n = ml_cmd(
+        &mut alice,
+        "FQY",
+        r#"<ml><d n="example.com"><c n="bob"/></d></ml>"#,
+    );
+    let (_, answer, _) = read_until(&mut alice, &format!("FQY {n} "));
+    assert_eq!(
+        answer,
+        r#"<ml><d n="example.com"><c n="bob" t="1"/></d></ml>"#
+    );
+
+    let roles = memberships(&ok(&s, SHARING, &t, "Initial", &find_membership(None)));
+    assert_eq!(
+        role(&roles, "Allow"),
+        [B.to_string()],
+        "ADL l=2 is the allow list"
+    );
+    // The FL add came from SOAP: the ADL l=1 changed nothing, so bob heard of it once.
+    bob.expect_silence(std::time::Duration::from_millis(200));
+
+    // RML: off the allow list; the forward list stays.
+    let n = ml_cmd(
+        &mut alice,
+        "RML",
+        r#"<ml><d n="example.com"><c n="bob" l="2" t="1"/></d></ml>"#,
+    );
+    read_until(&mut alice, &format!("RML {n} OK"));
+    // An MSNP7 login of the same account (which signs the WLM one out) sees the result.
+    let lines = syn7(&s, A);
+    assert!(lst(&lines, "AL", B).is_none(), "{lines:?}");
+    assert!(lst(&lines, "FL", B).is_some(), "{lines:?}");
+}
+
+/// An online target is told in its own dialect: MSNP13+ `ADL 0` / `RML 0` with `l="8"`, MSNP10-12
+/// `ADC 0 RL`, MSNP2-9 `ADD 0 RL` (the last two are the existing notices).
+#[test]
+fn targets_are_told_in_their_own_dialect() {
+    let s = server();
+    let mut alice = wlm_common::sign_in(&s, 15, A, "pw", None).ns;
+    let mut carol = online_any(&s, 11, C, "pw");
+    let mut bob = online(&s, 7, B, "pw");
+    bob.ok("ADD", &format!("FL {A} {A}"), &format!("FL 1 {A} {A} 0"));
+    let (line, payload, _) = read_until(&mut alice, "ADL 0 ");
+    assert_eq!(
+        line,
+        format!("ADL 0 {}", payload.len()),
+        "a payload line without trid"
+    );
+    assert_eq!(
+        payload,
+        r#"<ml><d n="example.com"><c n="bob" l="8" t="1" f="bob@example.com"/></d></ml>"#
+    );
+    bob.ok("REM", &format!("FL {A}"), &format!("FL 2 {A}"));
+    let (_, payload, _) = read_until(&mut alice, "RML 0 ");
+    assert_eq!(
+        payload,
+        r#"<ml><d n="example.com"><c n="bob" l="8" t="1"/></d></ml>"#
+    );
+    // A WLM add reaches MSNP11 as ADC 0 RL.
+    let n = ml_cmd(
+        &mut alice,
+        "ADL",
+        r#"<ml><d n="example.com"><c n="carol" l="1" t="1"/></d></ml>"#,
+    );
+    read_until(&mut alice, &format!("ADL {n} OK"));
+    let notice = carol.expect("ADC 0 RL ");
+    assert!(notice.contains(&format!("N={A}")), "{notice}");
+}
+
+/// Bad payloads get the codes the official server gave, change nothing, and an oversized one
+/// ends the connection; the server goes on serving everyone else.
+#[test]
+fn bad_adl_payloads_are_refused() {
+    let s = server();
+    let mut bob = online(&s, 7, B, "pw");
+    bob.ok("ADD", &format!("AL {C} {C}"), &format!("AL 1 {C} {C}"));
+    let mut alice = wlm_common::sign_in(&s, 18, A, "pw", Some(GUID)).ns;
+    let many: String = (0..151)
+        .map(|i| format!(r#"<c n="u{i}" l="1" t="1"/>"#))
+        .collect();
+    let cases: Vec<(String, u16)> = vec![
+        (r#"<ml><d n="example.com"><c n="bob" l="1" t="5"/></d></ml>"#.into(), 204),
+        (r#"<ml><d n="example.com"><c n="bob" l="1" t="32"/></d></ml>"#.into(), 204),
+        (
+            r#"<ml><d n="live.com"><c n="00000000-0000-0000-0009-000000000001" l="1" t="9"/></d></ml>"#.into(),
+            933,
+        ),
+        (r#"<ml><d n="example.com"></d></ml>"#.into(), 240),
+        (r#"<ml><d n="example.com"><c n="bob" l="1" t="1"></d></ml>"#.into(), 241),
+        (r#"<!DOCTYPE ml [<!ENTITY x "y">]><ml/>"#.into(), 241),
+        (format!(r#"<ml><d n="example.com">{many}</d></ml>"#), 241),
+        (r#"<ml><d n="example.com"><c n="nobody" l="1" t="1"/></d></ml>"#.into(), 205),
+    ];
+    for (ml, code) in &cases {
+        let n = ml_cmd(&mut alice, "ADL", ml);
+        let (l, _, _) = read_until(&mut alice, &format!("{code} "));
+        assert_eq!(l, format!("{code} {n}"), "{ml}");
+    }
+    let n = ml_cmd(
+        &mut alice,
+        "RML",
+        r#"<ml><d n="example.com"><c n="bob" l="1" t="9"/></d></ml>"#,
+    );
+    read_until(&mut alice, &format!("933 {n}"));
+    // Nothing was added for alice, nothing of bob's changed.
+    let t = contacts_token(&s, A, "pw");
+    let roles = memberships(&ok(&s, SHARING, &t, "Initial", &find_membership(None)));
+    assert!(roles.is_empty(), "{roles:?}");
+    let tb = contacts_token(&s, B, "pw");
+    let roles = memberships(&ok(&s, SHARING, &tb, "Initial", &find_membership(None)));
+    assert_eq!(role(&roles, "Allow"), [C.to_string()], "{roles:?}");
+    assert!(role(&roles, "Reverse").is_empty(), "{roles:?}");
+    // Over MAX_ML_PAYLOAD: the connection ends, the server stays.
+    let big = format!("<ml>{}</ml>", " ".repeat(msnpd::limits::MAX_ML_PAYLOAD));
+    ml_cmd(&mut alice, "ADL", &big);
+    alice.expect_closed();
+    bob.send("PNG");
+    bob.expect("QNG");
 }
