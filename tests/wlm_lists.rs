@@ -825,3 +825,35 @@ fn bad_adl_payloads_are_refused() {
     bob.send("PNG");
     bob.expect("QNG");
 }
+
+/// The storage service (roaming profile), OIM and RSI keep nothing here: each answers a SOAP
+/// fault at once, so clients do not wait on them.
+#[test]
+fn storage_oim_and_rsi_answer_a_fault_at_once() {
+    let s = server();
+    for path in [
+        "/storageservice/SchematizedStore.asmx",
+        "//storageservice/SchematizedStore.asmx",
+        "/OimWS/oim.asmx",
+        "/rsi/rsi.asmx",
+    ] {
+        let (status, hs, body) = http(
+            s.http,
+            "POST",
+            path,
+            &[(
+                "SOAPAction",
+                "http://www.msn.com/webservices/storage/2008/GetProfile",
+            )],
+            envelope("t=x", "Initial", "<GetProfile/>").as_bytes(),
+        );
+        assert_eq!(status, 500, "{path}");
+        assert!(header(&hs, "Content-Type").unwrap().starts_with("text/xml"));
+        let doc = read(&body);
+        assert_eq!(
+            doc.path_text(&["Body", "Fault", "faultcode"]),
+            Some("soap:Server"),
+            "{path}"
+        );
+    }
+}

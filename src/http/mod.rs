@@ -17,6 +17,7 @@ pub mod rst;
 pub mod site;
 pub mod soap;
 mod status;
+mod unserved;
 
 use crate::ns::Ns;
 use crate::server::hub::Hub;
