@@ -352,3 +352,9 @@ pub const RST_MAX_TOKENS: usize = 16;
 /// `RST_STATED_LIFETIME`; 20,000 (about 2 MB) covers a few thousand logins a day, and past it the
 /// oldest is forgotten (that client signs in again).
 pub const MAX_SERVICE_TOKENS: usize = 20_000;
+
+/// Endpoints of one account online at once (MSNP16+ MPOP). WLM 2009 users had a PC, a laptop
+/// and a phone or web client; eight is generous and bounds every per-account endpoint walk (the
+/// fan-out, the self `UBX`). Past it, the endpoint signed in longest ago (after the first) is
+/// signed out (`OUT OTH`).
+pub const MAX_ENDPOINTS: usize = 8;

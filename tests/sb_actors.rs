@@ -273,6 +273,7 @@ fn a_full_mailbox_makes_the_sender_wait_and_loses_nothing() {
         let (reply, answer) = smol::channel::bounded(1);
         let bob = Arc::new(Outbox::new());
         let join = Command::Join {
+            endpoint: None,
             handle: B.into(),
             outbox: bob.clone(),
             conn: 2,
@@ -325,6 +326,7 @@ fn the_registry_forgets_a_switchboard_when_it_ends() {
             // The actor ends: a command sent now is refused, or dropped unanswered.
             let (reply, answer) = smol::channel::bounded(1);
             let join = Command::Join {
+                endpoint: None,
                 handle: B.into(),
                 outbox: Arc::new(Outbox::new()),
                 conn: 2,

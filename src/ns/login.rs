@@ -344,7 +344,7 @@ async fn complete(
                     ns_local: local,
                 };
                 let registered = directory
-                    .register_blocking(member, account)
+                    .register_endpoint_blocking(member, endpoint, account)
                     .map_err(|_| DbError::Sql("the directory is gone (shutting down)".into()))?;
                 Ok((handle, friendly, registered))
             })

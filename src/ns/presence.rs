@@ -9,6 +9,8 @@ use crate::model::UserId;
 use crate::protocol::ArgError;
 use crate::protocol::command::presence::{Chg, Prp, Rea, Sbp, Uux};
 use crate::protocol::percent::{self, encoded_len};
+use crate::protocol::reply::presence as reply;
+use crate::protocol::uux;
 use crate::server::session::{Disconnect, Handled};
 
 /// `CHG trid status {caps} {msnobj}`. A status the client may not set (`FLN`), caps that are
@@ -24,24 +26,25 @@ impl<'a> Apply<'a> for Chg<'a> {
         };
         let d = s.dialect();
         let caps = self.caps.unwrap_or(0);
-        let msnobj = self.msnobj;
+        let caps_ex = self.caps_ex.unwrap_or(0);
+        // libpurple's MSNP18 plug-in sends `0` for "no display picture": never an MSNObject.
+        let msnobj = self.msnobj.filter(|o| *o != "0");
         s.ns.directory
-            .set_status(
+            .set_status_ex(
                 user.id,
                 self.status,
-                d.presence_caps.then_some(caps),
+                d.presence_caps.then_some((caps, caps_ex)),
                 d.presence_msnobj.then(|| msnobj.map(Box::from)),
             )
             .await?;
-        let mut line = format!("CHG {trid} {}", self.status.code());
-        if d.presence_caps {
-            line.push_str(&format!(" {caps}"));
-        }
-        if let Some(o) = msnobj {
-            line.push(' ');
-            line.push_str(o);
-        }
-        s.reply(&line).await?;
+        s.send(&reply::Chg {
+            trid,
+            status: self.status.code(),
+            caps,
+            caps_ex,
+            msnobj: self.msnobj,
+        })
+        .await?;
         if !s.announced {
             s.announced = true;
             let lines =
@@ -230,21 +233,53 @@ async fn set_phone(
     }
 }
 
-/// MSNP11 personal message: stored in memory, relayed as UBX to watchers who speak MSNP11+.
+/// `UUX trid len` + payload (MSNP11+): the personal message, and from MSNP13 the machine GUID
+/// and (MSNP16+) the endpoint's public and private data (`protocol::uux`).
+///
+/// The `<Data>` part is what watchers get in `UBX`. A `<Data>` with only the personal fields is
+/// relayed as sent (what MSN 7.x clients send and read); one that carries endpoint data (WLM 2009
+/// may put it inside `<Data>`) is rewritten with the personal fields only, so no watcher sees an
+/// endpoint's private data. A payload that is only `EndpointData`/`PrivateEndpointData`
+/// (libpurple sends them as separate `UUX`es) leaves the personal message as it was and goes to
+/// the endpoint table (MPOP). Not a payload of those three roots, or not acceptable XML: the
+/// service hung up.
 impl<'a> Apply<'a> for Uux<'a> {
     async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
         let Some(user) = s.user().cloned() else {
             return Ok(());
         };
         let body = self.data;
-        let text =
-            std::str::from_utf8(body).map_err(|_| Disconnect::new("UUX payload is not UTF-8"))?;
-        let t = text.trim();
-        if !(t.is_empty() || (t.starts_with("<Data>") && t.ends_with("</Data>"))) {
-            return Err(Disconnect::new("UUX payload is not a <Data> document"));
+        let parsed = uux::parse(body).map_err(|e| Disconnect::new(e.to_string()))?;
+        let personal =
+            parsed.psm.is_some() || parsed.current_media.is_some() || parsed.machine_guid.is_some();
+        let data_root = body
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .is_some_and(|i| body[i..].starts_with(b"<Data"));
+        if body.iter().all(u8::is_ascii_whitespace) {
+            s.ns.directory.set_psm(user.id, None).await?;
+        } else if data_root && parsed.endpoint.is_none() && parsed.private_endpoint.is_none() {
+            s.ns.directory
+                .set_psm(user.id, Some(Box::from(body)))
+                .await?;
+        } else if personal {
+            let data = uux::PersonalData {
+                psm: parsed.psm.clone().unwrap_or_default(),
+                current_media: parsed.current_media.clone().unwrap_or_default(),
+                machine_guid: parsed.machine_guid.clone().unwrap_or_default(),
+            };
+            let doc = uux::write_ubx(&data, &[]);
+            s.ns.directory
+                .set_psm(user.id, Some(doc.into_bytes().into_boxed_slice()))
+                .await?;
         }
-        let psm = (!body.is_empty()).then(|| Box::from(body));
-        s.ns.directory.set_psm(user.id, psm).await?;
+        if let Some(endpoint) = user.endpoint
+            && (parsed.endpoint.is_some() || parsed.private_endpoint.is_some())
+        {
+            s.ns.directory
+                .set_endpoint_data(user.id, endpoint, parsed.endpoint, parsed.private_endpoint)
+                .await?;
+        }
         s.reply(&format!("UUX {trid} 0")).await
     }
 }

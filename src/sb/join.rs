@@ -3,6 +3,7 @@
 
 use super::messages::{Command as SbCommand, JoinOutcome};
 use super::{Joined, SbApply, SbSession};
+use crate::model::MachineGuid;
 use crate::protocol::Command;
 use crate::protocol::command::ClientCommand;
 use crate::protocol::command::misc::Out;
@@ -20,10 +21,22 @@ impl<'a> SbApply<'a> for SbUsr<'a> {
     }
 }
 
+/// `email` or MSNP16+'s `email;{guid}` (the endpoint joining): the normalised handle and the
+/// machine GUID. A `;` part that is not a GUID is ignored (the account still joins).
+fn endpoint_of(sent: &str) -> (String, Option<MachineGuid>) {
+    let (handle, guid) = match sent.split_once(';') {
+        Some((h, g)) => (h, MachineGuid::parse(g)),
+        None => (sent, None),
+    };
+    (handle.to_ascii_lowercase(), guid)
+}
+
 async fn usr(s: &mut SbSession, trid: u32, usr: SbUsr<'_>) -> Handled {
-    let (handle, cookie) = (usr.handle.to_ascii_lowercase(), usr.cookie);
+    let ((handle, endpoint), cookie) = (endpoint_of(usr.handle), usr.cookie);
     let outbox = s.conn.outbox.clone();
-    let opened = s.sb.switchboards.open(cookie, &handle, outbox, s.id);
+    let opened =
+        s.sb.switchboards
+            .open_at(cookie, &handle, outbox, (s.id, endpoint));
     let Some(opened) = opened.await else {
         s.error(911, trid).await?;
         return Err(Disconnect::new(format!(
@@ -65,7 +78,7 @@ impl<'a> SbApply<'a> for Ans<'a> {
 }
 
 async fn ans(s: &mut SbSession, trid: u32, (handle, cookie, id): (&str, &str, u32)) -> Handled {
-    let handle = handle.to_ascii_lowercase();
+    let (handle, endpoint) = endpoint_of(handle);
     let sb = s.sb.switchboards.answer(cookie, &handle, id).await;
     let outcome = match &sb {
         Some(sb) => {
@@ -74,6 +87,7 @@ async fn ans(s: &mut SbSession, trid: u32, (handle, cookie, id): (&str, &str, u3
                 handle: handle.clone(),
                 outbox: s.conn.outbox.clone(),
                 conn: s.id,
+                endpoint,
                 trid,
                 reply,
             };

@@ -4,7 +4,7 @@
 //! import them and neither imports the other's file back (issue 18, item 5).
 
 use super::port::Admit;
-use crate::model::UserId;
+use crate::model::{MachineGuid, UserId};
 use crate::server::mailbox::Sender;
 use crate::server::outbox::Outbox;
 use crate::server::pool::Payload;
@@ -48,6 +48,8 @@ pub(super) enum Request {
         handle: String,
         outbox: Arc<Outbox>,
         conn: u64,
+        /// The opener's machine GUID, when its `USR` named one (`email;{guid}`, MSNP16+).
+        endpoint: Option<MachineGuid>,
         reply: Reply<Option<Opened>>,
     },
     /// `ANS`: redeem an `RNG` cookie for switchboard `sb`; answers with its mailbox.
@@ -126,6 +128,8 @@ pub enum Command {
         outbox: Arc<Outbox>,
         /// The invitee's connection, naming them in later commands.
         conn: u64,
+        /// The invitee's machine GUID, when its `ANS` named one (`email;{guid}`, MSNP16+).
+        endpoint: Option<MachineGuid>,
         /// Echoed in `IRO` and `ANS OK`.
         trid: u32,
         /// Where the outcome goes, so the session knows whether to stay.

@@ -21,7 +21,7 @@ use super::switchboard;
 use crate::limits::{
     COOKIE_TTL, MAX_COOKIES, MAX_COOKIES_PER_USER, SB_MAILBOX, SB_REGISTRY_MAILBOX,
 };
-use crate::model::UserId;
+use crate::model::{MachineGuid, UserId};
 use crate::server::mailbox::{self, Spawner, post};
 use crate::server::mailbox::{Receiver, Sender};
 use crate::server::outbox::Outbox;
@@ -272,11 +272,23 @@ impl Switchboards {
         outbox: Arc<Outbox>,
         conn: u64,
     ) -> Option<Opened> {
+        self.open_at(cookie, handle, outbox, (conn, None)).await
+    }
+
+    /// As `open`, for an MSNP16+ endpoint that named its machine GUID (`USR trid email;{guid}`).
+    pub async fn open_at(
+        &self,
+        cookie: &str,
+        handle: &str,
+        outbox: Arc<Outbox>,
+        (conn, endpoint): (u64, Option<MachineGuid>),
+    ) -> Option<Opened> {
         self.ask(|reply| Request::Open {
             cookie: cookie.to_owned(),
             handle: handle.to_owned(),
             outbox,
             conn,
+            endpoint,
             reply,
         })
         .await
@@ -378,13 +390,14 @@ impl Registry {
                 handle,
                 outbox,
                 conn,
+                endpoint,
                 reply,
             } => {
                 let opened = match self.cookies.redeem(&cookie, &handle) {
                     Some(Grant {
                         entry: Entry::Create(admit),
                         ..
-                    }) => Some(self.create(admit, outbox, conn)),
+                    }) => Some(self.create(admit, outbox, (conn, endpoint))),
                     _ => None,
                 };
                 let _ = reply.try_send(opened);
@@ -429,7 +442,12 @@ impl Registry {
     }
 
     /// Starts a switchboard actor with its creator in it.
-    fn create(&mut self, admit: Admit, outbox: Arc<Outbox>, conn: u64) -> Opened {
+    fn create(
+        &mut self,
+        admit: Admit,
+        outbox: Arc<Outbox>,
+        (conn, endpoint): (u64, Option<MachineGuid>),
+    ) -> Opened {
         let id = loop {
             let id = (crate::auth::random_u64() % 99_999_999 + 1) as u32;
             if !self.sessions.contains_key(&id) {
@@ -440,7 +458,7 @@ impl Registry {
         self.sessions.insert(id, tx.clone());
         let actor = switchboard::Switchboard::new(
             id,
-            switchboard::Participant::new(admit.clone(), outbox, conn),
+            switchboard::Participant::new(admit.clone(), outbox, conn).at(endpoint),
             self.tx.clone(),
             self.spawner.clone(),
             self.ringer.clone(),

@@ -20,6 +20,7 @@ use super::messages::{GrantRefused, Request};
 use super::port::{Admit, Ring, RingRefused, Ringer};
 use crate::dialect::{self, Dialect};
 use crate::limits::{COOKIE_TTL, MAX_SB_PARTICIPANTS};
+use crate::model::MachineGuid;
 use crate::protocol::names::normalize_handle;
 use crate::protocol::reply::switchboard::{
     AnsOk, Bye, CalRinging, Delivery, Iro, Joi, MSG_HEAD_MAX, MsgHead,
@@ -41,6 +42,9 @@ pub(crate) struct Participant {
     conn: u64,
     /// Consecutive refused CALs, for the 713 rate limit.
     failed_calls: u32,
+    /// The endpoint's machine GUID, when it named one (`email;{guid}` in `USR`/`ANS`, MSNP16+):
+    /// MSNP16+ readers see this participant as `email;{guid}` in `IRO`/`JOI`.
+    endpoint: Option<MachineGuid>,
 }
 
 impl Participant {
@@ -51,7 +55,14 @@ impl Participant {
             outbox,
             conn,
             failed_calls: 0,
+            endpoint: None,
         }
+    }
+
+    /// The same participant at endpoint `endpoint`.
+    pub(crate) fn at(mut self, endpoint: Option<MachineGuid>) -> Participant {
+        self.endpoint = endpoint;
+        self
     }
 }
 
@@ -82,9 +93,10 @@ fn p2p_dest(payload: &[u8]) -> Option<&str> {
     if !head.contains("application/x-msnmsgrp2p") {
         return None;
     }
+    // MSNP16+ clients may name the endpoint (`bob@x;{guid}`); the participant is the account.
     head.split("\r\n")
         .find_map(|l| l.strip_prefix("P2P-Dest:"))
-        .map(str::trim)
+        .map(|d| d.trim().split(';').next().unwrap_or(""))
 }
 
 /// Queues a reply for a participant, written on the stack (no allocation). No switchboard line
@@ -167,10 +179,11 @@ impl Switchboard {
                 handle,
                 outbox,
                 conn,
+                endpoint,
                 trid,
                 reply,
             } => {
-                let outcome = self.join(&handle, outbox, conn, trid);
+                let outcome = self.join(&handle, outbox, (conn, endpoint), trid);
                 let _ = reply.try_send(outcome);
             }
             Command::Leave { conn, forced } => return self.leave(conn, forced),
@@ -308,7 +321,13 @@ impl Switchboard {
         }
     }
 
-    fn join(&mut self, handle: &str, outbox: Arc<Outbox>, conn: u64, trid: u32) -> JoinOutcome {
+    fn join(
+        &mut self,
+        handle: &str,
+        outbox: Arc<Outbox>,
+        (conn, endpoint): (u64, Option<MachineGuid>),
+        trid: u32,
+    ) -> JoinOutcome {
         let now = Instant::now();
         let Some(i) = self
             .invited
@@ -331,12 +350,14 @@ impl Switchboard {
                 index: i as u32 + 1,
                 count: n as u32,
                 handle: &a.handle,
+                endpoint: p.endpoint,
                 name: &a.name,
                 caps: a.caps,
             };
             push_in(&outbox, me.dialect, iro);
             let joi = Joi {
                 handle: &me.handle,
+                endpoint,
                 name: &me.name,
                 caps: me.caps,
             };
@@ -344,7 +365,8 @@ impl Switchboard {
         }
         reply(&outbox, AnsOk { trid });
         log::debug!("switchboard {}: {} joined", self.id, me.handle);
-        self.participants.push(Participant::new(me, outbox, conn));
+        self.participants
+            .push(Participant::new(me, outbox, conn).at(endpoint));
         JoinOutcome::Joined
     }
 

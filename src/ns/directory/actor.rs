@@ -3,20 +3,22 @@
 
 use super::handle::{Applied, Committed, Directory, MirrorUpdate, Msg, Rung, Setup, Viewers};
 use super::lines::{
-    deliver_presence, push_initial, shape, write_bpr, write_presence, write_reverse_list, write_rng,
+    SHAPES, deliver_presence, push_initial, shape, write_bpr, write_offline, write_presence,
+    write_reverse_list, write_rng, write_ubx_head,
 };
-use super::presence::{Listed, Member, Online, Presence};
-use crate::limits::DIRECTORY_MAILBOX;
+use super::presence::{EndpointInfo, Listed, Member, Mpop, Online, Presence};
 use crate::limits::PRESENCE_LINE;
+use crate::limits::{DIRECTORY_MAILBOX, MAX_ENDPOINTS};
+use crate::model::MachineGuid;
 use crate::model::{Account, UserId, list};
 use crate::ns::bus::{Bus, Callee, HostId, Notice, Ring, Seen};
 use crate::ns::pace::{self, Pace};
 use crate::protocol::percent::Enc;
+use crate::protocol::uux::{self, EndpointData, PersonalData, PrivateEndpointData};
 use crate::protocol::write::LineBuf;
 use crate::storage::Storage;
 use smol::channel::Receiver;
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Instant;
@@ -105,18 +107,23 @@ impl Actor {
 
     async fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Register(member, account, reply) => {
-                let _ = reply.try_send(self.register(member, *account));
+            Msg::Register(member, endpoint, account, reply) => {
+                let _ = reply.try_send(self.register(member, endpoint, *account));
             }
             Msg::SignOut(id, session) => self.sign_out(id, session),
             Msg::Kick(handle, line, reply) => {
                 let mut found = false;
                 if let Some(u) = self.find(&handle) {
                     let id = u.member.id;
-                    let _ = u.member.outbox.push(&[line]);
-                    u.member.outbox.close();
-                    let session = u.member.session;
-                    // Its own sign-out comes later and finds nothing: do it now.
+                    for m in u.members() {
+                        let _ = m.outbox.push(&[line]);
+                        m.outbox.close();
+                    }
+                    // Their own sign-outs come later and find nothing: do it now, for all.
+                    if let Some(u) = self.users.get_mut(&id) {
+                        u.mpop = None;
+                    }
+                    let session = self.users.get(&id).map_or(0, |u| u.member.session);
                     self.sign_out(id, session);
                     found = true;
                 }
@@ -134,8 +141,9 @@ impl Actor {
             Msg::SetStatus(id, status, caps, msnobj) => {
                 if let Some(u) = self.users.get_mut(&id) {
                     u.presence.status = Some(status);
-                    if let Some(c) = caps {
+                    if let Some((c, ex)) = caps {
                         u.presence.caps = c;
+                        u.presence.caps_ex = ex;
                     }
                     if let Some(o) = msnobj {
                         u.presence.set_msnobj(o.as_deref());
@@ -149,6 +157,7 @@ impl Actor {
                     self.announce(id, pace::PSM);
                 }
             }
+            Msg::SetEndpoint(id, guid, data, private) => self.set_endpoint(id, guid, data, private),
             Msg::SetImsOff(id, off) => {
                 if let Some(u) = self.users.get_mut(&id) {
                     u.presence.ims_off = off;
@@ -189,11 +198,52 @@ impl Actor {
         }
     }
 
-    fn register(&mut self, member: Member, account: Account) -> Option<Member> {
+    fn register(
+        &mut self,
+        member: Member,
+        endpoint: Option<MachineGuid>,
+        account: Account,
+    ) -> Option<Member> {
         let id = member.id;
+        // MSNP16+ with a machine GUID: joins the account's other endpoints when they are all
+        // such endpoints (MPOP), replacing only a session of the same GUID.
+        let guid = endpoint.filter(|_| member.dialect.mpop);
+        if let Some(g) = guid
+            && let Some(u) = self.users.get_mut(&id)
+            && let Some(m) = u.mpop.as_mut()
+        {
+            u.account = Arc::new(account);
+            let replaced = if m.primary == g {
+                Some(std::mem::replace(&mut u.member, member))
+            } else if let Some(slot) = m.others.iter_mut().find(|(_, og)| *og == g) {
+                Some(std::mem::replace(&mut slot.0, member))
+            } else if m.others.len() + 1 >= MAX_ENDPOINTS {
+                // Full: the endpoint signed in longest ago (after the first) makes room.
+                let (old, og) = m.others.remove(0);
+                m.endpoints.retain(|e| e.guid != og);
+                m.others.push((member, g));
+                Some(old)
+            } else {
+                m.others.push((member, g));
+                None
+            };
+            if let Some(p) = &replaced {
+                let _ = p.outbox.push(&[b"OUT OTH\r\n"]);
+                p.outbox.close();
+            }
+            self.tell_endpoints(id);
+            return replaced;
+        }
         let key = self.handle_key.hash_one(&*member.handle);
         self.by_handle.insert(key, member.id);
         self.bus.claim(self.host, id, &member.handle);
+        let mpop = guid.map(|primary| {
+            Box::new(Mpop {
+                primary,
+                others: Vec::new(),
+                endpoints: Vec::new(),
+            })
+        });
         let previous = self.users.insert(
             id,
             Box::new(Online {
@@ -201,22 +251,45 @@ impl Actor {
                 account: Arc::new(account),
                 presence: Presence::default(),
                 shown: false,
+                mpop,
                 pace: None,
             }),
         );
-        let previous = previous.map(|p| p.member)?;
-        // The replaced session's own sign-out finds a newer session and does nothing, so its
+        let previous = *previous?;
+        // The replaced sessions' own sign-outs find a newer session and do nothing, so their
         // switchboard connections are closed here: a kicked session must not go on chatting.
-        let _ = previous.outbox.push(&[b"OUT OTH\r\n"]);
-        previous.outbox.close();
+        for p in previous.members() {
+            let _ = p.outbox.push(&[b"OUT OTH\r\n"]);
+            p.outbox.close();
+        }
         (self.on_sign_out)(id);
-        Some(previous)
+        Some(previous.member)
     }
 
     fn sign_out(&mut self, id: UserId, session: u64) {
-        match self.users.get(&id) {
-            Some(u) if u.member.session == session => {}
-            _ => return,
+        let Some(u) = self.users.get_mut(&id) else {
+            return;
+        };
+        // One of several endpoints (MPOP): the account stays online; no FLN, and its other
+        // endpoints' switchboards go on. The endpoints left are told (self UBX).
+        if let Some(m) = u.mpop.as_mut()
+            && !m.others.is_empty()
+        {
+            let gone = if u.member.session == session {
+                let (next, g) = m.others.remove(0);
+                u.member = next;
+                std::mem::replace(&mut m.primary, g)
+            } else if let Some(i) = m.others.iter().position(|(s, _)| s.session == session) {
+                m.others.remove(i).1
+            } else {
+                return;
+            };
+            m.endpoints.retain(|e| e.guid != gone);
+            self.tell_endpoints(id);
+            return;
+        }
+        if u.member.session != session {
+            return;
         }
         let u = self.users.remove(&id).expect("checked above");
         let key = self.handle_key.hash_one(&*u.member.handle);
@@ -295,22 +368,21 @@ impl Actor {
             return false;
         };
         let mut congested = false;
-        let mut lines: [Option<LineBuf<PRESENCE_LINE>>; 3] = [None, None, None];
+        let mut lines: [Option<LineBuf<PRESENCE_LINE>>; SHAPES] = Default::default();
         let fields = (u.account.friendly.as_str(), &u.presence);
         for wid in Self::watchers(u) {
             match self.users.get(&wid) {
                 Some(w) => {
-                    let sh = shape(w.member.dialect);
-                    let line = lines[sh].get_or_insert_with(|| {
-                        let mut b = LineBuf::new();
-                        write_presence(&mut b, ("NLN", None), status, &u.member.handle, fields, sh);
-                        b
-                    });
-                    congested |= w
-                        .member
-                        .outbox
-                        .push_through(&[line.as_bytes()])
-                        .unwrap_or(false);
+                    for m in w.members() {
+                        let to = m.dialect;
+                        let line = lines[shape(to)].get_or_insert_with(|| {
+                            let mut b = LineBuf::new();
+                            let h = &u.member.handle;
+                            write_presence(&mut b, ("NLN", None), status, h, fields, to);
+                            b
+                        });
+                        congested |= m.outbox.push_through(&[line.as_bytes()]).unwrap_or(false);
+                    }
                 }
                 None => self.publish(wid, || presence_notice(u)),
             }
@@ -325,14 +397,20 @@ impl Actor {
         }
         let mut congested = false;
         let body: &[u8] = u.presence.psm().unwrap_or_default();
-        let mut head = LineBuf::<256>::new();
-        let _ = write!(head, "UBX {} {}\r\n", u.member.handle, body.len());
+        // One head per address form (`PresenceAddress`), written on first use.
+        let mut heads: [Option<LineBuf<256>>; 3] = Default::default();
         for wid in Self::watchers(u) {
-            if let Some(w) = self.users.get(&wid)
-                && w.member.dialect.personal_message
-            {
-                congested |= w
-                    .member
+            let Some(w) = self.users.get(&wid) else {
+                continue;
+            };
+            for m in w.members().filter(|m| m.dialect.personal_message) {
+                let to = m.dialect;
+                let head = heads[to.presence_address as usize].get_or_insert_with(|| {
+                    let mut b = LineBuf::new();
+                    write_ubx_head(&mut b, to, &u.member.handle, body.len());
+                    b
+                });
+                congested |= m
                     .outbox
                     .push_through(&[head.as_bytes(), body])
                     .unwrap_or(false);
@@ -343,12 +421,19 @@ impl Actor {
 
     /// FLN to every watcher that could see `u`.
     fn broadcast_offline(&self, u: &Online) {
-        let mut line = LineBuf::<256>::new();
-        let _ = write!(line, "FLN {}\r\n", u.member.handle);
+        let mut lines: [Option<LineBuf<256>>; 3] = Default::default();
         for wid in Self::watchers(u) {
             match self.users.get(&wid) {
                 Some(w) => {
-                    let _ = w.member.outbox.push_through(&[line.as_bytes()]);
+                    for m in w.members() {
+                        let to = m.dialect;
+                        let line = lines[to.presence_address as usize].get_or_insert_with(|| {
+                            let mut b = LineBuf::new();
+                            write_offline(&mut b, to, &u.member.handle);
+                            b
+                        });
+                        let _ = m.outbox.push_through(&[line.as_bytes()]);
+                    }
                 }
                 None => self.publish(wid, || Notice::Presence {
                     handle: u.member.handle.to_string(),
@@ -382,7 +467,7 @@ impl Actor {
             }
         };
         match self.users.get(&viewer) {
-            Some(w) => deliver_presence(&w.member, &notice),
+            Some(w) => w.members().for_each(|m| deliver_presence(m, &notice)),
             None => self.publish(viewer, || notice),
         }
     }
@@ -447,7 +532,9 @@ impl Actor {
                 added,
                 serial,
                 name,
-            } => write_reverse_list(&w.member, &who, added, serial, &name),
+            } => w
+                .members()
+                .for_each(|m| write_reverse_list(m, &who, added, serial, &name)),
             Notice::Phones {
                 who,
                 handle,
@@ -460,9 +547,10 @@ impl Actor {
                 if let Some(c) = a.contacts.get_mut(&who) {
                     c.phones = (*phones).clone();
                 }
-                write_bpr(&w.member, &handle, &phones, &kinds, serial);
+                w.members()
+                    .for_each(|m| write_bpr(m, &handle, &phones, &kinds, serial));
             }
-            Notice::Presence { .. } => deliver_presence(&w.member, &notice),
+            Notice::Presence { .. } => w.members().for_each(|m| deliver_presence(m, &notice)),
             Notice::Reload => {
                 // Another host committed a change to this account: re-read it. Never waits for
                 // the storage thread (which may be waiting for this mailbox).
@@ -563,6 +651,89 @@ impl Actor {
         }
     }
 
+    /// Stores one endpoint's `UUX` data (MSNP16+) and tells the account's endpoints.
+    fn set_endpoint(
+        &mut self,
+        id: UserId,
+        guid: MachineGuid,
+        data: Option<EndpointData>,
+        private: Option<PrivateEndpointData>,
+    ) {
+        let Some(u) = self.users.get_mut(&id) else {
+            return;
+        };
+        let Some(m) = u.mpop.as_mut() else {
+            return;
+        };
+        if m.primary != guid && !m.others.iter().any(|(_, g)| *g == guid) {
+            return;
+        }
+        match m.endpoints.iter_mut().find(|e| e.guid == guid) {
+            Some(e) => {
+                if let Some(d) = data {
+                    e.data = d;
+                }
+                if private.is_some() {
+                    e.private = private;
+                }
+            }
+            // Bounded: an entry only exists for a signed-in endpoint (`MAX_ENDPOINTS`).
+            None => m.endpoints.push(EndpointInfo {
+                guid,
+                data: data.unwrap_or_default(),
+                private,
+            }),
+        }
+        self.tell_endpoints(id);
+    }
+
+    /// The `UBX` about oneself (MSNP16+): the personal data and every signed-in endpoint with its
+    /// private data, to each of the account's MSNP16+ sessions. Rare (an endpoint's `UUX`, an
+    /// endpoint joining or leaving), so it may allocate.
+    fn tell_endpoints(&self, id: UserId) {
+        let Some(u) = self.users.get(&id) else {
+            return;
+        };
+        let personal = u
+            .presence
+            .psm()
+            .and_then(|p| uux::parse(p).ok())
+            .map(|x| PersonalData {
+                psm: x.psm.unwrap_or_default(),
+                current_media: x.current_media.unwrap_or_default(),
+                machine_guid: x.machine_guid.unwrap_or_default(),
+            })
+            .unwrap_or_default();
+        let empty = EndpointData::default();
+        let guids: Vec<(MachineGuid, String)> = u
+            .sessions()
+            .filter_map(|(_, g)| g)
+            .map(|g| (g, g.to_string()))
+            .collect();
+        let infos = u
+            .mpop
+            .as_ref()
+            .map(|m| &m.endpoints[..])
+            .unwrap_or_default();
+        let endpoints: Vec<uux::Endpoint<'_>> = guids
+            .iter()
+            .map(|(g, text)| {
+                let info = infos.iter().find(|e| e.guid == *g);
+                uux::Endpoint {
+                    guid: text,
+                    data: info.map_or(&empty, |e| &e.data),
+                    private: info.and_then(|e| e.private.as_ref()),
+                }
+            })
+            .collect();
+        let body = uux::write_ubx(&personal, &endpoints);
+        for s in u.members().filter(|s| s.dialect.mpop) {
+            let mut head = LineBuf::<256>::new();
+            write_ubx_head(&mut head, s.dialect, &u.member.handle, body.len());
+            let _ = s.outbox.push(&[head.as_bytes(), body.as_bytes()]);
+        }
+    }
+
     /// The online user with `handle`, if signed in here.
     fn find(&self, handle: &str) -> Option<&Online> {
         let id = self.by_handle.get(&self.handle_key.hash_one(handle))?;
@@ -580,9 +751,14 @@ impl Actor {
         if t.seen_by(call.caller).is_none() || t.presence.ims_off {
             return Rung::Refused;
         }
-        let host = t.member.ns_local.host(self.public_host.as_deref());
-        let line = write_rng(ring, &host);
-        if t.member.outbox.push(&[line.as_bytes()]).is_err() {
+        // Every endpoint rings (MPOP); the first to answer joins.
+        let mut rung = false;
+        for m in t.members() {
+            let host = m.ns_local.host(self.public_host.as_deref());
+            let line = write_rng(ring, &host);
+            rung |= m.outbox.push(&[line.as_bytes()]).is_ok();
+        }
+        if !rung {
             return Rung::Refused;
         }
         Rung::Answered(callee_of(t))

@@ -4,8 +4,10 @@
 use super::lines::push_initial;
 use super::presence::{Listed, Member, Presence};
 use crate::dialect::Dialect;
+use crate::model::MachineGuid;
 use crate::model::{Account, Blp, Contact, Group, Phones, Status, UserId};
 use crate::ns::bus::{Bus, Callee, Host, HostId, Later, Notice, Ring, Seen};
+use crate::protocol::uux::{EndpointData, PrivateEndpointData};
 use crate::storage::Storage;
 use smol::channel::{Receiver, Sender};
 use std::sync::Arc;
@@ -74,14 +76,25 @@ pub struct Applied {
 }
 
 pub(super) enum Msg {
-    Register(Member, Box<Account>, Reply<Option<Member>>),
+    Register(
+        Member,
+        Option<MachineGuid>,
+        Box<Account>,
+        Reply<Option<Member>>,
+    ),
     SignOut(UserId, u64),
     Kick(String, &'static [u8], Reply<bool>),
     Committed(Box<Committed>, Reply<Applied>),
     Account(UserId, Reply<Option<Arc<Account>>>),
     Presence(UserId, Reply<Option<Presence>>),
-    SetStatus(UserId, Status, Option<u32>, Option<Option<Box<str>>>),
+    SetStatus(UserId, Status, Option<(u32, u32)>, Option<Option<Box<str>>>),
     SetPsm(UserId, Option<Box<[u8]>>),
+    SetEndpoint(
+        UserId,
+        MachineGuid,
+        Option<EndpointData>,
+        Option<PrivateEndpointData>,
+    ),
     SetImsOff(UserId, bool),
     InitialPresence(
         UserId,
@@ -167,9 +180,21 @@ impl Directory {
         member: Member,
         account: Account,
     ) -> Result<Receiver<Option<Member>>, DirectoryGone> {
+        self.register_endpoint_blocking(member, None, account)
+    }
+
+    /// As `register_blocking`, for a session that named its machine GUID (MSNP16+): when every
+    /// session of the account is such an endpoint, the new one joins them (MPOP) rather than
+    /// replacing them; only a session of the same GUID is replaced (`OUT OTH`).
+    pub fn register_endpoint_blocking(
+        &self,
+        member: Member,
+        endpoint: Option<MachineGuid>,
+        account: Account,
+    ) -> Result<Receiver<Option<Member>>, DirectoryGone> {
         let (tx, rx) = smol::channel::bounded(1);
         self.tx
-            .send_blocking(Msg::Register(member, Box::new(account), tx))
+            .send_blocking(Msg::Register(member, endpoint, Box::new(account), tx))
             .map_err(|_| DirectoryGone)?;
         Ok(rx)
     }
@@ -238,12 +263,37 @@ impl Directory {
         caps: Option<u32>,
         msnobj: Option<Option<Box<str>>>,
     ) -> Result<(), DirectoryGone> {
+        self.set_status_ex(id, status, caps.map(|c| (c, 0)), msnobj)
+            .await
+    }
+
+    /// As `set_status`, with MSNP16+'s extended capabilities (`caps:capsex`).
+    pub async fn set_status_ex(
+        &self,
+        id: UserId,
+        status: Status,
+        caps: Option<(u32, u32)>,
+        msnobj: Option<Option<Box<str>>>,
+    ) -> Result<(), DirectoryGone> {
         self.send(Msg::SetStatus(id, status, caps, msnobj)).await
     }
 
     /// UUX: a new personal message, announced as pacing allows.
     pub async fn set_psm(&self, id: UserId, psm: Option<Box<[u8]>>) -> Result<(), DirectoryGone> {
         self.send(Msg::SetPsm(id, psm)).await
+    }
+
+    /// MSNP16+ `UUX` endpoint data of one endpoint (public, private, or both); the account's
+    /// own endpoints are told (the self `UBX`).
+    pub async fn set_endpoint_data(
+        &self,
+        id: UserId,
+        endpoint: MachineGuid,
+        data: Option<EndpointData>,
+        private: Option<PrivateEndpointData>,
+    ) -> Result<(), DirectoryGone> {
+        self.send(Msg::SetEndpoint(id, endpoint, data, private))
+            .await
     }
 
     /// IMS ON/OFF.

@@ -3,7 +3,7 @@
 //! into stack buffers: the fan-out formats a line once per dialect shape, never per watcher.
 
 use super::presence::{Member, Presence};
-use crate::dialect::{AsyncBpr, Dialect, ListCommands};
+use crate::dialect::{AsyncBpr, Dialect, ListCommands, PresenceAddress};
 use crate::model::{Phones, Status};
 use crate::ns::bus::{Notice, Ring};
 use crate::protocol::percent::Enc;
@@ -14,23 +14,45 @@ use std::fmt::Write;
 
 pub use crate::limits::PRESENCE_LINE;
 
-/// Which presence fields a dialect carries: 0 = none, 1 = caps, 2 = caps and MSNObject.
+/// How many distinct presence-line shapes the dialect table has (`shape`).
+pub(super) const SHAPES: usize = 6;
+
+/// Which presence-line shape a dialect gets, as an index for the fan-out's per-shape cache:
+/// 0 = no fields (MSNP2-7), 1 = caps (MSNP8), 2 = caps and MSNObject (MSNP9-13), 3 = plus the
+/// network id after the handle (MSNP14-15), 4 = and `caps:capsex` (MSNP16-17), 5 = `1:handle`
+/// (MSNP18). Dialects with one index write identical lines (`shapes_cover_the_table` checks).
 pub(super) fn shape(d: &Dialect) -> usize {
-    match (d.presence_caps, d.presence_msnobj) {
+    let fields = match (d.presence_caps, d.presence_msnobj) {
         (false, _) => 0,
         (true, false) => 1,
         (true, true) => 2,
+    };
+    match (d.presence_address, d.caps_ex) {
+        (PresenceAddress::Handle, _) => fields,
+        (PresenceAddress::HandleNetwork, false) => 3,
+        (PresenceAddress::HandleNetwork, true) => 4,
+        (PresenceAddress::Prefixed, _) => 5,
     }
 }
 
-/// Writes `NLN`/`ILN trid` with CRLF for the given fields in `shape`.
+/// How `d` names a contact on presence lines: `handle`, `handle 1` (MSNP14-17) or `1:handle`
+/// (MSNP18). Every account here is a Passport (MSN) account, network 1.
+pub(super) fn write_address(out: &mut impl Write, d: &Dialect, handle: &str) {
+    let _ = match d.presence_address {
+        PresenceAddress::Handle => out.write_str(handle),
+        PresenceAddress::HandleNetwork => write!(out, "{handle} 1"),
+        PresenceAddress::Prefixed => write!(out, "1:{handle}"),
+    };
+}
+
+/// Writes `NLN`/`ILN trid` with CRLF in `to`'s shape.
 pub(super) fn write_presence(
     out: &mut LineBuf<PRESENCE_LINE>,
     verb_trid: (&str, Option<u32>),
     status: Status,
     handle: &str,
     (friendly, presence): (&str, &Presence),
-    shape: usize,
+    to: &Dialect,
 ) {
     out.clear();
     let (verb, trid) = verb_trid;
@@ -38,16 +60,37 @@ pub(super) fn write_presence(
         Some(t) => write!(out, "{verb} {t} "),
         None => write!(out, "{verb} "),
     };
-    let _ = write!(out, "{} {handle} {}", status.code(), Enc(friendly));
-    if shape >= 1 {
+    let _ = write!(out, "{} ", status.code());
+    write_address(out, to, handle);
+    let _ = write!(out, " {}", Enc(friendly));
+    if to.presence_caps {
         let _ = write!(out, " {}", presence.caps);
+        if to.caps_ex {
+            let _ = write!(out, ":{}", presence.caps_ex);
+        }
     }
-    if shape >= 2
+    if to.presence_msnobj
         && let Some(o) = presence.msnobj()
     {
         let _ = write!(out, " {o}");
     }
     let _ = out.write_str("\r\n");
+}
+
+/// `FLN handle` in `to`'s form.
+pub(super) fn write_offline(out: &mut LineBuf<256>, to: &Dialect, handle: &str) {
+    out.clear();
+    let _ = out.write_str("FLN ");
+    write_address(out, to, handle);
+    let _ = out.write_str("\r\n");
+}
+
+/// `UBX handle len` in `to`'s form (the payload follows).
+pub(super) fn write_ubx_head(out: &mut LineBuf<256>, to: &Dialect, handle: &str, len: usize) {
+    out.clear();
+    let _ = out.write_str("UBX ");
+    write_address(out, to, handle);
+    let _ = write!(out, " {len}\r\n");
 }
 
 /// NLN or FLN for a presence notice, in `to`'s dialect.
@@ -75,19 +118,19 @@ pub(super) fn deliver_presence(to: &Member, notice: &Notice) {
                 *status,
                 handle,
                 (name, &p),
-                shape(to.dialect),
+                to.dialect,
             );
             let _ = to.outbox.push(&[b.as_bytes()]);
         }
         None => {
             let mut b = LineBuf::<256>::new();
-            let _ = write!(b, "FLN {handle}\r\n");
+            write_offline(&mut b, to.dialect, handle);
             let _ = to.outbox.push(&[b.as_bytes()]);
         }
     }
 }
 
-/// The ILN line (and UBX where the viewer speaks MSNP11+) for one contact, in `shape(viewer)`.
+/// The ILN line (and UBX where the viewer speaks MSNP11+) for one contact, in `viewer`'s form.
 pub fn push_initial(
     out: &mut Vec<Vec<u8>>,
     viewer: &Dialect,
@@ -101,13 +144,15 @@ pub fn push_initial(
         status,
         handle,
         (friendly, presence),
-        shape(viewer),
+        viewer,
     );
     out.push(b.as_bytes().to_vec());
     if viewer.personal_message
         && let Some(psm) = presence.psm()
     {
-        let mut l = format!("UBX {handle} {}\r\n", psm.len()).into_bytes();
+        let mut head = LineBuf::<256>::new();
+        write_ubx_head(&mut head, viewer, handle, psm.len());
+        let mut l = head.as_bytes().to_vec();
         l.extend_from_slice(psm);
         out.push(l);
     }
@@ -173,4 +218,69 @@ pub(super) fn write_rng(ring: &Ring, host: &str) -> String {
         "RNG {} {host}:{} CKI {} {} {}\r\n",
         call.sb, ring.sb_port, call.cookie, call.caller_handle, call.caller_name
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nln(d: &Dialect) -> String {
+        let mut p = Presence::default();
+        p.caps = 2789003324;
+        p.caps_ex = 48;
+        p.set_msnobj(Some("%3Cmsnobj%2F%3E"));
+        let mut b = LineBuf::<PRESENCE_LINE>::new();
+        write_presence(
+            &mut b,
+            ("NLN", None),
+            Status::Online,
+            "a@b.com",
+            ("A", &p),
+            d,
+        );
+        String::from_utf8(b.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn shapes_cover_the_table() {
+        let all: Vec<&Dialect> = Dialect::all().collect();
+        for a in &all {
+            assert!(shape(a) < SHAPES);
+            for b in &all {
+                if shape(a) == shape(b) {
+                    assert_eq!(nln(a), nln(b), "MSNP{} and MSNP{}", a.version, b.version);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn presence_lines_per_wlm_version() {
+        let v = |n| Dialect::get(n).unwrap();
+        assert_eq!(
+            nln(v(13)),
+            "NLN NLN a@b.com A 2789003324 %3Cmsnobj%2F%3E\r\n"
+        );
+        assert_eq!(
+            nln(v(14)),
+            "NLN NLN a@b.com 1 A 2789003324 %3Cmsnobj%2F%3E\r\n"
+        );
+        assert_eq!(
+            nln(v(16)),
+            "NLN NLN a@b.com 1 A 2789003324:48 %3Cmsnobj%2F%3E\r\n"
+        );
+        assert_eq!(
+            nln(v(18)),
+            "NLN NLN 1:a@b.com A 2789003324:48 %3Cmsnobj%2F%3E\r\n"
+        );
+        let mut b = LineBuf::<256>::new();
+        write_offline(&mut b, v(18), "a@b.com");
+        assert_eq!(b.as_bytes(), b"FLN 1:a@b.com\r\n");
+        write_offline(&mut b, v(14), "a@b.com");
+        assert_eq!(b.as_bytes(), b"FLN a@b.com 1\r\n");
+        write_ubx_head(&mut b, v(18), "a@b.com", 7);
+        assert_eq!(b.as_bytes(), b"UBX 1:a@b.com 7\r\n");
+        write_ubx_head(&mut b, v(12), "a@b.com", 7);
+        assert_eq!(b.as_bytes(), b"UBX a@b.com 7\r\n");
+    }
 }

@@ -2,8 +2,9 @@
 //! mirror, what they have set, pacing) and what others may see of it.
 
 use crate::dialect::Dialect;
-use crate::model::{Account, Status, UserId};
+use crate::model::{Account, MachineGuid, Status, UserId};
 use crate::ns::pace::Pace;
+use crate::protocol::uux::{EndpointData, PrivateEndpointData};
 use crate::server::connection::Reached;
 use crate::server::outbox::Outbox;
 use std::sync::Arc;
@@ -15,6 +16,8 @@ pub struct Presence {
     pub status: Option<Status>,
     /// Client capability flags from CHG (MSNP8+).
     pub caps: u32,
+    /// Extended capability flags (`caps:capsex`, MSNP16+; 0 from older clients).
+    pub caps_ex: u32,
     /// `IMS OFF`: not accepting switchboard invitations.
     pub ims_off: bool,
     /// The MSNObject (URL-encoded, as sent) followed by the personal message (`<Data>` XML,
@@ -100,6 +103,9 @@ pub(super) struct Online {
     pub(super) presence: Presence,
     /// Whether watchers were last told this user is visible (NLN) rather than offline.
     pub(super) shown: bool,
+    /// MSNP16+ only: the account's other endpoints signed in at once and every endpoint's
+    /// `UUX` endpoint data. Boxed and absent for everyone else (8 bytes per online user).
+    pub(super) mpop: Option<Box<Mpop>>,
     /// Pacing, only once an announcement found a watcher backed up (`pace.rs`): most users
     /// never get there, so most pay 8 bytes for it.
     pub(super) pace: Option<Box<Pace>>,
@@ -111,6 +117,41 @@ impl Online {
         self.presence
             .visible_status()
             .filter(|_| self.account.allows(viewer))
+    }
+}
+
+/// What an account signed in with a machine GUID in an MSNP16+ dialect has: the GUID of its
+/// first session, the sessions of its other endpoints (several places at once) and their data.
+pub(super) struct Mpop {
+    /// The machine GUID of `Online::member`.
+    pub(super) primary: MachineGuid,
+    /// The other endpoints' sessions and GUIDs (at most `MAX_ENDPOINTS` - 1).
+    pub(super) others: Vec<(Member, MachineGuid)>,
+    /// Each endpoint's data from `UUX` (`EndpointData`, `PrivateEndpointData`), by machine GUID.
+    pub(super) endpoints: Vec<EndpointInfo>,
+}
+
+/// One endpoint's data as its `UUX` set it.
+pub(super) struct EndpointInfo {
+    pub(super) guid: MachineGuid,
+    pub(super) data: EndpointData,
+    pub(super) private: Option<PrivateEndpointData>,
+}
+
+impl Online {
+    /// Every session of this account with its endpoint GUID: the first, then the other
+    /// MSNP16+ endpoints. No allocation (presence fan-out walks it per watcher).
+    pub(super) fn sessions(&self) -> impl Iterator<Item = (&Member, Option<MachineGuid>)> {
+        std::iter::once((&self.member, self.mpop.as_ref().map(|m| m.primary))).chain(
+            self.mpop
+                .iter()
+                .flat_map(|m| m.others.iter().map(|(s, g)| (s, Some(*g)))),
+        )
+    }
+
+    /// Every session's outbound member (for lines every endpoint gets).
+    pub(super) fn members(&self) -> impl Iterator<Item = &Member> {
+        self.sessions().map(|(m, _)| m)
     }
 }
 

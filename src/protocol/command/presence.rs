@@ -12,13 +12,16 @@ use crate::protocol::frame::Command;
 /// `201`). Caps are read in every version, as today (MSNP10-12 clients may leave them out: then
 /// `None`, meaning 0); the MSNObject is kept only where the dialect carries one
 /// (`Dialect::presence_msnobj`) and dropped before, as today. A fourth argument is refused: no
-/// client of MSNP2-12 sends one.
+/// client of MSNP2-18 sends one. MSNP16+ writes the caps as `caps:capsex`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Chg<'a> {
     /// The new status.
     pub status: Status,
     /// Client capabilities; `None` when left out.
     pub caps: Option<u32>,
+    /// Extended capabilities, the part after `:` in MSNP16+'s `caps:capsex` (`None` when the
+    /// dialect has none or the client left it out).
+    pub caps_ex: Option<u32>,
     /// The encoded MSNObject, as sent.
     pub msnobj: Option<&'a str>,
 }
@@ -30,6 +33,7 @@ impl Chg<'static> {
         Chg {
             status,
             caps: dialect.presence_caps.then_some(0),
+            caps_ex: dialect.caps_ex.then_some(0),
             msnobj: None,
         }
     }
@@ -41,15 +45,27 @@ impl<'a> ClientCommand<'a> for Chg<'a> {
     fn parse(cmd: &'a Command<'a>, dialect: &Dialect) -> Result<Self, ArgError> {
         let mut c = Cursor::new(Self::VERB, cmd);
         let status = c.next_with(Status::parse)?;
-        let caps = match c.optional() {
-            Some(caps) => Some(caps.parse().map_err(|_| c.invalid_last())?),
-            None => None,
+        let (caps, caps_ex) = match c.optional() {
+            Some(caps) => {
+                let (base, ex) = match caps.split_once(':') {
+                    Some((base, ex)) if dialect.caps_ex => (base, Some(ex)),
+                    _ => (caps, None),
+                };
+                let base = base.parse().map_err(|_| c.invalid_last())?;
+                let ex = match ex {
+                    Some(ex) => Some(ex.parse().map_err(|_| c.invalid_last())?),
+                    None => None,
+                };
+                (Some(base), ex)
+            }
+            None => (None, None),
         };
         let msnobj = c.optional().filter(|_| dialect.presence_msnobj);
         c.finish()?;
         Ok(Chg {
             status,
             caps,
+            caps_ex,
             msnobj,
         })
     }
@@ -57,8 +73,10 @@ impl<'a> ClientCommand<'a> for Chg<'a> {
     fn write(&self, trid: u32, _: &Dialect, out: &mut Vec<u8>) {
         head(out, Self::VERB, trid);
         arg(out, self.status.code());
-        if let Some(caps) = self.caps {
-            arg_u32(out, caps);
+        match (self.caps, self.caps_ex) {
+            (Some(caps), Some(ex)) => arg(out, &format!("{caps}:{ex}")),
+            (Some(caps), None) => arg_u32(out, caps),
+            _ => {}
         }
         if let Some(o) = self.msnobj {
             arg(out, o);
@@ -200,10 +218,10 @@ mod tests {
     fn chg_forms_per_dialect() {
         for d in all() {
             let b = round_trip!(Chg, Chg::new(Status::Away, d), d, NS);
-            let want = if d.presence_caps {
-                "CHG 7 AWY 0\r\n"
-            } else {
-                "CHG 7 AWY\r\n"
+            let want = match (d.presence_caps, d.caps_ex) {
+                (true, true) => "CHG 7 AWY 0:0\r\n",
+                (true, false) => "CHG 7 AWY 0\r\n",
+                _ => "CHG 7 AWY\r\n",
             };
             assert_eq!(b, want.as_bytes());
             round_trip!(
@@ -211,6 +229,7 @@ mod tests {
                 Chg {
                     status: Status::Hidden,
                     caps: Some(268435500),
+                    caps_ex: d.caps_ex.then_some(48),
                     msnobj: None
                 },
                 d,
@@ -223,6 +242,7 @@ mod tests {
                     Chg {
                         status: Status::Online,
                         caps: Some(1),
+                        caps_ex: None,
                         msnobj: Some(o)
                     },
                     d,
@@ -234,6 +254,20 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(Chg::parse(&cmd, v(8)).unwrap().msnobj, None);
+        // MSNP16+: `caps:capsex`, as libpurple's MSNP18 plug-in sends it.
+        let (cmd, _) = crate::protocol::parse_frame(b"CHG 12 NLN 2789003324:48 0\r\n", NS)
+            .unwrap()
+            .unwrap();
+        let chg = Chg::parse(&cmd, v(18)).unwrap();
+        assert_eq!(
+            (chg.caps, chg.caps_ex, chg.msnobj),
+            (Some(2789003324), Some(48), Some("0"))
+        );
+        assert!(Chg::parse(&cmd, v(15)).is_err());
+        let (cmd, _) = crate::protocol::parse_frame(b"CHG 12 NLN 1:x\r\n", NS)
+            .unwrap()
+            .unwrap();
+        assert!(Chg::parse(&cmd, v(18)).is_err());
         use ArgError::*;
         let p = |l: &[u8]| parse_line!(Chg, l, v(12), NS);
         assert_eq!(

@@ -15,6 +15,8 @@ pub struct Chg<'a> {
     pub status: &'a str,
     /// Client capabilities.
     pub caps: u32,
+    /// Extended capabilities (`caps:capsex`, MSNP16+).
+    pub caps_ex: u32,
     /// The MSNObject, encoded as sent.
     pub msnobj: Option<&'a str>,
 }
@@ -25,6 +27,10 @@ impl Reply for Chg<'_> {
         sp(out, self.status);
         if d.presence_caps {
             sp_num(out, self.caps);
+            if d.caps_ex {
+                out.put(b":");
+                super::num(out, self.caps_ex);
+            }
         }
         if let Some(o) = self.msnobj {
             sp(out, o);
@@ -249,9 +255,11 @@ mod tests {
             trid: 1,
             status: "NLN",
             caps: 268435456,
+            caps_ex: 48,
             msnobj: None,
         };
         assert_eq!(wire(&c, 7), "CHG 1 NLN\r\n");
+        assert_eq!(wire(&c, 18), "CHG 1 NLN 268435456:48\r\n");
         assert_eq!(wire(&c, 8), "CHG 1 NLN 268435456\r\n");
         let c = Chg {
             msnobj: Some("%3Cmsnobj%2F%3E"),

@@ -3,6 +3,7 @@
 
 use super::{Out, Reply, end, head, sp, sp_num};
 use crate::dialect::Dialect;
+use crate::model::MachineGuid;
 
 /// `USR trid OK handle name`: the switchboard is open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,10 +38,24 @@ pub struct Iro<'a> {
     pub count: u32,
     /// The participant's handle.
     pub handle: &'a str,
+    /// The participant's endpoint, shown as `handle;{guid}` to MSNP16+ readers.
+    pub endpoint: Option<MachineGuid>,
     /// The participant's friendly name, encoded.
     pub name: &'a str,
     /// The participant's client capabilities.
     pub caps: u32,
+}
+
+/// `handle`, or `handle;{guid}` where the reader's dialect names endpoints (MSNP16+, W
+/// msnp16.md; libpurple splits at `;`).
+fn participant(out: &mut impl Out, d: &Dialect, handle: &str, endpoint: Option<MachineGuid>) {
+    sp(out, handle);
+    if d.mpop
+        && let Some(g) = endpoint
+    {
+        out.put(b";");
+        out.put(g.text().as_bytes());
+    }
 }
 
 impl Reply for Iro<'_> {
@@ -48,7 +63,7 @@ impl Reply for Iro<'_> {
         head(out, "IRO", self.trid);
         sp_num(out, self.index);
         sp_num(out, self.count);
-        sp(out, self.handle);
+        participant(out, d, self.handle, self.endpoint);
         sp(out, self.name);
         if d.sb_caps {
             sp_num(out, self.caps);
@@ -62,6 +77,8 @@ impl Reply for Iro<'_> {
 pub struct Joi<'a> {
     /// The joiner's handle.
     pub handle: &'a str,
+    /// The joiner's endpoint, shown as `handle;{guid}` to MSNP16+ readers.
+    pub endpoint: Option<MachineGuid>,
     /// The joiner's friendly name, encoded.
     pub name: &'a str,
     /// The joiner's client capabilities.
@@ -71,7 +88,7 @@ pub struct Joi<'a> {
 impl Reply for Joi<'_> {
     fn write(&self, d: &Dialect, out: &mut impl Out) {
         out.put(b"JOI");
-        sp(out, self.handle);
+        participant(out, d, self.handle, self.endpoint);
         sp(out, self.name);
         if d.sb_caps {
             sp_num(out, self.caps);
@@ -240,16 +257,23 @@ mod tests {
             index: 1,
             count: 2,
             handle: "a@b.com",
+            endpoint: MachineGuid::parse("{F26D1F07-95E2-403C-BC18-D4BFED493428}"),
             name: "A",
             caps: 1342177280,
         };
         let joi = Joi {
             handle: "c@d.com",
+            endpoint: None,
             name: "C",
             caps: 12,
         };
         for v in versions() {
-            let (iro_line, joi_line) = if v >= 12 {
+            let (iro_line, joi_line) = if v >= 16 {
+                (
+                    "IRO 2 1 2 a@b.com;{F26D1F07-95E2-403C-BC18-D4BFED493428} A 1342177280\r\n",
+                    "JOI c@d.com C 12\r\n",
+                )
+            } else if v >= 12 {
                 ("IRO 2 1 2 a@b.com A 1342177280\r\n", "JOI c@d.com C 12\r\n")
             } else {
                 ("IRO 2 1 2 a@b.com A\r\n", "JOI c@d.com C\r\n")
