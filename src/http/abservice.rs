@@ -369,8 +369,8 @@ async fn add_contact(
 ) -> Result<String, Fault> {
     let handle = match c {
         ContactRef::Handle(handle) => handle.clone(),
-        // A contact id names someone already in the address book.
-        ContactRef::Id(_) => return Err(Fault::ContactAlreadyExists),
+        // A contact id names someone in the address book; this one is not (or not on the FL).
+        ContactRef::Id(_) => return Err(Fault::ContactDoesNotExist),
         ContactRef::Me => return Err(Fault::BadArgument),
     };
     let add = Change::Add {
