@@ -101,6 +101,7 @@ macro_rules! ns_commands {
             "PRP" [command::presence::Prp] Line   Login Apply, |d| yes(d.phones);
             "SBP" [command::presence::Sbp] Line   Login Apply, |d| yes(d.list_commands == ListCommands::Adc && !d.address_book);
             "UUX" [command::presence::Uux] Payload Login Apply, |d| yes(d.personal_message);
+            "UUN" [command::presence::Uun] Payload Login Apply, |d| yes(d.endpoint_messages);
             "XFR" [command::xfr::Xfr]     Line    Login Apply, |_| Yes;
             "URL" [command::misc::Url]    Line    Login Apply, |_| Yes;
             "SND" [command::misc::Snd]    Line    Login Apply, |_| Yes;
@@ -228,6 +229,7 @@ mod tests {
                     | "PAG"
                     | "PGD"
                     | "UUX"
+                    | "UUN"
                     | "UUM"
                     | "PUT"
                     | "SDG"

@@ -389,6 +389,10 @@ async fn complete(
         let payload = mail.as_bytes();
         s.send(&HotmailMsg { payload }).await?;
     }
+    // MSNP16+: the endpoint list (self UBX) follows the burst, to this and the other endpoints.
+    if endpoint.is_some() {
+        s.ns.directory.tell_endpoints(id).await?;
+    }
     if dialect.challenge != Challenge::None {
         s.next_challenge = s.ns.config.chl_interval.map(|i| Instant::now() + i);
     }

@@ -3,11 +3,12 @@
 //! (`directory/`) stores it and tells the watchers (NLN, FLN, UBX).
 
 use super::account::{self, Change};
-use super::{Apply, NsSession};
+use super::{Apply, NsSession, directory};
 use crate::limits::{MAX_FRIENDLY_ENCODED, MAX_PRP_VALUE};
-use crate::model::UserId;
+use crate::model::{MachineGuid, UserId};
 use crate::protocol::ArgError;
-use crate::protocol::command::presence::{Chg, Prp, Rea, Sbp, Uux};
+use crate::protocol::command::presence::{Chg, Prp, Rea, Sbp, Uun, Uux};
+use crate::protocol::names::normalize_handle;
 use crate::protocol::percent::{self, encoded_len};
 use crate::protocol::reply::presence as reply;
 use crate::protocol::uux;
@@ -281,5 +282,48 @@ impl<'a> Apply<'a> for Uux<'a> {
                 .await?;
         }
         s.reply(&format!("UUX {trid} 0")).await
+    }
+}
+
+/// `UUN trid target type len` (MSNP13+): handed to the target's sessions as `UBN` (to one
+/// endpoint when the target names it, `email;{guid}`). To one of my own endpoints, type 4 or 8
+/// with `goawyplzthxbye` (or `gtfo`) also signs that endpoint out (MPOP). A target on another
+/// network, or not a handle: `204`/`201`; offline, or not accepting me: `217`.
+impl<'a> Apply<'a> for Uun<'a> {
+    async fn refused(s: &mut NsSession, trid: u32, _: ArgError) -> Handled {
+        s.error(201, trid).await
+    }
+
+    async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
+        let Some(user) = s.user().cloned() else {
+            return Ok(());
+        };
+        let target = match self.target.split_once(':') {
+            Some(("1", rest)) => rest,
+            Some(_) => return s.error(204, trid).await,
+            None => self.target,
+        };
+        let (handle, endpoint) = match target.split_once(';') {
+            Some((h, g)) => match MachineGuid::parse(g) {
+                Some(g) => (h, Some(g)),
+                None => return s.error(201, trid).await,
+            },
+            None => (target, None),
+        };
+        let Some(handle) = normalize_handle(handle) else {
+            return s.error(201, trid).await;
+        };
+        let message = directory::EndpointMessage {
+            from: user.id,
+            to: handle,
+            endpoint,
+            kind: self.kind,
+            data: Box::from(self.data),
+        };
+        if s.ns.directory.endpoint_message(message).await? {
+            s.reply(&format!("UUN {trid} OK")).await
+        } else {
+            s.error(217, trid).await
+        }
     }
 }

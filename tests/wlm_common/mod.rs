@@ -195,6 +195,15 @@ pub fn sign_in(
     let (_, profile) = ns.expect_payload("MSG Hotmail Hotmail ");
     let (_, mail) = ns.expect_payload("MSG Hotmail Hotmail ");
     assert!(String::from_utf8_lossy(&mail).contains("text/x-msmsgsinitialmdatanotification"));
+    // MSNP16+ endpoints: the self UBX listing the account's endpoints ends the burst.
+    if let (true, Some(g)) = (version >= 16, guid) {
+        let (ubx, own) = ns.expect_payload("UBX ");
+        let own = String::from_utf8(own).unwrap();
+        assert!(
+            own.contains(&format!("<EndpointData id=\"{g}\">")),
+            "{ubx} {own}"
+        );
+    }
     ns.trid = 4;
     SignedIn {
         ns,

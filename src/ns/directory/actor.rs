@@ -1,10 +1,12 @@
 //! The actor: the task that owns who is online, their mirrors and presence, applies every
 //! message in mailbox order and fans presence out to watchers.
 
-use super::handle::{Applied, Committed, Directory, MirrorUpdate, Msg, Rung, Setup, Viewers};
+use super::handle::{
+    Applied, Committed, Directory, EndpointMessage, MirrorUpdate, Msg, Rung, Setup, Viewers,
+};
 use super::lines::{
-    SHAPES, deliver_presence, push_initial, shape, write_bpr, write_offline, write_presence,
-    write_reverse_list, write_rng, write_ubx_head,
+    SHAPES, deliver_presence, push_initial, shape, write_address, write_bpr, write_offline,
+    write_presence, write_reverse_list, write_rng, write_ubx_head,
 };
 use super::presence::{EndpointInfo, Listed, Member, Mpop, Online, Presence};
 use crate::limits::PRESENCE_LINE;
@@ -19,6 +21,7 @@ use crate::protocol::write::LineBuf;
 use crate::storage::Storage;
 use smol::channel::Receiver;
 use std::collections::HashMap;
+use std::fmt::Write;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Instant;
@@ -158,6 +161,10 @@ impl Actor {
                 }
             }
             Msg::SetEndpoint(id, guid, data, private) => self.set_endpoint(id, guid, data, private),
+            Msg::TellEndpoints(id) => self.tell_endpoints(id),
+            Msg::EndpointMessage(m, reply) => {
+                let _ = reply.try_send(self.endpoint_message(&m));
+            }
             Msg::SetImsOff(id, off) => {
                 if let Some(u) = self.users.get_mut(&id) {
                     u.presence.ims_off = off;
@@ -231,7 +238,7 @@ impl Actor {
                 let _ = p.outbox.push(&[b"OUT OTH\r\n"]);
                 p.outbox.close();
             }
-            self.tell_endpoints(id);
+            // The endpoints hear of the new one once its login burst is out (`TellEndpoints`).
             return replaced;
         }
         let key = self.handle_key.hash_one(&*member.handle);
@@ -732,6 +739,49 @@ impl Actor {
             write_ubx_head(&mut head, s.dialect, &u.member.handle, body.len());
             let _ = s.outbox.push(&[head.as_bytes(), body.as_bytes()]);
         }
+    }
+
+    /// Hands a `UUN` to the target's sessions (or the one endpoint it names) as `UBN`; an MPOP
+    /// sign-out request to one of the sender's own endpoints also signs that endpoint out.
+    fn endpoint_message(&mut self, m: &EndpointMessage) -> bool {
+        let Some(t) = self.find(&m.to) else {
+            return false;
+        };
+        let target = t.member.id;
+        let own = target == m.from;
+        if !own && !t.account.allows(m.from) {
+            return false;
+        }
+        let Some(from) = self.users.get(&m.from).map(|u| u.member.handle.clone()) else {
+            return false;
+        };
+        let Some(t) = self.users.get(&target) else {
+            return false;
+        };
+        let sign_out = own
+            && matches!(m.kind, 4 | 8)
+            && (m.data.starts_with(b"goawyplzthxbye") || &*m.data == b"gtfo");
+        let mut delivered = false;
+        let mut gone: heapless::Vec<u64, MAX_ENDPOINTS> = heapless::Vec::new();
+        for (s, g) in t.sessions() {
+            // Only clients that know UBN (MSNP13+) get one.
+            if m.endpoint.is_some_and(|want| g != Some(want)) || !s.dialect.endpoint_messages {
+                continue;
+            }
+            let mut head = LineBuf::<256>::new();
+            let _ = head.write_str("UBN ");
+            write_address(&mut head, s.dialect, &from);
+            let _ = write!(head, " {} {}\r\n", m.kind, m.data.len());
+            delivered |= s.outbox.push(&[head.as_bytes(), &m.data]).is_ok();
+            if sign_out && m.endpoint.is_some() {
+                s.outbox.close();
+                let _ = gone.push(s.session);
+            }
+        }
+        for session in gone {
+            self.sign_out(target, session);
+        }
+        delivered
     }
 
     /// The online user with `handle`, if signed in here.

@@ -96,6 +96,8 @@ pub(super) enum Msg {
         Option<PrivateEndpointData>,
     ),
     SetImsOff(UserId, bool),
+    EndpointMessage(Box<EndpointMessage>, Reply<bool>),
+    TellEndpoints(UserId),
     InitialPresence(
         UserId,
         u32,
@@ -108,6 +110,21 @@ pub(super) enum Msg {
     Lookup(String, Reply<Option<UserId>>),
     Seen(Vec<UserId>, UserId, Reply<Vec<Seen>>),
     Callee(UserId, Reply<Option<Callee>>),
+}
+
+/// A `UUN` (MSNP13+) on its way to the target's sessions.
+#[derive(Debug)]
+pub struct EndpointMessage {
+    /// The sender.
+    pub from: UserId,
+    /// The target's normalised handle (the sender's own for MPOP).
+    pub to: String,
+    /// Only this endpoint of the target, when named (`email;{guid}`).
+    pub endpoint: Option<MachineGuid>,
+    /// The notification type (`UUN`'s third field).
+    pub kind: u32,
+    /// The payload, as sent (bounded by `MAX_NS_PAYLOAD`).
+    pub data: Box<[u8]>,
 }
 
 /// What the directory actor is started with.
@@ -294,6 +311,17 @@ impl Directory {
     ) -> Result<(), DirectoryGone> {
         self.send(Msg::SetEndpoint(id, endpoint, data, private))
             .await
+    }
+
+    /// `UUN`: hands a message to the target's sessions as `UBN`; whether anyone got it.
+    pub async fn endpoint_message(&self, message: EndpointMessage) -> Result<bool, DirectoryGone> {
+        self.ask(|r| Msg::EndpointMessage(Box::new(message), r))
+            .await
+    }
+
+    /// The self `UBX` (MSNP16+) to every endpoint of `id`: sent after an endpoint's login burst.
+    pub async fn tell_endpoints(&self, id: UserId) -> Result<(), DirectoryGone> {
+        self.send(Msg::TellEndpoints(id)).await
     }
 
     /// IMS ON/OFF.

@@ -30,6 +30,8 @@ mod lines;
 pub mod presence;
 
 pub use crate::limits::PRESENCE_LINE;
-pub use handle::{Applied, Committed, Directory, DirectoryGone, MirrorUpdate, Setup, Viewers};
+pub use handle::{
+    Applied, Committed, Directory, DirectoryGone, EndpointMessage, MirrorUpdate, Setup, Viewers,
+};
 pub use lines::push_initial;
 pub use presence::{Listed, Member, Presence};

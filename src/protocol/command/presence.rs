@@ -208,6 +208,43 @@ impl<'a> ClientCommand<'a> for Uux<'a> {
     }
 }
 
+/// `UUN trid target type len` + payload (MSNP13+): a message to a contact's endpoints or one of
+/// my own (`email;{guid}`), e.g. type 4 `goawyplzthxbye` to sign that endpoint out (W uun.md;
+/// libpurple `msn_notification_send_uun`). The server hands it on as `UBN`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Uun<'a> {
+    /// `email`, `email;{guid}`, or MSNP18's `1:email[;{guid}]`, as sent.
+    pub target: &'a str,
+    /// The notification type (4 = MPOP sign-out ...).
+    pub kind: u32,
+    /// The payload, as sent.
+    pub data: &'a [u8],
+}
+
+impl<'a> ClientCommand<'a> for Uun<'a> {
+    const VERB: &'static str = "UUN";
+
+    fn parse(cmd: &'a Command<'a>, _: &Dialect) -> Result<Self, ArgError> {
+        let mut c = Cursor::new(Self::VERB, cmd);
+        let target = c.next()?;
+        let kind = c.next_with(|k| k.parse().ok())?;
+        let _length = c.next()?; // checked by the framer, which cut the payload
+        c.finish()?;
+        Ok(Uun {
+            target,
+            kind,
+            data: cmd.payload,
+        })
+    }
+
+    fn write(&self, trid: u32, _: &Dialect, out: &mut Vec<u8>) {
+        head(out, Self::VERB, trid);
+        arg(out, self.target);
+        arg_u32(out, self.kind);
+        payload(out, self.data);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{all, parse_line, round_trip, v};
