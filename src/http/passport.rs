@@ -189,8 +189,8 @@ fn xml_unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// The request of a client whose well-formed envelope has credentials but no token list (tools
-/// that post only the `UsernameToken`, which the former handler answered): the two tokens
+/// The request of a client that sends credentials but no token list (tools that post only the
+/// `UsernameToken`, which the former handler answered): the two tokens
 /// MSN 7.5 asks for, Passport.NET/tb and messenger.msn.com, numbered as it numbers them.
 fn legacy_request(body: &[u8]) -> Option<RstRequest> {
     let doc = String::from_utf8_lossy(body);
@@ -207,6 +207,10 @@ fn legacy_request(body: &[u8]) -> Option<RstRequest> {
             token(1, "messenger.msn.com"),
         ],
     })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Random bytes in base64, for the opaque Passport.NET/tb blob and its secret (no client reads
@@ -226,8 +230,11 @@ fn random_b64(n: usize) -> String {
 pub async fn rst(hub: &Arc<Http>, req: &Request) -> Response {
     let request = match rst::parse_request(&req.body) {
         Ok(r) => Some(r),
-        // Well-formed, with credentials, without a token list: MSN 7.5's two tokens.
+        // With credentials and without a token list: MSN 7.5's two tokens, as the former
+        // handler answered (it read only the two credential elements, expanding nothing). A
+        // body that asks for tokens must be acceptable XML.
         Err(rst::RstError::NoTokens) => legacy_request(&req.body),
+        Err(_) if !contains(&req.body, b"RequestSecurityToken") => legacy_request(&req.body),
         Err(e) => {
             log::info!("http {}: unusable RST request: {e}", req.peer);
             None
@@ -237,12 +244,16 @@ pub async fn rst(hub: &Arc<Http>, req: &Request) -> Response {
         Some(r) => check_password(hub, req.peer.ip(), &r.username, &r.password).await,
         None => None,
     };
-    let (Some(request), Some(handle)) = (request, handle) else {
-        log::info!("http {}: RST login failed", req.peer);
-        return Response::new("200 OK").body(
-            "text/xml; charset=utf-8",
-            rst::fault_failed_authentication(),
-        );
+    let (request, handle) = match (request, handle) {
+        (Some(r), Some(h)) => (r, h),
+        (r, _) => {
+            let user = r.as_ref().map_or("(none)", |r| r.username.as_str());
+            log::info!("http {}: RST login failed for {user}", req.peer);
+            return Response::new("200 OK").body(
+                "text/xml; charset=utf-8",
+                rst::fault_failed_authentication(),
+            );
+        }
     };
     log::info!(
         "http {}: RST login for {handle} ({} tokens)",

@@ -203,6 +203,8 @@ pub fn sign_in(
             own.contains(&format!("<EndpointData id=\"{g}\">")),
             "{ubx} {own}"
         );
+        // libpurple 2.10.9 crashes on an empty Capabilities (strtoul of NULL).
+        assert!(!own.contains("<Capabilities></Capabilities>"), "{own}");
     }
     ns.trid = 4;
     SignedIn {

@@ -711,7 +711,11 @@ impl Actor {
                 machine_guid: x.machine_guid.unwrap_or_default(),
             })
             .unwrap_or_default();
-        let empty = EndpointData::default();
+        // libpurple reads `Capabilities` with strtoul on the element's text and crashes
+        // (NULL) on an empty one: an endpoint that has not sent its own gets the account's.
+        let current = EndpointData {
+            capabilities: format!("{}:{}", u.presence.caps, u.presence.caps_ex),
+        };
         let guids: Vec<(MachineGuid, String)> = u
             .sessions()
             .filter_map(|(_, g)| g)
@@ -728,7 +732,10 @@ impl Actor {
                 let info = infos.iter().find(|e| e.guid == *g);
                 uux::Endpoint {
                     guid: text,
-                    data: info.map_or(&empty, |e| &e.data),
+                    data: info
+                        .map(|e| &e.data)
+                        .filter(|d| !d.capabilities.is_empty())
+                        .unwrap_or(&current),
                     private: info.and_then(|e| e.private.as_ref()),
                 }
             })
