@@ -857,3 +857,42 @@ fn storage_oim_and_rsi_answer_a_fault_at_once() {
         );
     }
 }
+
+/// libpurple answers "bob added you" with `ADL l=2` and a DeleteMember Pending by MembershipId,
+/// in either order: the second to arrive finds the prompt answered and succeeds; an id we never
+/// gave out (libpurple's `0`) is still the fault it ignores.
+#[test]
+fn pending_prompt_answered_twice_is_not_a_fault() {
+    let s = server();
+    let mut bob = online(&s, 7, B, "pw");
+    bob.ok("ADD", &format!("FL {A} {A}"), &format!("FL 1 {A} {A} 0"));
+    let t = contacts_token(&s, A, "pw");
+    let m = ok(&s, SHARING, &t, "Initial", &find_membership(None));
+    assert_eq!(role(&memberships(&m), "Pending"), [B.to_string()]);
+    let id = m
+        .path(&["FindMembershipResult", "Services", "Service", "Memberships"])
+        .unwrap()
+        .children_named("Membership")
+        .find(|x| x.path_text(&["MemberRole"]) == Some("Pending"))
+        .and_then(|x| x.path_text(&["Members", "Member", "MembershipId"]))
+        .unwrap()
+        .to_string();
+    let by_id = |n: &str| {
+        format!(
+            r#"<DeleteMember {NS}><serviceHandle><Id>0</Id><Type>Messenger</Type><ForeignId></ForeignId></serviceHandle><memberships><Membership><MemberRole>Pending</MemberRole><Members><Member xsi:type="PassportMember" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><Type>Passport</Type><MembershipId>{n}</MembershipId><State>Accepted</State></Member></Members></Membership></memberships></DeleteMember>"#
+        )
+    };
+    ok(
+        &s,
+        SHARING,
+        &t,
+        "ContactMsgrAPI",
+        &member("AddMember", "Allow", B),
+    );
+    ok(&s, SHARING, &t, "ContactMsgrAPI", &by_id(&id));
+    ok(&s, SHARING, &t, "ContactMsgrAPI", &by_id(&id));
+    fault(&s, SHARING, &t, &by_id("0"), "MemberDoesNotExist");
+    let roles = memberships(&ok(&s, SHARING, &t, "Initial", &find_membership(None)));
+    assert!(role(&roles, "Pending").is_empty(), "{roles:?}");
+    assert_eq!(role(&roles, "Reverse"), [B.to_string()]);
+}
