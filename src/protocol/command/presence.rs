@@ -433,4 +433,22 @@ mod tests {
             })
         );
     }
+
+    #[test]
+    fn uun_round_trips_and_refuses() {
+        let u = Uun {
+            target: "a@b.com;{F26D1F07-95E2-403C-BC18-D4BFED493428}",
+            kind: 4,
+            data: b"goawyplzthxbye",
+        };
+        let b = round_trip!(Uun, u, v(18), NS);
+        assert_eq!(
+            b,
+            &b"UUN 7 a@b.com;{F26D1F07-95E2-403C-BC18-D4BFED493428} 4 14\r\ngoawyplzthxbye"[..]
+        );
+        let (cmd, _) = crate::protocol::parse_frame(b"UUN 1 a@b.com x 2\r\nhi", NS)
+            .unwrap()
+            .unwrap();
+        assert!(Uun::parse(&cmd, v(13)).is_err());
+    }
 }

@@ -358,4 +358,26 @@ mod tests {
             "MSG Hotmail Hotmail 21\r\nMIME-Version: 1.0\r\n\r\n"
         );
     }
+
+    #[test]
+    fn sso_lines() {
+        let n = UsrSsoNonce {
+            trid: 3,
+            nonce: "abc",
+        };
+        assert_eq!(wire(&n, 15), "USR 3 SSO S MBI_KEY_OLD abc\r\n");
+        let g = GcfPolicies { body: "<P/>" };
+        assert_eq!(wire(&g, 18), "GCF 0 4\r\n<P/>");
+        let ok = UsrSignedTicketOk {
+            trid: 5,
+            handle: "a@b.com",
+        };
+        assert_eq!(wire(&ok, 18), "USR 5 OK a@b.com 0 0\r\n");
+        let c = UsrChallenge {
+            trid: 2,
+            scheme: Auth::Sso,
+            challenge: "x",
+        };
+        assert_eq!(wire(&c, 15), "USR 2 SSO S x\r\n");
+    }
 }
