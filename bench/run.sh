@@ -111,6 +111,8 @@ sleep 3
 BSETTLED=$(awk '/^VmRSS/{print $2}' "/proc/$SPID/status")
 fresh; run login-twn   --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 1 --count 60 --server-pid "$SPID"
 fresh; run login-twn-c2 --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 2 --count 40
+# WLM address book: ABFindAll of user1's 300 contacts (added over SOAP first), server CPU per answer.
+fresh; run abfindall   abfindall --http "$HTTP" --contacts 300 --count 500 --server-pid "$SPID"
 stop_server
 
 # ---------------------------------------------------------------- report
@@ -240,6 +242,8 @@ row "idle server RSS <= 4 MiB" "$(kib2mib "$IBEFORE") MiB" le "$IBEFORE" 4096
 row "RSS < 16 MiB after 1,000 concurrent logins" "$(kib2mib "$BSETTLED") MiB 3 s after (right after: $(kib2mib "$BAFTER") MiB, peak $(kib2mib "$BHWM") MiB)" le "$BSETTLED" 16383
 row ">= 2,000 MSNP7 logins/s" "$LRATE/s" ge "$LRATE" 2000
 row "Tweener login = password hash + <= 1 ms" "p50 $TP50 ms; local Argon2 check $THASH ms; difference $TOVER ms" le "$TOVER" 1
+ABCPU=$(val abfindall server_cpu_ms_per_request); ABP50=$(val abfindall p50_ms)
+row "ABFindAll of 300 contacts <= 10 ms server time" "$ABCPU ms server CPU per answer (client-seen p50 $ABP50 ms, $(val abfindall answer_bytes) bytes)" le "$ABCPU" 10
 RAWCPU=$(val raw-relay server_cpu_pct); RAWGEN=$(val raw-relay gen_busy_pct)
 if [ -n "$RAWCPU" ] && ! ge "$RAWCPU" 90; then
     echo

@@ -14,8 +14,9 @@ pub const MAX_ARGS: usize = 12;
 pub const MAX_NS_PAYLOAD: usize = 2048;
 /// Largest MSG payload on the switchboard: the official limit; longer ones close the connection.
 pub const MAX_SB_PAYLOAD: usize = 1664;
-/// Size of a pooled read buffer: one full line plus the largest payload, with room to batch reads.
-pub const READ_BUF: usize = 8192;
+/// Size of a pooled read buffer: one full line plus the largest payload (an `ADL` of
+/// `MAX_ML_PAYLOAD`, MSNP13+), with room to batch reads. Idle sessions hold none (`pool.rs`).
+pub const READ_BUF: usize = MAX_LINE + MAX_ML_PAYLOAD;
 /// Size of one outbound chunk. A frame never spans two chunks, so a frame must fit in one.
 pub const OUTBOX_CHUNK: usize = 16 * 1024;
 /// Chunks one connection may have queued: 256 KiB. Past that the client is too slow and is cut.

@@ -8,6 +8,8 @@
 //! streaming phase as a level-triggered epoll loop where each pair's free window goes out in one
 //! write and each wake-up costs one read. No locks, no cross-thread wake-ups.
 
+#[path = "msnpd_load/abook.rs"]
+mod abook;
 #[path = "msnpd_load/engine.rs"]
 mod engine;
 #[path = "msnpd_load/msnp.rs"]
@@ -72,6 +74,7 @@ enum Scenario {
     RawRelay(RawRelayCmd),
     RawFanout(RawFanoutCmd),
     RelayServer(RelayServerCmd),
+    Abfindall(AbfindallCmd),
 }
 
 /// Full logins (DS, XFR NS, NS, auth, SYN, CHG NLN, OUT) at a concurrency: logins/s, latency.
@@ -253,6 +256,28 @@ struct RelayServerCmd {
     /// pin to this CPU
     #[argh(option)]
     cpu: Option<usize>,
+}
+
+/// WLM address book: ABFindAll of one account with N contacts, repeated over one HTTP
+/// connection: latency and the server's CPU per answer.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "abfindall")]
+struct AbfindallCmd {
+    /// the server's HTTP listener (e.g. 127.0.0.1:8080)
+    #[argh(option)]
+    http: String,
+    /// contacts the account has; missing ones are added first (default 300)
+    #[argh(option, default = "300")]
+    contacts: usize,
+    /// timed requests (default 200)
+    #[argh(option, default = "200")]
+    count: usize,
+    /// the account number; its contacts are the next ones (default 1)
+    #[argh(option, default = "1")]
+    first: usize,
+    /// server process id, for its CPU time per request
+    #[argh(option)]
+    server_pid: Option<u32>,
 }
 
 fn pin(cpu: usize) -> R<()> {
@@ -453,6 +478,16 @@ fn run(cli: Cli, ex: scenarios::Ex) -> R<()> {
             };
             block(Box::pin(scenarios::raw_fanout_scenario(addr, a)))
         }),
+        Scenario::Abfindall(c) => abook::abfindall_scenario(
+            &target,
+            abook::AbookArgs {
+                http: net::resolve(&c.http)?,
+                contacts: c.contacts,
+                count: c.count.max(1),
+                first: c.first,
+                server_pid: c.server_pid,
+            },
+        ),
         Scenario::RelayServer(c) => {
             if std::env::var_os("MSNPD_LOAD_CHILD").is_some() {
                 // Started by raw-relay: go when it goes, even if it is killed.

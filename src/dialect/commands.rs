@@ -22,6 +22,9 @@ pub enum Frame {
     Line,
     /// `VRB trid args... len` and `len` bytes of payload.
     Payload,
+    /// As `Payload`, with the larger bound of an `<ml>` contact list (`ADL`/`RML`/`FQY`,
+    /// `limits::MAX_ML_PAYLOAD`: 150 contacts do not fit in the other payloads' 2 KiB).
+    MlPayload,
     /// `VRB args...` with no transaction id (PNG, OUT).
     NoTrid,
 }
@@ -112,6 +115,9 @@ macro_rules! ns_commands {
             "UUM" []                      Payload Login Apply, |d| d.uum;
             "PUT" []                      Payload Login Apply, |d| d.circles;
             "SDG" []                      Payload Login Apply, |d| d.circles;
+            "ADL" [command::contacts::Adl] MlPayload Login Apply, |d| yes(d.address_book);
+            "RML" [command::contacts::Rml] MlPayload Login Apply, |d| yes(d.address_book);
+            "FQY" [command::contacts::Fqy] MlPayload Login Apply, |d| yes(d.address_book);
         }
     };
 }
@@ -218,11 +224,24 @@ mod tests {
         {
             let ns_payload = matches!(
                 *v,
-                "QRY" | "SDC" | "PAG" | "PGD" | "UUX" | "UUN" | "UUM" | "PUT" | "SDG"
+                "QRY"
+                    | "SDC"
+                    | "PAG"
+                    | "PGD"
+                    | "UUX"
+                    | "UUN"
+                    | "UUM"
+                    | "PUT"
+                    | "SDG"
+                    | "ADL"
+                    | "RML"
+                    | "FQY"
             );
             let sb_payload = *v == "MSG";
             let no_trid = matches!(*v, "PNG" | "OUT");
+            let ml = matches!(*v, "ADL" | "RML" | "FQY");
             let want = |payload| match (payload, no_trid) {
+                (true, _) if ml => Frame::MlPayload,
                 (true, _) => Frame::Payload,
                 (_, true) => Frame::NoTrid,
                 _ => Frame::Line,

@@ -1,5 +1,5 @@
-//! The host names msnpd answers for: every name an MSN Messenger 1.0-7.5 or Windows Messenger
-//! 4.x-5.x client needs to reach to sign in and chat. docs/dns.md lists them with their sources
+//! The host names msnpd answers for: every name an MSN Messenger 1.0-7.5, Windows Messenger
+//! 4.x-5.x or Windows Live Messenger 8.0-2009 client needs to reach to sign in and chat. docs/dns.md lists them with their sources
 //! and the names we deliberately leave to the upstream resolver.
 
 /// Names answered with this server's address. Lower case, without the trailing dot.
@@ -22,6 +22,22 @@ pub const OURS: &[&str] = &[
     "login.live.com",
     // MsgrConfig (plain HTTP, port 80), fetched at every sign-in by MSN 6.0+.
     "config.messenger.msn.com",
+    // Windows Live Messenger 8.0-2009 (MSNP13-18) over HTTPS: the address book and sharing
+    // service (`/abservice/*.asmx`; WLM 8.x uses contacts.msn.com / omega, WLM 2009 the byrdr
+    // redirector, libpurple local-bay).
+    "contacts.msn.com",
+    "omega.contacts.msn.com",
+    "byrdr.omega.contacts.msn.com",
+    "local-bay.contacts.msn.com",
+    // The roaming profile (`/storageservice/SchematizedStore.asmx`), WLM 8.5+.
+    "storage.msn.com",
+    "storage.live.com",
+    "tkrdr.storage.msn.com",
+    // Offline messages: sending (OIM) and retrieving (RSI).
+    "ows.messenger.msn.com",
+    "rsi.hotmail.com",
+    // The SSO host WLM 8.5+ may ask tokens of besides login.live.com.
+    "messengersecure.live.com",
 ];
 
 /// Whether `name` (as it appears in a question, any case, with or without the trailing dot) is

@@ -5,6 +5,7 @@
 //! requests per connection have fixed caps (`limits::HTTP_*`), idle keep-alive connections time
 //! out, and anything else gets 404. `router::ROUTES` lists every path.
 
+pub mod abservice;
 pub mod gateway;
 mod host;
 pub mod https;
@@ -16,6 +17,7 @@ pub mod rst;
 pub mod site;
 pub mod soap;
 mod status;
+mod unserved;
 
 use crate::ns::Ns;
 use crate::server::hub::Hub;
@@ -132,13 +134,20 @@ impl Response {
         self.body = body.into();
         self
     }
+    /// Whether the handler asked for the connection to end after this response (its own
+    /// `Connection: close` header).
+    fn closes(&self) -> bool {
+        self.headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"))
+    }
     fn to_bytes(&self, close: bool) -> Vec<u8> {
         let mut out = format!("HTTP/1.1 {}\r\n", self.status);
         for (k, v) in &self.headers {
             out.push_str(&format!("{k}: {v}\r\n"));
         }
         out.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
-        if close {
+        if close && !self.closes() {
             out.push_str("Connection: close\r\n");
         }
         out.push_str("\r\n");
@@ -312,6 +321,7 @@ pub async fn serve_stream<S>(
             resp.status
         );
         let close = served + 1 == HTTP_MAX_REQUESTS
+            || resp.closes()
             || req
                 .header("connection")
                 .is_some_and(|c| c.eq_ignore_ascii_case("close"));

@@ -2,7 +2,8 @@
 //! lower-case path with its leading slashes folded (libpurple asks for `//RST.srf` and
 //! `//abservice/...`). A new service, e.g. a SOAP endpoint, is one line of `ROUTES`.
 
-use super::{Http, Request, Response, gateway, passport, register, site, status};
+use super::unserved::{self, Service};
+use super::{Http, Request, Response, abservice, gateway, passport, register, site, status};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -85,6 +86,23 @@ pub const ROUTES: &[Route] = &[
     }),
     public("/config/msgrconfig.asmx", "GET, POST", |_, r| {
         Box::pin(std::future::ready(passport::msgr_config(r)))
+    }),
+    // WLM 8.0-2009 contact lists (SOAP): the address book and the sharing service.
+    public("/abservice/abservice.asmx", "POST", |h, r| {
+        Box::pin(abservice::address_book(h, r))
+    }),
+    public("/abservice/sharingservice.asmx", "POST", |h, r| {
+        Box::pin(abservice::sharing_service(h, r))
+    }),
+    // WLM services without data here: a SOAP fault at once (http/unserved.rs).
+    public("/storageservice/schematizedstore.asmx", "POST", |h, r| {
+        Box::pin(unserved::answer(h, r, Service::Storage))
+    }),
+    public("/oimws/oim.asmx", "POST", |h, r| {
+        Box::pin(unserved::answer(h, r, Service::OfflineMessages))
+    }),
+    public("/rsi/rsi.asmx", "POST", |h, r| {
+        Box::pin(unserved::answer(h, r, Service::Rsi))
     }),
     // The page, its downloads and the registration form.
     public("/", "GET, HEAD", |h, r| Box::pin(site::page(h, r))),

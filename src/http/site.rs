@@ -39,6 +39,25 @@ pub(super) const MSN_HOSTS: &[(&str, &str)] = &[
         "config.messenger.msn.com",
         "MSN 6.0+: MsgrConfig (optional)",
     ),
+    ("contacts.msn.com", "WLM 8-2009: address book (HTTPS)"),
+    ("omega.contacts.msn.com", "WLM 8-2009: address book (HTTPS)"),
+    (
+        "byrdr.omega.contacts.msn.com",
+        "WLM 2009: address book (HTTPS)",
+    ),
+    (
+        "local-bay.contacts.msn.com",
+        "Pidgin/libpurple: address book (HTTPS)",
+    ),
+    ("storage.msn.com", "WLM 8.5-2009: roaming profile (HTTPS)"),
+    ("storage.live.com", "WLM 2009: roaming profile (HTTPS)"),
+    ("tkrdr.storage.msn.com", "WLM 2009: roaming profile (HTTPS)"),
+    (
+        "ows.messenger.msn.com",
+        "WLM 8-2009: offline messages (HTTPS)",
+    ),
+    ("rsi.hotmail.com", "WLM 8-2009: offline messages (HTTPS)"),
+    ("messengersecure.live.com", "WLM 8.5-2009: sign-in (HTTPS)"),
 ];
 
 /// What the server adds once its other listeners are bound (HTTPS with its own CA, the LAN name
@@ -488,7 +507,15 @@ these clients stay at &quot;Signing in...&quot;.</p>\n",
 Messenger may complain that it cannot reach MSN Today or the Hotmail inbox: that is normal.</p>\n\
 <h3>MSN Messenger 7.5</h3>\n\
 <p>As 5.0 - 7.0, including the <tt>login.live.com</tt> line (7.5 signs in with a SOAP request there).</p>\n\
-<p class=\"expect\">What to expect: as above; display pictures and personal messages work between 7.x users.</p>\n",
+<p class=\"expect\">What to expect: as above; display pictures and personal messages work between 7.x users.</p>\n\
+<h3>Windows Live Messenger 8.0 - 2009, Pidgin 2.10.9</h3>\n\
+<p>As 7.5, with <b>all</b> the hosts lines (WLM also reaches <tt>contacts.msn.com</tt>, \
+<tt>storage.msn.com</tt> and others over HTTPS) and the certificate installed. Windows Live \
+Messenger 8.1 and later sign in through the Windows Live ID sign-in assistant, which only talks \
+to Microsoft unless a patched <tt>msidcrl40.dll</tt> replaces it (the revival projects publish \
+one; it is not part of this server).</p>\n\
+<p class=\"expect\">What to expect: contacts and groups are the same ones older versions see; \
+offline messages and the roaming profile are not kept.</p>\n",
     );
 
     o.raw(

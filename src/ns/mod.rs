@@ -19,6 +19,7 @@
 pub mod account;
 mod bpr;
 pub mod bus;
+mod contacts;
 pub mod directory;
 pub mod dispatch;
 mod groups;

@@ -4,7 +4,7 @@
 //! last argument. Parsing allocates nothing: arguments are slices of the buffer.
 
 use crate::dialect::commands::{Frame, frame_of};
-use crate::limits::{MAX_ARGS, MAX_LINE, MAX_NS_PAYLOAD, MAX_SB_PAYLOAD};
+use crate::limits::{MAX_ARGS, MAX_LINE, MAX_ML_PAYLOAD, MAX_NS_PAYLOAD, MAX_SB_PAYLOAD};
 
 /// Which server role is reading: decides which verbs carry a payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,12 +136,16 @@ pub fn parse_frame(buf: &[u8], role: Role) -> Result<Option<(Command<'_>, usize)
     }
     let mut used = nl + 1;
     let mut payload: &[u8] = &[];
-    if frame == Frame::Payload {
+    if matches!(frame, Frame::Payload | Frame::MlPayload) {
         let len = args
             .last()
             .and_then(|l| parse_u32(l))
             .ok_or(ParseError::BadLength)? as usize;
-        if len > role.max_payload() {
+        let max = match frame {
+            Frame::MlPayload => MAX_ML_PAYLOAD,
+            _ => role.max_payload(),
+        };
+        if len > max {
             return Err(ParseError::PayloadTooLarge);
         }
         if buf.len() < used + len {

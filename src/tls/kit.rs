@@ -41,6 +41,13 @@ pub const SERVICE_NAMES: &[&str] = &[
     "contacts.msn.com",
     "omega.contacts.msn.com",
     "storage.msn.com",
+    // Windows Live Messenger 8.x-2009 and libpurple (MSNP13-18): the address book and sharing
+    // service, the roaming profile, the SSO secure host (../shared WLM.md "Host names").
+    "byrdr.omega.contacts.msn.com",
+    "local-bay.contacts.msn.com",
+    "storage.live.com",
+    "tkrdr.storage.msn.com",
+    "messengersecure.live.com",
 ];
 
 /// RSA modulus size: every Schannel since Windows 98 accepts 2048 bits, and a Raspberry Pi does a

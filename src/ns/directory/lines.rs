@@ -7,6 +7,8 @@ use crate::dialect::{AsyncBpr, Dialect, ListCommands, PresenceAddress};
 use crate::model::{Phones, Status};
 use crate::ns::bus::{Notice, Ring};
 use crate::protocol::percent::Enc;
+use crate::protocol::reply::Reply;
+use crate::protocol::reply::contacts::ReverseList;
 use crate::protocol::write::LineBuf;
 use std::fmt::Write;
 
@@ -199,6 +201,18 @@ pub(super) fn write_reverse_list(
     serial: u32,
     name: &str,
 ) -> bool {
+    if to.dialect.address_book {
+        // MSNP13+: `ADL 0` / `RML 0` with the contact on the reverse list (`l="8"`).
+        let notice = ReverseList {
+            added,
+            handle: who,
+            name,
+        };
+        return to
+            .outbox
+            .push_through(&[&notice.to_bytes(to.dialect)])
+            .unwrap_or(false);
+    }
     let line = match (to.dialect.list_commands, added) {
         (ListCommands::Add, true) => format!("ADD 0 RL {serial} {who} {}\r\n", Enc(name)),
         (ListCommands::Add, false) => format!("REM 0 RL {serial} {who}\r\n"),

@@ -3,7 +3,7 @@
 //!
 //! The files mirror the handler families in `ns/` and `sb/`: `login` VER INF CVR CVQ USR ·
 //! `sync` SYN LST LSG · `lists` ADD ADC REM BLP GTC · `groups` ADG RMG REG · `presence` CHG REA
-//! PRP SBP UUX · `misc` URL SND SDC FND IMS PNG QRY GCF OUT · `xfr` XFR · `switchboard` USR ANS
+//! PRP SBP UUX · `contacts` ADL RML FQY (MSNP13+) · `misc` URL SND SDC FND IMS PNG QRY GCF OUT · `xfr` XFR · `switchboard` USR ANS
 //! CAL MSG OUT. Each type reads its arguments with a `Cursor` and refuses what the handler of
 //! the same verb refuses by shape (a missing argument, one too many, a value outside its set),
 //! leaving rules that need an account (is the contact on that list?) to the handler. Names stay
@@ -14,6 +14,7 @@
 //! `write` produces the exact bytes a client sends (the load tool and the tests use it), so
 //! every type round-trips: `parse(frame(write(x))) == x`.
 
+pub mod contacts;
 pub mod groups;
 pub mod lists;
 pub mod login;

@@ -9,6 +9,7 @@
 //! Where a version changes a reply's shape, `write` reads the `Dialect`, never a version number.
 //! Every type has a test that writes it and compares the bytes with the documented line.
 
+pub mod contacts;
 pub mod groups;
 pub mod lists;
 pub mod login;
