@@ -305,6 +305,13 @@ pub struct Dialect {
     pub address_book: bool,
     /// How contacts are named on presence lines (network ids MSNP14+, prefixes MSNP18).
     pub presence_address: PresenceAddress,
+    /// How `ILN` (the answer to the first `CHG`) names them. libpurple's MSNP18 plug-in (the
+    /// WLM-era client we can run, WLM.md) strips the `1:` prefix from `NLN`/`FLN`/`UBX` but looks
+    /// an `ILN` contact up by its third field as written, and reads the network id from the
+    /// fourth: given `ILN t NLN 1:alice@x ...` it finds nobody and shows everyone offline. So
+    /// MSNP18 answers `ILN` in the MSNP14 shape (`alice@x 1`), which the client reads; the wiki's
+    /// `1:` form stays on every other presence line. docs/wlm.md records both.
+    pub iln_address: PresenceAddress,
     /// Several endpoints of one account online at once, keyed by machine GUID; `USR SSO S`
     /// carries the GUID, the switchboard names participants `email;{guid}` (MSNP16+, WLM.md).
     pub mpop: bool,
@@ -420,6 +427,10 @@ const fn row(version: u8) -> Dialect {
             2..=13 => PresenceAddress::Handle,
             14..=17 => PresenceAddress::HandleNetwork,
             _ => PresenceAddress::Prefixed,
+        },
+        iln_address: match version {
+            2..=13 => PresenceAddress::Handle,
+            _ => PresenceAddress::HandleNetwork,
         },
         mpop: version >= 16,
         caps_ex: version >= 16,

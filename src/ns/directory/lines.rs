@@ -38,7 +38,12 @@ pub(super) fn shape(d: &Dialect) -> usize {
 /// How `d` names a contact on presence lines: `handle`, `handle 1` (MSNP14-17) or `1:handle`
 /// (MSNP18). Every account here is a Passport (MSN) account, network 1.
 pub(super) fn write_address(out: &mut impl Write, d: &Dialect, handle: &str) {
-    let _ = match d.presence_address {
+    write_address_as(out, d.presence_address, handle);
+}
+
+/// `handle` in the form `how`.
+fn write_address_as(out: &mut impl Write, how: PresenceAddress, handle: &str) {
+    let _ = match how {
         PresenceAddress::Handle => out.write_str(handle),
         PresenceAddress::HandleNetwork => write!(out, "{handle} 1"),
         PresenceAddress::Prefixed => write!(out, "1:{handle}"),
@@ -61,7 +66,13 @@ pub(super) fn write_presence(
         None => write!(out, "{verb} "),
     };
     let _ = write!(out, "{} ", status.code());
-    write_address(out, to, handle);
+    // `ILN` has a shape of its own in MSNP18 (`Dialect::iln_address`).
+    let how = if trid.is_some() {
+        to.iln_address
+    } else {
+        to.presence_address
+    };
+    write_address_as(out, how, handle);
     let _ = write!(out, " {}", Enc(friendly));
     if to.presence_caps {
         let _ = write!(out, " {}", presence.caps);
