@@ -409,6 +409,9 @@ fn csrf_token_missing_forged_reused_or_foreign_is_refused() {
         format!("token={}", token(&s)).as_bytes(),
     );
     assert_eq!(code, 403);
+    // The log line is written by the server's thread: wait for it before counting (under load
+    // it arrived after the count once).
+    s.wait_log("created by registration");
     assert_eq!(s.log_text().matches("created by registration").count(), 1);
 }
 

@@ -27,7 +27,7 @@ use status::Status;
 use tls::Tls;
 use user::User;
 
-/// msnpd: an MSN Messenger server (MSNP2-MSNP12) in one binary. `msnpd --version` prints the
+/// msnpd: an MSN Messenger server (MSNP2-MSNP18, and XMPP) in one binary. `msnpd --version` prints the
 /// version. Logging: `serve --log-level`, or RUST_LOG (which wins); the default is info. Every
 /// command takes `--config FILE` (default /etc/msnpd/msnpd.toml when it exists): the admin
 /// commands act on the database it names.

@@ -55,8 +55,8 @@ pub fn page_head(title: &str, out: &mut String) {
 /// Page bottom shared with the registration form.
 pub fn page_foot(out: &mut String) {
     out.push_str(
-        "<p class=\"foot\">msnpd: an MSN Messenger server for MSN Messenger 1.0 to 7.5 \
-(MSNP2 to MSNP12).</p>\n</div>\n</body>\n</html>\n",
+        "<p class=\"foot\">msnpd: an MSN Messenger server for MSN Messenger 1.0 to \
+Windows Live Messenger 2009 (MSNP2 to MSNP18).</p>\n</div>\n</body>\n</html>\n",
     );
 }
 

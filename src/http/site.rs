@@ -535,8 +535,8 @@ offline messages and the roaming profile are not kept.</p>\n",
     .raw(
         "/rdr/pprdr.asp</span>. Clients that insist on HTTPS for \
 Passport also need the hosts lines (and the certificate, when offered).</p>\n\
-<p class=\"expect\">What to expect: this server speaks MSNP2 to MSNP12. A client that only offers \
-MSNP13 or newer (Windows Live Messenger 8 and later, newer Pidgin builds) cannot sign in.</p>\n\
+<p class=\"expect\">What to expect: this server speaks MSNP2 to MSNP18 \
+(MSN Messenger 1.0 to Windows Live Messenger 2009; the Windows Live section below says what WLM needs).</p>\n\
 <h3>Apps built on msnp11-sdk</h3>\n\
 <p>Server <span class=\"addr\">",
     )

@@ -192,7 +192,7 @@ impl Server {
         }
         for host in lan::client_hosts(bound.ns, hub.config.public_host.as_deref()) {
             log::info!(
-                "clients connect to {host}:{} (MSN 1.0-7.5 via hosts file for messenger.hotmail.com); \
+                "clients connect to {host}:{} (MSN 1.0 to WLM 2009 via the hosts file or the LAN DNS); \
                  MSN 5.0+ and msnp11-sdk apps log in via http://{host}:{}/rdr/pprdr.asp",
                 bound.ns.port(),
                 bound.http.port()
