@@ -4,7 +4,10 @@
 CARGO   ?= cargo
 PREFIX  ?= /usr/local
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
-TARGETS := aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf
+# ARMv6 hard float (Pi Zero / Zero W / Pi 1, ARM1176JZF-S), a static musl binary: see the rule below.
+ARMV6   := arm-unknown-linux-musleabihf
+
+TARGETS := aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf $(ARMV6)
 
 # GNU cross tools per target (used when `cross` is not installed).
 GCC_aarch64-unknown-linux-gnu       := aarch64-linux-gnu-gcc
@@ -12,7 +15,7 @@ GCC_armv7-unknown-linux-gnueabihf   := arm-linux-gnueabihf-gcc
 SYSROOT_aarch64-unknown-linux-gnu     := /usr/aarch64-linux-gnu
 SYSROOT_armv7-unknown-linux-gnueabihf := /usr/arm-linux-gnueabihf
 
-.PHONY: all build release test test-arm aarch64 armv7 dist install uninstall clean bench check-unit fuzz fuzz-build
+.PHONY: all build release test test-arm aarch64 armv7 armv6 dist install uninstall clean bench check-unit fuzz fuzz-build
 
 all: build
 
@@ -28,6 +31,31 @@ test:
 
 aarch64: target/aarch64-unknown-linux-gnu/release/msnpd
 armv7: target/armv7-unknown-linux-gnueabihf/release/msnpd
+armv6: target/$(ARMV6)/release/msnpd
+
+# ARMv6: every part must run on an ARM1176, which Debian's armhf cross gcc and glibc (ARMv7,
+# Thumb-2) do not. Rust's std for this target is ARMv6 but rustup may not offer it prebuilt, so
+# it is built from rust-src (`-Z build-std`, allowed on stable by RUSTC_BOOTSTRAP=1, for this
+# build only). SQLite, OpenSSL and the C library are compiled by zig's clang for the ARM1176, with
+# zig's musl (cross/zig-cc): one static binary, no libc needed on the Pi. Needs
+# `pip install ziglang` and `rustup component add rust-src`; docs/pi.md.
+ZIG_DIR = $(shell python3 -c 'import ziglang, os; print(os.path.dirname(ziglang.__file__))' 2>/dev/null)
+target/$(ARMV6)/release/msnpd: FORCE
+	@missing=""; \
+	[ -n "$(ZIG_DIR)" ] || missing="$$missing ziglang(pip)"; \
+	[ -d "$$(rustc --print sysroot)/lib/rustlib/src/rust/library" ] || missing="$$missing rust-src(rustup)"; \
+	if [ -n "$$missing" ]; then \
+		echo "cannot build $(ARMV6): missing$$missing"; \
+		echo "  install with: python3 -m pip install ziglang && rustup component add rust-src"; \
+		exit 1; \
+	fi
+	env ZIG=$(ZIG_DIR)/zig \
+	    CC_$(subst -,_,$(ARMV6))=$(CURDIR)/cross/armv6-cc \
+	    AR_$(subst -,_,$(ARMV6))=$(CURDIR)/cross/zig-ar \
+	    CARGO_TARGET_$(shell echo $(ARMV6) | tr 'a-z-' 'A-Z_')_LINKER=$(CURDIR)/cross/armv6-cc \
+	    RUSTC_BOOTSTRAP=1 \
+	    $(CARGO) build --release --target $(ARMV6) -Z build-std=std,panic_unwind --bin msnpd
+	@ls -l $@
 
 # Uses `cross` when installed, else cargo with the GNU cross linker. Installs nothing: it says
 # what is missing instead.
@@ -72,11 +100,17 @@ dist:
 	done
 	@cd dist && sha256sum msnpd-$(VERSION)-*.tar.gz > SHA256SUMS && echo "dist/SHA256SUMS"
 
-# End-to-end on ARM: the aarch64 binary under qemu-user, driven by host-side tests.
-test-arm: aarch64
-	@command -v qemu-aarch64 >/dev/null 2>&1 || { echo "qemu-aarch64 missing: sudo apt-get install qemu-user"; exit 1; }
+# End-to-end on ARM, driven by host-side tests (tests/arm_qemu.rs): the aarch64 binary under
+# qemu-aarch64, and the ARMv6 binary under `qemu-arm -cpu arm1176`, an ARM1176 that raises
+# SIGILL on any ARMv7 instruction (that test also proves the emulator does so).
+test-arm: aarch64 armv6
+	@command -v qemu-aarch64 >/dev/null 2>&1 && command -v qemu-arm >/dev/null 2>&1 || { echo "qemu-aarch64/qemu-arm missing: sudo apt-get install qemu-user"; exit 1; }
 	MSNPD_BIN=$(CURDIR)/target/aarch64-unknown-linux-gnu/release/msnpd \
 	MSNPD_RUNNER="qemu-aarch64 -L $(SYSROOT_aarch64-unknown-linux-gnu)" \
+	$(CARGO) test --test arm_qemu -- --ignored --test-threads=1 arm_binary_
+	MSNPD_BIN=$(CURDIR)/target/$(ARMV6)/release/msnpd \
+	MSNPD_RUNNER="qemu-arm -cpu arm1176" MSNPD_ARM_ARCH=v6 \
+	MSNPD_ARMV6_CC=$(CURDIR)/cross/armv6-cc ZIG=$(ZIG_DIR)/zig \
 	$(CARGO) test --test arm_qemu -- --ignored --test-threads=1
 
 # Installs the binary built earlier (`make release`, as your user): install never builds, so

@@ -4,6 +4,7 @@
 # generator on another (taskset -c $GEN_CPU). Used by `make bench`; not part of `make test`.
 #
 # Environment: BENCH_ACCOUNTS (10000), BENCH_DURATION (seconds per streaming run, 5),
+# BENCH_PACED_DURATION (seconds per paced run at 1,000 and 10,000 msg/s, 5),
 # BENCH_SERVER_CPU (0), BENCH_GEN_CPU (1), BENCH_OUT (BENCHMARKS.md), BENCH_LOG (server RUST_LOG,
 # info), BENCH_FRESH=1 (re-create the cached account database).
 set -euo pipefail
@@ -13,6 +14,7 @@ BIN=target/release/msnpd
 LOAD=target/release/msnpd-load
 N=${BENCH_ACCOUNTS:-10000}
 DUR=${BENCH_DURATION:-5}
+PDUR=${BENCH_PACED_DURATION:-5}
 SCPU=${BENCH_SERVER_CPU:-0}
 GCPU=${BENCH_GEN_CPU:-1}
 OUT=${BENCH_OUT:-BENCHMARKS.md}
@@ -48,17 +50,25 @@ HELP=$("$BIN" serve --help 2>&1 || true)
 grep -q -- '--max-per-ip' <<<"$HELP" && EXTRA+=(--max-per-ip 100000)
 grep -q -- '--max-connections' <<<"$HELP" && EXTRA+=(--max-connections 100000)
 
+# The certificate kit for the HTTPS runs, made once (RSA key generation) like the accounts.
+TLS="$WORK/tls"
+[ -s "$TLS/ca.pem" ] || RUST_LOG=warn "$BIN" tls init --tls-dir "$TLS" >/dev/null
+
 SPID=""
 RUN=""
+# HTTPS is off in every run but the idle-HTTPS reading, which sets HTTPS_ARGS for one start.
+HTTPS_ARGS=(--https-listen none)
 start_server() {
     RUN=$(mktemp -d "$WORK/run.XXXXXX")
     cp "$DB" "$RUN/msnpd.db"
     RUST_LOG=${BENCH_LOG:-info} taskset -c "$SCPU" "$BIN" serve --db "$RUN/msnpd.db" \
-        --listen 127.0.0.1:0 --sb-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --https-listen none \
+        --listen 127.0.0.1:0 --sb-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 "${HTTPS_ARGS[@]}" \
         --threads 1 "${EXTRA[@]}" "$@" 2>"$RUN/server.log" &
     SPID=$!
+    local want=3
+    [ "${HTTPS_ARGS[1]}" = none ] || want=4
     for _ in $(seq 100); do
-        [ "$(grep -c 'listening on' "$RUN/server.log" || true)" -ge 3 ] && break
+        [ "$(grep -c 'listening on' "$RUN/server.log" || true)" -ge "$want" ] && break
         sleep 0.1
     done
     NS=$(sed -n 's/.*notification listening on //p' "$RUN/server.log" | head -n1)
@@ -100,6 +110,15 @@ HALF=$(awk -v r="$(val relay-n msgs_per_s)" 'BEGIN { printf "%d", (r > 0 ? r : 1
 fresh; run relay-half  --server "$NS" relay --pairs 20 --window 8 --size 100 --ack N --duration "$DUR" --rate "$HALF" --server-pid "$SPID"
 run raw-relay          raw-relay --pairs 20 --window 8 --size 100 --duration "$DUR" --relay-cpu "$SCPU"
 run raw-relay-1664     raw-relay --pairs 20 --window 8 --size 1664 --duration "$DUR" --relay-cpu "$SCPU"
+# Paced: the loads a home server sees. Each msnpd run and the raw relay at the same pace and size,
+# one after the other in this run; the generator sleeps between sends (--no-spin), as a client does.
+for pace in 1000 10000; do
+    for size in 100 1664; do
+        sfx="$((pace / 1000))k-$size"
+        fresh; run "paced-$sfx" --server "$NS" relay --pairs 20 --window 8 --size "$size" --ack N --duration "$PDUR" --rate "$pace" --no-spin --server-pid "$SPID"
+        run "raw-paced-$sfx"   raw-relay --pairs 20 --window 8 --size "$size" --duration "$PDUR" --rate "$pace" --no-spin --relay-cpu "$SCPU"
+    done
+done
 fresh; run fanout      --server "$NS" fanout --watchers 200 --rounds 500 --first 1 --server-pid "$SPID"
 run raw-fanout         raw-fanout --watchers 200 --rounds 500 --relay-cpu "$SCPU"
 fresh; run idle        --server "$NS" idle --sessions "$N" --concurrency 50 --hold 30 --ping 30 --server-pid "$SPID"
@@ -109,6 +128,12 @@ fresh; run login-burst --server "$NS" login --concurrency 1000 --count 1000 --ac
 # shrinks the buffer pools and returns freed memory to the system.
 sleep 3
 BSETTLED=$(awk '/^VmRSS/{print $2}' "/proc/$SPID/status")
+# Idle RSS with HTTPS on (the certificate kit loaded, OpenSSL initialised), read like the idle
+# scenario's "before" figure: a fresh server, settled, no client.
+stop_server; HTTPS_ARGS=(--https-listen 127.0.0.1:0 --tls-dir "$TLS"); start_server
+HTTPS_RSS=$(awk '/^VmRSS/{print $2}' "/proc/$SPID/status")
+HTTPS_RSS_DETAIL=$(awk '/^RssAnon|^RssFile/{printf "%s %s ", $1, $2}' "/proc/$SPID/status")
+HTTPS_ARGS=(--https-listen none)
 fresh; run login-twn   --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 1 --count 60 --server-pid "$SPID"
 fresh; run login-twn-c2 --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 2 --count 40
 # WLM address book: ABFindAll of user1's 300 contacts (added over SOAP first), server CPU per answer.
@@ -118,6 +143,8 @@ stop_server
 # ---------------------------------------------------------------- report
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a + 0 >= b + 0) }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a + 0 <= b + 0) }'; }
+# num_le A B: A is a number (not "n/a" from a failed run) and at most B.
+num_le() { [[ "$1" =~ ^[0-9]+(\.[0-9]+)?$ ]] && le "$1" "$2"; }
 mark() { if "$@"; then echo "met"; else echo "**missed**"; fi; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b; else print "n/a" }'; }
 kib2mib() { awk -v k="$1" 'BEGIN { if (k != "") printf "%.2f", k / 1024; else print "n/a" }'; }
@@ -226,6 +253,7 @@ echo "- machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/
 echo "- load average before the run: $LOADAVG_START"
 echo "- server: \`taskset -c $SCPU target/release/msnpd serve --db COPY --listen 127.0.0.1:0 --sb-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --https-listen none --threads 1 ${EXTRA[*]}\` (RUST_LOG=${BENCH_LOG:-info}), fresh for each group; generator on CPU $GCPU; \`ulimit -n\` $NOFILE"
 echo "- accounts: $N"
+echo "- binary: target/release/msnpd, $(stat -c %s "$BIN") B (stripped release build of this commit)"
 echo
 echo "## Targets"
 echo
@@ -241,6 +269,21 @@ row "<= 2 KiB per idle session at $N sessions, every PNG answered" "$IKIB KiB ($
 row "idle server RSS <= 4 MiB" "$(kib2mib "$IBEFORE") MiB" le "$IBEFORE" 4096
 row "RSS < 16 MiB after 1,000 concurrent logins" "$(kib2mib "$BSETTLED") MiB 3 s after (right after: $(kib2mib "$BAFTER") MiB, peak $(kib2mib "$BHWM") MiB)" le "$BSETTLED" 16383
 row ">= 2,000 MSNP7 logins/s" "$LRATE/s" ge "$LRATE" 2000
+for sfx in 1k-100 10k-100 1k-1664 10k-1664; do
+    c=$(val "paced-$sfx" server_cpu_us_per_msg); rc=$(val "raw-paced-$sfx" server_cpu_us_per_msg)
+    limit=1.5; [ "${sfx#*-}" = 1664 ] && limit=2
+    x=$(times "$c" "$rc")
+    row "paced ${sfx%-*} msg/s x ${sfx#*-} B: CPU per message <= ${limit}x the raw relay's" "$x x ($c us vs $rc us; p99 $(val "paced-$sfx" p99_us) us vs $(val "raw-paced-$sfx" p99_us) us)" num_le "$x" "$limit"
+done
+row "1664-byte at full load: CPU per message <= 2x the raw relay's" "$(times "$CRL" "$CRAWL") x ($CRL us vs $CRAWL us)" num_le "$(times "$CRL" "$CRAWL")" 2
+row "idle server RSS with HTTPS on <= 6 MiB" "$(kib2mib "$HTTPS_RSS") MiB ($HTTPS_RSS_DETAIL kB)" le "$HTTPS_RSS" 6144
+ARM64=target/aarch64-unknown-linux-gnu/release/msnpd
+if [ -x "$ARM64" ]; then
+    A64=$(stat -c %s "$ARM64")
+    row "aarch64 binary <= 6 MiB (make aarch64, built $(date -u -r "$ARM64" '+%Y-%m-%d %H:%M'))" "$A64 B" le "$A64" 6291456
+else
+    row "aarch64 binary <= 6 MiB" "not built: run make aarch64 before make bench" false
+fi
 row "Tweener login = password hash + <= 1 ms" "p50 $TP50 ms; local Argon2 check $THASH ms; difference $TOVER ms" le "$TOVER" 1
 ABCPU=$(val abfindall server_cpu_ms_per_request); ABP50=$(val abfindall p50_ms)
 row "ABFindAll of 300 contacts <= 10 ms server time" "$ABCPU ms server CPU per answer (client-seen p50 $ABP50 ms, $(val abfindall answer_bytes) bytes)" le "$ABCPU" 10
@@ -273,7 +316,9 @@ echo "whether the generator or the server was the bottleneck."
 echo
 echo "| run | delivered msg/s | server CPU % | server CPU us per message |"
 echo "|---|---|---|---|"
-for n in relay-n relay-a relay-1664 relay-half raw-relay raw-relay-1664; do
+for n in relay-n relay-a relay-1664 relay-half raw-relay raw-relay-1664 \
+    paced-1k-100 raw-paced-1k-100 paced-10k-100 raw-paced-10k-100 \
+    paced-1k-1664 raw-paced-1k-1664 paced-10k-1664 raw-paced-10k-1664; do
     echo "| $n | $(cpu "$n" msgs_per_s) | $(cpu "$n" server_cpu_pct) | $(cpu "$n" server_cpu_us_per_msg) |"
 done
 echo "| fanout (per NLN delivered to one watcher) | | $(cpu fanout server_cpu_pct) | $(cpu fanout server_cpu_us_per_nln) |"

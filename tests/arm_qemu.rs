@@ -1,8 +1,12 @@
-//! The ARM leg: `make test-arm` builds the aarch64 binary and runs these against it under
-//! qemu-aarch64 (`MSNPD_BIN`, `MSNPD_RUNNER`). Ignored in the normal suite, which tests the host
-//! build with the same code paths.
+//! The ARM leg: `make test-arm` builds the aarch64 binary and the ARMv6 one (Pi Zero / Pi 1) and
+//! runs these against each under qemu-user (`MSNPD_BIN`, `MSNPD_RUNNER`): the aarch64 binary under
+//! qemu-aarch64, the ARMv6 one under `qemu-arm -cpu arm1176`, which raises SIGILL on any ARMv7
+//! instruction (`arm1176_emulation_rejects_armv7_code` proves that on every run). Ignored in the
+//! normal suite, which tests the host build with the same code paths.
 mod common;
 use common::*;
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
 
 fn require_arm() {
     let bin = std::env::var("MSNPD_BIN").expect("run through `make test-arm` (MSNPD_BIN unset)");
@@ -16,6 +20,70 @@ fn require_arm() {
             "not an ARM binary: {info}"
         );
     }
+    // The ARMv6 leg also checks which CPU the binary was built for (`MSNPD_ARM_ARCH=v6`): lld
+    // keeps the first object's build attributes, so this catches a wrong target or toolchain,
+    // not a stray ARMv7 object; that is what running under `qemu-arm -cpu arm1176` is for.
+    if let Ok(arch) = std::env::var("MSNPD_ARM_ARCH") {
+        let out = Command::new("readelf").args(["-A", &bin]).output().unwrap();
+        let attrs = String::from_utf8_lossy(&out.stdout);
+        let tag = attrs
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Tag_CPU_arch: "))
+            .unwrap_or_else(|| panic!("no Tag_CPU_arch in readelf -A {bin}: {attrs}"));
+        assert!(
+            tag.starts_with(&arch) && !tag.contains("T2"),
+            "{bin} is built for {tag}, want {arch}"
+        );
+    }
+}
+
+/// The emulator this leg runs under must kill ARMv7 code, or passing the other tests would not
+/// prove the binary is ARMv6: a static program whose only instruction beyond ARMv6 is `movw`
+/// (ARMv6T2/ARMv7), built with the same compiler and libc as the ARMv6 msnpd, dies of SIGILL
+/// under `$MSNPD_RUNNER`, and the same program without it exits 0.
+#[test]
+#[ignore = "needs the ARMv6 toolchain (cross/armv6-cc) and qemu-arm: make test-arm"]
+fn arm1176_emulation_rejects_armv7_code() {
+    let cc = std::env::var("MSNPD_ARMV6_CC").expect("run through `make test-arm` (MSNPD_ARMV6_CC)");
+    let runner = std::env::var("MSNPD_RUNNER").expect("MSNPD_RUNNER unset");
+    assert!(
+        runner.contains("arm1176"),
+        "not an ARM1176 runner: {runner}"
+    );
+    let dir = TempDir::new();
+    let run = |name: &str, body: &str| {
+        let src = dir.path().join(format!("{name}.c"));
+        let exe = dir.path().join(name);
+        std::fs::write(&src, body).unwrap();
+        let built = Command::new(&cc)
+            .args(["-O1", "-static", "-o"])
+            .arg(&exe)
+            .arg(&src)
+            .status()
+            .unwrap();
+        assert!(built.success(), "{cc} failed on {name}.c");
+        let mut parts = runner.split_whitespace();
+        Command::new(parts.next().unwrap())
+            .args(parts)
+            .arg(&exe)
+            .output()
+            .unwrap()
+            .status
+    };
+    let v6 = run(
+        "v6",
+        "int main(void){ unsigned x = 1; __asm__ volatile(\"add %0, %0, #1\" : \"+r\"(x)); return x != 2; }\n",
+    );
+    assert!(v6.success(), "ARMv6 program failed: {v6:?}");
+    let v7 = run(
+        "v7",
+        "int main(void){ unsigned x; __asm__ volatile(\".arch armv7-a\\n movw %0, #1234\" : \"=r\"(x)); return x != 1234; }\n",
+    );
+    assert_eq!(
+        v7.signal(),
+        Some(libc::SIGILL),
+        "an ARMv7 instruction ran under {runner}: {v7:?}"
+    );
 }
 
 #[test]
