@@ -549,6 +549,34 @@ fn queue_signout(tx: &rusqlite::Transaction<'_>, handle: &str, reason: &str) -> 
     Ok(())
 }
 
+/// Replaces an account's SCRAM keys with `keys` (inside the caller's transaction). Here, not in
+/// `scram.rs`, because password changes call it: `scram.rs` builds on `Db`, never the reverse.
+pub(super) fn replace_scram_keys(
+    tx: &rusqlite::Transaction<'_>,
+    id: UserId,
+    keys: &[crate::auth::ScramKey],
+) -> Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    tx.execute("DELETE FROM scram_keys WHERE user_id = ?1", [id])?;
+    let mut st = tx.prepare_cached(
+        "INSERT INTO scram_keys (user_id, mechanism, salt, iterations, stored_key, server_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for k in keys {
+        st.execute(params![
+            id,
+            k.hash.mechanism(),
+            k.salt,
+            k.iterations,
+            k.stored_key,
+            k.server_key
+        ])?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -595,32 +623,4 @@ mod tests {
         assert_eq!(db.integrity_check().unwrap(), "ok");
         std::fs::remove_dir_all(dir).unwrap();
     }
-}
-
-/// Replaces an account's SCRAM keys with `keys` (inside the caller's transaction). Here, not in
-/// `scram.rs`, because password changes call it: `scram.rs` builds on `Db`, never the reverse.
-pub(super) fn replace_scram_keys(
-    tx: &rusqlite::Transaction<'_>,
-    id: UserId,
-    keys: &[crate::auth::ScramKey],
-) -> Result<()> {
-    if keys.is_empty() {
-        return Ok(());
-    }
-    tx.execute("DELETE FROM scram_keys WHERE user_id = ?1", [id])?;
-    let mut st = tx.prepare_cached(
-        "INSERT INTO scram_keys (user_id, mechanism, salt, iterations, stored_key, server_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for k in keys {
-        st.execute(params![
-            id,
-            k.hash.mechanism(),
-            k.salt,
-            k.iterations,
-            k.stored_key,
-            k.server_key
-        ])?;
-    }
-    Ok(())
 }

@@ -90,7 +90,9 @@ async fn accept_loop(
         let admission = match role.hub.admit(peer.ip()) {
             Ok(a) => a,
             Err(why) => {
-                log::warn!("xmpp {peer}: refused: {why}");
+                if crate::server::loglimit::allow("xmpp refused", peer) {
+                    log::warn!("xmpp {peer}: refused: {why}");
+                }
                 continue;
             }
         };
