@@ -705,12 +705,14 @@ impl Session {
         let (id, key) = match row {
             Some((id, Some(key))) => (Some(id), key),
             Some((_, None)) => {
-                log::info!(
-                    "xmpp {}: {handle} has no {} keys yet (they are made at its next PLAIN \
-                     login or password change)",
-                    self.peer,
-                    hash.mechanism()
-                );
+                if crate::server::loglimit::allow("xmpp no SCRAM keys", self.peer) {
+                    log::info!(
+                        "xmpp {}: {handle} has no {} keys yet (they are made at its next PLAIN \
+                         login or password change)",
+                        self.peer,
+                        hash.mechanism()
+                    );
+                }
                 (None, sasl::decoy_key(&secret, &handle, hash))
             }
             None => (None, sasl::decoy_key(&secret, &handle, hash)),
@@ -785,7 +787,9 @@ impl Session {
             // Blocked by failures, or the server cannot check now: XMPP has the exact answer
             // for both ("try later"), which a client never shows as a wrong password.
             Err(why) => {
-                log::warn!("xmpp {ip}: login for {handle} refused: {why:?}");
+                if crate::server::loglimit::allow("xmpp login refused", self.peer) {
+                    log::warn!("xmpp {ip}: login for {handle} refused: {why:?}");
+                }
                 return Ok(Err(Failure::TemporaryAuthFailure));
             }
         };
