@@ -471,3 +471,42 @@ fn broadcast(accounts: &HashMap<Box<str>, Account>, bare: &str, resource: &str, 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn threads() -> usize {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// A burst of disconnects with the router's mailbox full waits in executor tasks, not in one
+    /// OS thread each; the unbinds still arrive once the router runs.
+    #[test]
+    fn unbinds_past_a_full_mailbox_start_no_threads() {
+        let ex: crate::server::mailbox::Spawner = Arc::new(smol::Executor::new());
+        let router = Router::start(&ex);
+        // The executor does not run yet: the actor never drains its mailbox.
+        for i in 0..XMPP_ROUTER_MAILBOX as u64 {
+            router.unbind("a@x.com", "r", i);
+        }
+        let before = threads();
+        for i in 0..200 {
+            router.unbind("a@x.com", "r", i);
+        }
+        let after = threads();
+        assert!(after < before + 100, "{before} -> {after} threads");
+        // Let the actor and the waiting tasks run: every unbind gets through.
+        for _ in 0..100_000 {
+            if !ex.try_tick() && router.tx.is_empty() {
+                break;
+            }
+        }
+        assert!(router.tx.is_empty());
+    }
+}
