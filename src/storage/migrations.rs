@@ -91,6 +91,6 @@ pub const MIGRATIONS: &[&str] = &[
     // table scan on the storage thread per connection. The expression must stay identical to the
     // one in `serves_domain` for SQLite to use the index.
     r#"
-    CREATE INDEX users_domain ON users (lower(substr(handle, instr(handle, '@') + 1)));
+    CREATE INDEX IF NOT EXISTS users_domain ON users (lower(substr(handle, instr(handle, '@') + 1)));
     "#,
 ];
