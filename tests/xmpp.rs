@@ -603,6 +603,45 @@ fn bind_ping_disco_roster_presence_and_chat() {
     alice.expect("<a xmlns='urn:xmpp:sm:3' h='1'/>");
 }
 
+/// Privacy (issue 20 review): a bound account with BLP "block all but AL" refuses a stranger
+/// exactly as an offline account would answer, so the stranger cannot tell it is online; its AL
+/// contacts still reach it.
+#[test]
+fn blp_refuses_strangers_like_an_offline_account() {
+    let h = Harness::start(&[
+        ("alice@example.com", "pw-alice"),
+        ("bob@example.com", "pw-bob"),
+        ("carol@example.com", "pw-carol"),
+        ("erin@example.com", "pw-erin"),
+    ]);
+    let mut alice_msn = h.msn_online("alice@example.com", "pw-alice");
+    let (_, l) = alice_msn.call("ADD", "AL bob@example.com bob@example.com");
+    assert!(l.starts_with("ADD"), "{l}");
+    let (_, l) = alice_msn.call("BLP", "BL");
+    assert!(l.starts_with("BLP"), "{l}");
+    drop(alice_msn);
+
+    let mut alice = signed_in(&h, "alice@example.com", "pw-alice", "phone");
+    alice.send("<presence/>");
+    let mut erin = signed_in(&h, "erin@example.com", "pw-erin", "x");
+    let mut bob = signed_in(&h, "bob@example.com", "pw-bob", "desk");
+    // carol is offline: the reference answer.
+    erin.send("<message to='carol@example.com' type='chat' id='m1'><body>?</body></message>");
+    let offline = erin.expect("</message>");
+    assert!(offline.contains("<service-unavailable"), "{offline}");
+    erin.send("<message to='alice@example.com' type='chat' id='m1'><body>?</body></message>");
+    let refused = erin.expect("</message>");
+    assert_eq!(refused.replace("alice@", "carol@"), offline);
+    erin.send("<message to='alice@example.com/phone' type='chat' id='m2'><body>?</body></message>");
+    let refused = erin.expect("</message>");
+    assert!(refused.contains("<service-unavailable"), "{refused}");
+    alice.expect_no("erin@example.com", Duration::from_millis(300));
+    // An AL contact gets through.
+    bob.send("<message to='alice@example.com' type='chat'><body>hi</body></message>");
+    let m = alice.expect("</message>");
+    assert!(m.contains("from='bob@example.com/desk'"), "{m}");
+}
+
 #[test]
 fn shutdown_says_system_shutdown() {
     let mut h = Harness::start(&[("alice@example.com", "pw-alice")]);
@@ -814,7 +853,7 @@ fn idle_session_memory() {
     let h = Harness::start(&[]);
     {
         let hub = h.server.as_ref().unwrap().hub.clone();
-        let ex = smol::Executor::new();
+        let ex = std::sync::Arc::new(smol::Executor::new());
         let tls = std::sync::Arc::new(msnpd::tls::prepare_for_xmpp(&hub.config, &[]).unwrap());
         let role = std::sync::Arc::new(msnpd::xmpp::Xmpp {
             hub,

@@ -321,31 +321,15 @@ async fn accept_loop(
     ex: Arc<smol::Executor<'static>>,
     kind: Kind,
 ) {
+    let role = match kind {
+        Kind::Notification => "ns",
+        Kind::Switchboard => "sb",
+        Kind::Http => "http",
+        Kind::Https(_) => "https",
+    };
     loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                // Out of file descriptors and similar: back off instead of spinning.
-                log::warn!("accept failed: {e}");
-                smol::Timer::after(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let hub = &roles.ns.hub;
-        if hub.is_shutting_down() {
-            continue;
-        }
-        let admitted = match kind {
-            Kind::Http => hub.admit_http(peer.ip()),
-            _ => hub.admit(peer.ip()),
-        };
-        let admission = match admitted {
-            Ok(a) => a,
-            Err(why) => {
-                log::warn!("{peer}: refused: {why}");
-                continue;
-            }
-        };
+        let http = matches!(kind, Kind::Http);
+        let (stream, peer, admission) = roles.ns.hub.accept_admitted(&listener, http, role).await;
         match kind {
             Kind::Notification => ex
                 .spawn(isolated(

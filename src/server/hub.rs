@@ -178,6 +178,48 @@ impl Hub {
         self.shutting_down.load(Ordering::Acquire)
     }
 
+    /// The next connection on `listener` this server admits, for every role's accept loop:
+    /// backs off after an accept error (out of file descriptors: no spinning), drops connections
+    /// during shutdown, and refuses those past the admission caps (the HTTP ones with `http`),
+    /// with a log line rate-limited per peer (`role` names the listener in it).
+    pub async fn accept_admitted(
+        self: &Arc<Self>,
+        listener: &smol::Async<std::net::TcpListener>,
+        http: bool,
+        role: &'static str,
+    ) -> (
+        smol::Async<std::net::TcpStream>,
+        std::net::SocketAddr,
+        Admission,
+    ) {
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(s) => s,
+                Err(e) => {
+                    log::warn!("{role}: accept failed: {e}");
+                    smol::Timer::after(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            if self.is_shutting_down() {
+                continue;
+            }
+            let admitted = if http {
+                self.admit_http(peer.ip())
+            } else {
+                self.admit(peer.ip())
+            };
+            match admitted {
+                Ok(a) => return (stream, peer, a),
+                Err(why) => {
+                    if super::loglimit::allow("connection refused", peer) {
+                        log::warn!("{role} {peer}: refused: {why}");
+                    }
+                }
+            }
+        }
+    }
+
     /// Resolves when shutdown begins.
     pub async fn shutdown_signal(&self) {
         loop {

@@ -86,4 +86,11 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, mechanism)
     ) WITHOUT ROWID;
     "#,
+    // The domain part of each handle, indexed: the XMPP side checks every unauthenticated
+    // stream's `to` against it (`Db::serves_domain`), which a `LIKE '%@domain'` scan made a full
+    // table scan on the storage thread per connection. The expression must stay identical to the
+    // one in `serves_domain` for SQLite to use the index.
+    r#"
+    CREATE INDEX IF NOT EXISTS users_domain ON users (lower(substr(handle, instr(handle, '@') + 1)));
+    "#,
 ];

@@ -17,7 +17,6 @@ use crate::tls::Acceptor;
 use smol::Async;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The XMPP role: the shared services, the TLS settings and the router.
 pub struct Xmpp {
@@ -76,24 +75,7 @@ async fn accept_loop(
     direct_tls: bool,
 ) {
     loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                log::warn!("xmpp accept failed: {e}");
-                smol::Timer::after(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        if role.hub.is_shutting_down() {
-            continue;
-        }
-        let admission = match role.hub.admit(peer.ip()) {
-            Ok(a) => a,
-            Err(why) => {
-                log::warn!("xmpp {peer}: refused: {why}");
-                continue;
-            }
-        };
+        let (stream, peer, admission) = role.hub.accept_admitted(&listener, false, "xmpp").await;
         ex.spawn(crate::server::isolated(
             session::serve(role.clone(), stream, peer, direct_tls),
             admission,

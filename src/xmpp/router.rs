@@ -21,6 +21,9 @@ pub type Delivery = Arc<str>;
 #[derive(Clone)]
 pub struct Router {
     tx: Sender<Msg>,
+    /// Where an unbind that finds the mailbox full waits for room (a task, not a thread, so a
+    /// burst of disconnects costs no OS threads).
+    spawner: crate::server::mailbox::Spawner,
 }
 
 /// What a bound resource tells the router about its account.
@@ -38,6 +41,13 @@ pub struct Binding {
     pub watchers: Vec<Box<str>>,
     /// Bare JIDs it blocks (its BL): their messages are refused.
     pub blocked: Vec<Box<str>>,
+    /// Bare JIDs on its allow list (AL), and whether it allows everyone else not blocked (its
+    /// BLP): with both, messages are refused by the rule of `model::Account::allows_lists`.
+    /// Like `watchers` and `blocked`, a copy of the lists taken at bind time: a list change
+    /// applies from the session's next bind.
+    pub allowed: Vec<Box<str>>,
+    /// BLP is "allow all but BL" (not "block all but AL").
+    pub allows_strangers: bool,
 }
 
 /// Why `route` did not deliver.
@@ -98,14 +108,29 @@ struct Account {
     resources: HashMap<String, Resource>,
     watchers: Vec<Box<str>>,
     blocked: Vec<Box<str>>,
+    allowed: Vec<Box<str>>,
+    allows_strangers: bool,
+}
+
+impl Account {
+    /// Whether a message from `from` may reach this account (`me`): the MSN rule (not on my BL,
+    /// and on my AL or allowed by my BLP); my own resources always reach each other.
+    fn admits(&self, me: &str, from: &str) -> bool {
+        from == me
+            || (!self.blocked.iter().any(|b| &**b == from)
+                && (self.allows_strangers || self.allowed.iter().any(|a| &**a == from)))
+    }
 }
 
 impl Router {
     /// Starts the actor on `ex`.
-    pub fn start(ex: &smol::Executor<'static>) -> Router {
+    pub fn start(ex: &crate::server::mailbox::Spawner) -> Router {
         let (tx, rx) = smol::channel::bounded(XMPP_ROUTER_MAILBOX);
         ex.spawn(run(rx)).detach();
-        Router { tx }
+        Router {
+            tx,
+            spawner: ex.clone(),
+        }
     }
 
     /// Binds a resource; the resource actually bound (the one asked for, or a new one when it is
@@ -126,9 +151,11 @@ impl Router {
         };
         if let Err(TrySendError::Full(msg)) = self.tx.try_send(msg) {
             let tx = self.tx.clone();
-            std::thread::spawn(move || {
-                let _ = tx.send_blocking(msg);
-            });
+            self.spawner
+                .spawn(async move {
+                    let _ = tx.send(msg).await;
+                })
+                .detach();
         }
     }
 
@@ -266,9 +293,13 @@ async fn run(rx: Receiver<Msg>) {
                     resources: HashMap::new(),
                     watchers: Vec::new(),
                     blocked: Vec::new(),
+                    allowed: Vec::new(),
+                    allows_strangers: true,
                 });
                 acct.watchers = b.watchers;
                 acct.blocked = b.blocked;
+                acct.allowed = b.allowed;
+                acct.allows_strangers = b.allows_strangers;
                 if acct.resources.len() >= XMPP_MAX_RESOURCES {
                     let _ = reply.try_send(None);
                     continue;
@@ -373,7 +404,9 @@ async fn run(rx: Receiver<Msg>) {
             } => {
                 let copy = carbons.as_ref().map(|_| stanza.clone());
                 let answer = match accounts.get(&to_bare) {
-                    Some(acct) if !acct.blocked.contains(&from_bare) => {
+                    // A refused sender gets exactly the answer of an offline account, so it
+                    // cannot tell whether the recipient is online.
+                    Some(acct) if acct.admits(&to_bare, &from_bare) => {
                         let one = to_resource.as_deref().and_then(|r| acct.resources.get(r));
                         match one {
                             Some(res) => match res.queue.try_send(stanza) {
@@ -436,5 +469,44 @@ fn broadcast(accounts: &HashMap<Box<str>, Account>, bare: &str, resource: &str, 
         if let Some(acct) = accounts.get(w) {
             to_all(acct, d, None);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn threads() -> usize {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// A burst of disconnects with the router's mailbox full waits in executor tasks, not in one
+    /// OS thread each; the unbinds still arrive once the router runs.
+    #[test]
+    fn unbinds_past_a_full_mailbox_start_no_threads() {
+        let ex: crate::server::mailbox::Spawner = Arc::new(smol::Executor::new());
+        let router = Router::start(&ex);
+        // The executor does not run yet: the actor never drains its mailbox.
+        for i in 0..XMPP_ROUTER_MAILBOX as u64 {
+            router.unbind("a@x.com", "r", i);
+        }
+        let before = threads();
+        for i in 0..200 {
+            router.unbind("a@x.com", "r", i);
+        }
+        let after = threads();
+        assert!(after < before + 100, "{before} -> {after} threads");
+        // Let the actor and the waiting tasks run: every unbind gets through.
+        for _ in 0..100_000 {
+            if !ex.try_tick() && router.tx.is_empty() {
+                break;
+            }
+        }
+        assert!(router.tx.is_empty());
     }
 }

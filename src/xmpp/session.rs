@@ -64,6 +64,13 @@ fn stream_error(cond: &'static str, text: &str) -> End {
     End::Error(cond, text.into())
 }
 
+/// A storage failure ends the stream with a fixed text: the database's error (table names,
+/// paths) is logged here, never sent to the client, who may not have signed in yet.
+fn storage_error(e: impl std::fmt::Display) -> End {
+    log::error!("xmpp: storage: {e}");
+    stream_error("internal-server-error", "storage failure")
+}
+
 /// The socket before and after STARTTLS.
 enum Io {
     Plain(Async<TcpStream>),
@@ -231,12 +238,18 @@ pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr, 
         Ok(()) => s.run().await.err().unwrap_or(End::Closed),
         Err(e) => e,
     };
+    // Every client can end its stream at will: the lines are rate-limited per peer.
     match &end {
-        End::Closed => log::info!("xmpp {peer}: {} closed the stream", s.who()),
-        End::Io(e) => log::info!("xmpp {peer}: {} connection lost: {e}", s.who()),
-        End::Error(cond, text) => {
+        End::Closed if crate::server::loglimit::allow("xmpp closed", peer) => {
+            log::info!("xmpp {peer}: {} closed the stream", s.who())
+        }
+        End::Io(e) if crate::server::loglimit::allow("xmpp lost", peer) => {
+            log::info!("xmpp {peer}: {} connection lost: {e}", s.who())
+        }
+        End::Error(cond, text) if crate::server::loglimit::allow("xmpp stream error", peer) => {
             log::warn!("xmpp {peer}: {} stream error {cond}: {text}", s.who())
         }
+        _ => {}
     }
     s.close(end).await;
     drop(s);
@@ -629,7 +642,9 @@ impl Session {
                 );
                 self.send(&s).await?;
                 if f != Failure::Aborted {
-                    log::info!("xmpp {}: SASL failed: {}", self.peer, f.condition());
+                    if crate::server::loglimit::allow("xmpp SASL failed", self.peer) {
+                        log::info!("xmpp {}: SASL failed: {}", self.peer, f.condition());
+                    }
                     self.sasl_failures += 1;
                     if self.sasl_failures >= XMPP_SASL_ATTEMPTS {
                         return Err(stream_error("not-authorized", "too many failed attempts"));
@@ -685,17 +700,19 @@ impl Session {
             .storage
             .run(move |db| db.scram_key(&h, hash))
             .await?
-            .map_err(|e| stream_error("internal-server-error", &e.to_string()))?;
+            .map_err(storage_error)?;
         let secret = hub.challenge_key.get().cloned().unwrap_or_default();
         let (id, key) = match row {
             Some((id, Some(key))) => (Some(id), key),
             Some((_, None)) => {
-                log::info!(
-                    "xmpp {}: {handle} has no {} keys yet (they are made at its next PLAIN \
-                     login or password change)",
-                    self.peer,
-                    hash.mechanism()
-                );
+                if crate::server::loglimit::allow("xmpp no SCRAM keys", self.peer) {
+                    log::info!(
+                        "xmpp {}: {handle} has no {} keys yet (they are made at its next PLAIN \
+                         login or password change)",
+                        self.peer,
+                        hash.mechanism()
+                    );
+                }
                 (None, sasl::decoy_key(&secret, &handle, hash))
             }
             None => (None, sasl::decoy_key(&secret, &handle, hash)),
@@ -770,7 +787,9 @@ impl Session {
             // Blocked by failures, or the server cannot check now: XMPP has the exact answer
             // for both ("try later"), which a client never shows as a wrong password.
             Err(why) => {
-                log::warn!("xmpp {ip}: login for {handle} refused: {why:?}");
+                if crate::server::loglimit::allow("xmpp login refused", self.peer) {
+                    log::warn!("xmpp {ip}: login for {handle} refused: {why:?}");
+                }
                 return Ok(Err(Failure::TemporaryAuthFailure));
             }
         };
@@ -787,9 +806,10 @@ impl Session {
                 })
             })
             .await?
-            .map_err(|e| stream_error("internal-server-error", &e.to_string()))?;
+            .map_err(storage_error)?;
         let _slot = hub.hash_slots.acquire().await;
         let id = found.as_ref().map(|(c, _)| c.id);
+        let version = found.as_ref().map_or(0, |(c, _)| c.version);
         let (ok, keys) = smol::unblock(move || match found {
             Some((c, has_keys)) => {
                 let ok = crate::auth::verify_password(&password, &c.phc);
@@ -811,10 +831,11 @@ impl Session {
         if let Some(keys) = keys {
             match hub
                 .storage
-                .run(move |db| db.set_scram_keys(id, &keys))
+                .run(move |db| db.set_scram_keys(id, version, &keys))
                 .await?
             {
-                Ok(()) => log::info!("xmpp: derived the SCRAM keys of {handle}"),
+                Ok(true) => log::info!("xmpp: derived the SCRAM keys of {handle}"),
+                Ok(false) => log::info!("xmpp: {handle}'s password changed during the check"),
                 Err(e) => log::error!("xmpp: storing the SCRAM keys of {handle}: {e}"),
             }
         }
@@ -858,15 +879,19 @@ impl Session {
             .storage
             .run(move |db| db.load_account(id))
             .await?
-            .map_err(|e| stream_error("internal-server-error", &e.to_string()))?;
+            .map_err(storage_error)?;
         let mut watchers = Vec::new();
         let mut blocked = Vec::new();
+        let mut allowed = Vec::new();
         for c in account.contacts.values() {
             if c.lists & list::RL != 0 && account.allows_lists(c.lists) {
                 watchers.push(c.handle.as_str().into());
             }
             if c.lists & list::BL != 0 {
                 blocked.push(c.handle.as_str().into());
+            }
+            if c.lists & list::AL != 0 {
+                allowed.push(c.handle.as_str().into());
             }
         }
         let (tx, rx) = smol::channel::bounded(XMPP_SESSION_QUEUE);
@@ -877,6 +902,8 @@ impl Session {
             queue: tx,
             watchers,
             blocked,
+            allowed,
+            allows_strangers: account.blp == crate::model::Blp::Allow,
         };
         let Some(resource) = self.role.router.bind(binding).await else {
             let e = iq::error(&el, "", "", "wait", "resource-constraint");
@@ -1061,7 +1088,7 @@ impl Session {
             .storage
             .run(move |db| db.load_account(id))
             .await?
-            .map_err(|e| stream_error("internal-server-error", &e.to_string()))?;
+            .map_err(storage_error)?;
         Ok(account
             .contacts
             .values()
@@ -1136,7 +1163,7 @@ impl Session {
                     .storage
                     .run(move |db| db.load_account(id))
                     .await?
-                    .map_err(|e| stream_error("internal-server-error", &e.to_string()))?;
+                    .map_err(storage_error)?;
                 iq::roster(&el, &self.full_jid, &account)
             }
             ("get", "blocklist", iq::NS_BLOCKING) => {
@@ -1147,7 +1174,7 @@ impl Session {
                     .storage
                     .run(move |db| db.load_account(id))
                     .await?
-                    .map_err(|e| stream_error("internal-server-error", &e.to_string()))?;
+                    .map_err(storage_error)?;
                 iq::blocklist(&el, &self.full_jid, &account)
             }
             // Roster and block list changes go through the owner of account changes (next phase).

@@ -78,6 +78,9 @@ pub struct Framer {
     /// refused at once instead of waiting for an end that never comes. Offsets are within the
     /// stanza, which is not consumed before it is complete.
     open: [(u16, u16); XMPP_MAX_DEPTH],
+    /// The stream's `<?xml ...?>` declaration was seen: a second one is refused (it is neither
+    /// consumed nor counted by the per-tag limit, so repeats would grow the input buffer).
+    declared: bool,
 }
 
 impl Default for Framer {
@@ -96,6 +99,7 @@ impl Framer {
             tag_start: 0,
             stanza_start: 0,
             open: [(0, 0); XMPP_MAX_DEPTH],
+            declared: false,
         }
     }
 
@@ -114,6 +118,10 @@ impl Framer {
     /// Scans `input` (everything received and not consumed) for the next frame.
     pub fn next(&mut self, input: &[u8]) -> Result<Frame, XmlError> {
         while self.pos < input.len() {
+            if self.depth == 0 && self.pos >= XMPP_MAX_HEADER {
+                // Everything before the header (declaration and header) is bounded as a whole.
+                return Err(XmlError::PolicyViolation);
+            }
             let b = input[self.pos];
             match self.scan {
                 Scan::Text => {
@@ -195,9 +203,10 @@ impl Framer {
         let tag = &input[self.tag_start..self.pos];
         if tag.starts_with(b"<?") {
             // The XML declaration before the header; skipped with it.
-            if !tag.starts_with(b"<?xml ") || !tag.ends_with(b"?>") {
+            if self.declared || !tag.starts_with(b"<?xml ") || !tag.ends_with(b"?>") {
                 return Err(XmlError::RestrictedXml);
             }
+            self.declared = true;
             return Ok(None);
         }
         if tag.starts_with(b"</") {
@@ -656,6 +665,24 @@ mod tests {
         );
         let big = format!("{head}<message><body>{}", "x".repeat(XMPP_MAX_STANZA));
         assert_eq!(frames(big.as_bytes()), Err(XmlError::PolicyViolation));
+    }
+
+    /// Declarations before the header are neither consumed nor limited per tag: only one is
+    /// allowed, and the bytes before the header are bounded as a whole.
+    #[test]
+    fn one_declaration_before_a_bounded_header() {
+        let decl = "<?xml version='1.0'?>";
+        let head = "<stream:stream xmlns='jabber:client'>";
+        assert!(matches!(
+            frames(format!("{decl}{head}").as_bytes()).unwrap()[0],
+            Frame::Header(_)
+        ));
+        let twice = format!("{decl}{decl}{head}");
+        assert_eq!(frames(twice.as_bytes()), Err(XmlError::RestrictedXml));
+        // Each tag under the per-tag limit, both together over it.
+        let half = "x".repeat(XMPP_MAX_HEADER / 2);
+        let long = format!("<?xml version='1.0' x='{half}'?><stream:stream a='{half}'>");
+        assert_eq!(frames(long.as_bytes()), Err(XmlError::PolicyViolation));
     }
 
     /// Random token soup through the framer and the parser, fed in random pieces as reads
