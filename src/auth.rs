@@ -6,6 +6,9 @@
 //!   response is therefore the same at every login (replayable by someone who sniffed it once), a
 //!   weakness of the protocol documented in SECURITY.md.
 //! * Password logins over HTTP (MSNP8+) use Argon2id with a random salt.
+//! * XMPP's SCRAM-SHA-1/-256 (RFC 5802, 7677) need StoredKey and ServerKey per hash, derived
+//!   with PBKDF2 from the password and a salt of their own (`ScramKey`); they are made whenever the
+//!   plaintext is at hand: a password set, or checked by a PLAIN login.
 
 use crate::limits::{ARGON2_LANES, ARGON2_MEMORY_KIB, ARGON2_PASSES};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
@@ -26,6 +29,8 @@ pub struct Credential {
     pub md5_hash: String,
     /// Argon2id PHC string (parameters, salt and hash) for HTTP logins.
     pub phc: String,
+    /// The SCRAM keys of every hash XMPP offers.
+    pub scram: Vec<ScramKey>,
 }
 
 impl Credential {
@@ -43,8 +48,109 @@ impl Credential {
             md5_salt,
             md5_hash,
             phc,
+            scram: scram_keys(password),
         }
     }
+}
+
+/// The hashes of the SCRAM mechanisms XMPP offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScramHash {
+    /// `SCRAM-SHA-1` (RFC 5802): every XMPP client has it.
+    Sha1,
+    /// `SCRAM-SHA-256` (RFC 7677).
+    Sha256,
+}
+
+impl ScramHash {
+    /// Both, strongest first (the order the mechanisms are offered in).
+    pub const ALL: [ScramHash; 2] = [ScramHash::Sha256, ScramHash::Sha1];
+
+    /// The SASL mechanism name, also the key of the stored row.
+    pub fn mechanism(self) -> &'static str {
+        match self {
+            ScramHash::Sha1 => "SCRAM-SHA-1",
+            ScramHash::Sha256 => "SCRAM-SHA-256",
+        }
+    }
+
+    /// The hash for a mechanism name.
+    pub fn from_mechanism(name: &str) -> Option<ScramHash> {
+        ScramHash::ALL.into_iter().find(|h| h.mechanism() == name)
+    }
+
+    fn digest(self) -> openssl::hash::MessageDigest {
+        match self {
+            ScramHash::Sha1 => openssl::hash::MessageDigest::sha1(),
+            ScramHash::Sha256 => openssl::hash::MessageDigest::sha256(),
+        }
+    }
+
+    /// H(data).
+    pub fn hash(self, data: &[u8]) -> Vec<u8> {
+        openssl::hash::hash(self.digest(), data)
+            .expect("OpenSSL hashes")
+            .to_vec()
+    }
+
+    /// HMAC(key, data).
+    pub fn hmac(self, key: &[u8], data: &[u8]) -> Vec<u8> {
+        let key = openssl::pkey::PKey::hmac(key).expect("OpenSSL HMAC key");
+        let mut s = openssl::sign::Signer::new(self.digest(), &key).expect("OpenSSL HMAC");
+        s.update(data).expect("OpenSSL HMAC");
+        s.sign_to_vec().expect("OpenSSL HMAC")
+    }
+}
+
+/// What the server keeps to check a SCRAM login without the password (RFC 5802 3): the client
+/// proves it knows ClientKey, whose hash is StoredKey; ServerKey signs the server's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScramKey {
+    /// Which mechanism these keys are for.
+    pub hash: ScramHash,
+    /// Random, 16 bytes; sent to the client.
+    pub salt: Vec<u8>,
+    /// PBKDF2 iterations; sent to the client.
+    pub iterations: u32,
+    /// H(HMAC(SaltedPassword, "Client Key")).
+    pub stored_key: Vec<u8>,
+    /// HMAC(SaltedPassword, "Server Key").
+    pub server_key: Vec<u8>,
+}
+
+impl ScramKey {
+    /// Derives the keys of `hash` for `password` with `salt` and `iterations`.
+    pub fn derive(hash: ScramHash, password: &str, salt: &[u8], iterations: u32) -> ScramKey {
+        let mut salted = vec![0u8; hash.digest().size()];
+        openssl::pkcs5::pbkdf2_hmac(
+            password.as_bytes(),
+            salt,
+            iterations as usize,
+            hash.digest(),
+            &mut salted,
+        )
+        .expect("OpenSSL PBKDF2");
+        let client_key = hash.hmac(&salted, b"Client Key");
+        ScramKey {
+            hash,
+            salt: salt.to_vec(),
+            iterations,
+            stored_key: hash.hash(&client_key),
+            server_key: hash.hmac(&salted, b"Server Key"),
+        }
+    }
+}
+
+/// New SCRAM keys for every offered hash, each with a fresh salt (a few ms of PBKDF2).
+pub fn scram_keys(password: &str) -> Vec<ScramKey> {
+    ScramHash::ALL
+        .into_iter()
+        .map(|h| {
+            let mut salt = [0u8; 16];
+            fill_random(&mut salt);
+            ScramKey::derive(h, password, &salt, crate::limits::SCRAM_ITERATIONS)
+        })
+        .collect()
 }
 
 /// Checks a password against an Argon2 PHC string. Slow on purpose: call it off the executor.
@@ -89,6 +195,11 @@ pub(crate) fn digest_eq(a: &str, b: &str) -> bool {
 /// cookies, tickets, tokens) comes from here. A failing source is fatal rather than weak.
 pub(crate) fn fill_random(buf: &mut [u8]) {
     getrandom::fill(buf).expect("the operating system's random source failed");
+}
+
+/// Constant-time equality of two byte strings (SCRAM proofs).
+pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && openssl::memcmp::eq(a, b)
 }
 
 /// A random 64-bit number from `fill_random`.

@@ -58,6 +58,10 @@ pub struct Config {
     pub dns_upstream: crate::dns::Upstream,
     /// Sources the name service answers (default: loopback, private and link-local).
     pub dns_allow: Vec<ipnet::IpNet>,
+    /// XMPP client listener (STARTTLS on 5222, docs/xmpp.md); `None` disables it.
+    pub xmpp_listen: Option<ListenAddr>,
+    /// XMPP over direct TLS (XEP-0368, usually 5223); off by default.
+    pub xmpp_tls_listen: Option<ListenAddr>,
 }
 
 impl Config {
@@ -139,6 +143,10 @@ impl Config {
             dns_listen: None,
             dns_upstream: crate::dns::Upstream::System,
             dns_allow: crate::dns::default_allow(),
+            xmpp_listen: Some(ListenAddr::optional(
+                "0.0.0.0:5222".parse().expect("valid address"),
+            )),
+            xmpp_tls_listen: None,
         }
     }
 }

@@ -5,7 +5,7 @@
 //! (connections, outboxes, buffer pools, admission, throttles) plus the `Hub` of shared services;
 //! `ns` (dispatch and notification, with the directory actor that owns who is online), `sb` and
 //! `http` are the roles, one file per command family; `node` binds the listeners and starts the
-//! roles; `limits` names every bound.
+//! roles; `xmpp` is the XMPP front door for modern clients; `limits` names every bound.
 
 // Every public item says why it exists; `cargo clippy -- -D warnings` (CI) makes this binding.
 #![warn(missing_docs)]
@@ -27,6 +27,7 @@ pub mod sb;
 pub mod server;
 pub mod storage;
 pub mod tls;
+pub mod xmpp;
 
 pub use config::Config;
 pub use node::Server;

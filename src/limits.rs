@@ -358,3 +358,39 @@ pub const LOG_LIMIT_BUCKETS: usize = 4096;
 /// Descriptors the server holds besides connections: listeners, the database and its WAL files,
 /// the lock file, the epoll instance and the log, with room to spare (`files_needed`).
 pub const FILES_BESIDES_CONNECTIONS: usize = 64;
+
+// XMPP (src/xmpp, docs/xmpp.md).
+
+/// Largest XMPP stanza accepted, in bytes of XML: RFC 6120 13.12 says a server must accept at
+/// least 10,000; a chat message with an XHTML body fits in a few, and a bigger one ends the stream
+/// with `<policy-violation/>` (a whole one is buffered before it is parsed).
+pub const XMPP_MAX_STANZA: usize = 16 * 1024;
+/// Longest stream header (`<stream:stream ...>`) and any single tag outside a stanza.
+pub const XMPP_MAX_HEADER: usize = 1024;
+/// Deepest element nesting, the stream element counted as 1: XHTML-IM bodies nest a few levels;
+/// anything deeper is an attack on the parser (`<policy-violation/>`).
+pub const XMPP_MAX_DEPTH: usize = 16;
+/// Stanzas one XMPP session may send in a burst ...
+pub const XMPP_STANZA_BURST: u32 = 60;
+/// ... refilled at this many per second; a client past it gets `<policy-violation/>` (the MSN
+/// side's equivalent is TCP backpressure, which a stanza router cannot apply per sender).
+pub const XMPP_STANZAS_PER_SECOND: u32 = 20;
+/// Bytes read from the TLS stream at once; also what an idle session keeps for a partial stanza.
+pub const XMPP_READ_CHUNK: usize = 1024;
+/// Stanzas queued for one XMPP session by other sessions; past it, presence is dropped and a
+/// message is bounced with `<resource-constraint/>` (the sender never waits for a slow reader).
+pub const XMPP_SESSION_QUEUE: usize = 16;
+/// The XMPP router actor's mailbox; sessions wait for room (they stop reading their client).
+pub const XMPP_ROUTER_MAILBOX: usize = 1024;
+/// Failed SASL attempts on one stream before it is closed (the login throttle counts them too).
+pub const XMPP_SASL_ATTEMPTS: u32 = 3;
+/// Resources (connected XMPP clients) of one account at once.
+pub const XMPP_MAX_RESOURCES: usize = 8;
+/// Longest resource part accepted from a client (RFC 7622 allows 1023 bytes).
+pub const XMPP_MAX_RESOURCE: usize = 128;
+/// PBKDF2 iterations of the stored SCRAM keys (RFC 7677 asks for at least 4096). Clients repeat
+/// them at every login, so phones set the ceiling; the Argon2 hash stays the primary credential.
+pub const SCRAM_ITERATIONS: u32 = 4096;
+/// An XMPP session without any data from its client for this long is closed with
+/// `<connection-timeout/>`; clients send whitespace or XEP-0198/0199 pings every few minutes.
+pub const XMPP_IDLE_TIMEOUT: Duration = Duration::from_secs(600);

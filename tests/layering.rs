@@ -75,6 +75,11 @@ fn roles_import_downwards_only() {
         "the notification role sits under HTTP and node",
     );
     assert_none("http", &["crate::node"], "HTTP sits under node");
+    assert_none(
+        "xmpp",
+        &["crate::http", "crate::node"],
+        "the XMPP role sits under node",
+    );
     for m in ["tls", "dns", "ops", "storage", "protocol"] {
         assert_none(
             m,
@@ -93,7 +98,7 @@ fn protocol_does_no_io_and_storage_alone_knows_sql() {
     );
     for m in [
         "server", "ns", "sb", "http", "node", "ops", "dns", "tls", "accounts", "config", "auth",
-        "main", "cli",
+        "main", "cli", "xmpp",
     ] {
         assert_none(
             m,
@@ -105,7 +110,7 @@ fn protocol_does_no_io_and_storage_alone_knows_sql() {
 
 #[test]
 fn roles_keep_no_state_behind_locks() {
-    for m in ["ns", "sb", "server/hub"] {
+    for m in ["ns", "sb", "server/hub", "xmpp"] {
         assert_none(
             m,
             &["Mutex", "RwLock"],

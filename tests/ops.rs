@@ -171,7 +171,7 @@ fn migration_backs_up_first_and_newer_schemas_are_refused() {
     {
         let c = rusqlite::Connection::open(&db).unwrap();
         c.execute_batch(
-            "DROP TABLE invites; DROP TABLE server_secrets; DROP TABLE signouts; \
+            "DROP TABLE invites; DROP TABLE server_secrets; DROP TABLE signouts; DROP TABLE scram_keys; \
              ALTER TABLE users DROP COLUMN cred_version; PRAGMA user_version = 1;",
         )
         .unwrap();

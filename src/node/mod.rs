@@ -111,6 +111,14 @@ impl Server {
             Some(addr) => bind_or_skip(addr, "HTTPS", true)?,
             None => None,
         };
+        let xmpp = match config.xmpp_listen {
+            Some(addr) => bind_or_skip(addr, "XMPP", false)?,
+            None => None,
+        };
+        let xmpp_tls = match config.xmpp_tls_listen {
+            Some(addr) => bind_or_skip(addr, "XMPP-TLS", false)?,
+            None => None,
+        };
         // The certificate kit is made (on first start) only when HTTPS will be served.
         let acceptor = match &https {
             Some(_) => Some(Arc::new(crate::tls::prepare(&config)?)),
@@ -121,6 +129,14 @@ impl Server {
             sb: sb_listener.get_ref().local_addr()?,
             http: first_http.get_ref().local_addr()?,
             https: https
+                .as_ref()
+                .map(|l| l.get_ref().local_addr())
+                .transpose()?,
+            xmpp: xmpp
+                .as_ref()
+                .map(|l| l.get_ref().local_addr())
+                .transpose()?,
+            xmpp_tls: xmpp_tls
                 .as_ref()
                 .map(|l| l.get_ref().local_addr())
                 .transpose()?,
@@ -222,6 +238,9 @@ impl Server {
         }
         if let (Some(l), Some(acceptor)) = (https, acceptor) {
             accept(l, Kind::Https(acceptor));
+        }
+        if xmpp.is_some() || xmpp_tls.is_some() {
+            crate::xmpp::start(&hub, &executor, xmpp, xmpp_tls)?;
         }
         executor.spawn(housekeeping(ns.clone())).detach();
         crate::http::gateway::start(&http, &executor);

@@ -638,6 +638,7 @@ mod tests {
                 md5_salt: "s".into(),
                 md5_hash: "h".into(),
                 phc: "p".into(),
+                scram: Vec::new(),
             };
             let h = handle.to_owned();
             let id = storage

@@ -35,6 +35,10 @@ pub struct Bound {
     pub http: SocketAddr,
     /// The HTTPS listener, when TLS is configured.
     pub https: Option<SocketAddr>,
+    /// The XMPP listener (`--xmpp-listen`), when it is on.
+    pub xmpp: Option<SocketAddr>,
+    /// The XMPP direct TLS listener (`--xmpp-tls-listen`), when it is on.
+    pub xmpp_tls: Option<SocketAddr>,
 }
 
 /// Runs a connection so that a bug that panics ends that connection only: the worker thread and

@@ -193,6 +193,10 @@ impl Db {
         if n == 0 {
             return Err(DbError::NotFound);
         }
+        let id: UserId = tx.query_row("SELECT id FROM users WHERE handle = ?1", [handle], |r| {
+            r.get(0)
+        })?;
+        super::scram::replace_keys(&tx, id, &cred.scram)?;
         queue_signout(&tx, handle, "password changed")?;
         tx.commit()?;
         Ok(())
@@ -378,6 +382,7 @@ pub(super) fn insert_user(
         "INSERT INTO groups (user_id, num, guid, name) VALUES (?1, 0, ?2, ?3)",
         params![id, crate::auth::guid(), OTHER_CONTACTS],
     )?;
+    super::scram::replace_keys(tx, id, &cred.scram)?;
     Ok(id)
 }
 

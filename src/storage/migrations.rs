@@ -72,4 +72,18 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE users ADD COLUMN cred_version INTEGER NOT NULL DEFAULT 0;
     "#,
+    // SCRAM-SHA-1/-256 keys for XMPP logins (docs/xmpp.md), one row per account and mechanism,
+    // written whenever the plaintext password is at hand: set, imported, or checked by a PLAIN
+    // login of an account created before this table.
+    r#"
+    CREATE TABLE scram_keys (
+        user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        mechanism   TEXT NOT NULL,          -- 'SCRAM-SHA-1', 'SCRAM-SHA-256'
+        salt        BLOB NOT NULL,
+        iterations  INTEGER NOT NULL,
+        stored_key  BLOB NOT NULL,
+        server_key  BLOB NOT NULL,
+        PRIMARY KEY (user_id, mechanism)
+    ) WITHOUT ROWID;
+    "#,
 ];

@@ -11,6 +11,7 @@ mod invites;
 mod migrations;
 mod ops;
 mod private;
+mod scram;
 
 pub use db::{Credentials, Db, DbError, Writer};
 pub use invites::{Invite, InviteRefused, Registered};

@@ -339,7 +339,12 @@ pub(crate) enum Action {
 /// The kit in `dir`: reused if complete, created if absent, server certificates re-issued from
 /// the existing CA when missing or about to expire. A CA certificate without its key (or the
 /// other way round) is an error rather than a silent replacement: clients trust that CA.
-pub(crate) fn load_or_create(dir: &Path, names: &[String]) -> Result<(Identity, Action), KitError> {
+/// `required` names (the XMPP domains) must be in the current certificate, else it is re-issued.
+pub(crate) fn load_or_create(
+    dir: &Path,
+    names: &[String],
+    required: &[String],
+) -> Result<(Identity, Action), KitError> {
     let p = Paths::new(dir);
     std::fs::create_dir_all(dir).map_err(|e| err(dir, "cannot create directory", e))?;
     let mut action = Action::Reused;
@@ -358,7 +363,18 @@ pub(crate) fn load_or_create(dir: &Path, names: &[String]) -> Result<(Identity, 
         }
     };
     let usable = |path: &Path| read_chain(path).is_ok_and(|c| !expires_within(&c[0], RENEW_DAYS));
-    let complete = p.server_key.exists() && usable(&p.server_pem) && usable(&p.server_legacy_pem);
+    let names_required = |path: &Path| {
+        read_chain(path).is_ok_and(|c| {
+            let have = cert_names(&c[0]);
+            required
+                .iter()
+                .all(|r| have.iter().any(|h| h.eq_ignore_ascii_case(r)))
+        })
+    };
+    let complete = p.server_key.exists()
+        && usable(&p.server_pem)
+        && usable(&p.server_legacy_pem)
+        && names_required(&p.server_pem);
     if !complete || action == Action::CreatedAll {
         issue_server(&p, &ca, &ca_key, names)?;
         if action == Action::Reused {

@@ -54,6 +54,17 @@ impl Acceptor {
     /// gets the legacy suites and, if `id` has one, the SHA-1 chain (old Windows cannot check
     /// SHA-256 signatures).
     pub fn new(id: kit::Identity) -> Result<Acceptor, openssl::error::ErrorStack> {
+        Acceptor::build(id, false)
+    }
+
+    /// As `new`, for connections that stay open for hours (XMPP): no session cache and no
+    /// resumption tickets, which a client that reconnects rarely would not use, and which cost
+    /// memory for every connection.
+    pub fn for_long_connections(id: kit::Identity) -> Result<Acceptor, openssl::error::ErrorStack> {
+        Acceptor::build(id, true)
+    }
+
+    fn build(id: kit::Identity, long: bool) -> Result<Acceptor, openssl::error::ErrorStack> {
         let mut b = SslContextBuilder::new(SslMethod::tls_server())?;
         b.set_min_proto_version(Some(SslVersion::TLS1_2))?;
         b.set_cipher_list(MODERN_CIPHERS)?;
@@ -68,7 +79,13 @@ impl Acceptor {
                 | SslMode::ACCEPT_MOVING_WRITE_BUFFER
                 | SslMode::ENABLE_PARTIAL_WRITE,
         );
-        b.set_session_cache_size(crate::limits::TLS_SESSION_CACHE as i32);
+        if long {
+            b.set_session_cache_mode(openssl::ssl::SslSessionCacheMode::OFF);
+            b.set_options(SslOptions::NO_TICKET);
+            b.set_num_tickets(0)?;
+        } else {
+            b.set_session_cache_size(crate::limits::TLS_SESSION_CACHE as i32);
+        }
         b.set_certificate(&id.modern[0])?;
         for c in &id.modern[1..] {
             b.add_extra_chain_cert(c.clone())?;
@@ -104,6 +121,24 @@ pub fn tls_dir(config: &Config) -> PathBuf {
 
 /// Loads the configured certificate, or the kit (creating it on first start).
 pub fn prepare(config: &Config) -> Result<Acceptor, Box<dyn std::error::Error>> {
+    prepare_with(config, &[], false)
+}
+
+/// The XMPP side's acceptor: the kit's server certificate must also name `domains` (those of the
+/// accounts, for XMPP clients that check it against their JID), and is re-issued from the same CA
+/// when one is missing; long-lived connections keep no session cache or tickets.
+pub fn prepare_for_xmpp(
+    config: &Config,
+    domains: &[String],
+) -> Result<Acceptor, Box<dyn std::error::Error>> {
+    prepare_with(config, domains, true)
+}
+
+fn prepare_with(
+    config: &Config,
+    required: &[String],
+    long_lived: bool,
+) -> Result<Acceptor, Box<dyn std::error::Error>> {
     let id = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
             log::info!(
@@ -115,8 +150,9 @@ pub fn prepare(config: &Config) -> Result<Acceptor, Box<dyn std::error::Error>> 
         }
         (None, None) => {
             let dir = tls_dir(config);
-            let extra: Vec<String> = config.public_host.iter().cloned().collect();
-            let (id, action) = kit::load_or_create(&dir, &kit::default_names(&extra))?;
+            let mut extra: Vec<String> = config.public_host.iter().cloned().collect();
+            extra.extend(required.iter().cloned());
+            let (id, action) = kit::load_or_create(&dir, &kit::default_names(&extra), required)?;
             match action {
                 kit::Action::CreatedAll => log::info!(
                     "https: created a private CA and server certificates in {}; client PCs \
@@ -132,7 +168,11 @@ pub fn prepare(config: &Config) -> Result<Acceptor, Box<dyn std::error::Error>> 
         }
         _ => return Err("--tls-cert and --tls-key must be given together".into()),
     };
-    Ok(Acceptor::new(id)?)
+    Ok(if long_lived {
+        Acceptor::for_long_connections(id)?
+    } else {
+        Acceptor::new(id)?
+    })
 }
 
 /// `GET /msnpd-ca.cer` and `/msnpd-ca.pem`: the kit's CA certificate for client PCs, read from

@@ -66,6 +66,17 @@ impl TlsStream {
         Ok(TlsStream { ssl })
     }
 
+    /// Resolves when a read would make progress: decrypted bytes are pending, or the socket is
+    /// readable. A long-lived idle connection waits here rather than in a read, because OpenSSL
+    /// holds a record-sized read buffer (about 17 KiB) for as long as a read is in progress, and
+    /// gives it back (`RELEASE_BUFFERS`) only once a record has been read.
+    pub async fn readable(&self) -> io::Result<()> {
+        if self.ssl.ssl().pending() > 0 {
+            return Ok(());
+        }
+        self.ssl.get_ref().0.readable().await
+    }
+
     /// The negotiated protocol version and cipher suite, for the log.
     pub fn describe(&self) -> String {
         let s = self.ssl.ssl();

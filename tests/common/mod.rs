@@ -819,6 +819,7 @@ pub fn in_process(db: &Path, users: &[(&str, &str)]) -> msnpd::Config {
     config.sb_listen = "127.0.0.1:0".parse().unwrap();
     config.http_listen = msnpd::server::listen::parse_list("127.0.0.1:0").unwrap();
     config.https_listen = None;
+    config.xmpp_listen = None;
     config.threads = 1;
     config.chl_interval = None;
     config
