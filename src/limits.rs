@@ -394,3 +394,9 @@ pub const SCRAM_ITERATIONS: u32 = 4096;
 /// An XMPP session without any data from its client for this long is closed with
 /// `<connection-timeout/>`; clients send whitespace or XEP-0198/0199 pings every few minutes.
 pub const XMPP_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Requests queued from an XMPP session to its MSN bridge, and messages queued for one bridged
+/// switchboard conversation; past it the session bounces the stanza (`<resource-constraint/>`)
+/// instead of waiting (docs/xmpp.md, "MSN users").
+pub const BRIDGE_COMMANDS: usize = 16;
+/// How often an XMPP session's MSN bridge sends `PNG`, well inside `NS_IDLE_TIMEOUT`.
+pub const BRIDGE_PING_EVERY: Duration = Duration::from_secs(60);
