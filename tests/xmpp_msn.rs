@@ -265,7 +265,6 @@ fn signed_in(h: &Harness, user: &str, password: &str, resource: &str) -> Xc {
     c
 }
 
-
 const PW: &str = "pw";
 
 /// Reads MSNP lines (skipping payloads of others) until one starts with `prefix`; returns it
@@ -391,26 +390,23 @@ fn msn_and_xmpp_users_see_and_chat_with_each_other() {
 #[test]
 fn msn_side_add_is_a_subscription_request() {
     let h = Harness::start(&[("alice@example.com", PW), ("bob@example.com", PW)]);
+    let mut alice = h.msn_online("alice@example.com", PW);
+    alice.send("ADD 7 FL bob@example.com bob");
+    msn_until(&mut alice, "ADD 7 FL");
     let mut bob = signed_in(&h, "bob@example.com", PW, "pc");
     bob.send("<presence/>");
-    let mut alice = h.msn_online("alice@example.com", PW);
-    // Wait until bob's MSN side is signed in (alice adding him then sees him online).
-    alice.send("ADD 7 FL bob@example.com bob");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (l, _) = msn_until(&mut alice, "");
-        if l.starts_with("ILN 7 NLN bob@example.com") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "bob never online on MSN");
-        if l.starts_with("ADD 7 FL") {
-            // Not signed in yet: take him off and add him again a moment later.
-            std::thread::sleep(Duration::from_millis(200));
-            alice.send("REM 8 FL bob@example.com");
-            msn_until(&mut alice, "REM 8 FL");
-            alice.send("ADD 7 FL bob@example.com bob");
-        }
-    }
+    // bob's MSN side is signed in once alice sees him.
+    msn_until(&mut alice, "NLN NLN bob@example.com");
+    // alice takes him off her list and adds him again while he is on XMPP.
+    alice.send("REM 8 FL bob@example.com");
+    msn_until(&mut alice, "REM 8 FL");
+    let push = bob.expect("</iq>");
+    assert!(
+        push.contains("jid='alice@example.com'") && push.contains("subscription='remove'"),
+        "{push}"
+    );
+    alice.send("ADD 9 FL bob@example.com bob");
+    msn_until(&mut alice, "ADD 9 FL");
     let got = bob.expect("type='subscribe'");
     assert!(got.contains("from='alice@example.com'"), "{got}");
     let push = bob.expect("</iq>");

@@ -33,10 +33,10 @@ use crate::protocol::command::sync::Syn;
 use crate::protocol::command::xfr::Xfr;
 use crate::protocol::percent;
 use crate::server::hub::Hub;
-use smol::future::FutureExt;
-use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::Async;
 use smol::channel::{Receiver, Sender};
+use smol::future::FutureExt;
+use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
@@ -265,8 +265,7 @@ impl Lines {
             if line.starts_with(prefix) {
                 return Ok(line);
             }
-            if line.as_bytes().first().is_some_and(u8::is_ascii_digit) || line.starts_with("OUT")
-            {
+            if line.as_bytes().first().is_some_and(u8::is_ascii_digit) || line.starts_with("OUT") {
                 return Err(format!("{line:?} while waiting for {prefix}"));
             }
         }
@@ -567,13 +566,14 @@ impl NsSide {
             peer,
             out: self.out.clone(),
         };
-        self.ex.spawn(async move {
-            let peer = sb.peer.clone();
-            if let Err(e) = sb.run(rx, join).await {
-                log::debug!("xmpp bridge switchboard with {peer}: {e}");
-            }
-        })
-        .detach();
+        self.ex
+            .spawn(async move {
+                let peer = sb.peer.clone();
+                if let Err(e) = sb.run(rx, join).await {
+                    log::debug!("xmpp bridge switchboard with {peer}: {e}");
+                }
+            })
+            .detach();
     }
 
     /// Sends the roster push and presence an XMPP client expects for `handle`'s lists.
@@ -657,6 +657,7 @@ impl NsSide {
             ["LST", rest @ ..] => {
                 let mut handle = None;
                 let mut c = Contact::default();
+                let mut lists_read = false;
                 for a in rest {
                     if let Some(v) = a.strip_prefix("N=") {
                         handle = Some(v);
@@ -664,8 +665,12 @@ impl NsSide {
                         c.name = percent::decode_name(v).unwrap_or_default();
                     } else if let Some(v) = a.strip_prefix("C=") {
                         c.guid = v.into();
-                    } else if let Ok(n) = a.parse::<u8>() {
+                    } else if let Ok(n) = a.parse::<u8>()
+                        && !lists_read
+                    {
+                        // The list bits come first; what follows are groups.
                         c.lists = n;
+                        lists_read = true;
                     }
                 }
                 if let Some(h) = handle {
@@ -688,7 +693,10 @@ impl NsSide {
                         guid = Some(v.to_string());
                     }
                 }
-                let pending = trid.parse::<u32>().ok().and_then(|t| self.pending.remove(&t));
+                let pending = trid
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(|t| self.pending.remove(&t));
                 let handle = match (handle, &pending) {
                     (Some(h), _) => h,
                     (None, Some(PendingOp::List(p))) => p.handle.to_string(),
@@ -721,13 +729,17 @@ impl NsSide {
                 let Some(bit) = list::parse(l) else {
                     return Ok(());
                 };
-                let pending = trid.parse::<u32>().ok().and_then(|t| self.pending.remove(&t));
+                let contact = contact.strip_prefix("N=").unwrap_or(contact);
+                let pending = trid
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(|t| self.pending.remove(&t));
                 let handle = match &pending {
                     Some(PendingOp::List(p)) => p.handle.to_string(),
                     _ => self
                         .contacts
                         .iter()
-                        .find(|(h, c)| &***h == *contact || c.guid == *contact)
+                        .find(|(h, c)| &***h == contact || c.guid == contact)
                         .map(|(h, _)| h.to_string())
                         .unwrap_or_else(|| contact.to_string()),
                 };
@@ -745,8 +757,10 @@ impl NsSide {
                 Ok(())
             }
             ["XFR", trid, "SB", _addr, "CKI", cookie, ..] => {
-                let Some(PendingOp::Switchboard(peer, rx)) =
-                    trid.parse::<u32>().ok().and_then(|t| self.pending.remove(&t))
+                let Some(PendingOp::Switchboard(peer, rx)) = trid
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(|t| self.pending.remove(&t))
                 else {
                     return Ok(());
                 };
@@ -787,7 +801,10 @@ impl NsSide {
             ["OUT", ..] => Err(format!("signed out: {line}")),
             [code, trid, ..] if code.as_bytes().first().is_some_and(u8::is_ascii_digit) => {
                 // An error answer: a list change refused, or no switchboard.
-                let op = trid.parse::<u32>().ok().and_then(|t| self.pending.remove(&t));
+                let op = trid
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(|t| self.pending.remove(&t));
                 match op {
                     Some(PendingOp::List(p)) => {
                         log::info!(
@@ -904,7 +921,10 @@ impl SbSide {
                         SbCmd::Typing => (Ack::Unacknowledged, typing_message(&self.me)),
                     };
                     trid = trid.wrapping_add(1).max(10);
-                    let msg = Msg { ack, payload: &body };
+                    let msg = Msg {
+                        ack,
+                        payload: &body,
+                    };
                     sb.send(&msg.to_bytes(trid, d)).await?;
                 }
                 Woke::Cmd(None) => {

@@ -7,8 +7,8 @@
 //! reads. Bad input ends this stream with the matching stream error and never touches another.
 
 use super::Xmpp;
-use super::iq::{self, NS_BIND, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_ROSTER, NS_SM};
 use super::bridge::{self, Bridge, FromMsn, ToMsn};
+use super::iq::{self, NS_BIND, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_ROSTER, NS_SM};
 use super::router::{Binding, Delivery, Routed};
 use super::sasl::{self, Failure, NS_SASL, Scram};
 use super::xml::{self, Element, Frame, Framer, NS_CLIENT, NS_STREAMS, XmlError};
@@ -1033,9 +1033,7 @@ impl Session {
     /// Starts the MSN side at the first available presence, or tells it the new show/status.
     fn msn_presence(&mut self, el: &Element) {
         let status = bridge::status_of(el.find("show", NS_CLIENT).map(|s| s.text.trim()));
-        let psm = el
-            .find("status", NS_CLIENT)
-            .map(|s| s.text.as_str().into());
+        let psm = el.find("status", NS_CLIENT).map(|s| s.text.as_str().into());
         if let Some(b) = &self.bridge {
             if !b.try_send(ToMsn::Presence { status, psm }) {
                 log::debug!("xmpp {}: MSN bridge busy, presence dropped", self.full_jid);
