@@ -777,12 +777,14 @@ fn idle_session_memory() {
     let h = Harness::start(&[]);
     {
         let hub = h.server.as_ref().unwrap().hub.clone();
-        let ex = smol::Executor::new();
+        let ex = std::sync::Arc::new(smol::Executor::new());
         let tls = std::sync::Arc::new(msnpd::tls::prepare_for_xmpp(&hub.config, &[]).unwrap());
         let role = std::sync::Arc::new(msnpd::xmpp::Xmpp {
             hub,
             tls,
             router: msnpd::xmpp::router::Router::start(&ex),
+            msn: None,
+            ex: ex.clone(),
         });
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let peer = l.local_addr().unwrap();
