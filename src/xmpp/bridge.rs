@@ -219,6 +219,10 @@ impl Lines {
     async fn next(&mut self) -> Res<(String, Vec<u8>)> {
         self.buf.drain(..self.used);
         self.used = 0;
+        if self.buf.is_empty() {
+            // An idle bridge keeps no buffer (docs/xmpp.md, memory).
+            self.buf = Vec::new();
+        }
         loop {
             if let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
                 let line = String::from_utf8_lossy(&self.buf[..nl])
@@ -244,16 +248,18 @@ impl Lines {
             } else if self.buf.len() > MAX_LINE {
                 return Err("line too long".into());
             }
-            let mut chunk = [0u8; 2048];
-            let n = self
-                .stream
-                .read(&mut chunk)
-                .await
-                .map_err(|e| e.to_string())?;
-            if n == 0 {
-                return Err("closed by the server".into());
+            // Wait for bytes before taking a buffer, so an idle bridge holds none.
+            self.stream.readable().await.map_err(|e| e.to_string())?;
+            let len = self.buf.len();
+            self.buf.resize(len + 2048, 0);
+            let r = self.stream.read(&mut self.buf[len..]).await;
+            let n = *r.as_ref().unwrap_or(&0);
+            self.buf.truncate(len + n);
+            match r {
+                Ok(0) => return Err("closed by the server".into()),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
             }
-            self.buf.extend_from_slice(&chunk[..n]);
         }
     }
 
@@ -281,6 +287,8 @@ struct Contact {
     status: Option<&'static str>,
     name: String,
     psm: String,
+    /// Signed in through an XMPP bridge (`BRIDGE_CAPS`): its presence comes from the router.
+    via_xmpp: bool,
 }
 
 /// A list change waiting for the server's answer.
@@ -314,6 +322,11 @@ enum SbCmd {
     Text(Box<str>),
     Typing,
 }
+
+/// The capabilities a bridge announces in `CHG`: 0x200, the "Web Messenger" client bit
+/// (msnp-wiki, client capabilities), which MSN clients read as "no file transfer or webcam",
+/// true of a bridge; other bridges read it to leave an XMPP user's presence to the router.
+pub const BRIDGE_CAPS: u32 = 0x200;
 
 /// The client id whose key answers `CHL` (MSN Messenger 7.0's, MSNP11 algorithm).
 const CHALLENGE_PRODUCT: &str = "PROD0090YUAUV{2B";
@@ -451,7 +464,12 @@ impl NsSide {
         match c {
             ToMsn::Presence { status, psm } => {
                 let t = self.next_trid();
-                ns.send(&Chg::new(status, d).to_bytes(t, d)).await?;
+                let chg = Chg {
+                    status,
+                    caps: Some(BRIDGE_CAPS),
+                    msnobj: None,
+                };
+                ns.send(&chg.to_bytes(t, d)).await?;
                 let mut data = String::from("<Data><PSM>");
                 super::xml::escape_into(&mut data, psm.as_deref().unwrap_or(""));
                 data.push_str("</PSM><CurrentMedia></CurrentMedia></Data>");
@@ -626,17 +644,32 @@ impl NsSide {
         let args: Vec<&str> = line.split(' ').collect();
         match args.as_slice() {
             // ILN trid status handle name [clientid [msnobj]]; NLN status handle name ...
-            ["ILN", _, status, handle, name, ..] | ["NLN", status, handle, name, ..] => {
+            ["ILN", _, status, handle, name, rest @ ..]
+            | ["NLN", status, handle, name, rest @ ..] => {
                 let Some(s) = Status::parse(status) else {
                     return Ok(());
                 };
+                let caps = rest
+                    .first()
+                    .and_then(|c| c.parse::<u32>().ok())
+                    .unwrap_or(0);
                 let c = self.contacts.entry((*handle).into()).or_default();
+                if caps & BRIDGE_CAPS != 0 {
+                    // Another XMPP user's bridge: the router already gives their presence with
+                    // their resource; a second, bare one would show a phantom resource.
+                    c.via_xmpp = true;
+                    return Ok(());
+                }
+                c.via_xmpp = false;
                 c.status = Some(s.code());
                 c.name = percent::decode_name(name).unwrap_or_default();
                 self.presence_of(handle).await
             }
             ["FLN", handle, ..] => {
                 if let Some(c) = self.contacts.get_mut(*handle) {
+                    if c.via_xmpp {
+                        return Ok(());
+                    }
                     c.status = None;
                 }
                 self.presence_of(handle).await
@@ -644,7 +677,7 @@ impl NsSide {
             ["UBX", handle, ..] => {
                 let psm = psm_of(payload);
                 let c = self.contacts.entry((*handle).into()).or_default();
-                if c.psm == psm {
+                if c.psm == psm || c.via_xmpp {
                     return Ok(());
                 }
                 c.psm = psm;
