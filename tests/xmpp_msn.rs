@@ -425,7 +425,7 @@ fn msn_side_add_is_a_subscription_request() {
 }
 
 /// One account on XMPP and MSN: the later MSN sign-in signs the bridge out (`OUT OTH`), and the
-/// XMPP stream ends with `<conflict/>` (docs/xmpp.md).
+/// XMPP stream ends with `<conflict/>`; a later XMPP sign-in signs the MSN client out (docs/xmpp.md).
 #[test]
 fn msn_sign_in_ends_the_xmpp_session_with_conflict() {
     let h = Harness::start(&[("alice@example.com", PW), ("bob@example.com", PW)]);
@@ -435,12 +435,19 @@ fn msn_sign_in_ends_the_xmpp_session_with_conflict() {
     let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
     bob.send("<presence/>");
     msn_until(&mut alice, "NLN NLN bob@example.com");
-    let _bob_msn = h.msn_online("bob@example.com", PW);
+    let mut bob_msn = h.msn_online("bob@example.com", PW);
     let rest = bob.until_closed();
     assert!(rest.contains("<conflict"), "{rest}");
     // alice still sees bob online (his MSN client) and is otherwise unaffected.
     alice.send("PNG");
     msn_until(&mut alice, "QNG");
+    // The other way: an XMPP sign-in with presence signs the MSN client out.
+    let mut bob = signed_in(&h, "bob@example.com", PW, "laptop");
+    bob.send("<presence/>");
+    let (out, _) = msn_until(&mut bob_msn, "OUT");
+    assert_eq!(out, "OUT OTH");
+    bob.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+    bob.expect("id='p1'");
 }
 
 /// Bad input on the bridged paths: a roster item without a JID, a message to an MSN user who is
