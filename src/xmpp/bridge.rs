@@ -200,6 +200,9 @@ fn has_payload(verb: &str) -> bool {
 
 impl Lines {
     fn new(stream: Async<TcpStream>) -> Lines {
+        // Lines go out one by one with nothing coming back for most (MSG N): without this,
+        // Nagle holds each behind the peer's delayed ACK (40 ms).
+        let _ = stream.get_ref().set_nodelay(true);
         Lines {
             stream,
             buf: Vec::new(),
