@@ -334,9 +334,13 @@ fn msn_and_xmpp_users_see_and_chat_with_each_other() {
         "{p}"
     );
     // bob says dnd with a status; alice sees BSY.
-    bob.send("<presence><show>dnd</show><status>au travail</status></presence>");
-    let (nln, _) = msn_until(&mut alice, "NLN BSY bob@example.com");
-    assert!(nln.contains("bob@example.com"), "{nln}");
+    // bob says dnd with a status and a nickname (XEP-0172); alice sees BSY and his new name.
+    bob.send(
+        "<presence><show>dnd</show><status>au travail</status>\
+         <nick xmlns='http://jabber.org/protocol/nick'>Bob \u{dc}ber</nick></presence>",
+    );
+    let (nln, _) = msn_until(&mut alice, "NLN BSY bob@example.com Bob%20");
+    assert!(nln.starts_with("NLN BSY bob@example.com Bob%20"), "{nln}");
 
     // bob -> alice: a switchboard rings her; typing, then text with non-ASCII characters.
     bob.send(
@@ -374,6 +378,26 @@ fn msn_and_xmpp_users_see_and_chat_with_each_other() {
         m.contains("type='chat'") && m.contains("<body>gr\u{fc}\u{df}e \u{1f600}</body>"),
         "{m}"
     );
+
+    // bob blocks alice (XEP-0191): she is on his BL, sees him offline; unblocking undoes it.
+    bob.send(
+        "<iq type='set' id='bl1'><block xmlns='urn:xmpp:blocking'>\
+         <item jid='alice@example.com'/></block></iq>",
+    );
+    let r = bob.expect("id='bl1'");
+    assert!(r.contains("type='result'"), "{r}");
+    msn_until(&mut alice, "FLN bob@example.com");
+    bob.send("<iq type='get' id='bl2'><blocklist xmlns='urn:xmpp:blocking'/></iq>");
+    bob.expect("id='bl2'");
+    let l = bob.expect("</iq>");
+    assert!(l.contains("<item jid='alice@example.com'/>"), "{l}");
+    bob.send(
+        "<iq type='set' id='bl3'><unblock xmlns='urn:xmpp:blocking'>\
+         <item jid='alice@example.com'/></unblock></iq>",
+    );
+    let r = bob.expect("id='bl3'");
+    assert!(r.contains("type='result'"), "{r}");
+    msn_until(&mut alice, "NLN BSY bob@example.com");
 
     // bob signs out of presence: alice sees FLN; alice signs out: bob sees unavailable.
     bob.send("<presence type='unavailable'/>");

@@ -27,7 +27,7 @@ use crate::protocol::command::ClientCommand;
 use crate::protocol::command::lists::{Adc, Rem};
 use crate::protocol::command::login::{ClientVersion, Cvr, Stage, Usr, Ver};
 use crate::protocol::command::misc::{Out, Png, Qry};
-use crate::protocol::command::presence::{Chg, Uux};
+use crate::protocol::command::presence::{Chg, Prp, Uux};
 use crate::protocol::command::switchboard::{Ack, Ans, Cal, Msg, SbUsr};
 use crate::protocol::command::sync::Syn;
 use crate::protocol::command::xfr::Xfr;
@@ -43,6 +43,8 @@ use std::sync::Arc;
 
 /// The XEP-0085 namespace.
 pub const NS_CHATSTATES: &str = "http://jabber.org/protocol/chatstates";
+/// The XEP-0191 namespace.
+pub const NS_BLOCKING: &str = "urn:xmpp:blocking";
 /// The XEP-0172 namespace.
 pub const NS_NICK: &str = "http://jabber.org/protocol/nick";
 
@@ -91,6 +93,8 @@ pub enum ToMsn {
         status: Status,
         /// The personal message (`<status/>`), if any.
         psm: Option<Box<str>>,
+        /// A nickname (XEP-0172 `<nick/>` in the presence): my friendly name.
+        nick: Option<Box<str>>,
     },
     /// A chat message or chat state to an MSN user (XEP-0085 `composing` is `typing`).
     Chat {
@@ -153,6 +157,7 @@ pub fn start(
     full_jid: &str,
     status: Status,
     psm: Option<Box<str>>,
+    nick: Option<Box<str>>,
     out: Sender<FromMsn>,
 ) -> Bridge {
     let (tx, rx) = smol::channel::bounded(BRIDGE_COMMANDS);
@@ -168,7 +173,7 @@ pub fn start(
         pending: HashMap::new(),
         trid: 10,
     };
-    let _ = tx.try_send(ToMsn::Presence { status, psm });
+    let _ = tx.try_send(ToMsn::Presence { status, psm, nick });
     ex.spawn(async move {
         let handle = ns.handle.clone();
         if let Err(e) = ns.run(rx).await {
@@ -465,7 +470,19 @@ impl NsSide {
     async fn on_cmd(&mut self, ns: &mut Lines, c: ToMsn) -> Res<()> {
         let d = dialect();
         match c {
-            ToMsn::Presence { status, psm } => {
+            ToMsn::Presence { status, psm, nick } => {
+                if let Some(n) = nick.filter(|n| !n.trim().is_empty()) {
+                    // `PRP MFN` (MSNP10+): the friendly name, encoded, within the name limit.
+                    let encoded = percent::encode(n.trim());
+                    if encoded.len() <= crate::limits::MAX_FRIENDLY_ENCODED {
+                        let t = self.next_trid();
+                        let prp = Prp {
+                            kind: "MFN",
+                            value: Some(&encoded),
+                        };
+                        ns.send(&prp.to_bytes(t, d)).await?;
+                    }
+                }
                 let t = self.next_trid();
                 let chg = Chg {
                     status,

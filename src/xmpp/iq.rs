@@ -27,13 +27,14 @@ pub const NS_SM: &str = "urn:xmpp:sm:3";
 pub const NS_CARBONS: &str = "urn:xmpp:carbons:2";
 
 /// The features the server's disco#info lists.
-pub const SERVER_FEATURES: [&str; 6] = [
+pub const SERVER_FEATURES: [&str; 7] = [
     NS_DISCO_INFO,
     NS_DISCO_ITEMS,
     NS_PING,
     NS_VCARD,
     NS_SM,
     NS_CARBONS,
+    super::bridge::NS_BLOCKING,
 ];
 
 /// A result IQ answering `req` (same id, to and from swapped).

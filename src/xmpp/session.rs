@@ -1034,8 +1034,11 @@ impl Session {
     fn msn_presence(&mut self, el: &Element) {
         let status = bridge::status_of(el.find("show", NS_CLIENT).map(|s| s.text.trim()));
         let psm = el.find("status", NS_CLIENT).map(|s| s.text.as_str().into());
+        let nick = el
+            .find("nick", bridge::NS_NICK)
+            .map(|n| n.text.as_str().into());
         if let Some(b) = &self.bridge {
-            if !b.try_send(ToMsn::Presence { status, psm }) {
+            if !b.try_send(ToMsn::Presence { status, psm, nick }) {
                 log::debug!("xmpp {}: MSN bridge busy, presence dropped", self.full_jid);
             }
             return;
@@ -1050,6 +1053,7 @@ impl Session {
             &self.full_jid,
             status,
             psm,
+            nick,
             tx,
         ));
         self.from_msn = Some(rx);
@@ -1255,6 +1259,83 @@ impl Session {
                     }
                 };
                 if b.try_send(m) {
+                    return Ok(());
+                }
+                iq::error(&el, &from, &self.full_jid, "wait", "resource-constraint")
+            }
+            ("get", "blocklist", bridge::NS_BLOCKING) => {
+                let id = self.user_id;
+                let (_, account) = self
+                    .role
+                    .hub
+                    .storage
+                    .run(move |db| db.load_account(id))
+                    .await?
+                    .map_err(|e| stream_error("internal-server-error", &e.to_string()))?;
+                let mut list_el = Element::new("blocklist", bridge::NS_BLOCKING);
+                for c in account
+                    .contacts
+                    .values()
+                    .filter(|c| c.lists & list::BL != 0)
+                {
+                    list_el
+                        .children
+                        .push(Element::new("item", bridge::NS_BLOCKING).attr("jid", &c.handle));
+                }
+                iq::result(&el, &from, &self.full_jid).child(list_el)
+            }
+            // XEP-0191 block/unblock: BL (and off AL) through the MSN side, answered once the
+            // server acknowledged the last change.
+            ("set", "block" | "unblock", bridge::NS_BLOCKING) => {
+                let block = payload.name == "block";
+                let jids: Vec<Box<str>> = payload
+                    .children
+                    .iter()
+                    .filter(|i| i.name == "item")
+                    .filter_map(|i| i.get("jid"))
+                    .map(|j| j.to_ascii_lowercase().into())
+                    .collect();
+                let Some(b) = &self.bridge else {
+                    let e = iq::error(&el, &from, &self.full_jid, "wait", "service-unavailable");
+                    return self.send_el(&e).await;
+                };
+                if jids.is_empty()
+                    || jids.len() > crate::limits::BRIDGE_COMMANDS / 2
+                    || jids.iter().any(|j| !j.contains('@'))
+                {
+                    // An empty unblock means "unblock everyone": not offered.
+                    let e = iq::error(&el, &from, &self.full_jid, "modify", "bad-request");
+                    return self.send_el(&e).await;
+                }
+                let last = jids.len() - 1;
+                let mut queued = true;
+                for (n, handle) in jids.into_iter().enumerate() {
+                    let reply = (n == last).then(|| bridge::Reply {
+                        ok: iq::result(&el, &from, &self.full_jid).to_xml().into(),
+                        err: iq::error(&el, &from, &self.full_jid, "cancel", "not-acceptable")
+                            .to_xml()
+                            .into(),
+                    });
+                    if block {
+                        queued &= b.try_send(ToMsn::Remove {
+                            handle: handle.clone(),
+                            list: list::AL,
+                            reply: None,
+                        });
+                        queued &= b.try_send(ToMsn::Add {
+                            handle,
+                            list: list::BL,
+                            reply,
+                        });
+                    } else {
+                        queued &= b.try_send(ToMsn::Remove {
+                            handle,
+                            list: list::BL,
+                            reply,
+                        });
+                    }
+                }
+                if queued {
                     return Ok(());
                 }
                 iq::error(&el, &from, &self.full_jid, "wait", "resource-constraint")
