@@ -375,7 +375,8 @@ pub const XMPP_STANZA_BURST: u32 = 60;
 /// ... refilled at this many per second; a client past it gets `<policy-violation/>` (the MSN
 /// side's equivalent is TCP backpressure, which a stanza router cannot apply per sender).
 pub const XMPP_STANZAS_PER_SECOND: u32 = 20;
-/// Bytes read from the TLS stream at once; also what an idle session keeps for a partial stanza.
+/// Bytes read from the TLS stream at once. The buffer exists only while bytes of an unfinished
+/// stanza are held: an idle session keeps none.
 pub const XMPP_READ_CHUNK: usize = 1024;
 /// Stanzas queued for one XMPP session by other sessions; past it, presence is dropped and a
 /// message is bounced with `<resource-constraint/>` (the sender never waits for a slow reader).
@@ -400,3 +401,7 @@ pub const XMPP_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 pub const BRIDGE_COMMANDS: usize = 16;
 /// How often an XMPP session's MSN bridge sends `PNG`, well inside `NS_IDLE_TIMEOUT`.
 pub const BRIDGE_PING_EVERY: Duration = Duration::from_secs(60);
+/// Bytes of an XMPP `<status/>` kept as the MSN personal message: escaped (at most 6 bytes per
+/// byte) it still fits a `UUX` payload (`MAX_NS_PAYLOAD`); MSN Messenger itself allows 129
+/// characters.
+pub const BRIDGE_MAX_PSM: usize = 256;

@@ -363,6 +363,22 @@ fn msn_and_xmpp_users_see_and_chat_with_each_other() {
     assert!(text.contains("text/plain"), "{text}");
     assert!(text.ends_with("\r\n\r\nh\u{e9}llo \u{2603} & <3"), "{text}");
 
+    // A body longer than one switchboard message: several MSGs, cut between characters.
+    let long: String = "\u{e9}\u{2603}".repeat(400);
+    bob.send(&format!(
+        "<message to='alice@example.com' type='chat'><body>{long}</body></message>"
+    ));
+    let mut got = String::new();
+    let mut parts = 0;
+    while got.len() < long.len() {
+        let (_, p) = msn_until(&mut sb, "MSG bob@example.com ");
+        let p = String::from_utf8(p).expect("each part is UTF-8");
+        got.push_str(p.split("\r\n\r\n").nth(1).unwrap());
+        parts += 1;
+    }
+    assert_eq!(got, long);
+    assert!(parts >= 2, "{parts}");
+
     // alice -> bob: typing, then text.
     let typing = b"MIME-Version: 1.0\r\nContent-Type: text/x-msmsgscontrol\r\nTypingUser: alice@example.com\r\n\r\n\r\n";
     sb.send_payload(&format!("MSG 3 U {}", typing.len()), typing);
@@ -496,7 +512,11 @@ fn bad_input_on_the_bridge_is_refused_cleanly() {
         "{e}"
     );
     bob.send("<message to='alice@example.com' type='chat'/>");
-    bob.send("<message to='not-a-user@example.com' type='chat'><body>\u{0}</body></message>");
+    // A status far longer than a personal message may be.
+    bob.send(&format!(
+        "<presence><status>{}</status></presence>",
+        "&amp;".repeat(2000)
+    ));
     // Whatever happened above, bob's stream and the MSN side still work.
     bob.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
     bob.expect("id='p1'");
@@ -505,4 +525,13 @@ fn bad_input_on_the_bridge_is_refused_cleanly() {
     msn_until(&mut alice, "ADD 7 FL");
     alice.send("PNG");
     msn_until(&mut alice, "QNG");
+    // bob's MSN side survived all of it: his message reaches alice.
+    bob.send("<message to='alice@example.com' type='chat'><body>still here</body></message>");
+    let mut sb = answer_ring(&mut alice, "alice@example.com");
+    let (_, p) = msn_until(&mut sb, "MSG bob@example.com ");
+    assert!(
+        p.ends_with(b"still here"),
+        "{}",
+        String::from_utf8_lossy(&p)
+    );
 }

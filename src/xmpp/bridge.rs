@@ -21,7 +21,7 @@
 use super::router::Delivery;
 use super::xml::{Element, NS_CLIENT};
 use crate::dialect::Dialect;
-use crate::limits::{BRIDGE_COMMANDS, BRIDGE_PING_EVERY, MAX_LINE, MAX_SB_PAYLOAD};
+use crate::limits::{BRIDGE_COMMANDS, BRIDGE_MAX_PSM, BRIDGE_PING_EVERY, MAX_LINE, MAX_SB_PAYLOAD};
 use crate::model::{Status, list};
 use crate::protocol::command::ClientCommand;
 use crate::protocol::command::lists::{Adc, Rem};
@@ -43,8 +43,6 @@ use std::sync::Arc;
 
 /// The XEP-0085 namespace.
 pub const NS_CHATSTATES: &str = "http://jabber.org/protocol/chatstates";
-/// The XEP-0191 namespace.
-pub const NS_BLOCKING: &str = "urn:xmpp:blocking";
 /// The XEP-0172 namespace.
 pub const NS_NICK: &str = "http://jabber.org/protocol/nick";
 
@@ -491,7 +489,10 @@ impl NsSide {
                 };
                 ns.send(&chg.to_bytes(t, d)).await?;
                 let mut data = String::from("<Data><PSM>");
-                super::xml::escape_into(&mut data, psm.as_deref().unwrap_or(""));
+                // Escaped, the longest PSM kept still fits a UUX payload (`MAX_NS_PAYLOAD`),
+                // which a longer one would cost the bridge its connection.
+                let psm = psm.as_deref().unwrap_or("");
+                super::xml::escape_into(&mut data, prefix_within(psm, BRIDGE_MAX_PSM));
                 data.push_str("</PSM><CurrentMedia></CurrentMedia></Data>");
                 let t = self.next_trid();
                 ns.send(
@@ -968,17 +969,32 @@ impl SbSide {
                     }
                 }
                 Woke::Line(Err(e)) => return Err(e),
-                Woke::Cmd(Some(c)) => {
-                    let (ack, body) = match &c {
-                        SbCmd::Text(b) => (Ack::Negative, text_message(b)),
-                        SbCmd::Typing => (Ack::Unacknowledged, typing_message(&self.me)),
-                    };
+                Woke::Cmd(Some(SbCmd::Typing)) => {
                     trid = trid.wrapping_add(1).max(10);
+                    let body = typing_message(&self.me);
                     let msg = Msg {
-                        ack,
+                        ack: Ack::Unacknowledged,
                         payload: &body,
                     };
                     sb.send(&msg.to_bytes(trid, d)).await?;
+                }
+                Woke::Cmd(Some(SbCmd::Text(text))) => {
+                    // A switchboard MSG carries at most `MAX_SB_PAYLOAD` bytes (a longer one
+                    // closes the connection): a long XMPP body goes as several messages, cut
+                    // between characters.
+                    let room = MAX_SB_PAYLOAD - text_message("").len();
+                    let mut rest: &str = &text;
+                    while !rest.is_empty() {
+                        let part = prefix_within(rest, room);
+                        rest = &rest[part.len()..];
+                        trid = trid.wrapping_add(1).max(10);
+                        let body = text_message(part);
+                        let msg = Msg {
+                            ack: Ack::Negative,
+                            payload: &body,
+                        };
+                        sb.send(&msg.to_bytes(trid, d)).await?;
+                    }
                 }
                 Woke::Cmd(None) => {
                     let _ = sb.send(&Out.to_bytes(0, d)).await;
@@ -1028,6 +1044,18 @@ impl SbSide {
             .await
             .map_err(|_| "session gone".to_string())
     }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends between characters.
+fn prefix_within(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// Splits a MIME message into its header block and body.
@@ -1109,5 +1137,8 @@ mod tests {
         assert_eq!(header(h, "content-type"), Some("text/plain"));
         assert_eq!(b, b"hi");
         assert_eq!(split_mime(b"garbage").1, b"");
+        assert_eq!(prefix_within("h\u{e9}llo", 2), "h");
+        assert_eq!(prefix_within("h\u{e9}llo", 3), "h\u{e9}");
+        assert_eq!(prefix_within("hi", 9), "hi");
     }
 }

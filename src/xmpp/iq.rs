@@ -23,18 +23,20 @@ pub const NS_VCARD: &str = "vcard-temp";
 pub const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 /// XEP-0198.
 pub const NS_SM: &str = "urn:xmpp:sm:3";
+/// XEP-0191 blocking.
+pub const NS_BLOCKING: &str = "urn:xmpp:blocking";
 /// XEP-0280 message carbons.
 pub const NS_CARBONS: &str = "urn:xmpp:carbons:2";
 
 /// The features the server's disco#info lists.
 pub const SERVER_FEATURES: [&str; 7] = [
+    NS_BLOCKING,
     NS_DISCO_INFO,
     NS_DISCO_ITEMS,
     NS_PING,
     NS_VCARD,
     NS_SM,
     NS_CARBONS,
-    super::bridge::NS_BLOCKING,
 ];
 
 /// A result IQ answering `req` (same id, to and from swapped).
@@ -138,6 +140,18 @@ pub fn roster(req: &Element, to: &str, account: &Account) -> Element {
             }
         }
         q.children.push(item);
+    }
+    result(req, "", to).child(q)
+}
+
+/// XEP-0191's block list: the account's BL.
+pub fn blocklist(req: &Element, to: &str, account: &Account) -> Element {
+    let mut q = Element::new("blocklist", NS_BLOCKING);
+    for c in account.contacts.values() {
+        if c.lists & list::BL != 0 {
+            q.children
+                .push(Element::new("item", NS_BLOCKING).attr("jid", &c.handle));
+        }
     }
     result(req, "", to).child(q)
 }

@@ -194,7 +194,12 @@ struct Session {
 /// Serves one XMPP client connection until it ends; with `direct_tls` (XEP-0368) the TLS
 /// handshake comes first and the stream starts in the TLS phase.
 pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr, direct_tls: bool) {
-    let session_id = role.hub.next_session_id();
+    // Counted with the other connections, so that shutdown waits (briefly) for this stream to
+    // say `<system-shutdown/>`; the outbox is only the table's handle, XMPP writes its own socket.
+    let tracked = role
+        .hub
+        .track(Arc::new(crate::server::outbox::Outbox::new()), false);
+    let session_id = tracked.id;
     let mut s = Session {
         role,
         peer,
@@ -241,6 +246,8 @@ pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr, 
         }
     }
     s.close(end).await;
+    drop(s);
+    drop(tracked);
 }
 
 impl Session {
@@ -380,6 +387,9 @@ impl Session {
     /// While waiting, the session holds no read buffer (nor does OpenSSL: see
     /// `TlsStream::readable`); one is taken only when bytes are there to read.
     async fn wait(&mut self) -> Result<(), End> {
+        // What other sessions queued goes out first, so a client that keeps its socket busy
+        // still gets its messages (the readable branch below would otherwise always win).
+        self.drain_queue().await?;
         enum Woke {
             Readable(io::Result<()>),
             Deliver(Option<Delivery>),
@@ -421,11 +431,7 @@ impl Session {
             Woke::Readable(Err(e)) => Err(End::Io(e)),
             Woke::Deliver(Some(d)) => {
                 self.send(&d).await?;
-                // Drain what else is queued without waiting.
-                while let Some(d) = self.queue.as_ref().and_then(|q| q.try_recv().ok()) {
-                    self.send(&d).await?;
-                }
-                Ok(())
+                self.drain_queue().await
             }
             Woke::Deliver(None) => Err(stream_error("internal-server-error", "router gone")),
             Woke::Msn(Some(FromMsn::Stanza(d))) => self.send(&d).await,
@@ -443,6 +449,14 @@ impl Session {
             Woke::Deadline => Err(stream_error("connection-timeout", "no login in time")),
             Woke::Shutdown => Err(stream_error("system-shutdown", "the server is stopping")),
         }
+    }
+
+    /// Sends what is queued for this session, without waiting for more.
+    async fn drain_queue(&mut self) -> Result<(), End> {
+        while let Some(d) = self.queue.as_ref().and_then(|q| q.try_recv().ok()) {
+            self.send(&d).await?;
+        }
+        Ok(())
     }
 
     /// Reads what the client sent (the socket was readable). A TLS record that is only partly
@@ -1263,7 +1277,7 @@ impl Session {
                 }
                 iq::error(&el, &from, &self.full_jid, "wait", "resource-constraint")
             }
-            ("get", "blocklist", bridge::NS_BLOCKING) => {
+            ("get", "blocklist", iq::NS_BLOCKING) => {
                 let id = self.user_id;
                 let (_, account) = self
                     .role
@@ -1272,21 +1286,11 @@ impl Session {
                     .run(move |db| db.load_account(id))
                     .await?
                     .map_err(|e| stream_error("internal-server-error", &e.to_string()))?;
-                let mut list_el = Element::new("blocklist", bridge::NS_BLOCKING);
-                for c in account
-                    .contacts
-                    .values()
-                    .filter(|c| c.lists & list::BL != 0)
-                {
-                    list_el
-                        .children
-                        .push(Element::new("item", bridge::NS_BLOCKING).attr("jid", &c.handle));
-                }
-                iq::result(&el, &from, &self.full_jid).child(list_el)
+                iq::blocklist(&el, &self.full_jid, &account)
             }
             // XEP-0191 block/unblock: BL (and off AL) through the MSN side, answered once the
             // server acknowledged the last change.
-            ("set", "block" | "unblock", bridge::NS_BLOCKING) => {
+            ("set", "block" | "unblock", iq::NS_BLOCKING) => {
                 let block = payload.name == "block";
                 let jids: Vec<Box<str>> = payload
                     .children

@@ -397,6 +397,20 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Whether `c` may appear in an XML 1.0 document (the `Char` production). A NUL or another
+/// control character relayed to a client would end that client's stream, so none gets in.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn checked(s: &str) -> Result<&str, XmlError> {
+    if s.chars().all(xml_char) {
+        Ok(s)
+    } else {
+        Err(XmlError::NotWellFormed)
+    }
+}
+
 /// Namespace prefixes in scope: (prefix, uri), innermost last.
 type Scope = Vec<(String, String)>;
 
@@ -413,17 +427,15 @@ fn open(
     start: &quick_xml::events::BytesStart<'_>,
     scope: &mut Scope,
 ) -> Result<(String, Element), XmlError> {
-    let qname = std::str::from_utf8(start.name().as_ref())
-        .map_err(|_| XmlError::NotWellFormed)?
-        .to_string();
+    let qname =
+        checked(std::str::from_utf8(start.name().as_ref()).map_err(|_| XmlError::NotWellFormed)?)?
+            .to_string();
     let mut el = Element::default();
     for a in start.attributes().with_checks(true) {
         let a = a.map_err(|_| XmlError::NotWellFormed)?;
         let key = std::str::from_utf8(a.key.as_ref()).map_err(|_| XmlError::NotWellFormed)?;
-        let value = a
-            .unescape_value()
-            .map_err(|_| XmlError::NotWellFormed)?
-            .into_owned();
+        let value = a.unescape_value().map_err(|_| XmlError::NotWellFormed)?;
+        let value = checked(&value)?.to_string();
         if key == "xmlns" {
             scope.push((String::new(), value));
         } else if let Some(p) = key.strip_prefix("xmlns:") {
@@ -523,16 +535,19 @@ pub fn parse_stanza(bytes: &[u8], default_ns: &str) -> Result<Element, XmlError>
             Event::Text(t) => {
                 let (el, _) = stack.last_mut().ok_or(XmlError::NotWellFormed)?;
                 let s = t.decode().map_err(|_| XmlError::NotWellFormed)?;
-                el.text.push_str(&s);
+                el.text.push_str(checked(&s)?);
             }
             Event::CData(t) => {
                 let (el, _) = stack.last_mut().ok_or(XmlError::NotWellFormed)?;
                 let s = t.decode().map_err(|_| XmlError::NotWellFormed)?;
-                el.text.push_str(&s);
+                el.text.push_str(checked(&s)?);
             }
             Event::GeneralRef(r) => {
                 let (el, _) = stack.last_mut().ok_or(XmlError::NotWellFormed)?;
                 if let Some(c) = r.resolve_char_ref().map_err(|_| XmlError::NotWellFormed)? {
+                    if !xml_char(c) {
+                        return Err(XmlError::NotWellFormed);
+                    }
                     el.text.push(c);
                 } else {
                     // Only the five predefined entities exist: there is no DTD to declare more.
@@ -643,6 +658,91 @@ mod tests {
         assert_eq!(frames(big.as_bytes()), Err(XmlError::PolicyViolation));
     }
 
+    /// Random token soup through the framer and the parser, fed in random pieces as reads
+    /// would: never a panic, never a frame outside the input, every frame's bytes bounded.
+    #[test]
+    fn random_input_never_panics() {
+        const TOKENS: &[&str] = &[
+            "<",
+            ">",
+            "/>",
+            "</",
+            "<a",
+            "<b x='1'",
+            "</a>",
+            "</b>",
+            "'",
+            "\"",
+            "=",
+            " ",
+            "&amp;",
+            "&x;",
+            "&#65;",
+            "&#xZZ;",
+            "<![CDATA[",
+            "]]>",
+            "<!--",
+            "<?xml version='1.0'?>",
+            "<!DOCTYPE",
+            "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
+            "</stream:stream>",
+            "<message>",
+            "</message>",
+            "<body>",
+            "</body>",
+            "hi",
+            "\u{e9}",
+            "<p:q xmlns:p='u'>",
+            "</p:q>",
+            "xmlns='v'",
+            "\u{0}",
+            "\n",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..3000 {
+            let mut input = Vec::new();
+            for _ in 0..rand(60) {
+                input.extend_from_slice(TOKENS[rand(TOKENS.len())].as_bytes());
+            }
+            let mut f = Framer::new();
+            let mut buf: Vec<u8> = Vec::new();
+            let mut fed = 0;
+            'feed: while fed < input.len() {
+                let n = 1 + rand(16).min(input.len() - fed - 1);
+                buf.extend_from_slice(&input[fed..fed + n]);
+                fed += n;
+                loop {
+                    let used = match f.next(&buf) {
+                        Err(_) => break 'feed,
+                        Ok(Frame::Incomplete) => break,
+                        Ok(Frame::Header(n)) => {
+                            let _ = parse_header(&buf[..n]);
+                            n
+                        }
+                        Ok(Frame::Stanza(s, e)) => {
+                            assert!(s <= e && e <= buf.len());
+                            assert!(e - s <= XMPP_MAX_STANZA + 1);
+                            if let Ok(el) = parse_stanza(&buf[s..e], NS_CLIENT) {
+                                let _ = parse_stanza(el.to_xml().as_bytes(), NS_CLIENT).unwrap();
+                            }
+                            e
+                        }
+                        Ok(Frame::Close(n)) | Ok(Frame::Whitespace(n)) => n,
+                    };
+                    assert!(used <= buf.len());
+                    buf.drain(..used);
+                    f.consume(used);
+                }
+            }
+        }
+    }
+
     #[test]
     fn parses_namespaces_and_entities() {
         let el = parse_stanza(
@@ -671,6 +771,10 @@ mod tests {
             b"<a>&custom;</a>",
             b"<a x='1' x='2'/>",
             b"<p:a/>",
+            b"<a>\x01</a>",
+            b"<a>&#0;</a>",
+            b"<a x='&#1;'/>",
+            b"<a>\xff</a>",
         ] {
             assert_eq!(
                 parse_stanza(bad, NS_CLIENT),
