@@ -143,6 +143,11 @@ impl Bridge {
     pub fn try_send(&self, m: ToMsn) -> bool {
         self.tx.try_send(m).is_ok()
     }
+
+    /// The bridge task has ended (sign-in refused, connection lost).
+    pub fn is_gone(&self) -> bool {
+        self.tx.is_closed()
+    }
 }
 
 /// Starts the bridge of `handle` (bound as `full_jid`), signing in with `status`.

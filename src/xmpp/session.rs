@@ -1051,6 +1051,10 @@ impl Session {
         let nick = el
             .find("nick", bridge::NS_NICK)
             .map(|n| n.text.as_str().into());
+        if self.bridge.as_ref().is_some_and(Bridge::is_gone) {
+            // Its sign-in failed or its connection was lost: the next presence tries again.
+            self.bridge = None;
+        }
         if let Some(b) = &self.bridge {
             if !b.try_send(ToMsn::Presence { status, psm, nick }) {
                 log::debug!("xmpp {}: MSN bridge busy, presence dropped", self.full_jid);
@@ -1372,8 +1376,9 @@ mod tests {
     #[test]
     fn session_future_stays_small() {
         // An idle session is its task (this state plus the wait's futures), its read chunk and
-        // queue, and OpenSSL's connection; guard the part written here (544 B when measured).
+        // queue, and OpenSSL's connection; guard the part written here (544 B when measured;
+        // 648 B with the MSN side's two channel ends and the later fields).
         let size = std::mem::size_of::<super::Session>();
-        assert!(size <= 640, "xmpp session state is {size} bytes");
+        assert!(size <= 672, "xmpp session state is {size} bytes");
     }
 }
