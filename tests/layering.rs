@@ -132,7 +132,7 @@ const LAYERS: &[&[&str]] = &[
     &["tls", "ops"],
     &["sb"],
     &["ns"],
-    &["http"],
+    &["http", "xmpp"],
     &["node"],
     &["lib"],
 ];

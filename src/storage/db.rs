@@ -196,7 +196,7 @@ impl Db {
         let id: UserId = tx.query_row("SELECT id FROM users WHERE handle = ?1", [handle], |r| {
             r.get(0)
         })?;
-        super::scram::replace_keys(&tx, id, &cred.scram)?;
+        replace_keys(&tx, id, &cred.scram)?;
         queue_signout(&tx, handle, "password changed")?;
         tx.commit()?;
         Ok(())
@@ -382,7 +382,7 @@ pub(super) fn insert_user(
         "INSERT INTO groups (user_id, num, guid, name) VALUES (?1, 0, ?2, ?3)",
         params![id, crate::auth::guid(), OTHER_CONTACTS],
     )?;
-    super::scram::replace_keys(tx, id, &cred.scram)?;
+    replace_keys(tx, id, &cred.scram)?;
     Ok(id)
 }
 
@@ -519,6 +519,34 @@ fn queue_signout(tx: &rusqlite::Transaction<'_>, handle: &str, reason: &str) -> 
         "INSERT INTO signouts (handle, reason) VALUES (?1, ?2)",
         params![handle, reason],
     )?;
+    Ok(())
+}
+
+/// Replaces an account's SCRAM keys with `keys` (inside the caller's transaction).
+/// (Here, not in scram.rs, so that db.rs imports no file that imports it.)
+pub(super) fn replace_keys(
+    tx: &rusqlite::Transaction<'_>,
+    id: UserId,
+    keys: &[crate::auth::ScramKey],
+) -> Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    tx.execute("DELETE FROM scram_keys WHERE user_id = ?1", [id])?;
+    let mut st = tx.prepare_cached(
+        "INSERT INTO scram_keys (user_id, mechanism, salt, iterations, stored_key, server_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for k in keys {
+        st.execute(params![
+            id,
+            k.hash.mechanism(),
+            k.salt,
+            k.iterations,
+            k.stored_key,
+            k.server_key
+        ])?;
+    }
     Ok(())
 }
 

@@ -1,37 +1,10 @@
 //! XMPP's stored credentials and lookups: SCRAM keys per account and mechanism, and the domains
 //! the accounts use (the XMPP side serves each of them).
 
-use super::db::{Db, Result};
+use super::db::{Db, Result, replace_keys};
 use crate::auth::{ScramHash, ScramKey};
 use crate::model::UserId;
 use rusqlite::{OptionalExtension, params};
-
-/// Replaces an account's SCRAM keys with `keys` (inside the caller's transaction).
-pub(super) fn replace_keys(
-    tx: &rusqlite::Transaction<'_>,
-    id: UserId,
-    keys: &[ScramKey],
-) -> Result<()> {
-    if keys.is_empty() {
-        return Ok(());
-    }
-    tx.execute("DELETE FROM scram_keys WHERE user_id = ?1", [id])?;
-    let mut st = tx.prepare_cached(
-        "INSERT INTO scram_keys (user_id, mechanism, salt, iterations, stored_key, server_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for k in keys {
-        st.execute(params![
-            id,
-            k.hash.mechanism(),
-            k.salt,
-            k.iterations,
-            k.stored_key,
-            k.server_key
-        ])?;
-    }
-    Ok(())
-}
 
 impl Db {
     /// The account's id and its SCRAM keys for `hash`; `None` for an unknown handle, and a `None`
