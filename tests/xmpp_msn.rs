@@ -488,6 +488,18 @@ fn msn_sign_in_ends_the_xmpp_session_with_conflict() {
     assert_eq!(out, "OUT OTH");
     bob.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
     bob.expect("id='p1'");
+    // A second XMPP resource takes the MSN side over without ending the first one's stream.
+    let mut bob2 = signed_in(&h, "bob@example.com", PW, "phone2");
+    bob2.send("<presence/>");
+    bob2.send("<iq type='get' id='p2'><ping xmlns='urn:xmpp:ping'/></iq>");
+    bob2.expect("id='p2'");
+    std::thread::sleep(Duration::from_millis(500));
+    bob.send("<iq type='get' id='p3'><ping xmlns='urn:xmpp:ping'/></iq>");
+    let pong = bob.expect("id='p3'");
+    assert!(!pong.contains("<conflict"), "{pong}");
+    // And MSN users still see bob online, now through the second resource's bridge.
+    bob2.send("<presence><show>away</show></presence>");
+    msn_until(&mut alice, "NLN AWY bob@example.com");
 }
 
 /// Bad input on the bridged paths: a roster item without a JID, a message to an MSN user who is

@@ -151,6 +151,7 @@ impl Drop for Session {
             self.role
                 .router
                 .unbind(&self.handle, &self.resource, self.session_id);
+            self.role.msn_owners.release(&self.handle, self.session_id);
         }
     }
 }
@@ -435,10 +436,22 @@ impl Session {
             }
             Woke::Deliver(None) => Err(stream_error("internal-server-error", "router gone")),
             Woke::Msn(Some(FromMsn::Stanza(d))) => self.send(&d).await,
-            Woke::Msn(Some(FromMsn::SignedOutElsewhere)) => Err(stream_error(
-                "conflict",
-                "the account signed in on MSN elsewhere",
-            )),
+            Woke::Msn(Some(FromMsn::SignedOutElsewhere)) => {
+                if self.role.msn_owners.holds(&self.handle, self.session_id) {
+                    return Err(stream_error(
+                        "conflict",
+                        "the account signed in on MSN elsewhere",
+                    ));
+                }
+                // Another XMPP resource of this account took the MSN side over: this one stays
+                // bound (XMPP contacts, carbons) without it.
+                log::info!(
+                    "xmpp {}: MSN side handed to another resource",
+                    self.full_jid
+                );
+                self.bridge = None;
+                Ok(())
+            }
             Woke::Msn(None) => {
                 self.from_msn = None;
                 Ok(())
@@ -1062,6 +1075,7 @@ impl Session {
             return;
         }
         let Some(addrs) = self.role.msn else { return };
+        self.role.msn_owners.claim(&self.handle, self.session_id);
         let (tx, rx) = smol::channel::bounded(XMPP_SESSION_QUEUE);
         self.bridge = Some(bridge::start(
             &self.role.ex,
