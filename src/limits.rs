@@ -450,3 +450,14 @@ pub const MAX_SERVICE_TOKENS: usize = 20_000;
 /// fan-out, the self `UBX`). Past it, the endpoint signed in longest ago (after the first) is
 /// signed out (`OUT OTH`).
 pub const MAX_ENDPOINTS: usize = 8;
+
+/// Requests queued from an XMPP session to its MSN bridge, and messages queued for one bridged
+/// switchboard conversation; past it the session bounces the stanza (`<resource-constraint/>`)
+/// instead of waiting (docs/xmpp.md, "MSN users").
+pub const BRIDGE_COMMANDS: usize = 16;
+/// How often an XMPP session's MSN bridge sends `PNG`, well inside `NS_IDLE_TIMEOUT`.
+pub const BRIDGE_PING_EVERY: Duration = Duration::from_secs(60);
+/// Bytes of an XMPP `<status/>` kept as the MSN personal message: escaped (at most 6 bytes per
+/// byte) it still fits a `UUX` payload (`MAX_NS_PAYLOAD`); MSN Messenger itself allows 129
+/// characters.
+pub const BRIDGE_MAX_PSM: usize = 256;

@@ -38,6 +38,8 @@ impl Harness {
             "127.0.0.1:0".parse().unwrap(),
         ));
         config.threads = 2;
+        // Every XMPP session's MSN side (xmpp/bridge.rs) is one more loopback connection.
+        config.max_per_ip = 4096;
         let server = msnpd::Server::start(config).unwrap();
         let xmpp = server.bound.xmpp.expect("xmpp listener bound");
         let xmpp_tls = server
@@ -859,6 +861,9 @@ fn idle_session_memory() {
             hub,
             tls,
             router: msnpd::xmpp::router::Router::start(&ex),
+            msn: None,
+            ex: ex.clone(),
+            msn_owners: Default::default(),
         });
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let peer = l.local_addr().unwrap();

@@ -240,7 +240,9 @@ impl Server {
             accept(l, Kind::Https(acceptor));
         }
         if xmpp.is_some() || xmpp_tls.is_some() {
-            crate::xmpp::start(&hub, &executor, xmpp, xmpp_tls)?;
+            // XMPP sessions reach MSN users as clients of this node's own NS (xmpp/bridge.rs).
+            let msn = crate::xmpp::bridge::MsnAddrs::loopback(bound.ns, bound.sb);
+            crate::xmpp::start(&hub, &executor, xmpp, xmpp_tls, Some(msn))?;
         }
         executor.spawn(housekeeping(ns.clone())).detach();
         crate::http::gateway::start(&http, &executor);

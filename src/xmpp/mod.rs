@@ -6,6 +6,7 @@
 //! management, stream errors), `iq` (ping, disco, roster, vCard), `router` (the actor that owns
 //! which XMPP resources are bound and routes presence and messages between them).
 
+pub mod bridge;
 pub mod iq;
 pub mod router;
 pub mod sasl;
@@ -26,6 +27,13 @@ pub struct Xmpp {
     pub tls: Arc<Acceptor>,
     /// Bound resources and their routes.
     pub router: router::Router,
+    /// This node's MSN listeners on loopback, which the sessions' bridges sign in to
+    /// (`bridge.rs`); `None` leaves XMPP users among themselves.
+    pub msn: Option<bridge::MsnAddrs>,
+    /// The executor the bridges' tasks run on.
+    pub ex: Arc<smol::Executor<'static>>,
+    /// Which session of each account holds its MSN side.
+    pub msn_owners: bridge::Owners,
 }
 
 /// Starts the XMPP role on its bound listeners (STARTTLS, and direct TLS, XEP-0368): prepares
@@ -36,6 +44,7 @@ pub fn start(
     ex: &Arc<smol::Executor<'static>>,
     starttls: Option<Async<TcpListener>>,
     direct_tls: Option<Async<TcpListener>>,
+    msn: Option<bridge::MsnAddrs>,
 ) -> Result<Arc<Xmpp>, Box<dyn std::error::Error>> {
     let storage = hub.storage.clone();
     let domains = smol::block_on(storage.run(|db| db.account_domains()))
@@ -46,6 +55,9 @@ pub fn start(
         hub: hub.clone(),
         tls,
         router: router::Router::start(ex),
+        msn,
+        ex: ex.clone(),
+        msn_owners: bridge::Owners::default(),
     });
     log::info!(
         "xmpp: domains served: {}",

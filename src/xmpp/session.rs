@@ -7,6 +7,7 @@
 //! reads. Bad input ends this stream with the matching stream error and never touches another.
 
 use super::Xmpp;
+use super::bridge::{self, Bridge, FromMsn, ToMsn};
 use super::iq::{self, NS_BIND, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_ROSTER, NS_SM};
 use super::router::{Binding, Delivery, Routed};
 use super::sasl::{self, Failure, NS_SASL, Scram};
@@ -157,6 +158,7 @@ impl Drop for Session {
             self.role
                 .router
                 .unbind(&self.handle, &self.resource, self.session_id);
+            self.role.msn_owners.release(&self.handle, self.session_id);
         }
     }
 }
@@ -180,6 +182,10 @@ struct Session {
     full_jid: String,
     session_id: u64,
     queue: Option<smol::channel::Receiver<Delivery>>,
+    /// The MSN side (`bridge.rs`), from the first available presence until unavailable.
+    bridge: Option<Bridge>,
+    /// What the MSN side sends this session (outlives `bridge` until the bridge task ends).
+    from_msn: Option<smol::channel::Receiver<FromMsn>>,
     /// Sent an available presence (and so probed its contacts).
     available: bool,
     /// XEP-0198: stanzas handled since `<enable/>`, when enabled.
@@ -217,6 +223,8 @@ pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr, 
         full_jid: String::new(),
         session_id,
         queue: None,
+        bridge: None,
+        from_msn: None,
         available: false,
         sm_handled: None,
         pending_scram: None,
@@ -399,6 +407,7 @@ impl Session {
         enum Woke {
             Readable(io::Result<()>),
             Deliver(Option<Delivery>),
+            Msn(Option<FromMsn>),
             Deadline,
             Shutdown,
         }
@@ -407,10 +416,17 @@ impl Session {
         let woke = {
             let io = &self.io;
             let queue = self.queue.clone();
+            let from_msn = self.from_msn.clone();
             let readable = async { Woke::Readable(io.readable().await) };
             let deliver = async {
                 match &queue {
                     Some(q) => Woke::Deliver(q.recv().await.ok()),
+                    None => std::future::pending().await,
+                }
+            };
+            let msn = async {
+                match &from_msn {
+                    Some(q) => Woke::Msn(q.recv().await.ok()),
                     None => std::future::pending().await,
                 }
             };
@@ -422,7 +438,7 @@ impl Session {
                 hub.shutdown_signal().await;
                 Woke::Shutdown
             };
-            readable.or(deliver).or(timer).or(shutdown).await
+            readable.or(deliver).or(msn).or(timer).or(shutdown).await
         };
         match woke {
             Woke::Readable(Ok(())) => self.read().await,
@@ -432,6 +448,27 @@ impl Session {
                 self.drain_queue().await
             }
             Woke::Deliver(None) => Err(stream_error("internal-server-error", "router gone")),
+            Woke::Msn(Some(FromMsn::Stanza(d))) => self.send(&d).await,
+            Woke::Msn(Some(FromMsn::SignedOutElsewhere)) => {
+                if self.role.msn_owners.holds(&self.handle, self.session_id) {
+                    return Err(stream_error(
+                        "conflict",
+                        "the account signed in on MSN elsewhere",
+                    ));
+                }
+                // Another XMPP resource of this account took the MSN side over: this one stays
+                // bound (XMPP contacts, carbons) without it.
+                log::info!(
+                    "xmpp {}: MSN side handed to another resource",
+                    self.full_jid
+                );
+                self.bridge = None;
+                Ok(())
+            }
+            Woke::Msn(None) => {
+                self.from_msn = None;
+                Ok(())
+            }
             Woke::Deadline if self.phase == Phase::Bound => {
                 Err(stream_error("connection-timeout", "idle too long"))
             }
@@ -1023,12 +1060,99 @@ impl Session {
         let carbons =
             (el.get("type") == Some("chat") && !private).then_some(self.resource.as_str());
         let d: Delivery = el.to_xml().into();
-        let routed = self
+        let mut routed = self
             .role
             .router
             .route(&self.handle, &bare, resource.as_deref(), d, carbons)
             .await;
+        // Not an XMPP user online: an MSN user, through the bridge's switchboard.
+        if routed == Routed::Unavailable
+            && let Some(b) = &self.bridge
+            && matches!(el.get("type"), None | Some("chat") | Some("normal"))
+        {
+            let body = el.find("body", NS_CLIENT).map(|b| b.text.as_str().into());
+            let typing = el.find("composing", bridge::NS_CHATSTATES).is_some();
+            if body.is_none() && !typing {
+                return Ok(());
+            }
+            let chat = ToMsn::Chat {
+                to: bare.as_str().into(),
+                body,
+                typing,
+            };
+            routed = if b.try_send(chat) {
+                Routed::Delivered
+            } else {
+                Routed::Full
+            };
+        }
         self.bounce(&el, routed).await
+    }
+
+    /// Starts the MSN side at the first available presence, or tells it the new show/status.
+    fn msn_presence(&mut self, el: &Element) {
+        let status = bridge::status_of(el.find("show", NS_CLIENT).map(|s| s.text.trim()));
+        let psm = el.find("status", NS_CLIENT).map(|s| s.text.as_str().into());
+        let nick = el
+            .find("nick", bridge::NS_NICK)
+            .map(|n| n.text.as_str().into());
+        if self.bridge.as_ref().is_some_and(Bridge::is_gone) {
+            // Its sign-in failed or its connection was lost: the next presence tries again.
+            self.bridge = None;
+        }
+        if let Some(b) = &self.bridge {
+            if !b.try_send(ToMsn::Presence { status, psm, nick }) {
+                log::debug!("xmpp {}: MSN bridge busy, presence dropped", self.full_jid);
+            }
+            return;
+        }
+        let Some(addrs) = self.role.msn else { return };
+        self.role.msn_owners.claim(&self.handle, self.session_id);
+        let (tx, rx) = smol::channel::bounded(XMPP_SESSION_QUEUE);
+        self.bridge = Some(bridge::start(
+            &self.role.ex,
+            self.role.hub.clone(),
+            addrs,
+            &self.handle,
+            &self.full_jid,
+            status,
+            psm,
+            nick,
+            tx,
+        ));
+        self.from_msn = Some(rx);
+    }
+
+    /// A subscription request or answer to `bare` (RFC 6121 3), as a list change on MSN.
+    fn msn_subscription(&mut self, kind: &str, bare: &str) {
+        let Some(b) = &self.bridge else { return };
+        let handle: Box<str> = bare.into();
+        let m = match kind {
+            "subscribe" => ToMsn::Add {
+                handle,
+                list: list::FL,
+                reply: None,
+            },
+            "subscribed" => ToMsn::Add {
+                handle,
+                list: list::AL,
+                reply: None,
+            },
+            "unsubscribe" => ToMsn::Remove {
+                handle,
+                list: list::FL,
+                reply: None,
+            },
+            "unsubscribed" => ToMsn::Remove {
+                handle,
+                list: list::AL,
+                reply: None,
+            },
+            _ => return,
+        };
+        if !b.try_send(m) {
+            log::debug!("xmpp {}: MSN bridge busy, {kind} dropped", self.full_jid);
+        }
     }
 
     async fn on_presence(&mut self, mut el: Element) -> Result<(), End> {
@@ -1044,11 +1168,7 @@ impl Session {
                         .route(&self.handle, &bare, resource.as_deref(), d, None)
                         .await;
                 }
-                other => log::debug!(
-                    "xmpp {}: presence {other} to {bare} not handled yet (roster changes are the \
-                     next phase)",
-                    self.full_jid
-                ),
+                other => self.msn_subscription(other, &bare),
             }
             return Ok(());
         }
@@ -1061,6 +1181,7 @@ impl Session {
                     self.forward_list().await?
                 };
                 self.available = true;
+                self.msn_presence(&el);
                 let d: Delivery = el.to_xml().into();
                 self.role
                     .router
@@ -1069,6 +1190,8 @@ impl Session {
             }
             "unavailable" => {
                 self.available = false;
+                // Dropping the bridge signs the MSN side out (its contacts go unavailable).
+                self.bridge = None;
                 self.role
                     .router
                     .presence(&self.handle, &self.resource, None, Vec::new())
@@ -1166,6 +1289,44 @@ impl Session {
                     .map_err(storage_error)?;
                 iq::roster(&el, &self.full_jid, &account)
             }
+            // Roster changes go to the MSN side, whose server owns account changes; the answer
+            // waits for its acknowledgement (committed).
+            ("set", "query", NS_ROSTER) => {
+                let item = payload.find("item", NS_ROSTER);
+                let jid = item.and_then(|i| i.get("jid")).unwrap_or("");
+                let Some(b) = &self.bridge else {
+                    let e = iq::error(&el, &from, &self.full_jid, "wait", "service-unavailable");
+                    return self.send_el(&e).await;
+                };
+                if !jid.contains('@') || jid.len() > crate::limits::MAX_LINE / 4 {
+                    let e = iq::error(&el, &from, &self.full_jid, "modify", "bad-request");
+                    return self.send_el(&e).await;
+                }
+                let reply = bridge::Reply {
+                    ok: iq::result(&el, &from, &self.full_jid).to_xml().into(),
+                    err: iq::error(&el, &from, &self.full_jid, "cancel", "not-acceptable")
+                        .to_xml()
+                        .into(),
+                };
+                let handle: Box<str> = jid.to_ascii_lowercase().into();
+                let m = if item.and_then(|i| i.get("subscription")) == Some("remove") {
+                    ToMsn::Remove {
+                        handle,
+                        list: list::FL,
+                        reply: Some(reply),
+                    }
+                } else {
+                    ToMsn::Add {
+                        handle,
+                        list: list::FL,
+                        reply: Some(reply),
+                    }
+                };
+                if b.try_send(m) {
+                    return Ok(());
+                }
+                iq::error(&el, &from, &self.full_jid, "wait", "resource-constraint")
+            }
             ("get", "blocklist", iq::NS_BLOCKING) => {
                 let id = self.user_id;
                 let (_, account) = self
@@ -1177,21 +1338,62 @@ impl Session {
                     .map_err(storage_error)?;
                 iq::blocklist(&el, &self.full_jid, &account)
             }
-            // Roster and block list changes go through the owner of account changes (next phase).
-            ("set", "block" | "unblock", iq::NS_BLOCKING) => iq::error(
-                &el,
-                &from,
-                &self.full_jid,
-                "cancel",
-                "feature-not-implemented",
-            ),
-            ("set", "query", NS_ROSTER) => iq::error(
-                &el,
-                &from,
-                &self.full_jid,
-                "cancel",
-                "feature-not-implemented",
-            ),
+            // XEP-0191 block/unblock: BL (and off AL) through the MSN side, answered once the
+            // server acknowledged the last change.
+            ("set", "block" | "unblock", iq::NS_BLOCKING) => {
+                let block = payload.name == "block";
+                let jids: Vec<Box<str>> = payload
+                    .children
+                    .iter()
+                    .filter(|i| i.name == "item")
+                    .filter_map(|i| i.get("jid"))
+                    .map(|j| j.to_ascii_lowercase().into())
+                    .collect();
+                let Some(b) = &self.bridge else {
+                    let e = iq::error(&el, &from, &self.full_jid, "wait", "service-unavailable");
+                    return self.send_el(&e).await;
+                };
+                if jids.is_empty()
+                    || jids.len() > crate::limits::BRIDGE_COMMANDS / 2
+                    || jids.iter().any(|j| !j.contains('@'))
+                {
+                    // An empty unblock means "unblock everyone": not offered.
+                    let e = iq::error(&el, &from, &self.full_jid, "modify", "bad-request");
+                    return self.send_el(&e).await;
+                }
+                let last = jids.len() - 1;
+                let mut queued = true;
+                for (n, handle) in jids.into_iter().enumerate() {
+                    let reply = (n == last).then(|| bridge::Reply {
+                        ok: iq::result(&el, &from, &self.full_jid).to_xml().into(),
+                        err: iq::error(&el, &from, &self.full_jid, "cancel", "not-acceptable")
+                            .to_xml()
+                            .into(),
+                    });
+                    if block {
+                        queued &= b.try_send(ToMsn::Remove {
+                            handle: handle.clone(),
+                            list: list::AL,
+                            reply: None,
+                        });
+                        queued &= b.try_send(ToMsn::Add {
+                            handle,
+                            list: list::BL,
+                            reply,
+                        });
+                    } else {
+                        queued &= b.try_send(ToMsn::Remove {
+                            handle,
+                            list: list::BL,
+                            reply,
+                        });
+                    }
+                }
+                if queued {
+                    return Ok(());
+                }
+                iq::error(&el, &from, &self.full_jid, "wait", "resource-constraint")
+            }
             ("get", "vCard", iq::NS_VCARD) => {
                 let h = self.handle.clone();
                 let friendly = self
@@ -1220,8 +1422,9 @@ mod tests {
     #[test]
     fn session_future_stays_small() {
         // An idle session is its task (this state plus the wait's futures), its read chunk and
-        // queue, and OpenSSL's connection; guard the part written here (544 B when measured).
+        // queue, and OpenSSL's connection; guard the part written here (544 B when measured;
+        // 648 B with the MSN side's two channel ends and the later fields).
         let size = std::mem::size_of::<super::Session>();
-        assert!(size <= 640, "xmpp session state is {size} bytes");
+        assert!(size <= 672, "xmpp session state is {size} bytes");
     }
 }

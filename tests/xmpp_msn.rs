@@ -1,0 +1,549 @@
+//! XMPP users and MSN users on one server (issue 20, docs/xmpp.md "MSN users"): a scripted XMPP
+//! client (TLS, PLAIN, bind) and raw MSNP7 clients against a server started in this process on
+//! loopback with a temporary database. The XMPP session's MSN side is its bridge, an MSNP12
+//! client of the same server.
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use common::{Client, TempDir, in_process, md5_hex, payload_len};
+use openssl::ssl::{SslConnector, SslMethod, SslStream};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER: &str = "<?xml version='1.0'?><stream:stream to='example.com' xmlns='jabber:client' \
+                      xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+
+struct Harness {
+    _dir: TempDir,
+    server: Option<msnpd::Server>,
+    xmpp: SocketAddr,
+    ca: PathBuf,
+}
+
+impl Harness {
+    fn start(users: &[(&str, &str)]) -> Harness {
+        let dir = TempDir::new();
+        let db = dir.path().join("msnpd.db");
+        let mut config = in_process(&db, users);
+        config.xmpp_listen = Some(msnpd::server::listen::ListenAddr::required(
+            "127.0.0.1:0".parse().unwrap(),
+        ));
+        config.xmpp_tls_listen = Some(msnpd::server::listen::ListenAddr::required(
+            "127.0.0.1:0".parse().unwrap(),
+        ));
+        config.threads = 2;
+        let server = msnpd::Server::start(config).unwrap();
+        let xmpp = server.bound.xmpp.expect("xmpp listener bound");
+        let ca = dir.path().join("ca.pem");
+        Harness {
+            _dir: dir,
+            server: Some(server),
+            xmpp,
+            ca,
+        }
+    }
+
+    fn msn_online(&self, handle: &str, password: &str) -> Client {
+        let ns = self.server.as_ref().unwrap().bound.ns;
+        msn_login(ns, handle, password)
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown();
+        }
+    }
+}
+
+/// MSNP7 login (following the dispatch redirect if there is one), then SYN and CHG NLN.
+fn msn_login(ns: SocketAddr, handle: &str, password: &str) -> Client {
+    let mut addr = ns;
+    loop {
+        let mut c = Client::connect(addr);
+        c.send("VER 1 MSNP7 CVR0");
+        c.expect("VER 1 MSNP7");
+        c.send("INF 2");
+        c.expect("INF 2 MD5");
+        c.send(&format!("USR 3 MD5 I {handle}"));
+        let l = c.line();
+        if l.starts_with("XFR") {
+            addr = l.split(' ').nth(3).unwrap().parse().unwrap();
+            continue;
+        }
+        assert!(l.starts_with("USR 3 MD5 S "), "{l}");
+        let challenge = l.rsplit(' ').next().unwrap().to_string();
+        c.send(&format!(
+            "USR 4 MD5 S {}",
+            md5_hex(&format!("{challenge}{password}"))
+        ));
+        c.expect(&format!("USR 4 OK {handle}"));
+        c.expect_payload("MSG Hotmail Hotmail ");
+        c.send("SYN 5 0");
+        c.expect("SYN 5 ");
+        c.send("CHG 6 NLN");
+        c.until("CHG 6 NLN");
+        return c;
+    }
+}
+
+enum Sock {
+    Plain(TcpStream),
+    Tls(Box<SslStream<TcpStream>>),
+    None,
+}
+
+/// A scripted XMPP client: writes exact XML, reads until an expected string arrives.
+struct Xc {
+    sock: Sock,
+    buf: String,
+}
+
+impl Xc {
+    fn connect(addr: SocketAddr) -> Xc {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        Xc {
+            sock: Sock::Plain(s),
+            buf: String::new(),
+        }
+    }
+
+    fn send(&mut self, x: &str) {
+        let r = match &mut self.sock {
+            Sock::Plain(s) => s.write_all(x.as_bytes()),
+            Sock::Tls(s) => s.write_all(x.as_bytes()),
+            Sock::None => panic!("no socket"),
+        };
+        r.unwrap();
+    }
+
+    /// Reads once; `false` at end of stream.
+    fn read_some(&mut self) -> bool {
+        let mut b = [0u8; 8192];
+        let r = match &mut self.sock {
+            Sock::Plain(s) => s.read(&mut b),
+            Sock::Tls(s) => s.read(&mut b),
+            Sock::None => Ok(0),
+        };
+        match r {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buf.push_str(&String::from_utf8_lossy(&b[..n]));
+                true
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut
+                    || e.kind() == std::io::ErrorKind::Interrupted =>
+            {
+                true
+            }
+            // A TLS stream the server closed without close_notify, or reset.
+            Err(_) => false,
+        }
+    }
+
+    /// Reads until `needle` arrived; returns everything up to and including it.
+    fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(i) = self.buf.find(needle) {
+                let end = i + needle.len();
+                let out = self.buf[..end].to_string();
+                self.buf.drain(..end);
+                return out;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {needle:?}; have {:?}",
+                self.buf
+            );
+            if !self.read_some() {
+                if self.buf.contains(needle) {
+                    continue;
+                }
+                panic!("stream ended waiting for {needle:?}; have {:?}", self.buf);
+            }
+        }
+    }
+
+    /// Reads until the server closes; returns what came.
+    fn until_closed(&mut self) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        while self.read_some() {
+            assert!(Instant::now() < deadline, "not closed: {:?}", self.buf);
+        }
+        std::mem::take(&mut self.buf)
+    }
+
+    fn starttls(&mut self, ca: &Path) {
+        self.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        self.expect("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        self.handshake(ca);
+    }
+
+    fn handshake(&mut self, ca: &Path) {
+        let Sock::Plain(tcp) = std::mem::replace(&mut self.sock, Sock::None) else {
+            panic!("already TLS");
+        };
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut b = SslConnector::builder(SslMethod::tls()).unwrap();
+        b.set_ca_file(ca).unwrap();
+        let tls = b.build().connect("localhost", tcp).unwrap();
+        tls.get_ref()
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        self.sock = Sock::Tls(Box::new(tls));
+        self.buf.clear();
+    }
+}
+
+/// Connects, negotiates TLS and returns the client with the post-TLS features read.
+fn tls_client(h: &Harness) -> (Xc, String) {
+    let mut c = Xc::connect(h.xmpp);
+    c.send(HEADER);
+    c.expect("</stream:features>");
+    c.starttls(&h.ca);
+    c.send(HEADER);
+    let features = c.expect("</stream:features>");
+    (c, features)
+}
+
+fn auth_plain(c: &mut Xc, user: &str, password: &str) -> String {
+    let msg = B64.encode(format!("\0{user}\0{password}"));
+    c.send(&format!(
+        "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{msg}</auth>"
+    ));
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        for end in [
+            "</success>",
+            "</failure>",
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+        ] {
+            if c.buf.contains(end) {
+                return c.expect(end);
+            }
+        }
+        assert!(Instant::now() < deadline, "no SASL outcome: {:?}", c.buf);
+        assert!(c.read_some(), "closed during SASL: {:?}", c.buf);
+    }
+}
+
+/// After a successful SASL: restart, bind `resource`; returns the full JID.
+fn bind(c: &mut Xc, resource: &str) -> String {
+    c.send(HEADER);
+    let f = c.expect("</stream:features>");
+    assert!(
+        f.contains("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"),
+        "{f}"
+    );
+    c.send(&format!(
+        "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+         <resource>{resource}</resource></bind></iq>"
+    ));
+    c.expect("<jid>");
+    let jid = c.expect("</jid>");
+    c.expect("</iq>");
+    jid.trim_end_matches("</jid>").to_string()
+}
+
+fn signed_in(h: &Harness, user: &str, password: &str, resource: &str) -> Xc {
+    let (mut c, _) = tls_client(h);
+    let r = auth_plain(&mut c, user, password);
+    assert!(r.contains("success"), "{r}");
+    let jid = bind(&mut c, resource);
+    assert_eq!(jid, format!("{user}/{resource}"));
+    c
+}
+
+const PW: &str = "pw";
+
+/// Reads MSNP lines (skipping payloads of others) until one starts with `prefix`; returns it
+/// and its payload, if it has one.
+fn msn_until(c: &mut Client, prefix: &str) -> (String, Vec<u8>) {
+    loop {
+        let l = c.line();
+        let payload = payload_len(&l).map(|n| c.payload(n)).unwrap_or_default();
+        if l.starts_with(prefix) {
+            return (l, payload);
+        }
+    }
+}
+
+/// Answers the bridge's call: `RNG` on the NS, then `ANS` on the switchboard it names.
+fn answer_ring(ns: &mut Client, me: &str) -> Client {
+    let (rng, _) = msn_until(ns, "RNG ");
+    let a: Vec<&str> = rng.split(' ').collect();
+    let mut sb = Client::connect(a[2].parse().unwrap());
+    sb.send(&format!("ANS 1 {me} {} {}", a[4], a[1]));
+    msn_until(&mut sb, "ANS 1 OK");
+    sb
+}
+
+fn mime_text(text: &str) -> Vec<u8> {
+    format!(
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Arial; EF=; CO=0; CS=0; PF=0\r\n\r\n{text}"
+    )
+    .into_bytes()
+}
+
+/// alice on MSNP7 and bob on XMPP, each on the other's forward list: bob adds alice from his
+/// roster (alice sees `ADD 0 RL`), then presence, status changes, chat with non-ASCII text,
+/// typing, and sign-out in both directions.
+#[test]
+fn msn_and_xmpp_users_see_and_chat_with_each_other() {
+    let h = Harness::start(&[("alice@example.com", PW), ("bob@example.com", PW)]);
+    let mut alice = h.msn_online("alice@example.com", PW);
+    alice.send("ADD 7 FL bob@example.com bob");
+    msn_until(&mut alice, "ADD 7 FL");
+
+    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
+    bob.send("<presence/>");
+    // bob's MSN side signs in: alice, who has him on her FL, sees him online.
+    let (nln, _) = msn_until(&mut alice, "NLN NLN bob@example.com");
+    assert!(nln.starts_with("NLN NLN bob@example.com "), "{nln}");
+
+    // bob adds alice from XMPP: the answer comes after the server committed it, alice is told
+    // in her dialect, and bob gets the roster push and alice's presence.
+    bob.send(
+        "<iq type='set' id='r1'><query xmlns='jabber:iq:roster'>\
+         <item jid='alice@example.com' name='Alice'/></query></iq>",
+    );
+    bob.expect("id='r1'");
+    let (add, _) = msn_until(&mut alice, "ADD 0 RL ");
+    assert!(add.contains("bob@example.com"), "{add}");
+    let push = bob.expect("</iq>");
+    assert!(push.contains("jid='alice@example.com'"), "{push}");
+    bob.expect("<presence from='alice@example.com'");
+    bob.expect("</presence>");
+
+    // alice goes away; bob sees <show>away</show>.
+    alice.send("CHG 8 AWY");
+    let p = bob.expect("</presence>");
+    assert!(
+        p.contains("from='alice@example.com'") && p.contains("<show>away</show>"),
+        "{p}"
+    );
+    // bob says dnd with a status; alice sees BSY.
+    // bob says dnd with a status and a nickname (XEP-0172); alice sees BSY and his new name.
+    bob.send(
+        "<presence><show>dnd</show><status>au travail</status>\
+         <nick xmlns='http://jabber.org/protocol/nick'>Bob \u{dc}ber</nick></presence>",
+    );
+    let (nln, _) = msn_until(&mut alice, "NLN BSY bob@example.com Bob%20");
+    assert!(nln.starts_with("NLN BSY bob@example.com Bob%20"), "{nln}");
+
+    // bob -> alice: a switchboard rings her; typing, then text with non-ASCII characters.
+    bob.send(
+        "<message to='alice@example.com' type='chat' id='m1'>\
+         <composing xmlns='http://jabber.org/protocol/chatstates'/></message>",
+    );
+    let mut sb = answer_ring(&mut alice, "alice@example.com");
+    let (_, typing) = msn_until(&mut sb, "MSG bob@example.com ");
+    let typing = String::from_utf8(typing).unwrap();
+    assert!(
+        typing.contains("text/x-msmsgscontrol") && typing.contains("TypingUser: bob@example.com"),
+        "{typing}"
+    );
+    bob.send(
+        "<message to='alice@example.com' type='chat' id='m2'><body>h\u{e9}llo \u{2603} &amp; \
+         &lt;3</body></message>",
+    );
+    let (_, text) = msn_until(&mut sb, "MSG bob@example.com ");
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("text/plain"), "{text}");
+    assert!(text.ends_with("\r\n\r\nh\u{e9}llo \u{2603} & <3"), "{text}");
+
+    // A body longer than one switchboard message: several MSGs, cut between characters.
+    let long: String = "\u{e9}\u{2603}".repeat(400);
+    bob.send(&format!(
+        "<message to='alice@example.com' type='chat'><body>{long}</body></message>"
+    ));
+    let mut got = String::new();
+    let mut parts = 0;
+    while got.len() < long.len() {
+        let (_, p) = msn_until(&mut sb, "MSG bob@example.com ");
+        let p = String::from_utf8(p).expect("each part is UTF-8");
+        got.push_str(p.split("\r\n\r\n").nth(1).unwrap());
+        parts += 1;
+    }
+    assert_eq!(got, long);
+    assert!(parts >= 2, "{parts}");
+
+    // alice -> bob: typing, then text.
+    let typing = b"MIME-Version: 1.0\r\nContent-Type: text/x-msmsgscontrol\r\nTypingUser: alice@example.com\r\n\r\n\r\n";
+    sb.send_payload(&format!("MSG 3 U {}", typing.len()), typing);
+    let m = bob.expect("</message>");
+    assert!(
+        m.contains("from='alice@example.com'") && m.contains("<composing"),
+        "{m}"
+    );
+    let body = mime_text("gr\u{fc}\u{df}e \u{1f600}");
+    sb.send_payload(&format!("MSG 4 N {}", body.len()), &body);
+    let m = bob.expect("</message>");
+    assert!(
+        m.contains("type='chat'") && m.contains("<body>gr\u{fc}\u{df}e \u{1f600}</body>"),
+        "{m}"
+    );
+
+    // bob blocks alice (XEP-0191): she is on his BL, sees him offline; unblocking undoes it.
+    bob.send(
+        "<iq type='set' id='bl1'><block xmlns='urn:xmpp:blocking'>\
+         <item jid='alice@example.com'/></block></iq>",
+    );
+    let r = bob.expect("id='bl1'");
+    assert!(r.contains("type='result'"), "{r}");
+    msn_until(&mut alice, "FLN bob@example.com");
+    bob.send("<iq type='get' id='bl2'><blocklist xmlns='urn:xmpp:blocking'/></iq>");
+    bob.expect("id='bl2'");
+    let l = bob.expect("</iq>");
+    assert!(l.contains("<item jid='alice@example.com'/>"), "{l}");
+    bob.send(
+        "<iq type='set' id='bl3'><unblock xmlns='urn:xmpp:blocking'>\
+         <item jid='alice@example.com'/></unblock></iq>",
+    );
+    let r = bob.expect("id='bl3'");
+    assert!(r.contains("type='result'"), "{r}");
+    msn_until(&mut alice, "NLN BSY bob@example.com");
+
+    // bob signs out of presence: alice sees FLN; alice signs out: bob sees unavailable.
+    bob.send("<presence type='unavailable'/>");
+    msn_until(&mut alice, "FLN bob@example.com");
+    bob.send("<presence/>");
+    msn_until(&mut alice, "NLN NLN bob@example.com");
+    alice.send("OUT");
+    let p = bob.expect("type='unavailable'");
+    assert!(p.contains("from='alice@example.com'"), "{p}");
+}
+
+/// An MSN user adding the XMPP user shows on XMPP as a subscription request and a roster push
+/// with subscription 'from'.
+#[test]
+fn msn_side_add_is_a_subscription_request() {
+    let h = Harness::start(&[("alice@example.com", PW), ("bob@example.com", PW)]);
+    let mut alice = h.msn_online("alice@example.com", PW);
+    alice.send("ADD 7 FL bob@example.com bob");
+    msn_until(&mut alice, "ADD 7 FL");
+    let mut bob = signed_in(&h, "bob@example.com", PW, "pc");
+    bob.send("<presence/>");
+    // bob's MSN side is signed in once alice sees him.
+    msn_until(&mut alice, "NLN NLN bob@example.com");
+    // alice takes him off her list and adds him again while he is on XMPP.
+    alice.send("REM 8 FL bob@example.com");
+    msn_until(&mut alice, "REM 8 FL");
+    let push = bob.expect("</iq>");
+    assert!(
+        push.contains("jid='alice@example.com'") && push.contains("subscription='remove'"),
+        "{push}"
+    );
+    alice.send("ADD 9 FL bob@example.com bob");
+    msn_until(&mut alice, "ADD 9 FL");
+    let got = bob.expect("type='subscribe'");
+    assert!(got.contains("from='alice@example.com'"), "{got}");
+    let push = bob.expect("</iq>");
+    assert!(
+        push.contains("jid='alice@example.com'") && push.contains("subscription='from'"),
+        "{push}"
+    );
+    // bob accepts: alice goes on his AL; then a roster remove of someone not listed is fine.
+    bob.send("<presence to='alice@example.com' type='subscribed'/>");
+    bob.send(
+        "<iq type='set' id='r9'><query xmlns='jabber:iq:roster'>\
+         <item jid='nobody@example.com' subscription='remove'/></query></iq>",
+    );
+    let r = bob.expect("id='r9'");
+    assert!(r.contains("type='result'"), "{r}");
+}
+
+/// One account on XMPP and MSN: the later MSN sign-in signs the bridge out (`OUT OTH`), and the
+/// XMPP stream ends with `<conflict/>`; a later XMPP sign-in signs the MSN client out (docs/xmpp.md).
+#[test]
+fn msn_sign_in_ends_the_xmpp_session_with_conflict() {
+    let h = Harness::start(&[("alice@example.com", PW), ("bob@example.com", PW)]);
+    let mut alice = h.msn_online("alice@example.com", PW);
+    alice.send("ADD 7 FL bob@example.com bob");
+    msn_until(&mut alice, "ADD 7 FL");
+    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
+    bob.send("<presence/>");
+    msn_until(&mut alice, "NLN NLN bob@example.com");
+    let mut bob_msn = h.msn_online("bob@example.com", PW);
+    let rest = bob.until_closed();
+    assert!(rest.contains("<conflict"), "{rest}");
+    // alice still sees bob online (his MSN client) and is otherwise unaffected.
+    alice.send("PNG");
+    msn_until(&mut alice, "QNG");
+    // The other way: an XMPP sign-in with presence signs the MSN client out.
+    let mut bob = signed_in(&h, "bob@example.com", PW, "laptop");
+    bob.send("<presence/>");
+    let (out, _) = msn_until(&mut bob_msn, "OUT");
+    assert_eq!(out, "OUT OTH");
+    bob.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+    bob.expect("id='p1'");
+    // A second XMPP resource takes the MSN side over without ending the first one's stream.
+    let mut bob2 = signed_in(&h, "bob@example.com", PW, "phone2");
+    bob2.send("<presence/>");
+    bob2.send("<iq type='get' id='p2'><ping xmlns='urn:xmpp:ping'/></iq>");
+    bob2.expect("id='p2'");
+    std::thread::sleep(Duration::from_millis(500));
+    bob.send("<iq type='get' id='p3'><ping xmlns='urn:xmpp:ping'/></iq>");
+    let pong = bob.expect("id='p3'");
+    assert!(!pong.contains("<conflict"), "{pong}");
+    // And MSN users still see bob online, now through the second resource's bridge.
+    bob2.send("<presence><show>away</show></presence>");
+    msn_until(&mut alice, "NLN AWY bob@example.com");
+}
+
+/// Bad input on the bridged paths: a roster item without a JID, a message to an MSN user who is
+/// offline (bounced), an empty message, huge and odd text; the server stays up for everyone.
+#[test]
+fn bad_input_on_the_bridge_is_refused_cleanly() {
+    let h = Harness::start(&[("alice@example.com", PW), ("bob@example.com", PW)]);
+    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
+    // Before any presence there is no MSN side: roster changes wait.
+    bob.send("<iq type='set' id='r0'><query xmlns='jabber:iq:roster'><item jid='alice@example.com'/></query></iq>");
+    let r = bob.expect("</iq>");
+    assert!(r.contains("type='error'"), "{r}");
+    bob.send("<presence/>");
+    bob.send("<iq type='set' id='r1'><query xmlns='jabber:iq:roster'><item/></query></iq>");
+    let r = bob.expect("</iq>");
+    assert!(r.contains("bad-request"), "{r}");
+    // alice is offline: the call fails and the message comes back as an error.
+    bob.send("<message to='alice@example.com' type='chat'><body>anyone?</body></message>");
+    let e = bob.expect("</message>");
+    assert!(
+        e.contains("type='error'") && e.contains("service-unavailable"),
+        "{e}"
+    );
+    bob.send("<message to='alice@example.com' type='chat'/>");
+    // A status far longer than a personal message may be.
+    bob.send(&format!(
+        "<presence><status>{}</status></presence>",
+        "&amp;".repeat(2000)
+    ));
+    // Whatever happened above, bob's stream and the MSN side still work.
+    bob.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+    bob.expect("id='p1'");
+    let mut alice = h.msn_online("alice@example.com", PW);
+    alice.send("ADD 7 FL bob@example.com bob");
+    msn_until(&mut alice, "ADD 7 FL");
+    alice.send("PNG");
+    msn_until(&mut alice, "QNG");
+    // bob's MSN side survived all of it: his message reaches alice.
+    bob.send("<message to='alice@example.com' type='chat'><body>still here</body></message>");
+    let mut sb = answer_ring(&mut alice, "alice@example.com");
+    let (_, p) = msn_until(&mut sb, "MSG bob@example.com ");
+    assert!(
+        p.ends_with(b"still here"),
+        "{}",
+        String::from_utf8_lossy(&p)
+    );
+}
