@@ -77,6 +77,14 @@ pub(super) enum Request {
     Closed {
         id: u32,
     },
+    /// `user` is now in switchboard `sb` (joined, or rung and not yet answered), or no longer
+    /// (`present: false`): the registry's index of who is where, so that a rename or sign-out
+    /// reaches only that user's switchboards.
+    Member {
+        sb: u32,
+        user: UserId,
+        present: bool,
+    },
     /// `user`'s notification session ended; `handle` names the cookies to burn.
     SignOut {
         user: UserId,

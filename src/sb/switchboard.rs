@@ -20,7 +20,7 @@ use super::messages::{GrantRefused, Request};
 use super::port::{Admit, Ring, RingRefused, Ringer};
 use crate::dialect::{self, Dialect};
 use crate::limits::{COOKIE_TTL, MAX_SB_PARTICIPANTS};
-use crate::model::MachineGuid;
+use crate::model::{MachineGuid, UserId};
 use crate::protocol::names::normalize_handle;
 use crate::protocol::reply::switchboard::{
     AnsOk, Bye, CalRinging, Delivery, Iro, Joi, MSG_HEAD_MAX, MsgHead,
@@ -78,6 +78,9 @@ pub(crate) struct Switchboard {
     id: u32,
     participants: Vec<Participant>,
     invited: Vec<Invitation>,
+    /// The users the registry believes are here (participants and invitees), so that it tells
+    /// this switchboard of their renames and sign-outs and nobody else's.
+    announced: Vec<UserId>,
     registry: Sender<Request>,
     spawner: Spawner,
     ringer: Arc<dyn Ringer>,
@@ -130,6 +133,8 @@ impl Switchboard {
     ) -> Switchboard {
         Switchboard {
             id,
+            // The registry indexed the creator when it created this switchboard.
+            announced: vec![creator.admit.user],
             participants: vec![creator],
             invited: Vec::new(),
             registry,
@@ -160,6 +165,28 @@ impl Switchboard {
             }
         }
         log::info!("switchboard {}: ended", self.id);
+    }
+
+    /// Tells the registry whether `user` is still here (a participant, or an invitee whose ring
+    /// has not been answered), when that changed. An invitation past its time still counts: one
+    /// post too many on a rename, never one too few.
+    fn announce(&mut self, user: UserId) {
+        let here = self.participants.iter().any(|p| p.admit.user == user)
+            || self.invited.iter().any(|i| i.admit.user == user);
+        let known = self.announced.iter().position(|u| *u == user);
+        match (here, known) {
+            (true, None) => self.announced.push(user),
+            (false, Some(i)) => {
+                self.announced.swap_remove(i);
+            }
+            _ => return,
+        }
+        let notice = Request::Member {
+            sb: self.id,
+            user,
+            present: here,
+        };
+        post(&self.registry, notice, Some(&self.spawner));
     }
 
     /// Returns false when the session is over (nobody left).
@@ -193,6 +220,7 @@ impl Switchboard {
                 for p in self.participants.iter().filter(|p| p.admit.user == user) {
                     p.outbox.close();
                 }
+                self.announce(user);
             }
             Command::Rename { user, name } => {
                 let people = self.participants.iter_mut().map(|p| &mut p.admit);
@@ -303,10 +331,12 @@ impl Switchboard {
             Ok(admit) => {
                 self.participants[me].failed_calls = 0;
                 self.invited.retain(|i| i.admit.handle != handle);
+                let invitee = admit.user;
                 self.invited.push(Invitation {
                     admit,
                     until: Instant::now() + COOKIE_TTL,
                 });
+                self.announce(invitee);
                 let session = self.id;
                 reply(&outbox, CalRinging { trid, session });
             }
@@ -341,6 +371,8 @@ impl Switchboard {
         if self.participants.len() >= MAX_SB_PARTICIPANTS
             || self.participants.iter().any(|p| p.admit.user == me.user)
         {
+            // The invitation is spent.
+            self.announce(me.user);
             return JoinOutcome::Refused(713);
         }
         let n = self.participants.len();
@@ -382,6 +414,7 @@ impl Switchboard {
             for p in &self.participants {
                 push_in(&p.outbox, p.admit.dialect, bye);
             }
+            self.announce(gone.admit.user);
         }
         !self.participants.is_empty()
     }
