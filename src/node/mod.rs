@@ -342,7 +342,10 @@ async fn accept_loop(
         let admission = match admitted {
             Ok(a) => a,
             Err(why) => {
-                log::warn!("{peer}: refused: {why}");
+                // A client reconnecting in a loop past its address's cap causes one per try.
+                if crate::server::loglimit::allow("connection refused", peer) {
+                    log::warn!("{peer}: refused: {why}");
+                }
                 continue;
             }
         };

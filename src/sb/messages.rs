@@ -8,6 +8,7 @@ use crate::model::{MachineGuid, UserId};
 use crate::server::mailbox::Sender;
 use crate::server::outbox::Outbox;
 use crate::server::pool::Payload;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,6 +53,8 @@ pub(super) enum Request {
         conn: u64,
         /// The opener's machine GUID, when its `USR` named one (`email;{guid}`, MSNP16+).
         endpoint: Option<MachineGuid>,
+        /// The opener's address, for the limit on the switchboard's log lines.
+        peer: SocketAddr,
         reply: Reply<Option<Opened>>,
     },
     /// `ANS`: redeem an `RNG` cookie for switchboard `sb`; answers with its mailbox.

@@ -29,6 +29,7 @@ use crate::server::outbox::Outbox;
 /// A one-slot reply channel (requests that need an answer are rare: not on the relay path).
 use smol::future::FutureExt;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -391,7 +392,8 @@ impl Switchboards {
             .unwrap_or(Err(GrantRefused::Gone))
     }
 
-    /// `USR handle cookie`: creates a switchboard with the cookie's holder in it.
+    /// `USR handle cookie`: creates a switchboard with the cookie's holder in it. The opener's
+    /// address is unknown here (tests): its log lines share the limit of address 0.0.0.0.
     pub async fn open(
         &self,
         cookie: &str,
@@ -399,16 +401,20 @@ impl Switchboards {
         outbox: Arc<Outbox>,
         conn: u64,
     ) -> Option<Opened> {
-        self.open_at(cookie, handle, outbox, (conn, None)).await
+        let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+        self.open_at(cookie, handle, outbox, (conn, None), nowhere)
+            .await
     }
 
-    /// As `open`, for an MSNP16+ endpoint that named its machine GUID (`USR trid email;{guid}`).
+    /// As `open`, for an MSNP16+ endpoint that named its machine GUID (`USR trid email;{guid}`),
+    /// from `peer` (whose address limits the switchboard's opened/ended log lines).
     pub async fn open_at(
         &self,
         cookie: &str,
         handle: &str,
         outbox: Arc<Outbox>,
         (conn, endpoint): (u64, Option<MachineGuid>),
+        peer: SocketAddr,
     ) -> Option<Opened> {
         self.ask(|reply| Request::Open {
             cookie: cookie.to_owned(),
@@ -416,6 +422,7 @@ impl Switchboards {
             outbox,
             conn,
             endpoint,
+            peer,
             reply,
         })
         .await
@@ -516,13 +523,14 @@ impl Registry {
                 outbox,
                 conn,
                 endpoint,
+                peer,
                 reply,
             } => {
                 let opened = match self.cookies.redeem(&cookie, &handle) {
                     Some(Grant {
                         entry: Entry::Create(admit),
                         ..
-                    }) => Some(self.create(admit, outbox, (conn, endpoint))),
+                    }) => Some(self.create(admit, outbox, (conn, endpoint), peer)),
                     _ => None,
                 };
                 let _ = reply.try_send(opened);
@@ -581,6 +589,7 @@ impl Registry {
         admit: Admit,
         outbox: Arc<Outbox>,
         (conn, endpoint): (u64, Option<MachineGuid>),
+        peer: SocketAddr,
     ) -> Opened {
         let id = loop {
             let id = (crate::auth::random_u64() % 99_999_999 + 1) as u32;
@@ -593,6 +602,7 @@ impl Registry {
         let actor = switchboard::Switchboard::new(
             id,
             switchboard::Participant::new(admit.clone(), outbox, conn).at(endpoint),
+            peer,
             self.tx.clone(),
             self.spawner.clone(),
             self.ringer.clone(),
@@ -833,7 +843,7 @@ mod tests {
         live.close(1);
         live.member(1, 101, true);
         assert_eq!(live.tell(101, None, || Command::SignOut { user: 101 }), 0);
-        assert!(live.by_user.get(&101).is_none() && live.members.get(&1).is_none());
+        assert!(!live.by_user.contains_key(&101) && !live.members.contains_key(&1));
         assert_eq!(live.len(), 999);
     }
 }

@@ -26,10 +26,12 @@ use crate::protocol::reply::switchboard::{
     AnsOk, Bye, CalRinging, Delivery, Iro, Joi, MSG_HEAD_MAX, MsgHead,
 };
 use crate::protocol::reply::{Error, Reply};
+use crate::server::loglimit;
 use crate::server::mailbox::{Receiver, Sender};
 use crate::server::mailbox::{Spawner, post};
 use crate::server::outbox::Outbox;
 use crate::server::pool;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -76,6 +78,9 @@ struct Invitation {
 /// it, so it needs no lock; the registry creates it with its first participant.
 pub(crate) struct Switchboard {
     id: u32,
+    /// The creator's address: an `XFR SB`/`USR`/`OUT` loop writes an opened and an ended line
+    /// per cycle, so both are limited per address (`server::loglimit`).
+    opener: SocketAddr,
     participants: Vec<Participant>,
     invited: Vec<Invitation>,
     /// The users the registry believes are here (participants and invitees), so that it tells
@@ -127,12 +132,14 @@ impl Switchboard {
     pub(super) fn new(
         id: u32,
         creator: Participant,
+        opener: SocketAddr,
         registry: Sender<Request>,
         spawner: Spawner,
         ringer: Arc<dyn Ringer>,
     ) -> Switchboard {
         Switchboard {
             id,
+            opener,
             // The registry indexed the creator when it created this switchboard.
             announced: vec![creator.admit.user],
             participants: vec![creator],
@@ -144,7 +151,9 @@ impl Switchboard {
     }
 
     pub(super) async fn run(mut self, rx: Receiver<Command>) {
-        log::info!("switchboard {}: opened", self.id);
+        if loglimit::allow("switchboard opened", self.opener) {
+            log::info!("switchboard {}: opened", self.id);
+        }
         while let Some(cmd) = rx.recv().await {
             if !self.handle(cmd).await {
                 break;
@@ -164,7 +173,9 @@ impl Switchboard {
                 pool::give_payload(payload);
             }
         }
-        log::info!("switchboard {}: ended", self.id);
+        if loglimit::allow("switchboard ended", self.opener) {
+            log::info!("switchboard {}: ended", self.id);
+        }
     }
 
     /// Tells the registry whether `user` is still here (a participant, or an invitee whose ring
