@@ -6,7 +6,6 @@ use super::presence::{Member, Presence};
 use crate::dialect::{Dialect, ListCommands, PresenceAddress};
 use crate::model::{Phones, Status};
 use crate::ns::bus::{Notice, Ring};
-use crate::protocol::percent::Enc;
 use crate::protocol::reply::{self, Reply, Text};
 use crate::protocol::write::LineBuf;
 
@@ -64,13 +63,13 @@ pub(super) fn write_presence(
         caps_ex: presence.caps_ex,
         msnobj: presence.msnobj(),
     };
-    line.write(to, out);
+    Reply::write(&line, to, out);
 }
 
 /// `FLN handle` in `to`'s form.
 pub(super) fn write_offline(out: &mut LineBuf<256>, to: &Dialect, handle: &str) {
     out.clear();
-    reply::presence::Fln { handle }.write(to, out);
+    Reply::write(&reply::presence::Fln { handle }, to, out);
 }
 
 /// `UBX handle len` in `to`'s form (the payload `body` follows, pushed apart).
@@ -158,7 +157,7 @@ pub(super) fn write_bpr(
             kind,
             value: Text::Plain(value),
         };
-        line.write(to.dialect, &mut out);
+        Reply::write(&line, to.dialect, &mut out);
     }
     if out.as_bytes().is_empty() {
         return false;
@@ -177,12 +176,17 @@ pub(super) fn write_reverse_list(
     serial: u32,
     name: &str,
 ) -> bool {
-    let line = match (to.dialect.list_commands, added) {
-        (ListCommands::Add, true) => format!("ADD 0 RL {serial} {who} {}\r\n", Enc(name)),
-        (ListCommands::Add, false) => format!("REM 0 RL {serial} {who}\r\n"),
-        (ListCommands::Adc, true) => format!("ADC 0 RL N={who} F={}\r\n", Enc(name)),
-        (ListCommands::Adc, false) => format!("REM 0 RL N={who}\r\n"),
+    let notice = reply::lists::RlNotice {
+        added,
+        serial,
+        handle: who,
+        name: Text::Plain(name),
     };
+    // A handle and a name: a stack buffer, like the presence lines.
+    let mut line = LineBuf::<PRESENCE_LINE>::new();
+    match to.dialect.list_commands {
+        ListCommands::Add | ListCommands::Adc => Reply::write(&notice, to.dialect, &mut line),
+    }
     to.outbox.push_through(&[line.as_bytes()]).unwrap_or(false)
 }
 
@@ -199,7 +203,7 @@ pub(super) fn write_rng(out: &mut LineBuf<PRESENCE_LINE>, ring: &Ring, host: &st
         caller_handle: &call.caller_handle,
         caller_name: &call.caller_name,
     };
-    line.write(to, out);
+    Reply::write(&line, to, out);
 }
 
 #[cfg(test)]
