@@ -521,9 +521,7 @@ fn the_bus_does_not_name_the_directory() {
     );
 }
 
-/// Files whose protocol lines are all typed replies (`protocol::reply`, issue 18 item 4). The
-/// notification files of the lists, groups, presence and directory families join this list
-/// once they are switched over to the reply types written for them.
+/// Files whose protocol lines are all typed replies (`protocol::reply`, issue 18 item 4).
 const TYPED_REPLY_FILES: &[&str] = &[
     "ns/mod.rs",
     "ns/login.rs",
@@ -533,6 +531,8 @@ const TYPED_REPLY_FILES: &[&str] = &[
     "ns/lists.rs",
     "ns/groups.rs",
     "ns/presence.rs",
+    "ns/directory/lines.rs",
+    "ns/directory/actor.rs",
     "ns/dispatch.rs",
     "sb/mod.rs",
     "sb/join.rs",

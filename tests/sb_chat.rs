@@ -662,3 +662,26 @@ fn unanswered_invite_does_not_block_a_new_call_after_the_callee_signs_in_again()
     assert_eq!(iro, vec![format!("IRO 1 1 1 {A} {A}")]);
     asb.expect(&format!("JOI {B} "));
 }
+
+/// Renames reach the switchboards the user is in, found through the registry's index: a
+/// callee renamed between ring and answer joins under the new name (the switchboard announced
+/// the invitee to the registry), and the creator's rename shows on its next message.
+#[test]
+fn renames_reach_invitees_and_participants() {
+    let server = three_users();
+    let mut ans = online(&server, 7, A, PW);
+    let mut bns = online(&server, 7, B, PW);
+    let mut cns = online(&server, 7, C, PW);
+    // Someone else's switchboard, which must not disturb anything.
+    let (_csb, _) = open(&mut cns, C);
+    let (mut asb, _) = open(&mut ans, A);
+    let ring = call(&mut asb, &mut bns, B);
+    rename(&mut bns, B, "Bob%20New");
+    let (mut bsb, _) = answer(&ring, B);
+    asb.expect(&format!("JOI {B} Bob%20New"));
+    rename(&mut ans, A, "Alice%20New");
+    let m = text("renamed");
+    send_msg(&mut asb, "N", &m);
+    expect_relay(&mut bsb, A, "Alice%20New", &m);
+    asb.expect_silence(QUIET);
+}

@@ -130,3 +130,29 @@ fn control_bytes_in_the_msnobject_are_refused() {
     ));
     c.until(&format!("CHG {t} AWY 0 %3Cmsnobj"));
 }
+
+/// Review of finding 11: an `XFR SB` -> `USR` -> `OUT` loop wrote a "switchboard N: opened" and a
+/// "switchboard N: ended" INFO line per cycle; both are now limited per address.
+#[test]
+fn a_switchboard_loop_does_not_flood_the_log() {
+    let server = TestServer::start_with_log(&[(CALLER, PW)], &["--chl-interval", "0"], "info");
+    let mut ns = online(&server, 7, CALLER, PW);
+    let cycles = 40;
+    for _ in 0..cycles {
+        let mut sb = open(&mut ns, CALLER);
+        sb.send("OUT");
+        sb.expect_closed();
+    }
+    server.wait_log("\"switchboard ended\" lines held back");
+    let log = server.log_text();
+    let count = |what: &str| {
+        log.lines()
+            .filter(|l| l.contains("switchboard ") && l.contains(what))
+            .count()
+    };
+    let (opened, ended) = (count(": opened"), count(": ended"));
+    assert!(opened > 0 && ended > 0, "the first ones are logged");
+    assert!(opened <= 20, "{opened} opened lines for {cycles} cycles");
+    assert!(ended <= 20, "{ended} ended lines for {cycles} cycles");
+    assert!(log.contains("\"switchboard opened\" lines held back"));
+}

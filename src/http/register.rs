@@ -375,7 +375,9 @@ pub async fn submit(hub: &Arc<Http>, req: &Request) -> Response {
     };
     // The rate limit first: a refused submission spends no token (see the module comment).
     if let Err(wait) = hub.web.forms.attempt(ip, Instant::now()) {
-        log::warn!("http {}: registration refused: rate limit", req.peer);
+        if crate::server::loglimit::allow("registration rate limit", req.peer) {
+            log::warn!("http {}: registration refused: rate limit", req.peer);
+        }
         return fail(
             "429 Too Many Requests",
             format!(

@@ -36,7 +36,7 @@ async fn usr(s: &mut SbSession, trid: u32, usr: SbUsr<'_>) -> Handled {
     let outbox = s.conn.outbox.clone();
     let opened =
         s.sb.switchboards
-            .open_at(cookie, &handle, outbox, (s.id, endpoint));
+            .open_at(cookie, &handle, outbox, (s.id, endpoint), s.conn.peer);
     let Some(opened) = opened.await else {
         s.error(911, trid).await?;
         return Err(Disconnect::new(format!(

@@ -8,6 +8,7 @@ use crate::model::{MachineGuid, UserId};
 use crate::server::mailbox::Sender;
 use crate::server::outbox::Outbox;
 use crate::server::pool::Payload;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,6 +53,8 @@ pub(super) enum Request {
         conn: u64,
         /// The opener's machine GUID, when its `USR` named one (`email;{guid}`, MSNP16+).
         endpoint: Option<MachineGuid>,
+        /// The opener's address, for the limit on the switchboard's log lines.
+        peer: SocketAddr,
         reply: Reply<Option<Opened>>,
     },
     /// `ANS`: redeem an `RNG` cookie for switchboard `sb`; answers with its mailbox.
@@ -76,6 +79,14 @@ pub(super) enum Request {
     /// Switchboard `id` has ended (its last participant left).
     Closed {
         id: u32,
+    },
+    /// `user` is now in switchboard `sb` (joined, or rung and not yet answered), or no longer
+    /// (`present: false`): the registry's index of who is where, so that a rename or sign-out
+    /// reaches only that user's switchboards.
+    Member {
+        sb: u32,
+        user: UserId,
+        present: bool,
     },
     /// `user`'s notification session ended; `handle` names the cookies to burn.
     SignOut {

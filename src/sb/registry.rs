@@ -29,6 +29,7 @@ use crate::server::outbox::Outbox;
 /// A one-slot reply channel (requests that need an answer are rare: not on the relay path).
 use smol::future::FutureExt;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -229,6 +230,85 @@ impl Cookies {
     }
 }
 
+/// The live switchboards, and which users are in each (participants and invitees not yet
+/// answered), indexed both ways so that telling one user's switchboards something (a rename, a
+/// sign-out) costs O(their switchboards), not O(every switchboard on the server).
+#[derive(Default)]
+pub(super) struct Live {
+    sessions: HashMap<u32, SbTx>,
+    /// Switchboard ids per user in them.
+    by_user: HashMap<UserId, HashSet<u32>>,
+    /// Users per switchboard, to unindex them when it closes (at most the participant cap
+    /// plus its open invitations).
+    members: HashMap<u32, Vec<UserId>>,
+}
+
+impl Live {
+    fn open(&mut self, id: u32, tx: SbTx, creator: UserId) {
+        self.sessions.insert(id, tx);
+        self.member(id, creator, true);
+    }
+
+    fn close(&mut self, id: u32) {
+        self.sessions.remove(&id);
+        for user in self.members.remove(&id).unwrap_or_default() {
+            self.unindex(user, id);
+        }
+    }
+
+    fn unindex(&mut self, user: UserId, id: u32) {
+        if let Some(ids) = self.by_user.get_mut(&user) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.by_user.remove(&user);
+            }
+        }
+    }
+
+    /// Records that `user` entered or left switchboard `id`. A notice that arrives after the
+    /// switchboard closed (posts may overtake each other) is ignored.
+    fn member(&mut self, id: u32, user: UserId, present: bool) {
+        if !self.sessions.contains_key(&id) {
+            return;
+        }
+        let members = self.members.entry(id).or_default();
+        let known = members.iter().position(|u| *u == user);
+        match (present, known) {
+            (true, None) => {
+                members.push(user);
+                self.by_user.entry(user).or_default().insert(id);
+            }
+            (false, Some(i)) => {
+                members.swap_remove(i);
+                self.unindex(user, id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Posts `make()` to each switchboard `user` is in; never waits on one (see the module
+    /// doc). Returns how many posts were made, for the tests.
+    fn tell(&self, user: UserId, spawner: Option<&Spawner>, make: impl Fn() -> Command) -> usize {
+        let Some(ids) = self.by_user.get(&user) else {
+            return 0;
+        };
+        let mut posts = 0;
+        for tx in ids.iter().filter_map(|id| self.sessions.get(id)) {
+            post(tx, make(), spawner);
+            posts += 1;
+        }
+        posts
+    }
+
+    fn get(&self, id: u32) -> Option<&SbTx> {
+        self.sessions.get(&id)
+    }
+
+    fn len(&self) -> usize {
+        self.sessions.len()
+    }
+}
+
 /// Figures the registry publishes for status pages and tests.
 #[derive(Default)]
 struct Counters {
@@ -269,7 +349,7 @@ impl Switchboards {
         let _ = self.spawner.set(spawner.clone());
         let registry = Registry {
             cookies: Cookies::default(),
-            sessions: HashMap::new(),
+            live: Live::default(),
             tx: self.tx.clone(),
             spawner: spawner.clone(),
             ringer,
@@ -312,7 +392,8 @@ impl Switchboards {
             .unwrap_or(Err(GrantRefused::Gone))
     }
 
-    /// `USR handle cookie`: creates a switchboard with the cookie's holder in it.
+    /// `USR handle cookie`: creates a switchboard with the cookie's holder in it. The opener's
+    /// address is unknown here (tests): its log lines share the limit of address 0.0.0.0.
     pub async fn open(
         &self,
         cookie: &str,
@@ -320,16 +401,20 @@ impl Switchboards {
         outbox: Arc<Outbox>,
         conn: u64,
     ) -> Option<Opened> {
-        self.open_at(cookie, handle, outbox, (conn, None)).await
+        let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+        self.open_at(cookie, handle, outbox, (conn, None), nowhere)
+            .await
     }
 
-    /// As `open`, for an MSNP16+ endpoint that named its machine GUID (`USR trid email;{guid}`).
+    /// As `open`, for an MSNP16+ endpoint that named its machine GUID (`USR trid email;{guid}`),
+    /// from `peer` (whose address limits the switchboard's opened/ended log lines).
     pub async fn open_at(
         &self,
         cookie: &str,
         handle: &str,
         outbox: Arc<Outbox>,
         (conn, endpoint): (u64, Option<MachineGuid>),
+        peer: SocketAddr,
     ) -> Option<Opened> {
         self.ask(|reply| Request::Open {
             cookie: cookie.to_owned(),
@@ -337,6 +422,7 @@ impl Switchboards {
             outbox,
             conn,
             endpoint,
+            peer,
             reply,
         })
         .await
@@ -370,10 +456,10 @@ impl Switchboards {
         self.notify(Request::Expire);
     }
 
-    /// A user changed their friendly name: later MSG lines from them carry the new one. Names
-    /// change rarely, and each change is a committed write that its REA/PRP reply waits for, so
-    /// one client cannot run this faster than the database syncs; telling every switchboard, as
-    /// `sign_out` does, keeps the relay free of lookups. Does not wait.
+    /// A user changed their friendly name: later MSG lines from them carry the new one. Only the
+    /// switchboards the user is in (or rung into) hear of it, found through the registry's
+    /// index, which keeps the relay free of lookups and a `REA` loop from posting to every
+    /// switchboard on the server. Does not wait.
     pub fn rename(&self, user: UserId, encoded: &str) {
         self.notify(Request::Rename {
             user,
@@ -395,7 +481,7 @@ impl Switchboards {
 
 struct Registry {
     cookies: Cookies,
-    sessions: HashMap<u32, SbTx>,
+    live: Live,
     /// Its own mailbox, for the switchboards it starts.
     tx: Sender<Request>,
     spawner: Spawner,
@@ -417,17 +503,10 @@ impl Registry {
     fn publish(&self) {
         self.counters
             .switchboards
-            .store(self.sessions.len(), Ordering::Relaxed);
+            .store(self.live.len(), Ordering::Relaxed);
         self.counters
             .cookies
             .store(self.cookies.len(), Ordering::Relaxed);
-    }
-
-    /// Tells every switchboard something; never waits on one (see the module doc).
-    fn broadcast(&self, make: impl Fn() -> Command) {
-        for tx in self.sessions.values() {
-            post(tx, make(), Some(&self.spawner));
-        }
     }
 
     fn handle(&mut self, req: Request) {
@@ -444,13 +523,14 @@ impl Registry {
                 outbox,
                 conn,
                 endpoint,
+                peer,
                 reply,
             } => {
                 let opened = match self.cookies.redeem(&cookie, &handle) {
                     Some(Grant {
                         entry: Entry::Create(admit),
                         ..
-                    }) => Some(self.create(admit, outbox, (conn, endpoint))),
+                    }) => Some(self.create(admit, outbox, (conn, endpoint), peer)),
                     _ => None,
                 };
                 let _ = reply.try_send(opened);
@@ -465,7 +545,7 @@ impl Registry {
                     Some(Grant {
                         entry: Entry::Join(id),
                         ..
-                    }) if id == sb => self.sessions.get(&id).cloned(),
+                    }) if id == sb => self.live.get(id).cloned(),
                     _ => None,
                 };
                 let _ = reply.try_send(tx);
@@ -484,19 +564,20 @@ impl Registry {
             Request::Revoke { cookie } => {
                 self.cookies.forget(&cookie);
             }
-            Request::Closed { id } => {
-                self.sessions.remove(&id);
-            }
+            Request::Closed { id } => self.live.close(id),
+            Request::Member { sb, user, present } => self.live.member(sb, user, present),
             Request::SignOut { user, handle } => {
                 self.cookies.sign_out(&handle);
-                self.broadcast(|| Command::SignOut { user });
+                self.live
+                    .tell(user, Some(&self.spawner), || Command::SignOut { user });
             }
             Request::Rename { user, name } => {
                 let _visited = self.cookies.rename(user, &name);
-                self.broadcast(|| Command::Rename {
-                    user,
-                    name: name.clone(),
-                });
+                self.live
+                    .tell(user, Some(&self.spawner), || Command::Rename {
+                        user,
+                        name: name.clone(),
+                    });
             }
             Request::Expire => self.cookies.expire(Instant::now()),
         }
@@ -508,18 +589,20 @@ impl Registry {
         admit: Admit,
         outbox: Arc<Outbox>,
         (conn, endpoint): (u64, Option<MachineGuid>),
+        peer: SocketAddr,
     ) -> Opened {
         let id = loop {
             let id = (crate::auth::random_u64() % 99_999_999 + 1) as u32;
-            if !self.sessions.contains_key(&id) {
+            if self.live.get(id).is_none() {
                 break id;
             }
         };
         let (tx, rx) = mailbox::bounded(SB_MAILBOX);
-        self.sessions.insert(id, tx.clone());
+        self.live.open(id, tx.clone(), admit.user);
         let actor = switchboard::Switchboard::new(
             id,
             switchboard::Participant::new(admit.clone(), outbox, conn).at(endpoint),
+            peer,
             self.tx.clone(),
             self.spawner.clone(),
             self.ringer.clone(),
@@ -722,5 +805,45 @@ mod tests {
             }
         }
         assert!(s.issued.get(&1).is_some_and(|i| i.cookies.len() == 1));
+    }
+
+    /// Review of issue 21's fix: a rename or sign-out posts to the user's switchboards only.
+    /// With 1,000 live switchboards, one of them the renamer's, a rename costs one post; after
+    /// the renamer leaves it, none; a closed switchboard forgets its members.
+    #[test]
+    fn a_rename_posts_only_to_the_renamers_switchboards() {
+        let mut live = Live::default();
+        let mut inboxes = Vec::new();
+        for id in 1..=1_000u32 {
+            let (tx, rx) = mailbox::bounded(4);
+            live.open(id, tx, 100 + id as UserId);
+            inboxes.push(rx);
+        }
+        let renamer: UserId = 7;
+        live.member(500, renamer, true);
+        let rename = || Command::Rename {
+            user: renamer,
+            name: "New%20name".into(),
+        };
+        assert_eq!(live.tell(renamer, None, rename), 1);
+        let got: Vec<usize> = (0..inboxes.len())
+            .filter(|&i| inboxes[i].try_recv().is_some())
+            .collect();
+        assert_eq!(got, [499], "only switchboard 500 heard");
+        assert_eq!(
+            live.tell(renamer, None, || Command::SignOut { user: renamer }),
+            1
+        );
+        assert!(inboxes[499].try_recv().is_some());
+        live.member(500, renamer, false);
+        assert_eq!(live.tell(renamer, None, rename), 0);
+        // A creator is indexed from the start and forgotten when its switchboard closes; a
+        // notice arriving after the close does not bring it back.
+        assert_eq!(live.tell(101, None, || Command::SignOut { user: 101 }), 1);
+        live.close(1);
+        live.member(1, 101, true);
+        assert_eq!(live.tell(101, None, || Command::SignOut { user: 101 }), 0);
+        assert!(!live.by_user.contains_key(&101) && !live.members.contains_key(&1));
+        assert_eq!(live.len(), 999);
     }
 }

@@ -20,16 +20,18 @@ use super::messages::{GrantRefused, Request};
 use super::port::{Admit, Ring, RingRefused, Ringer};
 use crate::dialect::{self, Dialect};
 use crate::limits::{COOKIE_TTL, MAX_SB_PARTICIPANTS};
-use crate::model::MachineGuid;
+use crate::model::{MachineGuid, UserId};
 use crate::protocol::names::normalize_handle;
 use crate::protocol::reply::switchboard::{
     AnsOk, Bye, CalRinging, Delivery, Iro, Joi, MSG_HEAD_MAX, MsgHead,
 };
 use crate::protocol::reply::{Error, Reply};
+use crate::server::loglimit;
 use crate::server::mailbox::{Receiver, Sender};
 use crate::server::mailbox::{Spawner, post};
 use crate::server::outbox::Outbox;
 use crate::server::pool;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -76,8 +78,14 @@ struct Invitation {
 /// it, so it needs no lock; the registry creates it with its first participant.
 pub(crate) struct Switchboard {
     id: u32,
+    /// The creator's address: an `XFR SB`/`USR`/`OUT` loop writes an opened and an ended line
+    /// per cycle, so both are limited per address (`server::loglimit`).
+    opener: SocketAddr,
     participants: Vec<Participant>,
     invited: Vec<Invitation>,
+    /// The users the registry believes are here (participants and invitees), so that it tells
+    /// this switchboard of their renames and sign-outs and nobody else's.
+    announced: Vec<UserId>,
     registry: Sender<Request>,
     spawner: Spawner,
     ringer: Arc<dyn Ringer>,
@@ -124,12 +132,16 @@ impl Switchboard {
     pub(super) fn new(
         id: u32,
         creator: Participant,
+        opener: SocketAddr,
         registry: Sender<Request>,
         spawner: Spawner,
         ringer: Arc<dyn Ringer>,
     ) -> Switchboard {
         Switchboard {
             id,
+            opener,
+            // The registry indexed the creator when it created this switchboard.
+            announced: vec![creator.admit.user],
             participants: vec![creator],
             invited: Vec::new(),
             registry,
@@ -139,7 +151,9 @@ impl Switchboard {
     }
 
     pub(super) async fn run(mut self, rx: Receiver<Command>) {
-        log::info!("switchboard {}: opened", self.id);
+        if loglimit::allow("switchboard opened", self.opener) {
+            log::info!("switchboard {}: opened", self.id);
+        }
         while let Some(cmd) = rx.recv().await {
             if !self.handle(cmd).await {
                 break;
@@ -159,7 +173,31 @@ impl Switchboard {
                 pool::give_payload(payload);
             }
         }
-        log::info!("switchboard {}: ended", self.id);
+        if loglimit::allow("switchboard ended", self.opener) {
+            log::info!("switchboard {}: ended", self.id);
+        }
+    }
+
+    /// Tells the registry whether `user` is still here (a participant, or an invitee whose ring
+    /// has not been answered), when that changed. An invitation past its time still counts: one
+    /// post too many on a rename, never one too few.
+    fn announce(&mut self, user: UserId) {
+        let here = self.participants.iter().any(|p| p.admit.user == user)
+            || self.invited.iter().any(|i| i.admit.user == user);
+        let known = self.announced.iter().position(|u| *u == user);
+        match (here, known) {
+            (true, None) => self.announced.push(user),
+            (false, Some(i)) => {
+                self.announced.swap_remove(i);
+            }
+            _ => return,
+        }
+        let notice = Request::Member {
+            sb: self.id,
+            user,
+            present: here,
+        };
+        post(&self.registry, notice, Some(&self.spawner));
     }
 
     /// Returns false when the session is over (nobody left).
@@ -193,6 +231,7 @@ impl Switchboard {
                 for p in self.participants.iter().filter(|p| p.admit.user == user) {
                     p.outbox.close();
                 }
+                self.announce(user);
             }
             Command::Rename { user, name } => {
                 let people = self.participants.iter_mut().map(|p| &mut p.admit);
@@ -303,10 +342,12 @@ impl Switchboard {
             Ok(admit) => {
                 self.participants[me].failed_calls = 0;
                 self.invited.retain(|i| i.admit.handle != handle);
+                let invitee = admit.user;
                 self.invited.push(Invitation {
                     admit,
                     until: Instant::now() + COOKIE_TTL,
                 });
+                self.announce(invitee);
                 let session = self.id;
                 reply(&outbox, CalRinging { trid, session });
             }
@@ -341,6 +382,8 @@ impl Switchboard {
         if self.participants.len() >= MAX_SB_PARTICIPANTS
             || self.participants.iter().any(|p| p.admit.user == me.user)
         {
+            // The invitation is spent.
+            self.announce(me.user);
             return JoinOutcome::Refused(713);
         }
         let n = self.participants.len();
@@ -382,6 +425,7 @@ impl Switchboard {
             for p in &self.participants {
                 push_in(&p.outbox, p.admit.dialect, bye);
             }
+            self.announce(gone.admit.user);
         }
         !self.participants.is_empty()
     }

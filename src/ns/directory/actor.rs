@@ -6,8 +6,8 @@ use super::handle::{
     Viewers,
 };
 use super::lines::{
-    SHAPES, deliver_presence, push_initial, shape, write_address, write_bpr, write_offline,
-    write_presence, write_reverse_list, write_rng, write_ubx_head,
+    SHAPES, deliver_presence, push_initial, shape, write_bpr, write_offline, write_presence,
+    write_reverse_list, write_rng, write_ubn_head, write_ubx_head,
 };
 use super::presence::{EndpointInfo, Listed, Member, Mpop, Online, Presence};
 use crate::limits::PRESENCE_LINE;
@@ -23,7 +23,6 @@ use crate::protocol::write::LineBuf;
 use crate::storage::Storage;
 use smol::channel::Receiver;
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Instant;
@@ -466,7 +465,7 @@ impl Actor {
                         let line = lines[shape(to)].get_or_insert_with(|| {
                             let mut b = LineBuf::new();
                             let h = &u.member.handle;
-                            write_presence(&mut b, ("NLN", None), status, h, fields, to);
+                            write_presence(&mut b, None, status, h, fields, to);
                             b
                         });
                         congested |= m.outbox.push_through(&[line.as_bytes()]).unwrap_or(false);
@@ -495,7 +494,7 @@ impl Actor {
                 let to = m.dialect;
                 let head = heads[to.presence_address as usize].get_or_insert_with(|| {
                     let mut b = LineBuf::new();
-                    write_ubx_head(&mut b, to, &u.member.handle, body.len());
+                    write_ubx_head(&mut b, to, &u.member.handle, body);
                     b
                 });
                 congested |= m
@@ -895,7 +894,7 @@ impl Actor {
         let body = uux::write_ubx(&personal, &endpoints);
         for s in u.members().filter(|s| s.dialect.mpop) {
             let mut head = LineBuf::<256>::new();
-            write_ubx_head(&mut head, s.dialect, &u.member.handle, body.len());
+            write_ubx_head(&mut head, s.dialect, &u.member.handle, body.as_bytes());
             let _ = s.outbox.push(&[head.as_bytes(), body.as_bytes()]);
         }
     }
@@ -928,9 +927,7 @@ impl Actor {
                 continue;
             }
             let mut head = LineBuf::<256>::new();
-            let _ = head.write_str("UBN ");
-            write_address(&mut head, s.dialect, &from);
-            let _ = write!(head, " {} {}\r\n", m.kind, m.data.len());
+            write_ubn_head(&mut head, s.dialect, &from, (m.kind, &m.data));
             delivered |= s.outbox.push(&[head.as_bytes(), &m.data]).is_ok();
             if sign_out && m.endpoint.is_some() {
                 s.outbox.close();
@@ -964,7 +961,8 @@ impl Actor {
         let mut rung = false;
         for m in t.members() {
             let host = m.ns_local.host(self.public_host.as_deref());
-            let line = write_rng(ring, &host);
+            let mut line = LineBuf::<PRESENCE_LINE>::new();
+            write_rng(&mut line, ring, &host, m.dialect);
             rung |= m.outbox.push(&[line.as_bytes()]).is_ok();
         }
         if !rung {

@@ -3,14 +3,12 @@
 //! into stack buffers: the fan-out formats a line once per dialect shape, never per watcher.
 
 use super::presence::{Member, Presence};
-use crate::dialect::{AsyncBpr, Dialect, ListCommands, PresenceAddress};
+use crate::dialect::{Dialect, ListCommands, PresenceAddress};
 use crate::model::{Phones, Status};
 use crate::ns::bus::{Notice, Ring};
-use crate::protocol::percent::Enc;
-use crate::protocol::reply::Reply;
 use crate::protocol::reply::contacts::ReverseList;
+use crate::protocol::reply::{self, Reply, Text};
 use crate::protocol::write::LineBuf;
-use std::fmt::Write;
 
 pub use crate::limits::PRESENCE_LINE;
 
@@ -35,73 +33,50 @@ pub(super) fn shape(d: &Dialect) -> usize {
     }
 }
 
-/// How `d` names a contact on presence lines: `handle`, `handle 1` (MSNP14-17) or `1:handle`
-/// (MSNP18). Every account here is a Passport (MSN) account, network 1.
-pub(super) fn write_address(out: &mut impl Write, d: &Dialect, handle: &str) {
-    write_address_as(out, d.presence_address, handle);
+/// `UBN handle kind len` in `to`'s form (the payload follows): a message from `handle`'s
+/// endpoint.
+pub(super) fn write_ubn_head(
+    out: &mut LineBuf<256>,
+    to: &Dialect,
+    handle: &str,
+    (kind, body): (u32, &[u8]),
+) {
+    out.clear();
+    reply::presence::Ubn { handle, kind, body }.head(to, out);
 }
 
-/// `handle` in the form `how`.
-fn write_address_as(out: &mut impl Write, how: PresenceAddress, handle: &str) {
-    let _ = match how {
-        PresenceAddress::Handle => out.write_str(handle),
-        PresenceAddress::HandleNetwork => write!(out, "{handle} 1"),
-        PresenceAddress::Prefixed => write!(out, "1:{handle}"),
-    };
-}
-
-/// Writes `NLN`/`ILN trid` with CRLF in `to`'s shape.
+/// Writes `NLN` (`iln: None`) or `ILN trid` with CRLF in `to`'s shape.
 pub(super) fn write_presence(
     out: &mut LineBuf<PRESENCE_LINE>,
-    verb_trid: (&str, Option<u32>),
+    iln: Option<u32>,
     status: Status,
     handle: &str,
     (friendly, presence): (&str, &Presence),
     to: &Dialect,
 ) {
     out.clear();
-    let (verb, trid) = verb_trid;
-    let _ = match trid {
-        Some(t) => write!(out, "{verb} {t} "),
-        None => write!(out, "{verb} "),
+    let line = reply::presence::Presence {
+        iln,
+        status: status.code(),
+        handle,
+        name: Text::Plain(friendly),
+        caps: presence.caps,
+        caps_ex: presence.caps_ex,
+        msnobj: presence.msnobj(),
     };
-    let _ = write!(out, "{} ", status.code());
-    // `ILN` has a shape of its own in MSNP18 (`Dialect::iln_address`).
-    let how = if trid.is_some() {
-        to.iln_address
-    } else {
-        to.presence_address
-    };
-    write_address_as(out, how, handle);
-    let _ = write!(out, " {}", Enc(friendly));
-    if to.presence_caps {
-        let _ = write!(out, " {}", presence.caps);
-        if to.caps_ex {
-            let _ = write!(out, ":{}", presence.caps_ex);
-        }
-    }
-    if to.presence_msnobj
-        && let Some(o) = presence.msnobj()
-    {
-        let _ = write!(out, " {o}");
-    }
-    let _ = out.write_str("\r\n");
+    Reply::write(&line, to, out);
 }
 
 /// `FLN handle` in `to`'s form.
 pub(super) fn write_offline(out: &mut LineBuf<256>, to: &Dialect, handle: &str) {
     out.clear();
-    let _ = out.write_str("FLN ");
-    write_address(out, to, handle);
-    let _ = out.write_str("\r\n");
+    Reply::write(&reply::presence::Fln { handle }, to, out);
 }
 
-/// `UBX handle len` in `to`'s form (the payload follows).
-pub(super) fn write_ubx_head(out: &mut LineBuf<256>, to: &Dialect, handle: &str, len: usize) {
+/// `UBX handle len` in `to`'s form (the payload `body` follows, pushed apart).
+pub(super) fn write_ubx_head(out: &mut LineBuf<256>, to: &Dialect, handle: &str, body: &[u8]) {
     out.clear();
-    let _ = out.write_str("UBX ");
-    write_address(out, to, handle);
-    let _ = write!(out, " {len}\r\n");
+    reply::presence::Ubx { handle, body }.head(to, out);
 }
 
 /// NLN or FLN for a presence notice, in `to`'s dialect.
@@ -123,14 +98,7 @@ pub(super) fn deliver_presence(to: &Member, notice: &Notice) {
             p.caps = *caps;
             p.set_msnobj(msnobj.as_deref());
             let mut b = LineBuf::<PRESENCE_LINE>::new();
-            write_presence(
-                &mut b,
-                ("NLN", None),
-                *status,
-                handle,
-                (name, &p),
-                to.dialect,
-            );
+            write_presence(&mut b, None, *status, handle, (name, &p), to.dialect);
             let _ = to.outbox.push(&[b.as_bytes()]);
         }
         None => {
@@ -151,7 +119,7 @@ pub fn push_initial(
     let mut b = LineBuf::<PRESENCE_LINE>::new();
     write_presence(
         &mut b,
-        ("ILN", Some(trid)),
+        Some(trid),
         status,
         handle,
         (friendly, presence),
@@ -162,7 +130,7 @@ pub fn push_initial(
         && let Some(psm) = presence.psm()
     {
         let mut head = LineBuf::<256>::new();
-        write_ubx_head(&mut head, viewer, handle, psm.len());
+        write_ubx_head(&mut head, viewer, handle, psm);
         let mut l = head.as_bytes().to_vec();
         l.extend_from_slice(psm);
         out.push(l);
@@ -184,16 +152,13 @@ pub(super) fn write_bpr(
         if kinds & (1 << i) == 0 {
             continue;
         }
-        let _ = match to.dialect.async_bpr {
-            AsyncBpr::None => break,
-            AsyncBpr::SerialHandle => write!(out, "BPR {serial} {handle} {kind}"),
-            AsyncBpr::Handle => write!(out, "BPR {handle} {kind}"),
+        let line = reply::presence::Bpr {
+            serial,
+            handle,
+            kind,
+            value: Text::Plain(value),
         };
-        let _ = if value.is_empty() {
-            out.write_str("\r\n")
-        } else {
-            write!(out, " {}\r\n", Enc(value))
-        };
+        Reply::write(&line, to.dialect, &mut out);
     }
     if out.as_bytes().is_empty() {
         return false;
@@ -224,22 +189,34 @@ pub(super) fn write_reverse_list(
             .push_through(&[&notice.to_bytes(to.dialect)])
             .unwrap_or(false);
     }
-    let line = match (to.dialect.list_commands, added) {
-        (ListCommands::Add, true) => format!("ADD 0 RL {serial} {who} {}\r\n", Enc(name)),
-        (ListCommands::Add, false) => format!("REM 0 RL {serial} {who}\r\n"),
-        (ListCommands::Adc, true) => format!("ADC 0 RL N={who} F={}\r\n", Enc(name)),
-        (ListCommands::Adc, false) => format!("REM 0 RL N={who}\r\n"),
+    let notice = reply::lists::RlNotice {
+        added,
+        serial,
+        handle: who,
+        name: Text::Plain(name),
     };
+    // A handle and a name: a stack buffer, like the presence lines.
+    let mut line = LineBuf::<PRESENCE_LINE>::new();
+    match to.dialect.list_commands {
+        ListCommands::Add | ListCommands::Adc => Reply::write(&notice, to.dialect, &mut line),
+    }
     to.outbox.push_through(&[line.as_bytes()]).unwrap_or(false)
 }
 
-/// The `RNG` line inviting a callee into a switchboard at `host`.
-pub(super) fn write_rng(ring: &Ring, host: &str) -> String {
+/// The `RNG` line inviting a callee into a switchboard at `host`, in a stack buffer (a handle,
+/// a name and a cookie: shorter than the presence lines the buffer size is chosen for).
+pub(super) fn write_rng(out: &mut LineBuf<PRESENCE_LINE>, ring: &Ring, host: &str, to: &Dialect) {
+    out.clear();
     let call = &ring.call;
-    format!(
-        "RNG {} {host}:{} CKI {} {} {}\r\n",
-        call.sb, ring.sb_port, call.cookie, call.caller_handle, call.caller_name
-    )
+    let line = reply::presence::Rng {
+        session: call.sb,
+        host,
+        port: ring.sb_port,
+        cookie: &call.cookie,
+        caller_handle: &call.caller_handle,
+        caller_name: &call.caller_name,
+    };
+    Reply::write(&line, to, out);
 }
 
 #[cfg(test)]
@@ -252,14 +229,7 @@ mod tests {
         p.caps_ex = 48;
         p.set_msnobj(Some("%3Cmsnobj%2F%3E"));
         let mut b = LineBuf::<PRESENCE_LINE>::new();
-        write_presence(
-            &mut b,
-            ("NLN", None),
-            Status::Online,
-            "a@b.com",
-            ("A", &p),
-            d,
-        );
+        write_presence(&mut b, None, Status::Online, "a@b.com", ("A", &p), d);
         String::from_utf8(b.as_bytes().to_vec()).unwrap()
     }
 
@@ -300,9 +270,9 @@ mod tests {
         assert_eq!(b.as_bytes(), b"FLN 1:a@b.com\r\n");
         write_offline(&mut b, v(14), "a@b.com");
         assert_eq!(b.as_bytes(), b"FLN a@b.com 1\r\n");
-        write_ubx_head(&mut b, v(18), "a@b.com", 7);
+        write_ubx_head(&mut b, v(18), "a@b.com", b"<Data/>");
         assert_eq!(b.as_bytes(), b"UBX 1:a@b.com 7\r\n");
-        write_ubx_head(&mut b, v(12), "a@b.com", 7);
+        write_ubx_head(&mut b, v(12), "a@b.com", b"<Data/>");
         assert_eq!(b.as_bytes(), b"UBX a@b.com 7\r\n");
     }
 }

@@ -165,10 +165,18 @@ pub struct UsrOk<'a> {
 
 impl Reply for UsrOk<'_> {
     fn write(&self, d: &Dialect, out: &mut impl Out) {
+        self.write_shaped(d.usr_ok, out);
+    }
+}
+
+impl UsrOk<'_> {
+    /// The line in `shape`, whatever the reader's dialect: the switchboard's `USR ... OK` is
+    /// always the `Name` shape (`reply::switchboard::UsrOk`).
+    pub fn write_shaped(&self, shape: UsrOkShape, out: &mut impl Out) {
         head(out, "USR", self.trid);
         sp(out, "OK");
         sp(out, self.handle);
-        match d.usr_ok {
+        match shape {
             UsrOkShape::Name => sp(out, self.name),
             UsrOkShape::NameVerified => {
                 sp(out, self.name);

@@ -3,7 +3,7 @@
 //! `PRP` is `sync::Prp` (the SYN dump writes it too).
 
 use super::{Out, Reply, Text, end, head, sp, sp_num, sp_opt, sp_text};
-use crate::dialect::{AsyncBpr, Dialect};
+use crate::dialect::{AsyncBpr, Dialect, PresenceAddress};
 
 /// `CHG trid status [caps] [msnobj]`: capabilities where the dialect has them (MSNP8+), the
 /// MSNObject when one was set (MSNP9+).
@@ -115,9 +115,31 @@ impl Reply for UunOk {
     }
 }
 
+/// Appends ` handle` as `d` names a contact on presence lines: `handle`, `handle 1` (MSNP14-17)
+/// or `1:handle` (MSNP18). Every account here is a Passport (MSN) account, network 1.
+pub(crate) fn sp_address(out: &mut impl Out, d: &Dialect, handle: &str) {
+    sp_address_as(out, d.presence_address, handle);
+}
+
+/// `handle` in the form `how` (`ILN` has its own in MSNP18: `Dialect::iln_address`).
+fn sp_address_as(out: &mut impl Out, how: PresenceAddress, handle: &str) {
+    match how {
+        PresenceAddress::Handle => sp(out, handle),
+        PresenceAddress::HandleNetwork => {
+            sp(out, handle);
+            sp(out, "1");
+        }
+        PresenceAddress::Prefixed => {
+            sp(out, "1:");
+            out.put(handle.as_bytes());
+        }
+    }
+}
+
 /// `ILN trid status handle name [caps [msnobj]]` (answering the first `CHG`) or `NLN status
 /// handle name [caps [msnobj]]` (a change): a contact's presence, as the reader's dialect shows
-/// it (caps MSNP8+, MSNObject MSNP9+ when set).
+/// it (caps MSNP8+, `caps:capsex` MSNP16+, MSNObject MSNP9+ when set; the handle as
+/// `sp_address` writes it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Presence<'a> {
     /// `Some(trid)` for `ILN`, `None` for `NLN`.
@@ -130,6 +152,8 @@ pub struct Presence<'a> {
     pub name: Text<'a>,
     /// Their client capabilities.
     pub caps: u32,
+    /// Their extended capabilities (MSNP16+).
+    pub caps_ex: u32,
     /// Their MSNObject, encoded.
     pub msnobj: Option<&'a str>,
 }
@@ -139,10 +163,19 @@ impl Reply for Presence<'_> {
         out.put(if self.iln.is_some() { b"ILN" } else { b"NLN" });
         sp_opt(out, self.iln);
         sp(out, self.status);
-        sp(out, self.handle);
+        let how = if self.iln.is_some() {
+            d.iln_address
+        } else {
+            d.presence_address
+        };
+        sp_address_as(out, how, self.handle);
         sp_text(out, self.name);
         if d.presence_caps {
             sp_num(out, self.caps);
+            if d.caps_ex {
+                out.put(b":");
+                super::num(out, self.caps_ex);
+            }
             if d.presence_msnobj
                 && let Some(o) = self.msnobj
             {
@@ -153,7 +186,7 @@ impl Reply for Presence<'_> {
     }
 }
 
-/// `FLN handle`: a contact went offline (or hid).
+/// `FLN handle`: a contact went offline (or hid); the handle as `sp_address` writes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fln<'a> {
     /// The contact.
@@ -161,14 +194,15 @@ pub struct Fln<'a> {
 }
 
 impl Reply for Fln<'_> {
-    fn write(&self, _: &Dialect, out: &mut impl Out) {
+    fn write(&self, d: &Dialect, out: &mut impl Out) {
         out.put(b"FLN");
-        sp(out, self.handle);
+        sp_address(out, d, self.handle);
         end(out);
     }
 }
 
-/// `UBX handle len` and the contact's personal-message document (MSNP11+).
+/// `UBX handle len` and the contact's personal-message document (MSNP11+); the handle as
+/// `sp_address` writes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ubx<'a> {
     /// The contact.
@@ -179,17 +213,47 @@ pub struct Ubx<'a> {
 
 impl Ubx<'_> {
     /// Just the line before the body, for callers that push head and body as two parts.
-    pub fn head(&self, out: &mut impl Out) {
+    pub fn head(&self, d: &Dialect, out: &mut impl Out) {
         out.put(b"UBX");
-        sp(out, self.handle);
+        sp_address(out, d, self.handle);
         sp_num(out, self.body.len() as u32);
         end(out);
     }
 }
 
 impl Reply for Ubx<'_> {
-    fn write(&self, _: &Dialect, out: &mut impl Out) {
-        self.head(out);
+    fn write(&self, d: &Dialect, out: &mut impl Out) {
+        self.head(d, out);
+        out.put(self.body);
+    }
+}
+
+/// `UBN handle kind len` and the payload: a message from a contact's endpoint (MSNP13+); the
+/// handle as `sp_address` writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ubn<'a> {
+    /// The sender.
+    pub handle: &'a str,
+    /// The message kind, as the `UUN` gave it.
+    pub kind: u32,
+    /// The payload.
+    pub body: &'a [u8],
+}
+
+impl Ubn<'_> {
+    /// Just the line before the body, for callers that push head and body as two parts.
+    pub fn head(&self, d: &Dialect, out: &mut impl Out) {
+        out.put(b"UBN");
+        sp_address(out, d, self.handle);
+        sp_num(out, self.kind);
+        sp_num(out, self.body.len() as u32);
+        end(out);
+    }
+}
+
+impl Reply for Ubn<'_> {
+    fn write(&self, d: &Dialect, out: &mut impl Out) {
+        self.head(d, out);
         out.put(self.body);
     }
 }
@@ -307,13 +371,17 @@ mod tests {
             handle: "a@b.com",
             name: Text::Plain("A B"),
             caps: 12,
+            caps_ex: 48,
             msnobj: Some("%3Co%2F%3E"),
         };
         for v in versions() {
             let want = match v {
                 2..=7 => "NLN BSY a@b.com A%20B\r\n",
                 8 => "NLN BSY a@b.com A%20B 12\r\n",
-                _ => "NLN BSY a@b.com A%20B 12 %3Co%2F%3E\r\n",
+                9..=13 => "NLN BSY a@b.com A%20B 12 %3Co%2F%3E\r\n",
+                14..=15 => "NLN BSY a@b.com 1 A%20B 12 %3Co%2F%3E\r\n",
+                16..=17 => "NLN BSY a@b.com 1 A%20B 12:48 %3Co%2F%3E\r\n",
+                _ => "NLN BSY 1:a@b.com A%20B 12:48 %3Co%2F%3E\r\n",
             };
             assert_eq!(wire(&p, v), want, "MSNP{v}");
         }
@@ -329,6 +397,15 @@ mod tests {
             body: b"<Data/>",
         };
         assert_eq!(wire(&u, 11), "UBX a@b.com 7\r\n<Data/>");
+        assert_eq!(wire(&u, 18), "UBX 1:a@b.com 7\r\n<Data/>");
+        assert_eq!(wire(&Fln { handle: "a@b.com" }, 14), "FLN a@b.com 1\r\n");
+        let n = Ubn {
+            handle: "a@b.com",
+            kind: 4,
+            body: b"gtfo",
+        };
+        assert_eq!(wire(&n, 13), "UBN a@b.com 4 4\r\ngtfo");
+        assert_eq!(wire(&n, 18), "UBN 1:a@b.com 4 4\r\ngtfo");
     }
 
     #[test]

@@ -17,12 +17,14 @@ pub struct UsrOk<'a> {
 }
 
 impl Reply for UsrOk<'_> {
+    /// The notification server's login line in its MSNP2-9 shape, in every dialect.
     fn write(&self, _: &Dialect, out: &mut impl Out) {
-        head(out, "USR", self.trid);
-        sp(out, "OK");
-        sp(out, self.handle);
-        sp(out, self.name);
-        end(out);
+        let ok = super::login::UsrOk {
+            trid: self.trid,
+            handle: self.handle,
+            name: self.name,
+        };
+        ok.write_shaped(crate::dialect::UsrOk::Name, out);
     }
 }
 
