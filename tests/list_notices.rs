@@ -94,8 +94,14 @@ fn flood_fl_add_remove(attacker: &mut Client, me: &str, target: &str, pairs: usi
 /// buffers and its 256 KiB outbox several times over.
 const PAIRS: usize = 12_000;
 
+/// The two flood tests run one at a time: each keeps a server's storage thread committing for
+/// tens of seconds, and side by side on a 2-core machine (with the rest of the suite) a plain
+/// login reply of the other test could wait past the client's read timeout.
+static FLOOD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_blocked_user_flooding_fl_add_remove_sends_the_target_nothing() {
+    let _one_at_a_time = FLOOD.lock().unwrap_or_else(|e| e.into_inner());
     let s = server();
     let mut a = online(&s, 7, A, PW);
     a.ok("ADD", &format!("BL {B} {B}"), &format!("BL 1 {B} {B}"));
@@ -121,6 +127,7 @@ fn a_blocked_user_flooding_fl_add_remove_sends_the_target_nothing() {
 
 #[test]
 fn a_stranger_flooding_fl_add_remove_is_paced_and_the_latest_state_wins() {
+    let _one_at_a_time = FLOOD.lock().unwrap_or_else(|e| e.into_inner());
     let s = server();
     let mut a = online(&s, 7, A, PW);
     pin_small_receive_buffer(&a);
