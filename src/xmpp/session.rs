@@ -1220,6 +1220,20 @@ impl Session {
             .collect())
     }
 
+    /// This account's lists and groups as stored (the roster and the block list are read from
+    /// them).
+    async fn my_account(&self) -> Result<crate::model::Account, End> {
+        let id = self.user_id;
+        let (_, account) = self
+            .role
+            .hub
+            .storage
+            .run(move |db| db.load_account(id))
+            .await?
+            .map_err(storage_error)?;
+        Ok(account)
+    }
+
     async fn on_iq(&mut self, el: Element) -> Result<(), End> {
         let kind = el.get("type").unwrap_or("").to_string();
         let target = self.target(&el);
@@ -1279,14 +1293,7 @@ impl Session {
                 iq::result(&el, &from, &self.full_jid)
             }
             ("get", "query", NS_ROSTER) => {
-                let id = self.user_id;
-                let (_, account) = self
-                    .role
-                    .hub
-                    .storage
-                    .run(move |db| db.load_account(id))
-                    .await?
-                    .map_err(storage_error)?;
+                let account = self.my_account().await?;
                 iq::roster(&el, &self.full_jid, &account)
             }
             // Roster changes go to the MSN side, whose server owns account changes; the answer
@@ -1328,14 +1335,7 @@ impl Session {
                 iq::error(&el, &from, &self.full_jid, "wait", "resource-constraint")
             }
             ("get", "blocklist", iq::NS_BLOCKING) => {
-                let id = self.user_id;
-                let (_, account) = self
-                    .role
-                    .hub
-                    .storage
-                    .run(move |db| db.load_account(id))
-                    .await?
-                    .map_err(storage_error)?;
+                let account = self.my_account().await?;
                 iq::blocklist(&el, &self.full_jid, &account)
             }
             // XEP-0191 block/unblock: BL (and off AL) through the MSN side, answered once the
