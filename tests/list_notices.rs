@@ -17,10 +17,13 @@ fn server() -> TestServer {
     TestServer::start(&[(A, PW), (B, PW), (C, PW)])
 }
 
-/// Pins `c`'s receive buffer small, so what it leaves unread backs up into the server as it
-/// would for a stalled client on a real network (loopback autotuning would grow it to MBs).
-fn pin_small_receive_buffer(c: &Client) {
-    set_receive_buffer(c, 4096);
+/// Signs in with a small receive buffer, set before the handshake, so what the client leaves
+/// unread backs up into the server as it would for a stalled client on a real network
+/// (loopback autotuning would grow it to MBs).
+fn online_with_small_receive_buffer(s: &TestServer, handle: &str) -> Client {
+    online_via(s, 7, handle, PW, &|addr| {
+        Client::connect_with_receive_buffer(addr, 4096)
+    })
 }
 
 /// Sets `c`'s `SO_RCVBUF` (a large one again lets it read the backlog quickly: a 4 KiB window
@@ -103,9 +106,8 @@ static FLOOD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn a_blocked_user_flooding_fl_add_remove_sends_the_target_nothing() {
     let _one_at_a_time = FLOOD.lock().unwrap_or_else(|e| e.into_inner());
     let s = server();
-    let mut a = online(&s, 7, A, PW);
+    let mut a = online_with_small_receive_buffer(&s, A);
     a.ok("ADD", &format!("BL {B} {B}"), &format!("BL 1 {B} {B}"));
-    pin_small_receive_buffer(&a);
     let mut b = online(&s, 7, B, PW);
     let started = Instant::now();
     flood_fl_add_remove(&mut b, B, A, PAIRS);
@@ -129,8 +131,7 @@ fn a_blocked_user_flooding_fl_add_remove_sends_the_target_nothing() {
 fn a_stranger_flooding_fl_add_remove_is_paced_and_the_latest_state_wins() {
     let _one_at_a_time = FLOOD.lock().unwrap_or_else(|e| e.into_inner());
     let s = server();
-    let mut a = online(&s, 7, A, PW);
-    pin_small_receive_buffer(&a);
+    let mut a = online_with_small_receive_buffer(&s, A);
     let mut c = online(&s, 7, C, PW);
     // Carol floods as bob does above, but alice has not blocked her.
     flood_fl_add_remove(&mut c, C, A, PAIRS);

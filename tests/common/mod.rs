@@ -247,7 +247,51 @@ pub struct Client {
 
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).expect("connect");
+        Client::over(TcpStream::connect(addr).expect("connect"))
+    }
+
+    /// Connects with `SO_RCVBUF` set *before* the handshake, so the window the kernel offers
+    /// matches the small buffer. Shrinking it on a connected socket instead leaves a larger
+    /// window already offered: the sender fills it, the kernel drops what does not fit, and the
+    /// retransmissions back off exponentially — after a long stall the next byte can take
+    /// longer than any read timeout to come (a CI failure of list_notices.rs).
+    pub fn connect_with_receive_buffer(addr: SocketAddr, size: libc::c_int) -> Client {
+        use std::os::fd::FromRawFd;
+        let SocketAddr::V4(v4) = addr else {
+            panic!("the test servers listen on IPv4 loopback")
+        };
+        // SAFETY: plain socket calls on a descriptor this function owns; the option value and
+        // the address are correctly sized, and the descriptor is handed to TcpStream only once.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            assert!(fd >= 0, "socket");
+            let rc = libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                &size as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+            assert_eq!(rc, 0);
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: v4.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from(*v4.ip()).to_be(),
+                },
+                sin_zero: [0; 8],
+            };
+            let rc = libc::connect(
+                fd,
+                &sin as *const libc::sockaddr_in as *const libc::sockaddr,
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            );
+            assert_eq!(rc, 0, "connect: {}", std::io::Error::last_os_error());
+            Client::over(TcpStream::from_raw_fd(fd))
+        }
+    }
+
+    fn over(stream: TcpStream) -> Client {
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();
         Client {
@@ -410,6 +454,17 @@ pub fn login_md5(
     handle: &str,
     password: &str,
 ) -> (Client, String) {
+    login_md5_via(server, version, handle, password, &Client::connect)
+}
+
+/// [`login_md5`], with the notification connection opened by `connect_ns`.
+pub fn login_md5_via(
+    server: &TestServer,
+    version: u8,
+    handle: &str,
+    password: &str,
+    connect_ns: &dyn Fn(SocketAddr) -> Client,
+) -> (Client, String) {
     // Dispatch.
     let mut ds = server.connect();
     let t = ds.t();
@@ -424,7 +479,7 @@ pub fn login_md5(
     let addr: SocketAddr = xfr.split(' ').nth(3).unwrap().parse().unwrap();
     drop(ds);
     // Notification.
-    let mut ns = Client::connect(addr);
+    let mut ns = connect_ns(addr);
     let t = ns.t();
     ns.send(&format!("VER {t} MSNP{version} CVR0"));
     ns.expect(&format!("VER {t} MSNP{version}"));
@@ -448,7 +503,18 @@ pub fn login_md5(
 
 /// Logs in and completes the usual start: SYN (returns its lines) and CHG NLN.
 pub fn online(server: &TestServer, version: u8, handle: &str, password: &str) -> Client {
-    let (mut c, _) = login_md5(server, version, handle, password);
+    online_via(server, version, handle, password, &Client::connect)
+}
+
+/// [`online`], with the notification connection opened by `connect_ns`.
+pub fn online_via(
+    server: &TestServer,
+    version: u8,
+    handle: &str,
+    password: &str,
+    connect_ns: &dyn Fn(SocketAddr) -> Client,
+) -> Client {
+    let (mut c, _) = login_md5_via(server, version, handle, password, connect_ns);
     let t = c.t();
     c.send(&format!("SYN {t} 0"));
     c.expect(&format!("SYN {t} "));
