@@ -17,6 +17,13 @@ fn server() -> TestServer {
     TestServer::start(&[(A, PW), (B, PW), (C, PW)])
 }
 
+/// For the flood tests, whose target reads nothing while the flood lasts: on a loaded 2-CPU
+/// machine that can exceed the 30 s write-stall timeout, which would cut the target for a
+/// reason other than the one under test (an unbounded outbox).
+fn flood_server() -> TestServer {
+    TestServer::start_with(&[(A, PW), (B, PW), (C, PW)], &["--stall-timeout", "600"])
+}
+
 /// Signs in with a small receive buffer, set before the handshake, so what the client leaves
 /// unread backs up into the server as it would for a stalled client on a real network
 /// (loopback autotuning would grow it to MBs).
@@ -105,7 +112,7 @@ static FLOOD: std::sync::Mutex<()> = std::sync::Mutex::new(());
 #[test]
 fn a_blocked_user_flooding_fl_add_remove_sends_the_target_nothing() {
     let _one_at_a_time = FLOOD.lock().unwrap_or_else(|e| e.into_inner());
-    let s = server();
+    let s = flood_server();
     let mut a = online_with_small_receive_buffer(&s, A);
     a.ok("ADD", &format!("BL {B} {B}"), &format!("BL 1 {B} {B}"));
     let mut b = online(&s, 7, B, PW);
@@ -130,7 +137,7 @@ fn a_blocked_user_flooding_fl_add_remove_sends_the_target_nothing() {
 #[test]
 fn a_stranger_flooding_fl_add_remove_is_paced_and_the_latest_state_wins() {
     let _one_at_a_time = FLOOD.lock().unwrap_or_else(|e| e.into_inner());
-    let s = server();
+    let s = flood_server();
     let mut a = online_with_small_receive_buffer(&s, A);
     let mut c = online(&s, 7, C, PW);
     // Carol floods as bob does above, but alice has not blocked her.
