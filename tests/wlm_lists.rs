@@ -896,3 +896,22 @@ fn pending_prompt_answered_twice_is_not_a_fault() {
     assert!(role(&roles, "Pending").is_empty(), "{roles:?}");
     assert_eq!(role(&roles, "Reverse"), [B.to_string()]);
 }
+
+/// A password change voids the address-book token issued before it, like login tickets
+/// (issue 21 item 4, extended to the web-service tokens of RST.srf): the old token gets the
+/// fault libpurple renews its token on, and a token fetched with the new password works.
+#[test]
+fn a_service_token_from_before_a_password_change_is_refused() {
+    let s = server();
+    let old = contacts_token(&s, A, "pw");
+    ok(&s, AB, &old, "Initial", &find_all());
+    let db = s.db.to_str().unwrap();
+    let (code, _, err) = msnpd(
+        &["user", "passwd", A, "--password", "new-pw", "--db", db],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    fault(&s, AB, &old, &find_all(), "BadContextToken");
+    let new = contacts_token(&s, A, "new-pw");
+    ok(&s, AB, &new, "Initial", &find_all());
+}

@@ -92,7 +92,7 @@ async fn serve(h: &Arc<Http>, r: &Request, service: Service) -> Response {
         );
         return fault(Fault::BadArgument);
     }
-    let Some(handle) = h.logins.service_owner(&req.ticket).await else {
+    let Some((handle, version)) = h.logins.service_owner(&req.ticket).await else {
         log::info!(
             "http {}: {} with an unknown or expired ticket",
             r.peer,
@@ -101,17 +101,26 @@ async fn serve(h: &Arc<Http>, r: &Request, service: Service) -> Response {
         return fault(Fault::BadContextToken);
     };
     let handle: String = handle.into();
-    let Ok(Ok(Some((id, _)))) = h
+    let Ok(Ok(Some(account))) = h
         .storage
         .run({
             let handle = handle.clone();
-            move |db| db.lookup(&handle)
+            move |db| db.credentials(&handle)
         })
         .await
     else {
         // The account was deleted since its token was issued.
         return fault(Fault::BadContextToken);
     };
+    if account.version != version {
+        log::info!(
+            "http {}: {} with a token from before {handle}'s password change",
+            r.peer,
+            req.method.name()
+        );
+        return fault(Fault::BadContextToken);
+    }
+    let id = account.id;
     let host = preferred_host(r);
     log::debug!(
         "http {}: {} ({}) for {handle}",

@@ -324,7 +324,7 @@ pub async fn rst(hub: &Arc<Http>, req: &Request) -> Response {
                 proof: None,
             },
             Service::Web => Issued::Ticket {
-                ticket: hub.logins.issue_service(&handle, lifetime).await,
+                ticket: hub.logins.issue_service(&handle, version, lifetime).await,
                 proof: None,
             },
         });

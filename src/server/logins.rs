@@ -97,12 +97,13 @@ enum Msg {
     },
     IssueService {
         handle: Box<str>,
+        version: u64,
         ttl: Duration,
         reply: Reply<String>,
     },
     ServiceOwner {
         token: Box<str>,
-        reply: Reply<Option<Box<str>>>,
+        reply: Reply<Option<(Box<str>, u64)>>,
     },
     ExpireTickets,
 }
@@ -326,12 +327,14 @@ impl Logins {
         answer.recv().await.ok().flatten()
     }
 
-    /// A web-service token for `handle` (address book, storage ...), valid for `ttl`; not
-    /// consumed by use (`tickets::ServiceTokens`).
-    pub async fn issue_service(&self, handle: &str, ttl: Duration) -> String {
+    /// A web-service token for `handle` (address book, storage ...), whose password was
+    /// checked at credential version `version`, valid for `ttl`; not consumed by use
+    /// (`tickets::ServiceTokens`).
+    pub async fn issue_service(&self, handle: &str, version: u64, ttl: Duration) -> String {
         let (reply, answer) = smol::channel::bounded(1);
         let msg = Msg::IssueService {
             handle: handle.into(),
+            version,
             ttl,
             reply,
         };
@@ -341,8 +344,9 @@ impl Logins {
         answer.recv().await.unwrap_or_default()
     }
 
-    /// The account a web-service token (as the client sends it) belongs to, while valid.
-    pub async fn service_owner(&self, token: &str) -> Option<Box<str>> {
+    /// The account a web-service token (as the client sends it) belongs to and the credential
+    /// version it was issued under, while valid.
+    pub async fn service_owner(&self, token: &str) -> Option<(Box<str>, u64)> {
         let (reply, answer) = smol::channel::bounded(1);
         let msg = Msg::ServiceOwner {
             token: token.into(),
@@ -525,11 +529,16 @@ async fn run(rx: Receiver<Msg>, ended_tx: Sender<Ended>, ended_rx: Receiver<Ende
             } => {
                 let _ = reply.try_send(tickets.redeem_with_key(&ticket, &handle, version));
             }
-            Msg::IssueService { handle, ttl, reply } => {
-                let _ = reply.try_send(services.issue(&handle, ttl));
+            Msg::IssueService {
+                handle,
+                version,
+                ttl,
+                reply,
+            } => {
+                let _ = reply.try_send(services.issue(&handle, version, ttl));
             }
             Msg::ServiceOwner { token, reply } => {
-                let _ = reply.try_send(services.owner(&token).map(Into::into));
+                let _ = reply.try_send(services.owner(&token).map(|(h, v)| (h.into(), v)));
             }
             Msg::ExpireTickets => {
                 tickets.expire();

@@ -122,16 +122,17 @@ impl Tickets {
 /// signs in again, as after any expiry).
 #[derive(Default)]
 pub struct ServiceTokens {
-    /// Token (the `t` value) -> (account, expiry).
-    map: HashMap<Box<str>, (Box<str>, Instant)>,
+    /// Token (the `t` value) -> (account, its credential version at issue, expiry).
+    map: HashMap<Box<str>, (Box<str>, u64, Instant)>,
     /// Tokens in the order issued.
     order: VecDeque<Box<str>>,
 }
 
 impl ServiceTokens {
-    /// A new token for `handle`, valid for `ttl`; the whole value (`t=...&p=...`) to put in the
-    /// answer's `BinarySecurityToken`.
-    pub fn issue(&mut self, handle: &str, ttl: Duration) -> String {
+    /// A new token for `handle`, whose password was checked at credential version `version`,
+    /// valid for `ttl`; the whole value (`t=...&p=...`) to put in the answer's
+    /// `BinarySecurityToken`.
+    pub fn issue(&mut self, handle: &str, version: u64, ttl: Duration) -> String {
         self.expire();
         while self.order.len() >= MAX_SERVICE_TOKENS {
             if let Some(oldest) = self.order.pop_front() {
@@ -141,17 +142,19 @@ impl ServiceTokens {
         let (t, whole) = new_ticket();
         let t: Box<str> = t.into();
         self.map
-            .insert(t.clone(), (handle.into(), Instant::now() + ttl));
+            .insert(t.clone(), (handle.into(), version, Instant::now() + ttl));
         self.order.push_back(t);
         whole
     }
 
-    /// The account a token (as the client sends it, see `ticket_id`) was issued to, while valid.
-    pub fn owner(&self, param: &str) -> Option<&str> {
+    /// The account a token (as the client sends it, see `ticket_id`) was issued to and the
+    /// credential version it was issued under, while valid. The caller compares the version
+    /// with the account's current one: a password change voids the token.
+    pub fn owner(&self, param: &str) -> Option<(&str, u64)> {
         self.map
             .get(ticket_id(param))
-            .filter(|(_, exp)| Instant::now() < *exp)
-            .map(|(h, _)| &**h)
+            .filter(|(_, _, exp)| Instant::now() < *exp)
+            .map(|(h, v, _)| (&**h, *v))
     }
 
     /// Forgets expired tokens (from the front: issue order is expiry order).
@@ -159,7 +162,7 @@ impl ServiceTokens {
         let now = Instant::now();
         while let Some(t) = self.order.front() {
             match self.map.get(t) {
-                Some((_, exp)) if *exp > now => break,
+                Some((_, _, exp)) if *exp > now => break,
                 _ => {
                     if let Some(t) = self.order.pop_front() {
                         self.map.remove(&t);
@@ -259,15 +262,15 @@ mod tests {
     #[test]
     fn service_tokens_are_reusable_bounded_and_expire() {
         let mut s = ServiceTokens::default();
-        let a = s.issue("a@x.com", TICKET_TTL);
-        assert_eq!(s.owner(&a), Some("a@x.com"));
-        assert_eq!(s.owner(&a), Some("a@x.com"), "not consumed");
-        assert_eq!(s.owner(ticket_id(&a)), Some("a@x.com"));
+        let a = s.issue("a@x.com", 4, TICKET_TTL);
+        assert_eq!(s.owner(&a), Some(("a@x.com", 4)));
+        assert_eq!(s.owner(&a), Some(("a@x.com", 4)), "not consumed");
+        assert_eq!(s.owner(ticket_id(&a)), Some(("a@x.com", 4)));
         assert_eq!(s.owner("t=nothing"), None);
-        let gone = s.issue("b@x.com", Duration::ZERO);
+        let gone = s.issue("b@x.com", 0, Duration::ZERO);
         assert_eq!(s.owner(&gone), None);
         for i in 0..MAX_SERVICE_TOKENS {
-            s.issue(&format!("u{i}@x.com"), TICKET_TTL);
+            s.issue(&format!("u{i}@x.com"), 0, TICKET_TTL);
         }
         assert_eq!(s.len(), MAX_SERVICE_TOKENS);
         assert_eq!(s.owner(&a), None, "the oldest made room");
