@@ -56,7 +56,8 @@ TLS="$WORK/tls"
 
 SPID=""
 RUN=""
-# HTTPS is off in every run but the idle-HTTPS reading, which sets HTTPS_ARGS for one start.
+# HTTPS is off in every run but the idle-HTTPS reading and the WLM sign-in (login-sso), which set
+# HTTPS_ARGS for one start each.
 HTTPS_ARGS=(--https-listen none)
 start_server() {
     RUN=$(mktemp -d "$WORK/run.XXXXXX")
