@@ -56,7 +56,8 @@ TLS="$WORK/tls"
 
 SPID=""
 RUN=""
-# HTTPS is off in every run but the idle-HTTPS reading, which sets HTTPS_ARGS for one start.
+# HTTPS is off in every run but the idle-HTTPS reading and the WLM sign-in (login-sso), which set
+# HTTPS_ARGS for one start each.
 HTTPS_ARGS=(--https-listen none)
 start_server() {
     RUN=$(mktemp -d "$WORK/run.XXXXXX")
@@ -136,6 +137,12 @@ HTTPS_RSS_DETAIL=$(awk '/^RssAnon|^RssFile/{printf "%s %s ", $1, $2}' "/proc/$SP
 HTTPS_ARGS=(--https-listen none)
 fresh; run login-twn   --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 1 --count 60 --server-pid "$SPID"
 fresh; run login-twn-c2 --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 2 --count 40
+# WLM 2009 sign-in (MSNP18 single sign-on): RST.srf over HTTPS, checked against the kit's CA as
+# the real client checks it, the MBI_KEY_OLD answer, USR SSO S with a machine GUID, ADL, CHG.
+stop_server; HTTPS_ARGS=(--https-listen 127.0.0.1:0 --tls-dir "$TLS"); start_server
+HTTPS=$(sed -n 's/.*https listening on //p' "$RUN/server.log" | head -n1)
+run login-sso          --server "$NS" --version 18 --rst "https://$HTTPS/RST.srf" --ca "$TLS/ca.pem" login --concurrency 1 --count 60 --server-pid "$SPID"
+HTTPS_ARGS=(--https-listen none)
 # WLM address book: ABFindAll of user1's 300 contacts (added over SOAP first), server CPU per answer.
 fresh; run abfindall   abfindall --http "$HTTP" --contacts 300 --count 500 --server-pid "$SPID"
 stop_server
@@ -159,6 +166,7 @@ IALIVE=$(val idle alive)
 BAFTER=$(val login-burst rss_after_kib); BHWM=$(val login-burst rss_hwm_kib)
 LRATE=$(val login-md5 logins_per_s)
 TOVER=$(val login-twn p50_minus_hash_ms); THASH=$(val login-twn local_hash_ms); TP50=$(val login-twn p50_ms)
+SOVER=$(val login-sso p50_minus_hash_ms); SHASH=$(val login-sso local_hash_ms); SP50=$(val login-sso p50_ms)
 IPINGS=$(val idle pings); IUNANS=$(val idle unanswered)
 fan_ok() { [ "$FLOST" = 0 ] && le "$FP99" 2000; }
 idle_ok() { [ "$IALIVE" = "$N" ] && le "$IKIB" 2 && [ "$IUNANS" = 0 ]; }
@@ -212,6 +220,7 @@ msnpd-load raw-fanout --watchers 200 --rounds 500 --relay-cpu 0
 msnpd-load --server 127.0.0.1:1863 idle --sessions 10000 --server-pid $(pidof msnpd)
 msnpd-load --server 127.0.0.1:1863 login --concurrency 20 --duration 5 --accounts 1000
 msnpd-load --server 127.0.0.1:1863 --version 11 --nexus http://127.0.0.1:8080/rdr/pprdr.asp login --concurrency 1 --count 20
+msnpd-load --server 127.0.0.1:1863 --version 18 --rst https://127.0.0.1:443/RST.srf --ca tls/ca.pem login --concurrency 1 --count 20
 ```
 
 `msnpd-load --help` and `msnpd-load SCENARIO --help` list every option. What each scenario does:
@@ -220,6 +229,10 @@ msnpd-load --server 127.0.0.1:1863 --version 11 --nexus http://127.0.0.1:8080/rd
   login2.srf for MSNP8-12, `SYN`, `CHG NLN`, `OUT`); latency is connect to `CHG` answer. For
   Tweener it also reports the time of one local Argon2 check with msnpd's parameters
   (`local_hash_ms`) and `p50_minus_hash_ms`, the login cost beyond the password hash.
+  `--version 15`-`18` sign in as Windows Live Messenger does: RST.srf over HTTPS (`--rst`, the
+  certificate checked against `--ca` for login.live.com), the `MBI_KEY_OLD` answer, `USR SSO S`
+  (with a machine GUID from MSNP16), an empty initial `ADL` instead of `SYN`; the same
+  `p50_minus_hash_ms`, and `server_cpu_minus_hash_ms` (the server's CPU per login beyond the hash).
 - `idle`: N sessions logged in and kept alive: every session sends `PNG` at the client interval
   (`--ping`) and counts the `QNG` answers, `CHL` is answered with `QRY`; the hold covers at least
   one interval. Server VmRSS before and after, per session; pings sent and unanswered.
@@ -285,6 +298,7 @@ else
     row "aarch64 binary <= 6 MiB" "not built: run make aarch64 before make bench" false
 fi
 row "Tweener login = password hash + <= 1 ms" "p50 $TP50 ms; local Argon2 check $THASH ms; difference $TOVER ms" le "$TOVER" 1
+row "WLM sign-in (MSNP18 SSO, RST.srf over HTTPS) = password hash + <= 5 ms" "p50 $SP50 ms; local Argon2 check $SHASH ms; difference $SOVER ms (server CPU per login beyond the hash: $(val login-sso server_cpu_minus_hash_ms) ms)" le "$SOVER" 5
 ABCPU=$(val abfindall server_cpu_ms_per_request); ABP50=$(val abfindall p50_ms)
 row "ABFindAll of 300 contacts <= 10 ms server time" "$ABCPU ms server CPU per answer (client-seen p50 $ABP50 ms, $(val abfindall answer_bytes) bytes)" le "$ABCPU" 10
 RAWCPU=$(val raw-relay server_cpu_pct); RAWGEN=$(val raw-relay gen_busy_pct)

@@ -425,6 +425,10 @@ pub const XML_MAX_ATTRIBUTES: usize = 16;
 pub const MAX_ML_PAYLOAD: usize = 8 * 1024;
 /// Contacts one `ADL`/`RML`/`FQY` payload may name (the clients' own batch size, see above).
 pub const MAX_ML_CONTACTS: usize = 150;
+/// `ADL` answers a session holds back until its initial `ADL` (`ns::contacts`): libpurple sends
+/// one such `ADL` per contact it authorises during sign-in, a handful at a LAN party; past this
+/// many the rest are answered at once (the client then waits on its login timer, nothing worse).
+pub const MAX_HELD_ADL_ACKS: usize = 8;
 /// Largest `UUX` payload (personal message, current media, machine GUID, endpoint data): the
 /// longest real one, WLM 2009's with `PrivateEndpointData`, is well under 1 KiB; the personal
 /// message itself is cut by the clients at 129 characters.

@@ -202,3 +202,80 @@ fn md5_and_tweener_logins() {
         );
     }
 }
+
+/// WLM single sign-on (MSNP15 and 18): RST.srf over HTTPS checked against the kit's CA, and over
+/// plain HTTP; the MBI answer is accepted (a wrong one would be 911 and `failed`), and the report
+/// carries the "beyond the hash" figures of the bench row.
+#[test]
+fn wlm_sso_logins() {
+    let s = server(6, &["--https-listen", "127.0.0.1:0"]);
+    let https = s.https_addr();
+    let ca = s.dir.path().join("ca.pem");
+    let ns = s.ns.to_string();
+    let pid = s.child.id().to_string();
+    for (v, rst, with_ca) in [
+        ("18", format!("https://{https}/RST.srf"), true),
+        ("15", format!("https://{https}/RST.srf"), false),
+        ("16", format!("http://{}/RST.srf", s.http), false),
+    ] {
+        let mut args = vec!["--server", &ns, "--version", v, "--rst", &rst];
+        if with_ca {
+            args.extend(["--ca", ca.to_str().unwrap()]);
+        }
+        args.extend([
+            "login",
+            "--concurrency",
+            "2",
+            "--count",
+            "4",
+            "--accounts",
+            "4",
+            "--server-pid",
+            &pid,
+        ]);
+        let r = load(&args);
+        assert_eq!(num(&r, "logins"), 4.0, "{v}: {r:?}");
+        assert_eq!(num(&r, "failed"), 0.0, "{v}: {r:?}");
+        assert!(num(&r, "local_hash_ms") > 0.0, "{r:?}");
+        assert!(num(&r, "passport_p50_ms") > 0.0, "{r:?}");
+        assert!(r.contains_key("p50_minus_hash_ms"), "{r:?}");
+        assert!(r.contains_key("server_cpu_minus_hash_ms"), "{r:?}");
+    }
+    // Scenarios that build lists with ADD/ADC refuse WLM versions; a wrong password fails cleanly.
+    let out = Command::new(LOAD)
+        .args([
+            "--server",
+            &ns,
+            "--version",
+            "18",
+            "fanout",
+            "--watchers",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("login scenario only"));
+    let rst = format!("http://{}/RST.srf", s.http);
+    let out = Command::new(LOAD)
+        .args([
+            "--server",
+            &ns,
+            "--version",
+            "18",
+            "--rst",
+            &rst,
+            "--password",
+            "wrong",
+            "login",
+            "--count",
+            "1",
+            "--concurrency",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no messengerclear token"), "{err}");
+}

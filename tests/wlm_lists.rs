@@ -764,6 +764,9 @@ fn targets_are_told_in_their_own_dialect() {
         payload,
         r#"<ml><d n="example.com"><c n="bob" l="8" t="1"/></d></ml>"#
     );
+    // WLM's initial list first, as it sends it after the address book.
+    let n = ml_cmd(&mut alice, "ADL", "<ml l='1'/>");
+    read_until(&mut alice, &format!("ADL {n} OK"));
     // A WLM add reaches MSNP11 as ADC 0 RL.
     let n = ml_cmd(
         &mut alice,
@@ -914,4 +917,97 @@ fn a_service_token_from_before_a_password_change_is_refused() {
     fault(&s, AB, &old, &find_all(), "BadContextToken");
     let new = contacts_token(&s, A, "new-pw");
     ok(&s, AB, &new, "Initial", &find_all());
+}
+
+/// FQY (MSNP14+): `t="1"` for the addresses with an account here, in the payload's form; an
+/// address without one is left out, `208` when none has one; other networks `204`. The session
+/// goes on after each.
+#[test]
+fn fqy_names_the_network_of_each_address() {
+    let s = server();
+    let mut alice = wlm_common::sign_in(&s, 18, A, "pw", Some(GUID)).ns;
+    let n = ml_cmd(
+        &mut alice,
+        "FQY",
+        r#"<ml><d n="example.com"><c n="bob"/><c n="nobody"/><c n="carol"/></d><d n="elsewhere.net"><c n="ghost"/></d></ml>"#,
+    );
+    let (line, answer, _) = read_until(&mut alice, &format!("FQY {n} "));
+    assert_eq!(line, format!("FQY {n} {}", answer.len()));
+    assert_eq!(
+        answer,
+        r#"<ml><d n="example.com"><c n="bob" t="1"/><c n="carol" t="1"/></d></ml>"#
+    );
+    let n = ml_cmd(
+        &mut alice,
+        "FQY",
+        r#"<ml><d n="example.com"><c n="nobody"/></d></ml>"#,
+    );
+    assert_eq!(read_until(&mut alice, "208 ").0, format!("208 {n}"));
+    let n = ml_cmd(
+        &mut alice,
+        "FQY",
+        r#"<ml><d n="yahoo.com"><c n="someone" t="32"/></d></ml>"#,
+    );
+    assert_eq!(read_until(&mut alice, "204 ").0, format!("204 {n}"));
+    let n = ml_cmd(&mut alice, "FQY", r#"<ml><d n="example.com"></d></ml>"#);
+    assert_eq!(read_until(&mut alice, "240 ").0, format!("240 {n}"));
+    alice.send("PNG");
+    read_until(&mut alice, "QNG");
+}
+
+/// libpurple's sign-in when it authorises an "added you" prompt at once: an `ADL l="2"` before
+/// its initial `ADL`. The change is made at once; its `OK` comes right after the initial `ADL`'s,
+/// so the plug-in's count of awaited answers reaches 0 and it signs on without its 30 s timer.
+/// Without an initial `ADL`, the first `CHG` releases the held answer.
+#[test]
+fn an_adl_before_the_initial_one_is_answered_after_it() {
+    let s = server();
+    let mut bob = online(&s, 7, B, "pw");
+    bob.ok("ADD", &format!("FL {A} {A}"), &format!("FL 1 {A} {A} 0"));
+    let mut alice = wlm_common::sign_in(&s, 18, A, "pw", Some(GUID)).ns;
+    let t = contacts_token(&s, A, "pw");
+    let roles = memberships(&ok(&s, SHARING, &t, "Initial", &find_membership(None)));
+    assert_eq!(role(&roles, "Pending"), [B.to_string()], "{roles:?}");
+    let early = ml_cmd(
+        &mut alice,
+        "ADL",
+        r#"<ml><d n="example.com"><c n="bob" l="2" t="1"/></d></ml>"#,
+    );
+    let blp = alice.t();
+    alice.send(&format!("BLP {blp} AL"));
+    let (_, _, before) = read_until(&mut alice, &format!("BLP {blp} "));
+    assert!(
+        !before.iter().any(|l| l.starts_with("ADL ")),
+        "held until the initial ADL: {before:?}"
+    );
+    // Already made and committed.
+    let roles = memberships(&ok(&s, SHARING, &t, "Initial", &find_membership(None)));
+    assert_eq!(role(&roles, "Allow"), [B.to_string()], "{roles:?}");
+    let initial = ml_cmd(
+        &mut alice,
+        "ADL",
+        r#"<ml l="1"><d n="example.com"><c n="bob" l="2" t="1"/></d></ml>"#,
+    );
+    assert_eq!(alice.line(), format!("ADL {initial} OK"));
+    assert_eq!(alice.line(), format!("ADL {early} OK"));
+    // Later ADLs are answered at once.
+    let later = ml_cmd(
+        &mut alice,
+        "ADL",
+        r#"<ml><d n="example.com"><c n="bob" l="1" t="1"/></d></ml>"#,
+    );
+    read_until(&mut alice, &format!("ADL {later} OK"));
+
+    // A client that goes online without an initial ADL: its CHG releases the held answer.
+    let mut carol = wlm_common::sign_in(&s, 15, C, "pw", None).ns;
+    let early = ml_cmd(
+        &mut carol,
+        "ADL",
+        r#"<ml><d n="example.com"><c n="bob" l="3" t="1"/></d></ml>"#,
+    );
+    let chg = carol.t();
+    carol.send(&format!("CHG {chg} NLN 0"));
+    let (_, _, before) = read_until(&mut carol, &format!("CHG {chg} NLN"));
+    assert!(!before.iter().any(|l| l.starts_with("ADL ")), "{before:?}");
+    read_until(&mut carol, &format!("ADL {early} OK"));
 }

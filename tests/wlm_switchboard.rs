@@ -155,3 +155,197 @@ fn msnp2_msnp12_and_msnp18_in_one_conversation() {
         assert_eq!(c.line(), format!("BYE {C}"));
     }
 }
+
+const E: &str = "erin@example.com";
+
+/// Reads `c` until a line starting with each of `prefixes` has arrived (in any order, other lines
+/// and their payloads skipped); returns the matched lines in the order of `prefixes`.
+fn sees_all(c: &mut Client, prefixes: &[String]) -> Vec<String> {
+    let mut found: Vec<Option<String>> = vec![None; prefixes.len()];
+    while found.iter().any(Option::is_none) {
+        let l = c.line();
+        if let Some(i) = prefixes
+            .iter()
+            .enumerate()
+            .position(|(i, p)| found[i].is_none() && l.starts_with(p.as_str()))
+        {
+            found[i] = Some(l);
+        } else if let Some(n) = payload_len(&l) {
+            c.payload(n);
+        }
+    }
+    found.into_iter().map(Option::unwrap).collect()
+}
+
+/// The initial `<ml l="1">` naming `handles` (all @example.com) on `lists`.
+fn ml(handles: &[&str], lists: u8) -> String {
+    let mut s = String::from("<ml l=\"1\"><d n=\"example.com\">");
+    for h in handles {
+        let local = h.split('@').next().unwrap();
+        s.push_str(&format!("<c n=\"{local}\" l=\"{lists}\" t=\"1\"/>"));
+    }
+    s.push_str("</d></ml>");
+    s
+}
+
+/// Issue 19's "done means": a WLM 2009 user (MSNP18), a WLM 8.5 user (MSNP15), an MSN 7.5 user
+/// (MSNP12) and an MSN 4.7 user (MSNP7) are each other's contacts, each added the others with
+/// its own client's command (ADL, ADC, ADD), see each other's status in their own dialect, and
+/// chat in one switchboard conversation where every message and typing notice reaches the
+/// other three.
+#[test]
+fn wlm_2009_wlm_8_5_msn_7_5_and_msn_4_7_are_contacts_and_chat_together() {
+    let users = &[(A, PW), (B, PW), (C, PW), (E, PW)];
+    let server = TestServer::start(users);
+    let (wlm09, wlm85, msn75, msn47) = (A, B, C, E);
+    // Lists: each adds the other three to its forward and allow lists its own way.
+    let mut e = online_any(&server, 7, msn47, PW);
+    for h in [wlm09, wlm85, msn75] {
+        for list in ["FL", "AL"] {
+            let t = e.t();
+            e.send(&format!("ADD {t} {list} {h} {h}"));
+            e.until(&format!("ADD {t} {list} "));
+        }
+    }
+    e.send("OUT");
+    e.expect_closed();
+    let mut c = online_any(&server, 12, msn75, PW);
+    for h in [wlm09, wlm85, msn47] {
+        for list in ["FL", "AL"] {
+            let t = c.t();
+            c.send(&format!("ADC {t} {list} N={h} F={h}"));
+            c.until(&format!("ADC {t} {list} N={h}"));
+        }
+    }
+    c.send("OUT");
+    c.expect_closed();
+    for (version, me, others, guid) in [
+        (15, wlm85, [wlm09, msn75, msn47], None),
+        (18, wlm09, [wlm85, msn75, msn47], Some(GA)),
+    ] {
+        let mut w = sign_in(&server, version, me, PW, guid).ns;
+        let adl = ml(&others, 3); // FL + AL
+        w.send_payload(&format!("ADL 5 {}", adl.len()), adl.as_bytes());
+        w.until("ADL 5 OK");
+        w.send("OUT");
+        w.expect_closed();
+    }
+    // What MSN 4.7 sees in SYN: the other three on FL, AL and RL (they added it back).
+    let mut e = login_md5(&server, 7, msn47, PW).0;
+    e.send("SYN 5 0");
+    e.until("SYN 5 ");
+    let mut wanted: Vec<(&str, &str)> = [wlm09, wlm85, msn75]
+        .into_iter()
+        .flat_map(|h| ["FL", "AL", "RL"].map(|l| (l, h)))
+        .collect();
+    while !wanted.is_empty() {
+        let l = e.until("LST 5 ").0;
+        wanted.retain(|(list, h)| {
+            !(l.starts_with(&format!("LST 5 {list} ")) && l.contains(&format!(" {h} ")))
+        });
+    }
+    // Presence, signing in oldest first: each newcomer gets the others' ILN, the others its NLN.
+    e.send("CHG 6 NLN");
+    e.expect("CHG 6 NLN");
+    let mut c = online_any(&server, 12, msn75, PW);
+    let iln = c.until("ILN ").0;
+    assert!(iln.contains(&format!(" NLN {msn47} {msn47}")), "{iln}");
+    sees_all(&mut e, &[format!("NLN NLN {msn75} {msn75}")]);
+    let mut b = sign_in(&server, 15, wlm85, PW, None).ns;
+    b.send("CHG 5 NLN 1342210084");
+    b.until("CHG 5 NLN 1342210084");
+    sees_all(
+        &mut b,
+        &[
+            format!("ILN 5 NLN {msn47} 1 {msn47}"),
+            format!("ILN 5 NLN {msn75} 1 {msn75}"),
+        ],
+    );
+    sees_all(&mut e, &[format!("NLN NLN {wlm85} {wlm85}")]);
+    sees_all(&mut c, &[format!("NLN NLN {wlm85} {wlm85} 1342210084")]);
+    let mut a = sign_in(&server, 18, wlm09, PW, Some(GA)).ns;
+    a.send("CHG 5 NLN 2789003324:48 0");
+    a.until("CHG 5 NLN 2789003324:48");
+    // MSNP18's ILN in the MSNP14 shape libpurple reads (Dialect::iln_address).
+    sees_all(
+        &mut a,
+        &[
+            format!("ILN 5 NLN {msn47} 1 {msn47}"),
+            format!("ILN 5 NLN {msn75} 1 {msn75}"),
+            format!("ILN 5 NLN {wlm85} 1 {wlm85} 1342210084"),
+        ],
+    );
+    sees_all(&mut e, &[format!("NLN NLN {wlm09} {wlm09}")]);
+    sees_all(&mut c, &[format!("NLN NLN {wlm09} {wlm09} 2789003324")]);
+    sees_all(&mut b, &[format!("NLN NLN {wlm09} 1 {wlm09} 2789003324")]);
+    // MSN 4.7 goes busy: each sees it in its own form.
+    e.send("CHG 7 BSY");
+    e.expect("CHG 7 BSY");
+    sees_all(&mut c, &[format!("NLN BSY {msn47} {msn47}")]);
+    sees_all(&mut b, &[format!("NLN BSY {msn47} 1 {msn47}")]);
+    sees_all(&mut a, &[format!("NLN BSY 1:{msn47} {msn47}")]);
+    // One conversation: WLM 2009 opens it and invites the other three.
+    a.send("XFR 6 SB");
+    let (xfr, _) = a.until("XFR 6 SB ");
+    let f: Vec<&str> = xfr.split(' ').collect();
+    let mut sa = Client::connect(f[3].parse().unwrap());
+    sa.send(&format!("USR 1 {wlm09};{GA} {}", f[5]));
+    sa.expect(&format!("USR 1 OK {wlm09} "));
+    // Each joiner is announced to those already there before the next is invited.
+    let (mut sb, _) = ring(&mut sa, 2, wlm85, &mut b, wlm85);
+    sees_all(&mut sa, &[format!("JOI {wlm85} {wlm85} ")]);
+    let (mut sc, _) = ring(&mut sa, 3, msn75, &mut c, msn75);
+    for p in [&mut sa, &mut sb] {
+        sees_all(p, &[format!("JOI {msn75} {msn75} ")]);
+    }
+    let (se, iros) = ring(&mut sa, 4, msn47, &mut e, msn47);
+    assert_eq!(
+        iros,
+        vec![
+            format!("IRO 1 1 3 {wlm09} {wlm09}"),
+            format!("IRO 1 2 3 {wlm85} {wlm85}"),
+            format!("IRO 1 3 3 {msn75} {msn75}"),
+        ],
+        "MSN 4.7 is told of the three in its own form"
+    );
+    for p in [&mut sa, &mut sb, &mut sc] {
+        sees_all(p, &[format!("JOI {msn47} {msn47}")]);
+    }
+    // Each writes (non-ASCII) and types; the other three get every message byte for byte.
+    let mut sbs = [(wlm09, sa), (wlm85, sb), (msn75, sc), (msn47, se)];
+    for i in 0..sbs.len() {
+        let who = sbs[i].0;
+        for (n, body) in [
+            typing(who),
+            text(&format!("h\u{e9}llo from {who} \u{2713}")),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let t = 10 + n;
+            sbs[i]
+                .1
+                .send_payload(&format!("MSG {t} U {}", body.len()), &body);
+            for (j, (_, other)) in sbs.iter_mut().enumerate() {
+                if j == i {
+                    continue;
+                }
+                let (head, got) = other.expect_payload(&format!("MSG {who} {who} "));
+                assert_eq!(head, format!("MSG {who} {who} {}", body.len()));
+                assert_eq!(got, body, "{who}'s message to participant {j}");
+            }
+        }
+    }
+    // MSN 4.7 leaves: the other three see it go; the conversation goes on without it.
+    sbs[3].1.send("OUT");
+    for (_, other) in sbs.iter_mut().take(3) {
+        assert_eq!(other.line(), format!("BYE {msn47}"));
+    }
+    let last = text("still here");
+    sbs[2]
+        .1
+        .send_payload(&format!("MSG 20 U {}", last.len()), &last);
+    for (_, other) in sbs.iter_mut().take(2) {
+        assert_eq!(other.expect_payload(&format!("MSG {msn75} ")).1, last);
+    }
+}

@@ -213,39 +213,63 @@ pub fn verify(key: &SessionKey, nonce: &str, answer: &str) -> Result<(), SsoErro
     Ok(())
 }
 
-/// The client side of the exchange, for tests elsewhere in the crate (RST.srf answer to login).
-#[cfg(test)]
-pub(crate) mod client {
+/// The client side of the exchange: what a WLM client sends after RST.srf. The server never calls
+/// it; the crate's tests and the load generator (`msnpd-load --version 15..18`) sign in with it,
+/// so that both compute the answer exactly as the verifier above expects a client to.
+pub mod client {
     use super::*;
     use openssl::symm::{Crypter, Mode};
 
-    /// The client side, written from papyon's `mbi_crypt` and libpurple's `msn_rps_encrypt`: the
-    /// header, a random IV, the HMAC, and 3DES-CBC of the nonce followed by eight 0x08 bytes with
-    /// no further padding.
-    pub(crate) fn client_answer(binary_secret_b64: &str, nonce: &str) -> String {
-        let secret = B64.decode(binary_secret_b64).unwrap();
-        let key2 = derive_key(&secret, "WS-SecureConversationSESSION KEY HASH").unwrap();
-        let key3 = derive_key(&secret, "WS-SecureConversationSESSION KEY ENCRYPTION").unwrap();
-        let hash = hmac_sha1(&key2, &[nonce.as_bytes()]).unwrap();
-        let mut iv = [0u8; 8];
+    /// The `MBI_KEY_OLD` answer to `nonce` with the session key `binary_secret_b64` (the RST.srf
+    /// answer's `BinarySecret` for messengerclear.live.com), written from papyon's `mbi_crypt`
+    /// and libpurple's `msn_rps_encrypt`: the header, a random IV, the HMAC, and 3DES-CBC of the
+    /// nonce followed by eight 0x08 bytes with no further padding, in base64.
+    pub fn answer(binary_secret_b64: &str, nonce: &str) -> Result<String, SsoError> {
+        let secret = B64
+            .decode(binary_secret_b64.trim())
+            .map_err(|_| SsoError::Base64)?;
+        let hash_key = derive_key(&secret, HASH_LABEL)?;
+        let crypt_key = derive_key(&secret, ENCRYPTION_LABEL)?;
+        let hash = hmac_sha1(&hash_key, &[nonce.as_bytes()])?;
+        let mut iv = [0u8; IV_LEN];
         crate::auth::fill_random(&mut iv);
         let mut padded = nonce.as_bytes().to_vec();
         padded.extend_from_slice(&[8u8; 8]);
-        let mut c = Crypter::new(Cipher::des_ede3_cbc(), Mode::Encrypt, &key3, Some(&iv)).unwrap();
+        let mut c = Crypter::new(Cipher::des_ede3_cbc(), Mode::Encrypt, &crypt_key, Some(&iv))
+            .map_err(|_| SsoError::Crypto)?;
         c.pad(false);
         let mut cipher = vec![0u8; padded.len() + 8];
-        let mut n = c.update(&padded, &mut cipher).unwrap();
-        n += c.finalize(&mut cipher[n..]).unwrap();
+        let mut n = c
+            .update(&padded, &mut cipher)
+            .map_err(|_| SsoError::Crypto)?;
+        n += c.finalize(&mut cipher[n..]).map_err(|_| SsoError::Crypto)?;
         cipher.truncate(n);
-        assert_eq!(cipher.len(), 72, "libpurple's fixed cipher length");
-        let mut blob = Vec::new();
-        for v in [28u32, 1, 0x6603, 0x8004, 8, 20, cipher.len() as u32] {
+        let mut blob = Vec::with_capacity(HEADER_LEN as usize + IV_LEN + HASH_LEN + n);
+        let header = [
+            HEADER_LEN,
+            CRYPT_MODE_CBC,
+            CIPHER_3DES,
+            HASH_SHA1,
+            IV_LEN as u32,
+            HASH_LEN as u32,
+            n as u32,
+        ];
+        for v in header {
             blob.extend_from_slice(&v.to_le_bytes());
         }
         blob.extend_from_slice(&iv);
         blob.extend_from_slice(&hash);
         blob.extend_from_slice(&cipher);
-        B64.encode(blob)
+        Ok(B64.encode(blob))
+    }
+
+    /// `answer` for tests: panics on a malformed secret, checks libpurple's fixed cipher length.
+    #[cfg(test)]
+    pub(crate) fn client_answer(binary_secret_b64: &str, nonce: &str) -> String {
+        let a = answer(binary_secret_b64, nonce).unwrap();
+        let blob = B64.decode(&a).unwrap();
+        assert_eq!(u32_at(&blob, 24), 72, "libpurple's fixed cipher length");
+        a
     }
 }
 

@@ -20,6 +20,8 @@ mod net;
 mod relay;
 #[path = "msnpd_load/scenarios.rs"]
 mod scenarios;
+#[path = "msnpd_load/sso.rs"]
+mod sso;
 #[path = "msnpd_load/stats.rs"]
 mod stats;
 
@@ -51,12 +53,21 @@ struct Cli {
     /// password of every account (default password)
     #[argh(option, default = "String::from(\"password\")")]
     password: String,
-    /// protocol version, 2-12: MD5 login up to 7, Tweener from 8 (default 7)
+    /// protocol version: MD5 login up to 7, Tweener 8-14, WLM single sign-on 15-18 (login
+    /// scenario only from 13) (default 7)
     #[argh(option, default = "7")]
     version: u8,
     /// nexus URL for Tweener logins (default http://SERVER-HOST:8080/rdr/pprdr.asp)
     #[argh(option)]
     nexus: Option<String>,
+    /// RST.srf URL for MSNP15+ single sign-on, http:// or https://
+    /// (e.g. https://127.0.0.1:443/RST.srf)
+    #[argh(option)]
+    rst: Option<String>,
+    /// CA certificate (PEM) the RST.srf server's certificate must chain to, for the name
+    /// login.live.com (msnpd's kit: ca.pem); without it HTTPS is not verified (loopback use)
+    #[argh(option)]
+    ca: Option<std::path::PathBuf>,
     /// seconds to wait for any one answer (default 30)
     #[argh(option, default = "30.0")]
     timeout: f64,
@@ -387,10 +398,21 @@ fn run(cli: Cli, ex: scenarios::Ex) -> R<()> {
         version: cli.version,
         nexus,
         dalogin: RefCell::new(None),
+        rst: cli
+            .rst
+            .as_deref()
+            .map(|u| sso::RstEndpoint::new(u, cli.ca.as_ref(), "login.live.com"))
+            .transpose()?,
     });
-    // MSNP13+ sign in with SSO and keep their lists in the SOAP address book: not driven here.
-    if msnpd::dialect::Dialect::get(cli.version).is_none_or(|d| d.address_book) {
-        return Err("--version must be 2-12".into());
+    // MSNP13+ keep their lists in the SOAP address book, which only `login` (an empty list)
+    // and `abfindall` do without; the other scenarios build lists with ADD/ADC.
+    let wlm_ok = matches!(cli.scenario, Scenario::Login(_) | Scenario::Abfindall(_));
+    match msnpd::dialect::Dialect::get(cli.version) {
+        None => return Err("--version must be 2-18".into()),
+        Some(d) if d.address_book && !wlm_ok => {
+            return Err("--version 13-18 is for the login scenario only".into());
+        }
+        Some(_) => {}
     }
     let block =
         |f: std::pin::Pin<Box<dyn std::future::Future<Output = R<()>>>>| smol::block_on(ex.run(f));

@@ -12,14 +12,63 @@
 //! Yahoo contacts) 204, an unknown account 205, a full list 210. Nothing is changed by a payload
 //! that is refused as a whole; a rule refusal stops at that contact (the ones before it were
 //! made, each committed, as a client that sent them one by one would have had them).
+//!
+//! **Answers held until the initial `ADL`.** libpurple (`notification.c`) counts the `ADL`s it
+//! waits for in `adl_fqy`: the initial `ADL` and each `FQY` contact add one, and *every*
+//! `ADL n OK` takes one off; "signed on" happens when the count reaches exactly 0. An `ADL` it
+//! sends during sign-in before its initial one (authorising a contact from the "added you"
+//! prompt, `l="2"`) is not counted, so its answer takes the count to -1 and the initial `ADL`'s
+//! answer back to -1 rather than 0: the plug-in then calls itself signed on only when its 30 s
+//! login timer fires. So the answer to an `ADL` that arrives before the session's initial one
+//! (`<ml l="1">`) is held and sent right after the initial `ADL`'s own answer (or with the
+//! session's first `CHG`, if that comes first). The change itself is made and committed at
+//! once, as always; only the `OK` waits. WLM sends its initial `ADL` before any other, so it
+//! never sees a held answer.
+//!
+//! `FQY` answers `t="1"` (this server's own network, Passport) for every address that has an
+//! account here; an address without one is left out, and when none has one the answer is
+//! `208` (W fqy.md "target user not found"). No other network is served here.
 
 use super::account::{self, Change, ChangeError};
 use super::{Apply, NsSession};
+use crate::limits::MAX_HELD_ADL_ACKS;
 use crate::model::{Account, UserId, list};
 use crate::protocol::command::contacts::{Adl, Fqy, Rml};
 use crate::protocol::ml::{self, Lists, Ml, Network};
 use crate::protocol::reply::contacts::{Done, Fqy as FqyAnswer, MlVerb};
-use crate::server::session::Handled;
+use crate::server::session::{Disconnect, Handled};
+
+/// The transaction ids of `ADL`s whose `OK` waits for the session's initial `ADL`.
+pub(super) type HeldAcks = heapless::Vec<u32, MAX_HELD_ADL_ACKS>;
+
+impl NsSession {
+    /// Holds the `OK` of `ADL trid` if the initial `ADL` has not been answered yet; false when
+    /// it must be sent now (already listed, or the hold is full).
+    fn hold_adl_ack(&mut self, trid: u32) -> bool {
+        if self.listed {
+            return false;
+        }
+        self.held_adl_acks
+            .get_or_insert_with(Box::default)
+            .push(trid)
+            .is_ok()
+    }
+
+    /// The session is listed (initial `ADL` answered, or online): answers every held `ADL`.
+    pub(super) async fn release_held_adl_acks(&mut self) -> Handled {
+        self.listed = true;
+        if let Some(held) = self.held_adl_acks.take() {
+            for &trid in held.iter() {
+                self.send(&Done {
+                    verb: MlVerb::Adl,
+                    trid,
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
 
 /// The `<ml>` of a command, or the error code to answer.
 fn read(payload: &[u8], lists: Lists) -> Result<Ml, u16> {
@@ -99,11 +148,18 @@ impl<'a> Apply<'a> for Adl<'a> {
                 watched.push(id);
             }
         }
-        s.send(&Done {
-            verb: MlVerb::Adl,
-            trid,
-        })
-        .await?;
+        // libpurple's sign-in count (module docs): an ADL before the initial one is answered
+        // after it.
+        if ml.initial || !s.hold_adl_ack(trid) {
+            s.send(&Done {
+                verb: MlVerb::Adl,
+                trid,
+            })
+            .await?;
+        }
+        if ml.initial {
+            s.release_held_adl_acks().await?;
+        }
         // Presence: before the first CHG the ILNs come with it (`presence.rs`), for every FL
         // contact, which these now are; after it, for the contacts this ADL named.
         if s.announced {
@@ -153,16 +209,32 @@ impl<'a> Apply<'a> for Rml<'a> {
     }
 }
 
-/// `FQY trid len` + `<ml>`: every address here is a Passport (MSN) one, network 1.
+/// `FQY trid len` + `<ml>`: network 1 for each address with an account here (module docs).
 impl<'a> Apply<'a> for Fqy<'a> {
     async fn apply(self, s: &mut NsSession, trid: u32) -> Handled {
         if s.user().is_none() {
             return Ok(());
         }
-        let ml = match read(self.data, Lists::Ignored) {
+        let mut ml = match read(self.data, Lists::Ignored) {
             Ok(ml) => ml,
             Err(code) => return s.error(code, trid).await,
         };
+        let handles: Vec<String> = ml.contacts.iter().map(|c| c.handle.clone()).collect();
+        let known =
+            s.ns.storage
+                .run(move |db| {
+                    handles
+                        .iter()
+                        .map(|h| db.lookup(h).map(|found| found.is_some()))
+                        .collect::<Result<Vec<bool>, _>>()
+                })
+                .await?
+                .map_err(|e| Disconnect::new(format!("FQY lookup: {e}")))?;
+        let mut known = known.into_iter();
+        ml.contacts.retain(|_| known.next().unwrap_or(false));
+        if ml.contacts.is_empty() {
+            return s.error(208, trid).await;
+        }
         let payload = ml::write(&ml, Lists::Ignored);
         s.send(&FqyAnswer {
             trid,

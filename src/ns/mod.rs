@@ -186,6 +186,10 @@ pub struct NsSession {
     synced: bool,
     /// The first CHG after login triggers ILN.
     announced: bool,
+    /// MSNP13+: the initial `ADL` (`<ml l="1">`) has been answered, or the session went online.
+    listed: bool,
+    /// `ADL` answers held back until then (`ns::contacts`); boxed, as it is almost always empty.
+    held_adl_acks: Option<Box<contacts::HeldAcks>>,
     /// Next challenge to send, and the outstanding one with its deadline.
     next_challenge: Option<Instant>,
     /// Boxed: outstanding only for the seconds a client takes to answer.
@@ -222,6 +226,8 @@ pub fn serve_connection(
                 got_command: false,
                 synced: false,
                 announced: false,
+                listed: false,
+                held_adl_acks: None,
                 next_challenge: None,
                 pending_challenge: None,
             };

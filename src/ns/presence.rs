@@ -46,6 +46,8 @@ impl<'a> Apply<'a> for Chg<'a> {
             msnobj: self.msnobj,
         })
         .await?;
+        // Online now: no `ADL` answer waits for the initial `ADL` any longer (`ns::contacts`).
+        s.release_held_adl_acks().await?;
         if !s.announced {
             s.announced = true;
             let lines =

@@ -1,5 +1,6 @@
-//! MSNP login flows: MD5 (MSNP2-7) and Tweener (MSNP8-12, nexus + login2.srf), both following
-//! the dispatch server's `XFR NS` redirect; then SYN and CHG.
+//! MSNP login flows: MD5 (MSNP2-7), Tweener (MSNP8-12, nexus + login2.srf) and WLM single
+//! sign-on (MSNP15-18, RST.srf + the `MBI_KEY_OLD` answer, `sso.rs`), all following the dispatch
+//! server's `XFR NS` redirect; then SYN (MSNP2-12) or the initial ADL (MSNP13+) and CHG.
 //!
 //! Every command is written by the server's own typed commands (`msnpd::protocol::command`) for
 //! the account's `Dialect`, so the load tool sends what the server's parsers accept and what the
@@ -9,6 +10,7 @@ use crate::net::{ChlKeys, Conn, R, Url, http_get, parse_url};
 use msnpd::dialect::{Auth, Dialect, ListCommands};
 use msnpd::model::{Status, list};
 use msnpd::protocol::command::ClientCommand;
+use msnpd::protocol::command::contacts::Adl;
 use msnpd::protocol::command::lists::{Adc, Add};
 use msnpd::protocol::command::login::{
     ClientVersion, Cvr, Inf, Stage, Usr, Ver, protocol_name, scheme_name,
@@ -20,6 +22,7 @@ use msnpd::protocol::command::sync::Syn;
 use msnpd::protocol::command::xfr::Xfr;
 use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where and who: the dispatch server, account naming, protocol version.
@@ -34,6 +37,8 @@ pub struct Target {
     pub nexus: String,
     /// login2.srf URL, learnt from the nexus once.
     pub dalogin: RefCell<Option<String>>,
+    /// RST.srf, for MSNP15+ single sign-on (`--rst`).
+    pub rst: Option<Arc<crate::sso::RstEndpoint>>,
 }
 
 impl Target {
@@ -87,14 +92,14 @@ async fn hello(c: &mut Conn, t: &Target, handle: &str) -> R<crate::net::Frame> {
         c.send(&Inf.to_bytes(tr, d)).await?;
         c.until(&format!("INF {tr} "), tr).await?;
     } else {
-        // What MSN Messenger 7.0 sends.
+        // What MSN Messenger 7.0 and the WLM builds send.
         let cvr = Cvr(ClientVersion {
             lcid: "0x0409",
             os: "winnt",
             os_version: "5.1",
             arch: "i386",
             library: "MSNMSGR",
-            client_version: "7.0.0777",
+            client_version: client_build(d.version),
             codebase: Some("MSMSGS"),
             handle: Some(handle),
         });
@@ -105,12 +110,33 @@ async fn hello(c: &mut Conn, t: &Target, handle: &str) -> R<crate::net::Frame> {
     let tr = c.t();
     let usr = Usr::plain(Stage::Initial, handle);
     c.send(&usr.to_bytes(tr, d)).await?;
-    let f = c.next().await?;
+    let mut f = c.next().await?;
+    // MSNP15+: the policies (`GCF 0 len`) come before the nonce.
+    while f.starts("GCF 0 ") {
+        f = c.next().await?;
+    }
     if f.starts(&format!("XFR {tr} NS ")) || f.starts(&format!("USR {tr} ")) {
         Ok(f)
     } else {
         Err(format!("login of {handle}: unexpected `{}`", f.line).into())
     }
+}
+
+/// The build a client of `version` names in `CVR`: MSN 7.0, then WLM 8.0, 8.1, 8.5 and 2009.
+fn client_build(version: u8) -> &'static str {
+    match version {
+        ..=12 => "7.0.0777",
+        13 => "8.0.0812",
+        14 => "8.1.0178",
+        15 => "8.5.1302",
+        _ => "14.0.8117.0416",
+    }
+}
+
+/// The machine GUID an MSNP16+ endpoint of account `n` signs in with (one per account, so a
+/// repeated login replaces that endpoint as a restarted client would).
+fn machine_guid(n: usize) -> String {
+    format!("{{F26D1F07-95E2-403C-BC18-{n:012X}}}")
 }
 
 /// The Passport 1.4 ticket for a Tweener challenge.
@@ -193,6 +219,7 @@ pub async fn login(t: &Target, n: usize) -> R<(Session, LoginTimes)> {
     }
     let challenge = usr.line.rsplit(' ').next().unwrap_or("").to_string();
     let tr = c.t();
+    let (mut proof, mut guid) = (None, None);
     let response = match d.auth {
         Auth::Twn => {
             let p0 = Instant::now();
@@ -201,10 +228,36 @@ pub async fn login(t: &Target, n: usize) -> R<(Session, LoginTimes)> {
             ticket
         }
         Auth::Md5 => msnpd::auth::md5_hex(format!("{challenge}{}", t.password).as_bytes()),
-        // The load tool drives MSNP2-12 only (`Dialect::all` is filtered by its scenarios).
-        Auth::Sso => return Err("the load tool does not speak SSO (MSNP15+)".into()),
+        Auth::Sso => {
+            // `USR t SSO S MBI_KEY_OLD <nonce>`
+            if usr.arg(4) != "MBI_KEY_OLD" {
+                return Err(format!("login of {handle}: unexpected `{}`", usr.line).into());
+            }
+            let rst = t
+                .rst
+                .clone()
+                .ok_or("MSNP15+ needs --rst (the RST.srf URL)")?;
+            let p0 = Instant::now();
+            let (ticket, answer) = crate::sso::sign_in(
+                rst,
+                handle.clone(),
+                t.password.clone(),
+                challenge,
+                crate::net::io_timeout(),
+            )
+            .await?;
+            times.passport = p0.elapsed();
+            proof = Some(answer);
+            guid = d.mpop.then(|| machine_guid(n));
+            ticket
+        }
     };
-    let usr = Usr::plain(Stage::Subsequent, &response);
+    let usr = Usr {
+        stage: Stage::Subsequent,
+        value: &response,
+        proof: proof.as_deref(),
+        machine_guid: guid.as_deref(),
+    };
     c.send(&usr.to_bytes(tr, d)).await?;
     c.until(&format!("USR {tr} OK "), tr).await?;
     c.chl = Some(ChlKeys::for_dialect(d));
@@ -220,13 +273,22 @@ pub async fn login(t: &Target, n: usize) -> R<(Session, LoginTimes)> {
 }
 
 impl Session {
-    /// SYN (the whole dump is skipped) then `CHG status`.
+    /// SYN (the whole dump is skipped; MSNP2-12) or the initial `ADL` of an empty list (MSNP13+,
+    /// whose lists come from the address book), then `CHG status`.
     pub async fn online(&mut self, status: Status) -> R<()> {
         let c = &mut self.ns;
+        let d = self.dialect;
         let tr = c.t();
-        c.send(&Syn::fresh(self.dialect).to_bytes(tr, self.dialect))
-            .await?;
-        c.until(&format!("SYN {tr} "), tr).await?;
+        if d.address_book {
+            let adl = Adl {
+                data: br#"<ml l="1"></ml>"#,
+            };
+            c.send(&adl.to_bytes(tr, d)).await?;
+            c.until(&format!("ADL {tr} OK"), tr).await?;
+        } else {
+            c.send(&Syn::fresh(d).to_bytes(tr, d)).await?;
+            c.until(&format!("SYN {tr} "), tr).await?;
+        }
         self.chg(status).await
     }
 
