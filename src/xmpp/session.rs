@@ -14,7 +14,7 @@ use super::sasl::{self, Failure, NS_SASL, Scram};
 use super::xml::{self, Element, Frame, Framer, NS_CLIENT, NS_STREAMS, XmlError};
 use crate::auth::ScramHash;
 use crate::limits::{
-    TLS_HANDSHAKE_TIMEOUT, XMPP_IDLE_TIMEOUT, XMPP_MAX_RESOURCE, XMPP_READ_CHUNK,
+    MAX_GROUPS, TLS_HANDSHAKE_TIMEOUT, XMPP_IDLE_TIMEOUT, XMPP_MAX_RESOURCE, XMPP_READ_CHUNK,
     XMPP_SASL_ATTEMPTS, XMPP_SESSION_QUEUE, XMPP_STANZA_BURST, XMPP_STANZAS_PER_SECOND,
 };
 use crate::model::{UserId, list};
@@ -1113,6 +1113,7 @@ impl Session {
             &self.role.ex,
             self.role.hub.clone(),
             addrs,
+            self.peer.ip(),
             &self.handle,
             &self.full_jid,
             status,
@@ -1323,11 +1324,31 @@ impl Session {
                         reply: Some(reply),
                     }
                 } else {
-                    ToMsn::Add {
-                        handle,
-                        list: list::FL,
-                        reply: Some(reply),
+                    // RFC 6121 2.1.2.4: each group once; an empty one is `not-acceptable`
+                    // (2.3.3), as is more groups than an MSN account may have.
+                    let mut groups: Vec<Box<str>> = Vec::new();
+                    for g in item.iter().flat_map(|i| i.children.iter()) {
+                        if g.name != "group" || g.ns != NS_ROSTER {
+                            continue;
+                        }
+                        let name = g.text.trim();
+                        if name.is_empty() || groups.len() >= usize::from(MAX_GROUPS) {
+                            let e =
+                                iq::error(&el, &from, &self.full_jid, "modify", "not-acceptable");
+                            return self.send_el(&e).await;
+                        }
+                        if !groups.iter().any(|h| &**h == name) {
+                            groups.push(name.into());
+                        }
                     }
+                    let name = item
+                        .and_then(|i| i.get("name"))
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .map(Into::into);
+                    ToMsn::Edit(Box::new(bridge::RosterEdit::new(
+                        handle, name, groups, reply,
+                    )))
                 };
                 if b.try_send(m) {
                     return Ok(());
