@@ -139,6 +139,17 @@ fresh; run login-twn-c2 --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pp
 # WLM address book: ABFindAll of user1's 300 contacts (added over SOAP first), server CPU per answer.
 fresh; run abfindall   abfindall --http "$HTTP" --contacts 300 --count 500 --server-pid "$SPID"
 stop_server
+# XMPP -> MSN message latency (issue 20): bench/xmpp_latency.py starts a server of its own (fresh
+# database, --threads 1, pinned to the server CPU) and runs its XMPP and MSNP7 clients on the
+# generator CPU: 100 XMPP users each chatting with an MSNP7 user, 1,000 msg/s in all.
+XDUR=${BENCH_XMPP_DURATION:-10}
+XSHOWN="XMPP_BENCH_SERVER_CPU=$SCPU taskset -c $GCPU bench/xmpp_latency.py target/release/msnpd 100 1000 $XDUR"
+echo "== xmpp-latency: $XSHOWN" >&2
+XOUT=$(XMPP_BENCH_SERVER_CPU=$SCPU taskset -c "$GCPU" python3 bench/xmpp_latency.py "$BIN" 100 1000 "$XDUR" 2>/dev/null | grep '^RESULT' | tail -n1) || true
+RES[xmpp-latency]=${XOUT:-"RESULT scenario=xmpp-latency error=failed"}
+CMD[xmpp-latency]=$XSHOWN
+ORDER+=(xmpp-latency)
+echo "${RES[xmpp-latency]}" >&2
 
 # ---------------------------------------------------------------- report
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a + 0 >= b + 0) }'; }
@@ -285,6 +296,10 @@ else
     row "aarch64 binary <= 6 MiB" "not built: run make aarch64 before make bench" false
 fi
 row "Tweener login = password hash + <= 1 ms" "p50 $TP50 ms; local Argon2 check $THASH ms; difference $TOVER ms" le "$TOVER" 1
+XP99=$(val xmpp-latency p99_us); XP50=$(val xmpp-latency p50_us); XMAX=$(val xmpp-latency max_us)
+XLOST=$(val xmpp-latency lost)
+xmpp_ok() { [ "$XLOST" = 0 ] && le "$XP99" 2000; }
+row "XMPP -> MSN message p99 <= 2 ms at 1,000 msg/s (100 XMPP users to 100 MSNP7 users)" "p99 $XP99 us, p50 $XP50 us, max $XMAX us, lost $XLOST" xmpp_ok
 ABCPU=$(val abfindall server_cpu_ms_per_request); ABP50=$(val abfindall p50_ms)
 row "ABFindAll of 300 contacts <= 10 ms server time" "$ABCPU ms server CPU per answer (client-seen p50 $ABP50 ms, $(val abfindall answer_bytes) bytes)" le "$ABCPU" 10
 RAWCPU=$(val raw-relay server_cpu_pct); RAWGEN=$(val raw-relay gen_busy_pct)
