@@ -460,6 +460,27 @@ fn roster_groups_are_msn_groups_both_ways() {
     );
     let r = bob.expect("</iq>");
     assert!(r.contains("id='g3'") && r.contains("not-acceptable"), "{r}");
+    // So are a group name and a contact name longer than MSN allows; the MSN side stays.
+    bob.send(&format!(
+        "<iq type='set' id='g3b'><query xmlns='jabber:iq:roster'>\
+         <item jid='alice@example.com'><group>{}</group></item></query></iq>",
+        "\u{e9}".repeat(40)
+    ));
+    let r = bob.expect("</iq>");
+    assert!(
+        r.contains("id='g3b'") && r.contains("not-acceptable"),
+        "{r}"
+    );
+    bob.send(&format!(
+        "<iq type='set' id='g3c'><query xmlns='jabber:iq:roster'>\
+         <item jid='alice@example.com' name='{}'/></query></iq>",
+        "%".repeat(200)
+    ));
+    let r = bob.expect("</iq>");
+    assert!(
+        r.contains("id='g3c'") && r.contains("not-acceptable"),
+        "{r}"
+    );
     // What is stored is what the roster says.
     bob.send("<iq type='get' id='g4'><query xmlns='jabber:iq:roster'/></iq>");
     bob.expect("id='g4'");

@@ -14,8 +14,9 @@ use super::sasl::{self, Failure, NS_SASL, Scram};
 use super::xml::{self, Element, Frame, Framer, NS_CLIENT, NS_STREAMS, XmlError};
 use crate::auth::ScramHash;
 use crate::limits::{
-    MAX_GROUPS, TLS_HANDSHAKE_TIMEOUT, XMPP_IDLE_TIMEOUT, XMPP_MAX_RESOURCE, XMPP_READ_CHUNK,
-    XMPP_SASL_ATTEMPTS, XMPP_SESSION_QUEUE, XMPP_STANZA_BURST, XMPP_STANZAS_PER_SECOND,
+    MAX_FRIENDLY_ENCODED, MAX_GROUP_NAME_ADG, MAX_GROUPS, TLS_HANDSHAKE_TIMEOUT, XMPP_IDLE_TIMEOUT,
+    XMPP_MAX_RESOURCE, XMPP_READ_CHUNK, XMPP_SASL_ATTEMPTS, XMPP_SESSION_QUEUE, XMPP_STANZA_BURST,
+    XMPP_STANZAS_PER_SECOND,
 };
 use crate::model::{UserId, list};
 use crate::tls::TlsStream;
@@ -1325,14 +1326,20 @@ impl Session {
                     }
                 } else {
                     // RFC 6121 2.1.2.4: each group once; an empty one is `not-acceptable`
-                    // (2.3.3), as is more groups than an MSN account may have.
+                    // (2.3.3), as is more groups than an MSN account may have, or a name
+                    // longer than MSN allows (which the NS would answer by closing the
+                    // bridge's connection, not with an error).
+                    let encoded = |n: &str| crate::protocol::percent::encode(n).len();
                     let mut groups: Vec<Box<str>> = Vec::new();
                     for g in item.iter().flat_map(|i| i.children.iter()) {
                         if g.name != "group" || g.ns != NS_ROSTER {
                             continue;
                         }
                         let name = g.text.trim();
-                        if name.is_empty() || groups.len() >= usize::from(MAX_GROUPS) {
+                        if name.is_empty()
+                            || encoded(name) > MAX_GROUP_NAME_ADG
+                            || groups.len() >= usize::from(MAX_GROUPS)
+                        {
                             let e =
                                 iq::error(&el, &from, &self.full_jid, "modify", "not-acceptable");
                             return self.send_el(&e).await;
@@ -1341,11 +1348,18 @@ impl Session {
                             groups.push(name.into());
                         }
                     }
-                    let name = item
+                    let name: Option<Box<str>> = item
                         .and_then(|i| i.get("name"))
                         .map(str::trim)
                         .filter(|n| !n.is_empty())
                         .map(Into::into);
+                    if name
+                        .as_deref()
+                        .is_some_and(|n| encoded(n) > MAX_FRIENDLY_ENCODED)
+                    {
+                        let e = iq::error(&el, &from, &self.full_jid, "modify", "not-acceptable");
+                        return self.send_el(&e).await;
+                    }
                     ToMsn::Edit(Box::new(bridge::RosterEdit::new(
                         handle, name, groups, reply,
                     )))
