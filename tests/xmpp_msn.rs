@@ -571,6 +571,20 @@ fn roster_groups_are_msn_groups_both_ways() {
         push.contains("subscription='to'") && !push.contains("<group>"),
         "{push}"
     );
+    // The account's other resources get the pushes too (RFC 6121 2.1.6), here one that is
+    // bound but has not sent presence (so it does not take the MSN side over).
+    let mut laptop = signed_in(&h, "bob@example.com", PW, "laptop");
+    bob.send(
+        "<iq type='set' id='g8'><query xmlns='jabber:iq:roster'>\
+         <item jid='alice@example.com'><group>Home</group></item></query></iq>",
+    );
+    let r = bob.expect("id='g8'");
+    assert!(r.contains("type='result'"), "{r}");
+    let push = laptop.expect("<group>Home</group>");
+    assert!(
+        push.contains("<iq type='set' id='msn-push'>") && push.contains("jid='alice@example.com'"),
+        "{push}"
+    );
 }
 
 /// The bridge's loopback sockets are admitted as its XMPP client's and counted in all only, not

@@ -18,7 +18,7 @@
 //! `protocol::parse_frame` reads what clients send (a trid after every verb), while server lines
 //! such as `NLN AWY bob@x.com Bob 0` or `MSG bob@x.com Bob 120` have none.
 
-use super::router::Delivery;
+use super::router::{Delivery, Router};
 use super::xml::{Element, NS_CLIENT};
 use crate::dialect::Dialect;
 use crate::limits::{BRIDGE_COMMANDS, BRIDGE_MAX_PSM, BRIDGE_PING_EVERY, MAX_LINE, MAX_SB_PAYLOAD};
@@ -229,6 +229,7 @@ pub fn start(
     hub: Arc<Hub>,
     addrs: MsnAddrs,
     client: IpAddr,
+    router: Router,
     handle: &str,
     full_jid: &str,
     status: Status,
@@ -242,6 +243,7 @@ pub fn start(
         hub,
         addrs,
         client,
+        router,
         handle: handle.into(),
         jid: full_jid.into(),
         out,
@@ -404,6 +406,8 @@ struct NsSide {
     addrs: MsnAddrs,
     /// The XMPP client's address, under which its bridge sockets are admitted and throttled.
     client: IpAddr,
+    /// Roster pushes also go to the account's other resources through the router.
+    router: Router,
     handle: Box<str>,
     jid: Box<str>,
     out: Sender<FromMsn>,
@@ -857,12 +861,24 @@ impl NsSide {
                 }
             }
         }
-        let push = Element::new("iq", NS_CLIENT)
-            .attr("type", "set")
-            .attr("id", "msn-push")
-            .attr("to", &self.jid)
-            .child(Element::new("query", super::iq::NS_ROSTER).child(item));
-        self.emit(push).await
+        let query = Element::new("query", super::iq::NS_ROSTER).child(item);
+        let push = |to: Option<&str>| {
+            let mut iq = Element::new("iq", NS_CLIENT)
+                .attr("type", "set")
+                .attr("id", "msn-push");
+            if let Some(to) = to {
+                iq.set_attr("to", to);
+            }
+            iq.child(query.clone())
+        };
+        // RFC 6121 2.1.6: every resource of the account hears of the change; the others'
+        // copy carries no `to` (one stanza for all of them).
+        let resource = self.jid.split_once('/').map_or("", |(_, r)| r);
+        let others = push(None).to_xml().into();
+        self.router
+            .to_other_resources(&self.handle, resource, others)
+            .await;
+        self.emit(push(Some(&self.jid))).await
     }
 
     /// The XMPP presence of an MSN contact (RFC 6121; docs/xmpp.md mapping).

@@ -92,6 +92,12 @@ enum Msg {
         resource: String,
         on: bool,
     },
+    /// A stanza for every resource of `bare` but `except` (roster pushes, RFC 6121 2.1.6).
+    ToOthers {
+        bare: Box<str>,
+        except: Box<str>,
+        stanza: Delivery,
+    },
     Count(Sender<usize>),
 }
 
@@ -211,6 +217,17 @@ impl Router {
             bare: bare.into(),
             resource: resource.into(),
             on,
+        };
+        let _ = self.tx.send(msg).await;
+    }
+
+    /// Hands `stanza` to every bound resource of `bare` except `except` (a full queue drops
+    /// it): the roster pushes of one resource's change for the account's other resources.
+    pub async fn to_other_resources(&self, bare: &str, except: &str, stanza: Delivery) {
+        let msg = Msg::ToOthers {
+            bare: bare.into(),
+            except: except.into(),
+            stanza,
         };
         let _ = self.tx.send(msg).await;
     }
@@ -451,6 +468,17 @@ async fn run(rx: Receiver<Msg>) {
                     }
                 }
                 let _ = reply.try_send(answer);
+            }
+            Msg::ToOthers {
+                bare,
+                except,
+                stanza,
+            } => {
+                if let Some(a) = accounts.get(&bare) {
+                    for (_, r) in a.resources.iter().filter(|(name, _)| **name != *except) {
+                        let _ = r.queue.try_send(stanza.clone());
+                    }
+                }
             }
             Msg::Count(reply) => {
                 let _ = reply.try_send(accounts.values().map(|a| a.resources.len()).sum());

@@ -1115,6 +1115,7 @@ impl Session {
             self.role.hub.clone(),
             addrs,
             self.peer.ip(),
+            self.role.router.clone(),
             &self.handle,
             &self.full_jid,
             status,
