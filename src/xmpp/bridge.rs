@@ -171,38 +171,6 @@ impl RosterEdit {
     }
 }
 
-/// Which XMPP session of each account holds its MSN side: the latest to start one. When a bridge
-/// is signed out with `OUT OTH`, its session ends with `<conflict/>` only if it still holds it
-/// (an MSN client signed in); if another resource of the account took it over, the session stays
-/// and just loses its MSN side.
-#[derive(Default)]
-pub struct Owners(std::sync::Mutex<HashMap<Box<str>, u64>>);
-
-impl Owners {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, u64>> {
-        // Every critical section is a single map operation: a poisoned lock holds a valid map.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// `session` starts `handle`'s MSN side.
-    pub fn claim(&self, handle: &str, session: u64) {
-        self.map().insert(handle.into(), session);
-    }
-
-    /// Whether `session` holds `handle`'s MSN side.
-    pub fn holds(&self, handle: &str, session: u64) -> bool {
-        self.map().get(handle) == Some(&session)
-    }
-
-    /// `session` gives `handle`'s MSN side up (if it still holds it).
-    pub fn release(&self, handle: &str, session: u64) {
-        let mut m = self.map();
-        if m.get(handle) == Some(&session) {
-            m.remove(handle);
-        }
-    }
-}
-
 /// The session's handle on its bridge; dropping it signs the MSN side out.
 pub struct Bridge {
     tx: Sender<ToMsn>,

@@ -159,7 +159,6 @@ impl Drop for Session {
             self.role
                 .router
                 .unbind(&self.handle, &self.resource, self.session_id);
-            self.role.msn_owners.release(&self.handle, self.session_id);
         }
     }
 }
@@ -451,7 +450,12 @@ impl Session {
             Woke::Deliver(None) => Err(stream_error("internal-server-error", "router gone")),
             Woke::Msn(Some(FromMsn::Stanza(d))) => self.send(&d).await,
             Woke::Msn(Some(FromMsn::SignedOutElsewhere)) => {
-                if self.role.msn_owners.holds(&self.handle, self.session_id) {
+                if self
+                    .role
+                    .router
+                    .holds_msn(&self.handle, self.session_id)
+                    .await
+                {
                     return Err(stream_error(
                         "conflict",
                         "the account signed in on MSN elsewhere",
@@ -1091,7 +1095,7 @@ impl Session {
     }
 
     /// Starts the MSN side at the first available presence, or tells it the new show/status.
-    fn msn_presence(&mut self, el: &Element) {
+    async fn msn_presence(&mut self, el: &Element) {
         let status = bridge::status_of(el.find("show", NS_CLIENT).map(|s| s.text.trim()));
         let psm = el.find("status", NS_CLIENT).map(|s| s.text.as_str().into());
         let nick = el
@@ -1108,7 +1112,10 @@ impl Session {
             return;
         }
         let Some(addrs) = self.role.msn else { return };
-        self.role.msn_owners.claim(&self.handle, self.session_id);
+        self.role
+            .router
+            .claim_msn(&self.handle, self.session_id)
+            .await;
         let (tx, rx) = smol::channel::bounded(XMPP_SESSION_QUEUE);
         self.bridge = Some(bridge::start(
             &self.role.ex,
@@ -1184,7 +1191,7 @@ impl Session {
                     self.forward_list().await?
                 };
                 self.available = true;
-                self.msn_presence(&el);
+                self.msn_presence(&el).await;
                 let d: Delivery = el.to_xml().into();
                 self.role
                     .router
