@@ -631,3 +631,33 @@ fn bridges_do_not_count_against_the_per_address_cap() {
         c.expect("id='p'");
     }
 }
+
+/// A server listening on one LAN address (not on loopback): the bridge dials that address from
+/// it and is still admitted as its XMPP client's (nothing to test on a host with no such
+/// address).
+#[test]
+fn bridges_reach_a_server_listening_on_a_lan_address() {
+    let Some(lan) = msnpd::net::lan::local_ipv4().into_iter().next() else {
+        eprintln!("no LAN address here: nothing to test");
+        return;
+    };
+    let h = Harness::start_with(&[("alice@example.com", PW), ("bob@example.com", PW)], |c| {
+        c.listen = SocketAddr::new(lan.into(), 0);
+        c.sb_listen = SocketAddr::new(lan.into(), 0);
+        c.max_per_ip = 2;
+    });
+    let mut alice = h.msn_online("alice@example.com", PW);
+    alice.send("ADD 7 FL bob@example.com bob");
+    msn_until(&mut alice, "ADD 7 FL");
+    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
+    bob.send("<presence/>");
+    msn_until(&mut alice, "NLN NLN bob@example.com");
+    bob.send("<message to='alice@example.com' type='chat'><body>via the LAN</body></message>");
+    let mut sb = answer_ring(&mut alice, "alice@example.com");
+    let (_, p) = msn_until(&mut sb, "MSG bob@example.com ");
+    assert!(
+        p.ends_with(b"via the LAN"),
+        "{}",
+        String::from_utf8_lossy(&p)
+    );
+}

@@ -1,30 +1,36 @@
 //! Loopback connections this process opens to its own MSN listeners on a remote client's behalf
 //! (the XMPP bridge, docs/xmpp.md "MSN users"), and whose client they serve.
 //!
-//! Without this, every bridge socket comes from 127.0.0.1 and is counted against that one
-//! address's cap (`--max-per-ip`, 256 by default: about 250 available XMPP users per node) and
-//! login throttle. A bridge socket is bound to a loopback port *before* it connects, and that
-//! port is registered here with the XMPP client's address; the accept loop
-//! (`Hub::accept_admitted`) looks every loopback peer up, admits a registered one against the
-//! cap on all connections only (the client's own XMPP socket already counts against its
-//! address), and hands the role the client's address in place of 127.0.0.1, so the login
-//! throttles see the client, whose SASL attempt they already counted once. Nobody else can use a
-//! registered port: it stays bound by the bridge's socket until the registration drops with it.
+//! Without this, every bridge socket comes from 127.0.0.1 (or the listener's own address) and is
+//! counted against that one address's cap (`--max-per-ip`, 256 by default: about 250 available
+//! XMPP users per node) and login throttle. A bridge socket is bound to a port of the address it
+//! dials (loopback, or the listener's own address when it listens on one) *before* it connects,
+//! and that address and port are registered here with the XMPP client's address; the accept loop
+//! (`Hub::accept_admitted`) looks each peer up while any bridge socket is registered, admits a
+//! registered one against the cap on all connections only (the client's own XMPP socket already
+//! counts against its address), and hands the role the client's address in place of its own, so
+//! the login throttles see the client, whose SASL attempt they already counted once. Nobody else
+//! can come from a registered address and port: it is one of this host's, bound by the bridge's
+//! socket until the registration drops with it.
 //!
 //! Transport bookkeeping like `connections.rs`, not a role's state: written twice per bridge
-//! socket (connect, close), read once per accepted loopback socket. One short lock guards it.
+//! socket (connect, close), read once per accepted socket while bridges exist (a server without
+//! XMPP users only reads an atomic counter). One short lock guards it.
 
 use smol::Async;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Registered bridge sockets: their local (loopback) address -> the client they serve.
 #[derive(Default)]
 pub struct Bridged {
     table: Mutex<HashMap<SocketAddr, IpAddr>>,
+    /// How many are registered: accepts skip the lock while there are none.
+    registered: AtomicUsize,
 }
 
 /// A registered bridge socket; unregistered when dropped (with the socket).
@@ -35,7 +41,9 @@ pub struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.table.lock().remove(&self.local);
+        if self.table.lock().remove(&self.local).is_some() {
+            self.table.registered.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
@@ -45,9 +53,9 @@ impl Bridged {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The client a loopback peer is a bridge socket of, if it is one.
+    /// The client a peer is a bridge socket of, if it is one.
     pub fn client_of(&self, peer: SocketAddr) -> Option<IpAddr> {
-        if !peer.ip().is_loopback() {
+        if self.registered.load(Ordering::Acquire) == 0 {
             return None;
         }
         self.lock().get(&peer).copied()
@@ -63,19 +71,19 @@ impl Bridged {
         self.len() == 0
     }
 
-    /// Connects to `dst` (one of this node's listeners on loopback) as a bridge socket serving
-    /// `client`: bound to a loopback port first, registered, then connected.
+    /// Connects to `dst` (one of this node's listeners, on loopback or on the address it
+    /// listens on) as a bridge socket serving `client`: bound to a port of `dst`'s address
+    /// first (so only a local address can be used), registered, then connected.
     pub async fn connect(
         self: &Arc<Self>,
         dst: SocketAddr,
         client: IpAddr,
     ) -> io::Result<(Async<TcpStream>, Registration)> {
-        if !dst.ip().is_loopback() {
-            return Err(io::Error::other("a bridge connects to loopback only"));
-        }
         let stream = bound_socket(dst)?;
         let local = stream.local_addr()?;
-        self.lock().insert(local, client);
+        if self.lock().insert(local, client).is_none() {
+            self.registered.fetch_add(1, Ordering::AcqRel);
+        }
         let registration = Registration {
             table: self.clone(),
             local,
@@ -99,8 +107,8 @@ impl Bridged {
     }
 }
 
-/// A non-blocking TCP socket of `dst`'s family, bound to `dst`'s (loopback) address on a port
-/// the kernel picks.
+/// A non-blocking TCP socket of `dst`'s family, bound to `dst`'s address (one of this host's)
+/// on a port the kernel picks.
 fn bound_socket(dst: SocketAddr) -> io::Result<TcpStream> {
     let family = if dst.is_ipv4() {
         libc::AF_INET
@@ -176,7 +184,7 @@ mod tests {
         drop(reg);
         assert_eq!(table.client_of(peer), None);
         assert!(table.is_empty());
-        // Only loopback destinations.
+        // Only this host's addresses: the socket is bound to the destination's address first.
         let far: SocketAddr = "192.0.2.1:1863".parse().unwrap();
         assert!(smol::block_on(table.connect(far, client)).is_err());
     }
