@@ -481,6 +481,16 @@ fn roster_groups_are_msn_groups_both_ways() {
         r.contains("id='g3c'") && r.contains("not-acceptable"),
         "{r}"
     );
+    // No such account: the NS refuses the FL add, and no group is made for it.
+    bob.send(
+        "<iq type='set' id='g3d'><query xmlns='jabber:iq:roster'>\
+         <item jid='nobody@example.com'><group>Ghosts</group></item></query></iq>",
+    );
+    let r = bob.expect("</iq>");
+    assert!(
+        r.contains("id='g3d'") && r.contains("not-acceptable"),
+        "{r}"
+    );
     // What is stored is what the roster says.
     bob.send("<iq type='get' id='g4'><query xmlns='jabber:iq:roster'/></iq>");
     bob.expect("id='g4'");
@@ -504,6 +514,10 @@ fn roster_groups_are_msn_groups_both_ways() {
     let friends = group_guid(&lines, "Friends");
     let work = group_guid(&lines, "Work");
     group_guid(&lines, "Caf%C3%A9%20&%20co");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("LSG Ghosts ")),
+        "{lines:?}"
+    );
     let lst = lines
         .iter()
         .find(|l| l.starts_with("LST N=alice@example.com "))
