@@ -28,7 +28,6 @@ impl Harness {
         let dir = TempDir::new();
         let db = dir.path().join("msnpd.db");
         let mut config = in_process(&db, users);
-        tune(&mut config);
         config.xmpp_listen = Some(msnpd::server::listen::ListenAddr::required(
             "127.0.0.1:0".parse().unwrap(),
         ));
@@ -36,6 +35,7 @@ impl Harness {
             "127.0.0.1:0".parse().unwrap(),
         ));
         config.threads = 2;
+        tune(&mut config);
         let server = msnpd::Server::start(config).unwrap();
         let xmpp = server.bound.xmpp.expect("xmpp listener bound");
         let ca = dir.path().join("ca.pem");
@@ -674,4 +674,62 @@ fn bridges_reach_a_server_listening_on_a_lan_address() {
         "{}",
         String::from_utf8_lossy(&p)
     );
+}
+
+/// The bridge's MSN login is throttled as its XMPP client, not as 127.0.0.1: with bob's logins
+/// from 127.0.0.1 blocked by failed MSN logins there, bob on XMPP from the LAN address still
+/// gets his MSN side (its ticket login counts under his address, which has no failures).
+#[test]
+fn bridge_logins_are_throttled_as_their_client_not_as_loopback() {
+    let Some(lan) = msnpd::net::lan::local_ipv4().into_iter().next() else {
+        eprintln!("no LAN address here: nothing to test");
+        return;
+    };
+    let h = Harness::start_with(&[("alice@example.com", PW), ("bob@example.com", PW)], |c| {
+        c.xmpp_listen = Some(msnpd::server::listen::ListenAddr::required(
+            SocketAddr::new(lan.into(), 0),
+        ));
+    });
+    let ns = h.server.as_ref().unwrap().bound.ns;
+    // Wrong passwords for bob from 127.0.0.1 until that pair is refused at once.
+    let md5_attempt = |password: &str| -> String {
+        let mut addr = ns;
+        loop {
+            let mut c = Client::connect(addr);
+            c.send("VER 1 MSNP7 CVR0");
+            c.expect("VER 1 MSNP7");
+            c.send("INF 2");
+            c.expect("INF 2 MD5");
+            c.send("USR 3 MD5 I bob@example.com");
+            let l = c.line();
+            if l.starts_with("XFR") {
+                addr = l.split(' ').nth(3).unwrap().parse().unwrap();
+                continue;
+            }
+            if !l.starts_with("USR 3 MD5 S ") {
+                return l;
+            }
+            let challenge = l.rsplit(' ').next().unwrap().to_string();
+            let digest = common::md5_hex(&format!("{challenge}{password}"));
+            c.send(&format!("USR 4 MD5 S {digest}"));
+            return c.line();
+        }
+    };
+    let mut blocked = false;
+    for _ in 0..10 {
+        if md5_attempt("wrong").starts_with("911 3") {
+            blocked = true;
+            break;
+        }
+    }
+    assert!(blocked, "bob's logins from 127.0.0.1 were never blocked");
+    assert!(md5_attempt(PW).starts_with("911"), "still blocked");
+
+    let mut alice = h.msn_online("alice@example.com", PW);
+    alice.send("ADD 7 FL bob@example.com bob");
+    msn_until(&mut alice, "ADD 7 FL");
+    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
+    bob.send("<presence/>");
+    let (nln, _) = msn_until(&mut alice, "NLN NLN bob@example.com");
+    assert!(nln.starts_with("NLN NLN bob@example.com"), "{nln}");
 }
