@@ -111,13 +111,7 @@ fn protocol_does_no_io_and_storage_alone_knows_sql() {
 #[test]
 fn roles_keep_no_state_behind_locks() {
     for m in ["ns", "sb", "server/hub", "xmpp"] {
-        let hits: Vec<String> = offending(m, &["Mutex", "RwLock"])
-            .into_iter()
-            // The one known exception, to be moved into the XMPP router actor: the bridge's
-            // `Owners` map (which XMPP session of an account holds its MSN side), one map
-            // operation per critical section, never held across an await.
-            .filter(|h| !h.contains("/src/xmpp/bridge.rs:"))
-            .collect();
+        let hits: Vec<String> = offending(m, &["Mutex", "RwLock"]);
         assert!(
             hits.is_empty(),
             "{m}: role state is owned by an actor, reached through its mailbox:\n{}",

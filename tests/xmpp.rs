@@ -658,7 +658,6 @@ fn idle_session_memory() {
             router: msnpd::xmpp::router::Router::start(&ex),
             msn: None,
             ex: ex.clone(),
-            msn_owners: Default::default(),
         });
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let peer = l.local_addr().unwrap();

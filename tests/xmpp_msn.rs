@@ -6,7 +6,7 @@
 mod common;
 mod xmpp_common;
 
-use common::{Client, TempDir, in_process, payload_len};
+use common::{Client, TempDir, header, http, in_process, payload_len};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,6 +21,10 @@ struct Harness {
 
 impl Harness {
     fn start(users: &[(&str, &str)]) -> Harness {
+        Harness::start_with(users, |_| {})
+    }
+
+    fn start_with(users: &[(&str, &str)], tune: impl FnOnce(&mut msnpd::Config)) -> Harness {
         let dir = TempDir::new();
         let db = dir.path().join("msnpd.db");
         let mut config = in_process(&db, users);
@@ -31,6 +35,7 @@ impl Harness {
             "127.0.0.1:0".parse().unwrap(),
         ));
         config.threads = 2;
+        tune(&mut config);
         let server = msnpd::Server::start(config).unwrap();
         let xmpp = server.bound.xmpp.expect("xmpp listener bound");
         let ca = dir.path().join("ca.pem");
@@ -351,4 +356,380 @@ fn bad_input_on_the_bridge_is_refused_cleanly() {
         "{}",
         String::from_utf8_lossy(&p)
     );
+}
+
+/// An MSNP12 login (Tweener through this server's Passport), without SYN or CHG.
+fn msn12_login(h: &Harness, handle: &str, password: &str) -> Client {
+    let bound = &h.server.as_ref().unwrap().bound;
+    let mut addr = bound.ns;
+    loop {
+        let mut c = Client::connect(addr);
+        c.send("VER 1 MSNP12 CVR0");
+        c.expect("VER 1 MSNP12");
+        c.send(&format!(
+            "CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 7.5.0324 MSMSGS {handle}"
+        ));
+        c.expect("CVR 2 ");
+        c.send(&format!("USR 3 TWN I {handle}"));
+        let l = c.line();
+        if l.starts_with("XFR 3 NS ") {
+            addr = l.split(' ').nth(3).unwrap().parse().unwrap();
+            continue;
+        }
+        assert!(l.starts_with("USR 3 TWN S "), "{l}");
+        let challenge = l.rsplit(' ').next().unwrap();
+        let (status, hs, _) = http(bound.http, "GET", "/rdr/pprdr.asp", &[], b"");
+        assert_eq!(status, 200);
+        let urls = header(&hs, "PassportURLs").unwrap();
+        let login = urls.strip_prefix("DALogin=").unwrap();
+        let path = login.split_once("://").unwrap().1;
+        let path = &path[path.find('/').unwrap()..];
+        let auth = format!(
+            "Passport1.4 OrgVerb=GET,OrgURL=http%3A%2F%2Fmessenger%2Emsn%2Ecom,sign-in={},pwd={password},{challenge}",
+            handle.replace('@', "%40")
+        );
+        let (status, hs, _) = http(bound.http, "GET", path, &[("Authorization", &auth)], b"");
+        assert_eq!(status, 200);
+        let info = header(&hs, "Authentication-Info").unwrap();
+        let ticket = info
+            .split("from-PP='")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches('\'');
+        c.send(&format!("USR 4 TWN S {ticket}"));
+        c.expect("USR 4 OK ");
+        c.trid = 4;
+        return c;
+    }
+}
+
+/// The GUID in an `LSG name guid` line of `lines` for the group `name` (as on the wire).
+fn group_guid(lines: &[String], name: &str) -> String {
+    let prefix = format!("LSG {name} ");
+    let l = lines
+        .iter()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no group {name} in {lines:?}"));
+    l[prefix.len()..].trim().to_string()
+}
+
+/// Roster groups are MSN groups (RFC 6121 2.1.2.4, docs/xmpp.md): a roster set with groups
+/// creates the missing MSN groups and moves the contact through the server's one owner of
+/// account changes (answered once committed, pushed with its groups); an MSNP12 client of the
+/// same account sees those groups and memberships; its own group edits (rename, delete, create,
+/// join) are in the roster the XMPP side reads next, and the bridge pushes what it changes.
+#[test]
+fn roster_groups_are_msn_groups_both_ways() {
+    let h = Harness::start(&[("alice@example.com", PW), ("bob@example.com", PW)]);
+    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
+    bob.send("<presence/>");
+    bob.send(
+        "<iq type='set' id='g1'><query xmlns='jabber:iq:roster'>\
+         <item jid='alice@example.com' name='Alice'><group>Friends</group>\
+         <group>Caf\u{e9} &amp; co</group><group>Friends</group></item></query></iq>",
+    );
+    let r = bob.expect("id='g1'");
+    assert!(r.contains("type='result'"), "{r}");
+    let push = bob.expect("</iq>");
+    assert!(
+        push.contains("<item jid='alice@example.com' subscription='to' name='Alice'>")
+            && push.contains("<group>Friends</group>")
+            && push.contains("<group>Caf\u{e9} &amp; co</group>"),
+        "{push}"
+    );
+    // Moved: out of one group, into a new one.
+    bob.send(
+        "<iq type='set' id='g2'><query xmlns='jabber:iq:roster'>\
+         <item jid='alice@example.com' name='Ally'><group>Work</group><group>Friends</group>\
+         </item></query></iq>",
+    );
+    let r = bob.expect("id='g2'");
+    assert!(r.contains("type='result'"), "{r}");
+    let push = bob.expect("</iq>");
+    assert!(
+        push.contains("name='Ally'")
+            && push.contains("<group>Friends</group>")
+            && push.contains("<group>Work</group>")
+            && !push.contains("Caf"),
+        "{push}"
+    );
+    // An empty group name is refused; nothing changes.
+    bob.send(
+        "<iq type='set' id='g3'><query xmlns='jabber:iq:roster'>\
+         <item jid='alice@example.com'><group> </group></item></query></iq>",
+    );
+    let r = bob.expect("</iq>");
+    assert!(r.contains("id='g3'") && r.contains("not-acceptable"), "{r}");
+    // So are a group name and a contact name longer than MSN allows; the MSN side stays.
+    bob.send(&format!(
+        "<iq type='set' id='g3b'><query xmlns='jabber:iq:roster'>\
+         <item jid='alice@example.com'><group>{}</group></item></query></iq>",
+        "\u{e9}".repeat(40)
+    ));
+    let r = bob.expect("</iq>");
+    assert!(
+        r.contains("id='g3b'") && r.contains("not-acceptable"),
+        "{r}"
+    );
+    bob.send(&format!(
+        "<iq type='set' id='g3c'><query xmlns='jabber:iq:roster'>\
+         <item jid='alice@example.com' name='{}'/></query></iq>",
+        "%".repeat(200)
+    ));
+    let r = bob.expect("</iq>");
+    assert!(
+        r.contains("id='g3c'") && r.contains("not-acceptable"),
+        "{r}"
+    );
+    // No such account: the NS refuses the FL add, and no group is made for it.
+    bob.send(
+        "<iq type='set' id='g3d'><query xmlns='jabber:iq:roster'>\
+         <item jid='nobody@example.com'><group>Ghosts</group></item></query></iq>",
+    );
+    let r = bob.expect("</iq>");
+    assert!(
+        r.contains("id='g3d'") && r.contains("not-acceptable"),
+        "{r}"
+    );
+    // What is stored is what the roster says.
+    bob.send("<iq type='get' id='g4'><query xmlns='jabber:iq:roster'/></iq>");
+    bob.expect("id='g4'");
+    let roster = bob.expect("</iq>");
+    assert!(
+        roster.contains("name='Ally'")
+            && roster.contains("<group>Friends</group>")
+            && roster.contains("<group>Work</group>")
+            && !roster.contains("Caf"),
+        "{roster}"
+    );
+
+    // bob on MSNP12 (the XMPP stream ends with <conflict/>): his list has the groups, alice in
+    // Friends and Work, under his name for her.
+    let mut msn = msn12_login(&h, "bob@example.com", PW);
+    let rest = bob.until_closed();
+    assert!(rest.contains("<conflict"), "{rest}");
+    msn.send("SYN 5 0 0");
+    msn.until("SYN 5 ");
+    let lines = msn.drain();
+    let friends = group_guid(&lines, "Friends");
+    let work = group_guid(&lines, "Work");
+    group_guid(&lines, "Caf%C3%A9%20&%20co");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("LSG Ghosts ")),
+        "{lines:?}"
+    );
+    let lst = lines
+        .iter()
+        .find(|l| l.starts_with("LST N=alice@example.com "))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(lst.contains(" F=Ally "), "{lst}");
+    let in_groups: Vec<&str> = lst.rsplit(' ').next().unwrap().split(',').collect();
+    assert!(
+        in_groups.len() == 2 && in_groups.contains(&&*friends) && in_groups.contains(&&*work),
+        "{lst}"
+    );
+    let contact = lst
+        .split(' ')
+        .find_map(|a| a.strip_prefix("C="))
+        .unwrap()
+        .to_string();
+    // The MSN side edits: Work renamed, Friends deleted, a new group joined.
+    let t = msn.t();
+    msn.send(&format!("REG {t} {work} Office"));
+    msn.expect(&format!("REG {t} {work} Office"));
+    let t = msn.t();
+    msn.send(&format!("RMG {t} {friends}"));
+    msn.expect(&format!("RMG {t} {friends}"));
+    let t = msn.t();
+    msn.send(&format!("ADG {t} Old%20pals"));
+    let adg = msn.expect(&format!("ADG {t} Old%20pals "));
+    let pals = adg.rsplit(' ').next().unwrap().to_string();
+    let t = msn.t();
+    msn.send(&format!("ADC {t} FL C={contact} {pals}"));
+    msn.expect(&format!("ADC {t} FL C={contact} {pals}"));
+    msn.send("OUT");
+
+    // Back on XMPP: the roster has the MSN side's groups.
+    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
+    bob.send("<iq type='get' id='g5'><query xmlns='jabber:iq:roster'/></iq>");
+    bob.expect("id='g5'");
+    let roster = bob.expect("</iq>");
+    assert!(
+        roster.contains("<group>Office</group>")
+            && roster.contains("<group>Old pals</group>")
+            && !roster.contains("Friends")
+            && !roster.contains("Work"),
+        "{roster}"
+    );
+    // And a move from XMPP again: out of both, into one; the push carries exactly that.
+    bob.send("<presence/>");
+    bob.send(
+        "<iq type='set' id='g6'><query xmlns='jabber:iq:roster'>\
+         <item jid='alice@example.com'><group>Office</group></item></query></iq>",
+    );
+    let r = bob.expect("id='g6'");
+    assert!(r.contains("type='result'"), "{r}");
+    let push = bob.expect("</iq>");
+    assert!(
+        push.contains("<group>Office</group>") && !push.contains("Old pals"),
+        "{push}"
+    );
+    // Without groups: out of every group, still on the list.
+    bob.send(
+        "<iq type='set' id='g7'><query xmlns='jabber:iq:roster'>\
+         <item jid='alice@example.com'/></query></iq>",
+    );
+    bob.expect("id='g7'");
+    let push = bob.expect("</iq>");
+    assert!(
+        push.contains("subscription='to'") && !push.contains("<group>"),
+        "{push}"
+    );
+    // The account's other resources get the pushes too (RFC 6121 2.1.6), here one that is
+    // bound but has not sent presence (so it does not take the MSN side over).
+    let mut laptop = signed_in(&h, "bob@example.com", PW, "laptop");
+    bob.send(
+        "<iq type='set' id='g8'><query xmlns='jabber:iq:roster'>\
+         <item jid='alice@example.com'><group>Home</group></item></query></iq>",
+    );
+    let r = bob.expect("id='g8'");
+    assert!(r.contains("type='result'"), "{r}");
+    let push = laptop.expect("<group>Home</group>");
+    assert!(
+        push.contains("<iq type='set' id='msn-push'>") && push.contains("jid='alice@example.com'"),
+        "{push}"
+    );
+}
+
+/// The bridge's loopback sockets are admitted as its XMPP client's and counted in all only, not
+/// against 127.0.0.1's per-address cap (docs/xmpp.md, limits): with a cap of 5, three XMPP users
+/// (three sockets from 127.0.0.1) each get an MSN side (one NS socket each, after the dispatch
+/// one) while an MSNP7 user is online; plain clients from 127.0.0.1 still meet the cap.
+#[test]
+fn bridges_do_not_count_against_the_per_address_cap() {
+    let users = [
+        ("alice@example.com", PW),
+        ("bob@example.com", PW),
+        ("carol@example.com", PW),
+        ("dave@example.com", PW),
+    ];
+    let h = Harness::start_with(&users, |c| c.max_per_ip = 5);
+    let mut alice = h.msn_online("alice@example.com", PW);
+    for (n, (u, _)) in users[1..].iter().enumerate() {
+        alice.send(&format!("ADD {} FL {u} {u}", 10 + n));
+        msn_until(&mut alice, &format!("ADD {} FL", 10 + n));
+    }
+    let mut xmpp = Vec::new();
+    for (u, _) in &users[1..] {
+        let mut c = signed_in(&h, u, PW, "phone");
+        c.send("<presence/>");
+        let (nln, _) = msn_until(&mut alice, &format!("NLN NLN {u}"));
+        assert!(nln.starts_with("NLN NLN"), "{nln}");
+        xmpp.push(c);
+    }
+    // Let the dispatch sockets (closed after their redirect) be counted out.
+    std::thread::sleep(Duration::from_millis(300));
+    // alice and the three XMPP sockets: 4 of 5. One more plain client fits; the next does not.
+    let ns = h.server.as_ref().unwrap().bound.ns;
+    let mut fifth = Client::connect(ns);
+    fifth.send("VER 1 MSNP7 CVR0");
+    fifth.expect("VER 1 MSNP7");
+    let mut sixth = Client::connect(ns);
+    let said = sixth.expect_closed();
+    assert!(said.is_empty(), "{said:?}");
+    // The XMPP users and alice are unaffected.
+    alice.send("PNG");
+    msn_until(&mut alice, "QNG");
+    for c in &mut xmpp {
+        c.send("<iq type='get' id='p'><ping xmlns='urn:xmpp:ping'/></iq>");
+        c.expect("id='p'");
+    }
+}
+
+/// A server listening on one LAN address (not on loopback): the bridge dials that address from
+/// it and is still admitted as its XMPP client's (nothing to test on a host with no such
+/// address).
+#[test]
+fn bridges_reach_a_server_listening_on_a_lan_address() {
+    let Some(lan) = msnpd::net::lan::local_ipv4().into_iter().next() else {
+        eprintln!("no LAN address here: nothing to test");
+        return;
+    };
+    let h = Harness::start_with(&[("alice@example.com", PW), ("bob@example.com", PW)], |c| {
+        c.listen = SocketAddr::new(lan.into(), 0);
+        c.sb_listen = SocketAddr::new(lan.into(), 0);
+        c.max_per_ip = 2;
+    });
+    let mut alice = h.msn_online("alice@example.com", PW);
+    alice.send("ADD 7 FL bob@example.com bob");
+    msn_until(&mut alice, "ADD 7 FL");
+    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
+    bob.send("<presence/>");
+    msn_until(&mut alice, "NLN NLN bob@example.com");
+    bob.send("<message to='alice@example.com' type='chat'><body>via the LAN</body></message>");
+    let mut sb = answer_ring(&mut alice, "alice@example.com");
+    let (_, p) = msn_until(&mut sb, "MSG bob@example.com ");
+    assert!(
+        p.ends_with(b"via the LAN"),
+        "{}",
+        String::from_utf8_lossy(&p)
+    );
+}
+
+/// The bridge's MSN login is throttled as its XMPP client, not as 127.0.0.1: with bob's logins
+/// from 127.0.0.1 blocked by failed MSN logins there, bob on XMPP from the LAN address still
+/// gets his MSN side (its ticket login counts under his address, which has no failures).
+#[test]
+fn bridge_logins_are_throttled_as_their_client_not_as_loopback() {
+    let Some(lan) = msnpd::net::lan::local_ipv4().into_iter().next() else {
+        eprintln!("no LAN address here: nothing to test");
+        return;
+    };
+    let h = Harness::start_with(&[("alice@example.com", PW), ("bob@example.com", PW)], |c| {
+        c.xmpp_listen = Some(msnpd::server::listen::ListenAddr::required(
+            SocketAddr::new(lan.into(), 0),
+        ));
+    });
+    let ns = h.server.as_ref().unwrap().bound.ns;
+    // Wrong passwords for bob from 127.0.0.1 until that pair is refused at once.
+    let md5_attempt = |password: &str| -> String {
+        let mut addr = ns;
+        loop {
+            let mut c = Client::connect(addr);
+            c.send("VER 1 MSNP7 CVR0");
+            c.expect("VER 1 MSNP7");
+            c.send("INF 2");
+            c.expect("INF 2 MD5");
+            c.send("USR 3 MD5 I bob@example.com");
+            let l = c.line();
+            if l.starts_with("XFR") {
+                addr = l.split(' ').nth(3).unwrap().parse().unwrap();
+                continue;
+            }
+            if !l.starts_with("USR 3 MD5 S ") {
+                return l;
+            }
+            let challenge = l.rsplit(' ').next().unwrap().to_string();
+            let digest = common::md5_hex(&format!("{challenge}{password}"));
+            c.send(&format!("USR 4 MD5 S {digest}"));
+            return c.line();
+        }
+    };
+    let mut blocked = false;
+    for _ in 0..10 {
+        if md5_attempt("wrong").starts_with("911 3") {
+            blocked = true;
+            break;
+        }
+    }
+    assert!(blocked, "bob's logins from 127.0.0.1 were never blocked");
+    assert!(md5_attempt(PW).starts_with("911"), "still blocked");
+
+    let mut alice = h.msn_online("alice@example.com", PW);
+    alice.send("ADD 7 FL bob@example.com bob");
+    msn_until(&mut alice, "ADD 7 FL");
+    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
+    bob.send("<presence/>");
+    let (nln, _) = msn_until(&mut alice, "NLN NLN bob@example.com");
+    assert!(nln.starts_with("NLN NLN bob@example.com"), "{nln}");
 }

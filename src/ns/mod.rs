@@ -204,7 +204,13 @@ pub fn serve(
     stream: Async<TcpStream>,
     peer: SocketAddr,
 ) -> impl Future<Output = ()> + Send {
-    serve_connection(ns, Connection::new(stream), peer)
+    // The accept loop's `peer` is the socket's, except for an XMPP bridge's socket, which it
+    // gives as the XMPP client's (`server::bridged`): logins are throttled under that address.
+    let conn = Connection::new(stream).map(|mut c| {
+        c.peer = peer;
+        c
+    });
+    serve_connection(ns, conn, peer)
 }
 
 /// The session on a connection already set up: a TCP socket's, or the HTTP gateway's pipe.

@@ -101,8 +101,10 @@ impl Table {
         Ok(())
     }
 
-    fn release(&self, bucket: usize) {
-        self.buckets[bucket].fetch_sub(1, Ordering::AcqRel);
+    fn release(&self, bucket: Option<usize>) {
+        if let Some(b) = bucket {
+            self.buckets[b].fetch_sub(1, Ordering::AcqRel);
+        }
         self.total.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -128,7 +130,8 @@ impl Default for Admissions {
 pub struct Admission {
     admissions: Arc<Admissions>,
     ip: IpAddr,
-    bucket: u16,
+    /// `None`: counted in all only (`admit_in_all_only`).
+    bucket: Option<u16>,
     kind: Kind,
 }
 
@@ -143,7 +146,7 @@ impl Drop for Admission {
     fn drop(&mut self) {
         self.admissions
             .table(self.kind)
-            .release(self.bucket as usize);
+            .release(self.bucket.map(usize::from));
     }
 }
 
@@ -174,7 +177,30 @@ impl Admissions {
         Ok(Admission {
             admissions: self.clone(),
             ip,
-            bucket: bucket as u16,
+            bucket: Some(bucket as u16),
+            kind,
+        })
+    }
+
+    /// Counts a `kind` socket against `max_total` only, under `ip`: for a socket this process
+    /// opened on a client's behalf whose own socket already counts against its address
+    /// (`bridged.rs`).
+    pub fn admit_in_all_only(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        kind: Kind,
+        max_total: usize,
+    ) -> Result<Admission, Refused> {
+        self.table(kind)
+            .total
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max_total).then(|| n + 1)
+            })
+            .map_err(|_| Refused::Total)?;
+        Ok(Admission {
+            admissions: self.clone(),
+            ip,
+            bucket: None,
             kind,
         })
     }

@@ -39,6 +39,9 @@ pub struct Hub {
     /// Open sockets in all and per client address, for the connection caps; HTTP sockets have
     /// caps of their own (`limits::MAX_HTTP_CONNECTIONS*`).
     admissions: Arc<Admissions>,
+    /// This process's own loopback sockets to its MSN listeners (the XMPP bridge) and the
+    /// client each serves: admitted and throttled as that client (`bridged.rs`).
+    pub bridged: Arc<super::bridged::Bridged>,
     /// Key of the MD5 challenges sent for unknown handles (`auth::decoy_md5_challenge`), loaded
     /// from the database at start so they stay the same across restarts.
     pub challenge_key: std::sync::OnceLock<Vec<u8>>,
@@ -73,6 +76,7 @@ impl Hub {
             shutdown: event_listener::Event::new(),
             connections: Default::default(),
             admissions: Default::default(),
+            bridged: Default::default(),
             challenge_key: std::sync::OnceLock::new(),
         }
     }
@@ -204,10 +208,18 @@ impl Hub {
             if self.is_shutting_down() {
                 continue;
             }
-            let admitted = if http {
-                self.admit_http(peer.ip())
-            } else {
-                self.admit(peer.ip())
+            // A bridge socket (`bridged.rs`) is its client: counted in all only, and seen by
+            // the role (logs, login throttles) with the client's address.
+            let client = (!http).then(|| self.bridged.client_of(peer)).flatten();
+            let (peer, admitted) = match client {
+                Some(ip) => (std::net::SocketAddr::new(ip, peer.port()), {
+                    let max = self.live.max_connections();
+                    self.admissions
+                        .admit_in_all_only(ip, Kind::Messenger, max)
+                        .map_err(|_| "server connection limit reached")
+                }),
+                None if http => (peer, self.admit_http(peer.ip())),
+                None => (peer, self.admit(peer.ip())),
             };
             match admitted {
                 Ok(a) => return (stream, peer, a),

@@ -3,6 +3,7 @@
 //! `http`) sit on top, and `node` binds the listeners and starts them.
 
 pub mod admission;
+pub mod bridged;
 pub mod connection;
 pub mod connections;
 pub mod hub;

@@ -18,27 +18,29 @@
 //! `protocol::parse_frame` reads what clients send (a trid after every verb), while server lines
 //! such as `NLN AWY bob@x.com Bob 0` or `MSG bob@x.com Bob 120` have none.
 
-use super::router::Delivery;
+use super::router::{Delivery, Router};
 use super::xml::{Element, NS_CLIENT};
 use crate::dialect::Dialect;
 use crate::limits::{BRIDGE_COMMANDS, BRIDGE_MAX_PSM, BRIDGE_PING_EVERY, MAX_LINE, MAX_SB_PAYLOAD};
 use crate::model::{Status, list};
 use crate::protocol::command::ClientCommand;
+use crate::protocol::command::groups::Adg;
 use crate::protocol::command::lists::{Adc, Rem};
 use crate::protocol::command::login::{ClientVersion, Cvr, Stage, Usr, Ver};
 use crate::protocol::command::misc::{Out, Png, Qry};
-use crate::protocol::command::presence::{Chg, Prp, Uux};
+use crate::protocol::command::presence::{Chg, Prp, Sbp, Uux};
 use crate::protocol::command::switchboard::{Ack, Ans, Cal, Msg, SbUsr};
 use crate::protocol::command::sync::Syn;
 use crate::protocol::command::xfr::Xfr;
 use crate::protocol::percent;
+use crate::server::bridged::Registration;
 use crate::server::hub::Hub;
 use smol::Async;
 use smol::channel::{Receiver, Sender};
 use smol::future::FutureExt;
 use smol::io::{AsyncReadExt, AsyncWriteExt};
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::Arc;
 
 /// The XEP-0085 namespace.
@@ -113,6 +115,9 @@ pub enum ToMsn {
         /// The IQ answers to the client, sent once the server answered (None: nothing to answer).
         reply: Option<Reply>,
     },
+    /// Roster set (RFC 6121 2.3): `handle` on my FL, named `name`, in exactly the groups named
+    /// (MSN groups, created when missing); answered once every change was acknowledged.
+    Edit(Box<RosterEdit>),
     /// Roster remove, `unsubscribed`, unblock: take `handle` off `list`.
     Remove {
         /// The contact.
@@ -132,34 +137,36 @@ pub struct Reply {
     pub err: Box<str>,
 }
 
-/// Which XMPP session of each account holds its MSN side: the latest to start one. When a bridge
-/// is signed out with `OUT OTH`, its session ends with `<conflict/>` only if it still holds it
-/// (an MSN client signed in); if another resource of the account took it over, the session stays
-/// and just loses its MSN side.
-#[derive(Default)]
-pub struct Owners(std::sync::Mutex<HashMap<Box<str>, u64>>);
+/// A roster set as the MSN side carries it out: one MSNP command at a time, each chosen by
+/// comparing what is wanted with what the server last acknowledged (`NsSide::step_edit`).
+pub struct RosterEdit {
+    /// The contact.
+    pub handle: Box<str>,
+    /// The item's `name`, if it has one: my name for the contact.
+    pub name: Option<Box<str>>,
+    /// The item's `<group/>`s, trimmed and without duplicates: the MSN groups it is to be in.
+    pub groups: Vec<Box<str>>,
+    /// The IQ answers.
+    pub reply: Reply,
+    /// Commands sent so far (a bound: each step makes progress, this stops a server that
+    /// answers without doing what was asked).
+    steps: u8,
+}
 
-impl Owners {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, u64>> {
-        // Every critical section is a single map operation: a poisoned lock holds a valid map.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// `session` starts `handle`'s MSN side.
-    pub fn claim(&self, handle: &str, session: u64) {
-        self.map().insert(handle.into(), session);
-    }
-
-    /// Whether `session` holds `handle`'s MSN side.
-    pub fn holds(&self, handle: &str, session: u64) -> bool {
-        self.map().get(handle) == Some(&session)
-    }
-
-    /// `session` gives `handle`'s MSN side up (if it still holds it).
-    pub fn release(&self, handle: &str, session: u64) {
-        let mut m = self.map();
-        if m.get(handle) == Some(&session) {
-            m.remove(handle);
+impl RosterEdit {
+    /// A roster set of `handle`.
+    pub fn new(
+        handle: Box<str>,
+        name: Option<Box<str>>,
+        groups: Vec<Box<str>>,
+        reply: Reply,
+    ) -> RosterEdit {
+        RosterEdit {
+            handle,
+            name,
+            groups,
+            reply,
+            steps: 0,
         }
     }
 }
@@ -182,12 +189,15 @@ impl Bridge {
     }
 }
 
-/// Starts the bridge of `handle` (bound as `full_jid`), signing in with `status`.
+/// Starts the bridge of `handle` (bound as `full_jid`, connected from `client`), signing in
+/// with `status`.
 #[allow(clippy::too_many_arguments)]
 pub fn start(
     ex: &Arc<smol::Executor<'static>>,
     hub: Arc<Hub>,
     addrs: MsnAddrs,
+    client: IpAddr,
+    router: Router,
     handle: &str,
     full_jid: &str,
     status: Status,
@@ -200,10 +210,13 @@ pub fn start(
         ex: ex.clone(),
         hub,
         addrs,
+        client,
+        router,
         handle: handle.into(),
         jid: full_jid.into(),
         out,
         contacts: HashMap::new(),
+        groups: Vec::new(),
         sbs: HashMap::new(),
         pending: HashMap::new(),
         trid: 10,
@@ -228,6 +241,8 @@ type Res<T> = Result<T, String>;
 /// A buffered reader of server lines with their payloads.
 struct Lines {
     stream: Async<TcpStream>,
+    /// The socket is known to the accept loop as `client`'s (`server::bridged`) while it lives.
+    _registered: Registration,
     buf: Vec<u8>,
     /// Bytes of `buf` already handed out (dropped at the next read).
     used: usize,
@@ -239,12 +254,23 @@ fn has_payload(verb: &str) -> bool {
 }
 
 impl Lines {
-    fn new(stream: Async<TcpStream>) -> Lines {
+    /// A bridge socket to `dst` serving `client` (`server::bridged`).
+    async fn connect(hub: &Hub, dst: SocketAddr, client: IpAddr) -> Res<Lines> {
+        let (stream, registration) = hub
+            .bridged
+            .connect(dst, client)
+            .await
+            .map_err(|e| format!("{dst}: {e}"))?;
+        Ok(Lines::new(stream, registration))
+    }
+
+    fn new(stream: Async<TcpStream>, registered: Registration) -> Lines {
         // Lines go out one by one with nothing coming back for most (MSG N): without this,
         // Nagle holds each behind the peer's delayed ACK (40 ms).
         let _ = stream.get_ref().set_nodelay(true);
         Lines {
             stream,
+            _registered: registered,
             buf: Vec::new(),
             used: 0,
         }
@@ -332,6 +358,8 @@ struct Contact {
     psm: String,
     /// Signed in through an XMPP bridge (`BRIDGE_CAPS`): its presence comes from the router.
     via_xmpp: bool,
+    /// The GUIDs of my groups they are in (FL contacts).
+    groups: Vec<Box<str>>,
 }
 
 /// A list change waiting for the server's answer.
@@ -344,10 +372,16 @@ struct NsSide {
     ex: Arc<smol::Executor<'static>>,
     hub: Arc<Hub>,
     addrs: MsnAddrs,
+    /// The XMPP client's address, under which its bridge sockets are admitted and throttled.
+    client: IpAddr,
+    /// Roster pushes also go to the account's other resources through the router.
+    router: Router,
     handle: Box<str>,
     jid: Box<str>,
     out: Sender<FromMsn>,
     contacts: HashMap<Box<str>, Contact>,
+    /// My MSN groups: GUID and name (decoded), as the server last told.
+    groups: Vec<(Box<str>, String)>,
     /// One switchboard task per peer, while it lasts.
     sbs: HashMap<Box<str>, Sender<SbCmd>>,
     /// XFR SB requests (by trid): the peer and the queue of its new switchboard; list changes.
@@ -358,7 +392,12 @@ struct NsSide {
 enum PendingOp {
     Switchboard(Box<str>, Receiver<SbCmd>),
     List(Pending),
+    Edit(Box<RosterEdit>),
 }
+
+/// At most this many MSNP commands for one roster set: the FL add, a rename, and one per group
+/// created, joined or left.
+const EDIT_MAX_STEPS: usize = 3 + 3 * crate::limits::MAX_GROUPS as usize;
 
 /// A message for a switchboard conversation.
 enum SbCmd {
@@ -423,10 +462,7 @@ impl NsSide {
             .version;
         let mut redirected = false;
         loop {
-            let tcp = Async::<TcpStream>::connect(self.addrs.ns)
-                .await
-                .map_err(|e| format!("NS {}: {e}", self.addrs.ns))?;
-            let mut ns = Lines::new(tcp);
+            let mut ns = Lines::connect(&self.hub, self.addrs.ns, self.client).await?;
             ns.send(&Ver::offering(d).to_bytes(1, d)).await?;
             ns.expect("VER 1 MSNP12").await?;
             ns.send(&cvr(&self.handle).to_bytes(2, d)).await?;
@@ -582,6 +618,7 @@ impl NsSide {
                     .insert(t, PendingOp::List(Pending { reply, handle }));
                 Ok(())
             }
+            ToMsn::Edit(e) => self.step_edit(ns, e).await,
             ToMsn::Remove {
                 handle,
                 list: l,
@@ -641,6 +678,8 @@ impl NsSide {
 
     fn spawn_sb(&self, peer: Box<str>, rx: Receiver<SbCmd>, join: Join) {
         let sb = SbSide {
+            hub: self.hub.clone(),
+            client: self.client,
             addr: self.addrs.sb,
             me: self.handle.clone(),
             jid: self.jid.clone(),
@@ -657,6 +696,118 @@ impl NsSide {
             .detach();
     }
 
+    /// The contact whose handle or contact GUID is `id`.
+    fn handle_of(&self, id: &str) -> Option<String> {
+        self.contacts
+            .iter()
+            .find(|(h, c)| &***h == id || c.guid == id)
+            .map(|(h, _)| h.to_string())
+    }
+
+    /// The GUID of my group named `name`, if there is one.
+    fn group_named(&self, name: &str) -> Option<&str> {
+        self.groups
+            .iter()
+            .find(|(_, n)| n == name)
+            .map(|(g, _)| &**g)
+    }
+
+    /// Sends the next MSNP command a roster set needs, or, when the server's last answers left
+    /// nothing to change, the IQ result and the roster push. Each step is chosen afresh from
+    /// what was acknowledged, so the order is: on the FL (`ADC FL N= F=`), every group exists
+    /// (`ADG`), in each wanted group (`ADC FL C= group`), out of the others (`REM FL C= group`),
+    /// my name for them (`SBP MFN`). Every one is a change through the NS, committed before it
+    /// is acknowledged (docs/xmpp.md, roster groups).
+    async fn step_edit(&mut self, ns: &mut Lines, mut e: Box<RosterEdit>) -> Res<()> {
+        let d = dialect();
+        e.steps = e.steps.saturating_add(1);
+        if usize::from(e.steps) > EDIT_MAX_STEPS {
+            log::info!(
+                "xmpp bridge {}: roster set of {} did not settle",
+                self.handle,
+                e.handle
+            );
+            return self.emit_raw(&e.reply.err).await;
+        }
+        let t = self.next_trid();
+        let on_fl = self
+            .contacts
+            .get(&*e.handle)
+            .filter(|c| c.lists & list::FL != 0 && !c.guid.is_empty());
+        let bytes = match on_fl {
+            None => {
+                let name = percent::encode(e.name.as_deref().unwrap_or(&e.handle));
+                Adc {
+                    list: list::FL,
+                    handle: Some(&e.handle),
+                    name: Some(&name),
+                    ..Adc::default()
+                }
+                .to_bytes(t, d)
+            }
+            Some(c) => {
+                let wanted: Vec<Option<&str>> =
+                    e.groups.iter().map(|n| self.group_named(n)).collect();
+                if let Some(missing) = e.groups.iter().zip(&wanted).find(|(_, g)| g.is_none()) {
+                    Adg {
+                        name: &percent::encode(missing.0),
+                    }
+                    .to_bytes(t, d)
+                } else if let Some(join) = wanted
+                    .iter()
+                    .flatten()
+                    .find(|g| !c.groups.iter().any(|h| &**h == **g))
+                {
+                    Adc {
+                        list: list::FL,
+                        contact: Some(&c.guid),
+                        group: Some(join),
+                        ..Adc::default()
+                    }
+                    .to_bytes(t, d)
+                } else if let Some(leave) = c
+                    .groups
+                    .iter()
+                    .find(|h| !wanted.iter().flatten().any(|g| *g == &***h))
+                {
+                    Rem {
+                        list: list::FL,
+                        contact: &c.guid,
+                        group: Some(leave),
+                    }
+                    .to_bytes(t, d)
+                } else if let Some(name) = e.name.as_deref().filter(|n| **n != *c.name) {
+                    Sbp {
+                        contact: &c.guid,
+                        kind: "MFN",
+                        value: &percent::encode(name),
+                    }
+                    .to_bytes(t, d)
+                } else {
+                    self.emit_raw(&e.reply.ok).await?;
+                    return self.roster_push(&e.handle).await;
+                }
+            }
+        };
+        ns.send(&bytes).await?;
+        self.pending.insert(t, PendingOp::Edit(e));
+        Ok(())
+    }
+
+    /// Pushes the roster item of every contact in group `guid` (renamed or deleted).
+    async fn push_members(&self, guid: &str) -> Res<()> {
+        let members: Vec<Box<str>> = self
+            .contacts
+            .iter()
+            .filter(|(_, c)| c.groups.iter().any(|g| &**g == guid))
+            .map(|(h, _)| h.clone())
+            .collect();
+        for h in members {
+            self.roster_push(&h).await?;
+        }
+        Ok(())
+    }
+
     /// Sends the roster push and presence an XMPP client expects for `handle`'s lists.
     async fn roster_push(&self, handle: &str) -> Res<()> {
         let lists = self.contacts.get(handle).map_or(0, |c| c.lists);
@@ -665,17 +816,37 @@ impl NsSide {
             .attr("jid", handle)
             .attr("subscription", sub);
         if let Some(c) = self.contacts.get(handle)
-            && !c.name.is_empty()
             && lists & list::FL != 0
         {
-            item.set_attr("name", &c.name);
+            if !c.name.is_empty() && c.name != handle {
+                item.set_attr("name", &c.name);
+            }
+            // RFC 6121 2.1.2.4: the item's groups, by name.
+            for g in &c.groups {
+                if let Some((_, name)) = self.groups.iter().find(|(id, _)| id == g) {
+                    item.children
+                        .push(Element::new("group", super::iq::NS_ROSTER).with_text(name));
+                }
+            }
         }
-        let push = Element::new("iq", NS_CLIENT)
-            .attr("type", "set")
-            .attr("id", "msn-push")
-            .attr("to", &self.jid)
-            .child(Element::new("query", super::iq::NS_ROSTER).child(item));
-        self.emit(push).await
+        let query = Element::new("query", super::iq::NS_ROSTER).child(item);
+        let push = |to: Option<&str>| {
+            let mut iq = Element::new("iq", NS_CLIENT)
+                .attr("type", "set")
+                .attr("id", "msn-push");
+            if let Some(to) = to {
+                iq.set_attr("to", to);
+            }
+            iq.child(query.clone())
+        };
+        // RFC 6121 2.1.6: every resource of the account hears of the change; the others'
+        // copy carries no `to` (one stanza for all of them).
+        let resource = self.jid.split_once('/').map_or("", |(_, r)| r);
+        let others = push(None).to_xml().into();
+        self.router
+            .to_other_resources(&self.handle, resource, others)
+            .await;
+        self.emit(push(Some(&self.jid))).await
     }
 
     /// The XMPP presence of an MSN contact (RFC 6121; docs/xmpp.md mapping).
@@ -749,11 +920,11 @@ impl NsSide {
                 }
                 Ok(())
             }
-            // LST N=handle F=name C=guid lists [groups] (MSNP10-12, SYN).
+            // LST N=handle F=name C=guid lists network [groups] (MSNP12's SYN; NS.md 3.3).
             ["LST", rest @ ..] => {
                 let mut handle = None;
                 let mut c = Contact::default();
-                let mut lists_read = false;
+                let mut numbers = 0;
                 for a in rest {
                     if let Some(v) = a.strip_prefix("N=") {
                         handle = Some(v);
@@ -761,12 +932,20 @@ impl NsSide {
                         c.name = percent::decode_name(v).unwrap_or_default();
                     } else if let Some(v) = a.strip_prefix("C=") {
                         c.guid = v.into();
-                    } else if let Ok(n) = a.parse::<u8>()
-                        && !lists_read
+                    } else if numbers < 2
+                        && let Ok(n) = a.parse::<u8>()
                     {
-                        // The list bits come first; what follows are groups.
-                        c.lists = n;
-                        lists_read = true;
+                        // The list bits, then the network; what follows are groups.
+                        if numbers == 0 {
+                            c.lists = n;
+                        }
+                        numbers += 1;
+                    } else {
+                        c.groups = a
+                            .split(',')
+                            .filter(|g| !g.is_empty())
+                            .map(Into::into)
+                            .collect();
                     }
                 }
                 if let Some(h) = handle {
@@ -774,28 +953,46 @@ impl NsSide {
                 }
                 Ok(())
             }
-            // ADC trid LIST N=handle [F=name] [C=guid]: ours acknowledged (trid), or another
-            // user's add of me (`ADC 0 RL`).
+            // LSG name guid (MSNP10-12's SYN).
+            ["LSG", name, guid] => {
+                let name = percent::decode_name(name).unwrap_or_default();
+                self.groups.push(((*guid).into(), name));
+                Ok(())
+            }
+            // ADC trid LIST N=handle [F=name] [C=guid] [group]: ours acknowledged (trid), or
+            // another user's add of me (`ADC 0 RL`); `ADC trid FL C=guid group` puts a contact
+            // in a group.
             ["ADC", trid, l, rest @ ..] => {
                 let Some(bit) = list::parse(l) else {
                     return Ok(());
                 };
                 let mut handle = None;
                 let mut guid = None;
+                let mut name = None;
+                let mut group = None;
                 for a in rest {
                     if let Some(v) = a.strip_prefix("N=") {
                         handle = Some(v.to_string());
                     } else if let Some(v) = a.strip_prefix("C=") {
                         guid = Some(v.to_string());
+                    } else if let Some(v) = a.strip_prefix("F=") {
+                        name = percent::decode_name(v).ok();
+                    } else {
+                        group = Some(*a);
                     }
                 }
                 let pending = trid
                     .parse::<u32>()
                     .ok()
                     .and_then(|t| self.pending.remove(&t));
-                let handle = match (handle, &pending) {
-                    (Some(h), _) => h,
-                    (None, Some(PendingOp::List(p))) => p.handle.to_string(),
+                let handle = match (handle, &pending, &guid) {
+                    (Some(h), _, _) => h,
+                    (None, Some(PendingOp::List(p)), _) => p.handle.to_string(),
+                    (None, Some(PendingOp::Edit(e)), _) => e.handle.to_string(),
+                    (None, None, Some(g)) => match self.handle_of(g) {
+                        Some(h) => h,
+                        None => return Ok(()),
+                    },
                     _ => return Ok(()),
                 };
                 let c = self.contacts.entry(handle.as_str().into()).or_default();
@@ -803,10 +1000,24 @@ impl NsSide {
                 if let Some(g) = guid {
                     c.guid = g;
                 }
-                if let Some(PendingOp::List(p)) = pending
-                    && let Some(r) = p.reply
-                {
-                    self.emit_raw(&r.ok).await?;
+                if bit == list::FL {
+                    if let Some(n) = name {
+                        c.name = n;
+                    }
+                    if let Some(g) = group
+                        && !c.groups.iter().any(|h| &**h == g)
+                    {
+                        c.groups.push(g.into());
+                    }
+                }
+                match pending {
+                    Some(PendingOp::Edit(e)) => return self.step_edit(ns, e).await,
+                    Some(PendingOp::List(p)) => {
+                        if let Some(r) = p.reply {
+                            self.emit_raw(&r.ok).await?;
+                        }
+                    }
+                    _ => {}
                 }
                 if bit == list::RL && *trid == "0" {
                     let p = Element::new("presence", NS_CLIENT)
@@ -820,8 +1031,8 @@ impl NsSide {
                 }
                 Ok(())
             }
-            // REM trid LIST contact [group]
-            ["REM", trid, l, contact, ..] => {
+            // REM trid LIST contact [group]: off a list, or (FL with a group) out of a group.
+            ["REM", trid, l, contact, rest @ ..] => {
                 let Some(bit) = list::parse(l) else {
                     return Ok(());
                 };
@@ -832,25 +1043,91 @@ impl NsSide {
                     .and_then(|t| self.pending.remove(&t));
                 let handle = match &pending {
                     Some(PendingOp::List(p)) => p.handle.to_string(),
+                    Some(PendingOp::Edit(e)) => e.handle.to_string(),
                     _ => self
-                        .contacts
-                        .iter()
-                        .find(|(h, c)| &***h == contact || c.guid == contact)
-                        .map(|(h, _)| h.to_string())
+                        .handle_of(contact)
                         .unwrap_or_else(|| contact.to_string()),
                 };
                 if let Some(c) = self.contacts.get_mut(handle.as_str()) {
-                    c.lists &= !bit;
+                    match rest.first() {
+                        Some(g) if bit == list::FL => c.groups.retain(|h| &**h != *g),
+                        _ => {
+                            c.lists &= !bit;
+                            if bit == list::FL {
+                                c.groups.clear();
+                            }
+                        }
+                    }
                 }
-                if let Some(PendingOp::List(p)) = pending
-                    && let Some(r) = p.reply
-                {
-                    self.emit_raw(&r.ok).await?;
+                match pending {
+                    Some(PendingOp::Edit(e)) => return self.step_edit(ns, e).await,
+                    Some(PendingOp::List(p)) => {
+                        if let Some(r) = p.reply {
+                            self.emit_raw(&r.ok).await?;
+                        }
+                    }
+                    _ => {}
                 }
                 if bit & (list::FL | list::RL) != 0 {
                     self.roster_push(&handle).await?;
                 }
                 Ok(())
+            }
+            // ADG trid name guid (MSNP10-12): a group was created. An empty group is no roster
+            // item, so nothing is pushed.
+            ["ADG", trid, name, guid] => {
+                let name = percent::decode_name(name).unwrap_or_default();
+                self.groups.push(((*guid).into(), name));
+                match trid
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(|t| self.pending.remove(&t))
+                {
+                    Some(PendingOp::Edit(e)) => self.step_edit(ns, e).await,
+                    _ => Ok(()),
+                }
+            }
+            // REG trid guid name: renamed; its members' items carry the new name.
+            ["REG", _, guid, name, ..] => {
+                let name = percent::decode_name(name).unwrap_or_default();
+                if let Some(g) = self.groups.iter_mut().find(|(id, _)| &**id == *guid) {
+                    g.1 = name;
+                }
+                self.push_members(guid).await
+            }
+            // RMG trid guid: deleted; its members leave it.
+            ["RMG", _, guid, ..] => {
+                self.groups.retain(|(id, _)| &**id != *guid);
+                let members: Vec<Box<str>> = self
+                    .contacts
+                    .iter_mut()
+                    .filter(|(_, c)| c.groups.iter().any(|g| &**g == *guid))
+                    .map(|(h, c)| {
+                        c.groups.retain(|g| &**g != *guid);
+                        h.clone()
+                    })
+                    .collect();
+                for h in members {
+                    self.roster_push(&h).await?;
+                }
+                Ok(())
+            }
+            // SBP trid guid MFN name: my name for a contact.
+            ["SBP", trid, guid, "MFN", value] => {
+                let Some(handle) = self.handle_of(guid) else {
+                    return Ok(());
+                };
+                if let Some(c) = self.contacts.get_mut(handle.as_str()) {
+                    c.name = percent::decode_name(value).unwrap_or_default();
+                }
+                match trid
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(|t| self.pending.remove(&t))
+                {
+                    Some(PendingOp::Edit(e)) => self.step_edit(ns, e).await,
+                    _ => self.roster_push(&handle).await,
+                }
             }
             ["XFR", trid, "SB", _addr, "CKI", cookie, ..] => {
                 let Some(PendingOp::Switchboard(peer, rx)) = trid
@@ -913,6 +1190,14 @@ impl NsSide {
                             None => Ok(()),
                         }
                     }
+                    Some(PendingOp::Edit(e)) => {
+                        log::info!(
+                            "xmpp bridge {}: roster set of {} refused ({code})",
+                            self.handle,
+                            e.handle
+                        );
+                        self.emit_raw(&e.reply.err).await
+                    }
                     Some(PendingOp::Switchboard(peer, _)) => {
                         self.sbs.remove(&peer);
                         self.bounce(&peer, "service-unavailable").await
@@ -937,6 +1222,8 @@ enum Join {
 }
 
 struct SbSide {
+    hub: Arc<Hub>,
+    client: IpAddr,
     addr: SocketAddr,
     me: Box<str>,
     jid: Box<str>,
@@ -944,11 +1231,22 @@ struct SbSide {
     out: Sender<FromMsn>,
 }
 
-/// The MIME message of a chat line (UTF-8, as MSN Messenger sends it).
-fn text_message(body: &str) -> Vec<u8> {
-    let mut m = b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Segoe%20UI; EF=; CO=0; CS=1; PF=0\r\n\r\n".to_vec();
-    m.extend_from_slice(body.as_bytes());
-    m
+/// The MIME head of a chat line (UTF-8, as MSN Messenger sends it).
+const TEXT_HEAD: &[u8] = b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Segoe%20UI; EF=; CO=0; CS=1; PF=0\r\n\r\n";
+
+/// Writes the `MSG` of `part` (one chat line, within `MAX_SB_PAYLOAD`) into `wire`, with its
+/// MIME message built in `body`: both buffers are the conversation's, reused for every message,
+/// so relaying a message allocates nothing once they have grown to the longest one.
+fn write_text(part: &str, trid: u32, body: &mut Vec<u8>, wire: &mut Vec<u8>) {
+    body.clear();
+    body.extend_from_slice(TEXT_HEAD);
+    body.extend_from_slice(part.as_bytes());
+    wire.clear();
+    let msg = Msg {
+        ack: Ack::Negative,
+        payload: body,
+    };
+    msg.write(trid, dialect(), wire);
 }
 
 /// The typing notification of `me`.
@@ -962,10 +1260,7 @@ fn typing_message(me: &str) -> Vec<u8> {
 impl SbSide {
     async fn run(self, rx: Receiver<SbCmd>, join: Join) -> Res<()> {
         let d = dialect();
-        let tcp = Async::<TcpStream>::connect(self.addr)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut sb = Lines::new(tcp);
+        let mut sb = Lines::connect(&self.hub, self.addr, self.client).await?;
         match join {
             Join::Call(cookie) => {
                 let usr = SbUsr {
@@ -995,6 +1290,9 @@ impl SbSide {
             Cmd(Option<SbCmd>),
         }
         let mut trid = 10u32;
+        // The conversation's buffers for outgoing messages (`write_text`): empty until the
+        // first message, so an idle conversation holds none.
+        let (mut body, mut wire) = (Vec::new(), Vec::new());
         loop {
             let woke = {
                 let line = async { Woke::Line(sb.next().await) };
@@ -1024,18 +1322,14 @@ impl SbSide {
                     // A switchboard MSG carries at most `MAX_SB_PAYLOAD` bytes (a longer one
                     // closes the connection): a long XMPP body goes as several messages, cut
                     // between characters.
-                    let room = MAX_SB_PAYLOAD - text_message("").len();
+                    let room = MAX_SB_PAYLOAD - TEXT_HEAD.len();
                     let mut rest: &str = &text;
                     while !rest.is_empty() {
                         let part = prefix_within(rest, room);
                         rest = &rest[part.len()..];
                         trid = trid.wrapping_add(1).max(10);
-                        let body = text_message(part);
-                        let msg = Msg {
-                            ack: Ack::Negative,
-                            payload: &body,
-                        };
-                        sb.send(&msg.to_bytes(trid, d)).await?;
+                        write_text(part, trid, &mut body, &mut wire);
+                        sb.send(&wire).await?;
                     }
                 }
                 Woke::Cmd(None) => {
@@ -1166,6 +1460,22 @@ mod tests {
         assert_eq!(status_of(Some("xa")), Status::Away);
         assert_eq!(status_of(Some("dnd")), Status::Busy);
         assert_eq!(status_of(None), Status::Online);
+    }
+
+    #[test]
+    fn chat_lines_reuse_the_conversation_buffers() {
+        let (mut body, mut wire) = (Vec::new(), Vec::new());
+        write_text("h\u{e9}llo", 12, &mut body, &mut wire);
+        let len = TEXT_HEAD.len() + "h\u{e9}llo".len();
+        let mut want = format!("MSG 12 N {len}\r\n").into_bytes();
+        want.extend_from_slice(TEXT_HEAD);
+        want.extend_from_slice("h\u{e9}llo".as_bytes());
+        assert_eq!(wire, want);
+        // The next message of no greater length is written in place: no allocation.
+        let (b, w) = (body.as_ptr(), wire.as_ptr());
+        write_text("world", 13, &mut body, &mut wire);
+        assert_eq!((body.as_ptr(), wire.as_ptr()), (b, w));
+        assert!(wire.starts_with(b"MSG 13 N ") && wire.ends_with(b"world"));
     }
 
     #[test]

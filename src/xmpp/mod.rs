@@ -32,8 +32,6 @@ pub struct Xmpp {
     pub msn: Option<bridge::MsnAddrs>,
     /// The executor the bridges' tasks run on.
     pub ex: Arc<smol::Executor<'static>>,
-    /// Which session of each account holds its MSN side.
-    pub msn_owners: bridge::Owners,
 }
 
 /// Starts the XMPP role on its bound listeners (STARTTLS, and direct TLS, XEP-0368): prepares
@@ -57,7 +55,6 @@ pub fn start(
         router: router::Router::start(ex),
         msn,
         ex: ex.clone(),
-        msn_owners: bridge::Owners::default(),
     });
     log::info!(
         "xmpp: domains served: {}",

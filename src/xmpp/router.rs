@@ -92,6 +92,23 @@ enum Msg {
         resource: String,
         on: bool,
     },
+    /// Session `session` starts `bare`'s MSN side (docs/xmpp.md, one account on MSN and XMPP).
+    ClaimMsn {
+        bare: Box<str>,
+        session: u64,
+    },
+    /// Whether session `session` still holds `bare`'s MSN side.
+    HoldsMsn {
+        bare: Box<str>,
+        session: u64,
+        reply: Sender<bool>,
+    },
+    /// A stanza for every resource of `bare` but `except` (roster pushes, RFC 6121 2.1.6).
+    ToOthers {
+        bare: Box<str>,
+        except: Box<str>,
+        stanza: Delivery,
+    },
     Count(Sender<usize>),
 }
 
@@ -106,6 +123,9 @@ struct Resource {
 
 struct Account {
     resources: HashMap<String, Resource>,
+    /// The session whose bridge holds the account's MSN side: the latest to start one. Given
+    /// up when that session unbinds.
+    msn_side: Option<u64>,
     watchers: Vec<Box<str>>,
     blocked: Vec<Box<str>>,
     allowed: Vec<Box<str>>,
@@ -215,6 +235,43 @@ impl Router {
         let _ = self.tx.send(msg).await;
     }
 
+    /// Bound session `session` starts `bare`'s MSN side: it holds it from now on, until another
+    /// session claims it or it unbinds. When a bridge is signed out with `OUT OTH`, its session
+    /// ends with `<conflict/>` only if it still holds the MSN side (an MSN client signed in); if
+    /// another resource of the account took it over, the session stays without it.
+    pub async fn claim_msn(&self, bare: &str, session: u64) {
+        let msg = Msg::ClaimMsn {
+            bare: bare.into(),
+            session,
+        };
+        let _ = self.tx.send(msg).await;
+    }
+
+    /// Whether session `session` holds `bare`'s MSN side (`claim_msn`).
+    pub async fn holds_msn(&self, bare: &str, session: u64) -> bool {
+        let (reply, answer) = smol::channel::bounded(1);
+        let msg = Msg::HoldsMsn {
+            bare: bare.into(),
+            session,
+            reply,
+        };
+        if self.tx.send(msg).await.is_err() {
+            return false;
+        }
+        answer.recv().await.unwrap_or(false)
+    }
+
+    /// Hands `stanza` to every bound resource of `bare` except `except` (a full queue drops
+    /// it): the roster pushes of one resource's change for the account's other resources.
+    pub async fn to_other_resources(&self, bare: &str, except: &str, stanza: Delivery) {
+        let msg = Msg::ToOthers {
+            bare: bare.into(),
+            except: except.into(),
+            stanza,
+        };
+        let _ = self.tx.send(msg).await;
+    }
+
     /// How many resources are bound (tests and status).
     pub async fn resources(&self) -> usize {
         let (reply, answer) = smol::channel::bounded(1);
@@ -291,6 +348,7 @@ async fn run(rx: Receiver<Msg>) {
             Msg::Bind(b, reply) => {
                 let acct = accounts.entry(b.bare.clone()).or_insert_with(|| Account {
                     resources: HashMap::new(),
+                    msn_side: None,
                     watchers: Vec::new(),
                     blocked: Vec::new(),
                     allowed: Vec::new(),
@@ -337,6 +395,9 @@ async fn run(rx: Receiver<Msg>) {
                     Some(r) if r.session == session => acct.resources.remove(&resource),
                     _ => None,
                 };
+                if acct.msn_side == Some(session) {
+                    acct.msn_side = None;
+                }
                 if was.is_some_and(|r| r.presence.is_some()) {
                     let gone = unavailable(&bare, &resource);
                     broadcast(&accounts, &bare, &resource, &gone);
@@ -451,6 +512,32 @@ async fn run(rx: Receiver<Msg>) {
                     }
                 }
                 let _ = reply.try_send(answer);
+            }
+            Msg::ClaimMsn { bare, session } => {
+                if let Some(a) = accounts.get_mut(&bare) {
+                    a.msn_side = Some(session);
+                }
+            }
+            Msg::HoldsMsn {
+                bare,
+                session,
+                reply,
+            } => {
+                let holds = accounts
+                    .get(&bare)
+                    .is_some_and(|a| a.msn_side == Some(session));
+                let _ = reply.try_send(holds);
+            }
+            Msg::ToOthers {
+                bare,
+                except,
+                stanza,
+            } => {
+                if let Some(a) = accounts.get(&bare) {
+                    for (_, r) in a.resources.iter().filter(|(name, _)| **name != *except) {
+                        let _ = r.queue.try_send(stanza.clone());
+                    }
+                }
             }
             Msg::Count(reply) => {
                 let _ = reply.try_send(accounts.values().map(|a| a.resources.len()).sum());

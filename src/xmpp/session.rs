@@ -14,8 +14,9 @@ use super::sasl::{self, Failure, NS_SASL, Scram};
 use super::xml::{self, Element, Frame, Framer, NS_CLIENT, NS_STREAMS, XmlError};
 use crate::auth::ScramHash;
 use crate::limits::{
-    TLS_HANDSHAKE_TIMEOUT, XMPP_IDLE_TIMEOUT, XMPP_MAX_RESOURCE, XMPP_READ_CHUNK,
-    XMPP_SASL_ATTEMPTS, XMPP_SESSION_QUEUE, XMPP_STANZA_BURST, XMPP_STANZAS_PER_SECOND,
+    MAX_FRIENDLY_ENCODED, MAX_GROUP_NAME_ADG, MAX_GROUPS, TLS_HANDSHAKE_TIMEOUT, XMPP_IDLE_TIMEOUT,
+    XMPP_MAX_RESOURCE, XMPP_READ_CHUNK, XMPP_SASL_ATTEMPTS, XMPP_SESSION_QUEUE, XMPP_STANZA_BURST,
+    XMPP_STANZAS_PER_SECOND,
 };
 use crate::model::{UserId, list};
 use crate::tls::TlsStream;
@@ -158,7 +159,6 @@ impl Drop for Session {
             self.role
                 .router
                 .unbind(&self.handle, &self.resource, self.session_id);
-            self.role.msn_owners.release(&self.handle, self.session_id);
         }
     }
 }
@@ -450,7 +450,12 @@ impl Session {
             Woke::Deliver(None) => Err(stream_error("internal-server-error", "router gone")),
             Woke::Msn(Some(FromMsn::Stanza(d))) => self.send(&d).await,
             Woke::Msn(Some(FromMsn::SignedOutElsewhere)) => {
-                if self.role.msn_owners.holds(&self.handle, self.session_id) {
+                if self
+                    .role
+                    .router
+                    .holds_msn(&self.handle, self.session_id)
+                    .await
+                {
                     return Err(stream_error(
                         "conflict",
                         "the account signed in on MSN elsewhere",
@@ -1090,7 +1095,7 @@ impl Session {
     }
 
     /// Starts the MSN side at the first available presence, or tells it the new show/status.
-    fn msn_presence(&mut self, el: &Element) {
+    async fn msn_presence(&mut self, el: &Element) {
         let status = bridge::status_of(el.find("show", NS_CLIENT).map(|s| s.text.trim()));
         let psm = el.find("status", NS_CLIENT).map(|s| s.text.as_str().into());
         let nick = el
@@ -1107,12 +1112,17 @@ impl Session {
             return;
         }
         let Some(addrs) = self.role.msn else { return };
-        self.role.msn_owners.claim(&self.handle, self.session_id);
+        self.role
+            .router
+            .claim_msn(&self.handle, self.session_id)
+            .await;
         let (tx, rx) = smol::channel::bounded(XMPP_SESSION_QUEUE);
         self.bridge = Some(bridge::start(
             &self.role.ex,
             self.role.hub.clone(),
             addrs,
+            self.peer.ip(),
+            self.role.router.clone(),
             &self.handle,
             &self.full_jid,
             status,
@@ -1181,7 +1191,7 @@ impl Session {
                     self.forward_list().await?
                 };
                 self.available = true;
-                self.msn_presence(&el);
+                self.msn_presence(&el).await;
                 let d: Delivery = el.to_xml().into();
                 self.role
                     .router
@@ -1323,11 +1333,44 @@ impl Session {
                         reply: Some(reply),
                     }
                 } else {
-                    ToMsn::Add {
-                        handle,
-                        list: list::FL,
-                        reply: Some(reply),
+                    // RFC 6121 2.1.2.4: each group once; an empty one is `not-acceptable`
+                    // (2.3.3), as is more groups than an MSN account may have, or a name
+                    // longer than MSN allows (which the NS would answer by closing the
+                    // bridge's connection, not with an error).
+                    let encoded = |n: &str| crate::protocol::percent::encode(n).len();
+                    let mut groups: Vec<Box<str>> = Vec::new();
+                    for g in item.iter().flat_map(|i| i.children.iter()) {
+                        if g.name != "group" || g.ns != NS_ROSTER {
+                            continue;
+                        }
+                        let name = g.text.trim();
+                        if name.is_empty()
+                            || encoded(name) > MAX_GROUP_NAME_ADG
+                            || groups.len() >= usize::from(MAX_GROUPS)
+                        {
+                            let e =
+                                iq::error(&el, &from, &self.full_jid, "modify", "not-acceptable");
+                            return self.send_el(&e).await;
+                        }
+                        if !groups.iter().any(|h| &**h == name) {
+                            groups.push(name.into());
+                        }
                     }
+                    let name: Option<Box<str>> = item
+                        .and_then(|i| i.get("name"))
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .map(Into::into);
+                    if name
+                        .as_deref()
+                        .is_some_and(|n| encoded(n) > MAX_FRIENDLY_ENCODED)
+                    {
+                        let e = iq::error(&el, &from, &self.full_jid, "modify", "not-acceptable");
+                        return self.send_el(&e).await;
+                    }
+                    ToMsn::Edit(Box::new(bridge::RosterEdit::new(
+                        handle, name, groups, reply,
+                    )))
                 };
                 if b.try_send(m) {
                     return Ok(());
