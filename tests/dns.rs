@@ -406,15 +406,19 @@ fn bad_dns_options_are_start_up_errors() {
     assert_ne!(code, 0);
     assert!(err.contains("invalid --dns-allow entry"), "{err}");
     // Forwarding to ourselves would loop. The check needs the bound address, so the port must
-    // be free when the server binds it: one freed just before may be taken meanwhile (on UDP or
-    // TCP) by a test running beside this one, and then another is tried.
+    // be free on UDP and TCP when the server binds it. Ports are tried below the ephemeral
+    // range, where the thousands of loopback connections the suite opens beside this test take
+    // their local ports (a port free on UDP was once in use on TCP five times running); one
+    // taken meanwhile is skipped and another tried.
     let mut err = String::new();
-    for _ in 0..5 {
-        let port = UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+    let base = 20_000 + (std::process::id() % 10_000) as u16;
+    for i in 0..50u16 {
+        let port = base + i * 37 % 10_000;
+        let free = UdpSocket::bind(("127.0.0.1", port)).is_ok()
+            && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if !free {
+            continue;
+        }
         let me = format!("127.0.0.1:{port}");
         let (code, _, e) = serve(&["--dns-listen", &me, "--dns-upstream", &me]);
         assert_ne!(code, 0);
