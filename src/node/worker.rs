@@ -73,3 +73,36 @@ async fn keep_warm(stop: &smol::channel::Receiver<()>) {
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Tasks run on the worker, timers and I/O wake them, the worker outlives an idle spell
+    /// (the warm timer stops) and returns when the stop channel closes.
+    #[test]
+    fn runs_tasks_across_an_idle_spell_and_stops_when_told() {
+        let ex = Arc::new(Executor::new());
+        let (stop, stop_rx) = smol::channel::bounded::<()>(1);
+        let worker = {
+            let ex = ex.clone();
+            std::thread::spawn(move || run(&ex, stop_rx))
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        for pause in [1, 30, 120] {
+            let tx = tx.clone();
+            ex.spawn(async move {
+                Timer::after(Duration::from_millis(pause)).await;
+                tx.send(pause).unwrap();
+            })
+            .detach();
+            let got = rx.recv_timeout(Duration::from_secs(5)).expect("task ran");
+            assert_eq!(got, pause);
+            // Longer than the warm timer's life: the next task comes after an idle spell.
+            std::thread::sleep(Duration::from_millis(80));
+        }
+        stop.close();
+        worker.join().expect("worker ended");
+    }
+}
