@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Where a paced relay's server CPU time goes: a fresh release server pinned to one CPU
 # (--threads 1), `msnpd-load relay --rate` on the other, `perf record` on the server for the
-# streaming part, then `perf report` by symbol (self time) and a summary of the syscalls made per
-# message (`perf stat -e 'syscalls:sys_enter_*'` when tracepoints are available).
+# streaming part, then `perf report` by symbol (self time) and by thread (the worker against
+# async-io's helper thread, see src/node/worker.rs), and the syscalls and context switches made
+# in 2 s (`perf stat -e 'syscalls:sys_enter_*' -e context-switches` when tracepoints are
+# available; divide by 2 x RATE for a count per message).
 #
 # Usage: bench/profile.sh [RATE (1000)] [SIZE (1664)] [SECONDS (10)]; needs linux-perf and a
 # release build (cargo build --release). Output in target/bench/profile-RATE-SIZE/.
@@ -36,7 +38,8 @@ LPID=$!
 sleep 2
 perf record -e cpu-clock -F 4999 -g -p "$SPID" -o "$OUT/perf.data" -- sleep "$SECS" 2>"$OUT/perf-record.log"
 if [ "$(perf list 2>/dev/null | grep -c 'syscalls:sys_enter_write ')" -gt 0 ]; then
-    perf stat -e 'syscalls:sys_enter_*' -p "$SPID" -- sleep 2 2>"$OUT/syscalls.txt" || true
+    perf stat -e 'syscalls:sys_enter_*' -e context-switches -p "$SPID" -- sleep 2 \
+        2>"$OUT/syscalls.txt" || true
 fi
 wait "$LPID" || true
 grep '^RESULT' "$OUT/load.txt"
@@ -44,7 +47,10 @@ perf report -i "$OUT/perf.data" --no-children --sort symbol --stdio 2>/dev/null 
     | grep -v '^$' > "$OUT/report.txt"
 perf report -i "$OUT/perf.data" --no-children --sort dso --stdio 2>/dev/null \
     | grep -v '^$' > "$OUT/report-dso.txt"
-echo "== by symbol (self):"; grep -E '^ +[0-9]' "$OUT/report.txt" | head -n 40
+echo "== by symbol (self):"; { grep -E '^ +[0-9]' "$OUT/report.txt" | head -n 40; } || true
+perf report -i "$OUT/perf.data" --no-children --sort comm --stdio 2>/dev/null \
+    | grep -v '^$' > "$OUT/report-thread.txt"
 echo "== by object:"; grep -E '^ +[0-9]' "$OUT/report-dso.txt" | head -n 10
-[ -s "$OUT/syscalls.txt" ] && { echo "== syscalls in 2 s:"; grep -E '^ +[0-9,]+ +syscalls' "$OUT/syscalls.txt" | sort -rn | grep -v ' 0 ' | head -n 20; }
+echo "== by thread:"; grep -E '^ +[0-9]' "$OUT/report-thread.txt" | head -n 10
+[ -s "$OUT/syscalls.txt" ] && { echo "== syscalls in 2 s:"; grep -E '^ +[0-9,]+ +(syscalls|context-switches)' "$OUT/syscalls.txt" | sort -rn | grep -v ' 0 ' | head -n 20; }
 echo "full reports in $OUT"

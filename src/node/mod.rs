@@ -8,6 +8,7 @@ use crate::ns::Ns;
 use crate::ns::bus::{Bus, HostId};
 
 pub mod bus;
+mod worker;
 use crate::server::hub::Hub;
 use crate::server::{Bound, isolated, lan, listen, pool};
 use crate::storage::Storage;
@@ -252,11 +253,7 @@ impl Server {
                 let rx = stop_rx.clone();
                 std::thread::Builder::new()
                     .name(format!("worker-{i}"))
-                    .spawn(move || {
-                        smol::block_on(ex.run(async {
-                            let _ = rx.recv().await;
-                        }))
-                    })
+                    .spawn(move || worker::run(&ex, rx))
                     .expect("spawn worker thread")
             })
             .collect();
