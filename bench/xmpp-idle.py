@@ -36,7 +36,7 @@ def session(a, ctx, i):
     """One bound, available session for account number i; returns its TLS socket."""
     host, port = a.server.rsplit(":", 1)
     head = STREAM.format(d=a.domain).encode()
-    t = socket.create_connection((host, int(port)))
+    t = socket.create_connection((host, int(port)), timeout=30)
     t.sendall(head)
     until(t, b"</stream:features>")
     t.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
@@ -64,9 +64,8 @@ def session(a, ctx, i):
     until(s, b"</stream:features>")
     s.sendall(b"<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
     until(s, b"</iq>")
-    # Available presence: the bridge signs in to the MSN side; its own presence comes back.
+    # Available presence: the bridge signs in to the MSN side (the settle time covers it).
     s.sendall(b"<presence/>")
-    until(s, b"<presence")
     s.sendall(b"<iq type='get' id='p'><ping xmlns='urn:xmpp:ping'/></iq>")
     until(s, b"id='p'")
     return s
