@@ -23,7 +23,6 @@ pub mod node;
 pub mod ns;
 pub mod ops;
 pub mod protocol;
-pub mod residency;
 pub mod sb;
 pub mod server;
 pub mod storage;

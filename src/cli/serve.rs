@@ -216,7 +216,7 @@ pub(crate) fn serve(
     // again soon: its pages leave the RSS and stay in the page cache (docs/pi.md).
     log::info!(
         "start-up done: {} KiB of code and read-only data unmapped (mapped again on use)",
-        msnpd::residency::release_startup_pages()
+        msnpd::ops::residency::release_startup_pages()
     );
     for sig in signals.forever() {
         if sig == signal_hook::consts::SIGHUP {

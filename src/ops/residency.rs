@@ -54,41 +54,40 @@ fn clean_file_mappings(smaps: &str) -> Vec<Clean> {
     let mut current: Option<(Clean, bool)> = None;
     let mut anonymous_seen = false;
     let finish = |c: Option<(Clean, bool)>, anon_ok: bool, out: &mut Vec<Clean>| {
-        if let Some((m, candidate)) = c {
-            if candidate && anon_ok {
-                out.push(m);
-            }
+        if let Some((m, true)) = c
+            && anon_ok
+        {
+            out.push(m);
         }
     };
     for line in smaps.lines() {
         let mut f = line.split_ascii_whitespace();
         let Some(first) = f.next() else { continue };
-        if let Some((a, b)) = first.split_once('-') {
-            if let (Ok(start), Ok(end)) =
+        if let Some((a, b)) = first.split_once('-')
+            && let (Ok(start), Ok(end)) =
                 (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-            {
-                // A new mapping's header line.
-                finish(current.take(), anonymous_seen, &mut out);
-                anonymous_seen = false;
-                let perms = f.next().unwrap_or("");
-                let _offset = f.next();
-                let _dev = f.next();
-                let inode = f.next().unwrap_or("0");
-                let path = f.next().unwrap_or("");
-                let candidate = (perms == "r-xp" || perms == "r--p")
-                    && inode != "0"
-                    && path.starts_with('/')
-                    && end > start;
-                current = Some((
-                    Clean {
-                        start,
-                        len: end - start,
-                        rss_kib: 0,
-                    },
-                    candidate,
-                ));
-                continue;
-            }
+        {
+            // A new mapping's header line.
+            finish(current.take(), anonymous_seen, &mut out);
+            anonymous_seen = false;
+            let perms = f.next().unwrap_or("");
+            let _offset = f.next();
+            let _dev = f.next();
+            let inode = f.next().unwrap_or("0");
+            let path = f.next().unwrap_or("");
+            let candidate = (perms == "r-xp" || perms == "r--p")
+                && inode != "0"
+                && path.starts_with('/')
+                && end > start;
+            current = Some((
+                Clean {
+                    start,
+                    len: end - start,
+                    rss_kib: 0,
+                },
+                candidate,
+            ));
+            continue;
         }
         let value = || f.clone().next().and_then(|v| v.parse::<u64>().ok());
         match first {
