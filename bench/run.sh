@@ -144,6 +144,8 @@ echo "== xmpp-idle: bench/xmpp-idle.py --server $XMPP --sessions 200 --warm 20" 
 XOUT=$(taskset -c "$GCPU" python3 bench/xmpp-idle.py --server "$XMPP" --ca "$TLS/ca.pem" \
     --server-pid "$SPID" --sessions 200 --warm 20 | grep '^RESULT' | tail -n1) || true
 RES[xmpp-idle]=${XOUT:-"RESULT scenario=xmpp-idle error=failed"}
+CMD[xmpp-idle]="taskset -c $GCPU python3 bench/xmpp-idle.py --server $XMPP --ca $TLS/ca.pem --server-pid $SPID --sessions 200 --warm 20"
+ORDER+=(xmpp-idle)
 echo "${RES[xmpp-idle]}" >&2
 fresh; run login-twn   --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 1 --count 60 --server-pid "$SPID"
 fresh; run login-twn-c2 --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 2 --count 40
