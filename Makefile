@@ -57,6 +57,15 @@ target/$(ARMV6)/release/msnpd: FORCE
 	    $(CARGO) build --release --target $(ARMV6) -Z build-std=std,panic_unwind --bin msnpd
 	@ls -l $@
 
+# The aarch64 binary is a PIE with ~20,000 relative relocations (vtables, tables of pointers):
+# 24 bytes each in .rela.dyn, 480 KB. DT_RELR (`-z pack-relative-relocs`) stores them as a bitmap
+# of a few KB; Debian 12's GNU ld (2.40) ignores that option on aarch64 (2.41 added it), so the
+# link goes through the lld that ships with the Rust toolchain (its gcc-ld/ld.lld, as rustc uses
+# for x86_64), still driven by the cross gcc. Needs glibc 2.36+ on the Pi (Raspberry Pi OS 12
+# "Bookworm" or newer). Without that lld the build goes on without DT_RELR. docs/pi.md.
+RUST_GCC_LD = $(shell rustc --print sysroot 2>/dev/null)/lib/rustlib/$(HOST)/bin/gcc-ld
+RELR_aarch64-unknown-linux-gnu = -C link-arg=-B$(RUST_GCC_LD) -C link-arg=-fuse-ld=lld -C link-arg=-Wl,-z,pack-relative-relocs
+
 # Uses `cross` when installed, else cargo with the GNU cross linker. Installs nothing: it says
 # what is missing instead.
 target/%/release/msnpd: FORCE
@@ -73,7 +82,13 @@ target/%/release/msnpd: FORCE
 			exit 1; \
 		fi; \
 		echo "building $* with cargo and $(GCC_$*)"; \
+		relr=""; \
+		if [ -n "$(RELR_$*)" ]; then \
+			if [ -x "$(RUST_GCC_LD)/ld.lld" ]; then relr="$(RELR_$*)"; \
+			else echo "note: $(RUST_GCC_LD)/ld.lld missing: linking without DT_RELR (480 KB larger)"; fi; \
+		fi; \
 		env CARGO_TARGET_$$(echo $* | tr 'a-z-' 'A-Z_')_LINKER=$(GCC_$*) \
+		    CARGO_TARGET_$$(echo $* | tr 'a-z-' 'A-Z_')_RUSTFLAGS="$$relr" \
 		    CC_$$(echo $* | tr '-' '_')=$(GCC_$*) \
 		    $(CARGO) build --release --target $* --bin msnpd; \
 	fi

@@ -132,10 +132,23 @@ sleep 3
 BSETTLED=$(awk '/^VmRSS/{print $2}' "/proc/$SPID/status")
 # Idle RSS with HTTPS on (the certificate kit loaded, OpenSSL initialised), read like the idle
 # scenario's "before" figure: a fresh server, settled, no client.
-stop_server; HTTPS_ARGS=(--https-listen 127.0.0.1:0 --tls-dir "$TLS"); start_server
+# XMPP on (its default) on a loopback port, so that a program holding 5222 does not turn it off.
+stop_server; HTTPS_ARGS=(--https-listen 127.0.0.1:0 --tls-dir "$TLS"); start_server --xmpp-listen 127.0.0.1:0
 HTTPS_RSS=$(awk '/^VmRSS/{print $2}' "/proc/$SPID/status")
 HTTPS_RSS_DETAIL=$(awk '/^RssAnon|^RssFile/{printf "%s %s ", $1, $2}' "/proc/$SPID/status")
 HTTPS_ARGS=(--https-listen none)
+# Idle XMPP sessions (issue 20 item 6): STARTTLS, SCRAM, bind and presence (so each has its MSN
+# bridge), the server's RSS growth per session over 200 of them after 20 to warm up.
+fresh --xmpp-listen 127.0.0.1:0 --tls-dir "$TLS"
+for _ in $(seq 50); do grep -q 'xmpp listening on' "$RUN/server.log" && break; sleep 0.1; done
+XMPP=$(sed -n 's/.*xmpp listening on //p' "$RUN/server.log" | head -n1)
+echo "== xmpp-idle: bench/xmpp-idle.py --server $XMPP --sessions 200 --warm 20" >&2
+XOUT=$(taskset -c "$GCPU" python3 bench/xmpp-idle.py --server "$XMPP" --ca "$TLS/ca.pem" \
+    --server-pid "$SPID" --sessions 200 --warm 20 | grep '^RESULT' | tail -n1) || true
+RES[xmpp-idle]=${XOUT:-"RESULT scenario=xmpp-idle error=failed"}
+CMD[xmpp-idle]="taskset -c $GCPU python3 bench/xmpp-idle.py --server $XMPP --ca $TLS/ca.pem --server-pid $SPID --sessions 200 --warm 20"
+ORDER+=(xmpp-idle)
+echo "${RES[xmpp-idle]}" >&2
 fresh; run login-twn   --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 1 --count 60 --server-pid "$SPID"
 fresh; run login-twn-c2 --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 2 --count 40
 # WLM 2009 sign-in (MSNP18 single sign-on): RST.srf over HTTPS, checked against the kit's CA as
@@ -305,6 +318,8 @@ for sfx in 1k-100 10k-100 1k-1664 10k-1664; do
     row "paced ${sfx%-*} msg/s x ${sfx#*-} B: CPU per message <= ${limit}x the raw relay's" "$x x ($c us vs $rc us; p99 $(val "paced-$sfx" p99_us) us vs $(val "raw-paced-$sfx" p99_us) us)" num_le "$x" "$limit"
 done
 row "1664-byte at full load: CPU per message <= 2x the raw relay's" "$(times "$CRL" "$CRAWL") x ($CRL us vs $CRAWL us)" num_le "$(times "$CRL" "$CRAWL")" 2
+XKIB=$(val xmpp-idle kib_per_session)
+row "idle XMPP session (TLS, SCRAM, bind, presence, its MSN bridge) <= 4 KiB" "$XKIB KiB ($(val xmpp-idle opened) sessions; RSS $(val xmpp-idle rss_before_kib) -> $(val xmpp-idle rss_after_kib) kB)" num_le "$XKIB" 4
 row "idle server RSS with HTTPS on <= 6 MiB" "$(kib2mib "$HTTPS_RSS") MiB ($HTTPS_RSS_DETAIL kB)" le "$HTTPS_RSS" 6144
 ARM64=target/aarch64-unknown-linux-gnu/release/msnpd
 if [ -x "$ARM64" ]; then

@@ -212,6 +212,12 @@ pub(crate) fn serve(
         .and_then(|f| msnpd::ops::config_file::flags(f, given).ok())
         .unwrap_or_default();
     let server = msnpd::Server::start(config)?;
+    // Start-up code (OpenSSL and the certificate kit, SQLite's open, parsing) is not needed
+    // again soon: its pages leave the RSS and stay in the page cache (docs/pi.md).
+    log::info!(
+        "start-up done: {} KiB of code and read-only data unmapped (mapped again on use)",
+        msnpd::ops::residency::release_startup_pages()
+    );
     for sig in signals.forever() {
         if sig == signal_hook::consts::SIGHUP {
             reload(

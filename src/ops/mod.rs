@@ -13,6 +13,7 @@ pub mod check;
 pub mod config_file;
 pub mod invites;
 pub mod password;
+pub mod residency;
 
 use crate::config::Config;
 use crate::server::hub::Hub;
