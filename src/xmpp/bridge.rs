@@ -718,6 +718,25 @@ impl NsSide {
     /// (`ADG`), in each wanted group (`ADC FL C= group`), out of the others (`REM FL C= group`),
     /// my name for them (`SBP MFN`). Every one is a change through the NS, committed before it
     /// is acknowledged (docs/xmpp.md, roster groups).
+    /// What the bridge was waiting on for an acknowledged list change: the next step of a
+    /// roster edit (true: that step now answers for the line), or the IQ result of a list
+    /// change the XMPP client asked for.
+    async fn settle(&mut self, ns: &mut Lines, pending: Option<PendingOp>) -> Res<bool> {
+        match pending {
+            Some(PendingOp::Edit(e)) => {
+                self.step_edit(ns, e).await?;
+                return Ok(true);
+            }
+            Some(PendingOp::List(p)) => {
+                if let Some(r) = p.reply {
+                    self.emit_raw(&r.ok).await?;
+                }
+            }
+            _ => {}
+        }
+        Ok(false)
+    }
+
     async fn step_edit(&mut self, ns: &mut Lines, mut e: Box<RosterEdit>) -> Res<()> {
         let d = dialect();
         e.steps = e.steps.saturating_add(1);
@@ -1010,14 +1029,8 @@ impl NsSide {
                         c.groups.push(g.into());
                     }
                 }
-                match pending {
-                    Some(PendingOp::Edit(e)) => return self.step_edit(ns, e).await,
-                    Some(PendingOp::List(p)) => {
-                        if let Some(r) = p.reply {
-                            self.emit_raw(&r.ok).await?;
-                        }
-                    }
-                    _ => {}
+                if self.settle(ns, pending).await? {
+                    return Ok(());
                 }
                 if bit == list::RL && *trid == "0" {
                     let p = Element::new("presence", NS_CLIENT)
@@ -1059,14 +1072,8 @@ impl NsSide {
                         }
                     }
                 }
-                match pending {
-                    Some(PendingOp::Edit(e)) => return self.step_edit(ns, e).await,
-                    Some(PendingOp::List(p)) => {
-                        if let Some(r) = p.reply {
-                            self.emit_raw(&r.ok).await?;
-                        }
-                    }
-                    _ => {}
+                if self.settle(ns, pending).await? {
+                    return Ok(());
                 }
                 if bit & (list::FL | list::RL) != 0 {
                     self.roster_push(&handle).await?;
