@@ -32,6 +32,39 @@ struct Browser {
 
 impl Browser {
     fn start() -> Browser {
+        // The port is picked by binding port 0 and freeing it, so another process may take it
+        // before chromedriver binds; chromedriver then exits at once, and we try another port.
+        let (driver, port) = (0..3)
+            .find_map(|_| Browser::start_driver())
+            .expect("chromedriver did not start (3 ports tried)");
+        let profile = TempDir::new();
+        let mut b = Browser {
+            driver,
+            port,
+            session: String::new(),
+            _profile: TempDir(PathBuf::new()),
+        };
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                    "--no-proxy-server", "--window-size=1000,1500",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        }}});
+        let v = b.call("POST", "/session", Some(caps));
+        b.session = v["sessionId"].as_str().expect("session id").to_string();
+        b._profile = profile;
+        b
+    }
+
+    /// Starts chromedriver on a free port; `None` if it did not report "started successfully".
+    fn start_driver() -> Option<(Child, u16)> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -57,32 +90,10 @@ impl Browser {
         });
         if rx.recv_timeout(Duration::from_secs(15)).is_err() {
             let _ = driver.kill();
-            panic!("chromedriver did not start");
+            let _ = driver.wait();
+            return None;
         }
-        let profile = TempDir::new();
-        let mut b = Browser {
-            driver,
-            port,
-            session: String::new(),
-            _profile: TempDir(PathBuf::new()),
-        };
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                    "--no-proxy-server", "--window-size=1000,1500",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
-            }
-        }}});
-        let v = b.call("POST", "/session", Some(caps));
-        b.session = v["sessionId"].as_str().expect("session id").to_string();
-        b._profile = profile;
-        b
+        Some((driver, port))
     }
 
     /// One WebDriver command; returns its `value`, panicking on a WebDriver error.
