@@ -90,6 +90,8 @@ fn msnp8_tweener_login_over_https() {
         assert_eq!(login.status, 200, "round {i}");
         if i == 0 {
             assert_eq!(login.version, "TLSv1.3");
+            // The ECDSA certificate: a handshake signature at a fraction of RSA's CPU cost.
+            assert_eq!(login.cert_key, "EC");
             assert!(
                 login.cert_signature.contains("sha256"),
                 "{}",
@@ -206,6 +208,7 @@ fn chain_verifies_for_every_service_name() {
         (ssl3.version.as_str(), ssl3.cipher.as_str()),
         ("SSLv3", "DES-CBC3-SHA")
     );
+    assert_eq!(ssl3.cert_key, "RSA");
     // TLS 1.2 only: ECDHE with AES-GCM and the SHA-256 certificate, though 3DES is offered too.
     let tls12 = https_request(
         https,
@@ -225,6 +228,21 @@ fn chain_verifies_for_every_service_name() {
         ("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256")
     );
     assert!(tls12.cert_signature.contains("sha256"));
+    // A TLS 1.2 client without ECDSA suites gets the RSA certificate; one with them, ECDSA.
+    assert_eq!(tls12.cert_key, "RSA");
+    let tls12_ec = https_request(
+        https,
+        "login.live.com",
+        &ca,
+        "GET /rdr/pprdr.asp HTTP/1.1\r\n",
+        b"",
+        |b| b.set_max_proto_version(Some(SslVersion::TLS1_2)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (tls12_ec.cipher.as_str(), tls12_ec.cert_key.as_str()),
+        ("ECDHE-ECDSA-AES128-GCM-SHA256", "EC")
+    );
     // A TLS 1.0 client that also has AES gets AES, not 3DES.
     let tls10 = https_request(
         https,
@@ -273,11 +291,14 @@ fn kit_is_created_once_and_reused_and_served() {
         "server.pem",
         "server-legacy.pem",
         "server.key",
+        "server-ec.pem",
+        "server-ec.key",
     ] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
     assert_eq!(mode(&dir.join("ca.key")), 0o600);
     assert_eq!(mode(&dir.join("server.key")), 0o600);
+    assert_eq!(mode(&dir.join("server-ec.key")), 0o600);
     assert!(server.log_text().contains("created a private CA"));
     let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
     let before = (read("ca.pem"), read("server.pem"), read("server.key"));
@@ -306,6 +327,39 @@ fn kit_is_created_once_and_reused_and_served() {
         (read("ca.pem"), read("server.pem"), read("server.key")),
         before
     );
+    // A kit from before the ECDSA certificate gets one from its CA at the next start; the RSA
+    // certificates the clients have seen stay.
+    let dir_handle = std::mem::replace(&mut { again }.dir, TempDir(std::path::PathBuf::new()));
+    std::fs::remove_file(dir.join("server-ec.pem")).unwrap();
+    std::fs::remove_file(dir.join("server-ec.key")).unwrap();
+    let upgraded = TestServer::start_on(
+        dir_handle,
+        dir.join("msnpd.db"),
+        &["--https-listen", "127.0.0.1:0"],
+    );
+    let https = upgraded.https_addr();
+    assert!(
+        upgraded
+            .log_text()
+            .contains("https: issued new server certificates"),
+        "{}",
+        upgraded.log_text()
+    );
+    assert_eq!(
+        (read("ca.pem"), read("server.pem"), read("server.key")),
+        before
+    );
+    assert_eq!(mode(&dir.join("server-ec.key")), 0o600);
+    let r = https_request(
+        https,
+        "login.live.com",
+        &before.0,
+        "GET /rdr/pprdr.asp HTTP/1.1\r\n",
+        b"",
+        modern,
+    )
+    .unwrap();
+    assert_eq!((r.status, r.cert_key.as_str()), (200, "EC"));
 
     // `tls show` describes it; `tls init` re-issues server certificates under the same CA.
     let d = dir.to_str().unwrap();
@@ -316,6 +370,10 @@ fn kit_is_created_once_and_reused_and_served() {
         "{out}"
     );
     assert!(out.contains("expires: "), "{out}");
+    assert!(
+        out.contains("server certificate (ECDSA, TLS 1.2+)"),
+        "{out}"
+    );
     let (code, out, err) = msnpd(&["tls", "init", "--tls-dir", d, "--name", "chat.lan"], None);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("chat.lan"), "{out}");
