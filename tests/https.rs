@@ -567,3 +567,80 @@ fn the_page_links_the_ca_when_https_is_on() {
     assert!(page.contains("does not offer HTTPS itself"), "{page}");
     assert!(!page.contains("msnpd-ca.cer"), "{page}");
 }
+
+/// One GET over a fresh connection, offering `session` for resumption; returns whether the
+/// server resumed it.
+fn get_resuming(
+    https: std::net::SocketAddr,
+    connector: &openssl::ssl::SslConnector,
+    session: Option<&openssl::ssl::SslSession>,
+) -> bool {
+    use std::io::{Read, Write};
+    let tcp = std::net::TcpStream::connect(https).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut ssl = connector
+        .configure()
+        .unwrap()
+        .into_ssl("login.live.com")
+        .unwrap();
+    if let Some(s) = session {
+        // SAFETY: the session comes from a connection made with the same connector.
+        unsafe { ssl.set_session(s).unwrap() };
+    }
+    let mut s = openssl::ssl::SslStream::new(ssl, tcp).unwrap();
+    s.connect().unwrap();
+    s.write_all(
+        b"GET /rdr/pprdr.asp HTTP/1.1\r\nHost: login.live.com\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    // Read to the end: TLS 1.3 tickets arrive after the handshake.
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+    // A client that closes without close_notify makes its own session unresumable (OpenSSL's
+    // client side drops it), so close as a well-behaved client does.
+    let _ = s.shutdown();
+    s.ssl().session_reused()
+}
+
+/// A client making several HTTPS requests (WLM: RST.srf, then the address book and storage
+/// services) resumes its TLS session instead of paying a full handshake each time: TLS 1.3
+/// tickets, TLS 1.2, and the legacy TLS 1.0 path of Windows XP.
+#[test]
+fn tls_sessions_resume() {
+    use std::sync::{Arc, Mutex};
+    let server = https_server();
+    let https = server.https_addr();
+    let ca = ca_pem(&server);
+    for version in [SslVersion::TLS1_3, SslVersion::TLS1_2, SslVersion::TLS1] {
+        let mut b =
+            openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls_client()).unwrap();
+        let mut store = openssl::x509::store::X509StoreBuilder::new().unwrap();
+        store
+            .add_cert(openssl::x509::X509::from_pem(&ca).unwrap())
+            .unwrap();
+        b.set_cert_store(store.build());
+        if version == SslVersion::TLS1 {
+            xp_like(version)(&mut b);
+        } else {
+            b.set_max_proto_version(Some(version)).unwrap();
+        }
+        // The session to offer next: the newest one the server gave (a TLS 1.3 ticket arrives
+        // after the handshake), kept as a client's session cache keeps it.
+        let latest: Arc<Mutex<Option<openssl::ssl::SslSession>>> = Arc::default();
+        b.set_session_cache_mode(openssl::ssl::SslSessionCacheMode::CLIENT);
+        let keep = latest.clone();
+        b.set_new_session_callback(move |_, s| *keep.lock().unwrap() = Some(s));
+        let connector = b.build();
+        assert!(!get_resuming(https, &connector, None), "{version:?}: first");
+        for round in 2..=3 {
+            let session = latest.lock().unwrap().clone().expect("a session to resume");
+            assert_eq!(session.protocol_version(), version);
+            assert!(
+                get_resuming(https, &connector, Some(&session)),
+                "{version:?}: connection {round} not resumed"
+            );
+        }
+    }
+}
