@@ -360,6 +360,36 @@ fn kit_is_created_once_and_reused_and_served() {
     )
     .unwrap();
     assert_eq!((r.status, r.cert_key.as_str()), (200, "EC"));
+    // When the ECDSA certificate cannot be written (here its temporary file's name is taken by a
+    // directory), the server still starts and serves HTTPS with RSA.
+    let dir_handle = std::mem::replace(&mut { upgraded }.dir, TempDir(std::path::PathBuf::new()));
+    std::fs::remove_file(dir.join("server-ec.pem")).unwrap();
+    std::fs::remove_file(dir.join("server-ec.key")).unwrap();
+    std::fs::create_dir(dir.join("server-ec.tmp")).unwrap();
+    let rsa_only = TestServer::start_on(
+        dir_handle,
+        dir.join("msnpd.db"),
+        &["--https-listen", "127.0.0.1:0"],
+    );
+    let https = rsa_only.https_addr();
+    assert!(
+        rsa_only
+            .log_text()
+            .contains("https: no ECDSA certificate, RSA only"),
+        "{}",
+        rsa_only.log_text()
+    );
+    let r = https_request(
+        https,
+        "login.live.com",
+        &before.0,
+        "GET /rdr/pprdr.asp HTTP/1.1\r\n",
+        b"",
+        modern,
+    )
+    .unwrap();
+    assert_eq!((r.status, r.cert_key.as_str()), (200, "RSA"));
+    std::fs::remove_dir(dir.join("server-ec.tmp")).unwrap();
 
     // `tls show` describes it; `tls init` re-issues server certificates under the same CA.
     let d = dir.to_str().unwrap();
@@ -370,13 +400,16 @@ fn kit_is_created_once_and_reused_and_served() {
         "{out}"
     );
     assert!(out.contains("expires: "), "{out}");
+    // (The kit has no ECDSA certificate at this point, which `show` accepts.)
+    assert!(!out.contains("ECDSA"), "{out}");
+    let (code, out, err) = msnpd(&["tls", "init", "--tls-dir", d, "--name", "chat.lan"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("chat.lan"), "{out}");
     assert!(
         out.contains("server certificate (ECDSA, TLS 1.2+)"),
         "{out}"
     );
-    let (code, out, err) = msnpd(&["tls", "init", "--tls-dir", d, "--name", "chat.lan"], None);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("chat.lan"), "{out}");
+    assert_eq!(mode(&dir.join("server-ec.key")), 0o600);
     assert_eq!(read("ca.pem"), before.0);
     assert_ne!(read("server.pem"), before.1);
     assert_eq!(mode(&dir.join("server.key")), 0o600);

@@ -10,7 +10,8 @@
 //! - `server-ec.pem` / `server-ec.key`: the same names with an ECDSA P-256 key (SHA-256, then the
 //!   CA), offered beside the RSA certificate to TLS 1.2+ clients that take ECDSA: its signature
 //!   costs the server about a fiftieth of an RSA-2048 one per full handshake. Kits made before it
-//!   existed get it from their CA at the next start.
+//!   existed get it from their CA at the next start (if the directory is writable; else the
+//!   server runs with RSA alone).
 
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::{BigNum, MsbOption};
@@ -428,9 +429,12 @@ pub(crate) fn load_or_create(
         && names_required(&p.server_ec_pem))
     {
         // A kit from before the ECDSA certificate (or with one expiring): only that one is
-        // issued, the RSA certificates the clients have seen stay.
-        issue_server_ec(&p, &ca, &ca_key, names)?;
-        action = Action::RenewedServer;
+        // issued, the RSA certificates the clients have seen stay. It is an optimisation, so a
+        // kit directory the server cannot write to keeps working with RSA alone.
+        match issue_server_ec(&p, &ca, &ca_key, names) {
+            Ok(()) => action = Action::RenewedServer,
+            Err(e) => log::warn!("https: no ECDSA certificate, RSA only: {e}"),
+        }
     }
     Ok((load_kit(&p)?, action))
 }
@@ -439,12 +443,15 @@ fn load_kit(p: &Paths) -> Result<Identity, KitError> {
     let key = read_key(&p.server_key)?;
     let modern = read_chain(&p.server_pem)?;
     let legacy = read_chain(&p.server_legacy_pem)?;
-    let ecdsa = (read_key(&p.server_ec_key)?, read_chain(&p.server_ec_pem)?);
+    let ecdsa = match (read_key(&p.server_ec_key), read_chain(&p.server_ec_pem)) {
+        (Ok(key), Ok(chain)) => Some((key, chain)),
+        _ => None,
+    };
     Ok(Identity {
         key,
         modern,
         legacy: Some(legacy),
-        ecdsa: Some(ecdsa),
+        ecdsa,
     })
 }
 
