@@ -149,13 +149,13 @@ RES[xmpp-idle]=${XOUT:-"RESULT scenario=xmpp-idle error=failed"}
 CMD[xmpp-idle]="taskset -c $GCPU python3 bench/xmpp-idle.py --server $XMPP --ca $TLS/ca.pem --server-pid $SPID --sessions 200 --warm 20"
 ORDER+=(xmpp-idle)
 echo "${RES[xmpp-idle]}" >&2
-fresh; run login-twn   --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 1 --count 60 --server-pid "$SPID"
+fresh; run login-twn   --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 1 --count 200 --server-pid "$SPID"
 fresh; run login-twn-c2 --server "$NS" --version 11 --nexus "http://$HTTP/rdr/pprdr.asp" login --concurrency 2 --count 40
 # WLM 2009 sign-in (MSNP18 single sign-on): RST.srf over HTTPS, checked against the kit's CA as
 # the real client checks it, the MBI_KEY_OLD answer, USR SSO S with a machine GUID, ADL, CHG.
 stop_server; HTTPS_ARGS=(--https-listen 127.0.0.1:0 --tls-dir "$TLS"); start_server
 HTTPS=$(sed -n 's/.*https listening on //p' "$RUN/server.log" | head -n1)
-run login-sso          --server "$NS" --version 18 --rst "https://$HTTPS/RST.srf" --ca "$TLS/ca.pem" login --concurrency 1 --count 60 --server-pid "$SPID"
+run login-sso          --server "$NS" --version 18 --rst "https://$HTTPS/RST.srf" --ca "$TLS/ca.pem" login --concurrency 1 --count 200 --server-pid "$SPID"
 HTTPS_ARGS=(--https-listen none)
 # WLM address book: ABFindAll of user1's 300 contacts (added over SOAP first), server CPU per answer.
 fresh; run abfindall   abfindall --http "$HTTP" --contacts 300 --count 500 --server-pid "$SPID"
@@ -194,8 +194,8 @@ IKIB=$(val idle kib_per_session); IBEFORE=$(val idle rss_before_kib); IAFTER=$(v
 IALIVE=$(val idle alive)
 BAFTER=$(val login-burst rss_after_kib); BHWM=$(val login-burst rss_hwm_kib)
 LRATE=$(val login-md5 logins_per_s)
-TOVER=$(val login-twn p50_minus_hash_ms); THASH=$(val login-twn local_hash_ms); TP50=$(val login-twn p50_ms)
-SOVER=$(val login-sso p50_minus_hash_ms); SHASH=$(val login-sso local_hash_ms); SP50=$(val login-sso p50_ms)
+TOVER=$(val login-twn server_cpu_beyond_hash_ms); THASH=$(val login-twn server_hash_cpu_ms_per_login); TP50=$(val login-twn p50_ms)
+SOVER=$(val login-sso server_cpu_beyond_hash_ms); SHASH=$(val login-sso server_hash_cpu_ms_per_login); SP50=$(val login-sso p50_ms)
 IPINGS=$(val idle pings); IUNANS=$(val idle unanswered)
 fan_ok() { [ "$FLOST" = 0 ] && le "$FP99" 2000; }
 idle_ok() { [ "$IALIVE" = "$N" ] && le "$IKIB" 2 && [ "$IUNANS" = 0 ]; }
@@ -257,11 +257,16 @@ msnpd-load --server 127.0.0.1:1863 --version 18 --rst https://127.0.0.1:443/RST.
 - `login`: full logins (dispatch, `XFR NS` redirect, MD5 for MSNP2-7 or Tweener via nexus and
   login2.srf for MSNP8-12, `SYN`, `CHG NLN`, `OUT`); latency is connect to `CHG` answer. For
   Tweener it also reports the time of one local Argon2 check with msnpd's parameters
-  (`local_hash_ms`) and `p50_minus_hash_ms`, the login cost beyond the password hash.
+  (`local_hash_ms`) and `p50_minus_hash_ms`, the client-seen login time beyond it. With
+  `--server-pid` of an msnpd it reports the server's share, both terms from the server over the
+  same interval: `server_cpu_ms_per_login` (its process CPU time, /proc/PID/stat),
+  `server_hash_cpu_ms_per_login` (the thread CPU time its password checks took, which msnpd counts
+  and shows on its operator `/status`; the tool finds the token through the lock file the server
+  holds open) and `server_cpu_beyond_hash_ms`, the difference.
   `--version 15`-`18` sign in as Windows Live Messenger does: RST.srf over HTTPS (`--rst`, the
   certificate checked against `--ca` for login.live.com), the `MBI_KEY_OLD` answer, `USR SSO S`
   (with a machine GUID from MSNP16), an empty initial `ADL` instead of `SYN`; the same
-  `p50_minus_hash_ms`, and `server_cpu_minus_hash_ms` (the server's CPU per login beyond the hash).
+  `p50_minus_hash_ms` and server figures.
 - `idle`: N sessions logged in and kept alive: every session sends `PNG` at the client interval
   (`--ping`) and counts the `QNG` answers, `CHL` is answered with `QRY`; the hold covers at least
   one interval. Server VmRSS before and after, per session; pings sent and unanswered.
@@ -328,8 +333,8 @@ if [ -x "$ARM64" ]; then
 else
     row "aarch64 binary <= 6 MiB" "not built: run make aarch64 before make bench" false
 fi
-row "Tweener login = password hash + <= 1 ms" "p50 $TP50 ms; local Argon2 check $THASH ms; difference $TOVER ms" le "$TOVER" 1
-row "WLM sign-in (MSNP18 SSO, RST.srf over HTTPS) = password hash + <= 5 ms" "p50 $SP50 ms; local Argon2 check $SHASH ms; difference $SOVER ms (server CPU per login beyond the hash: $(val login-sso server_cpu_minus_hash_ms) ms)" le "$SOVER" 5
+row "Tweener login: server CPU beyond the password hash <= 1 ms" "$TOVER ms ($(val login-twn server_cpu_ms_per_login) ms server CPU per login, $THASH ms of it in the hash; client-seen p50 $TP50 ms, $(val login-twn p50_minus_hash_ms) ms over a local Argon2 check)" le "$TOVER" 1
+row "WLM sign-in (MSNP18 SSO, RST.srf over HTTPS): server CPU beyond the password hash <= 1 ms" "$SOVER ms ($(val login-sso server_cpu_ms_per_login) ms server CPU per login, $SHASH ms of it in the hash; client-seen p50 $SP50 ms, $(val login-sso p50_minus_hash_ms) ms over a local Argon2 check)" le "$SOVER" 1
 XP99=$(val xmpp-latency p99_us); XP50=$(val xmpp-latency p50_us); XMAX=$(val xmpp-latency max_us)
 XLOST=$(val xmpp-latency lost)
 xmpp_ok() { [ "$XLOST" = 0 ] && le "$XP99" 2000; }

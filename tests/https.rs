@@ -90,6 +90,8 @@ fn msnp8_tweener_login_over_https() {
         assert_eq!(login.status, 200, "round {i}");
         if i == 0 {
             assert_eq!(login.version, "TLSv1.3");
+            // The ECDSA certificate: a handshake signature at a fraction of RSA's CPU cost.
+            assert_eq!(login.cert_key, "EC");
             assert!(
                 login.cert_signature.contains("sha256"),
                 "{}",
@@ -206,6 +208,7 @@ fn chain_verifies_for_every_service_name() {
         (ssl3.version.as_str(), ssl3.cipher.as_str()),
         ("SSLv3", "DES-CBC3-SHA")
     );
+    assert_eq!(ssl3.cert_key, "RSA");
     // TLS 1.2 only: ECDHE with AES-GCM and the SHA-256 certificate, though 3DES is offered too.
     let tls12 = https_request(
         https,
@@ -225,6 +228,21 @@ fn chain_verifies_for_every_service_name() {
         ("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256")
     );
     assert!(tls12.cert_signature.contains("sha256"));
+    // A TLS 1.2 client without ECDSA suites gets the RSA certificate; one with them, ECDSA.
+    assert_eq!(tls12.cert_key, "RSA");
+    let tls12_ec = https_request(
+        https,
+        "login.live.com",
+        &ca,
+        "GET /rdr/pprdr.asp HTTP/1.1\r\n",
+        b"",
+        |b| b.set_max_proto_version(Some(SslVersion::TLS1_2)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (tls12_ec.cipher.as_str(), tls12_ec.cert_key.as_str()),
+        ("ECDHE-ECDSA-AES128-GCM-SHA256", "EC")
+    );
     // A TLS 1.0 client that also has AES gets AES, not 3DES.
     let tls10 = https_request(
         https,
@@ -273,11 +291,14 @@ fn kit_is_created_once_and_reused_and_served() {
         "server.pem",
         "server-legacy.pem",
         "server.key",
+        "server-ec.pem",
+        "server-ec.key",
     ] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
     assert_eq!(mode(&dir.join("ca.key")), 0o600);
     assert_eq!(mode(&dir.join("server.key")), 0o600);
+    assert_eq!(mode(&dir.join("server-ec.key")), 0o600);
     assert!(server.log_text().contains("created a private CA"));
     let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
     let before = (read("ca.pem"), read("server.pem"), read("server.key"));
@@ -306,6 +327,69 @@ fn kit_is_created_once_and_reused_and_served() {
         (read("ca.pem"), read("server.pem"), read("server.key")),
         before
     );
+    // A kit from before the ECDSA certificate gets one from its CA at the next start; the RSA
+    // certificates the clients have seen stay.
+    let dir_handle = std::mem::replace(&mut { again }.dir, TempDir(std::path::PathBuf::new()));
+    std::fs::remove_file(dir.join("server-ec.pem")).unwrap();
+    std::fs::remove_file(dir.join("server-ec.key")).unwrap();
+    let upgraded = TestServer::start_on(
+        dir_handle,
+        dir.join("msnpd.db"),
+        &["--https-listen", "127.0.0.1:0"],
+    );
+    let https = upgraded.https_addr();
+    assert!(
+        upgraded
+            .log_text()
+            .contains("https: issued new server certificates"),
+        "{}",
+        upgraded.log_text()
+    );
+    assert_eq!(
+        (read("ca.pem"), read("server.pem"), read("server.key")),
+        before
+    );
+    assert_eq!(mode(&dir.join("server-ec.key")), 0o600);
+    let r = https_request(
+        https,
+        "login.live.com",
+        &before.0,
+        "GET /rdr/pprdr.asp HTTP/1.1\r\n",
+        b"",
+        modern,
+    )
+    .unwrap();
+    assert_eq!((r.status, r.cert_key.as_str()), (200, "EC"));
+    // When the ECDSA certificate cannot be written (here its temporary file's name is taken by a
+    // directory), the server still starts and serves HTTPS with RSA.
+    let dir_handle = std::mem::replace(&mut { upgraded }.dir, TempDir(std::path::PathBuf::new()));
+    std::fs::remove_file(dir.join("server-ec.pem")).unwrap();
+    std::fs::remove_file(dir.join("server-ec.key")).unwrap();
+    std::fs::create_dir(dir.join("server-ec.tmp")).unwrap();
+    let rsa_only = TestServer::start_on(
+        dir_handle,
+        dir.join("msnpd.db"),
+        &["--https-listen", "127.0.0.1:0"],
+    );
+    let https = rsa_only.https_addr();
+    assert!(
+        rsa_only
+            .log_text()
+            .contains("https: no ECDSA certificate, RSA only"),
+        "{}",
+        rsa_only.log_text()
+    );
+    let r = https_request(
+        https,
+        "login.live.com",
+        &before.0,
+        "GET /rdr/pprdr.asp HTTP/1.1\r\n",
+        b"",
+        modern,
+    )
+    .unwrap();
+    assert_eq!((r.status, r.cert_key.as_str()), (200, "RSA"));
+    std::fs::remove_dir(dir.join("server-ec.tmp")).unwrap();
 
     // `tls show` describes it; `tls init` re-issues server certificates under the same CA.
     let d = dir.to_str().unwrap();
@@ -316,9 +400,16 @@ fn kit_is_created_once_and_reused_and_served() {
         "{out}"
     );
     assert!(out.contains("expires: "), "{out}");
+    // (The kit has no ECDSA certificate at this point, which `show` accepts.)
+    assert!(!out.contains("ECDSA"), "{out}");
     let (code, out, err) = msnpd(&["tls", "init", "--tls-dir", d, "--name", "chat.lan"], None);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("chat.lan"), "{out}");
+    assert!(
+        out.contains("server certificate (ECDSA, TLS 1.2+)"),
+        "{out}"
+    );
+    assert_eq!(mode(&dir.join("server-ec.key")), 0o600);
     assert_eq!(read("ca.pem"), before.0);
     assert_ne!(read("server.pem"), before.1);
     assert_eq!(mode(&dir.join("server.key")), 0o600);
@@ -508,4 +599,81 @@ fn the_page_links_the_ca_when_https_is_on() {
     let page = String::from_utf8(body).unwrap();
     assert!(page.contains("does not offer HTTPS itself"), "{page}");
     assert!(!page.contains("msnpd-ca.cer"), "{page}");
+}
+
+/// One GET over a fresh connection, offering `session` for resumption; returns whether the
+/// server resumed it.
+fn get_resuming(
+    https: std::net::SocketAddr,
+    connector: &openssl::ssl::SslConnector,
+    session: Option<&openssl::ssl::SslSession>,
+) -> bool {
+    use std::io::{Read, Write};
+    let tcp = std::net::TcpStream::connect(https).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut ssl = connector
+        .configure()
+        .unwrap()
+        .into_ssl("login.live.com")
+        .unwrap();
+    if let Some(s) = session {
+        // SAFETY: the session comes from a connection made with the same connector.
+        unsafe { ssl.set_session(s).unwrap() };
+    }
+    let mut s = openssl::ssl::SslStream::new(ssl, tcp).unwrap();
+    s.connect().unwrap();
+    s.write_all(
+        b"GET /rdr/pprdr.asp HTTP/1.1\r\nHost: login.live.com\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    // Read to the end: TLS 1.3 tickets arrive after the handshake.
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+    // A client that closes without close_notify makes its own session unresumable (OpenSSL's
+    // client side drops it), so close as a well-behaved client does.
+    let _ = s.shutdown();
+    s.ssl().session_reused()
+}
+
+/// A client making several HTTPS requests (WLM: RST.srf, then the address book and storage
+/// services) resumes its TLS session instead of paying a full handshake each time: TLS 1.3
+/// tickets, TLS 1.2, and the legacy TLS 1.0 path of Windows XP.
+#[test]
+fn tls_sessions_resume() {
+    use std::sync::{Arc, Mutex};
+    let server = https_server();
+    let https = server.https_addr();
+    let ca = ca_pem(&server);
+    for version in [SslVersion::TLS1_3, SslVersion::TLS1_2, SslVersion::TLS1] {
+        let mut b =
+            openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls_client()).unwrap();
+        let mut store = openssl::x509::store::X509StoreBuilder::new().unwrap();
+        store
+            .add_cert(openssl::x509::X509::from_pem(&ca).unwrap())
+            .unwrap();
+        b.set_cert_store(store.build());
+        if version == SslVersion::TLS1 {
+            xp_like(version)(&mut b);
+        } else {
+            b.set_max_proto_version(Some(version)).unwrap();
+        }
+        // The session to offer next: the newest one the server gave (a TLS 1.3 ticket arrives
+        // after the handshake), kept as a client's session cache keeps it.
+        let latest: Arc<Mutex<Option<openssl::ssl::SslSession>>> = Arc::default();
+        b.set_session_cache_mode(openssl::ssl::SslSessionCacheMode::CLIENT);
+        let keep = latest.clone();
+        b.set_new_session_callback(move |_, s| *keep.lock().unwrap() = Some(s));
+        let connector = b.build();
+        assert!(!get_resuming(https, &connector, None), "{version:?}: first");
+        for round in 2..=3 {
+            let session = latest.lock().unwrap().clone().expect("a session to resume");
+            assert_eq!(session.protocol_version(), version);
+            assert!(
+                get_resuming(https, &connector, Some(&session)),
+                "{version:?}: connection {round} not resumed"
+            );
+        }
+    }
 }

@@ -201,6 +201,8 @@ fn the_checkout_ignores_what_the_quick_start_writes() {
         "ca.cer",
         "server.pem",
         "server-legacy.pem",
+        "server-ec.pem",
+        "server-ec.key",
         "msnpd.db.lock",
         "msnpd.db.schema3.bak",
         "msnpd.db",

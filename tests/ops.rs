@@ -90,6 +90,21 @@ fn status_reports_database_listeners_and_who_is_online() {
     }
     assert!(out.contains("online: 1\n  alice@x.com\n"), "{out}");
     assert!(!out.contains("bob@x.com"), "{out}");
+    // The password checks (Argon2) and their CPU time, which `msnpd-load login` subtracts from
+    // the server's CPU per login: none for an MD5 login, one per Passport login.
+    assert!(
+        out.contains("password checks: 0 (0.0 ms CPU in all)"),
+        "{out}"
+    );
+    assert!(passport_ticket(&server, "bob@x.com", "pw", "lc=1033,id=507").is_some());
+    assert!(passport_ticket(&server, "bob@x.com", "wrong", "lc=1033,id=507").is_none());
+    let out = ok(&["status", "--db", s(&server.db)], None);
+    let checks = out
+        .lines()
+        .find_map(|l| l.strip_prefix("password checks: 2 ("))
+        .unwrap_or_else(|| panic!("two password checks counted: {out}"));
+    let ms: f64 = checks.split(' ').next().unwrap().parse().unwrap();
+    assert!(ms > 1.0, "an Argon2 check costs milliseconds of CPU: {out}");
 
     // Without the token from the lock file, /status is just a 404.
     let (code, _, body) = http(server.http, "GET", "/status", &[], b"");

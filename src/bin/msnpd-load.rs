@@ -89,6 +89,9 @@ enum Scenario {
 }
 
 /// Full logins (DS, XFR NS, NS, auth, SYN, CHG NLN, OUT) at a concurrency: logins/s, latency.
+/// Password logins (MSNP8+) with --server-pid of an msnpd also report the server's CPU per login
+/// (server_cpu_ms_per_login), the part inside its password hash (server_hash_cpu_ms_per_login,
+/// from its /status, found through its lock file) and the rest (server_cpu_beyond_hash_ms).
 #[derive(FromArgs)]
 #[argh(subcommand, name = "login")]
 struct LoginCmd {
@@ -107,7 +110,7 @@ struct LoginCmd {
     /// accounts to cycle through, at least the concurrency (default: the concurrency)
     #[argh(option, default = "0")]
     accounts: usize,
-    /// server process id, to report its memory (VmRSS/VmHWM)
+    /// server process id, to report its memory (VmRSS/VmHWM) and CPU per login
     #[argh(option)]
     server_pid: Option<u32>,
 }

@@ -110,12 +110,17 @@ pub(crate) fn status(st: Status) -> CliResult {
                     http = Some(target);
                 }
             }
-            match http.map(|a| msnpd::ops::ask_online(a, &p.token)) {
-                Some(Ok(online)) => {
-                    println!("online: {}", online.len());
-                    for h in online {
+            match http.map(|a| msnpd::ops::ask_status(a, &p.token)) {
+                Some(Ok(status)) => {
+                    println!("online: {}", status.online.len());
+                    for h in status.online {
                         println!("  {h}");
                     }
+                    println!(
+                        "password checks: {} ({:.1} ms CPU in all)",
+                        status.password_hashes,
+                        status.password_hash_cpu.as_secs_f64() * 1e3
+                    );
                 }
                 Some(Err(e)) => {
                     println!("online: unknown ({e})");

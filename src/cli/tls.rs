@@ -73,6 +73,8 @@ pub(crate) fn tls(action: TlsAction) -> Result<(), Box<dyn std::error::Error>> {
                 "server.pem",
                 "server-legacy.pem",
                 "server.key",
+                "server-ec.pem",
+                "server-ec.key",
             ];
             give_to_directory_owner(&kit.map(|f| dir.join(f)));
             if created {

@@ -27,5 +27,12 @@ pub async fn status_endpoint(hub: &Http, req: &Request) -> Response {
         body.push_str(&h);
         body.push('\n');
     }
+    // After the handles: the password checks so far and their CPU time, which `msnpd-load login`
+    // subtracts from the server's CPU to get a login's cost beyond the hash.
+    let (hashes, cpu) = crate::auth::password_hash_cpu();
+    body.push_str(&format!(
+        "password-hashes {hashes}\npassword-hash-cpu-us {}\n",
+        cpu.as_micros()
+    ));
     Response::new("200 OK").body("text/plain; charset=utf-8", body)
 }

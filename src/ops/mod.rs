@@ -264,8 +264,19 @@ pub fn reachable_form(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// Asks a running server's `/status` endpoint who is online.
-pub fn ask_online(http: SocketAddr, token: &str) -> Result<Vec<String>, String> {
+/// What a running server's `/status` endpoint answers.
+#[derive(Debug, Default)]
+pub struct ServerStatus {
+    /// The handles online.
+    pub online: Vec<String>,
+    /// Password checks (Argon2) since the server started.
+    pub password_hashes: u64,
+    /// The thread CPU time those checks took.
+    pub password_hash_cpu: std::time::Duration,
+}
+
+/// Asks a running server's `/status` endpoint who is online (and what the password checks cost).
+pub fn ask_status(http: SocketAddr, token: &str) -> Result<ServerStatus, String> {
     use std::io::Read;
     let timeout = crate::limits::STATUS_QUERY_TIMEOUT;
     let mut s = std::net::TcpStream::connect_timeout(&http, timeout).map_err(|e| e.to_string())?;
@@ -288,11 +299,27 @@ pub fn ask_online(http: SocketAddr, token: &str) -> Result<Vec<String>, String> 
         .and_then(|l| l.strip_prefix("online "))
         .and_then(|n| n.parse().ok())
         .ok_or("malformed reply")?;
-    let handles: Vec<String> = lines.map(str::to_string).collect();
-    if handles.len() != count {
+    let online: Vec<String> = lines.by_ref().take(count).map(str::to_string).collect();
+    if online.len() != count {
         return Err("malformed reply".into());
     }
-    Ok(handles)
+    let mut status = ServerStatus {
+        online,
+        ..Default::default()
+    };
+    for line in lines {
+        match line.split_once(' ') {
+            Some(("password-hashes", n)) => {
+                status.password_hashes = n.parse().map_err(|_| "malformed reply")?
+            }
+            Some(("password-hash-cpu-us", us)) => {
+                status.password_hash_cpu =
+                    std::time::Duration::from_micros(us.parse().map_err(|_| "malformed reply")?)
+            }
+            _ => {}
+        }
+    }
+    Ok(status)
 }
 
 /// Whether `--public-host` can work: it must resolve, and to an address other machines can reach.

@@ -92,6 +92,15 @@ impl Acceptor {
         }
         b.set_private_key(&id.key)?;
         b.check_private_key()?;
+        // The ECDSA certificate beside the RSA one (OpenSSL keeps one per key type and picks per
+        // client): TLS 1.3 clients and TLS 1.2 ones offering ECDHE-ECDSA get it, and the
+        // handshake's signature costs a fraction of RSA-2048's. The legacy suites below are all
+        // RSA, so Windows 98-XP keep the RSA certificate. Same CA: the extra chain serves both.
+        if let Some((key, chain)) = &id.ecdsa {
+            b.set_certificate(&chain[0])?;
+            b.set_private_key(key)?;
+            b.check_private_key()?;
+        }
         let legacy_cert = id.legacy.map(|mut chain| chain.remove(0));
         b.set_client_hello_callback(move |ssl, _alert| {
             if ssl.client_hello_legacy_version().is_some_and(is_legacy) {

@@ -814,7 +814,7 @@ impl TestServer {
 }
 
 /// What an HTTPS exchange saw: the status, headers and body, the protocol version, cipher and
-/// the server certificate's signature algorithm.
+/// the server certificate's signature algorithm and key type.
 pub struct HttpsReply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
@@ -822,6 +822,8 @@ pub struct HttpsReply {
     pub version: String,
     pub cipher: String,
     pub cert_signature: String,
+    /// "RSA" or "EC": which of the server's certificates the handshake used.
+    pub cert_key: String,
 }
 
 /// One HTTPS request to `addr` as a client that trusts only `ca_pem` and checks that the
@@ -873,6 +875,11 @@ pub fn https_request(
             .peer_certificate()
             .map(|c| c.signature_algorithm().object().to_string())
             .unwrap_or_default(),
+        cert_key: match ssl.peer_certificate().and_then(|c| c.public_key().ok()) {
+            Some(k) if k.id() == openssl::pkey::Id::RSA => "RSA".into(),
+            Some(k) if k.id() == openssl::pkey::Id::EC => "EC".into(),
+            _ => String::new(),
+        },
     })
 }
 

@@ -73,3 +73,22 @@ impl Report {
         println!("{}", self.0);
     }
 }
+
+/// The password checks a running msnpd has made and their total thread CPU time, as its
+/// operator's `/status` endpoint reports them. The server is found by its pid: the lock file it
+/// holds open beside its database (`/proc/PID/fd`) names its HTTP listener and the status token.
+pub fn server_hash_cpu(pid: u32) -> Option<(u64, Duration)> {
+    let lock = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .find(|p| p.extension().is_some_and(|x| x == "lock"))?;
+    let db = lock.with_extension("");
+    let published = msnpd::ops::published(&db)?;
+    let http = published
+        .listeners
+        .iter()
+        .find(|(what, _)| what == "http")
+        .map(|(_, a)| msnpd::ops::reachable_form(*a))?;
+    let status = msnpd::ops::ask_status(http, &published.token).ok()?;
+    Some((status.password_hashes, status.password_hash_cpu))
+}
