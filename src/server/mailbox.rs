@@ -191,6 +191,12 @@ impl<T> Receiver<T> {
         m
     }
 
+    /// Whether no message is queued right now: an actor uses it to tell the last message of a
+    /// burst from one with more right behind it.
+    pub fn is_empty(&self) -> bool {
+        self.0.lock().queue.is_empty()
+    }
+
     /// Refuses further messages (the actor is ending); those queued can still be taken.
     pub fn close(&self) {
         self.0.lock().closed = true;
@@ -286,5 +292,18 @@ mod tests {
         assert_eq!(smol::block_on(tx.send(4)), Err(4));
         assert_eq!(rx.try_recv(), Some(1));
         assert_eq!(smol::block_on(rx.recv()), None);
+    }
+
+    /// The switchboard writes a message through only when nothing is queued behind it.
+    #[test]
+    fn is_empty_tells_the_last_message_of_a_burst() {
+        let (tx, rx) = bounded::<u32>(4);
+        assert!(rx.is_empty());
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        assert_eq!(rx.try_recv(), Some(1));
+        assert!(!rx.is_empty(), "2 is right behind 1");
+        assert_eq!(rx.try_recv(), Some(2));
+        assert!(rx.is_empty(), "2 was the last");
     }
 }

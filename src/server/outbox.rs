@@ -1,8 +1,8 @@
 //! The bounded outbound queue of one connection.
 //!
 //! Anyone may push whole frames (a command line and its payload) into a connection's outbox; the
-//! connection's own task writes them to the socket. One exception, for presence notices
-//! (`push_through`): while nothing is queued and the owner is not in the middle of a write, the
+//! connection's own task writes them to the socket. One exception, for presence notices and
+//! a switchboard message with nothing behind it (`push_through`): while nothing is queued and the owner is not in the middle of a write, the
 //! pusher writes the frame to the socket itself, under the outbox's lock, so a status change seen
 //! by 200 watchers costs 200 sends but not also 200 task wake-ups. Order is kept (it only happens
 //! when nothing is ahead), and whatever the socket does not take is queued for the owner. The queue is a chain of at most
@@ -117,8 +117,9 @@ impl Outbox {
     /// As `push_relay`, but when nothing is queued or being written the frame goes straight to
     /// the socket (`attach`) instead of waking the owner's task to write it. For presence
     /// notices: one line per watcher, where the wake-up of 200 tasks costs more than the send.
-    /// Not for the switchboard relay, whose throughput comes from the owner writing many
-    /// queued messages in one `write`.
+    /// The switchboard relay uses it only for the last message of a burst (nothing behind it
+    /// in the switchboard's mailbox): under load its throughput comes from the owner writing
+    /// many queued messages in one `write`.
     pub fn push_through(&self, parts: &[&[u8]]) -> Result<bool, PushError> {
         self.push_inner(parts, true, true)
     }
