@@ -35,6 +35,7 @@ use crate::protocol::command::xfr::Xfr;
 use crate::protocol::percent;
 use crate::server::bridged::Registration;
 use crate::server::hub::Hub;
+use crate::server::mailbox;
 use smol::Async;
 use smol::channel::{Receiver, Sender};
 use smol::future::FutureExt;
@@ -173,7 +174,7 @@ impl RosterEdit {
 
 /// The session's handle on its bridge; dropping it signs the MSN side out.
 pub struct Bridge {
-    tx: Sender<ToMsn>,
+    tx: mailbox::Sender<ToMsn>,
 }
 
 impl Bridge {
@@ -203,9 +204,10 @@ pub fn start(
     status: Status,
     psm: Option<Box<str>>,
     nick: Option<Box<str>>,
-    out: Sender<FromMsn>,
+    out: mailbox::Sender<FromMsn>,
 ) -> Bridge {
-    let (tx, rx) = smol::channel::bounded(BRIDGE_COMMANDS);
+    // Storage taken when used: an idle session sends its bridge nothing (docs/xmpp.md "Memory").
+    let (tx, rx) = mailbox::lazy(BRIDGE_COMMANDS);
     let ns = NsSide {
         ex: ex.clone(),
         hub,
@@ -378,7 +380,7 @@ struct NsSide {
     router: Router,
     handle: Box<str>,
     jid: Box<str>,
-    out: Sender<FromMsn>,
+    out: mailbox::Sender<FromMsn>,
     contacts: HashMap<Box<str>, Contact>,
     /// My MSN groups: GUID and name (decoded), as the server last told.
     groups: Vec<(Box<str>, String)>,
@@ -497,8 +499,10 @@ impl NsSide {
         }
     }
 
-    async fn run(mut self, rx: Receiver<ToMsn>) -> Res<()> {
-        let mut ns = self.sign_in().await?;
+    async fn run(mut self, rx: mailbox::Receiver<ToMsn>) -> Res<()> {
+        // The sign-in and the handlers are boxed: the task of an idle bridge then holds only
+        // this loop's wait (docs/xmpp.md "Memory").
+        let mut ns = Box::pin(self.sign_in()).await?;
         log::info!("xmpp bridge {}: signed in on MSN", self.handle);
         enum Woke {
             Line(Res<(String, Vec<u8>)>),
@@ -508,7 +512,7 @@ impl NsSide {
         let result = loop {
             let woke = {
                 let line = async { Woke::Line(ns.next().await) };
-                let cmd = async { Woke::Cmd(rx.recv().await.ok()) };
+                let cmd = async { Woke::Cmd(rx.recv().await) };
                 let ping = async {
                     smol::Timer::after(BRIDGE_PING_EVERY).await;
                     Woke::Ping
@@ -516,9 +520,11 @@ impl NsSide {
                 line.or(cmd).or(ping).await
             };
             let r = match woke {
-                Woke::Line(Ok((line, payload))) => self.on_line(&mut ns, &line, &payload).await,
+                Woke::Line(Ok((line, payload))) => {
+                    Box::pin(self.on_line(&mut ns, &line, &payload)).await
+                }
                 Woke::Line(Err(e)) => Err(e),
-                Woke::Cmd(Some(c)) => self.on_cmd(&mut ns, c).await,
+                Woke::Cmd(Some(c)) => Box::pin(self.on_cmd(&mut ns, c)).await,
                 Woke::Cmd(None) => {
                     let _ = ns.send(&Out.to_bytes(0, dialect())).await;
                     break Ok(());
@@ -1235,7 +1241,7 @@ struct SbSide {
     me: Box<str>,
     jid: Box<str>,
     peer: Box<str>,
-    out: Sender<FromMsn>,
+    out: mailbox::Sender<FromMsn>,
 }
 
 /// The MIME head of a chat line (UTF-8, as MSN Messenger sends it).

@@ -17,6 +17,10 @@ use std::sync::Arc;
 /// What a session's queue carries: stanzas already written as XML, shared between recipients.
 pub type Delivery = Arc<str>;
 
+/// A session's queue (`limits::XMPP_SESSION_QUEUE` deliveries): a `server::mailbox` whose storage
+/// is taken at the first delivery, since most sessions sit idle (docs/xmpp.md "Memory").
+pub type Queue = crate::server::mailbox::Sender<Delivery>;
+
 /// The handle sessions use to reach the router.
 #[derive(Clone)]
 pub struct Router {
@@ -35,7 +39,7 @@ pub struct Binding {
     /// Unique per session, so a late unbind of a replaced session cannot remove its successor.
     pub session: u64,
     /// The session's queue.
-    pub queue: Sender<Delivery>,
+    pub queue: Queue,
     /// Bare JIDs that may see this account's presence: contacts with it on their forward list
     /// (its RL) whom its privacy settings allow.
     pub watchers: Vec<Box<str>>,
@@ -114,7 +118,7 @@ enum Msg {
 
 struct Resource {
     session: u64,
-    queue: Sender<Delivery>,
+    queue: Queue,
     /// The last available presence it sent, already stamped with its full JID.
     presence: Option<Delivery>,
     /// Wants copies of its account's chat messages to and from other resources (XEP-0280).

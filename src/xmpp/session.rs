@@ -19,6 +19,7 @@ use crate::limits::{
     XMPP_STANZAS_PER_SECOND,
 };
 use crate::model::{UserId, list};
+use crate::server::mailbox::{self, Receiver as Mailbox};
 use crate::tls::TlsStream;
 use smol::Async;
 use smol::future::FutureExt;
@@ -181,11 +182,11 @@ struct Session {
     resource: String,
     full_jid: String,
     session_id: u64,
-    queue: Option<smol::channel::Receiver<Delivery>>,
+    queue: Option<Mailbox<Delivery>>,
     /// The MSN side (`bridge.rs`), from the first available presence until unavailable.
     bridge: Option<Bridge>,
     /// What the MSN side sends this session (outlives `bridge` until the bridge task ends).
-    from_msn: Option<smol::channel::Receiver<FromMsn>>,
+    from_msn: Option<Mailbox<FromMsn>>,
     /// Sent an available presence (and so probed its contacts).
     available: bool,
     /// XEP-0198: stanzas handled since `<enable/>`, when enabled.
@@ -239,7 +240,7 @@ pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr, 
     };
     log::debug!("xmpp {peer}: connected");
     let end = match if direct_tls {
-        s.start_tls().await
+        Box::pin(s.start_tls()).await
     } else {
         Ok(())
     } {
@@ -259,7 +260,7 @@ pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr, 
         }
         _ => {}
     }
-    s.close(end).await;
+    Box::pin(s.close(end)).await;
     drop(s);
     drop(tracked);
 }
@@ -366,7 +367,9 @@ impl Session {
                     Frame::Header(n) => {
                         let header = xml::parse_header(&self.inbuf[..n])?;
                         self.consume(n);
-                        self.on_header(header).await?;
+                        // Boxed, like every handler below: the task of an idle session then
+                        // holds only the wait's state (docs/xmpp.md "Memory").
+                        Box::pin(self.on_header(header)).await?;
                         continue;
                     }
                     Frame::Stanza(start, end) => {
@@ -378,7 +381,7 @@ impl Session {
                                 "too many stanzas per second",
                             ));
                         }
-                        self.on_element(el).await?;
+                        Box::pin(self.on_element(el)).await?;
                         continue;
                     }
                 };
@@ -415,18 +418,18 @@ impl Session {
         let hub = self.role.hub.clone();
         let woke = {
             let io = &self.io;
-            let queue = self.queue.clone();
-            let from_msn = self.from_msn.clone();
+            let queue = &self.queue;
+            let from_msn = &self.from_msn;
             let readable = async { Woke::Readable(io.readable().await) };
             let deliver = async {
-                match &queue {
-                    Some(q) => Woke::Deliver(q.recv().await.ok()),
+                match queue {
+                    Some(q) => Woke::Deliver(q.recv().await),
                     None => std::future::pending().await,
                 }
             };
             let msn = async {
-                match &from_msn {
-                    Some(q) => Woke::Msn(q.recv().await.ok()),
+                match from_msn {
+                    Some(q) => Woke::Msn(q.recv().await),
                     None => std::future::pending().await,
                 }
             };
@@ -484,7 +487,7 @@ impl Session {
 
     /// Sends what is queued for this session, without waiting for more.
     async fn drain_queue(&mut self) -> Result<(), End> {
-        while let Some(d) = self.queue.as_ref().and_then(|q| q.try_recv().ok()) {
+        while let Some(d) = self.queue.as_ref().and_then(|q| q.try_recv()) {
             self.send(&d).await?;
         }
         Ok(())
@@ -936,7 +939,7 @@ impl Session {
                 allowed.push(c.handle.as_str().into());
             }
         }
-        let (tx, rx) = smol::channel::bounded(XMPP_SESSION_QUEUE);
+        let (tx, rx) = mailbox::lazy(XMPP_SESSION_QUEUE);
         let binding = Binding {
             bare: self.handle.as_str().into(),
             resource: asked,
@@ -1116,7 +1119,7 @@ impl Session {
             .router
             .claim_msn(&self.handle, self.session_id)
             .await;
-        let (tx, rx) = smol::channel::bounded(XMPP_SESSION_QUEUE);
+        let (tx, rx) = mailbox::lazy(XMPP_SESSION_QUEUE);
         self.bridge = Some(bridge::start(
             &self.role.ex,
             self.role.hub.clone(),
