@@ -223,10 +223,12 @@ pub fn start(
         pending: HashMap::new(),
         trid: 10,
     };
-    let _ = tx.try_send(ToMsn::Presence { status, psm, nick });
+    // Handed to the task, not queued: the queue then takes no storage until the session asks
+    // for something else.
+    let first = ToMsn::Presence { status, psm, nick };
     ex.spawn(async move {
         let handle = ns.handle.clone();
-        if let Err(e) = ns.run(rx).await {
+        if let Err(e) = ns.run(first, rx).await {
             log::info!("xmpp bridge {handle}: ended: {e}");
         }
     })
@@ -499,17 +501,25 @@ impl NsSide {
         }
     }
 
-    async fn run(mut self, rx: mailbox::Receiver<ToMsn>) -> Res<()> {
+    /// Signs in, carries out `first` (the session's presence), then serves the connection and
+    /// the session's requests until either ends.
+    async fn run(mut self, first: ToMsn, rx: mailbox::Receiver<ToMsn>) -> Res<()> {
         // The sign-in and the handlers are boxed: the task of an idle bridge then holds only
         // this loop's wait (docs/xmpp.md "Memory").
         let mut ns = Box::pin(self.sign_in()).await?;
         log::info!("xmpp bridge {}: signed in on MSN", self.handle);
+        let mut first = Some(first);
         enum Woke {
             Line(Res<(String, Vec<u8>)>),
             Cmd(Option<ToMsn>),
             Ping,
         }
         let result = loop {
+            if let Some(c) = first.take() {
+                if let Err(e) = Box::pin(self.on_cmd(&mut ns, c)).await {
+                    break Err(e);
+                }
+            }
             let woke = {
                 let line = async { Woke::Line(ns.next().await) };
                 let cmd = async { Woke::Cmd(rx.recv().await) };

@@ -191,7 +191,8 @@ struct Session {
     available: bool,
     /// XEP-0198: stanzas handled since `<enable/>`, when enabled.
     sm_handled: Option<u32>,
-    pending_scram: Option<PendingScram>,
+    /// Boxed: held for one round trip of the login, not by the idle session.
+    pending_scram: Option<Box<PendingScram>>,
     /// The SASL mechanism of the last attempt, for the log.
     mechanism: &'static str,
     sasl_failures: u32,
@@ -642,7 +643,7 @@ impl Session {
                 }
             }
             "response" => match (self.pending_scram.take(), sasl::decode(&el.text)) {
-                (Some(p), Ok(data)) => self.scram_final(p, &data).await,
+                (Some(p), Ok(data)) => self.scram_final(*p, &data).await,
                 (Some(p), Err(f)) => {
                     self.scram_failed(&p.handle).await;
                     Err(f)
@@ -763,7 +764,7 @@ impl Session {
             None => (None, sasl::decoy_key(&secret, &handle, hash)),
         };
         let (scram, first) = Scram::start(gs2, bare, &cnonce, key);
-        self.pending_scram = Some(PendingScram { scram, handle, id });
+        self.pending_scram = Some(Box::new(PendingScram { scram, handle, id }));
         let c = format!(
             "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
             sasl::encode(first.as_bytes())
