@@ -508,42 +508,40 @@ impl NsSide {
         // this loop's wait (docs/xmpp.md "Memory").
         let mut ns = Box::pin(self.sign_in()).await?;
         log::info!("xmpp bridge {}: signed in on MSN", self.handle);
-        let mut first = Some(first);
         enum Woke {
             Line(Res<(String, Vec<u8>)>),
             Cmd(Option<ToMsn>),
             Ping,
         }
-        let result = loop {
-            if let Some(c) = first.take() {
-                if let Err(e) = Box::pin(self.on_cmd(&mut ns, c)).await {
+        // `first` is not kept in the loop's state: the boxed handler owns it until it is done.
+        let result = match Box::pin(self.on_cmd(&mut ns, first)).await {
+            Err(e) => Err(e),
+            Ok(()) => loop {
+                let woke = {
+                    let line = async { Woke::Line(ns.next().await) };
+                    let cmd = async { Woke::Cmd(rx.recv().await) };
+                    let ping = async {
+                        smol::Timer::after(BRIDGE_PING_EVERY).await;
+                        Woke::Ping
+                    };
+                    line.or(cmd).or(ping).await
+                };
+                let r = match woke {
+                    Woke::Line(Ok((line, payload))) => {
+                        Box::pin(self.on_line(&mut ns, &line, &payload)).await
+                    }
+                    Woke::Line(Err(e)) => Err(e),
+                    Woke::Cmd(Some(c)) => Box::pin(self.on_cmd(&mut ns, c)).await,
+                    Woke::Cmd(None) => {
+                        let _ = ns.send(&Out.to_bytes(0, dialect())).await;
+                        break Ok(());
+                    }
+                    Woke::Ping => ns.send(&Png.to_bytes(0, dialect())).await,
+                };
+                if let Err(e) = r {
                     break Err(e);
                 }
-            }
-            let woke = {
-                let line = async { Woke::Line(ns.next().await) };
-                let cmd = async { Woke::Cmd(rx.recv().await) };
-                let ping = async {
-                    smol::Timer::after(BRIDGE_PING_EVERY).await;
-                    Woke::Ping
-                };
-                line.or(cmd).or(ping).await
-            };
-            let r = match woke {
-                Woke::Line(Ok((line, payload))) => {
-                    Box::pin(self.on_line(&mut ns, &line, &payload)).await
-                }
-                Woke::Line(Err(e)) => Err(e),
-                Woke::Cmd(Some(c)) => Box::pin(self.on_cmd(&mut ns, c)).await,
-                Woke::Cmd(None) => {
-                    let _ = ns.send(&Out.to_bytes(0, dialect())).await;
-                    break Ok(());
-                }
-                Woke::Ping => ns.send(&Png.to_bytes(0, dialect())).await,
-            };
-            if let Err(e) = r {
-                break Err(e);
-            }
+            },
         };
         // MSN contacts go offline for the XMPP client when the MSN side ends.
         for (h, c) in &self.contacts {
