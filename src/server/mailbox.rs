@@ -255,6 +255,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_lazy_mailbox_takes_storage_at_its_first_message_and_stays_bounded() {
+        let (tx, rx) = lazy::<u32>(3);
+        assert_eq!(
+            tx.0.lock().queue.capacity(),
+            0,
+            "no storage before a message"
+        );
+        for i in 0..3 {
+            tx.try_send(i).unwrap();
+        }
+        assert!(tx.0.lock().queue.capacity() > 0);
+        assert_eq!(tx.try_send(9), Err(TrySendError::Full(9)));
+        assert_eq!(rx.try_recv(), Some(0));
+        tx.try_send(3).unwrap();
+        let got: Vec<u32> = std::iter::from_fn(|| rx.try_recv()).collect();
+        assert_eq!(got, [1, 2, 3]);
+        assert!(!tx.is_closed());
+        drop(rx);
+        assert!(tx.is_closed());
+        assert_eq!(tx.try_send(4), Err(TrySendError::Closed(4)));
+    }
+
+    #[test]
     fn a_full_mailbox_still_gets_the_notice() {
         let ex: Spawner = Arc::new(smol::Executor::new());
         let (tx, rx) = bounded::<u32>(1);
