@@ -208,7 +208,9 @@ pub fn start(
 ) -> Bridge {
     // Storage taken when used: an idle session sends its bridge nothing (docs/xmpp.md "Memory").
     let (tx, rx) = mailbox::lazy(BRIDGE_COMMANDS);
-    let ns = NsSide {
+    // Boxed: the task's future then holds a pointer to it, not a second copy (an async fn keeps
+    // its arguments besides what they are moved into).
+    let ns = Box::new(NsSide {
         ex: ex.clone(),
         hub,
         addrs,
@@ -222,17 +224,11 @@ pub fn start(
         sbs: HashMap::new(),
         pending: HashMap::new(),
         trid: 10,
-    };
+    });
     // Handed to the task, not queued: the queue then takes no storage until the session asks
     // for something else.
     let first = ToMsn::Presence { status, psm, nick };
-    ex.spawn(async move {
-        let handle = ns.handle.clone();
-        if let Err(e) = ns.run(first, rx).await {
-            log::info!("xmpp bridge {handle}: ended: {e}");
-        }
-    })
-    .detach();
+    ex.spawn(ns.run(first, rx)).detach();
     Bridge { tx }
 }
 
@@ -501,9 +497,16 @@ impl NsSide {
         }
     }
 
+    /// The bridge task: `serve`, then a log line saying why it ended.
+    async fn run(mut self: Box<Self>, first: ToMsn, rx: mailbox::Receiver<ToMsn>) {
+        if let Err(e) = self.serve(first, &rx).await {
+            log::info!("xmpp bridge {}: ended: {e}", self.handle);
+        }
+    }
+
     /// Signs in, carries out `first` (the session's presence), then serves the connection and
     /// the session's requests until either ends.
-    async fn run(mut self, first: ToMsn, rx: mailbox::Receiver<ToMsn>) -> Res<()> {
+    async fn serve(&mut self, first: ToMsn, rx: &mailbox::Receiver<ToMsn>) -> Res<()> {
         // The sign-in and the handlers are boxed: the task of an idle bridge then holds only
         // this loop's wait (docs/xmpp.md "Memory").
         let mut ns = Box::pin(self.sign_in()).await?;
