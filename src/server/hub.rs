@@ -238,7 +238,9 @@ impl Hub {
             if self.is_shutting_down() {
                 return;
             }
-            let l = self.shutdown.listen();
+            // Pinned in this future rather than allocated: an idle XMPP session waits here
+            // between any two reads.
+            event_listener::listener!(self.shutdown => l);
             if self.is_shutting_down() {
                 return;
             }

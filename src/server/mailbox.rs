@@ -64,13 +64,27 @@ pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     (tx, rx)
 }
 
+/// As `bounded`, for a queue that is empty most of its life (an idle XMPP session's, docs/xmpp.md
+/// "Memory"): its storage is allocated when the first message arrives and grows with use, up to
+/// `capacity` messages, instead of all at once; it is then kept (no allocation per message once a
+/// burst has been seen).
+pub fn lazy<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    let tx = unclaimed_with(capacity, VecDeque::new());
+    let rx = tx.claim().expect("new mailbox");
+    (tx, rx)
+}
+
 /// A mailbox whose actor starts later: messages queue (up to `capacity`) until its receiver is
 /// taken with `Sender::claim`.
 pub fn unclaimed<T>(capacity: usize) -> Sender<T> {
+    unclaimed_with(capacity, VecDeque::with_capacity(capacity.max(1)))
+}
+
+fn unclaimed_with<T>(capacity: usize, queue: VecDeque<T>) -> Sender<T> {
     let capacity = capacity.max(1);
     Sender(Arc::new(Shared {
         state: Mutex::new(State {
-            queue: VecDeque::with_capacity(capacity),
+            queue,
             capacity,
             receiver: None,
             senders: 1,
@@ -112,6 +126,11 @@ impl<T> Sender<T> {
         Some(Receiver(self.0.clone()))
     }
 
+    /// The receiver is gone or closed the mailbox: nothing sent now would be read.
+    pub fn is_closed(&self) -> bool {
+        self.0.lock().closed
+    }
+
     /// Queues `msg` if there is room and the mailbox is not closed (a mailbox not yet claimed
     /// queues too: its actor takes the messages when it starts).
     pub fn try_send(&self, msg: T) -> Result<(), TrySendError<T>> {
@@ -122,7 +141,8 @@ impl<T> Sender<T> {
         if st.queue.len() >= st.capacity {
             return Err(TrySendError::Full(msg));
         }
-        // Within the capacity reserved at creation: no allocation.
+        // Within the capacity reserved at creation (or, for a `lazy` mailbox, grown once to it):
+        // no allocation.
         st.queue.push_back(msg);
         let w = st.receiver.take();
         drop(st);
@@ -239,6 +259,29 @@ pub fn post<T: Send + 'static>(tx: &Sender<T>, msg: T, spawner: Option<&Spawner>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lazy_mailbox_takes_storage_at_its_first_message_and_stays_bounded() {
+        let (tx, rx) = lazy::<u32>(3);
+        assert_eq!(
+            tx.0.lock().queue.capacity(),
+            0,
+            "no storage before a message"
+        );
+        for i in 0..3 {
+            tx.try_send(i).unwrap();
+        }
+        assert!(tx.0.lock().queue.capacity() > 0);
+        assert_eq!(tx.try_send(9), Err(TrySendError::Full(9)));
+        assert_eq!(rx.try_recv(), Some(0));
+        tx.try_send(3).unwrap();
+        let got: Vec<u32> = std::iter::from_fn(|| rx.try_recv()).collect();
+        assert_eq!(got, [1, 2, 3]);
+        assert!(!tx.is_closed());
+        drop(rx);
+        assert!(tx.is_closed());
+        assert_eq!(tx.try_send(4), Err(TrySendError::Closed(4)));
+    }
 
     #[test]
     fn a_full_mailbox_still_gets_the_notice() {

@@ -35,6 +35,7 @@ use crate::protocol::command::xfr::Xfr;
 use crate::protocol::percent;
 use crate::server::bridged::Registration;
 use crate::server::hub::Hub;
+use crate::server::mailbox;
 use smol::Async;
 use smol::channel::{Receiver, Sender};
 use smol::future::FutureExt;
@@ -173,7 +174,7 @@ impl RosterEdit {
 
 /// The session's handle on its bridge; dropping it signs the MSN side out.
 pub struct Bridge {
-    tx: Sender<ToMsn>,
+    tx: mailbox::Sender<ToMsn>,
 }
 
 impl Bridge {
@@ -203,10 +204,13 @@ pub fn start(
     status: Status,
     psm: Option<Box<str>>,
     nick: Option<Box<str>>,
-    out: Sender<FromMsn>,
+    out: mailbox::Sender<FromMsn>,
 ) -> Bridge {
-    let (tx, rx) = smol::channel::bounded(BRIDGE_COMMANDS);
-    let ns = NsSide {
+    // Storage taken when used: an idle session sends its bridge nothing (docs/xmpp.md "Memory").
+    let (tx, rx) = mailbox::lazy(BRIDGE_COMMANDS);
+    // Boxed: the task's future then holds a pointer to it, not a second copy (an async fn keeps
+    // its arguments besides what they are moved into).
+    let ns = Box::new(NsSide {
         ex: ex.clone(),
         hub,
         addrs,
@@ -220,15 +224,11 @@ pub fn start(
         sbs: HashMap::new(),
         pending: HashMap::new(),
         trid: 10,
-    };
-    let _ = tx.try_send(ToMsn::Presence { status, psm, nick });
-    ex.spawn(async move {
-        let handle = ns.handle.clone();
-        if let Err(e) = ns.run(rx).await {
-            log::info!("xmpp bridge {handle}: ended: {e}");
-        }
-    })
-    .detach();
+    });
+    // Handed to the task, not queued: the queue then takes no storage until the session asks
+    // for something else.
+    let first = ToMsn::Presence { status, psm, nick };
+    ex.spawn(ns.run(first, rx)).detach();
     Bridge { tx }
 }
 
@@ -378,7 +378,7 @@ struct NsSide {
     router: Router,
     handle: Box<str>,
     jid: Box<str>,
-    out: Sender<FromMsn>,
+    out: mailbox::Sender<FromMsn>,
     contacts: HashMap<Box<str>, Contact>,
     /// My MSN groups: GUID and name (decoded), as the server last told.
     groups: Vec<(Box<str>, String)>,
@@ -497,37 +497,54 @@ impl NsSide {
         }
     }
 
-    async fn run(mut self, rx: Receiver<ToMsn>) -> Res<()> {
-        let mut ns = self.sign_in().await?;
+    /// The bridge task: `serve`, then a log line saying why it ended.
+    async fn run(mut self: Box<Self>, first: ToMsn, rx: mailbox::Receiver<ToMsn>) {
+        if let Err(e) = self.serve(first, &rx).await {
+            log::info!("xmpp bridge {}: ended: {e}", self.handle);
+        }
+    }
+
+    /// Signs in, carries out `first` (the session's presence), then serves the connection and
+    /// the session's requests until either ends.
+    async fn serve(&mut self, first: ToMsn, rx: &mailbox::Receiver<ToMsn>) -> Res<()> {
+        // The sign-in and the handlers are boxed: the task of an idle bridge then holds only
+        // this loop's wait (docs/xmpp.md "Memory").
+        let mut ns = Box::pin(self.sign_in()).await?;
         log::info!("xmpp bridge {}: signed in on MSN", self.handle);
         enum Woke {
             Line(Res<(String, Vec<u8>)>),
             Cmd(Option<ToMsn>),
             Ping,
         }
-        let result = loop {
-            let woke = {
-                let line = async { Woke::Line(ns.next().await) };
-                let cmd = async { Woke::Cmd(rx.recv().await.ok()) };
-                let ping = async {
-                    smol::Timer::after(BRIDGE_PING_EVERY).await;
-                    Woke::Ping
+        // `first` is not kept in the loop's state: the boxed handler owns it until it is done.
+        let result = match Box::pin(self.on_cmd(&mut ns, first)).await {
+            Err(e) => Err(e),
+            Ok(()) => loop {
+                let woke = {
+                    let line = async { Woke::Line(ns.next().await) };
+                    let cmd = async { Woke::Cmd(rx.recv().await) };
+                    let ping = async {
+                        smol::Timer::after(BRIDGE_PING_EVERY).await;
+                        Woke::Ping
+                    };
+                    line.or(cmd).or(ping).await
                 };
-                line.or(cmd).or(ping).await
-            };
-            let r = match woke {
-                Woke::Line(Ok((line, payload))) => self.on_line(&mut ns, &line, &payload).await,
-                Woke::Line(Err(e)) => Err(e),
-                Woke::Cmd(Some(c)) => self.on_cmd(&mut ns, c).await,
-                Woke::Cmd(None) => {
-                    let _ = ns.send(&Out.to_bytes(0, dialect())).await;
-                    break Ok(());
+                let r = match woke {
+                    Woke::Line(Ok((line, payload))) => {
+                        Box::pin(self.on_line(&mut ns, &line, &payload)).await
+                    }
+                    Woke::Line(Err(e)) => Err(e),
+                    Woke::Cmd(Some(c)) => Box::pin(self.on_cmd(&mut ns, c)).await,
+                    Woke::Cmd(None) => {
+                        let _ = ns.send(&Out.to_bytes(0, dialect())).await;
+                        break Ok(());
+                    }
+                    Woke::Ping => ns.send(&Png.to_bytes(0, dialect())).await,
+                };
+                if let Err(e) = r {
+                    break Err(e);
                 }
-                Woke::Ping => ns.send(&Png.to_bytes(0, dialect())).await,
-            };
-            if let Err(e) = r {
-                break Err(e);
-            }
+            },
         };
         // MSN contacts go offline for the XMPP client when the MSN side ends.
         for (h, c) in &self.contacts {
@@ -1235,7 +1252,7 @@ struct SbSide {
     me: Box<str>,
     jid: Box<str>,
     peer: Box<str>,
-    out: Sender<FromMsn>,
+    out: mailbox::Sender<FromMsn>,
 }
 
 /// The MIME head of a chat line (UTF-8, as MSN Messenger sends it).

@@ -17,6 +17,10 @@ use std::sync::Arc;
 /// What a session's queue carries: stanzas already written as XML, shared between recipients.
 pub type Delivery = Arc<str>;
 
+/// A session's queue (`limits::XMPP_SESSION_QUEUE` deliveries): a `server::mailbox` whose storage
+/// is taken at the first delivery, since most sessions sit idle (docs/xmpp.md "Memory").
+pub type Queue = crate::server::mailbox::Sender<Delivery>;
+
 /// The handle sessions use to reach the router.
 #[derive(Clone)]
 pub struct Router {
@@ -35,7 +39,7 @@ pub struct Binding {
     /// Unique per session, so a late unbind of a replaced session cannot remove its successor.
     pub session: u64,
     /// The session's queue.
-    pub queue: Sender<Delivery>,
+    pub queue: Queue,
     /// Bare JIDs that may see this account's presence: contacts with it on their forward list
     /// (its RL) whom its privacy settings allow.
     pub watchers: Vec<Box<str>>,
@@ -114,15 +118,66 @@ enum Msg {
 
 struct Resource {
     session: u64,
-    queue: Sender<Delivery>,
+    queue: Queue,
     /// The last available presence it sent, already stamped with its full JID.
     presence: Option<Delivery>,
     /// Wants copies of its account's chat messages to and from other resources (XEP-0280).
     carbons: bool,
 }
 
+/// An account's bound resources (at most `XMPP_MAX_RESOURCES`, nearly always one): a vector
+/// sized to what is bound, where a hash map took about 370 B for its first entry.
+#[derive(Default)]
+struct Resources(Vec<(String, Resource)>);
+
+impl Resources {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+    fn get(&self, name: &str) -> Option<&Resource> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, r)| r)
+    }
+    fn get_mut(&mut self, name: &str) -> Option<&mut Resource> {
+        self.0.iter_mut().find(|(n, _)| n == name).map(|(_, r)| r)
+    }
+    /// Adds `name` (not bound yet: the caller checked).
+    fn insert(&mut self, name: String, r: Resource) {
+        self.0.reserve_exact(1);
+        self.0.push((name, r));
+    }
+    fn remove(&mut self, name: &str) -> Option<Resource> {
+        let i = self.0.iter().position(|(n, _)| n == name)?;
+        let r = self.0.swap_remove(i).1;
+        self.0.shrink_to_fit();
+        Some(r)
+    }
+    fn values(&self) -> impl Iterator<Item = &Resource> {
+        self.0.iter().map(|(_, r)| r)
+    }
+    fn iter(&self) -> impl Iterator<Item = (&String, &Resource)> {
+        self.0.iter().map(|(n, r)| (n, r))
+    }
+}
+
+impl<'a> IntoIterator for &'a Resources {
+    type Item = (&'a String, &'a Resource);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, Resource)>,
+        fn(&'a (String, Resource)) -> (&'a String, &'a Resource),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(n, r)| (n, r))
+    }
+}
+
 struct Account {
-    resources: HashMap<String, Resource>,
+    resources: Resources,
     /// The session whose bridge holds the account's MSN side: the latest to start one. Given
     /// up when that session unbinds.
     msn_side: Option<u64>,
@@ -347,7 +402,7 @@ async fn run(rx: Receiver<Msg>) {
         match msg {
             Msg::Bind(b, reply) => {
                 let acct = accounts.entry(b.bare.clone()).or_insert_with(|| Account {
-                    resources: HashMap::new(),
+                    resources: Resources::default(),
                     msn_side: None,
                     watchers: Vec::new(),
                     blocked: Vec::new(),

@@ -19,6 +19,7 @@ use crate::limits::{
     XMPP_STANZAS_PER_SECOND,
 };
 use crate::model::{UserId, list};
+use crate::server::mailbox::{self, Receiver as Mailbox};
 use crate::tls::TlsStream;
 use smol::Async;
 use smol::future::FutureExt;
@@ -181,16 +182,17 @@ struct Session {
     resource: String,
     full_jid: String,
     session_id: u64,
-    queue: Option<smol::channel::Receiver<Delivery>>,
+    queue: Option<Mailbox<Delivery>>,
     /// The MSN side (`bridge.rs`), from the first available presence until unavailable.
     bridge: Option<Bridge>,
     /// What the MSN side sends this session (outlives `bridge` until the bridge task ends).
-    from_msn: Option<smol::channel::Receiver<FromMsn>>,
+    from_msn: Option<Mailbox<FromMsn>>,
     /// Sent an available presence (and so probed its contacts).
     available: bool,
     /// XEP-0198: stanzas handled since `<enable/>`, when enabled.
     sm_handled: Option<u32>,
-    pending_scram: Option<PendingScram>,
+    /// Boxed: held for one round trip of the login, not by the idle session.
+    pending_scram: Option<Box<PendingScram>>,
     /// The SASL mechanism of the last attempt, for the log.
     mechanism: &'static str,
     sasl_failures: u32,
@@ -204,9 +206,16 @@ struct Session {
 pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr, direct_tls: bool) {
     // Counted with the other connections, so that shutdown waits (briefly) for this stream to
     // say `<system-shutdown/>`; the outbox is only the table's handle, XMPP writes its own socket.
-    let tracked = role
-        .hub
-        .track(Arc::new(crate::server::outbox::Outbox::new()), false);
+    // One outbox serves as that handle for every XMPP session: nothing is ever queued in it,
+    // and an outbox each cost about 200 B per idle session (docs/xmpp.md "Memory").
+    static HANDLE: std::sync::OnceLock<Arc<crate::server::outbox::Outbox>> =
+        std::sync::OnceLock::new();
+    let tracked = role.hub.track(
+        HANDLE
+            .get_or_init(|| Arc::new(crate::server::outbox::Outbox::new()))
+            .clone(),
+        false,
+    );
     let session_id = tracked.id;
     let mut s = Session {
         role,
@@ -239,7 +248,7 @@ pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr, 
     };
     log::debug!("xmpp {peer}: connected");
     let end = match if direct_tls {
-        s.start_tls().await
+        Box::pin(s.start_tls()).await
     } else {
         Ok(())
     } {
@@ -259,7 +268,7 @@ pub async fn serve(role: Arc<Xmpp>, stream: Async<TcpStream>, peer: SocketAddr, 
         }
         _ => {}
     }
-    s.close(end).await;
+    Box::pin(s.close(end)).await;
     drop(s);
     drop(tracked);
 }
@@ -366,7 +375,9 @@ impl Session {
                     Frame::Header(n) => {
                         let header = xml::parse_header(&self.inbuf[..n])?;
                         self.consume(n);
-                        self.on_header(header).await?;
+                        // Boxed, like every handler below: the task of an idle session then
+                        // holds only the wait's state (docs/xmpp.md "Memory").
+                        Box::pin(self.on_header(header)).await?;
                         continue;
                     }
                     Frame::Stanza(start, end) => {
@@ -378,7 +389,7 @@ impl Session {
                                 "too many stanzas per second",
                             ));
                         }
-                        self.on_element(el).await?;
+                        Box::pin(self.on_element(el)).await?;
                         continue;
                     }
                 };
@@ -415,18 +426,18 @@ impl Session {
         let hub = self.role.hub.clone();
         let woke = {
             let io = &self.io;
-            let queue = self.queue.clone();
-            let from_msn = self.from_msn.clone();
+            let queue = &self.queue;
+            let from_msn = &self.from_msn;
             let readable = async { Woke::Readable(io.readable().await) };
             let deliver = async {
-                match &queue {
-                    Some(q) => Woke::Deliver(q.recv().await.ok()),
+                match queue {
+                    Some(q) => Woke::Deliver(q.recv().await),
                     None => std::future::pending().await,
                 }
             };
             let msn = async {
-                match &from_msn {
-                    Some(q) => Woke::Msn(q.recv().await.ok()),
+                match from_msn {
+                    Some(q) => Woke::Msn(q.recv().await),
                     None => std::future::pending().await,
                 }
             };
@@ -484,7 +495,7 @@ impl Session {
 
     /// Sends what is queued for this session, without waiting for more.
     async fn drain_queue(&mut self) -> Result<(), End> {
-        while let Some(d) = self.queue.as_ref().and_then(|q| q.try_recv().ok()) {
+        while let Some(d) = self.queue.as_ref().and_then(|q| q.try_recv()) {
             self.send(&d).await?;
         }
         Ok(())
@@ -639,7 +650,7 @@ impl Session {
                 }
             }
             "response" => match (self.pending_scram.take(), sasl::decode(&el.text)) {
-                (Some(p), Ok(data)) => self.scram_final(p, &data).await,
+                (Some(p), Ok(data)) => self.scram_final(*p, &data).await,
                 (Some(p), Err(f)) => {
                     self.scram_failed(&p.handle).await;
                     Err(f)
@@ -760,7 +771,7 @@ impl Session {
             None => (None, sasl::decoy_key(&secret, &handle, hash)),
         };
         let (scram, first) = Scram::start(gs2, bare, &cnonce, key);
-        self.pending_scram = Some(PendingScram { scram, handle, id });
+        self.pending_scram = Some(Box::new(PendingScram { scram, handle, id }));
         let c = format!(
             "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
             sasl::encode(first.as_bytes())
@@ -936,7 +947,7 @@ impl Session {
                 allowed.push(c.handle.as_str().into());
             }
         }
-        let (tx, rx) = smol::channel::bounded(XMPP_SESSION_QUEUE);
+        let (tx, rx) = mailbox::lazy(XMPP_SESSION_QUEUE);
         let binding = Binding {
             bare: self.handle.as_str().into(),
             resource: asked,
@@ -1116,7 +1127,7 @@ impl Session {
             .router
             .claim_msn(&self.handle, self.session_id)
             .await;
-        let (tx, rx) = smol::channel::bounded(XMPP_SESSION_QUEUE);
+        let (tx, rx) = mailbox::lazy(XMPP_SESSION_QUEUE);
         self.bridge = Some(bridge::start(
             &self.role.ex,
             self.role.hub.clone(),
@@ -1464,10 +1475,10 @@ impl Session {
 mod tests {
     #[test]
     fn session_future_stays_small() {
-        // An idle session is its task (this state plus the wait's futures), its read chunk and
-        // queue, and OpenSSL's connection; guard the part written here (544 B when measured;
-        // 648 B with the MSN side's two channel ends and the later fields).
+        // An idle session is its task (this state plus the wait's futures) and OpenSSL's
+        // connection; guard the part written here: 424 B when measured (648 B before the SCRAM
+        // exchange's state was boxed; it is held for one round trip of the login only).
         let size = std::mem::size_of::<super::Session>();
-        assert!(size <= 672, "xmpp session state is {size} bytes");
+        assert!(size <= 448, "xmpp session state is {size} bytes");
     }
 }
