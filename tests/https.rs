@@ -327,17 +327,35 @@ fn kit_is_created_once_and_reused_and_served() {
         (read("ca.pem"), read("server.pem"), read("server.key")),
         before
     );
+    // Restarts the server on the same kit after `prepare` changed it; returns the new server and
+    // the key type a modern client's handshake got.
+    let restart = |server: TestServer, prepare: &dyn Fn()| {
+        let dir_handle = std::mem::replace(&mut { server }.dir, TempDir(std::path::PathBuf::new()));
+        prepare();
+        let next = TestServer::start_on(
+            dir_handle,
+            dir.join("msnpd.db"),
+            &["--https-listen", "127.0.0.1:0"],
+        );
+        let r = https_request(
+            next.https_addr(),
+            "login.live.com",
+            &before.0,
+            "GET /rdr/pprdr.asp HTTP/1.1\r\n",
+            b"",
+            modern,
+        )
+        .unwrap();
+        assert_eq!(r.status, 200);
+        (next, r.cert_key)
+    };
+    let remove_ec = || {
+        std::fs::remove_file(dir.join("server-ec.pem")).unwrap();
+        std::fs::remove_file(dir.join("server-ec.key")).unwrap();
+    };
     // A kit from before the ECDSA certificate gets one from its CA at the next start; the RSA
     // certificates the clients have seen stay.
-    let dir_handle = std::mem::replace(&mut { again }.dir, TempDir(std::path::PathBuf::new()));
-    std::fs::remove_file(dir.join("server-ec.pem")).unwrap();
-    std::fs::remove_file(dir.join("server-ec.key")).unwrap();
-    let upgraded = TestServer::start_on(
-        dir_handle,
-        dir.join("msnpd.db"),
-        &["--https-listen", "127.0.0.1:0"],
-    );
-    let https = upgraded.https_addr();
+    let (upgraded, key) = restart(again, &remove_ec);
     assert!(
         upgraded
             .log_text()
@@ -350,28 +368,13 @@ fn kit_is_created_once_and_reused_and_served() {
         before
     );
     assert_eq!(mode(&dir.join("server-ec.key")), 0o600);
-    let r = https_request(
-        https,
-        "login.live.com",
-        &before.0,
-        "GET /rdr/pprdr.asp HTTP/1.1\r\n",
-        b"",
-        modern,
-    )
-    .unwrap();
-    assert_eq!((r.status, r.cert_key.as_str()), (200, "EC"));
+    assert_eq!(key, "EC");
     // When the ECDSA certificate cannot be written (here its temporary file's name is taken by a
     // directory), the server still starts and serves HTTPS with RSA.
-    let dir_handle = std::mem::replace(&mut { upgraded }.dir, TempDir(std::path::PathBuf::new()));
-    std::fs::remove_file(dir.join("server-ec.pem")).unwrap();
-    std::fs::remove_file(dir.join("server-ec.key")).unwrap();
-    std::fs::create_dir(dir.join("server-ec.tmp")).unwrap();
-    let rsa_only = TestServer::start_on(
-        dir_handle,
-        dir.join("msnpd.db"),
-        &["--https-listen", "127.0.0.1:0"],
-    );
-    let https = rsa_only.https_addr();
+    let (rsa_only, key) = restart(upgraded, &|| {
+        remove_ec();
+        std::fs::create_dir(dir.join("server-ec.tmp")).unwrap();
+    });
     assert!(
         rsa_only
             .log_text()
@@ -379,16 +382,7 @@ fn kit_is_created_once_and_reused_and_served() {
         "{}",
         rsa_only.log_text()
     );
-    let r = https_request(
-        https,
-        "login.live.com",
-        &before.0,
-        "GET /rdr/pprdr.asp HTTP/1.1\r\n",
-        b"",
-        modern,
-    )
-    .unwrap();
-    assert_eq!((r.status, r.cert_key.as_str()), (200, "RSA"));
+    assert_eq!(key, "RSA");
     std::fs::remove_dir(dir.join("server-ec.tmp")).unwrap();
 
     // `tls show` describes it; `tls init` re-issues server certificates under the same CA.
