@@ -89,6 +89,20 @@ fn msn_until(c: &mut Client, prefix: &str) -> (String, Vec<u8>) {
     }
 }
 
+/// XMPP bob sends `text` to MSN alice: a switchboard rings her and the text arrives in it.
+fn bob_chats_alice(bob: &mut Xc, alice: &mut Client, text: &str) {
+    bob.send(&format!(
+        "<message to='alice@example.com' type='chat'><body>{text}</body></message>"
+    ));
+    let mut sb = answer_ring(alice, "alice@example.com");
+    let (_, p) = msn_until(&mut sb, "MSG bob@example.com ");
+    assert!(
+        p.ends_with(text.as_bytes()),
+        "{}",
+        String::from_utf8_lossy(&p)
+    );
+}
+
 /// Answers the bridge's call: `RNG` on the NS, then `ANS` on the switchboard it names.
 fn answer_ring(ns: &mut Client, me: &str) -> Client {
     let (rng, _) = msn_until(ns, "RNG ");
@@ -348,14 +362,7 @@ fn bad_input_on_the_bridge_is_refused_cleanly() {
     alice.send("PNG");
     msn_until(&mut alice, "QNG");
     // bob's MSN side survived all of it: his message reaches alice.
-    bob.send("<message to='alice@example.com' type='chat'><body>still here</body></message>");
-    let mut sb = answer_ring(&mut alice, "alice@example.com");
-    let (_, p) = msn_until(&mut sb, "MSG bob@example.com ");
-    assert!(
-        p.ends_with(b"still here"),
-        "{}",
-        String::from_utf8_lossy(&p)
-    );
+    bob_chats_alice(&mut bob, &mut alice, "still here");
 }
 
 /// An MSNP12 login (Tweener through this server's Passport), without SYN or CHG.
@@ -666,14 +673,7 @@ fn bridges_reach_a_server_listening_on_a_lan_address() {
     let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
     bob.send("<presence/>");
     msn_until(&mut alice, "NLN NLN bob@example.com");
-    bob.send("<message to='alice@example.com' type='chat'><body>via the LAN</body></message>");
-    let mut sb = answer_ring(&mut alice, "alice@example.com");
-    let (_, p) = msn_until(&mut sb, "MSG bob@example.com ");
-    assert!(
-        p.ends_with(b"via the LAN"),
-        "{}",
-        String::from_utf8_lossy(&p)
-    );
+    bob_chats_alice(&mut bob, &mut alice, "via the LAN");
 }
 
 /// The bridge's MSN login is throttled as its XMPP client, not as 127.0.0.1: with bob's logins
