@@ -246,40 +246,36 @@ fn wlm_sso_logins() {
         assert!(r.contains_key("server_cpu_beyond_hash_ms"), "{r:?}");
     }
     // Scenarios that build lists with ADD/ADC refuse WLM versions; a wrong password fails cleanly.
-    let out = Command::new(LOAD)
-        .args([
-            "--server",
-            &ns,
-            "--version",
-            "18",
-            "fanout",
-            "--watchers",
-            "2",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("login scenario only"));
+    let refused = |args: &[&str]| {
+        let out = Command::new(LOAD).args(args).output().unwrap();
+        assert!(!out.status.success(), "msnpd-load {args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused(&[
+        "--server",
+        &ns,
+        "--version",
+        "18",
+        "fanout",
+        "--watchers",
+        "2",
+    ]);
+    assert!(err.contains("login scenario only"), "{err}");
     let rst = format!("http://{}/RST.srf", s.http);
-    let out = Command::new(LOAD)
-        .args([
-            "--server",
-            &ns,
-            "--version",
-            "18",
-            "--rst",
-            &rst,
-            "--password",
-            "wrong",
-            "login",
-            "--count",
-            "1",
-            "--concurrency",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&[
+        "--server",
+        &ns,
+        "--version",
+        "18",
+        "--rst",
+        &rst,
+        "--password",
+        "wrong",
+        "login",
+        "--count",
+        "1",
+        "--concurrency",
+        "1",
+    ]);
     assert!(err.contains("no messengerclear token"), "{err}");
 }
