@@ -159,6 +159,11 @@ impl Server {
         };
         let challenge_key = smol::block_on(storage.run(|db| db.server_secret("md5-challenge")))
             .map_err(|e| e.to_string())??;
+        if storage_thread.is_some() {
+            // Sign-out requests left from before this start were for sessions that ended with the
+            // last run; housekeeping then asks again only when the database files change.
+            smol::block_on(storage.run(|db| db.take_signouts())).map_err(|e| e.to_string())??;
+        }
         let threads_wanted = config.threads.max(1);
         let hub = Arc::new(Hub::new(config, storage));
         let _ = hub.challenge_key.set(challenge_key);
@@ -358,7 +363,8 @@ async fn accept_loop(
     }
 }
 
-/// Every two seconds: signs out the users an operator asked to remove (`Ns::sign_out_requested`);
+/// Every two seconds: signs out the users an operator asked to remove (`Ns::sign_out_requested`,
+/// when the database files changed);
 /// every thirty, expires switchboard cookies and login tickets; and after a burst has gone, hands
 /// spare buffers and free heap pages back to the system.
 async fn housekeeping(ns: Arc<Ns>) {
@@ -366,10 +372,18 @@ async fn housekeeping(ns: Arc<Ns>) {
     let mut tick = 0u32;
     let mut last_connections = 0;
     let mut last_seen_sessions = 0;
+    let mut db_seen = DbStamp::read(&hub.config.db);
     loop {
         smol::Timer::after(Duration::from_secs(2)).await;
         tick += 1;
-        ns.sign_out_requested().await;
+        // Only when the database files changed: asking SQLite every tick woke the storage thread
+        // and kept SQLite's code (about 0.8 MiB) mapped in an idle server. Read before the
+        // question, so a commit made while it is asked is seen at the next tick.
+        let stamp = DbStamp::read(&hub.config.db);
+        if stamp.is_none() || stamp != db_seen {
+            ns.sign_out_requested().await;
+            db_seen = stamp;
+        }
         if tick.is_multiple_of(15) {
             ns.sb.switchboards.expire();
             hub.logins.expire_tickets();
@@ -391,6 +405,25 @@ async fn housekeeping(ns: Arc<Ns>) {
         }
         last_connections = now;
         last_seen_sessions = opened;
+    }
+}
+
+/// What a commit by another process (the operator's `msnpd user ...` commands) changes: the
+/// modification time and length of the database and of its write-ahead log. `None` when the
+/// database file cannot be read (then it is asked every time).
+#[derive(PartialEq)]
+struct DbStamp([Option<(std::time::SystemTime, u64)>; 2]);
+
+impl DbStamp {
+    fn read(db: &std::path::Path) -> Option<DbStamp> {
+        let stamp = |p: &std::path::Path| {
+            let m = std::fs::metadata(p).ok()?;
+            Some((m.modified().ok()?, m.len()))
+        };
+        let main = stamp(db)?;
+        let mut wal = db.as_os_str().to_owned();
+        wal.push("-wal");
+        Some(DbStamp([Some(main), stamp(std::path::Path::new(&wal))]))
     }
 }
 
