@@ -93,12 +93,18 @@ impl Db {
 
     /// Every domain the accounts use, sorted (the names the XMPP certificate should carry).
     pub fn account_domains(&self) -> Result<Vec<String>> {
-        let mut st = self.conn.prepare(
-            "SELECT DISTINCT lower(substr(handle, instr(handle, '@') + 1)) AS d FROM users
-             WHERE instr(handle, '@') > 0 ORDER BY d",
-        )?;
-        let rows = st.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let domains = {
+            let mut st = self.conn.prepare(
+                "SELECT DISTINCT lower(substr(handle, instr(handle, '@') + 1)) AS d FROM users
+                 WHERE instr(handle, '@') > 0 ORDER BY d",
+            )?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        // The scan read every page of `users` into SQLite's cache; asked at start, it would
+        // keep an idle server's cache full (about 0.7 MiB at 10,000 accounts).
+        self.conn.execute_batch("PRAGMA shrink_memory")?;
+        Ok(domains)
     }
 }
 
