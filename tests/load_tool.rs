@@ -168,6 +168,7 @@ fn idle_sessions_ping_answer_challenges_and_measure_rss() {
     assert!(num(&r, "chl_answered") >= 5.0, "{r:?}");
     assert!(num(&r, "rss_before_kib") > 0.0 && num(&r, "rss_after_kib") > 0.0);
     assert!(r.contains_key("kib_per_session"));
+    assert!(num(&r, "anon_before_kib") > 0.0 && r.contains_key("anon_kib_per_session"));
 }
 
 #[test]

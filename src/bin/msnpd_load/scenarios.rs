@@ -3,7 +3,7 @@
 use crate::engine::Epoll;
 use crate::msnp::{Session, Target, local_hash_cost, login};
 use crate::net::{Conn, Error, R, io_timeout};
-use crate::stats::{Report, Samples, cpu_secs, rss_kib, server_hash_cpu};
+use crate::stats::{Report, Samples, cpu_secs, rss_anon_kib, rss_kib, server_hash_cpu};
 use msnpd::dialect::Auth;
 use msnpd::model::Status;
 use msnpd::protocol::command::ClientCommand;
@@ -208,6 +208,7 @@ pub struct IdleArgs {
 
 pub async fn idle_scenario(ex: Ex, t: Rc<Target>, a: IdleArgs) -> R<()> {
     let rss0 = a.server_pid.and_then(rss_kib);
+    let anon0 = a.server_pid.and_then(rss_anon_kib);
     let alive = Rc::new(Cell::new(0usize));
     let pongs = Rc::new(Cell::new(0u64));
     let pings = Rc::new(Cell::new(0u64));
@@ -279,6 +280,7 @@ pub async fn idle_scenario(ex: Ex, t: Rc<Target>, a: IdleArgs) -> R<()> {
     // Measure memory while every session is still connected, then stop pinging and wait (up to
     // the I/O timeout) for the answers to the pings already sent.
     let rss_end = a.server_pid.and_then(rss_kib);
+    let anon_end = a.server_pid.and_then(rss_anon_kib);
     pinging.set(false);
     let end = Instant::now() + io_timeout();
     while pongs.get() < pings.get() && Instant::now() < end && alive.get() > 0 {
@@ -303,6 +305,12 @@ pub async fn idle_scenario(ex: Ex, t: Rc<Target>, a: IdleArgs) -> R<()> {
             .kv("rss_after_kib", after)
             .kv("rss_hwm_kib", hwm)
             .kv("kib_per_session", format!("{per:.2}"));
+    }
+    if let (Some(before), Some(after)) = (anon0, anon_end) {
+        let per = (after as f64 - before as f64) / a.sessions.max(1) as f64;
+        r.kv("anon_before_kib", before)
+            .kv("anon_after_kib", after)
+            .kv("anon_kib_per_session", format!("{per:.2}"));
     }
     r.print();
     if pings.get() < alive.get() as u64 || pongs.get() < pings.get() {

@@ -42,6 +42,16 @@ pub fn rss_kib(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// `RssAnon` of a process, in KiB: its heap, stacks and other private memory, without the code
+/// and read-only data it maps from files (shared with the page cache, and the same for one
+/// session as for ten thousand).
+pub fn rss_anon_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
 /// CPU seconds (user + system) used so far by a process (`None`: this one).
 pub fn cpu_secs(pid: Option<u32>) -> Option<f64> {
     let path = match pid {
