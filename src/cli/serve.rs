@@ -213,7 +213,11 @@ pub(crate) fn serve(
         .unwrap_or_default();
     let server = msnpd::Server::start(config)?;
     // Start-up code (OpenSSL and the certificate kit, SQLite's open, parsing) is not needed
-    // again soon: its pages leave the RSS and stay in the page cache (docs/pi.md).
+    // again soon: its pages leave the RSS and stay in the page cache (docs/pi.md). First the
+    // workers run the first polls of the tasks just spawned (listeners, actors, the XMPP
+    // router): released before those, their code came back at once, and the idle RSS then
+    // depended on which thread won (0.9 MiB apart between runs).
+    std::thread::sleep(std::time::Duration::from_millis(200));
     log::info!(
         "start-up done: {} KiB of code and read-only data unmapped (mapped again on use)",
         msnpd::ops::residency::release_startup_pages()
