@@ -28,16 +28,26 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    /// Tasks run on the worker, timers wake them, the worker outlives an idle spell (longer than
-    /// the helper's back-off) and returns when the stop channel closes.
-    #[test]
-    fn runs_tasks_across_an_idle_spell_and_stops_when_told() {
+    /// An executor run by `run` on a thread of its own, the channel that stops it, the thread.
+    fn start_worker() -> (
+        Arc<Executor<'static>>,
+        smol::channel::Sender<()>,
+        std::thread::JoinHandle<()>,
+    ) {
         let ex = Arc::new(Executor::new());
         let (stop, stop_rx) = smol::channel::bounded::<()>(1);
         let worker = {
             let ex = ex.clone();
             std::thread::spawn(move || run(&ex, stop_rx))
         };
+        (ex, stop, worker)
+    }
+
+    /// Tasks run on the worker, timers wake them, the worker outlives an idle spell (longer than
+    /// the helper's back-off) and returns when the stop channel closes.
+    #[test]
+    fn runs_tasks_across_an_idle_spell_and_stops_when_told() {
+        let (ex, stop, worker) = start_worker();
         let (tx, rx) = std::sync::mpsc::channel();
         for pause in [1, 30, 120] {
             let tx = tx.clone();
@@ -63,12 +73,7 @@ mod tests {
     fn a_second_block_on_thread_is_not_left_to_the_helper() {
         use smol::io::AsyncReadExt;
         use std::io::Write;
-        let ex = Arc::new(Executor::new());
-        let (stop, stop_rx) = smol::channel::bounded::<()>(1);
-        let worker = {
-            let ex = ex.clone();
-            std::thread::spawn(move || run(&ex, stop_rx))
-        };
+        let (ex, stop, worker) = start_worker();
         // The worker has something registered with the reactor, as a server always does.
         ex.spawn(Timer::after(Duration::from_secs(60))).detach();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
