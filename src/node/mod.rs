@@ -159,6 +159,9 @@ impl Server {
         };
         let challenge_key = smol::block_on(storage.run(|db| db.server_secret("md5-challenge")))
             .map_err(|e| e.to_string())??;
+        // Read before the requests left from the last run are taken: a request committed after
+        // this changes the files, and housekeeping's first tick asks for it.
+        let db_stamp = DbStamp::read(&config.db);
         if storage_thread.is_some() {
             // Sign-out requests left from before this start were for sessions that ended with the
             // last run; housekeeping then asks again only when the database files change.
@@ -250,7 +253,7 @@ impl Server {
             let msn = crate::xmpp::bridge::MsnAddrs::loopback(bound.ns, bound.sb);
             crate::xmpp::start(&hub, &executor, xmpp, xmpp_tls, Some(msn))?;
         }
-        executor.spawn(housekeeping(ns.clone())).detach();
+        executor.spawn(housekeeping(ns.clone(), db_stamp)).detach();
         crate::http::gateway::start(&http, &executor);
         let threads = (0..threads_wanted)
             .map(|i| {
@@ -364,15 +367,14 @@ async fn accept_loop(
 }
 
 /// Every two seconds: signs out the users an operator asked to remove (`Ns::sign_out_requested`,
-/// when the database files changed);
+/// when the database files changed since `db_seen`);
 /// every thirty, expires switchboard cookies and login tickets; and after a burst has gone, hands
 /// spare buffers and free heap pages back to the system.
-async fn housekeeping(ns: Arc<Ns>) {
+async fn housekeeping(ns: Arc<Ns>, mut db_seen: Option<DbStamp>) {
     let hub = &ns.hub;
     let mut tick = 0u32;
     let mut last_connections = 0;
     let mut last_seen_sessions = 0;
-    let mut db_seen = DbStamp::read(&hub.config.db);
     loop {
         smol::Timer::after(Duration::from_secs(2)).await;
         tick += 1;
