@@ -251,6 +251,51 @@ fn msn_and_xmpp_users_see_and_chat_with_each_other() {
 
 /// An MSN user adding the XMPP user shows on XMPP as a subscription request and a roster push
 /// with subscription 'from'.
+/// The next presence line alice gets about anyone.
+fn next_nln(c: &mut Client) -> String {
+    loop {
+        let (l, _) = msn_until(c, "");
+        if l.starts_with("NLN ") || l.starts_with("FLN ") {
+            return l;
+        }
+    }
+}
+
+/// XMPP clients repeat an unchanged presence (caps, priority); MSN watchers see each change
+/// once: the repeat is not passed on, a real change is, and so is a new nickname alone.
+#[test]
+fn an_unchanged_presence_is_not_repeated_to_msn_watchers() {
+    let h = Harness::start(&[("alice@example.com", PW), ("bob@example.com", PW)]);
+    let mut alice = h.msn_online("alice@example.com", PW);
+    alice.send("ADD 7 FL bob@example.com bob");
+    msn_until(&mut alice, "ADD 7 FL");
+    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
+    bob.send("<presence/>");
+    assert!(next_nln(&mut alice).starts_with("NLN NLN bob@example.com "));
+    bob.send("<presence><priority>5</priority></presence>");
+    bob.send("<presence><show>away</show><status>out</status></presence>");
+    let l = next_nln(&mut alice);
+    assert!(
+        l.starts_with("NLN AWY bob@example.com "),
+        "repeat passed on: {l}"
+    );
+    let nick = "<nick xmlns='http://jabber.org/protocol/nick'>Bobby</nick>";
+    bob.send(&format!(
+        "<presence><show>away</show><status>out</status>{nick}</presence>"
+    ));
+    let l = next_nln(&mut alice);
+    assert!(l.starts_with("NLN AWY bob@example.com Bobby"), "{l}");
+    bob.send(&format!(
+        "<presence><show>away</show><status>out</status>{nick}</presence>"
+    ));
+    bob.send("<presence><show>dnd</show><status>out</status></presence>");
+    let l = next_nln(&mut alice);
+    assert!(
+        l.starts_with("NLN BSY bob@example.com Bobby"),
+        "repeat passed on: {l}"
+    );
+}
+
 #[test]
 fn msn_side_add_is_a_subscription_request() {
     let h = Harness::start(&[("alice@example.com", PW), ("bob@example.com", PW)]);

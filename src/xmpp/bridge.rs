@@ -224,6 +224,8 @@ pub fn start(
         sbs: HashMap::new(),
         pending: HashMap::new(),
         trid: 10,
+        presence_sent: 0,
+        nick_sent: 0,
     });
     // Handed to the task, not queued: the queue then takes no storage until the session asks
     // for something else.
@@ -387,6 +389,12 @@ struct NsSide {
     /// XFR SB requests (by trid): the peer and the queue of its new switchboard; list changes.
     pending: HashMap<u32, PendingOp>,
     trid: u32,
+    /// Digests of the last status with PSM, and of the last nickname, passed on (0: none yet).
+    /// Clients repeat an unchanged presence (caps, priority, a reconnect of the stream); the
+    /// bridge is the account's only MSN endpoint, so nothing else moved the MSN side meanwhile
+    /// and a repeat would only make every MSN watcher see the same `NLN` again.
+    presence_sent: u64,
+    nick_sent: u64,
 }
 
 enum PendingOp {
@@ -563,9 +571,13 @@ impl NsSide {
         let d = dialect();
         match c {
             ToMsn::Presence { status, psm, nick } => {
-                if let Some(n) = nick.filter(|n| !n.trim().is_empty()) {
+                let nick = nick.as_deref().map(str::trim).filter(|n| !n.is_empty());
+                if let Some(n) = nick
+                    && digest(&n) != self.nick_sent
+                {
+                    self.nick_sent = digest(&n);
                     // `PRP MFN` (MSNP10+): the friendly name, encoded, within the name limit.
-                    let encoded = percent::encode(n.trim());
+                    let encoded = percent::encode(n);
                     if encoded.len() <= crate::limits::MAX_FRIENDLY_ENCODED {
                         let t = self.next_trid();
                         let prp = Prp {
@@ -575,6 +587,16 @@ impl NsSide {
                         ns.send(&prp.to_bytes(t, d)).await?;
                     }
                 }
+                let psm = psm.as_deref().unwrap_or("");
+                let state = digest(&(std::mem::discriminant(&status), psm));
+                if state == self.presence_sent {
+                    log::debug!(
+                        "xmpp bridge {}: presence unchanged, not repeated",
+                        self.handle
+                    );
+                    return Ok(());
+                }
+                self.presence_sent = state;
                 let t = self.next_trid();
                 let chg = Chg {
                     status,
@@ -586,7 +608,6 @@ impl NsSide {
                 let mut data = String::from("<Data><PSM>");
                 // Escaped, the longest PSM kept still fits a UUX payload (`MAX_NS_PAYLOAD`),
                 // which a longer one would cost the bridge its connection.
-                let psm = psm.as_deref().unwrap_or("");
                 super::xml::escape_into(&mut data, prefix_within(psm, BRIDGE_MAX_PSM));
                 data.push_str("</PSM><CurrentMedia></CurrentMedia></Data>");
                 let t = self.next_trid();
@@ -1457,6 +1478,14 @@ pub fn show_of(code: &str) -> Option<&'static str> {
         "BSY" | "PHN" => Some("dnd"),
         _ => None,
     }
+}
+
+/// A digest of what the bridge last told the MSN side; never 0, which stands for "nothing yet".
+fn digest(v: &impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    v.hash(&mut h);
+    h.finish() | 1
 }
 
 /// The MSN status for an XMPP `<show/>` (xa is away; anything unknown is online).
