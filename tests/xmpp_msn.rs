@@ -231,6 +231,14 @@ fn msn_and_xmpp_users_see_and_chat_with_each_other() {
     bob.expect("id='bl2'");
     let l = bob.expect("</iq>");
     assert!(l.contains("<item jid='alice@example.com'/>"), "{l}");
+    // Blocking her again changes nothing and succeeds (the server would refuse a second
+    // `ADC BL` as a duplicate, 215; the bridge knows she is listed and sends none).
+    bob.send(
+        "<iq type='set' id='bl1b'><block xmlns='urn:xmpp:blocking'>\
+         <item jid='alice@example.com'/></block></iq>",
+    );
+    let r = bob.expect("id='bl1b'");
+    assert!(r.contains("type='result'"), "{r}");
     bob.send(
         "<iq type='set' id='bl3'><unblock xmlns='urn:xmpp:blocking'>\
          <item jid='alice@example.com'/></unblock></iq>",

@@ -644,6 +644,14 @@ impl NsSide {
                 list: l,
                 reply,
             } => {
+                if self.contacts.get(&handle).is_some_and(|c| c.lists & l != 0) {
+                    // Already on that list (a client repeating `subscribe`): nothing to change,
+                    // and the server would only refuse it as a duplicate (215).
+                    if let Some(r) = reply {
+                        self.emit_raw(&r.ok).await?;
+                    }
+                    return Ok(());
+                }
                 let t = self.next_trid();
                 let adc = Adc {
                     list: l,
