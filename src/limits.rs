@@ -14,14 +14,18 @@ pub const MAX_ARGS: usize = 12;
 pub const MAX_NS_PAYLOAD: usize = 2048;
 /// Largest MSG payload on the switchboard: the official limit; longer ones close the connection.
 pub const MAX_SB_PAYLOAD: usize = 1664;
-/// Size of a pooled read buffer. It must hold one full line plus the largest payload (an `ADL`
-/// of `MAX_ML_PAYLOAD`, MSNP13+: 10 KiB); it is 16 KiB so that one read takes a whole burst of
-/// full-size switchboard messages. At 10 KiB a busy sender's 8 queued 1,664-byte MSGs took two
-/// reads, each re-arming the reactor: 16 KiB cut the server's CPU per relayed 1,664-byte message
-/// by a quarter at full load (bench/analysis.md, "Fourth round"). Idle sessions hold none
-/// (`pool.rs`), so the cost is only for sessions holding an incomplete command.
-pub const READ_BUF: usize = 16 * 1024;
-const _: () = assert!(READ_BUF >= MAX_LINE + MAX_ML_PAYLOAD);
+/// Size of a notification session's pooled read buffer: one full line plus the largest payload
+/// (an `ADL` of `MAX_ML_PAYLOAD`, MSNP13+). Idle sessions hold none (`pool.rs`); a session holds
+/// one while a command is incomplete or being handled, so a burst of 1,000 logins waiting for
+/// their password checks holds 1,000 of them: this one stays at what a command needs.
+pub const READ_BUF: usize = MAX_LINE + MAX_ML_PAYLOAD;
+/// Size of a switchboard session's pooled read buffer: larger, so that one read takes a whole
+/// burst of full-size messages. At 10 KiB a busy sender's 8 queued 1,664-byte MSGs took two
+/// reads, each re-arming the reactor; 16 KiB cut the server's CPU per relayed 1,664-byte message
+/// by a quarter at full load (bench/analysis.md, "Fourth round"). A switchboard command is
+/// handled without waiting on storage or a password check, so few are held at once.
+pub const SB_READ_BUF: usize = 16 * 1024;
+const _: () = assert!(SB_READ_BUF >= MAX_LINE + MAX_SB_PAYLOAD);
 /// Size of one outbound chunk. A frame never spans two chunks, so a frame must fit in one.
 pub const OUTBOX_CHUNK: usize = 16 * 1024;
 /// Chunks one connection may have queued: 256 KiB. Past that the client is too slow and is cut.

@@ -5,7 +5,8 @@
 
 use super::outbox::{Outbox, OutboxState, PushError};
 use super::pool::{self, Chunk, ReadBuf};
-use crate::limits::{READ_BUF, WRITE_STALL_TIMEOUT};
+use crate::limits::WRITE_STALL_TIMEOUT;
+use crate::protocol::frame::Role;
 use smol::{Async, Timer};
 use std::future::Future;
 use std::io::{self, Read, Write};
@@ -180,8 +181,8 @@ impl Connection {
     }
 
     /// Borrows the read buffer (from the pool if the connection holds none).
-    pub fn take_read_buf(&mut self) -> ReadBuf {
-        self.read.take().unwrap_or_else(ReadBuf::take)
+    pub fn take_read_buf(&mut self, role: Role) -> ReadBuf {
+        self.read.take().unwrap_or_else(|| ReadBuf::take(role))
     }
 
     /// Hands the read buffer back; an empty one goes to the pool so idle sessions hold none.
@@ -195,7 +196,7 @@ impl Connection {
 
     /// Reads what is available without blocking.
     pub fn read_into(&mut self, buf: &mut ReadBuf) -> io::Result<ReadResult> {
-        if buf.len == READ_BUF {
+        if buf.is_full() {
             return Ok(ReadResult::Data);
         }
         match self.stream.get_ref().read(&mut buf.data[buf.len..]) {

@@ -6,7 +6,10 @@
 //! spare chunks so a burst does not pin memory forever, and `release_spares` trims them towards
 //! `POOL_IDLE_KEEP` once the server is quiet again.
 
-use crate::limits::{MAX_SB_PAYLOAD, OUTBOX_CHUNK, POOL_KEEP, POOL_KEEP_CHUNKS, READ_BUF};
+use crate::limits::{
+    MAX_SB_PAYLOAD, OUTBOX_CHUNK, POOL_KEEP, POOL_KEEP_CHUNKS, READ_BUF, SB_READ_BUF,
+};
+use crate::protocol::frame::Role;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -19,9 +22,35 @@ static CHUNKS: Mutex<Vec<Chunk>> = Mutex::new(Vec::new());
 /// few milliseconds takes 200 chunks at once) keeps its working set instead of paying the
 /// allocator and page faults for it on every round.
 static CHUNKS_LOW: AtomicUsize = AtomicUsize::new(usize::MAX);
-/// The same for read buffers.
-static READ_BUFS_LOW: AtomicUsize = AtomicUsize::new(usize::MAX);
-static READ_BUFS: Mutex<Vec<Box<[u8; READ_BUF]>>> = Mutex::new(Vec::new());
+/// Spare read buffers of one size, and the fewest it held since the last `release_spares`.
+struct ReadPool {
+    free: Mutex<Vec<Box<[u8]>>>,
+    low: AtomicUsize,
+    size: usize,
+}
+
+impl ReadPool {
+    const fn new(size: usize) -> ReadPool {
+        ReadPool {
+            free: Mutex::new(Vec::new()),
+            low: AtomicUsize::new(usize::MAX),
+            size,
+        }
+    }
+
+    fn of(role: Role) -> &'static ReadPool {
+        match role {
+            Role::Notification => &NS_READ_BUFS,
+            Role::Switchboard => &SB_READ_BUFS,
+        }
+    }
+}
+
+/// Read buffers by role: a notification session may hold one through a slow command (a login
+/// waiting for its password check holds one, so a burst of logins holds a thousand); a
+/// switchboard's are larger so one read takes a sender's burst of messages (`limits.rs`).
+static NS_READ_BUFS: ReadPool = ReadPool::new(READ_BUF);
+static SB_READ_BUFS: ReadPool = ReadPool::new(SB_READ_BUF);
 static PAYLOADS: Mutex<Vec<Payload>> = Mutex::new(Vec::new());
 /// The same for switchboard payload buffers.
 static PAYLOADS_LOW: AtomicUsize = AtomicUsize::new(usize::MAX);
@@ -99,23 +128,24 @@ pub fn release_spares(keep: usize) -> usize {
         }
         PAYLOADS_LOW.store(free.len(), Ordering::Relaxed);
     }
-    let mut free = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner());
-    let unused = READ_BUFS_LOW
-        .swap(free.len(), Ordering::Relaxed)
-        .min(free.len());
-    let target = keep.max(free.len() - unused);
-    while free.len() > target {
-        free.pop();
-        freed += READ_BUF;
+    for pool in [&NS_READ_BUFS, &SB_READ_BUFS] {
+        let mut free = pool.free.lock().unwrap_or_else(|e| e.into_inner());
+        let unused = pool.low.swap(free.len(), Ordering::Relaxed).min(free.len());
+        let target = keep.max(free.len() - unused);
+        while free.len() > target {
+            free.pop();
+            freed += pool.size;
+        }
+        pool.low.store(free.len(), Ordering::Relaxed);
     }
-    READ_BUFS_LOW.store(free.len(), Ordering::Relaxed);
     freed
 }
 
 /// A read buffer with a fill level.
 pub struct ReadBuf {
-    /// The bytes; boxed so that moving the buffer in and out of the pool moves a pointer.
-    pub data: Box<[u8; READ_BUF]>,
+    /// The bytes (`READ_BUF` or `SB_READ_BUF` of them); boxed so that moving the buffer in and
+    /// out of the pool moves a pointer.
+    pub data: Box<[u8]>,
     /// How many bytes at the front of `data` hold unparsed input.
     pub len: usize,
 }
@@ -123,29 +153,35 @@ pub struct ReadBuf {
 impl ReadBuf {
     /// An empty buffer, a spare one when there is one: a connection borrows it only while a
     /// command is incomplete or being handled.
-    pub fn take() -> ReadBuf {
+    pub fn take(role: Role) -> ReadBuf {
+        let pool = ReadPool::of(role);
         let spare = {
-            let mut free = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner());
+            let mut free = pool.free.lock().unwrap_or_else(|e| e.into_inner());
             let spare = free.pop();
-            READ_BUFS_LOW.fetch_min(free.len(), Ordering::Relaxed);
+            pool.low.fetch_min(free.len(), Ordering::Relaxed);
             spare
         };
-        let data = spare.unwrap_or_else(|| {
-            vec![0u8; READ_BUF]
-                .into_boxed_slice()
-                .try_into()
-                .expect("exact length")
-        });
+        let data = spare.unwrap_or_else(|| vec![0u8; pool.size].into_boxed_slice());
         ReadBuf { data, len: 0 }
     }
 
-    /// Returns the buffer to the pool; whatever it still held is forgotten (its fill level is
+    /// Returns the buffer to its pool; whatever it still held is forgotten (its fill level is
     /// not kept, `take` starts at zero).
     pub fn give(self) {
-        let mut free = READ_BUFS.lock().unwrap_or_else(|e| e.into_inner());
+        let pool = if self.data.len() == SB_READ_BUF {
+            &SB_READ_BUFS
+        } else {
+            &NS_READ_BUFS
+        };
+        let mut free = pool.free.lock().unwrap_or_else(|e| e.into_inner());
         if free.len() < POOL_KEEP {
             free.push(self.data);
         }
+    }
+
+    /// Whether the buffer has no room left: a read then waits until a command is consumed.
+    pub fn is_full(&self) -> bool {
+        self.len == self.data.len()
     }
 
     /// The unparsed bytes, what the frame parser reads.
@@ -157,5 +193,29 @@ impl ReadBuf {
     pub fn consume(&mut self, n: usize) {
         self.data.copy_within(n..self.len, 0);
         self.len -= n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Other tests use the pools at the same time, so this checks sizes, never spare counts.
+    #[test]
+    fn each_role_borrows_its_own_size_and_returns_it_to_its_pool() {
+        let ns = ReadBuf::take(Role::Notification);
+        let sb = ReadBuf::take(Role::Switchboard);
+        assert_eq!((ns.data.len(), sb.data.len()), (READ_BUF, SB_READ_BUF));
+        assert!(!ns.is_full());
+        // A switchboard buffer given back must not be lent to a notification session, whose
+        // pool would then grow by the larger size, nor the other way round.
+        sb.give();
+        let ns2 = ReadBuf::take(Role::Notification);
+        assert_eq!(ns2.data.len(), READ_BUF);
+        ns.give();
+        let sb2 = ReadBuf::take(Role::Switchboard);
+        assert_eq!((sb2.data.len(), sb2.len), (SB_READ_BUF, 0));
+        ns2.give();
+        sb2.give();
     }
 }

@@ -2,7 +2,6 @@
 
 use super::connection::{Connection, ReadResult, Wake};
 use super::outbox::{Outbox, OutboxState};
-use crate::limits::READ_BUF;
 use crate::protocol::{Command, Role, parse_frame};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -110,7 +109,7 @@ pub(crate) async fn drive<S: Session>(s: &mut S) -> Disconnect {
                 }
             }
             Wake::Readable => {
-                let mut buf = s.conn().take_read_buf();
+                let mut buf = s.conn().take_read_buf(S::ROLE);
                 match s.conn().read_into(&mut buf) {
                     Err(e) => {
                         buf.give();
@@ -122,7 +121,7 @@ pub(crate) async fn drive<S: Session>(s: &mut S) -> Disconnect {
                     }
                     Ok(ReadResult::Data) => {}
                 }
-                let full = buf.len == READ_BUF;
+                let full = buf.is_full();
                 let mut pos = 0;
                 let mut outcome = Ok(());
                 while pos < buf.len {
