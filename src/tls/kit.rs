@@ -177,8 +177,9 @@ fn not_before() -> Result<Asn1Time, KitError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    // time_t is 32 bits on armv7: past 2038 fall back to "now".
-    match libc::time_t::try_from(now - 86_400) {
+    // time_t is 32 bits on armv7 and ARMv6: past 2038 fall back to "now". The type is inferred
+    // from `from_unix`, as musl's `libc::time_t` alias is deprecated (it is to become 64 bits).
+    match (now - 86_400).try_into() {
         Ok(t) => Ok(Asn1Time::from_unix(t)?),
         Err(_) => Ok(Asn1Time::days_from_now(0)?),
     }
