@@ -179,7 +179,9 @@ fn not_before() -> Result<Asn1Time, KitError> {
         .map_or(0, |d| d.as_secs() as i64);
     // time_t is 32 bits on armv7 and ARMv6: past 2038 fall back to "now". The type is inferred
     // from `from_unix`, as musl's `libc::time_t` alias is deprecated (it is to become 64 bits).
-    match (now - 86_400).try_into() {
+    #[allow(clippy::useless_conversion)] // i64 to i64 where time_t is 64 bits
+    let t = (now - 86_400).try_into();
+    match t {
         Ok(t) => Ok(Asn1Time::from_unix(t)?),
         Err(_) => Ok(Asn1Time::days_from_now(0)?),
     }
