@@ -51,6 +51,19 @@ impl Harness {
         let ns = self.server.as_ref().unwrap().bound.ns;
         msn_login(ns, handle, password)
     }
+
+    /// MSNP7 alice puts bob on her FL, then bob signs in on XMPP as `resource` and becomes
+    /// available: his MSN side signs in, and alice sees him online (`NLN NLN`).
+    fn alice_sees_bob_sign_in(&self, resource: &str) -> (Client, Xc) {
+        let mut alice = self.msn_online("alice@example.com", PW);
+        alice.send("ADD 7 FL bob@example.com bob");
+        msn_until(&mut alice, "ADD 7 FL");
+        let mut bob = signed_in(self, "bob@example.com", PW, resource);
+        bob.send("<presence/>");
+        let (nln, _) = msn_until(&mut alice, "NLN NLN bob@example.com");
+        assert!(nln.starts_with("NLN NLN bob@example.com "), "{nln}");
+        (alice, bob)
+    }
 }
 
 impl Drop for Harness {
@@ -126,15 +139,8 @@ fn mime_text(text: &str) -> Vec<u8> {
 #[test]
 fn msn_and_xmpp_users_see_and_chat_with_each_other() {
     let h = Harness::start(&[("alice@example.com", PW), ("bob@example.com", PW)]);
-    let mut alice = h.msn_online("alice@example.com", PW);
-    alice.send("ADD 7 FL bob@example.com bob");
-    msn_until(&mut alice, "ADD 7 FL");
-
-    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
-    bob.send("<presence/>");
     // bob's MSN side signs in: alice, who has him on her FL, sees him online.
-    let (nln, _) = msn_until(&mut alice, "NLN NLN bob@example.com");
-    assert!(nln.starts_with("NLN NLN bob@example.com "), "{nln}");
+    let (mut alice, mut bob) = h.alice_sees_bob_sign_in("phone");
 
     // bob adds alice from XMPP: the answer comes after the server committed it, alice is told
     // in her dialect, and bob gets the roster push and alice's presence.
@@ -274,12 +280,7 @@ fn next_nln(c: &mut Client) -> String {
 #[test]
 fn an_unchanged_presence_is_not_repeated_to_msn_watchers() {
     let h = Harness::start(&[("alice@example.com", PW), ("bob@example.com", PW)]);
-    let mut alice = h.msn_online("alice@example.com", PW);
-    alice.send("ADD 7 FL bob@example.com bob");
-    msn_until(&mut alice, "ADD 7 FL");
-    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
-    bob.send("<presence/>");
-    assert!(next_nln(&mut alice).starts_with("NLN NLN bob@example.com "));
+    let (mut alice, mut bob) = h.alice_sees_bob_sign_in("phone");
     bob.send("<presence><priority>5</priority></presence>");
     bob.send("<presence><show>away</show><status>out</status></presence>");
     let l = next_nln(&mut alice);
@@ -307,13 +308,8 @@ fn an_unchanged_presence_is_not_repeated_to_msn_watchers() {
 #[test]
 fn msn_side_add_is_a_subscription_request() {
     let h = Harness::start(&[("alice@example.com", PW), ("bob@example.com", PW)]);
-    let mut alice = h.msn_online("alice@example.com", PW);
-    alice.send("ADD 7 FL bob@example.com bob");
-    msn_until(&mut alice, "ADD 7 FL");
-    let mut bob = signed_in(&h, "bob@example.com", PW, "pc");
-    bob.send("<presence/>");
     // bob's MSN side is signed in once alice sees him.
-    msn_until(&mut alice, "NLN NLN bob@example.com");
+    let (mut alice, mut bob) = h.alice_sees_bob_sign_in("pc");
     // alice takes him off her list and adds him again while he is on XMPP.
     alice.send("REM 8 FL bob@example.com");
     msn_until(&mut alice, "REM 8 FL");
@@ -346,12 +342,7 @@ fn msn_side_add_is_a_subscription_request() {
 #[test]
 fn msn_sign_in_ends_the_xmpp_session_with_conflict() {
     let h = Harness::start(&[("alice@example.com", PW), ("bob@example.com", PW)]);
-    let mut alice = h.msn_online("alice@example.com", PW);
-    alice.send("ADD 7 FL bob@example.com bob");
-    msn_until(&mut alice, "ADD 7 FL");
-    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
-    bob.send("<presence/>");
-    msn_until(&mut alice, "NLN NLN bob@example.com");
+    let (mut alice, mut bob) = h.alice_sees_bob_sign_in("phone");
     let mut bob_msn = h.msn_online("bob@example.com", PW);
     let rest = bob.until_closed();
     assert!(rest.contains("<conflict"), "{rest}");
@@ -720,12 +711,7 @@ fn bridges_reach_a_server_listening_on_a_lan_address() {
         c.sb_listen = SocketAddr::new(lan.into(), 0);
         c.max_per_ip = 2;
     });
-    let mut alice = h.msn_online("alice@example.com", PW);
-    alice.send("ADD 7 FL bob@example.com bob");
-    msn_until(&mut alice, "ADD 7 FL");
-    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
-    bob.send("<presence/>");
-    msn_until(&mut alice, "NLN NLN bob@example.com");
+    let (mut alice, mut bob) = h.alice_sees_bob_sign_in("phone");
     bob_chats_alice(&mut bob, &mut alice, "via the LAN");
 }
 
@@ -778,11 +764,5 @@ fn bridge_logins_are_throttled_as_their_client_not_as_loopback() {
     assert!(blocked, "bob's logins from 127.0.0.1 were never blocked");
     assert!(md5_attempt(PW).starts_with("911"), "still blocked");
 
-    let mut alice = h.msn_online("alice@example.com", PW);
-    alice.send("ADD 7 FL bob@example.com bob");
-    msn_until(&mut alice, "ADD 7 FL");
-    let mut bob = signed_in(&h, "bob@example.com", PW, "phone");
-    bob.send("<presence/>");
-    let (nln, _) = msn_until(&mut alice, "NLN NLN bob@example.com");
-    assert!(nln.starts_with("NLN NLN bob@example.com"), "{nln}");
+    h.alice_sees_bob_sign_in("phone");
 }
