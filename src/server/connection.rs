@@ -6,7 +6,7 @@
 use super::outbox::{Outbox, OutboxState, PushError};
 use super::pool::{self, Chunk, ReadBuf};
 use crate::limits::WRITE_STALL_TIMEOUT;
-use crate::protocol::frame::Role;
+use crate::protocol::Role;
 use smol::{Async, Timer};
 use std::future::Future;
 use std::io::{self, Read, Write};

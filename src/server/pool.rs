@@ -9,7 +9,7 @@
 use crate::limits::{
     MAX_SB_PAYLOAD, OUTBOX_CHUNK, POOL_KEEP, POOL_KEEP_CHUNKS, READ_BUF, SB_READ_BUF,
 };
-use crate::protocol::frame::Role;
+use crate::protocol::Role;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
